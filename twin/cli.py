@@ -6,7 +6,13 @@ Each command is a thin wrapper: parsing and printing here, work in the library.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
+from rich.console import Console
+
+from .errors import InputError
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="leo-twin: a digital twin of LEO constellations that communicate, sense and position.")
 tle_app = typer.Typer(no_args_is_help=True, help="Two-line element sets: fetch and check.")
@@ -30,6 +36,102 @@ def _register_paper_apps() -> None:
 
 
 _register_paper_apps()
+
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _print_problems(error: InputError) -> None:
+    err_console.print(f"[bold red]refused[/]: {len(error.problems)} problem(s)")
+    for problem in error.problems:
+        err_console.print(f"  {problem.where}: {problem.reason}", markup=False, highlight=False)
+
+
+def default_scenario_path() -> Path:
+    """`scenarios/default.toml` in the working directory, else the repository's."""
+    local = Path("scenarios/default.toml")
+    if local.exists():
+        return local
+    return Path(__file__).resolve().parent.parent / "scenarios" / "default.toml"
+
+
+@app.command()
+def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to check.")) -> None:
+    """Check a scenario file; print every problem with its file, line and field."""
+    from .scenario import load_scenario
+
+    try:
+        loaded = load_scenario(scenario)
+    except InputError as error:
+        _print_problems(error)
+        raise typer.Exit(2)
+    console.print(f"[green]ok[/]: {scenario} ({loaded.run.n_epochs} epochs of {loaded.run.step_s:g} s)")
+
+
+@app.command()
+def run(
+    scenario: Path = typer.Argument(None, help="Scenario TOML file (default: scenarios/default.toml)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: the scenario's output.dir)."),
+    resume: Path = typer.Option(None, "--resume", help="Continue the interrupted run in this run directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Run a scenario on the SimPy clock and write its tables to a run directory."""
+    from .runner import run_scenario
+
+    try:
+        run_scenario(scenario, out=out, resume=resume, quiet=quiet, console=console)
+    except InputError as error:
+        _print_problems(error)
+        raise typer.Exit(2)
+
+
+@app.command()
+def ephemeris(
+    source: Path = typer.Argument(..., help="A TLE file or a scenario TOML file."),
+    start: str = typer.Option(..., help="Start, ISO 8601 UTC, e.g. 2026-05-28T12:00:00Z."),
+    duration: str = typer.Option("2h", help="Duration: 90s, 15m, 2h, 1d or seconds."),
+    step: str = typer.Option("60s", help="Step: same grammar as duration."),
+    output: Path = typer.Option(..., "-o", "--output", help="Parquet file to write."),
+) -> None:
+    """Export ITRS positions and geodetic coordinates of every satellite to parquet."""
+    from .orbits import export_ephemeris
+    from .units import parse_duration, parse_utc
+
+    try:
+        start_utc = parse_utc(start)
+        duration_s, step_s = parse_duration(duration), parse_duration(step)
+        if step_s <= 0 or duration_s < 0:
+            raise ValueError(f"need step > 0 and duration >= 0 (got step {step!r}, duration {duration!r})")
+    except ValueError as error:
+        err_console.print(f"[bold red]refused[/]: {error}")
+        raise typer.Exit(2)
+    try:
+        frame = export_ephemeris(source, start_utc, duration_s, step_s, output)
+    except InputError as error:
+        _print_problems(error)
+        raise typer.Exit(2)
+    console.print(f"wrote {output}: {len(frame)} rows, {frame['norad'].nunique()} satellites")
+
+
+@tle_app.command("fetch")
+def tle_fetch(
+    group: str = typer.Argument(..., help="CelesTrak GP group, e.g. starlink, oneweb, stations."),
+    dest: Path = typer.Option(Path("ephemeris"), help="Folder to write into."),
+    base_url: str = typer.Option("https://celestrak.org/NORAD/elements/gp.php", help="GP query endpoint."),
+) -> None:
+    """Download a CelesTrak GP group (TLE format), validate it, keep it with the fetch time in its name."""
+    from .orbits import fetch_tle
+
+    try:
+        path = fetch_tle(group, dest, base_url=base_url)
+    except InputError as error:
+        _print_problems(error)
+        raise typer.Exit(2)
+    except (RuntimeError, OSError) as error:
+        err_console.print(f"[bold red]fetch failed[/]: {error}")
+        raise typer.Exit(1)
+    console.print(f"wrote {path}")
 
 
 def main() -> None:

@@ -1,0 +1,391 @@
+"""The SimPy clock that drives a run.
+
+One `Twin` per run. `Twin.run()` starts a SimPy environment whose time is
+seconds since the scenario start, and two kinds of processes:
+
+- the **orbit process** (one): at every step it propagates the constellation
+  (in blocks of epochs, vectorised), computes look angles from every ground
+  entity, rebuilds the ISL graph, picks each entity's serving group, tracks
+  handovers, and publishes an `Epoch`;
+- **subscribers**: any number of processes that receive every `Epoch`. The
+  foundation's own recorder is one; sensing, positioning and beam planning
+  hang on the clock the same way::
+
+      def my_process(twin, inbox):
+          while True:
+              epoch = yield inbox.get()      # an Epoch, in time order
+              rows = ...                      # use epoch.sat_pos, epoch.groups, epoch.rng
+              twin.recorder.add("my_table", rows)
+
+      twin = Twin(scenario, run_dir)
+      twin.subscribe(my_process)
+      twin.run()
+
+  A subscriber must finish its work on an epoch without yielding a timeout
+  (all of an epoch's work happens at that epoch's simulated time), so that a
+  checkpoint taken before epoch i is published covers every row of epochs < i.
+
+Every epoch's random draws come from `epoch.rng`, a generator seeded with
+`SeedSequence([seed, epoch_index])`, so a resumed or split run draws the same
+numbers as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import platform
+import time as wallclock
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+import simpy
+
+from . import __version__
+from . import geometry, orbits, topology
+from .handover import HandoverTracker
+from .results import (
+    RESOLVED_SCENARIO,
+    RUN_INFO,
+    Recorder,
+    drop_parts_from,
+    read_checkpoint,
+    read_json,
+    write_json_atomic,
+)
+
+PROPAGATION_BLOCK = 60  # epochs propagated per vectorised SGP4 call
+
+
+@dataclass
+class Epoch:
+    """What the orbit process knows at one epoch.
+
+    Shapes: S satellites, G ground entities (targets then terminals).
+    """
+
+    index: int
+    time: pd.Timestamp  # UTC
+    sat_pos: np.ndarray  # (S, 3) ITRS metres
+    sat_vel: np.ndarray  # (S, 3) ITRS m/s
+    sat_valid: np.ndarray  # (S,) bool: SGP4 returned no error
+    ground_pos: np.ndarray  # (G, 3) ITRS metres
+    elevation: np.ndarray  # (G, S) radians
+    azimuth: np.ndarray  # (G, S) radians
+    range_m: np.ndarray  # (G, S) metres
+    graph: nx.Graph  # ISL graph, nodes = satellite indices
+    groups: dict  # entity name -> topology.ServingGroup
+    handovers: list  # rows emitted this epoch
+    rng: np.random.Generator
+
+
+@dataclass
+class GroundEntities:
+    """Targets and terminals flattened into one list (targets first)."""
+
+    names: list[str]
+    roles: list[str]  # "target" | "terminal"
+    specs: list  # scenario entries, each with position_ecef(times_s)
+
+    @classmethod
+    def from_scenario(cls, scenario) -> "GroundEntities":
+        names, roles, specs = [], [], []
+        for role, entries in (("target", scenario.targets), ("terminal", scenario.terminals)):
+            for entry in entries:
+                names.append(entry.name)
+                roles.append(role)
+                specs.append(entry)
+        return cls(names, roles, specs)
+
+    def positions(self, times_s: np.ndarray) -> np.ndarray:
+        """(T, G, 3) Earth-fixed positions at `times_s` seconds from the start."""
+        if not self.specs:
+            return np.zeros((len(times_s), 0, 3))
+        return np.stack([np.asarray(spec.position_ecef(times_s), dtype=float) for spec in self.specs], axis=1)
+
+
+@dataclass
+class StageTimer:
+    """Wall-clock seconds spent per stage of the epoch pipeline."""
+
+    seconds: dict = field(default_factory=dict)
+
+    def add(self, stage: str, started: float) -> float:
+        now = wallclock.perf_counter()
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + now - started
+        return now
+
+
+def epoch_rng(seed: int, index: int) -> np.random.Generator:
+    """The generator of epoch `index`: SeedSequence([seed, index])."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
+
+
+def free_run_dir(path: Path) -> Path:
+    """`path` if it is absent or empty, else the first free `path-2`, `path-3`, ...
+
+    A new run never writes into a directory that already holds results.
+    """
+    path = Path(path)
+    if not path.exists() or not any(path.iterdir()):
+        return path
+    n = 2
+    while True:
+        candidate = path.with_name(f"{path.name}-{n}")
+        if not candidate.exists() or not any(candidate.iterdir()):
+            return candidate
+        n += 1
+
+
+class Twin:
+    """One run of a scenario on the SimPy clock, written to `run_dir`."""
+
+    def __init__(self, scenario, run_dir: Path, *, resume: bool = False, constellation=None):
+        self.scenario = scenario
+        self.run_dir = Path(run_dir)
+        self.resume = resume
+        self.timer = StageTimer()
+        run = scenario.run
+        self.step_s = float(run.step_s)
+        self.n_epochs = int(run.n_epochs)
+        self.start = pd.Timestamp(run.start).tz_convert("UTC") if pd.Timestamp(run.start).tzinfo else pd.Timestamp(run.start, tz="UTC")
+        self.times = self.start + pd.to_timedelta(np.arange(self.n_epochs) * self.step_s, unit="s")
+        started = wallclock.perf_counter()
+        self.constellation = constellation if constellation is not None else orbits.build_constellation(scenario.constellation, self.start.to_pydatetime())
+        self.timer.add("load", started)
+        self.sat_names = np.asarray(self.constellation.names)
+        self.ground = GroundEntities.from_scenario(scenario)
+        self.ground_track = self.ground.positions(np.arange(self.n_epochs) * self.step_s)  # (T, G, 3)
+        self.labels = self._plane_labels()
+        self.tracker = HandoverTracker()
+        self.first_epoch = 0
+        self.recorder = Recorder(self.run_dir, tuple(scenario.output.tables) + (("links",) if scenario.output.links else ()))
+        self.env: simpy.Environment | None = None
+        self._inboxes: list[simpy.Store] = []
+        self._subscribers: list = []
+        self._block: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
+        self.progress_callback = None  # called with (epochs_done, n_epochs) after each epoch
+        self.summary_counts = {"handovers": 0, "visible_sum": 0.0, "visible_n": 0, "invalid_groups": 0}
+
+    # ------------------------------------------------------------------ setup
+    def _plane_labels(self):
+        c = self.constellation
+        if c.shell is not None and c.plane is not None and c.slot is not None:
+            return topology.PlaneLabels.from_arrays(c.shell, c.plane, c.slot)
+        r, v, _ = orbits.propagate_teme(c, self.times[:1].to_numpy())
+        return topology.infer_planes(r[0], v[0])
+
+    def subscribe(self, process_factory) -> None:
+        """Register `process_factory(twin, inbox)`, a SimPy generator that gets
+        every Epoch from `inbox` (a simpy.Store). Call before `run()`."""
+        self._subscribers.append(process_factory)
+
+    # ------------------------------------------------------------ the epochs
+    def _propagated(self, index: int):
+        """(pos, vel, err) of epoch `index`, propagating a block when needed."""
+        if self._block is None or not (self._block[0] <= index < self._block[0] + len(self._block[1])):
+            started = wallclock.perf_counter()
+            stop = min(index + PROPAGATION_BLOCK, self.n_epochs)
+            pos, vel, err = orbits.propagate_itrs(self.constellation, self.times[index:stop].to_numpy())
+            self._block = (index, pos, vel, err)
+            self.timer.add("propagation", started)
+        first, pos, vel, err = self._block
+        k = index - first
+        return pos[k], vel[k], err[k]
+
+    def build_epoch(self, index: int) -> Epoch:
+        """Geometry, ISL graph, serving groups and handovers of epoch `index`."""
+        sc = self.scenario
+        pos, vel, err = self._propagated(index)
+        valid = (err == 0) & np.all(np.isfinite(pos), axis=1)
+        started = wallclock.perf_counter()
+        ground = self.ground_track[index]
+        if len(ground):
+            elevation, azimuth, range_m = geometry.look_angles(ground, pos)
+            elevation = np.where(valid[None, :], elevation, -np.pi / 2)
+        else:
+            elevation = azimuth = range_m = np.zeros((0, len(pos)))
+        started = self.timer.add("geometry", started)
+        if sc.isl.enabled:
+            graph = topology.isl_graph(pos, self.labels, max_range_m=sc.isl.max_range_m,
+                                       atmosphere_margin_m=sc.isl.atmosphere_margin_m,
+                                       inter_plane=sc.isl.inter_plane, valid=valid)
+        else:
+            graph = nx.Graph()
+            graph.add_nodes_from(range(len(pos)))
+        started = self.timer.add("topology", started)
+        time = self.times[index]
+        groups, handovers = {}, []
+        mask = sc.visibility.mask_elevation_rad
+        for g, name in enumerate(self.ground.names):
+            previous = self.tracker.central_of(name)
+            group = topology.serving_group(
+                graph, elevation[g], self.labels,
+                group_size=sc.serving.group_size, collaboration=sc.serving.collaboration,
+                mask_rad=mask, group_mask_rad=sc.serving.group_mask_elevation_rad,
+                previous_central=previous, hysteresis_rad=sc.serving.hysteresis_rad)
+            groups[name] = group
+            handovers.extend(self.tracker.update(
+                epoch=index, time=time, entity=name, central=group.central, members=tuple(group.members),
+                valid=group.valid, reason=group.reason, sat_names=self.sat_names,
+                previous_central_visible=bool(previous >= 0 and elevation[g, previous] >= mask)))
+        self.timer.add("groups", started)
+        return Epoch(index=index, time=time, sat_pos=pos, sat_vel=vel, sat_valid=valid, ground_pos=ground,
+                     elevation=elevation, azimuth=azimuth, range_m=range_m, graph=graph, groups=groups,
+                     handovers=handovers, rng=epoch_rng(sc.run.seed, index))
+
+    # ------------------------------------------------------------- processes
+    def _orbit_process(self):
+        checkpoint_every = int(self.scenario.run.checkpoint_every)
+        for index in range(self.first_epoch, self.n_epochs):
+            if index > self.first_epoch and index % checkpoint_every == 0:
+                self.checkpoint(index)
+            epoch = self.build_epoch(index)
+            for inbox in self._inboxes:
+                inbox.put(epoch)
+            if self.progress_callback is not None:
+                self.progress_callback(index + 1, self.n_epochs)
+            if index + 1 < self.n_epochs:
+                yield self.env.timeout(self.step_s)
+
+    def checkpoint(self, next_epoch: int) -> None:
+        started = wallclock.perf_counter()
+        self.recorder.flush(next_epoch, {"handovers": self.tracker.state(), "summary": self.summary_counts})
+        self.timer.add("recording", started)
+
+    # ----------------------------------------------------------------- run
+    def _prepare_directory(self) -> None:
+        if self.resume:
+            checkpoint = read_checkpoint(self.run_dir)
+            info = read_json(self.run_dir / RUN_INFO)
+            if info.get("status") == "complete":
+                self.first_epoch = self.n_epochs
+                return
+            if checkpoint is None:
+                drop_parts_from(self.run_dir, 0)
+                self.first_epoch = 0
+            else:
+                self.first_epoch = int(checkpoint["next_epoch"])
+                drop_parts_from(self.run_dir, self.first_epoch)
+                self.tracker = HandoverTracker.from_state(checkpoint["state"]["handovers"])
+                self.summary_counts = dict(checkpoint["state"]["summary"])
+            self.recorder.chunk_first_epoch = self.first_epoch
+            return
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(self.run_dir / RESOLVED_SCENARIO, self.scenario.to_resolved_dict())
+        self._write_info("running", wall_s=0.0)
+
+    def _write_info(self, status: str, *, wall_s: float) -> None:
+        import sgp4
+        import skyfield
+
+        previous = {}
+        if (self.run_dir / RUN_INFO).exists():
+            previous = read_json(self.run_dir / RUN_INFO)
+        wall_total = float(previous.get("wall_s_total", 0.0)) + wall_s
+        info = {
+            "status": status,
+            "scenario": str(getattr(self.scenario, "source_path", "")),
+            "name": self.scenario.run.name,
+            "seed": int(self.scenario.run.seed),
+            "start": self.start.isoformat(),
+            "step_s": self.step_s,
+            "n_epochs": self.n_epochs,
+            "n_satellites": len(self.sat_names),
+            "n_ground_entities": len(self.ground.names),
+            "tables": list(self.recorder.tables),
+            "versions": {
+                "twin": __version__, "python": platform.python_version(), "numpy": np.__version__,
+                "pandas": pd.__version__, "sgp4": sgp4.__version__, "skyfield": skyfield.__version__,
+                "simpy": simpy.__version__, "networkx": nx.__version__,
+            },
+            "wall_s_total": wall_total,
+            "sessions": previous.get("sessions", []) + ([{"wall_s": wall_s, "stage_s": self.timer.seconds,
+                                                           "ended": datetime.now(timezone.utc).isoformat()}] if wall_s else []),
+        }
+        write_json_atomic(self.run_dir / RUN_INFO, info)
+
+    def run(self) -> dict:
+        """Run (or resume) to the end; returns the run.json contents."""
+        wall_started = wallclock.perf_counter()
+        self._prepare_directory()
+        if self.first_epoch < self.n_epochs:
+            self.env = simpy.Environment(initial_time=self.first_epoch * self.step_s)
+            self._inboxes = []
+            for factory in [recorder_process] + self._subscribers:
+                inbox = simpy.Store(self.env)
+                self._inboxes.append(inbox)
+                self.env.process(factory(self, inbox))
+            self.env.process(self._orbit_process())
+            self.env.run()
+            self.checkpoint(self.n_epochs)
+        self._write_info("complete", wall_s=wallclock.perf_counter() - wall_started)
+        return read_json(self.run_dir / RUN_INFO)
+
+
+def recorder_process(twin: Twin, inbox: simpy.Store):
+    """The foundation's tables: epochs, visibility, isl, groups, handovers (and links)."""
+    scenario = twin.scenario
+    mask = scenario.visibility.mask_elevation_rad
+    names = twin.sat_names
+    while True:
+        epoch: Epoch = yield inbox.get()
+        started = wallclock.perf_counter()
+        time = epoch.time
+        visible = epoch.elevation >= mask  # (G, S)
+        n_visible = visible.sum(axis=1)
+        lat, lon, alt = geometry.ecef_to_geodetic(epoch.ground_pos) if len(epoch.ground_pos) else ([], [], [])
+        visibility_rows, group_rows = [], []
+        for g, entity in enumerate(twin.ground.names):
+            best = int(np.argmax(epoch.elevation[g])) if epoch.elevation.shape[1] else -1
+            best_visible = best >= 0 and visible[g, best]
+            visibility_rows.append({
+                "epoch": epoch.index, "time": time, "entity": entity, "role": twin.ground.roles[g],
+                "lat_deg": float(np.degrees(lat[g])), "lon_deg": float(np.degrees(lon[g])), "alt_m": float(alt[g]),
+                "n_visible": int(n_visible[g]),
+                "best_sat": str(names[best]) if best_visible else "",
+                "best_elevation_deg": float(np.degrees(epoch.elevation[g, best])) if best_visible else np.nan,
+                "best_range_km": float(epoch.range_m[g, best] / 1e3) if best_visible else np.nan,
+            })
+            group = epoch.groups[entity]
+            central = group.central
+            group_rows.append({
+                "epoch": epoch.index, "time": time, "entity": entity, "role": twin.ground.roles[g],
+                "valid": bool(group.valid), "reason": group.reason,
+                "central": str(names[central]) if central >= 0 else "",
+                "central_elevation_deg": float(np.degrees(epoch.elevation[g, central])) if central >= 0 else np.nan,
+                "central_range_km": float(epoch.range_m[g, central] / 1e3) if central >= 0 else np.nan,
+                "n_members": len(group.members),
+                "members": ";".join(str(names[m]) for m in group.members),
+            })
+            twin.summary_counts["invalid_groups"] += int(not group.valid)
+        edges = epoch.graph.edges(data=True)
+        lengths = np.array([d["length_m"] for _, _, d in edges]) if epoch.graph.number_of_edges() else np.zeros(0)
+        kinds = [d.get("kind", "") for _, _, d in edges]
+        components = [len(c) for c in nx.connected_components(epoch.graph.subgraph(np.flatnonzero(epoch.sat_valid).tolist()))]
+        twin.recorder.add("isl", [{
+            "epoch": epoch.index, "time": time, "n_links": int(len(lengths)),
+            "n_intra": int(sum(k == "intra" for k in kinds)), "n_inter": int(sum(k == "inter" for k in kinds)),
+            "mean_length_km": float(lengths.mean() / 1e3) if len(lengths) else np.nan,
+            "max_length_km": float(lengths.max() / 1e3) if len(lengths) else np.nan,
+            "n_components": len(components), "largest_component": max(components) if components else 0,
+        }])
+        if "links" in twin.recorder.tables:
+            twin.recorder.add("links", [{
+                "epoch": epoch.index, "time": time, "sat_a": str(names[a]), "sat_b": str(names[b]),
+                "kind": d.get("kind", ""), "length_km": d["length_m"] / 1e3, "delay_ms": d["delay_s"] * 1e3,
+            } for a, b, d in epoch.graph.edges(data=True)])
+        twin.recorder.add("epochs", [{
+            "epoch": epoch.index, "time": time, "n_valid_sats": int(epoch.sat_valid.sum()),
+            "mean_visible": float(n_visible.mean()) if len(n_visible) else np.nan,
+            "n_handovers": len(epoch.handovers),
+        }])
+        twin.recorder.add("visibility", visibility_rows)
+        twin.recorder.add("groups", group_rows)
+        twin.recorder.add("handovers", epoch.handovers)
+        twin.summary_counts["handovers"] += len(epoch.handovers)
+        twin.summary_counts["visible_sum"] += float(n_visible.sum())
+        twin.summary_counts["visible_n"] += int(len(n_visible))
+        twin.timer.add("recording", started)
