@@ -1,0 +1,1217 @@
+"""Scenario files: the schema of one leo-twin run and its loader.
+
+A run is described by ONE TOML file (see ``docs/scenario.md``). This module
+turns it into a validated, immutable :class:`Scenario`:
+
+- ``load_scenario(path)`` reads the TOML text (stdlib ``tomllib``), validates
+  it, resolves relative paths against the scenario file's folder and raises
+  :class:`twin.errors.InputError` carrying **every** problem found, each
+  located as ``"<file>:<line> <field.path>"`` when the line can be found.
+- ``scenario_from_dict(data)`` does the same for an already-parsed mapping
+  (sweeps override fields in a dict, then validate).
+- ``Scenario.to_resolved_dict()`` gives the JSON/TOML-serialisable form with
+  every default filled in; it round-trips through ``scenario_from_dict``.
+
+Human units live in the file and in the field names that say so
+(``altitude_km``, ``mask_elevation_deg``); the SI values the rest of the
+package uses are properties (``altitude_m``, ``mask_elevation_rad``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    field_serializer,
+    field_validator,
+    model_validator,
+)
+from skyfield.api import wgs84
+
+from twin.errors import InputError, Problem
+from twin.geometry import geodetic_to_ecef
+from twin.units import parse_duration, parse_utc
+
+__all__ = [
+    "TABLE_NAMES",
+    "COLLABORATION_TYPES",
+    "RunConfig",
+    "Shell",
+    "Constellation",
+    "Visibility",
+    "IslConfig",
+    "Serving",
+    "Waypoint",
+    "GroundEntity",
+    "Output",
+    "Scenario",
+    "load_scenario",
+    "scenario_from_dict",
+]
+
+#: Names of the tables a run can record (``[output] tables``).
+TABLE_NAMES = ("epochs", "visibility", "isl", "groups", "handovers")
+#: Seed 000 collaboration types (Fig. 5): I = in-plane neighbours, II = plus
+#: nearest in each adjacent plane, III = more adjacent-plane satellites.
+COLLABORATION_TYPES = ("I", "II", "III")
+
+#: Altitude range accepted for ground entities and waypoints, metres.
+GROUND_ALT_RANGE_M = (-1000.0, 100_000.0)
+#: Constant-velocity tracks must stay within this |latitude| (degrees): the
+#: local-ENU motion model is singular at the poles.
+MAX_TRACK_LAT_DEG = 89.0
+
+_WGS84_A_M = float(wgs84.radius.m)
+_WGS84_F = 1.0 / float(wgs84.inverse_flattening)
+_WGS84_E2 = _WGS84_F * (2.0 - _WGS84_F)
+
+
+# ---------------------------------------------------------------------------
+# validation helpers
+
+
+class _Located(ValueError):
+    """A validator error that points below the field (or model) it was raised in.
+
+    ``items`` is a list of ``(sub_loc, reason)``; ``sub_loc`` is appended to the
+    pydantic location of the error, so a check that needs several fields (or
+    several list items) can still name the exact one that is wrong, and one
+    check can report several problems at once.
+    """
+
+    def __init__(self, items: list[tuple[tuple, str]]):
+        self.items = list(items)
+        super().__init__("; ".join(reason for _, reason in self.items))
+
+
+def _check_range(name: str, value: float, lo: float | None, hi: float | None, unit: str = "", *, lo_open: bool = False) -> float:
+    """Return ``value`` or raise ValueError naming ``name``, the value and the allowed range."""
+    too_low = lo is not None and (value <= lo if lo_open else value < lo)
+    too_high = hi is not None and value > hi
+    if too_low or too_high:
+        if lo is not None and hi is not None:
+            allowed = f"{lo:g}{unit} .. {hi:g}{unit}"
+        elif lo is not None:
+            allowed = f"{'>' if lo_open else '>='} {lo:g}{unit}"
+        else:
+            allowed = f"<= {hi:g}{unit}"
+        raise ValueError(f"{name} = {value:g}{unit} is out of range (allowed: {allowed})")
+    return value
+
+
+def _normalise_lon_deg(name: str, value: float) -> float:
+    """Check a longitude in -180..360 degrees and map it to [-180, 180)."""
+    _check_range(name, value, -180.0, 360.0, "°")
+    if value < 180.0:
+        return value  # already in range: keep the exact value
+    return value - 360.0
+
+
+def _duration_seconds(name: str, value: Any) -> float:
+    """Seconds from the ``twin.units.parse_duration`` grammar, with the field name in errors."""
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
+
+
+def _resolve_path(name: str, value: Any, info: ValidationInfo) -> Any:
+    """A ``Path`` from text, relative paths joined to the context's ``base_dir`` (or the cwd)."""
+    if value is None or isinstance(value, Path):
+        raw = value
+    elif isinstance(value, str):
+        if not value.strip():
+            raise ValueError(f"{name} must not be empty")
+        raw = Path(value)
+    else:
+        raise ValueError(f"{name} must be a path string, got {value!r}")
+    if raw is None or raw.is_absolute():
+        return raw
+    base = (info.context or {}).get("base_dir") or Path.cwd()
+    return Path(os.path.normpath(Path(base).absolute() / raw))
+
+
+def _as_tuple(value: Any) -> Any:
+    """TOML arrays arrive as lists; the strict schema wants tuples."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+_CONFIG = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class _Section(BaseModel):
+    model_config = _CONFIG
+
+
+# ---------------------------------------------------------------------------
+# [run]
+
+
+class RunConfig(_Section):
+    """``[run]``: name, time span and seeding of a run.
+
+    Epochs are ``start + i*step`` for ``i = 0 .. n_epochs-1`` with
+    ``n_epochs = floor(duration/step) + 1``.
+    """
+
+    name: str
+    start: datetime
+    duration: float
+    step: float
+    seed: int = 0
+    checkpoint_every: int = 60
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("run.name must not be empty")
+        return value
+
+    @field_validator("start", mode="before")
+    @classmethod
+    def _start(cls, value: Any) -> datetime:
+        if isinstance(value, datetime) or isinstance(value, str):
+            try:
+                return parse_utc(value)
+            except ValueError as exc:
+                raise ValueError(f"start: {exc}") from None
+        if isinstance(value, date):
+            raise ValueError(f"start = {value} is a date without a time; give a UTC time, e.g. {value}T00:00:00Z")
+        raise ValueError(f"start must be a TOML datetime or ISO 8601 text (e.g. 2026-05-28T12:00:00Z), got {value!r}")
+
+    @field_validator("duration", mode="before")
+    @classmethod
+    def _duration_text(cls, value: Any) -> float:
+        return _duration_seconds("duration", value)
+
+    @field_validator("duration")
+    @classmethod
+    def _duration_positive(cls, value: float) -> float:
+        return _check_range("duration", value, 0.0, None, " s", lo_open=True)
+
+    @field_validator("step", mode="before")
+    @classmethod
+    def _step_text(cls, value: Any) -> float:
+        return _duration_seconds("step", value)
+
+    @field_validator("step")
+    @classmethod
+    def _step_range(cls, value: float, info: ValidationInfo) -> float:
+        _check_range("step", value, 0.0, None, " s", lo_open=True)
+        duration = info.data.get("duration")
+        if duration is not None and value > duration:
+            raise ValueError(f"step = {value:g} s is longer than duration = {duration:g} s (need 0 < step <= duration)")
+        return value
+
+    @field_validator("seed")
+    @classmethod
+    def _seed(cls, value: int) -> int:
+        return int(_check_range("seed", value, 0, None))
+
+    @field_validator("checkpoint_every")
+    @classmethod
+    def _checkpoint(cls, value: int) -> int:
+        return int(_check_range("checkpoint_every", value, 1, None, " epochs"))
+
+    @field_serializer("start")
+    def _start_iso(self, value: datetime) -> str:
+        return value.isoformat().replace("+00:00", "Z")
+
+    @property
+    def duration_s(self) -> float:
+        """Run length, seconds."""
+        return self.duration
+
+    @property
+    def step_s(self) -> float:
+        """Epoch spacing, seconds."""
+        return self.step
+
+    @property
+    def n_epochs(self) -> int:
+        """Number of epochs: floor(duration/step) + 1 (both ends included when step divides duration)."""
+        return math.floor(self.duration / self.step + 1e-9) + 1
+
+    def epoch_offsets_s(self) -> np.ndarray:
+        """Seconds from ``start`` of every epoch, shape (n_epochs,): ``i * step``."""
+        return np.arange(self.n_epochs, dtype=float) * self.step
+
+    def epoch_times(self) -> list[datetime]:
+        """UTC time of every epoch as timezone-aware datetimes (microsecond resolution), length n_epochs."""
+        offsets_us = np.round(self.epoch_offsets_s() * 1e6).astype(np.int64)
+        return [self.start + timedelta(microseconds=int(us)) for us in offsets_us]
+
+    def epoch_times64(self) -> np.ndarray:
+        """UTC time of every epoch as ``datetime64[ns]`` (naive, meaning UTC), shape (n_epochs,)."""
+        start = np.datetime64(self.start.replace(tzinfo=None), "ns")
+        offsets_ns = np.round(self.epoch_offsets_s() * 1e9).astype(np.int64)
+        return start + offsets_ns.astype("timedelta64[ns]")
+
+
+# ---------------------------------------------------------------------------
+# [constellation]
+
+
+class Shell(_Section):
+    """One Walker-Delta shell ``inclination: total/planes/phasing`` at one altitude."""
+
+    name: str | None = None
+    total: int
+    planes: int
+    phasing: int
+    altitude_km: float
+    inclination_deg: float
+    raan_offset_deg: float = 0.0
+
+    @field_validator("total")
+    @classmethod
+    def _total(cls, value: int) -> int:
+        return int(_check_range("total", value, 1, None, " satellites"))
+
+    @field_validator("planes")
+    @classmethod
+    def _planes(cls, value: int, info: ValidationInfo) -> int:
+        _check_range("planes", value, 1, None)
+        total = info.data.get("total")
+        if total is not None and total % value != 0:
+            raise ValueError(f"total = {total} is not divisible by planes = {value} (a Walker-Delta shell has total/planes satellites per plane)")
+        return value
+
+    @field_validator("phasing")
+    @classmethod
+    def _phasing(cls, value: int, info: ValidationInfo) -> int:
+        planes = info.data.get("planes")
+        if planes is not None:
+            if not 0 <= value <= planes - 1:
+                raise ValueError(f"phasing = {value} is out of range (allowed: 0 .. planes-1 = 0 .. {planes - 1})")
+        elif value < 0:
+            raise ValueError(f"phasing = {value} must be >= 0")
+        return value
+
+    @field_validator("altitude_km")
+    @classmethod
+    def _altitude(cls, value: float) -> float:
+        return _check_range("altitude_km", value, 150.0, 40000.0, " km")
+
+    @field_validator("inclination_deg")
+    @classmethod
+    def _inclination(cls, value: float) -> float:
+        return _check_range("inclination_deg", value, 0.0, 180.0, "°")
+
+    @field_validator("raan_offset_deg")
+    @classmethod
+    def _raan(cls, value: float) -> float:
+        return _check_range("raan_offset_deg", value, -360.0, 360.0, "°")
+
+    @property
+    def per_plane(self) -> int:
+        """Satellites per orbital plane, total/planes."""
+        return self.total // self.planes
+
+    @property
+    def altitude_m(self) -> float:
+        """Orbit altitude above the WGS84 equatorial radius, metres."""
+        return self.altitude_km * 1e3
+
+    @property
+    def inclination_rad(self) -> float:
+        return math.radians(self.inclination_deg)
+
+    @property
+    def raan_offset_rad(self) -> float:
+        """RAAN of the first plane, radians."""
+        return math.radians(self.raan_offset_deg)
+
+
+class Constellation(_Section):
+    """``[constellation]``: a Walker-Delta set of shells or a TLE file."""
+
+    kind: Literal["walker", "tle"]
+    shells: list[Shell] = Field(default_factory=list, validate_default=True)
+    tle_file: Path | None = Field(default=None, validate_default=True)
+    max_epoch_age_days: float = 3.0
+    max_satellites: int = 0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_shell_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and isinstance(data.get("shells"), list):
+            shells = [
+                {**shell, "name": f"shell-{i + 1}"} if isinstance(shell, dict) and "name" not in shell else shell
+                for i, shell in enumerate(data["shells"])
+            ]
+            data = {**data, "shells": shells}
+        return data
+
+    @field_validator("shells")
+    @classmethod
+    def _shells(cls, value: list[Shell], info: ValidationInfo) -> list[Shell]:
+        kind = info.data.get("kind")
+        if kind == "walker" and not value:
+            raise ValueError("kind = 'walker' needs at least one [[constellation.shells]] table")
+        if kind == "tle" and value:
+            raise ValueError("shells are only used with kind = 'walker' (this constellation has kind = 'tle')")
+        seen: dict[str, int] = {}
+        problems = []
+        for i, shell in enumerate(value):
+            if shell.name in seen:
+                problems.append(((i, "name"), f"shell name '{shell.name}' is already used by shells[{seen[shell.name]}]"))
+            seen.setdefault(shell.name, i)
+        if problems:
+            raise _Located(problems)
+        return value
+
+    @field_validator("tle_file", mode="before")
+    @classmethod
+    def _tle_path(cls, value: Any, info: ValidationInfo) -> Any:
+        return _resolve_path("tle_file", value, info)
+
+    @field_validator("tle_file")
+    @classmethod
+    def _tle_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
+        kind = info.data.get("kind")
+        if kind == "tle" and value is None:
+            raise ValueError("kind = 'tle' needs tle_file = \"<path to a TLE file>\" (relative to the scenario file's folder)")
+        if kind == "walker" and value is not None:
+            raise ValueError("tle_file is only used with kind = 'tle' (this constellation has kind = 'walker')")
+        if value is not None and not value.is_file():
+            raise ValueError(f"tle_file not found: {value}")
+        return value
+
+    @field_validator("max_epoch_age_days")
+    @classmethod
+    def _age(cls, value: float) -> float:
+        return _check_range("max_epoch_age_days", value, 0.0, None, " d", lo_open=True)
+
+    @field_validator("max_satellites")
+    @classmethod
+    def _max_sats(cls, value: int) -> int:
+        return int(_check_range("max_satellites", value, 0, None))
+
+    @property
+    def max_epoch_age_s(self) -> float:
+        """TLE epoch age beyond which the reader warns, seconds."""
+        return self.max_epoch_age_days * 86400.0
+
+
+# ---------------------------------------------------------------------------
+# [visibility], [isl], [serving]
+
+
+class Visibility(_Section):
+    """``[visibility]``: elevation mask for ground-satellite links."""
+
+    mask_elevation_deg: float = 10.0
+
+    @field_validator("mask_elevation_deg")
+    @classmethod
+    def _mask(cls, value: float) -> float:
+        return _check_range("mask_elevation_deg", value, -90.0, 90.0, "°")
+
+    @property
+    def mask_elevation_rad(self) -> float:
+        return math.radians(self.mask_elevation_deg)
+
+
+class IslConfig(_Section):
+    """``[isl]``: inter-satellite links (intra-plane always, +Grid inter-plane optionally)."""
+
+    enabled: bool = True
+    max_range_km: float = 5000.0
+    atmosphere_margin_km: float = 80.0
+    inter_plane: bool = True
+
+    @field_validator("max_range_km")
+    @classmethod
+    def _range(cls, value: float) -> float:
+        return _check_range("max_range_km", value, 0.0, None, " km", lo_open=True)
+
+    @field_validator("atmosphere_margin_km")
+    @classmethod
+    def _margin(cls, value: float) -> float:
+        return _check_range("atmosphere_margin_km", value, 0.0, None, " km")
+
+    @property
+    def max_range_m(self) -> float:
+        return self.max_range_km * 1e3
+
+    @property
+    def atmosphere_margin_m(self) -> float:
+        """A link must clear Earth radius + this margin, metres."""
+        return self.atmosphere_margin_km * 1e3
+
+
+class Serving(_Section):
+    """``[serving]``: the cooperative serving group of seed 000 (Fig. 5).
+
+    ``group_size`` (K) is how many satellites the topology picks; it is not
+    forced to the type's nominal size (I: 3, II: 5, III: 7, seed-math B.1).
+    """
+
+    group_size: int = 5
+    collaboration: Literal["I", "II", "III"] = "II"
+    hysteresis_deg: float = 2.0
+    group_mask_elevation_deg: float = 0.0
+
+    @field_validator("group_size")
+    @classmethod
+    def _k(cls, value: int) -> int:
+        return int(_check_range("group_size", value, 1, None))
+
+    @field_validator("hysteresis_deg")
+    @classmethod
+    def _hyst(cls, value: float) -> float:
+        return _check_range("hysteresis_deg", value, 0.0, 90.0, "°")
+
+    @field_validator("group_mask_elevation_deg")
+    @classmethod
+    def _gmask(cls, value: float) -> float:
+        return _check_range("group_mask_elevation_deg", value, -90.0, 90.0, "°")
+
+    @property
+    def hysteresis_rad(self) -> float:
+        return math.radians(self.hysteresis_deg)
+
+    @property
+    def group_mask_elevation_rad(self) -> float:
+        return math.radians(self.group_mask_elevation_deg)
+
+
+# ---------------------------------------------------------------------------
+# [[targets]], [[terminals]]
+
+
+class Waypoint(_Section):
+    """One waypoint of a ground entity: where it is ``time`` after the run start."""
+
+    time: float
+    lat_deg: float
+    lon_deg: float
+    alt_m: float = 0.0
+
+    @field_validator("time", mode="before")
+    @classmethod
+    def _time_text(cls, value: Any) -> float:
+        return _duration_seconds("time", value)
+
+    @field_validator("lat_deg")
+    @classmethod
+    def _lat(cls, value: float) -> float:
+        return _check_range("lat_deg", value, -90.0, 90.0, "°")
+
+    @field_validator("lon_deg")
+    @classmethod
+    def _lon(cls, value: float) -> float:
+        return _normalise_lon_deg("lon_deg", value)
+
+    @field_validator("alt_m")
+    @classmethod
+    def _alt(cls, value: float) -> float:
+        return _check_range("alt_m", value, *GROUND_ALT_RANGE_M, " m")
+
+    @property
+    def time_s(self) -> float:
+        """Seconds after the run start."""
+        return self.time
+
+    @property
+    def lat_rad(self) -> float:
+        return math.radians(self.lat_deg)
+
+    @property
+    def lon_rad(self) -> float:
+        return math.radians(self.lon_deg)
+
+
+def _meridian_radius_m(lat_rad):
+    """WGS84 radius of curvature in the meridian M(φ), metres (array-friendly)."""
+    s2 = np.sin(lat_rad) ** 2
+    return _WGS84_A_M * (1.0 - _WGS84_E2) / (1.0 - _WGS84_E2 * s2) ** 1.5
+
+
+def _prime_vertical_radius_m(lat_rad):
+    """WGS84 radius of curvature in the prime vertical N(φ), metres (array-friendly)."""
+    return _WGS84_A_M / np.sqrt(1.0 - _WGS84_E2 * np.sin(lat_rad) ** 2)
+
+
+def _wrap_lon_rad(lon):
+    return (np.asarray(lon) + np.pi) % (2.0 * np.pi) - np.pi
+
+
+class GroundEntity(_Section):
+    """An ISAC target or a PNT user terminal: static, constant ENU velocity, or waypoints.
+
+    With ``waypoints``, ``lat_deg``/``lon_deg``/``alt_m`` may be omitted (they
+    are taken from the first waypoint); if given they must equal it.
+    """
+
+    name: str
+    lat_deg: float | None = None
+    lon_deg: float | None = None
+    alt_m: float | None = None
+    velocity_enu_mps: tuple[float, float, float] | None = None
+    waypoints: list[Waypoint] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fill_from_first_waypoint(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        waypoints = data.get("waypoints")
+        first = waypoints[0] if isinstance(waypoints, list) and waypoints and isinstance(waypoints[0], dict) else None
+        if first is not None:
+            for key, default in (("lat_deg", None), ("lon_deg", None), ("alt_m", 0.0)):
+                value = first.get(key, default)
+                if key not in data and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    data[key] = float(value)
+        elif "alt_m" not in data:
+            data["alt_m"] = 0.0
+        return data
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("name must not be empty")
+        return value
+
+    @field_validator("lat_deg")
+    @classmethod
+    def _lat(cls, value: float | None) -> float | None:
+        return None if value is None else _check_range("lat_deg", value, -90.0, 90.0, "°")
+
+    @field_validator("lon_deg")
+    @classmethod
+    def _lon(cls, value: float | None) -> float | None:
+        return None if value is None else _normalise_lon_deg("lon_deg", value)
+
+    @field_validator("alt_m")
+    @classmethod
+    def _alt(cls, value: float | None) -> float | None:
+        return None if value is None else _check_range("alt_m", value, *GROUND_ALT_RANGE_M, " m")
+
+    @field_validator("velocity_enu_mps", mode="before")
+    @classmethod
+    def _velocity_tuple(cls, value: Any) -> Any:
+        return _as_tuple(value)
+
+    @field_validator("waypoints")
+    @classmethod
+    def _waypoints(cls, value: list[Waypoint] | None) -> list[Waypoint] | None:
+        if value is None:
+            return None
+        if not value:
+            raise ValueError("waypoints must hold at least one waypoint (or be left out)")
+        problems = []
+        for i in range(1, len(value)):
+            before, after = value[i - 1], value[i]
+            if not after.time > before.time:
+                problems.append(((i, "time"), f"waypoints[{i}].time = {after.time:g} s is not after waypoints[{i - 1}].time = {before.time:g} s (times must increase)"))
+            elif _angle_between_rad(before, after) > math.pi - 1e-9:
+                problems.append(((i,), f"waypoints[{i - 1}] and waypoints[{i}] are antipodal: the great circle between them is undefined"))
+        if problems:
+            raise _Located(problems)
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> GroundEntity:
+        problems = []
+        if self.waypoints is None:
+            for key in ("lat_deg", "lon_deg"):
+                if getattr(self, key) is None:
+                    problems.append(((key,), f"{key} is required (or give waypoints)"))
+        else:
+            if self.velocity_enu_mps is not None:
+                problems.append((("velocity_enu_mps",), "velocity_enu_mps and waypoints are mutually exclusive: give one or the other"))
+            first = self.waypoints[0]
+            for key in ("lat_deg", "lon_deg", "alt_m"):
+                mine, theirs = getattr(self, key), getattr(first, key)
+                if mine is not None and abs(mine - theirs) > 1e-9:
+                    problems.append(((key,), f"{key} = {mine:g} differs from waypoints[0].{key} = {theirs:g}; omit it or make them equal"))
+        if problems:
+            raise _Located(problems)
+        return self
+
+    @property
+    def lat_rad(self) -> float:
+        """Geodetic latitude at the run start (first waypoint if any), radians."""
+        return math.radians(self.lat_deg)
+
+    @property
+    def lon_rad(self) -> float:
+        """Longitude at the run start, radians in [-π, π)."""
+        return math.radians(self.lon_deg)
+
+    def geodetic_track(self, times_s_from_start) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """WGS84 geodetic position over time: (lat_rad, lon_rad, alt_m), each the shape of the input.
+
+        times_s_from_start: (...,) seconds after the run start.
+
+        - static: the same point at every time;
+        - constant ENU velocity (v_e, v_n, v_u) m/s: constant heading and ground
+          speed along the ellipsoid (a rhumb line), integrated with the midpoint
+          rule, lat(t) = lat0 + v_n t / (M(φm) + h_m), lon(t) = lon0 + v_e t /
+          ((N(φm) + h_m) cos φm), alt(t) = alt0 + v_u t, where M, N are the WGS84
+          meridian and prime-vertical radii at the mid-time latitude φm and h_m
+          the mid-time height. Raises ValueError if |lat| would exceed 89°;
+        - waypoints: spherical great-circle interpolation (slerp of the
+          geodetic lat/lon directions) between consecutive waypoints, height
+          linear in time; the first waypoint is held before its time and the last
+          one after its time.
+        """
+        t = np.asarray(times_s_from_start, dtype=float)
+        if self.waypoints is not None:
+            return self._waypoint_track(t)
+        lat0, lon0, alt0 = self.lat_rad, self.lon_rad, float(self.alt_m)
+        if self.velocity_enu_mps is None:
+            return np.full(t.shape, lat0), np.full(t.shape, lon0), np.full(t.shape, alt0)
+        v_e, v_n, v_u = self.velocity_enu_mps
+        h_mid = alt0 + 0.5 * v_u * t
+        lat_guess = lat0 + v_n * t / (_meridian_radius_m(lat0) + h_mid)
+        lat_mid = 0.5 * (lat0 + lat_guess)
+        lat = lat0 + v_n * t / (_meridian_radius_m(lat_mid) + h_mid)
+        lat_mid = 0.5 * (lat0 + lat)
+        if np.any(np.abs(lat) > math.radians(MAX_TRACK_LAT_DEG)):
+            worst = float(np.degrees(np.max(np.abs(lat))))
+            raise ValueError(
+                f"{self.name}: the constant-velocity track reaches |latitude| = {worst:.3f}° "
+                f"(the local-ENU motion model is limited to |lat| <= {MAX_TRACK_LAT_DEG:g}°)"
+            )
+        lon = lon0 + v_e * t / ((_prime_vertical_radius_m(lat_mid) + h_mid) * np.cos(lat_mid))
+        return lat, _wrap_lon_rad(lon), alt0 + v_u * t
+
+    def _waypoint_track(self, t: np.ndarray):
+        times = np.array([w.time for w in self.waypoints])
+        lats = np.radians([w.lat_deg for w in self.waypoints])
+        lons = np.radians([w.lon_deg for w in self.waypoints])
+        alts = np.array([w.alt_m for w in self.waypoints])
+        if len(times) == 1:
+            return np.full(t.shape, lats[0]), np.full(t.shape, lons[0]), np.full(t.shape, alts[0])
+        seg = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 2)
+        t0, t1 = times[seg], times[seg + 1]
+        frac = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
+        u = _unit_vectors(lats, lons)  # (W, 3)
+        u0, u1 = u[seg], u[seg + 1]
+        omega = np.arctan2(np.linalg.norm(np.cross(u0, u1), axis=-1), np.sum(u0 * u1, axis=-1))
+        small = omega < 1e-12
+        safe = np.where(small, 1.0, omega)
+        w0 = np.where(small, 1.0 - frac, np.sin((1.0 - frac) * safe) / np.sin(safe))
+        w1 = np.where(small, frac, np.sin(frac * safe) / np.sin(safe))
+        p = w0[..., None] * u0 + w1[..., None] * u1
+        lat = np.arctan2(p[..., 2], np.hypot(p[..., 0], p[..., 1]))
+        lon = np.arctan2(p[..., 1], p[..., 0])
+        # Exactly at (or held at) a waypoint, return its own coordinates bit for bit.
+        at0, at1 = frac == 0.0, frac == 1.0
+        lat = np.where(at0, lats[seg], np.where(at1, lats[seg + 1], lat))
+        lon = np.where(at0, lons[seg], np.where(at1, lons[seg + 1], lon))
+        alt = alts[seg] + frac * (alts[seg + 1] - alts[seg])
+        return lat, lon, alt
+
+    def position_ecef(self, times_s_from_start) -> np.ndarray:
+        """Earth-fixed (ITRS) position over time, metres, shape (..., 3) for times of shape (...,).
+
+        times_s_from_start: seconds after the run start. See ``geodetic_track``
+        for the motion model.
+        """
+        lat, lon, alt = self.geodetic_track(times_s_from_start)
+        return geodetic_to_ecef(lat, lon, alt)
+
+
+def _unit_vectors(lat_rad, lon_rad) -> np.ndarray:
+    """Unit vectors (..., 3) of spherical directions with latitude/longitude in radians."""
+    lat, lon = np.asarray(lat_rad, dtype=float), np.asarray(lon_rad, dtype=float)
+    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
+
+
+def _angle_between_rad(a: Waypoint, b: Waypoint) -> float:
+    ua, ub = _unit_vectors([a.lat_rad, b.lat_rad], [a.lon_rad, b.lon_rad])
+    return float(np.arctan2(np.linalg.norm(np.cross(ua, ub)), np.dot(ua, ub)))
+
+
+# ---------------------------------------------------------------------------
+# [output] and the whole scenario
+
+
+class Output(_Section):
+    """``[output]``: where the run directory goes and what it records."""
+
+    dir: Path
+    tables: list[Literal["epochs", "visibility", "isl", "groups", "handovers"]] = Field(default_factory=lambda: list(TABLE_NAMES))
+    links: bool = False
+
+    @field_validator("dir", mode="before")
+    @classmethod
+    def _dir(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            raise ValueError("dir must be a path string")
+        return _resolve_path("dir", value, info)
+
+    @field_validator("tables")
+    @classmethod
+    def _tables(cls, value: list[str]) -> list[str]:
+        seen: dict[str, int] = {}
+        problems = []
+        for i, name in enumerate(value):
+            if name in seen:
+                problems.append(((i,), f"table '{name}' is listed twice (first at tables[{seen[name]}])"))
+            seen.setdefault(name, i)
+        if problems:
+            raise _Located(problems)
+        return value
+
+
+class Scenario(_Section):
+    """One leo-twin run, validated. Build it with ``load_scenario`` or ``scenario_from_dict``.
+
+    ``source_path`` (the scenario file, or None) is provenance, not content:
+    two scenarios compare equal when every field is equal.
+    """
+
+    run: RunConfig
+    constellation: Constellation
+    visibility: Visibility = Field(default_factory=Visibility)
+    isl: IslConfig = Field(default_factory=IslConfig)
+    serving: Serving = Field(default_factory=Serving)
+    targets: list[GroundEntity] = Field(default_factory=list)
+    terminals: list[GroundEntity] = Field(default_factory=list)
+    output: Output
+
+    _source_path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_output_dir(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        output = data.get("output", {})
+        if isinstance(output, dict) and "dir" not in output:
+            run = data.get("run")
+            name = run.get("name") if isinstance(run, dict) else None
+            name = name if isinstance(name, str) and name.strip() else "run"
+            data = {**data, "output": {**output, "dir": f"runs/{name}"}}
+        return data
+
+    @field_validator("targets")
+    @classmethod
+    def _target_names(cls, value: list[GroundEntity]) -> list[GroundEntity]:
+        problems = _duplicate_names("targets", value, {})
+        if problems:
+            raise _Located(problems)
+        return value
+
+    @field_validator("terminals")
+    @classmethod
+    def _terminal_names(cls, value: list[GroundEntity], info: ValidationInfo) -> list[GroundEntity]:
+        targets = info.data.get("targets") or []
+        seen = {t.name: f"targets[{i}]" for i, t in reversed(list(enumerate(targets)))}
+        problems = _duplicate_names("terminals", value, seen)
+        if problems:
+            raise _Located(problems)
+        return value
+
+    @model_validator(mode="after")
+    def _tracks_stay_valid(self) -> Scenario:
+        """Constant-velocity tracks must stay off the poles and in the height range for the whole run."""
+        problems = []
+        ends = np.array([0.0, self.run.duration])
+        for section in ("targets", "terminals"):
+            for i, entity in enumerate(getattr(self, section)):
+                if entity.velocity_enu_mps is None:
+                    continue
+                try:
+                    _, _, alt = entity.geodetic_track(ends)
+                except ValueError as exc:
+                    problems.append(((section, i, "velocity_enu_mps"), f"{exc} within the run's {self.run.duration:g} s"))
+                    continue
+                lo, hi = GROUND_ALT_RANGE_M
+                if alt.min() < lo or alt.max() > hi:
+                    problems.append(((section, i, "velocity_enu_mps"), f"the track's height leaves {lo:g} .. {hi:g} m within the run's {self.run.duration:g} s"))
+        if problems:
+            raise _Located(problems)
+        return self
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Scenario):
+            return NotImplemented
+        return self.model_dump() == other.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]  # holds lists; compare, don't hash
+
+    @property
+    def source_path(self) -> Path | None:
+        """The scenario file this was loaded from (absolute), or None when built from a dict."""
+        return self._source_path
+
+    def ground_entities(self) -> list[GroundEntity]:
+        """Targets then terminals (names are unique across both)."""
+        return [*self.targets, *self.terminals]
+
+    def to_resolved_dict(self) -> dict:
+        """Every field with defaults filled in, as plain JSON/TOML types.
+
+        Times are ISO 8601 UTC text, durations float seconds, paths absolute
+        text; unset optional fields (None) are left out. ``scenario_from_dict``
+        of the result gives an equal Scenario.
+        """
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def _duplicate_names(section: str, entities: list[GroundEntity], seen: dict[str, str]) -> list[tuple[tuple, str]]:
+    """Problems for entity names already in ``seen`` (name -> where); updates ``seen``."""
+    problems = []
+    for i, entity in enumerate(entities):
+        if entity.name in seen:
+            problems.append(((i, "name"), f"name '{entity.name}' is already used by {seen[entity.name]} (names must be unique across targets and terminals)"))
+        else:
+            seen[entity.name] = f"{section}[{i}]"
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# locating problems in the TOML text
+
+
+_BARE_KEY = r"[A-Za-z0-9_-]+"
+_QUOTED_KEY = r"\"(?:[^\"\\]|\\.)*\"|'[^']*'"
+_KEY = rf"(?:{_BARE_KEY}|{_QUOTED_KEY})"
+_DOTTED_KEY = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
+_ARRAY_HEADER_RE = re.compile(rf"^\s*\[\[\s*({_DOTTED_KEY})\s*\]\]")
+_TABLE_HEADER_RE = re.compile(rf"^\s*\[\s*({_DOTTED_KEY})\s*\]")
+_KEY_VALUE_RE = re.compile(rf"\s*({_DOTTED_KEY})\s*=")
+_KEY_PART_RE = re.compile(_KEY)
+
+
+def _split_dotted(text: str) -> tuple[str, ...]:
+    parts = []
+    for part in _KEY_PART_RE.findall(text):
+        if part[:1] in "\"'":
+            part = part[1:-1]
+        parts.append(part)
+    return tuple(parts)
+
+
+@dataclass
+class _Frame:
+    kind: str  # "[" array or "{" inline table
+    path: tuple
+    index: int = 0
+    want_key: bool = False
+
+
+@dataclass
+class TomlLocator:
+    """Maps a field location (pydantic ``loc``) to the 1-based line of a TOML text.
+
+    A light scan, not a parser (the text has already been parsed by
+    ``tomllib``): it follows ``[table]`` and ``[[array.of.tables]]`` headers
+    (counting array-of-tables entries), ``key = value`` lines (dotted keys
+    included), inline tables and arrays (one index per element, across lines),
+    and skips strings, multi-line strings and comments. ``line_of(loc)``
+    returns the line of the deepest prefix of ``loc`` it knows, or None.
+    """
+
+    text: str
+    lines: dict[tuple, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._scan()
+
+    def line_of(self, loc) -> int | None:
+        """Line of ``loc`` (e.g. ``("targets", 1, "lat_deg")``) or of its nearest known ancestor."""
+        loc = tuple(loc)
+        while loc:
+            if loc in self.lines:
+                return self.lines[loc]
+            loc = loc[:-1]
+        return None
+
+    def _register(self, loc: tuple, line: int) -> None:
+        for n in range(1, len(loc) + 1):
+            self.lines.setdefault(loc[:n], line)
+
+    def _scan(self) -> None:
+        array_counts: dict[tuple, int] = {}
+
+        def resolve(parts: tuple) -> tuple:
+            out: tuple = ()
+            for part in parts:
+                out = out + (part,)
+                if out in array_counts:
+                    out = out + (array_counts[out],)
+            return out
+
+        table: tuple = ()
+        stack: list[_Frame] = []
+        pending: tuple | None = None  # path of a value about to start
+        open_string: str | None = None  # delimiter of an open multi-line string
+
+        for lineno, line in enumerate(self.text.splitlines(), start=1):
+            i, n = 0, len(line)
+            if open_string is None and not stack and pending is None:
+                match = _ARRAY_HEADER_RE.match(line)
+                if match:
+                    parts = _split_dotted(match.group(1))
+                    key = resolve(parts[:-1]) + (parts[-1],)
+                    array_counts[key] = array_counts.get(key, -1) + 1
+                    table = key + (array_counts[key],)
+                    self._register(table, lineno)
+                    continue
+                match = _TABLE_HEADER_RE.match(line)
+                if match:
+                    table = resolve(_split_dotted(match.group(1)))
+                    self._register(table, lineno)
+                    continue
+                match = _KEY_VALUE_RE.match(line)
+                if not match:
+                    continue
+                pending = table + _split_dotted(match.group(1))
+                self._register(pending, lineno)
+                i = match.end()
+            while i < n:
+                if open_string is not None:
+                    i, open_string = _skip_string_body(line, i, open_string)
+                    continue
+                c = line[i]
+                if c in " \t\r":
+                    i += 1
+                    continue
+                if c == "#":
+                    break
+                frame = stack[-1] if stack else None
+                if frame is not None and frame.kind == "{" and frame.want_key and c != "}":
+                    match = _KEY_VALUE_RE.match(line, i)
+                    if match is None:
+                        break
+                    pending = frame.path + _split_dotted(match.group(1))
+                    self._register(pending, lineno)
+                    frame.want_key = False
+                    i = match.end()
+                    continue
+                if pending is not None and c not in "]}":
+                    path, pending = pending, None
+                    self._register(path, lineno)
+                    if c == "[":
+                        stack.append(_Frame("[", path))
+                        pending = path + (0,)
+                        i += 1
+                    elif c == "{":
+                        stack.append(_Frame("{", path, want_key=True))
+                        i += 1
+                    elif c in "\"'":
+                        i, open_string = _skip_string_start(line, i)
+                    else:
+                        i += 1
+                    continue
+                if c == "," and frame is not None:
+                    if frame.kind == "[":
+                        frame.index += 1
+                        pending = frame.path + (frame.index,)
+                    else:
+                        frame.want_key = True
+                elif c in "]}" and stack:
+                    stack.pop()
+                    pending = None
+                elif c in "\"'":
+                    i, open_string = _skip_string_start(line, i)
+                    continue
+                i += 1
+
+
+def _skip_string_start(line: str, i: int) -> tuple[int, str | None]:
+    """Skip a string opening at ``line[i]``; return (next index, open multi-line delimiter or None)."""
+    for delim in ('"""', "'''"):
+        if line.startswith(delim, i):
+            return _skip_string_body(line, i + 3, delim)
+    end, _ = _skip_string_body(line, i + 1, line[i])  # single-line strings never stay open
+    return end, None
+
+
+def _skip_string_body(line: str, i: int, delim: str) -> tuple[int, str | None]:
+    """Find the closing ``delim`` from ``line[i]``; return (index after it, None) or (len, delim) if still open."""
+    escapes = delim[0] == '"'
+    n = len(line)
+    while i < n:
+        if escapes and line[i] == "\\":
+            i += 2
+            continue
+        if line.startswith(delim, i):
+            end = i + len(delim)
+            while len(delim) == 3 and end < n and line[end] == delim[0]:  # """a"""" ends with the last three
+                end += 1
+            return end, None
+        i += 1
+    return n, delim if len(delim) == 3 else None
+
+
+# ---------------------------------------------------------------------------
+# turning validation errors into Problems
+
+
+def _format_loc(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The schema class that holds the fields at ``loc`` (list indices skipped)."""
+    cls: type[BaseModel] | None = Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        info = cls.model_fields.get(part) if cls is not None else None
+        if info is None:
+            return None
+        cls = _find_model(info.annotation)
+    return cls
+
+
+def _find_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _find_model(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _unknown_field_reason(loc: tuple) -> str:
+    key = str(loc[-1])
+    model = _model_at(loc[:-1])
+    if model is None:
+        return f"unknown field '{key}'"
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return f"unknown field '{key}'{hint} (allowed here: {', '.join(known)})"
+
+
+def _short_repr(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _error_items(err: dict) -> list[tuple[tuple, str]]:
+    """(loc, reason) pairs for one pydantic error dict."""
+    loc = tuple(err["loc"])
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    error = ctx.get("error")
+    if isinstance(error, _Located):
+        return [(loc + sub, reason) for sub, reason in error.items]
+    if kind in ("value_error", "assertion_error") and isinstance(error, Exception):
+        return [(loc, str(error))]
+    if kind == "extra_forbidden":
+        return [(loc, _unknown_field_reason(loc))]
+    if kind == "missing":
+        return [(loc, f"required field '{loc[-1]}' is missing" if loc else "required field is missing")]
+    value = err.get("input")
+    got = f" (got {_short_repr(value)})" if not isinstance(value, (dict, list)) else ""
+    if kind == "literal_error" and isinstance(value, str):
+        options = [o.strip("'") for o in re.findall(r"'[^']*'", ctx.get("expected", ""))]
+        close = difflib.get_close_matches(value, options, n=1, cutoff=0.5)
+        hint = f"; did you mean '{close[0]}'?" if close else ""
+        return [(loc, f"{err['msg']}{got}{hint}")]
+    return [(loc, f"{err['msg']}{got}")]
+
+
+def _problems(exc: ValidationError, source: str, locator: TomlLocator | None) -> list[Problem]:
+    problems = []
+    for err in exc.errors(include_url=False):
+        for loc, reason in _error_items(err):
+            path = _format_loc(loc)
+            line = locator.line_of(loc) if locator is not None else None
+            where = f"{source}:{line}" if line is not None else source
+            problems.append(Problem(f"{where} {path}".rstrip(), reason))
+    return problems
+
+
+# ---------------------------------------------------------------------------
+# public loaders
+
+
+def _build(data: Any, *, source: str, base_dir: Path, locator: TomlLocator | None, source_path: Path | None) -> Scenario:
+    if not isinstance(data, dict):
+        raise InputError([Problem(source, f"a scenario must be a table/dict, got {type(data).__name__}")])
+    try:
+        scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
+    except ValidationError as exc:
+        raise InputError(_problems(exc, source, locator)) from None
+    scenario._source_path = source_path
+    return scenario
+
+
+def scenario_from_dict(data: dict, *, source: str = "<dict>", base_dir: Path | None = None) -> Scenario:
+    """Validate an already-parsed scenario mapping (e.g. a sweep's overridden copy).
+
+    data: the TOML structure as a dict (``to_resolved_dict()`` output works).
+    source: label used in problem locations. base_dir: folder that relative
+    paths (tle_file, output.dir) are resolved against; default the current
+    working directory. Raises InputError with every problem found. The input
+    dict is not modified.
+    """
+    base = Path(base_dir).absolute() if base_dir is not None else Path.cwd()
+    return _build(data, source=source, base_dir=base, locator=None, source_path=None)
+
+
+_TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_TOML_END_RE = re.compile(r"\s*\(at end of document\)\s*$")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, validate and resolve a scenario TOML file.
+
+    Relative paths in the file (constellation.tle_file, output.dir) are taken
+    relative to the file's folder. Raises InputError holding every problem,
+    each located as ``"<file>:<line> <field.path>"`` (line omitted when it
+    cannot be found); a TOML syntax error gives one problem at its line.
+    """
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_bytes().decode("utf-8")
+    except FileNotFoundError:
+        raise InputError([Problem(source, "scenario file not found")]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+    except OSError as exc:
+        raise InputError([Problem(source, f"cannot read the scenario file: {exc.strerror or exc}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        message = str(exc)
+        match = _TOML_POSITION_RE.search(message)
+        if match:
+            where = f"{source}:{match.group(1)}"
+            reason = f"TOML syntax error: {message[: match.start()]} (column {match.group(2)})"
+        elif _TOML_END_RE.search(message):
+            where = f"{source}:{max(1, len(text.splitlines()))}"
+            reason = f"TOML syntax error: {_TOML_END_RE.sub('', message)} (at end of file)"
+        else:
+            where, reason = source, f"TOML syntax error: {message}"
+        raise InputError([Problem(where, reason)]) from None
+    absolute = path.absolute()
+    return _build(data, source=source, base_dir=absolute.parent, locator=TomlLocator(text), source_path=absolute)
