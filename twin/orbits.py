@@ -74,7 +74,14 @@ MAX_SATNUM = 339_999  # largest Alpha-5 catalog number sgp4 accepts
 def to_datetime64(times) -> np.ndarray:
     """(T,) datetime64[ns] UTC (naive) from datetime64 values (taken as UTC),
     aware or naive (UTC) datetimes, ISO strings, or pandas timestamps."""
-    idx = pd.to_datetime(np.atleast_1d(np.asarray(times, dtype=object)).tolist(), utc=True)
+    if isinstance(times, np.ndarray) and np.issubdtype(times.dtype, np.datetime64):
+        return np.atleast_1d(times).astype("datetime64[ns]").ravel()
+    if isinstance(times, (pd.DatetimeIndex, pd.Series)):
+        idx = pd.DatetimeIndex(times)
+    else:
+        values = times if isinstance(times, (list, tuple, np.ndarray)) else [times]
+        idx = pd.DatetimeIndex([pd.Timestamp(v) for v in np.ravel(np.asarray(values, dtype=object))])
+    idx = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
     return idx.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
 
@@ -186,34 +193,51 @@ def _circular_satrec(satnum, epoch_days, no_kozai_rad_min, inclination_rad, raan
     return sat
 
 
-def mean_geodetic_altitude_m(sat: Satrec, samples: int = 720) -> float:
-    """Mean WGS84 geodetic altitude (m) of one satellite over one orbit after
-    its epoch, sampled uniformly in time (rotation about z does not change the
-    geodetic altitude, so TEME positions are used directly)."""
+ALTITUDE_REFERENCES = ("geodetic", "equatorial")
+
+
+def mean_altitude_m(sat: Satrec, reference: str = "geodetic", samples: int = 720) -> float:
+    """Mean altitude (m) of one satellite over one orbit after its epoch,
+    sampled uniformly in time over 2 pi / no_kozai.
+
+    reference "geodetic": WGS84 geodetic altitude (a rotation about z does not
+    change it, so TEME positions are used directly); "equatorial": geocentric
+    radius minus the WGS84 equatorial radius 6378137 m.
+    """
     period_min = 2.0 * math.pi / sat.no_kozai
     t_min = np.arange(samples) * period_min / samples
     jd = np.full(samples, sat.jdsatepoch)
     err, r_km, _ = sat.sgp4_array(jd, sat.jdsatepochF + t_min / 1440.0)
     if np.any(err):
         raise ValueError(f"sgp4 error {int(err.max())} while calibrating a Walker orbit")
-    return float(np.mean(ecef_to_geodetic(r_km * 1e3)[2]))
+    if reference == "geodetic":
+        return float(np.mean(ecef_to_geodetic(r_km * 1e3)[2]))
+    if reference == "equatorial":
+        return float(np.mean(np.linalg.norm(r_km * 1e3, axis=-1)) - _R_EQ_WGS84_M)
+    raise ValueError(f"altitude reference must be one of {ALTITUDE_REFERENCES}, got {reference!r}")
 
 
-def walker_mean_motion(altitude_m: float, inclination_rad: float, epoch: datetime, *, tol_m: float = 0.1):
-    """SGP4 (Kozai) mean motion [rad/min] of a circular orbit whose mean WGS84
-    geodetic altitude over one orbit equals `altitude_m`.
+def walker_mean_motion(
+    altitude_m: float, inclination_rad: float, epoch: datetime, *, reference: str = "geodetic", tol_m: float = 0.1
+):
+    """SGP4 (Kozai) mean motion [rad/min] of a circular orbit whose mean
+    altitude over one orbit (see `mean_altitude_m` for `reference`) equals
+    `altitude_m`.
 
-    Starts from Kepler's law with a = R_eq(WGS84) + altitude, then corrects the
-    semi-major axis by the measured altitude residual (d(altitude)/da ~ 1)
-    until it is below tol_m. Returns (no_kozai_rad_min, residual_m).
+    Starts from Kepler's law (WGS72 mu) with a = R_eq(WGS84) + altitude, then
+    corrects the semi-major axis by the measured altitude residual
+    (d altitude / d a ~ 1) until it is below tol_m (2-4 iterations).
+    Returns (no_kozai_rad_min, residual_m) of the calibration satellite.
     """
+    if reference not in ALTITUDE_REFERENCES:
+        raise ValueError(f"altitude reference must be one of {ALTITUDE_REFERENCES}, got {reference!r}")
     epoch_days = _sgp4_epoch_days(epoch)
     a_m = _R_EQ_WGS84_M + altitude_m
     residual = math.inf
     for _ in range(12):
         n = math.sqrt(_MU_WGS72_M3S2 / a_m**3) * 60.0
         sat = _circular_satrec(1, epoch_days, n, inclination_rad, 0.0, 0.0)
-        residual = mean_geodetic_altitude_m(sat) - altitude_m
+        residual = mean_altitude_m(sat, reference) - altitude_m
         if abs(residual) < tol_m:
             break
         a_m -= residual
@@ -232,14 +256,16 @@ def walker_delta(
     shell_id: int = 0,
     name_prefix: str = "WALKER",
     first_catalog: int = 90000,
+    altitude_reference: str = "geodetic",
 ) -> Constellation:
     """Walker-Delta shell i:T/P/F as SGP4 mean elements (WGS72, 'i' mode, bstar 0).
 
     Plane p (0..P-1) has RAAN = raan_offset + 2 pi p / P; slot s (0..T/P-1)
     has argument of latitude (argp = 0, so mean anomaly)
     M = 2 pi s / (T/P) + 2 pi F p / T. Orbits are circular (e = 1e-7) with the
-    mean motion from `walker_mean_motion` (mean geodetic altitude over one
-    orbit = altitude_m). Names are f"{name_prefix}-{p:02d}-{s:02d}", catalog
+    mean motion from `walker_mean_motion`: the mean WGS84 geodetic altitude over
+    one orbit equals altitude_m (altitude_reference="geodetic", default), or
+    the mean of |r| - 6378137 m does ("equatorial"). Names are f"{name_prefix}-{p:02d}-{s:02d}", catalog
     numbers first_catalog .. first_catalog + T - 1.
     """
     _check_walker(total, planes, phasing, altitude_m, inclination_rad)
@@ -251,7 +277,7 @@ def walker_delta(
     slot = np.tile(np.arange(per_plane), planes)
     raan = np.mod(raan_offset_rad + 2.0 * np.pi * plane / planes, 2.0 * np.pi)
     mean_anomaly = np.mod(2.0 * np.pi * slot / per_plane + 2.0 * np.pi * phasing * plane / total, 2.0 * np.pi)
-    n, _ = walker_mean_motion(altitude_m, inclination_rad, epoch)
+    n, _ = walker_mean_motion(altitude_m, inclination_rad, epoch, reference=altitude_reference)
     epoch_days = _sgp4_epoch_days(epoch)
     norad = first_catalog + np.arange(total, dtype=np.int64)
     satrecs = [
@@ -304,7 +330,8 @@ def concat_constellations(parts: list[Constellation]) -> Constellation:
 
 def walker_shells(shells, epoch: datetime, *, first_catalog: int = 90000) -> Constellation:
     """Several Walker shells (dicts or objects with total, planes, phasing,
-    altitude_m, inclination_rad, optional raan_offset_rad and name) as one
+    altitude_m, inclination_rad, optional raan_offset_rad, name and
+    altitude_reference) as one
     Constellation; shell ids 0..len-1, consecutive distinct catalog numbers."""
     parts, next_catalog = [], first_catalog
     for i, shell in enumerate(shells):
@@ -320,6 +347,7 @@ def walker_shells(shells, epoch: datetime, *, first_catalog: int = 90000) -> Con
                 shell_id=i,
                 name_prefix=_get(shell, "name", None) or f"SHELL{i}",
                 first_catalog=next_catalog,
+                altitude_reference=_get(shell, "altitude_reference", None) or "geodetic",
             )
         except (ValueError, TypeError) as exc:
             raise ValueError(f"shells[{i}]: {exc}") from None
@@ -372,7 +400,7 @@ def _iso(t) -> str:
 def build_constellation(constellation_cfg, start: datetime) -> Constellation:
     """Constellation from a scenario's `constellation` section (duck-typed):
     kind "walker" -> `walker_shells(cfg.shells, epoch=start)`; kind "tle" ->
-    `read_tle(cfg.tle_file, max_satellites=cfg.max_satellites)`."""
+    `read_tle(cfg.tle_file, max_satellites=cfg.max_satellites)` (0 or None = all)."""
     kind = _get(constellation_cfg, "kind")
     if kind == "walker":
         return walker_shells(_get(constellation_cfg, "shells") or [], epoch=start)
@@ -380,7 +408,7 @@ def build_constellation(constellation_cfg, start: datetime) -> Constellation:
         path = _get(constellation_cfg, "tle_file")
         if path is None:
             raise ValueError("constellation.kind = 'tle' needs constellation.tle_file")
-        return read_tle(path, max_satellites=_get(constellation_cfg, "max_satellites"))
+        return read_tle(path, max_satellites=_get(constellation_cfg, "max_satellites") or None)  # 0 = all
     raise ValueError(f"constellation.kind must be 'walker' or 'tle', got {kind!r}")
 
 
