@@ -1,0 +1,140 @@
+"""Tests of the paper_002 preset geometry (seed-math A.11)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from twin.pnt.preset import (
+    PAPER_PAIRS,
+    cap_half_angle,
+    elevation_rad,
+    hex_cells,
+    paper_002_drop,
+    points_on_sphere,
+    sample_cap,
+    sample_in_hexagons,
+)
+
+R_HEX = 43.3e3
+
+
+def test_hex_cells_layout():
+    cells = hex_cells()
+    assert cells.shape == (61, 2)
+    np.testing.assert_allclose(cells[0], [0.0, 0.0])
+    d = np.linalg.norm(cells[:, None] - cells[None], axis=-1)
+    np.fill_diagonal(d, np.inf)
+    # nearest-neighbour spacing sqrt(3) R = 75.0 km, every cell has at least 3 neighbours
+    np.testing.assert_allclose(d.min(), np.sqrt(3) * R_HEX, rtol=1e-12)
+    np.testing.assert_allclose(np.sqrt(3) * R_HEX, 75.0e3, rtol=1e-3)
+    n_neigh = (np.abs(d - np.sqrt(3) * R_HEX) < 1.0).sum(axis=1)
+    assert n_neigh[0] == 6 and n_neigh.min() >= 3
+    # ring k lies at hex distance k: counts 1, 6, 12, 18, 24 ordered ring by ring
+    radius = np.linalg.norm(cells, axis=1)
+    ring_sizes = [1, 6, 12, 18, 24]
+    start = 0
+    for k, size in enumerate(ring_sizes):
+        ring = radius[start : start + size]
+        assert ring.max() <= k * np.sqrt(3) * R_HEX + 1e-6
+        assert ring.min() >= k * 1.5 * R_HEX - 1e-6
+        start += size
+    # no duplicates
+    assert len({tuple(np.round(c, 3)) for c in cells}) == 61
+    assert hex_cells(rings=0).shape == (1, 2)
+    with pytest.raises(ValueError, match="rings"):
+        hex_cells(rings=-1)
+    with pytest.raises(ValueError, match="circumradius"):
+        hex_cells(circumradius_m=0.0)
+
+
+def test_ut_points_fall_in_their_own_hexagon_and_are_uniform():
+    rng = np.random.default_rng(1)
+    cells = hex_cells()
+    pts = sample_in_hexagons(cells, R_HEX, rng)
+    # The Voronoi cell of a hexagonal lattice site is its hexagon: nearest centre = own cell.
+    nearest = np.argmin(np.linalg.norm(pts[:, None] - cells[None], axis=-1), axis=1)
+    np.testing.assert_array_equal(nearest, np.arange(61))
+    assert np.linalg.norm(pts - cells, axis=1).max() <= R_HEX
+    # Uniformity in one hexagon: E[x] = 0 and E[r^2] = 5 R^2 / 12 (regular hexagon).
+    many = sample_in_hexagons(np.zeros((200_000, 2)), R_HEX, rng)
+    np.testing.assert_allclose(many.mean(axis=0) / R_HEX, [0, 0], atol=5e-3)
+    np.testing.assert_allclose((many**2).sum(axis=1).mean(), 5 * R_HEX**2 / 12, rtol=5e-3)
+    # pointy-top: the extent is R north-south and sqrt(3)/2 R east-west
+    assert np.abs(many[:, 1]).max() > 0.99 * R_HEX
+    assert np.abs(many[:, 0]).max() <= np.sqrt(3) / 2 * R_HEX + 1e-6
+    # Independent check: rejection sampling from the bounding box, two-sample KS on radius.
+    box = rng.uniform([-R_HEX, -R_HEX], [R_HEX, R_HEX], size=(400_000, 2))
+    inside = np.argmin(
+        np.linalg.norm(box[:, None] - hex_cells(rings=1)[None], axis=-1), axis=1
+    ) == 0
+    ref = np.linalg.norm(box[inside], axis=1)[:50_000]
+    ks = stats.ks_2samp(np.linalg.norm(many[:50_000], axis=1), ref)
+    assert ks.pvalue > 1e-3
+
+
+def test_cap_half_angle_is_the_elevation_boundary():
+    ground_r, shell_r = 6378137.0, 6378137.0 + 600e3
+    psi = cap_half_angle(np.deg2rad(60.0), ground_r, shell_r)
+    centre = np.array([ground_r, 0.0, 0.0])
+    edge = points_on_sphere(centre, np.array([psi]), np.array([0.3]), shell_r)
+    np.testing.assert_allclose(np.rad2deg(elevation_rad(centre, edge)), [60.0], atol=1e-9)
+    # ~310 km ground radius for 60 deg at 600 km
+    assert 300e3 < psi * ground_r < 320e3
+
+
+def test_cap_sampling_is_uniform_in_area():
+    rng = np.random.default_rng(7)
+    psi_max = np.deg2rad(10.0)
+    psi, az = sample_cap(rng, 20_000, psi_max)
+    assert psi.max() <= psi_max and psi.min() >= 0
+    # Independent check: isotropic directions (normalised Gaussians) kept inside the cap.
+    g = rng.standard_normal((3_000_000, 3))
+    u = g / np.linalg.norm(g, axis=1, keepdims=True)
+    keep = u[:, 2] >= np.cos(psi_max)
+    ref_psi = np.arccos(u[keep, 2])
+    ref_az = np.arctan2(u[keep, 1], u[keep, 0]) % (2 * np.pi)
+    assert stats.ks_2samp(psi, ref_psi).pvalue > 1e-3
+    assert stats.ks_2samp(az, ref_az).pvalue > 1e-3
+    # a wrong (uniform-in-angle) sampler is rejected by the same test
+    wrong = rng.uniform(0, psi_max, 20_000)
+    assert stats.ks_2samp(wrong, ref_psi).pvalue < 1e-6
+
+
+@pytest.mark.parametrize("n_visible,i_tdoa", PAPER_PAIRS)
+def test_paper_drop_geometry(n_visible, i_tdoa):
+    drop = paper_002_drop(np.random.default_rng(3), n_visible=n_visible, i_tdoa=i_tdoa)
+    assert drop.ut_pos.shape == (61, 3) and drop.cell_centres.shape == (61, 3)
+    assert drop.sat_pos.shape == (n_visible, 3) and drop.ref_pos.shape == (3,)
+    assert drop.frames.shape == (n_visible, 3, 3) and drop.i_tdoa == i_tdoa
+    r_ground = np.linalg.norm(drop.cell_centres[0])
+    np.testing.assert_allclose(np.linalg.norm(drop.ut_pos, axis=1), r_ground, rtol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(drop.sat_pos, axis=1), r_ground + 600e3, rtol=1e-12)
+    # reference at the zenith of the centre (0N, 0E): on the +x axis
+    np.testing.assert_allclose(drop.ref_pos, [r_ground + 600e3, 0, 0], atol=1e-6)
+    np.testing.assert_allclose(np.rad2deg(elevation_rad(drop.cell_centres[0], drop.ref_pos[None])), [90.0])
+    el = np.rad2deg(elevation_rad(drop.cell_centres[0], drop.sat_pos))
+    assert el.min() >= 60.0 - 1e-9
+    # geodesic centre spacing 75 km (arc length = local offset length)
+    arc = r_ground * np.arccos(
+        np.clip(drop.cell_centres[1] @ drop.cell_centres[0] / r_ground**2, -1, 1)
+    )
+    np.testing.assert_allclose(arc, np.sqrt(3) * R_HEX, rtol=1e-9)
+    # frames orthonormal, z row = geocentric nadir, x row = local east (paper preset)
+    np.testing.assert_allclose(drop.frames @ drop.frames.transpose(0, 2, 1), np.broadcast_to(np.eye(3), drop.frames.shape), atol=1e-9)
+    np.testing.assert_allclose(drop.frames[:, 2], -drop.sat_pos / np.linalg.norm(drop.sat_pos, axis=1, keepdims=True), atol=1e-12)
+    assert np.abs(drop.frames[:, 0, 2]).max() < 1e-12  # east has no z component
+    # the beam budget is just sufficient: I K >= C I_TDOA with K = 12 (A.11)
+    assert n_visible * 12 >= 61 * i_tdoa > (n_visible - 1) * 12
+
+
+def test_paper_drop_is_deterministic_and_checks_input():
+    a = paper_002_drop(np.random.default_rng(5))
+    b = paper_002_drop(np.random.default_rng(5))
+    np.testing.assert_array_equal(a.sat_pos, b.sat_pos)
+    np.testing.assert_array_equal(a.ut_pos, b.ut_pos)
+    with pytest.raises(ValueError, match="i_tdoa"):
+        paper_002_drop(np.random.default_rng(0), n_visible=3, i_tdoa=4)
+    with pytest.raises(ValueError, match="min_elevation_deg"):
+        paper_002_drop(np.random.default_rng(0), min_elevation_deg=95)

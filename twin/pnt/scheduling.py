@@ -1,0 +1,388 @@
+"""Beam scheduling for seed 002: which `I_TDOA` satellites serve each UT (seed-math A.8-A.10).
+
+A schedule is a boolean array `delta (I, C)`: `delta[i, c]` is True when satellite `i`
+points a beam at UT `c`. Every UT gets exactly `i_tdoa` satellites (the reference satellite
+is separate and not part of `I`), and no satellite serves more than `max_beams` (= K) UTs.
+
+Schedulers (all greedy over UTs in cell-index order unless `order` is given):
+
+- `hbs` (Algorithm 2): `m` candidates with the smallest channel similarity (27), then the one
+  with the best geometry gain (28); `m = 1` is `comm_oriented`, `m = I` is `gdop_greedy`.
+- `gdop_greedy` (36), `comm_oriented` (= HBS m = 1), `parallax` (37).
+
+Beam budget [D]: a greedy pass can strand the last UTs even when the total budget
+`I K >= C I_TDOA` suffices (the spare beams sit on fewer than `I_TDOA` satellites). Every
+scheduler therefore only takes a satellite if the remaining UTs can still be completed
+(an exact check, `_completion_feasible`); this never changes a choice the unguarded greedy
+could finish with. If the budget itself is too small, `ValueError` says so up front.
+
+Inputs are ECEF metres; `H (I, C, N)` complex channels as from `twin.pnt.channel.channels`.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+from twin.pnt.crlb import RANK_RTOL, gdop, unit_differences
+
+#: Relative eigenvalue tolerance of the pseudo-inverse trace (seed-math A.9), as in crlb.
+PINV_RTOL = RANK_RTOL
+
+SCHEDULERS = ("hbs", "gdop", "comm", "parallax")
+
+
+# --------------------------------------------------------------------------- metrics
+
+
+def difference_vectors(ut_pos: np.ndarray, sat_pos: np.ndarray, ref_pos: np.ndarray) -> np.ndarray:
+    """All eq. (7) direction differences `a_{i,c}` of a drop, shape (I, C, 3), dimensionless.
+
+    ut_pos (C,3), sat_pos (I,3), ref_pos (3,) ECEF metres; computed by
+    `twin.pnt.crlb.unit_differences` (which owns eq. (7)).
+    """
+    ut = np.asarray(ut_pos, dtype=float)
+    sat = np.asarray(sat_pos, dtype=float)
+    return np.swapaxes(unit_differences(ut, sat[None, :, :], np.asarray(ref_pos, dtype=float)), 0, 1)
+
+
+def channel_similarity(H: np.ndarray, c: int, i, served) -> np.ndarray | float:
+    """Channel similarity of satellite(s) `i` for UT `c`, seed 002 eq. (27).
+
+    Real, scale-free semi-orthogonality form [C/D, seed-math A.9]:
+    `rho_{i,c} = sum_{c' in C_i} |h_{i,c}^H h_{i,c'}| / (||h_{i,c}|| ||h_{i,c'}||)`,
+    0 when `C_i` is empty (the paper's constant `c' = c` term is dropped).
+
+    H: (I, C, N) complex channels. c: UT index. i: a satellite index (int) or indices (M,).
+    served: `C_i` for one satellite as a bool mask (C,) or a list of UT indices; or, for
+    several `i`, the schedule `delta (I, C)` whose rows `i` are used.
+    Returns a float (int `i`) or (M,) array, dimensionless, in [0, |C_i|].
+    """
+    H = np.asarray(H)
+    n_sat, n_ut = H.shape[:2]
+    scalar = np.ndim(i) == 0
+    idx = np.atleast_1d(np.asarray(i, dtype=int))
+    served = np.asarray(served)
+    if served.ndim == 2:
+        if served.shape != (n_sat, n_ut):
+            raise ValueError(f"served schedule must have shape (I, C) = {(n_sat, n_ut)}, got {served.shape}")
+        mask = served[idx].astype(bool)
+    else:
+        if served.dtype == bool:
+            if served.shape != (n_ut,):
+                raise ValueError(f"served mask must have shape (C,) = ({n_ut},), got {served.shape}")
+            one = served
+        else:
+            one = np.zeros(n_ut, dtype=bool)
+            one[served.astype(int)] = True
+        mask = np.broadcast_to(one, (idx.size, n_ut))
+    h = H[idx]  # (M, C, N)
+    norms = np.linalg.norm(h, axis=-1)  # (M, C)
+    hc = h[np.arange(idx.size), c]  # (M, N)
+    corr = np.abs(np.einsum("mn,mkn->mk", hc.conj(), h)) / (norms[:, c][:, None] * norms)
+    rho = np.where(mask, corr, 0.0).sum(axis=1)
+    return float(rho[0]) if scalar else rho
+
+
+def pinv_trace(X: np.ndarray) -> np.ndarray:
+    """Trace of the Moore-Penrose pseudo-inverse of symmetric PSD matrices.
+
+    X: (..., 3, 3). Returns (...): sum of 1/lambda over eigenvalues above
+    `PINV_RTOL * lambda_max` (0 for the zero matrix).
+    """
+    lam = np.linalg.eigvalsh(np.asarray(X, dtype=float))
+    top = lam[..., -1:]
+    keep = lam > PINV_RTOL * np.maximum(top, np.finfo(float).tiny)
+    return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0).sum(axis=-1)
+
+
+def geometry_gain(X: np.ndarray, a: np.ndarray, method: str = "exact") -> np.ndarray | float:
+    """Geometry gain of adding direction difference(s) `a`, seed 002 eq. (28).
+
+    `mu = tr((X + a a^T)^+) - tr(X^+)` with `X = sum_{i in I_c} a_i a_i^T` (3, 3); negative
+    means the (unweighted) GDOP^2 falls. a: (3,) or (M, 3). Returns a float or (M,).
+
+    method "exact" (default): eigen-decomposition of the updated 3x3 matrix.
+    method "paper_fast": the paper's update (29)-(32), see `geometry_gain_paper_fast`
+    (exact only when `a` lies along one eigenvector of X or orthogonal to its span).
+    """
+    X = np.asarray(X, dtype=float)
+    a = np.asarray(a, dtype=float)
+    if X.shape != (3, 3):
+        raise ValueError(f"X must be 3x3, got shape {X.shape}")
+    if a.shape[-1] != 3 or a.ndim > 2:
+        raise ValueError(f"a must have shape (3,) or (M, 3), got {a.shape}")
+    if method == "paper_fast":
+        return geometry_gain_paper_fast(X, a)
+    if method != "exact":
+        raise ValueError(f"unknown geometry-gain method {method!r}; use 'exact' or 'paper_fast'")
+    aa = np.atleast_2d(a)
+    new = pinv_trace(X[None] + aa[:, :, None] * aa[:, None, :])
+    mu = new - pinv_trace(X)
+    return float(mu[0]) if a.ndim == 1 else mu
+
+
+def geometry_gain_paper_fast(X: np.ndarray, a: np.ndarray) -> np.ndarray | float:
+    """The paper's fast eigenvalue update of the geometry gain, seed 002 eqs. (29)-(32).
+
+    With the non-zero eigenpairs `(lambda_r, b_r)` of X (rank R):
+    (29) `l = a - sum_r (a^T b_r) b_r`; (30) rank grows iff `l != 0`;
+    (31) `lambda~_r = lambda_r + (a^T b_r)^2`, `lambda~_{R+1} = ||l||^2`;
+    (32) `mu = sum 1/lambda~ - sum 1/lambda`.
+    It drops the cross terms `(a^T b_r)(a^T b_s)`, so it is exact only when `a` is along an
+    eigenvector of X or orthogonal to its span [C, seed-math A.9]. X: (3,3); a: (3,) or (M,3).
+    """
+    X = np.asarray(X, dtype=float)
+    a = np.asarray(a, dtype=float)
+    aa = np.atleast_2d(a)
+    lam, vec = np.linalg.eigh(X)
+    keep = lam > PINV_RTOL * max(lam[-1], np.finfo(float).tiny)
+    lam_r, b = lam[keep], vec[:, keep]  # (R,), (3, R)
+    proj = aa @ b  # (M, R)
+    resid = aa - proj @ b.T  # (M, 3)
+    l2 = (resid**2).sum(axis=1)
+    scale = np.maximum((aa**2).sum(axis=1), lam[-1] if lam.size else 0.0)
+    grows = l2 > PINV_RTOL * np.maximum(scale, np.finfo(float).tiny)
+    new = (1.0 / (lam_r[None, :] + proj**2)).sum(axis=1) + np.where(grows, 1.0 / np.where(grows, l2, 1.0), 0.0)
+    mu = new - (1.0 / lam_r).sum()
+    return float(mu[0]) if a.ndim == 1 else mu
+
+
+# --------------------------------------------------------------------------- greedy engine
+
+
+def _check_common(n_sat: int, n_ut: int, i_tdoa: int, max_beams: int, order) -> np.ndarray:
+    if int(i_tdoa) != i_tdoa or i_tdoa < 1:
+        raise ValueError(f"i_tdoa must be an integer >= 1, got {i_tdoa!r}")
+    if int(max_beams) != max_beams or max_beams < 1:
+        raise ValueError(f"max_beams (K) must be an integer >= 1, got {max_beams!r}")
+    if i_tdoa > n_sat:
+        raise ValueError(f"i_tdoa={i_tdoa} exceeds the {n_sat} visible satellites")
+    capacity = n_sat * min(max_beams, n_ut)
+    if capacity < n_ut * i_tdoa:
+        raise ValueError(
+            f"beam budget too small: {n_sat} satellites x {max_beams} beams = {n_sat * max_beams} "
+            f"< {n_ut} UTs x {i_tdoa} satellites each = {n_ut * i_tdoa}"
+        )
+    if order is None:
+        return np.arange(n_ut)
+    order = np.asarray(order, dtype=int)
+    if order.shape != (n_ut,) or not np.array_equal(np.sort(order), np.arange(n_ut)):
+        raise ValueError(f"order must be a permutation of the {n_ut} UT indices")
+    return order
+
+
+def _completion_feasible(remaining: np.ndarray, n_future: int, i_tdoa: int, still_needed: int, excluded: np.ndarray) -> bool:
+    """Can the current UT take `still_needed` more satellites (not `excluded`) and the
+    `n_future` later UTs `i_tdoa` each, given the remaining beams (I,)?
+
+    Exact: later UTs may use any satellite, so by Gale-Ryser they fit iff
+    `sum_i min(r_i, n_future) >= n_future i_tdoa`; the current UT's best move is to take
+    the satellites with the most remaining beams.
+    """
+    avail = np.flatnonzero(~excluded & (remaining > 0))
+    if avail.size < still_needed:
+        return False
+    r = remaining.copy()
+    if still_needed:
+        take = avail[np.argsort(-r[avail], kind="stable")[:still_needed]]
+        r[take] -= 1
+    return int(np.minimum(r, n_future).sum()) >= n_future * i_tdoa
+
+
+def _allowed(cand: np.ndarray, remaining, n_future, i_tdoa, still_after, served_c) -> np.ndarray:
+    """Candidates (sorted indices) whose choice keeps the rest of the schedule completable."""
+    # Fast path: each pick lowers sum min(r, n) by at most 1.
+    slack = int(np.minimum(remaining, n_future).sum()) - n_future * i_tdoa
+    n_other = int((~served_c & (remaining > 0)).sum()) - 1
+    if slack >= still_after + 1 and n_other >= still_after:
+        return cand
+    ok = np.zeros(cand.size, dtype=bool)
+    for k, i in enumerate(cand):
+        r = remaining.copy()
+        r[i] -= 1
+        excl = served_c.copy()
+        excl[i] = True
+        ok[k] = _completion_feasible(r, n_future, i_tdoa, still_after, excl)
+    return cand[ok]
+
+
+def _greedy(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable) -> np.ndarray:
+    """Greedy engine: for each UT in `order`, add satellites one by one with
+    `choose(c, candidates (M,) sorted int, delta) -> satellite index` until `i_tdoa`."""
+    order = _check_common(n_sat, n_ut, i_tdoa, max_beams, order)
+    delta = np.zeros((n_sat, n_ut), dtype=bool)
+    remaining = np.full(n_sat, int(max_beams))
+    for pos, c in enumerate(order):
+        n_future = n_ut - pos - 1
+        for step in range(i_tdoa):
+            served_c = delta[:, c].copy()
+            cand = np.flatnonzero(~served_c & (remaining > 0))
+            cand = _allowed(cand, remaining, n_future, i_tdoa, i_tdoa - step - 1, served_c)
+            if cand.size == 0:  # cannot happen when the up-front budget check passed
+                raise ValueError(f"beam budget exhausted at UT {c}: no satellite with a free beam left")
+            i = int(choose(c, cand, delta))
+            delta[i, c] = True
+            remaining[i] -= 1
+    return delta
+
+
+# --------------------------------------------------------------------------- schedulers
+
+
+def hbs(
+    H: np.ndarray,
+    ut_pos: np.ndarray,
+    sat_pos: np.ndarray,
+    ref_pos: np.ndarray,
+    *,
+    i_tdoa: int,
+    max_beams: int,
+    m: int = 4,
+    mu_method: str = "exact",
+    order=None,
+) -> np.ndarray:
+    """Heuristic beam scheduling (HBS), seed 002 Algorithm 2 (seed-math A.9).
+
+    For each UT c (cell-index order, or `order`), while `|I_c| < i_tdoa`: candidates are the
+    satellites not in `I_c` with a free beam; `I*` = the `m` candidates with the smallest
+    channel similarity (27) (ties: lower satellite index); choose `i* = argmin_{I*} mu` (28)
+    [C: the paper's "argmax" would pick the worst geometry].
+
+    H (I,C,N) complex; ut_pos (C,3), sat_pos (I,3), ref_pos (3,) ECEF m; m >= 1 (m >= I
+    gives GDOP-greedy, m = 1 communication-oriented); mu_method "exact"|"paper_fast".
+    Returns delta (I, C) bool.
+    """
+    H = np.asarray(H)
+    n_sat, n_ut = H.shape[:2]
+    if int(m) != m or m < 1:
+        raise ValueError(f"m must be an integer >= 1, got {m!r}")
+    a = difference_vectors(ut_pos, sat_pos, ref_pos)
+    _check_shapes(H, a)
+
+    def choose(c, cand, delta):
+        rho = channel_similarity(H, c, cand, delta)
+        short = np.sort(cand[np.argsort(rho, kind="stable")[:m]])
+        rows = a[delta[:, c], c]
+        X = rows.T @ rows
+        mu = geometry_gain(X, a[short, c], method=mu_method)
+        return short[int(np.argmin(mu))]
+
+    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose)
+
+
+def gdop_greedy(
+    ut_pos: np.ndarray, sat_pos: np.ndarray, ref_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None
+) -> np.ndarray:
+    """GDOP-greedy scheduling (seed-math A.10): add the satellite minimising GDOP (36) of the
+    UT's set so far (`twin.pnt.crlb.gdop`, pseudo-inverse while rank < 3). Positions ECEF
+    metres; returns delta (I, C) bool."""
+    ut_pos = np.asarray(ut_pos, dtype=float)
+    sat_pos = np.asarray(sat_pos, dtype=float)
+    n_sat, n_ut = sat_pos.shape[0], ut_pos.shape[0]
+
+    def choose(c, cand, delta):
+        chosen = sat_pos[delta[:, c]]  # (L0, 3)
+        trial = np.concatenate([np.broadcast_to(chosen, (cand.size,) + chosen.shape), sat_pos[cand][:, None, :]], axis=1)
+        g = gdop(np.broadcast_to(ut_pos[c], (cand.size, 3)), trial, ref_pos)
+        return cand[int(np.argmin(g))]
+
+    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose)
+
+
+def comm_oriented(H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None) -> np.ndarray:
+    """Communication-oriented scheduling (seed-math A.10): add the satellite with the smallest
+    channel similarity (27) (ties: lower index). Equals HBS with m = 1. H (I,C,N)."""
+    H = np.asarray(H)
+    n_sat, n_ut = H.shape[:2]
+
+    def choose(c, cand, delta):
+        return cand[int(np.argmin(channel_similarity(H, c, cand, delta)))]
+
+    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose)
+
+
+def parallax_costs(ut: np.ndarray, sats: np.ndarray) -> np.ndarray:
+    """Parallax matrix of one UT, seed 002 eq. (37): `P[i, j] = e_i^T e_j` with
+    `e_i = (s_i - s_c)/||s_i - s_c||`. ut (3,), sats (M,3) ECEF m. Returns (M, M)."""
+    e = np.asarray(sats, dtype=float) - np.asarray(ut, dtype=float)[None, :]
+    e /= np.linalg.norm(e, axis=1, keepdims=True)
+    return e @ e.T
+
+
+def parallax(ut_pos: np.ndarray, sat_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None) -> np.ndarray:
+    """Parallax-based scheduling (seed-math A.10, eq. (37)).
+
+    For each UT, over the satellites with a free beam: cost `J_i = sum_j P[i, j]`; delete the
+    satellite with the largest `J` (its row and column) until `i_tdoa` remain. [D] A deletion
+    that would leave the remaining UTs unservable (beam budget) is skipped in favour of the
+    next-largest `J`. Returns delta (I, C) bool.
+    """
+    ut_pos = np.asarray(ut_pos, dtype=float)
+    sat_pos = np.asarray(sat_pos, dtype=float)
+    n_sat, n_ut = sat_pos.shape[0], ut_pos.shape[0]
+    order = _check_common(n_sat, n_ut, i_tdoa, max_beams, order)
+    delta = np.zeros((n_sat, n_ut), dtype=bool)
+    remaining = np.full(n_sat, int(max_beams))
+    for pos, c in enumerate(order):
+        n_future = n_ut - pos - 1
+        keep = np.flatnonzero(remaining > 0)
+        P = parallax_costs(ut_pos[c], sat_pos[keep])
+        while keep.size > i_tdoa:
+            J = P.sum(axis=1)
+            for k in np.argsort(-J, kind="stable"):
+                trial = np.delete(keep, k)
+                if _set_feasible(trial, remaining, n_future, i_tdoa):
+                    break
+            else:
+                raise ValueError(f"beam budget exhausted at UT {c}")
+            keep = np.delete(keep, k)
+            P = np.delete(np.delete(P, k, axis=0), k, axis=1)
+        delta[keep, c] = True
+        remaining[keep] -= 1
+    return delta
+
+
+def _set_feasible(superset: np.ndarray, remaining, n_future, i_tdoa) -> bool:
+    """Can the current UT still pick `i_tdoa` satellites inside `superset` such that the later
+    UTs fit? Best pick: the `i_tdoa` satellites with the most remaining beams."""
+    if superset.size < i_tdoa:
+        return False
+    r = remaining.copy()
+    take = superset[np.argsort(-r[superset], kind="stable")[:i_tdoa]]
+    r[take] -= 1
+    return int(np.minimum(r, n_future).sum()) >= n_future * i_tdoa
+
+
+def _check_shapes(H, a):
+    if H.ndim != 3 or H.shape[:2] != a.shape[:2]:
+        raise ValueError(f"H must have shape (I, C, N) with I, C = {a.shape[:2]} from the positions, got {H.shape}")
+
+
+def schedule(
+    method: str,
+    H: np.ndarray,
+    ut_pos: np.ndarray,
+    sat_pos: np.ndarray,
+    ref_pos: np.ndarray,
+    *,
+    i_tdoa: int,
+    max_beams: int,
+    m: int = 4,
+    mu_method: str = "exact",
+    order=None,
+) -> np.ndarray:
+    """Dispatch to a scheduler by name: "hbs" (with `m`), "gdop", "comm", "parallax".
+
+    H (I,C,N); ut_pos (C,3); sat_pos (I,3); ref_pos (3,) ECEF m. Returns delta (I,C) bool.
+    """
+    if method == "hbs":
+        return hbs(H, ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, m=m, mu_method=mu_method, order=order)
+    if method == "gdop":
+        return gdop_greedy(ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order)
+    if method == "comm":
+        return comm_oriented(H, i_tdoa=i_tdoa, max_beams=max_beams, order=order)
+    if method == "parallax":
+        return parallax(ut_pos, sat_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order)
+    raise ValueError(f"unknown scheduler {method!r}; use one of {', '.join(SCHEDULERS)}")
