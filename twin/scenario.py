@@ -611,6 +611,8 @@ class GroundEntity(_Section):
     @field_validator("velocity_enu_mps", mode="before")
     @classmethod
     def _velocity_tuple(cls, value: Any) -> Any:
+        if isinstance(value, (list, tuple)) and len(value) != 3:
+            raise ValueError(f"velocity_enu_mps must be 3 numbers [east, north, up] in m/s, got {len(value)}")
         return _as_tuple(value)
 
     @field_validator("waypoints")
