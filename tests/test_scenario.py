@@ -480,7 +480,12 @@ def _to_toml(data: dict) -> str:
                 lines += [f"{k} = {_toml_value(v)}" for k, v in item.items()]
         else:
             lines.append(f"[{section}]")
-            lines += [f"{k} = {_toml_value(v)}" for k, v in body.items()]
+            nested = {k: v for k, v in body.items() if isinstance(v, list) and v and all(isinstance(x, dict) for x in v)}
+            lines += [f"{k} = {_toml_value(v)}" for k, v in body.items() if k not in nested]
+            for key, items in nested.items():  # e.g. [[constellation.shells]]
+                for item in items:
+                    lines.append(f"[[{section}.{key}]]")
+                    lines += [f"{k} = {_toml_value(v)}" for k, v in item.items()]
     return "\n".join(lines) + "\n"
 
 
@@ -650,3 +655,81 @@ def test_waypoint_height_is_interpolated_linearly():
     e = _entity(waypoints=[{"time": 0, "lat_deg": 0, "lon_deg": 0, "alt_m": 0}, {"time": 100, "lat_deg": 0, "lon_deg": 0.01, "alt_m": 1000}])
     _, _, alt = ecef_to_geodetic(e.position_ecef(np.array([25.0, 50.0])))
     np.testing.assert_allclose(alt, [250.0, 500.0], atol=1e-6)
+
+
+# --------------------------------------------------------------------------- property tests (hypothesis)
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_finite = dict(allow_nan=False, allow_infinity=False)
+
+
+@st.composite
+def _scenario_dicts(draw):
+    shells = []
+    for _ in range(draw(st.integers(1, 3))):
+        planes = draw(st.integers(1, 40))
+        shells.append({
+            "total": planes * draw(st.integers(1, 40)),
+            "planes": planes,
+            "phasing": draw(st.integers(0, planes - 1)),
+            "altitude_km": draw(st.floats(150, 40000, **_finite)),
+            "inclination_deg": draw(st.floats(0, 180, **_finite)),
+        })
+    entity = st.fixed_dictionaries({"lat_deg": st.floats(-90, 90, **_finite), "lon_deg": st.floats(-180, 360, **_finite)})
+    targets = draw(st.lists(entity, max_size=3))
+    terminals = draw(st.lists(entity, max_size=3))
+    step = draw(st.floats(0.5, 600, **_finite))
+    return {
+        "run": {"name": "prop", "start": "2026-05-28T12:00:00Z", "duration": step * draw(st.floats(1, 1000, **_finite)), "step": step},
+        "constellation": {"kind": "walker", "shells": shells},
+        "visibility": {"mask_elevation_deg": draw(st.floats(-90, 90, **_finite))},
+        "targets": [{"name": f"t{i}", **e} for i, e in enumerate(targets)],
+        "terminals": [{"name": f"u{i}", **e} for i, e in enumerate(terminals)],
+        "output": {"dir": "out"},
+    }
+
+
+@settings(max_examples=40, deadline=None)
+@given(_scenario_dicts())
+def test_property_toml_and_dict_agree_and_round_trip(data):
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.toml"
+        path.write_text(_to_toml(data))
+        loaded = load_scenario(path)
+        assert loaded == scenario_from_dict(data, base_dir=Path(folder))
+        assert scenario_from_dict(loaded.to_resolved_dict()) == loaded
+
+
+@settings(max_examples=40, deadline=None)
+@given(_scenario_dicts(), st.data())
+def test_property_a_bad_value_is_reported_at_its_own_line(data, pick):
+    """Corrupt one field of a valid file; the problem must name that field and the line the writer put it on."""
+    import tempfile
+
+    choices = [("visibility", None, "mask_elevation_deg", 95.0)]
+    choices += [("constellation", i, "altitude_km", 100.0) for i in range(len(data["constellation"]["shells"]))]
+    choices += [(s, i, "lat_deg", -91.0) for s in ("targets", "terminals") for i in range(len(data[s]))]
+    section, index, key, bad = pick.draw(st.sampled_from(choices))
+    if section == "constellation":
+        data["constellation"]["shells"][index][key] = bad
+        expected_path = f"constellation.shells[{index}].{key}"
+    elif index is None:
+        data[section][key] = bad
+        expected_path = f"{section}.{key}"
+    else:
+        data[section][index][key] = bad
+        expected_path = f"{section}[{index}].{key}"
+    text = _to_toml(data)
+    # independent of the locator: plain text search for the corrupted line
+    needle = f"{key} = {bad!r}"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "p.toml"
+        path.write_text(text)
+        with pytest.raises(InputError) as info:
+            load_scenario(path)
+    (problem,) = info.value.problems
+    assert problem.where == f"{path}:{_line_of(text, needle)} {expected_path}"
