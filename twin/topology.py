@@ -1,0 +1,749 @@
+"""Constellation topology: orbital-plane inference, the +Grid inter-satellite
+link (ISL) graph and the serving groups (collaboration types I, II, III) of
+seed 000.
+
+Definitions (see docs/topology.md):
+
+* Orbital elements come from the inertial (TEME) state: h = r x v,
+  inclination i = acos(h_z/|h|), RAAN = atan2(h_x, -h_y), argument of
+  latitude u = angle from the ascending node to r in the orbit plane,
+  semi-major axis from the vis-viva energy.
+* A *plane* is a single-linkage cluster of satellites close in (inclination,
+  RAAN, semi-major axis) at once; a *shell* groups planes of similar mean
+  inclination and altitude; the *slot* orders a plane by argument of latitude.
+* +Grid: each satellite links to its slot +-1 neighbours in its plane
+  (cyclic) and to one satellite in each RAAN-adjacent plane of its shell
+  (the nearest, made one-to-one per plane pair, see :func:`isl_graph`).
+
+Arrays are indexed by satellite 0..S-1; positions are Earth-fixed metres
+(S, 3), angles radians.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import radians
+
+import networkx as nx
+import numpy as np
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
+from scipy.spatial import cKDTree
+
+from .geometry import DEFAULT_ATMOSPHERE_MARGIN_M, WGS84_EQUATORIAL_RADIUS_M, earth_occluded, nadir_frames
+from .units import C_LIGHT, parse_utc
+
+MU_EARTH_M3_S2 = 3.986004418e14  # WGS84 GM (m^3/s^2)
+TWO_PI = 2.0 * np.pi
+
+#: Column order of the neighbour table ``graph.graph["grid"]`` built by :func:`isl_graph`.
+GRID_COLUMNS = ("fore", "aft", "east", "west")
+
+
+# --------------------------------------------------------------------------- plane labels
+
+
+@dataclass
+class PlaneLabels:
+    """Shell, plane and slot of every satellite.
+
+    shell (S,) int: shell id 0..n_shells-1.
+    plane (S,) int: global plane id 0..P-1.
+    slot (S,) int: rank within the plane by argument of latitude (0..n_p-1).
+    plane_sizes (P,) int: satellites per plane.
+    plane_shell (P,) int: shell of each plane.
+    plane_next, plane_prev (P,) int: the RAAN-adjacent planes of the same shell
+      (next = larger RAAN, cyclic); -1 when the shell has a single plane.
+    plane_raan_rad (P,) float: circular-mean RAAN of each plane (NaN when the
+      labels were given rather than inferred).
+    """
+
+    shell: np.ndarray
+    plane: np.ndarray
+    slot: np.ndarray
+    plane_sizes: np.ndarray
+    plane_shell: np.ndarray = field(default=None)
+    plane_next: np.ndarray = field(default=None)
+    plane_prev: np.ndarray = field(default=None)
+    plane_raan_rad: np.ndarray = field(default=None)
+
+    def __post_init__(self):
+        self.shell = np.asarray(self.shell, dtype=np.int64)
+        self.plane = np.asarray(self.plane, dtype=np.int64)
+        self.slot = np.asarray(self.slot, dtype=np.int64)
+        s = self.plane.shape
+        if self.plane.ndim != 1 or self.shell.shape != s or self.slot.shape != s:
+            raise ValueError(f"shell, plane, slot must be 1-D of equal length, got {self.shell.shape}, {s}, {self.slot.shape}")
+        self.plane_sizes = np.asarray(self.plane_sizes, dtype=np.int64)
+        n_planes = len(self.plane_sizes)
+        if len(self.plane) and (self.plane.min() < 0 or self.plane.max() >= n_planes):
+            raise ValueError(f"plane ids must lie in 0..{n_planes - 1} (len(plane_sizes))")
+        if self.plane_shell is None:
+            shell_of = np.zeros(n_planes, dtype=np.int64)
+            shell_of[self.plane] = self.shell
+            self.plane_shell = shell_of
+        self.plane_shell = np.asarray(self.plane_shell, dtype=np.int64)
+        if self.plane_next is None or self.plane_prev is None:
+            self.plane_next, self.plane_prev = _cyclic_neighbours(self.plane_shell, np.arange(n_planes, dtype=float))
+        self.plane_next = np.asarray(self.plane_next, dtype=np.int64)
+        self.plane_prev = np.asarray(self.plane_prev, dtype=np.int64)
+        if self.plane_raan_rad is None:
+            self.plane_raan_rad = np.full(n_planes, np.nan)
+        self.plane_raan_rad = np.asarray(self.plane_raan_rad, dtype=float)
+
+    @property
+    def n_sats(self) -> int:
+        return len(self.plane)
+
+    @property
+    def n_planes(self) -> int:
+        return len(self.plane_sizes)
+
+    @classmethod
+    def from_arrays(cls, shell, plane, slot) -> "PlaneLabels":
+        """Labels known by construction (Walker constellations).
+
+        shell, plane, slot: (S,) ints. Plane ids need not be consecutive; they
+        are renumbered 0..P-1 in increasing order, and within a shell the plane
+        order is taken as the RAAN order (true for ``orbits.walker_delta``), so
+        adjacent plane ids are +Grid neighbours (cyclic). Slots are re-ranked
+        within each plane keeping their order.
+        """
+        shell = np.asarray(shell, dtype=np.int64)
+        plane_in = np.asarray(plane, dtype=np.int64)
+        slot_in = np.asarray(slot, dtype=np.int64)
+        if not (shell.shape == plane_in.shape == slot_in.shape) or shell.ndim != 1:
+            raise ValueError("shell, plane, slot must be 1-D arrays of equal length")
+        keys, plane_ids = np.unique(np.stack([shell, plane_in], axis=1), axis=0, return_inverse=True)
+        plane_ids = plane_ids.ravel()
+        sizes = np.bincount(plane_ids, minlength=len(keys))
+        plane_shell = keys[:, 0]
+        slot = _rank_within(plane_ids, slot_in.astype(float))
+        nxt, prv = _cyclic_neighbours(plane_shell, keys[:, 1].astype(float))
+        return cls(shell=shell, plane=plane_ids, slot=slot, plane_sizes=sizes, plane_shell=plane_shell,
+                   plane_next=nxt, plane_prev=prv)
+
+
+def _rank_within(group, key):
+    """Rank (0-based) of each element by ``key`` within its ``group`` (both (S,))."""
+    order = np.lexsort((key, group))
+    g_sorted = group[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1]
+    first = np.repeat(starts, np.diff(np.r_[starts, len(order)]))
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order)) - first
+    return rank
+
+
+def _cyclic_neighbours(plane_shell, plane_key):
+    """Next/previous plane (P,) within each shell, by ``plane_key`` (cyclic).
+
+    -1 for shells with a single plane.
+    """
+    n = len(plane_shell)
+    nxt = np.full(n, -1, dtype=np.int64)
+    prv = np.full(n, -1, dtype=np.int64)
+    if n == 0:
+        return nxt, prv
+    order = np.lexsort((plane_key, plane_shell))
+    sh = plane_shell[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sh)) + 1]
+    ends = np.r_[starts[1:], n]
+    sizes = ends - starts
+    start_of = np.repeat(starts, sizes)
+    size_of = np.repeat(sizes, sizes)
+    pos = np.arange(n) - start_of
+    nxt_sorted = order[start_of + (pos + 1) % size_of]
+    prv_sorted = order[start_of + (pos - 1) % size_of]
+    multi = size_of > 1
+    nxt[order[multi]] = nxt_sorted[multi]
+    prv[order[multi]] = prv_sorted[multi]
+    return nxt, prv
+
+
+def orbital_elements(r_teme_m, v_teme_mps):
+    """Plane-defining elements from inertial state vectors.
+
+    r_teme_m (S, 3) metres, v_teme_mps (S, 3) m/s, both in TEME (any inertial
+    frame with z = Earth's axis works). h = r x v.
+    Returns (inclination_rad, raan_rad in [0, 2 pi), arg_lat_rad in [0, 2 pi),
+    semi_major_axis_m), each (S,). Argument of latitude u is measured in the
+    orbit plane from the ascending node n = z x h to r; semi-major axis from
+    vis-viva a = 1 / (2/|r| - |v|^2/mu) (insensitive to eccentricity, unlike |r|).
+    For equatorial orbits (|h_x|, |h_y| ~ 0) the RAAN is ill-defined (atan2 of
+    round-off) and u is then measured from that arbitrary node.
+    """
+    r = np.asarray(r_teme_m, dtype=float)
+    v = np.asarray(v_teme_mps, dtype=float)
+    if r.ndim != 2 or r.shape[1] != 3 or v.shape != r.shape:
+        raise ValueError(f"r_teme_m and v_teme_mps must both be (S, 3), got {r.shape} and {v.shape}")
+    h = np.cross(r, v)
+    hn = np.linalg.norm(h, axis=1)
+    if np.any(hn == 0):
+        raise ValueError("a state vector has zero angular momentum (r parallel to v)")
+    inc = np.arccos(np.clip(h[:, 2] / hn, -1.0, 1.0))
+    raan = np.mod(np.arctan2(h[:, 0], -h[:, 1]), TWO_PI)
+    node = np.stack([np.cos(raan), np.sin(raan), np.zeros_like(raan)], axis=1)
+    in_plane = np.cross(h / hn[:, None], node)  # 90 deg ahead of the node in the plane
+    u = np.mod(np.arctan2(np.sum(r * in_plane, axis=1), np.sum(r * node, axis=1)), TWO_PI)
+    rn = np.linalg.norm(r, axis=1)
+    sma = 1.0 / (2.0 / rn - np.sum(v * v, axis=1) / MU_EARTH_M3_S2)
+    return inc, raan, u, sma
+
+
+def _single_linkage(features, thresholds, periods=None):
+    """Connected components of the graph 'all |d_k| <= threshold_k' (Chebyshev).
+
+    features (N, D); thresholds (D,); periods (D,) with np.inf for non-cyclic
+    axes. Uses scipy's periodic KD-tree and csgraph (single-linkage clustering).
+    Returns labels (N,) int.
+    """
+    x = np.asarray(features, dtype=float) / np.asarray(thresholds, dtype=float)
+    n, d = x.shape
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    if periods is None:
+        periods = np.full(d, np.inf)
+    periods = np.asarray(periods, dtype=float) / np.asarray(thresholds, dtype=float)
+    box = np.where(np.isfinite(periods), periods, 0.0)
+    # non-periodic axes: shift to >= 0 and give a box larger than the data span (no wrap)
+    x = x - np.where(np.isfinite(periods), 0.0, x.min(axis=0))
+    span = x.max(axis=0)
+    box = np.where(np.isfinite(periods), box, 2.0 * span + 4.0)
+    x = np.mod(x, box)
+    tree = cKDTree(x, boxsize=box)
+    pairs = tree.query_pairs(1.0, p=np.inf, output_type="ndarray")
+    adj = coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, labels = connected_components(adj, directed=False)
+    return labels.astype(np.int64)
+
+
+def _circular_mean(angles, groups, n_groups):
+    c = np.bincount(groups, weights=np.cos(angles), minlength=n_groups)
+    s = np.bincount(groups, weights=np.sin(angles), minlength=n_groups)
+    return np.mod(np.arctan2(s, c), TWO_PI)
+
+
+def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination_gap_rad=radians(0.1),
+                 altitude_gap_m=10e3, shell_inclination_gap_rad=radians(0.1), shell_altitude_gap_m=8e3,
+                 min_plane_size=5) -> PlaneLabels:
+    """Shell, plane and slot labels of satellites from one inertial snapshot.
+
+    r_teme_m (S, 3) m, v_teme_mps (S, 3) m/s in TEME at one time.
+
+    1. Elements per satellite (:func:`orbital_elements`).
+    2. Planes: single-linkage clusters in (inclination, RAAN [cyclic],
+       semi-major axis): two satellites are linked when they differ by at most
+       ``inclination_gap_rad`` AND ``raan_gap_rad`` AND ``altitude_gap_m`` at once.
+       A satellite still raising its orbit precesses at another rate, so it is
+       linked to a plane only while it is within the altitude gap; it cannot
+       bridge two planes unless it lies within ``raan_gap_rad`` of both
+       (real planes are >= 2.5 deg apart in Starlink). Defaults allow the
+       SGP4 short-period scatter (about +-0.04 deg in i, +-6 km in a).
+    3. Shells: planes with at least ``min_plane_size`` members are clustered
+       by their mean inclination and mean altitude (single linkage, gaps
+       ``shell_inclination_gap_rad`` and ``shell_altitude_gap_m``). Each
+       smaller plane (satellites in transit) is a shell of its own, so it never
+       sits between two real planes in the RAAN order.
+    4. Slots: rank by argument of latitude within the plane (0 = smallest u
+       in [0, 2 pi)).
+    Shell ids are numbered by decreasing satellite count; planes by shell then
+    RAAN. Returns :class:`PlaneLabels` with plane adjacency by RAAN within the
+    shell (cyclic).
+    """
+    for name, value in (("raan_gap_rad", raan_gap_rad), ("inclination_gap_rad", inclination_gap_rad),
+                        ("altitude_gap_m", altitude_gap_m), ("shell_inclination_gap_rad", shell_inclination_gap_rad),
+                        ("shell_altitude_gap_m", shell_altitude_gap_m)):
+        if not (np.isfinite(value) and value > 0):
+            raise ValueError(f"{name} must be a finite positive number, got {value!r}")
+    if not (0 < raan_gap_rad < np.pi):
+        raise ValueError(f"raan_gap_rad must be in (0, pi), got {raan_gap_rad!r}")
+    if int(min_plane_size) < 1:
+        raise ValueError(f"min_plane_size must be >= 1, got {min_plane_size!r}")
+    inc, raan, u, sma = orbital_elements(r_teme_m, v_teme_mps)
+    n = len(inc)
+    if n == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return PlaneLabels(shell=empty, plane=empty, slot=empty, plane_sizes=empty)
+    feats = np.stack([inc, raan, sma], axis=1)
+    raw = _single_linkage(feats, [inclination_gap_rad, raan_gap_rad, altitude_gap_m], [np.inf, TWO_PI, np.inf])
+    n_raw = raw.max() + 1
+    sizes = np.bincount(raw, minlength=n_raw)
+    mean_inc = np.bincount(raw, weights=inc, minlength=n_raw) / sizes
+    mean_sma = np.bincount(raw, weights=sma, minlength=n_raw) / sizes
+    plane_raan = _circular_mean(raan, raw, n_raw)
+    big = sizes >= int(min_plane_size)
+    shell_of_raw = np.empty(n_raw, dtype=np.int64)
+    if np.any(big):
+        shell_big = _single_linkage(np.stack([mean_inc[big], mean_sma[big]], axis=1),
+                                    [shell_inclination_gap_rad, shell_altitude_gap_m])
+        shell_of_raw[big] = shell_big
+        offset = shell_big.max() + 1
+    else:
+        offset = 0
+    shell_of_raw[~big] = offset + np.arange(np.count_nonzero(~big))
+    # number shells by decreasing satellite count (ties: lower mean inclination first)
+    n_shell = shell_of_raw.max() + 1
+    shell_count = np.bincount(shell_of_raw, weights=sizes, minlength=n_shell)
+    shell_inc = np.bincount(shell_of_raw, weights=sizes * mean_inc, minlength=n_shell) / shell_count
+    shell_rank = np.empty(n_shell, dtype=np.int64)
+    shell_rank[np.lexsort((shell_inc, -shell_count))] = np.arange(n_shell)
+    shell_of_raw = shell_rank[shell_of_raw]
+    # number planes by (shell, RAAN)
+    plane_order = np.lexsort((plane_raan, shell_of_raw))
+    plane_id = np.empty(n_raw, dtype=np.int64)
+    plane_id[plane_order] = np.arange(n_raw)
+    plane = plane_id[raw]
+    plane_shell = shell_of_raw[plane_order]
+    plane_raan_sorted = plane_raan[plane_order]
+    nxt, prv = _cyclic_neighbours(plane_shell, plane_raan_sorted)
+    return PlaneLabels(shell=plane_shell[plane], plane=plane, slot=_rank_within(plane, u),
+                       plane_sizes=sizes[plane_order], plane_shell=plane_shell, plane_next=nxt, plane_prev=prv,
+                       plane_raan_rad=plane_raan_sorted)
+
+
+# --------------------------------------------------------------------------- ISL graph
+
+
+def _padded_members(plane, slot, keep, n_planes):
+    """(P, Nmax) satellite indices of each plane in slot order (-1 padding), kept satellites only."""
+    idx = np.flatnonzero(keep)
+    order = idx[np.lexsort((slot[idx], plane[idx]))]
+    p_sorted = plane[order]
+    counts = np.bincount(p_sorted, minlength=n_planes)
+    width = max(int(counts.max()) if len(counts) else 0, 1)
+    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    col = np.arange(len(order)) - np.repeat(starts, counts)
+    table = np.full((n_planes, width), -1, dtype=np.int64)
+    table[p_sorted, col] = order
+    return table, counts, col, order
+
+
+def _intra_pairs(plane, slot, keep, n_planes):
+    """Ring links slot i <-> i+1 (cyclic) among the kept satellites of each plane.
+
+    Returns (a, b) index arrays, a = fore-neighbour-of-b... precisely: b is the
+    next satellite after a by argument of latitude.
+    """
+    table, counts, col, order = _padded_members(plane, slot, keep, n_planes)
+    p = plane[order]
+    n_in = counts[p]
+    nxt = table[p, (col + 1) % np.maximum(n_in, 1)]
+    ok = n_in >= 2
+    # a plane of two satellites has one link, not two
+    ok &= ~((n_in == 2) & (col == 1))
+    return order[ok], nxt[ok]
+
+
+_PLANE_AXIS_M = 1e9  # separation of planes along the KD-tree's 4th axis (>> any orbit distance)
+
+
+def _nearest_in_plane(pos, plane, rows, target_plane, allowed):
+    """Nearest allowed satellite of plane ``target_plane[k]`` to satellite ``rows[k]``.
+
+    pos (S, 3) m; plane (S,) plane ids; rows (n,) satellite indices;
+    target_plane (n,) plane ids; allowed (S,) bool. One KD-tree over the
+    allowed satellites in 4-D, (x, y, z, plane * 1e9 m): a query at
+    (pos_i, target * 1e9) returns the nearest allowed satellite of that plane
+    exactly (any other plane is >= 1e9 m away). Returns (n,) indices, -1 when
+    the target plane has no allowed satellite.
+    """
+    best = np.full(len(rows), -1, dtype=np.int64)
+    cand = np.flatnonzero(allowed)
+    if len(rows) == 0 or len(cand) == 0:
+        return best
+    tree = cKDTree(np.hstack([pos[cand], plane[cand, None] * _PLANE_AXIS_M]))
+    dist, j = tree.query(np.hstack([pos[rows], target_plane[:, None] * _PLANE_AXIS_M]), k=1,
+                         distance_upper_bound=0.5 * _PLANE_AXIS_M)
+    ok = np.isfinite(dist)
+    best[ok] = cand[j[ok]]
+    return best
+
+
+def _inter_pairs(pos, labels, keep, max_rounds=8):
+    """One-to-one east-west links between RAAN-adjacent planes.
+
+    Every kept satellite i of plane p looks at the kept satellites of
+    plane_next[p] (its "east" side); j in plane_next[p] looks back at plane p
+    (its "west" side). A pair is linked when each is the other's nearest
+    satellite among those still free on that side (mutual nearest
+    neighbours); the round is repeated on the still-unmatched satellites (at
+    most ``max_rounds``; for a Walker shell everything matches in round 1).
+    Each satellite therefore has at most one east and one west link.
+    Each round is two vectorised KD-tree queries (:func:`_nearest_in_plane`);
+    no Python loop over satellites. Returns (a, b): a's east partner is b.
+    """
+    plane = labels.plane
+    s = len(plane)
+    east_rows = np.flatnonzero(keep & (labels.plane_next[plane] >= 0))
+    west_rows = np.flatnonzero(keep & (labels.plane_prev[plane] >= 0))
+    free_e = np.zeros(s, dtype=bool)  # east terminal free
+    free_w = np.zeros(s, dtype=bool)  # west terminal free
+    free_e[east_rows] = True
+    free_w[west_rows] = True
+    east_partner = np.full(s, -1, dtype=np.int64)
+    for _ in range(max_rounds):
+        er = east_rows[free_e[east_rows]]
+        wr = west_rows[free_w[west_rows]]
+        if len(er) == 0 or len(wr) == 0:
+            break
+        best_e = _nearest_in_plane(pos, plane, er, labels.plane_next[plane[er]], free_w)
+        best_w = np.full(s, -1, dtype=np.int64)
+        best_w[wr] = _nearest_in_plane(pos, plane, wr, labels.plane_prev[plane[wr]], free_e)
+        # a side that found no free partner never will (partners only get taken): retire it
+        free_e[er[best_e < 0]] = False
+        free_w[wr[best_w[wr] < 0]] = False
+        has = best_e >= 0
+        mutual = np.zeros(len(er), dtype=bool)
+        mutual[has] = best_w[best_e[has]] == er[has]
+        if not np.any(mutual):
+            break
+        a, b = er[mutual], best_e[mutual]
+        east_partner[a] = b
+        free_e[a] = False
+        free_w[b] = False
+    a = np.flatnonzero(east_partner >= 0)
+    return a, east_partner[a]
+
+
+def isl_graph(sat_pos_m, labels: PlaneLabels, *, max_range_m, atmosphere_margin_m=DEFAULT_ATMOSPHERE_MARGIN_M,
+              inter_plane=True, valid=None, names=None) -> nx.Graph:
+    """+Grid inter-satellite link graph of one epoch.
+
+    sat_pos_m (S, 3) Earth-fixed metres; labels from :func:`infer_planes` or
+    :meth:`PlaneLabels.from_arrays`; max_range_m (m, > 0; np.inf for no cut);
+    atmosphere_margin_m (m, >= 0): a link must clear a sphere of radius
+    WGS84 equatorial radius + margin; valid (S,) bool: invalid satellites keep
+    their node but get no link, and are skipped in the rings and matchings;
+    names: optional (S,) node attribute ``name``.
+
+    Candidate links (decided geometrically, before the range/occlusion cut):
+      intra: each plane's valid satellites in slot order form a ring
+        (slot +-1, cyclic);
+      inter (when ``inter_plane``): each satellite's nearest satellite in the
+        next-RAAN plane of its shell, made one-to-one per plane pair by
+        iterated mutual nearest neighbours (one terminal per side). For a
+        Walker shell this is the usual +Grid (same slot up to a fixed offset).
+    Then a candidate is kept only if length <= max_range_m and the segment
+    does not pass within the clearance sphere (:func:`earth_occluded`).
+    A dropped link is not replaced by another satellite.
+
+    Nodes 0..S-1 (all satellites). Edge attributes: ``length_m``, ``delay_s``
+    (= length / c), ``kind`` ("intra" | "inter"). Graph attributes:
+    ``grid`` (S, 4) int neighbour table, columns GRID_COLUMNS = (fore = next
+    by argument of latitude, aft, east = next-RAAN plane, west), -1 where no
+    link; ``sat_pos_m`` (S, 3); ``edges`` dict of numpy arrays (a, b,
+    length_m, kind_inter) of the kept links.
+    """
+    pos = np.asarray(sat_pos_m, dtype=float)
+    if pos.ndim != 2 or pos.shape[1] != 3:
+        raise ValueError(f"sat_pos_m must be (S, 3) Earth-fixed metres, got {pos.shape}")
+    s = pos.shape[0]
+    if labels.n_sats != s:
+        raise ValueError(f"labels describe {labels.n_sats} satellites but sat_pos_m has {s}")
+    if not (max_range_m > 0):
+        raise ValueError(f"max_range_m must be > 0 (use np.inf for no range limit), got {max_range_m!r}")
+    if not (np.isfinite(atmosphere_margin_m) and atmosphere_margin_m >= 0):
+        raise ValueError(f"atmosphere_margin_m must be a finite number >= 0, got {atmosphere_margin_m!r}")
+    keep = np.all(np.isfinite(pos), axis=1)
+    if valid is not None:
+        valid = np.asarray(valid, dtype=bool)
+        if valid.shape != (s,):
+            raise ValueError(f"valid must be a (S,) bool array with S = {s}, got {valid.shape}")
+        keep &= valid
+    if names is not None and len(names) != s:
+        raise ValueError(f"names must have one entry per satellite ({s}), got {len(names)}")
+    ia, ib = _intra_pairs(labels.plane, labels.slot, keep, labels.n_planes)
+    if inter_plane:
+        ea, eb = _inter_pairs(pos, labels, keep)
+    else:
+        ea = eb = np.zeros(0, dtype=np.int64)
+    a = np.r_[ia, ea]
+    b = np.r_[ib, eb]
+    inter = np.r_[np.zeros(len(ia), dtype=bool), np.ones(len(ea), dtype=bool)]
+    length = np.linalg.norm(pos[a] - pos[b], axis=1)
+    ok = (length <= max_range_m) & ~earth_occluded(pos[a], pos[b], WGS84_EQUATORIAL_RADIUS_M + atmosphere_margin_m)
+    a, b, inter, length = a[ok], b[ok], inter[ok], length[ok]
+    grid = np.full((s, 4), -1, dtype=np.int64)
+    grid[a[~inter], 0] = b[~inter]
+    grid[b[~inter], 1] = a[~inter]
+    grid[a[inter], 2] = b[inter]
+    grid[b[inter], 3] = a[inter]
+    graph = nx.Graph(grid=grid, sat_pos_m=pos, edges={"a": a, "b": b, "length_m": length, "kind_inter": inter})
+    if names is None:
+        graph.add_nodes_from(range(s))
+    else:
+        graph.add_nodes_from((i, {"name": str(n)}) for i, n in enumerate(names))
+    delay = length / C_LIGHT
+    kinds = np.where(inter, "inter", "intra").tolist()
+    graph.add_edges_from(
+        (u, v, {"length_m": d, "delay_s": t, "kind": k})
+        for u, v, d, t, k in zip(a.tolist(), b.tolist(), length.tolist(), delay.tolist(), kinds)
+    )
+    return graph
+
+
+def grid_neighbours(graph: nx.Graph, labels: PlaneLabels) -> np.ndarray:
+    """(S, 4) neighbour table (GRID_COLUMNS: fore, aft, east, west; -1 = none).
+
+    Read from ``graph.graph["grid"]`` when the graph comes from
+    :func:`isl_graph`; otherwise rebuilt from the edges' ``kind`` attribute and
+    the labels (fore = intra neighbour with the next slot, east = inter
+    neighbour in ``plane_next``).
+    """
+    grid = graph.graph.get("grid")
+    if grid is not None and len(grid) == labels.n_sats:
+        return grid
+    s = labels.n_sats
+    grid = np.full((s, 4), -1, dtype=np.int64)
+    for u, v, kind in graph.edges(data="kind"):
+        for x, y in ((u, v), (v, u)):
+            if kind == "intra":
+                n = labels.plane_sizes[labels.plane[x]]
+                col = 0 if (labels.slot[y] - labels.slot[x]) % n == 1 or grid[x, 0] < 0 and grid[x, 1] >= 0 else 1
+                if grid[x, col] >= 0:
+                    col = 1 - col
+                grid[x, col] = y
+            elif kind == "inter":
+                col = 2 if labels.plane_next[labels.plane[x]] == labels.plane[y] else 3
+                grid[x, col] = y
+    return grid
+
+
+# --------------------------------------------------------------------------- serving groups
+
+_NATURAL_SIZE = {"I": 3, "II": 5, "III": 7}
+
+
+@dataclass(frozen=True)
+class ServingGroup:
+    """Serving group of one ground target.
+
+    central: satellite index (-1 if none); members: satellite indices, central
+    first; valid: True when ``group_size`` members were found; reason: empty
+    when valid, otherwise why not.
+    """
+
+    central: int
+    members: tuple
+    valid: bool
+    reason: str
+
+
+def _select_central(elevation, mask_rad, previous_central, hysteresis_rad):
+    """Central satellite with hysteresis for G targets (vectorised).
+
+    elevation (G, S) rad; previous_central (G,) int (-1 none). Returns (G,) int.
+    """
+    best = np.argmax(elevation, axis=1)
+    g = np.arange(elevation.shape[0])
+    best_el = elevation[g, best]
+    central = np.where(best_el >= mask_rad, best, -1)
+    prev = np.asarray(previous_central, dtype=np.int64)
+    has_prev = (prev >= 0) & (prev < elevation.shape[1])
+    prev_el = np.where(has_prev, elevation[g, np.clip(prev, 0, elevation.shape[1] - 1)], -np.inf)
+    keep_prev = has_prev & (prev_el >= mask_rad) & ~(best_el > prev_el + hysteresis_rad)
+    return np.where(keep_prev, prev, central)
+
+
+def _hop_fill(graph, central, exclude, eligible, elevation, count):
+    """Up to ``count`` extra members by ISL hop distance from ``central``
+    (ties: higher elevation first), among ``eligible`` satellites."""
+    if count <= 0:
+        return []
+    hops = nx.single_source_shortest_path_length(graph, central)
+    cands = [(h, -elevation[n], n) for n, h in hops.items() if n not in exclude and eligible[n]]
+    cands.sort()
+    return [n for _, _, n in cands[:count]]
+
+
+def serving_group(graph, elevation_rad, labels: PlaneLabels, *, group_size=None, collaboration="II", mask_rad=0.0,
+                  group_mask_rad=0.0, previous_central=-1, hysteresis_rad=0.0) -> ServingGroup:
+    """Serving group of one ground target (seed 000 Sec. II / Fig. 5; seed-math B.1, B.9).
+
+    graph: from :func:`isl_graph` (its ``grid`` table and ``sat_pos_m``);
+    elevation_rad (S,): elevation of every satellite seen from the target
+    (invalid satellites should carry -pi/2); labels: the plane labels.
+    collaboration: "I" (central + two in-plane ISL neighbours, K = 3),
+      "II" (+ the inter-plane ISL neighbour in each adjacent plane, K = 5),
+      "III" (+ in each adjacent plane, the second nearest to the central of
+      that plane's satellites reachable in two ISL hops: the in-plane
+      neighbours of the inter-plane neighbour, K = 7; seed-math [D]).
+    group_size: wanted K (default: the type's natural size). If smaller,
+      the natural members are truncated keeping the highest elevations; if
+      larger, the group is filled by ISL hop distance from the central (ties
+      by elevation). Members (auxiliaries) must see the target at elevation
+      >= group_mask_rad (seed-math B.9: 0 rad); the central must be >= mask_rad.
+    Central: the highest-elevation satellite above ``mask_rad``; the
+      ``previous_central`` is kept while it is above the mask unless another
+      is higher by more than ``hysteresis_rad``.
+    If fewer than group_size members are found, valid=False with the reason;
+    the group lists what was found.
+    """
+    return serving_groups(graph, np.asarray(elevation_rad, dtype=float)[None, :], labels, group_size=group_size,
+                          collaboration=collaboration, mask_rad=mask_rad, group_mask_rad=group_mask_rad,
+                          previous_central=[previous_central], hysteresis_rad=hysteresis_rad)[0]
+
+
+def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None, collaboration="II", mask_rad=0.0,
+                   group_mask_rad=0.0, previous_central=None, hysteresis_rad=0.0) -> list:
+    """Serving groups of G targets: elevation_rad (G, S); previous_central (G,) or None.
+
+    Same rules as :func:`serving_group`; central selection and the natural
+    candidate lookup are vectorised over targets (the neighbour table is
+    indexed for all centrals at once). Returns a list of G ServingGroup.
+    """
+    if collaboration not in _NATURAL_SIZE:
+        raise ValueError(f"collaboration must be 'I', 'II' or 'III', got {collaboration!r}")
+    natural = _NATURAL_SIZE[collaboration]
+    k = natural if group_size is None else int(group_size)
+    if k < 1:
+        raise ValueError(f"group_size must be >= 1, got {group_size!r}")
+    el = np.asarray(elevation_rad, dtype=float)
+    if el.ndim != 2 or el.shape[1] != labels.n_sats:
+        raise ValueError(f"elevation_rad must be (G, S) with S = {labels.n_sats}, got {el.shape}")
+    if not hysteresis_rad >= 0:
+        raise ValueError(f"hysteresis_rad must be >= 0, got {hysteresis_rad!r}")
+    n_targets = el.shape[0]
+    prev = np.full(n_targets, -1) if previous_central is None else np.asarray(previous_central, dtype=np.int64)
+    if prev.shape != (n_targets,):
+        raise ValueError(f"previous_central must have one entry per target ({n_targets}), got {prev.shape}")
+    grid = grid_neighbours(graph, labels)
+    pos = graph.graph.get("sat_pos_m")
+    central = _select_central(el, mask_rad, prev, hysteresis_rad)
+    c = np.maximum(central, 0)
+    # natural candidates (G, natural), -1 where the link is missing
+    cand = [grid[c, 0], grid[c, 1]]
+    if natural >= 5:
+        cand += [grid[c, 2], grid[c, 3]]
+    if natural >= 7:
+        for side in (2, 3):
+            j = grid[c, side]
+            jj = np.maximum(j, 0)
+            fore, aft = grid[jj, 0], grid[jj, 1]
+            if pos is not None:
+                d_fore = np.where(fore >= 0, np.linalg.norm(pos[np.maximum(fore, 0)] - pos[c], axis=1), np.inf)
+                d_aft = np.where(aft >= 0, np.linalg.norm(pos[np.maximum(aft, 0)] - pos[c], axis=1), np.inf)
+            else:  # no positions: prefer the one the target sees higher
+                g = np.arange(n_targets)
+                d_fore = np.where(fore >= 0, -el[g, np.maximum(fore, 0)], np.inf)
+                d_aft = np.where(aft >= 0, -el[g, np.maximum(aft, 0)], np.inf)
+            second = np.where(d_fore <= d_aft, fore, aft)
+            cand.append(np.where(j >= 0, second, -1))
+    cand = np.stack(cand, axis=1)
+    names = ["fore", "aft", "east", "west", "east+1", "west+1"][: natural - 1]
+    eligible = el >= group_mask_rad  # (G, S)
+    out = []
+    for g in range(n_targets):
+        if central[g] < 0:
+            out.append(ServingGroup(-1, (), False, f"no satellite above the {np.degrees(mask_rad):.2f} deg mask"))
+            continue
+        cg = int(central[g])
+        members, missing, seen = [], [], {cg}
+        for name, m in zip(names, cand[g]):
+            m = int(m)
+            if m < 0:
+                missing.append(f"{name}: no ISL")
+            elif m in seen:
+                missing.append(f"{name}: duplicate of another member")
+            elif not eligible[g, m]:
+                missing.append(f"{name}: sat {m} below the {np.degrees(group_mask_rad):.2f} deg group mask")
+            else:
+                members.append(m)
+                seen.add(m)
+        if k - 1 < len(members):
+            members = sorted(members, key=lambda m: -el[g, m])[: k - 1]
+        elif k - 1 > len(members) and k > natural:
+            members += _hop_fill(graph, cg, seen, eligible[g], el[g], k - 1 - len(members))
+        group = (cg,) + tuple(members)
+        if len(group) >= k:
+            out.append(ServingGroup(cg, group, True, ""))
+        else:
+            why = f"found {len(group)} of {k} members (type {collaboration})"
+            if missing:
+                why += "; " + ", ".join(missing)
+            out.append(ServingGroup(cg, group, False, why))
+    return out
+
+
+# --------------------------------------------------------------------------- standalone Walker snapshot
+
+
+@dataclass(frozen=True)
+class GroupGeometry:
+    """One serving group's geometry (seed 000 Table I snapshot).
+
+    sat_pos (K, 3) Earth-fixed m, sat_vel (K, 3) Earth-fixed m/s, row 0 the
+    central; members (K,) satellite indices in the Walker constellation;
+    central_nadir_ecef (3,) m: the central's geocentric nadir point on the
+    WGS84 ellipsoid (ISAC service-area centre, seed-math B.9); collaboration: "I" | "II" | "III".
+    """
+
+    sat_pos: np.ndarray
+    sat_vel: np.ndarray
+    members: tuple
+    central_nadir_ecef: np.ndarray
+    collaboration: str
+
+
+#: Default epoch of :func:`walker_group_snapshot` (UTC).
+DEFAULT_SNAPSHOT_EPOCH = "2026-01-01T00:00:00Z"
+
+
+def _as_datetime(epoch):
+    """datetime or ISO text from a datetime, ISO text or numpy datetime64 (UTC)."""
+    if isinstance(epoch, np.datetime64):
+        return str(np.datetime_as_string(epoch.astype("datetime64[us]"))) + "Z"
+    return epoch
+
+
+def walker_group_snapshot(*, planes=72, per_plane=22, phasing=1, altitude_m=550e3, inclination_rad=radians(53.0),
+                          collaboration="II", group_size=None, epoch=None, central_index=None,
+                          max_range_m=np.inf, atmosphere_margin_m=DEFAULT_ATMOSPHERE_MARGIN_M) -> GroupGeometry:
+    """Serving-group geometry on a Walker Delta snapshot (seed 000 Table I, seed-math B.1/B.9).
+
+    Builds ``orbits.walker_delta(planes*per_plane, planes, phasing, altitude_m,
+    inclination_rad, epoch=epoch)``, propagates one epoch with
+    ``orbits.propagate_itrs``, builds the +Grid ISL graph (labels from the
+    construction), picks the central satellite (``central_index`` or, by
+    default, the satellite nearest the equator on an ascending pass, i.e. with
+    the smallest |geocentric latitude| among those moving north), and the
+    group of type ``collaboration``. The target is the central's geocentric
+    nadir point on the WGS84 ellipsoid (:func:`geometry.geocentric_nadir_point`,
+    on the body z axis of :func:`geometry.nadir_frames`),
+    and every member sees it with elevation >= 0 (seed-math B.9 mask) or a
+    ValueError explains which does not. ``epoch``: datetime, ISO text or
+    datetime64 (UTC), default DEFAULT_SNAPSHOT_EPOCH; satellites are at their
+    Walker positions at that instant (the elements' epoch).
+    """
+    from . import orbits  # late import: orbits is built by another module owner
+    from .geometry import geocentric_nadir_point, look_angles
+
+    if planes < 1 or per_plane < 1:
+        raise ValueError(f"planes and per_plane must be >= 1, got {planes}, {per_plane}")
+    epoch_dt = parse_utc(DEFAULT_SNAPSHOT_EPOCH if epoch is None else _as_datetime(epoch))
+    constellation = orbits.walker_delta(planes * per_plane, planes, phasing, altitude_m, inclination_rad, epoch=epoch_dt)
+    pos, vel, err = orbits.propagate_itrs(constellation, orbits.to_datetime64([epoch_dt]))
+    pos, vel, err = pos[0], vel[0], err[0]
+    if np.any(err != 0):
+        raise ValueError(f"SGP4 failed for {np.count_nonzero(err)} Walker satellites")
+    labels = PlaneLabels.from_arrays(constellation.shell, constellation.plane, constellation.slot)
+    graph = isl_graph(pos, labels, max_range_m=max_range_m, atmosphere_margin_m=atmosphere_margin_m)
+    if central_index is None:
+        ascending = nadir_frames(pos, vel)[:, 0, 2] > 0  # along-track has a northward (z) component
+        score = np.where(ascending, np.abs(pos[:, 2]) / np.linalg.norm(pos, axis=1), np.inf)
+        central = int(np.argmin(score))
+    else:
+        central = int(central_index)
+        if not 0 <= central < len(pos):
+            raise ValueError(f"central_index must be in 0..{len(pos) - 1}, got {central_index}")
+    nadir = geocentric_nadir_point(pos[central])
+    el, _, _ = look_angles(nadir[None, :], pos)
+    # the central is imposed: it is the 'previous' central and no hysteresis threshold can be exceeded
+    group = serving_group(graph, el[0], labels, group_size=group_size, collaboration=collaboration,
+                          mask_rad=-np.pi / 2, group_mask_rad=0.0, previous_central=central, hysteresis_rad=np.inf)
+    if not group.valid:
+        raise ValueError(f"no complete type-{collaboration} group around satellite {central}: {group.reason}")
+    members = np.asarray(group.members)
+    return GroupGeometry(sat_pos=pos[members], sat_vel=vel[members], members=tuple(int(m) for m in members),
+                         central_nadir_ecef=np.asarray(nadir, dtype=float), collaboration=collaboration)
