@@ -68,6 +68,8 @@ class SensingProblem:
             raise ValueError(f"half_width_m must be > 0 m, got {self.half_width_m}")
         if not self.noise_power > 0:
             raise ValueError(f"noise_power must be > 0 W, got {self.noise_power}")
+        lat, lon, _ = ecef_to_geodetic(np.asarray(self.prior_centre, dtype=float))
+        object.__setattr__(self, "_enu", enu_basis(float(lat), float(lon)))
 
     @property
     def n_sats(self) -> int:
@@ -79,9 +81,8 @@ class SensingProblem:
 
     @property
     def enu(self) -> np.ndarray:
-        """(3, 3) rows = E, N, U unit vectors at the prior centre."""
-        lat, lon, _ = ecef_to_geodetic(np.asarray(self.prior_centre, dtype=float))
-        return enu_basis(float(lat), float(lon))
+        """(3, 3) rows = E, N, U unit vectors at the prior centre (computed once)."""
+        return self._enu
 
     def to_ecef(self, offsets_enu: np.ndarray) -> np.ndarray:
         """ENU offsets (..., 3) metres from the prior centre -> ECEF points (..., 3) metres."""
