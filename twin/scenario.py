@@ -123,14 +123,6 @@ def _normalise_lon_deg(name: str, value: float) -> float:
     return value - 360.0
 
 
-def _duration_seconds(name: str, value: Any) -> float:
-    """Seconds from the ``twin.units.parse_duration`` grammar, with the field name in errors."""
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise ValueError(f"{name}: {exc}") from None
-
-
 def _resolve_path(name: str, value: Any, info: ValidationInfo) -> Any:
     """A ``Path`` from text, relative paths joined to the context's ``base_dir`` (or the cwd)."""
     if value is None or isinstance(value, Path):
@@ -199,7 +191,7 @@ class RunConfig(_Section):
     @field_validator("duration", mode="before")
     @classmethod
     def _duration_text(cls, value: Any) -> float:
-        return _duration_seconds("duration", value)
+        return parse_duration(value)  # ValueError names the text and the grammar
 
     @field_validator("duration")
     @classmethod
@@ -209,7 +201,7 @@ class RunConfig(_Section):
     @field_validator("step", mode="before")
     @classmethod
     def _step_text(cls, value: Any) -> float:
-        return _duration_seconds("step", value)
+        return parse_duration(value)
 
     @field_validator("step")
     @classmethod
@@ -509,7 +501,7 @@ class Waypoint(_Section):
     @field_validator("time", mode="before")
     @classmethod
     def _time_text(cls, value: Any) -> float:
-        return _duration_seconds("time", value)
+        return parse_duration(value)
 
     @field_validator("lat_deg")
     @classmethod
@@ -1141,14 +1133,16 @@ def _error_items(err: dict) -> list[tuple[tuple, str]]:
 
 
 def _problems(exc: ValidationError, source: str, locator: TomlLocator | None) -> list[Problem]:
-    problems = []
+    """Every problem of a ValidationError, in file order when lines are known (schema order otherwise)."""
+    located = []
     for err in exc.errors(include_url=False):
         for loc, reason in _error_items(err):
             path = _format_loc(loc)
             line = locator.line_of(loc) if locator is not None else None
             where = f"{source}:{line}" if line is not None else source
-            problems.append(Problem(f"{where} {path}".rstrip(), reason))
-    return problems
+            located.append((math.inf if line is None else line, Problem(f"{where} {path}".rstrip(), reason)))
+    located.sort(key=lambda item: item[0])  # stable: same-line problems keep schema order
+    return [problem for _, problem in located]
 
 
 # ---------------------------------------------------------------------------
