@@ -733,3 +733,19 @@ def test_property_a_bad_value_is_reported_at_its_own_line(data, pick):
             load_scenario(path)
     (problem,) = info.value.problems
     assert problem.where == f"{path}:{_line_of(text, needle)} {expected_path}"
+
+
+def test_optional_sections_default_and_pickle(tmp_path):
+    import pickle
+
+    text = BASE.split("[output]")[0]  # no [output]: dir defaults to runs/<run.name> next to the file
+    s = load_scenario(_write(tmp_path, text))
+    assert s.output.dir == tmp_path / "runs" / "t" and s.output.tables == list(TABLE_NAMES)
+    again = pickle.loads(pickle.dumps(s))  # sweeps ship scenarios to dask workers
+    assert again == s and again.source_path == s.source_path == tmp_path / "s.toml"
+
+
+def test_single_waypoint_is_held():
+    e = _entity(waypoints=[{"time": "5m", "lat_deg": -33.9, "lon_deg": 151.2, "alt_m": 40}])
+    pos = e.position_ecef(np.array([0.0, 300.0, 9000.0]))
+    np.testing.assert_array_equal(pos, np.broadcast_to(geodetic_to_ecef(math.radians(-33.9), math.radians(151.2), 40.0), (3, 3)))
