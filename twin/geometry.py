@@ -136,6 +136,7 @@ def look_angles(ground_ecef, sat_ecef, *, enu=None):
     range_m = np.hypot(horiz, up)
     elevation = np.arctan2(up, horiz)
     azimuth = np.mod(np.arctan2(east, north), 2.0 * np.pi)
+    azimuth[azimuth >= 2.0 * np.pi] = 0.0  # mod of a tiny negative angle rounds to 2 pi
 
     def shape_out(x):
         if len(lead) == 1:
