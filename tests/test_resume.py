@@ -16,7 +16,7 @@ SCENARIO = """
 [run]
 name = "resume-test"
 start = 2026-05-28T12:00:00Z
-duration = "40m"
+duration = "20m"
 step = "10s"
 seed = 7
 checkpoint_every = 10
