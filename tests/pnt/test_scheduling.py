@@ -160,6 +160,9 @@ def test_channel_similarity_matches_direct_formula_and_is_scale_free():
     vec = sch.channel_similarity(H, c, np.arange(4), delta)
     for k in range(4):
         assert vec[k] == pytest.approx(sch.channel_similarity(H, c, k, delta[k]), rel=1e-12)
+    gram = sch.similarity_gram(H)
+    np.testing.assert_allclose(sch.channel_similarity(None, c, np.arange(4), delta, gram=gram), vec, rtol=1e-12)
+    np.testing.assert_allclose(np.diagonal(gram, axis1=1, axis2=2), 1.0)
     # identical channels: similarity 1 per served UT; orthogonal: 0
     Hs = np.zeros((1, 3, 4), complex)
     Hs[0, 0] = [1, 0, 0, 0]

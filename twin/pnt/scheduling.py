@@ -47,7 +47,18 @@ def difference_vectors(ut_pos: np.ndarray, sat_pos: np.ndarray, ref_pos: np.ndar
     return np.swapaxes(unit_differences(ut, sat[None, :, :], np.asarray(ref_pos, dtype=float)), 0, 1)
 
 
-def channel_similarity(H: np.ndarray, c: int, i, served) -> np.ndarray | float:
+def similarity_gram(H: np.ndarray) -> np.ndarray:
+    """Normalised channel correlations `|h_{i,c}^H h_{i,c'}| / (||h_{i,c}|| ||h_{i,c'}||)`.
+
+    H: (I, C, N) complex. Returns (I, C, C) real in [0, 1] (1 on the diagonal): the terms of
+    eq. (27), computed once per drop so HBS needs no per-step channel arithmetic.
+    """
+    H = np.asarray(H)
+    Hn = H / np.linalg.norm(H, axis=-1, keepdims=True)
+    return np.abs(np.einsum("icn,ikn->ick", Hn.conj(), Hn))
+
+
+def channel_similarity(H: np.ndarray, c: int, i, served, *, gram: np.ndarray | None = None) -> np.ndarray | float:
     """Channel similarity of satellite(s) `i` for UT `c`, seed 002 eq. (27).
 
     Real, scale-free semi-orthogonality form [C/D, seed-math A.9]:
@@ -56,11 +67,16 @@ def channel_similarity(H: np.ndarray, c: int, i, served) -> np.ndarray | float:
 
     H: (I, C, N) complex channels. c: UT index. i: a satellite index (int) or indices (M,).
     served: `C_i` for one satellite as a bool mask (C,) or a list of UT indices; or, for
-    several `i`, the schedule `delta (I, C)` whose rows `i` are used.
+    several `i`, the schedule `delta (I, C)` whose rows `i` are used. gram: optional
+    `similarity_gram(H)` (I, C, C) to reuse (then H is not read).
     Returns a float (int `i`) or (M,) array, dimensionless, in [0, |C_i|].
     """
-    H = np.asarray(H)
-    n_sat, n_ut = H.shape[:2]
+    if gram is None:
+        gram = similarity_gram(np.asarray(H)[np.atleast_1d(np.asarray(i, dtype=int))])
+        rows = np.arange(np.atleast_1d(i).size)
+    else:
+        rows = np.atleast_1d(np.asarray(i, dtype=int))
+    n_sat, n_ut = (np.shape(H)[:2] if H is not None else gram.shape[:2])
     scalar = np.ndim(i) == 0
     idx = np.atleast_1d(np.asarray(i, dtype=int))
     served = np.asarray(served)
@@ -77,10 +93,7 @@ def channel_similarity(H: np.ndarray, c: int, i, served) -> np.ndarray | float:
             one = np.zeros(n_ut, dtype=bool)
             one[served.astype(int)] = True
         mask = np.broadcast_to(one, (idx.size, n_ut))
-    h = H[idx]  # (M, C, N)
-    norms = np.linalg.norm(h, axis=-1)  # (M, C)
-    hc = h[np.arange(idx.size), c]  # (M, N)
-    corr = np.abs(np.einsum("mn,mkn->mk", hc.conj(), h)) / (norms[:, c][:, None] * norms)
+    corr = gram[rows, c, :]  # (M, C)
     rho = np.where(mask, corr, 0.0).sum(axis=1)
     return float(rho[0]) if scalar else rho
 
@@ -261,8 +274,10 @@ def hbs(
     a = difference_vectors(ut_pos, sat_pos, ref_pos)
     _check_shapes(H, a)
 
+    gram = similarity_gram(H)
+
     def choose(c, cand, delta):
-        rho = channel_similarity(H, c, cand, delta)
+        rho = channel_similarity(H, c, cand, delta, gram=gram)
         short = np.sort(cand[np.argsort(rho, kind="stable")[:m]])
         rows = a[delta[:, c], c]
         X = rows.T @ rows
@@ -297,8 +312,10 @@ def comm_oriented(H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None) -> 
     H = np.asarray(H)
     n_sat, n_ut = H.shape[:2]
 
+    gram = similarity_gram(H)
+
     def choose(c, cand, delta):
-        return cand[int(np.argmin(channel_similarity(H, c, cand, delta)))]
+        return cand[int(np.argmin(channel_similarity(H, c, cand, delta, gram=gram)))]
 
     return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose)
 
