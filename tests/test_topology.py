@@ -364,3 +364,19 @@ def test_real_starlink_planes_and_plus_grid_degree():
         q = np.flatnonzero(labels.plane_shell == sh)
         assert np.all(np.diff(labels.plane_raan_rad[q]) >= 0)
     assert np.mean(deg == 4) > 0.3
+
+
+def test_grid_table_rebuilt_from_edges_matches_isl_graph():
+    from twin.topology import grid_neighbours
+
+    r, p, s, labels, _ = walker_graph(12, 20)
+    valid = np.ones(len(p), dtype=bool)
+    valid[[5, 77, 78, 200]] = False
+    g = isl_graph(r, labels, max_range_m=2500e3, valid=valid)
+
+    plain = nx.Graph()
+    plain.add_nodes_from(g.nodes)
+    plain.add_edges_from(g.edges(data=True))
+    rebuilt = grid_neighbours(plain, labels)
+    np.testing.assert_array_equal(rebuilt, g.graph["grid"])
+    assert (rebuilt[valid] >= 0).any() and (rebuilt[valid] < 0).any()

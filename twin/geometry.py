@@ -132,11 +132,12 @@ def look_angles(ground_ecef, sat_ecef, *, enu=None):
     local = (rows @ flat.T).reshape(g, 3, -1)  # (G, 3, N)
     local -= np.einsum("gij,gj->gi", basis, ground)[:, :, None]
     east, north, up = local[:, 0], local[:, 1], local[:, 2]  # (G, N)
-    horiz = np.hypot(east, north)
-    range_m = np.hypot(horiz, up)
-    elevation = np.arctan2(up, horiz)
-    azimuth = np.mod(np.arctan2(east, north), 2.0 * np.pi)
-    azimuth[azimuth >= 2.0 * np.pi] = 0.0  # mod of a tiny negative angle rounds to 2 pi
+    horiz2 = east * east + north * north  # (np.hypot is several times slower; no overflow risk at metres)
+    range_m = np.sqrt(horiz2 + up * up)
+    elevation = np.arctan2(up, np.sqrt(horiz2))
+    azimuth = np.arctan2(east, north)  # (-pi, pi]
+    azimuth += np.where(azimuth < 0.0, 2.0 * np.pi, 0.0)
+    azimuth[azimuth >= 2.0 * np.pi] = 0.0  # -tiny + 2 pi rounds to 2 pi
 
     def shape_out(x):
         if len(lead) == 1:

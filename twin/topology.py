@@ -488,25 +488,44 @@ def grid_neighbours(graph: nx.Graph, labels: PlaneLabels) -> np.ndarray:
 
     Read from ``graph.graph["grid"]`` when the graph comes from
     :func:`isl_graph`; otherwise rebuilt from the edges' ``kind`` attribute and
-    the labels (fore = intra neighbour with the next slot, east = inter
-    neighbour in ``plane_next``).
+    the labels: of a satellite's (at most two) intra-plane neighbours, fore is
+    the one fewest slots ahead (cyclic) and aft the other (a single one is
+    fore when less than half the ring ahead); of its inter-plane
+    neighbours, east is the one in ``plane_next`` and west the one in
+    ``plane_prev``.
     """
     grid = graph.graph.get("grid")
     if grid is not None and len(grid) == labels.n_sats:
         return grid
     s = labels.n_sats
     grid = np.full((s, 4), -1, dtype=np.int64)
-    for u, v, kind in graph.edges(data="kind"):
-        for x, y in ((u, v), (v, u)):
-            if kind == "intra":
-                n = labels.plane_sizes[labels.plane[x]]
-                col = 0 if (labels.slot[y] - labels.slot[x]) % n == 1 or grid[x, 0] < 0 and grid[x, 1] >= 0 else 1
-                if grid[x, col] >= 0:
-                    col = 1 - col
-                grid[x, col] = y
-            elif kind == "inter":
-                col = 2 if labels.plane_next[labels.plane[x]] == labels.plane[y] else 3
-                grid[x, col] = y
+    edges = [(u, v, k) for u, v, k in graph.edges(data="kind")]
+    if not edges:
+        return grid
+    u, v, kind = (np.array(x) for x in zip(*edges))
+    a = np.r_[u, v].astype(np.int64)
+    b = np.r_[v, u].astype(np.int64)
+    k = np.r_[kind, kind]
+    intra = k == "intra"
+    ahead = (labels.slot[b] - labels.slot[a]) % np.maximum(labels.plane_sizes[labels.plane[a]], 1)
+    order = np.lexsort((ahead, a))  # per satellite, intra neighbours by slots ahead
+    ai, bi, ii = a[order], b[order], intra[order]
+    ai, bi = ai[ii], bi[ii]
+    first = np.r_[True, ai[1:] != ai[:-1]]
+    grid[ai[first], 0] = bi[first]
+    grid[ai[~first], 1] = bi[~first]
+    # a satellite with a single intra neighbour: fore if that one is less than half a ring ahead
+    lone = first & np.r_[ai[1:] != ai[:-1], True]
+    n_ring = np.maximum(labels.plane_sizes[labels.plane[ai]], 1)
+    ahead_i = (labels.slot[bi] - labels.slot[ai]) % n_ring
+    behind = lone & ((2 * ahead_i > n_ring) | ((2 * ahead_i == n_ring) & (labels.slot[ai] > labels.slot[bi])))
+    grid[ai[behind], 0] = -1
+    grid[ai[behind], 1] = bi[behind]
+    inter = k == "inter"
+    east = inter & (labels.plane_next[labels.plane[a]] == labels.plane[b])
+    west = inter & ~east
+    grid[a[east], 2] = b[east]
+    grid[a[west], 3] = b[west]
     return grid
 
 
