@@ -45,7 +45,7 @@ err_console = Console(stderr=True)
 def _print_problems(error: InputError) -> None:
     err_console.print(f"[bold red]refused[/]: {len(error.problems)} problem(s)")
     for problem in error.problems:
-        err_console.print(f"  {problem.where}: {problem.reason}", markup=False, highlight=False)
+        err_console.print(f"  {problem.where}: {problem.reason}", markup=False, highlight=False, soft_wrap=True)
 
 
 def default_scenario_path() -> Path:
@@ -128,7 +128,7 @@ def tle_fetch(
     except InputError as error:
         _print_problems(error)
         raise typer.Exit(2)
-    except (RuntimeError, OSError) as error:
+    except (RuntimeError, OSError, ValueError) as error:
         err_console.print(f"[bold red]fetch failed[/]: {error}")
         raise typer.Exit(1)
     console.print(f"wrote {path}")
