@@ -101,18 +101,34 @@ def _sgp4_times(times):
 # ---------------------------------------------------------------- propagation
 
 
+BLOCK_ELEMENTS = 1 << 18  # satellite-epochs per SGP4 call: keeps the (S,B,3) buffers in cache
+
+
+def _epoch_blocks(n_sat: int, n_t: int):
+    """Slices of the T epochs so that each SGP4 call handles ~BLOCK_ELEMENTS satellite-epochs."""
+    step = max(1, BLOCK_ELEMENTS // max(n_sat, 1))
+    return [slice(k, min(k + step, n_t)) for k in range(0, n_t, step)]
+
+
 def propagate_teme(constellation: Constellation, times):
-    """SGP4 for all S satellites at all T times in one `SatrecArray.sgp4` call.
+    """SGP4 for all S satellites at all T times with `SatrecArray.sgp4`
+    (all satellites per call, epochs in cache-sized blocks).
 
     times: (T,) datetime64 (UTC) or aware datetimes. Returns r_m (T,S,3) and
     v_mps (T,S,3) in TEME (metres, m/s) and err (T,S) uint8 sgp4 error codes
     (0 = fine; positions are NaN where err != 0).
     """
     jd, fr, _, _ = _sgp4_times(times)
-    err, r_km, v_kms = constellation.satrec_array.sgp4(jd, fr)
-    r = np.ascontiguousarray(r_km.transpose(1, 0, 2)) * 1e3
-    v = np.ascontiguousarray(v_kms.transpose(1, 0, 2)) * 1e3
-    return r, v, np.ascontiguousarray(err.T)
+    n_t, n_s = len(jd), len(constellation)
+    r = np.empty((n_t, n_s, 3))
+    v = np.empty((n_t, n_s, 3))
+    err = np.empty((n_t, n_s), dtype=np.uint8)
+    for b in _epoch_blocks(n_s, n_t):
+        e, r_km, v_kms = constellation.satrec_array.sgp4(jd[b], fr[b])
+        np.multiply(r_km.transpose(1, 0, 2), 1e3, out=r[b])
+        np.multiply(v_kms.transpose(1, 0, 2), 1e3, out=v[b])
+        err[b] = e.T
+    return r, v, err
 
 
 def teme_to_itrs_matrices(t):
@@ -137,19 +153,28 @@ def propagate_itrs(constellation: Constellation, times):
 
     times: (T,) datetime64 (UTC) or aware datetimes. Returns pos_m (T,S,3),
     vel_mps (T,S,3) (velocity relative to the rotating Earth) and err (T,S)
-    uint8 sgp4 error codes (NaN states where err != 0).
+    uint8 sgp4 error codes (NaN states where err != 0). SGP4 runs on all
+    satellites at once for cache-sized blocks of epochs; each epoch's
+    TEME -> ITRS rotation is applied to all satellites by one batched matmul.
     """
     jd, fr, _, t = _sgp4_times(times)
-    err, r_km, v_kms = constellation.satrec_array.sgp4(jd, fr)
+    n_t, n_s = len(jd), len(constellation)
     m, w = teme_to_itrs_matrices(t)
-    m_km = m * 1e3  # fold the km -> m scale into the rotation
-    pos = np.einsum("tij,stj->tsi", m_km, r_km, optimize=False)
-    vel = np.einsum("tij,stj->tsi", m_km, v_kms, optimize=False)
-    if w.ndim == 2:
-        vel += pos @ w.T
-    else:  # per-epoch (3,3,T)
-        vel += np.einsum("ijt,tsj->tsi", w, pos)
-    return pos, vel, np.ascontiguousarray(err.T)
+    mt_km = (m * 1e3).transpose(0, 2, 1)  # (T,3,3) M^T with the km -> m scale folded in
+    pos = np.empty((n_t, n_s, 3))
+    vel = np.empty((n_t, n_s, 3))
+    err = np.empty((n_t, n_s), dtype=np.uint8)
+    for b in _epoch_blocks(n_s, n_t):
+        e, r_km, v_kms = constellation.satrec_array.sgp4(jd[b], fr[b])
+        # (B,S,3) @ (B,3,3): each epoch's rotation applied to all satellites
+        np.matmul(r_km.transpose(1, 0, 2), mt_km[b], out=pos[b])
+        np.matmul(v_kms.transpose(1, 0, 2), mt_km[b], out=vel[b])
+        if w.ndim == 2:
+            vel[b] += pos[b] @ w.T
+        else:  # per-epoch (3,3,T)
+            vel[b] += np.einsum("ijt,tsj->tsi", w[:, :, b], pos[b])
+        err[b] = e.T
+    return pos, vel, err
 
 
 # ---------------------------------------------------------------- Walker Delta
