@@ -282,3 +282,16 @@ def test_export_ephemeris_from_a_scenario_file(tmp_path):
     frame = export_ephemeris(toml, START, 120.0, 60.0, tmp_path / "w.parquet")
     assert len(frame) == 3 * 12 and frame["norad"].nunique() == 12
     np.testing.assert_allclose(frame["alt_m"].mean(), 550e3, atol=15e3)
+
+
+@pytest.mark.slow
+def test_full_snapshot_matches_skyfield():
+    """Every satellite of the snapshot, 2 h at 60 s (the script prints the same numbers)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("full_check", ROOT / "tests" / "bench" / "full_snapshot_skyfield_check.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.compare(snapshot_path())
+    assert result["satellites"] == 10347 and result["epochs"] == 121 and result["sgp4_errors"] == 0
+    assert result["max_position_error_m"] < 1.0 and result["max_velocity_error_mps"] < 1e-3

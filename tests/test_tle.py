@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from twin.errors import InputError
-from twin.orbits import check_at_times, epoch_age_report, read_tle, stale
+from twin.orbits import check_at_times, epoch_age_report, propagate_itrs, read_tle, stale
 from twin.tle import tle_checksum
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -219,6 +219,9 @@ def test_decayed_at_run_epochs_reported(tmp_path):
     problems = check_at_times(c, at_epoch)
     assert [p.where for p in problems] == [f"{path}:11"]
     assert "PLUNGE: sgp4 error 6 at" in problems[0].reason and "decayed: mrt is less than 1.0" in problems[0].reason
+    pos, vel, err = propagate_itrs(c, at_epoch)  # states are blanked where sgp4 reports an error
+    assert (err[:, 3] == 6).sum() > 10 and not err[:, :3].any()
+    assert np.isnan(pos[err != 0]).all() and np.isnan(vel[err != 0]).all() and np.isfinite(pos[err == 0]).all()
     assert check_at_times(c.subset([0, 1, 2]), epoch + np.arange(0, 600, 60).astype("timedelta64[s]")) == []
 
 

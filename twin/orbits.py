@@ -110,6 +110,14 @@ def _epoch_blocks(n_sat: int, n_t: int):
     return [slice(k, min(k + step, n_t)) for k in range(0, n_t, step)]
 
 
+def _nan_where_error(err, *states):
+    """SGP4 still returns numbers for some errors (e.g. 6, decayed): blank them to NaN."""
+    if err.any():
+        bad = err != 0
+        for state in states:
+            state[bad] = np.nan
+
+
 def propagate_teme(constellation: Constellation, times):
     """SGP4 for all S satellites at all T times with `SatrecArray.sgp4`
     (all satellites per call, epochs in cache-sized blocks).
@@ -128,6 +136,7 @@ def propagate_teme(constellation: Constellation, times):
         np.multiply(r_km.transpose(1, 0, 2), 1e3, out=r[b])
         np.multiply(v_kms.transpose(1, 0, 2), 1e3, out=v[b])
         err[b] = e.T
+    _nan_where_error(err, r, v)
     return r, v, err
 
 
@@ -174,6 +183,7 @@ def propagate_itrs(constellation: Constellation, times):
         else:  # per-epoch (3,3,T)
             vel[b] += np.einsum("ijt,tsj->tsi", w[:, :, b], pos[b])
         err[b] = e.T
+    _nan_where_error(err, pos, vel)
     return pos, vel, err
 
 
