@@ -99,6 +99,12 @@ def test_infer_planes_recovers_sgp4_walker_shells_and_keeps_transit_satellites_a
     r, v = r[0], v[0]
     # transit satellites: orbit raising at 420 km, RAAN half-way between planes 10 and 11 of shell 0
     raising = ideal_walker(1, 4, 0, altitude_m=420e3, raan0=np.radians(52.5))
+    inc, raan, _, sma = orbital_elements(r, v)
+    key = c.shell * 1000 + c.plane
+    for name, x, unit in (("i", np.degrees(inc), "deg"), ("RAAN", np.degrees(np.unwrap(raan)), "deg"),
+                          ("a", sma / 1e3, "km")):
+        spread = max(np.ptp(x[key == k]) for k in np.unique(key))
+        print(f"\nSGP4 Walker osculating scatter within a plane: {name} peak-to-peak up to {spread:.3f} {unit}", end="")
     r_all = np.vstack([r, raising[0]])
     v_all = np.vstack([v, raising[1]])
     labels = infer_planes(r_all, v_all)
@@ -350,6 +356,13 @@ def test_real_starlink_planes_and_plus_grid_degree():
         print(f"  shell {sh}: {m.sum():5d} sats, {np.count_nonzero(labels.plane_shell == sh):3d} planes, "
               f"i = {np.degrees(inc[m].mean()):.2f} deg, a - R_eq = {(sma[m].mean() - 6378137) / 1e3:.0f} km, "
               f"degree 4: {np.mean(deg[m] == 4):.3f}")
+    unlimited = isl_graph(pos[0][ok], labels, max_range_m=np.inf, atmosphere_margin_m=0.0)
+    east = np.count_nonzero(unlimited.graph["grid"][:, 2] >= 0)
+    has_next = labels.plane_next >= 0
+    bound = np.minimum(labels.plane_sizes, np.where(has_next, labels.plane_sizes[np.maximum(labels.plane_next, 0)], 0)).sum()
+    deg_u = np.array([d for _, d in unlimited.degree()])
+    print(f"  unlimited range, no margin: {east} east-west links of at most sum_p min(n_p, n_next) = {bound}; "
+          f"degree 4: {np.mean(deg_u == 4):.3f}")
     small = labels.plane_sizes < 5
     print(f"  {small.sum()} planes of < 5 satellites (in transit) hold {labels.plane_sizes[small].sum()} satellites")
     # structural checks (not tuned numbers): every plane is one orbit plane, degree <= 4
