@@ -393,3 +393,25 @@ def test_grid_table_rebuilt_from_edges_matches_isl_graph():
     rebuilt = grid_neighbours(plain, labels)
     np.testing.assert_array_equal(rebuilt, g.graph["grid"])
     assert (rebuilt[valid] >= 0).any() and (rebuilt[valid] < 0).any()
+
+
+def test_unusable_states_get_their_own_planes_and_empty_inputs_work():
+    r, v, p, s = ideal_walker(12, 10, 1)
+    r[[3, 50]] = np.nan
+    labels = infer_planes(r, v, min_plane_size=3)
+    good = np.isfinite(r[:, 0])
+    pairs = set(zip(labels.plane[good].tolist(), p[good].tolist()))
+    assert len(pairs) == 12 == len(set(labels.plane[good].tolist()))
+    for q in set(labels.plane[good].tolist()):
+        m = good & (labels.plane == q)
+        seq = s[m][np.argsort(labels.slot[m])]  # true slots in inferred order: one cyclic rotation of a sorted run
+        assert np.count_nonzero(np.diff(seq) < 0) <= 1 and sorted(labels.slot[m]) == list(range(m.sum()))
+    assert len({labels.plane[3], labels.plane[50]} & set(labels.plane[good].tolist())) == 0
+    assert labels.plane[3] != labels.plane[50] and labels.plane_next[labels.plane[3]] == -1
+    g = isl_graph(r, labels, max_range_m=np.inf)
+    assert g.degree(3) == 0 and g.degree(50) == 0 and g.degree(7) == 4
+    assert not g.has_edge(2, 4)  # skipping the dead satellite: a 72-deg chord, below the 80 km margin
+    empty = infer_planes(np.zeros((0, 3)), np.zeros((0, 3)))
+    assert empty.n_sats == 0 and isl_graph(np.zeros((0, 3)), empty, max_range_m=1e6).number_of_nodes() == 0
+    none_valid = isl_graph(r, labels, max_range_m=np.inf, valid=np.zeros(len(p), dtype=bool))
+    assert none_valid.number_of_edges() == 0 and none_valid.number_of_nodes() == len(p)

@@ -248,8 +248,9 @@ def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination
     4. Slots: rank by argument of latitude within the plane (0 = smallest u
        in [0, 2 pi)).
     Shell ids are numbered by decreasing satellite count; planes by shell then
-    RAAN. Returns :class:`PlaneLabels` with plane adjacency by RAAN within the
-    shell (cyclic).
+    RAAN. Satellites whose state is not finite (SGP4 error) each get a plane
+    and a shell of their own, numbered last. Returns :class:`PlaneLabels` with
+    plane adjacency by RAAN within the shell (cyclic).
     """
     for name, value in (("raan_gap_rad", raan_gap_rad), ("inclination_gap_rad", inclination_gap_rad),
                         ("altitude_gap_m", altitude_gap_m), ("shell_inclination_gap_rad", shell_inclination_gap_rad),
@@ -260,6 +261,42 @@ def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination
         raise ValueError(f"raan_gap_rad must be in (0, pi), got {raan_gap_rad!r}")
     if int(min_plane_size) < 1:
         raise ValueError(f"min_plane_size must be >= 1, got {min_plane_size!r}")
+    r = np.asarray(r_teme_m, dtype=float)
+    v = np.asarray(v_teme_mps, dtype=float)
+    if r.ndim != 2 or r.shape[1] != 3 or v.shape != r.shape:
+        raise ValueError(f"r_teme_m and v_teme_mps must both be (S, 3), got {r.shape} and {v.shape}")
+    usable = np.all(np.isfinite(r), axis=1) & np.all(np.isfinite(v), axis=1) & np.any(np.cross(r, v) != 0, axis=1)
+    kw = dict(raan_gap_rad=raan_gap_rad, inclination_gap_rad=inclination_gap_rad, altitude_gap_m=altitude_gap_m,
+              shell_inclination_gap_rad=shell_inclination_gap_rad, shell_altitude_gap_m=shell_altitude_gap_m,
+              min_plane_size=min_plane_size)
+    if not np.all(usable):
+        return _with_unusable(_infer_planes_usable(r[usable], v[usable], **kw), usable)
+    return _infer_planes_usable(r, v, **kw)
+
+
+def _with_unusable(core: PlaneLabels, usable) -> PlaneLabels:
+    """Labels for all S satellites from those of the usable ones: every
+    unusable satellite (NaN state, e.g. an SGP4 error) gets a plane and a shell
+    of its own, after the others."""
+    bad = np.flatnonzero(~usable)
+    n_shells = int(core.plane_shell.max()) + 1 if core.n_planes else 0
+    s = len(usable)
+    plane = np.empty(s, dtype=np.int64)
+    shell = np.empty(s, dtype=np.int64)
+    slot = np.zeros(s, dtype=np.int64)
+    plane[usable], shell[usable], slot[usable] = core.plane, core.shell, core.slot
+    plane[bad] = core.n_planes + np.arange(len(bad))
+    shell[bad] = n_shells + np.arange(len(bad))
+    none = np.full(len(bad), -1, dtype=np.int64)
+    return PlaneLabels(shell=shell, plane=plane, slot=slot, plane_sizes=np.r_[core.plane_sizes, np.ones(len(bad), dtype=np.int64)],
+                       plane_shell=np.r_[core.plane_shell, n_shells + np.arange(len(bad))],
+                       plane_next=np.r_[core.plane_next, none], plane_prev=np.r_[core.plane_prev, none],
+                       plane_raan_rad=np.r_[core.plane_raan_rad, np.full(len(bad), np.nan)])
+
+
+def _infer_planes_usable(r_teme_m, v_teme_mps, *, raan_gap_rad, inclination_gap_rad, altitude_gap_m,
+                         shell_inclination_gap_rad, shell_altitude_gap_m, min_plane_size) -> PlaneLabels:
+    """:func:`infer_planes` on finite state vectors."""
     inc, raan, u, sma = orbital_elements(r_teme_m, v_teme_mps)
     n = len(inc)
     if n == 0:
@@ -312,7 +349,7 @@ def _padded_members(plane, slot, keep, n_planes):
     p_sorted = plane[order]
     counts = np.bincount(p_sorted, minlength=n_planes)
     width = max(int(counts.max()) if len(counts) else 0, 1)
-    starts = np.r_[0, np.cumsum(counts)[:-1]]
+    starts = np.cumsum(counts) - counts
     col = np.arange(len(order)) - np.repeat(starts, counts)
     table = np.full((n_planes, width), -1, dtype=np.int64)
     table[p_sorted, col] = order
