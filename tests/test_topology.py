@@ -415,3 +415,12 @@ def test_unusable_states_get_their_own_planes_and_empty_inputs_work():
     assert empty.n_sats == 0 and isl_graph(np.zeros((0, 3)), empty, max_range_m=1e6).number_of_nodes() == 0
     none_valid = isl_graph(r, labels, max_range_m=np.inf, valid=np.zeros(len(p), dtype=bool))
     assert none_valid.number_of_edges() == 0 and none_valid.number_of_nodes() == len(p)
+
+
+def test_two_plane_shell_links_each_pair_once():
+    r, v, p, s = ideal_walker(2, 12, 0, inclination_rad=np.radians(87.9))
+    labels = PlaneLabels.from_arrays(np.zeros_like(p), p, s)
+    g = isl_graph(r, labels, max_range_m=np.inf, atmosphere_margin_m=0.0)
+    inter = [(a, b) for a, b, k in g.edges(data="kind") if k == "inter"]
+    assert len(inter) == 12 and all(d == 3 for _, d in g.degree())
+    assert len(g.graph["edges"]["a"]) == g.number_of_edges()

@@ -53,7 +53,8 @@ class PlaneLabels:
     plane_sizes (P,) int: satellites per plane.
     plane_shell (P,) int: shell of each plane.
     plane_next, plane_prev (P,) int: the RAAN-adjacent planes of the same shell
-      (next = larger RAAN, cyclic); -1 when the shell has a single plane.
+      (next = larger RAAN, cyclic); -1 when there is none (a single-plane
+      shell; in a two-plane shell only first -> second).
     plane_raan_rad (P,) float: circular-mean RAAN of each plane (NaN when the
       labels were given rather than inferred).
     """
@@ -138,7 +139,8 @@ def _rank_within(group, key):
 def _cyclic_neighbours(plane_shell, plane_key):
     """Next/previous plane (P,) within each shell, by ``plane_key`` (cyclic).
 
-    -1 for shells with a single plane.
+    -1 for shells with a single plane; a shell of two planes gets one
+    adjacency (first -> second), so the pair is linked once per satellite.
     """
     n = len(plane_shell)
     nxt = np.full(n, -1, dtype=np.int64)
@@ -158,6 +160,10 @@ def _cyclic_neighbours(plane_shell, plane_key):
     multi = size_of > 1
     nxt[order[multi]] = nxt_sorted[multi]
     prv[order[multi]] = prv_sorted[multi]
+    # a shell of two planes has one gap between them, not two: first -> second only
+    two = size_of == 2
+    nxt[order[two & (pos == 1)]] = -1
+    prv[order[two & (pos == 0)]] = -1
     return nxt, prv
 
 
@@ -543,7 +549,14 @@ def grid_neighbours(graph: nx.Graph, labels: PlaneLabels) -> np.ndarray:
     a = np.r_[u, v].astype(np.int64)
     b = np.r_[v, u].astype(np.int64)
     k = np.r_[kind, kind]
+    inter = k == "inter"
+    east = inter & (labels.plane_next[labels.plane[a]] == labels.plane[b])
+    west = inter & ~east
+    grid[a[east], 2] = b[east]
+    grid[a[west], 3] = b[west]
     intra = k == "intra"
+    if not np.any(intra):
+        return grid
     ahead = (labels.slot[b] - labels.slot[a]) % np.maximum(labels.plane_sizes[labels.plane[a]], 1)
     order = np.lexsort((ahead, a))  # per satellite, intra neighbours by slots ahead
     ai, bi, ii = a[order], b[order], intra[order]
@@ -558,11 +571,6 @@ def grid_neighbours(graph: nx.Graph, labels: PlaneLabels) -> np.ndarray:
     behind = lone & ((2 * ahead_i > n_ring) | ((2 * ahead_i == n_ring) & (labels.slot[ai] > labels.slot[bi])))
     grid[ai[behind], 0] = -1
     grid[ai[behind], 1] = bi[behind]
-    inter = k == "inter"
-    east = inter & (labels.plane_next[labels.plane[a]] == labels.plane[b])
-    west = inter & ~east
-    grid[a[east], 2] = b[east]
-    grid[a[west], 3] = b[west]
     return grid
 
 
