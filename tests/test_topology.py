@@ -138,9 +138,9 @@ def walker_graph(planes=12, per_plane=10, phasing=1, altitude_m=550e3, **kw):
     return r, p, s, labels, isl_graph(r, labels, **kw)
 
 
-def test_plus_grid_on_walker_shell_unlimited_range():
-    planes, per_plane = 72, 22
-    r, p, s, labels, g = walker_graph(planes, per_plane, atmosphere_margin_m=0.0)
+@pytest.mark.parametrize("planes,per_plane,phasing", [(72, 22, 1), (72, 22, 39), (36, 18, 17)])
+def test_plus_grid_on_walker_shell_unlimited_range(planes, per_plane, phasing):
+    r, p, s, labels, g = walker_graph(planes, per_plane, phasing, atmosphere_margin_m=0.0)
     assert g.number_of_nodes() == planes * per_plane
     assert all(d == 4 for _, d in g.degree())
     offsets = {}
