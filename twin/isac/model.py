@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin.geometry import nadir_frames
 from twin.units import C_LIGHT
 
 __all__ = [
@@ -154,35 +155,12 @@ def steering_derivatives(theta, phi, nx: int, nz: int, spacing_wl: float = 0.5):
     return a, da_dtheta, da_dphi
 
 
-def _nadir_frames_fallback(sat_pos, sat_vel):
-    """Local stand-in for ``twin.geometry.nadir_frames`` (same convention):
-    rows x = along-track (velocity minus its nadir component, normalised),
-    y = z cross x, z = geocentric nadir. (K, 3, 3)."""
-    q = np.asarray(sat_pos, dtype=float)
-    v = np.asarray(sat_vel, dtype=float)
-    z = -q / np.linalg.norm(q, axis=-1, keepdims=True)
-    x = v - np.sum(v * z, axis=-1, keepdims=True) * z
-    xn = np.linalg.norm(x, axis=-1, keepdims=True)
-    if np.any(xn == 0.0):
-        raise ValueError("sat_vel is parallel to nadir for some satellite; along-track axis undefined")
-    x = x / xn
-    y = np.cross(z, x)
-    return np.stack([x, y, z], axis=-2)
-
-
-def _nadir_frames(sat_pos, sat_vel):
-    try:
-        from twin.geometry import nadir_frames  # written by the geometry engineer
-    except ImportError:
-        return _nadir_frames_fallback(sat_pos, sat_vel)
-    return np.asarray(nadir_frames(sat_pos, sat_vel), dtype=float)
-
-
 def isac_array_frames(sat_pos, sat_vel) -> np.ndarray:
     """Array (body) frames of the ISAC satellites, seed-math B.9 default.
 
     The array lies in the body x-z plane, boresight = body y = geocentric nadir,
-    x = along-track. From the nadir frame (x_along, y = z x x, z_nadir) the array
+    x = along-track. From :func:`twin.geometry.nadir_frames`
+    (rows x_along, y = z x x, z_nadir; Earth-fixed velocity as given) the array
     frame rows are (x_along, z_nadir, -y), a right-handed orthonormal triad.
     A target at the sub-satellite point then has theta = pi/2, phi = pi/2 and the
     steering vector is all-equal-phase (broadside).
@@ -194,7 +172,7 @@ def isac_array_frames(sat_pos, sat_vel) -> np.ndarray:
     v = _as_positions(sat_vel, "sat_vel", lead=1)
     if v.shape != q.shape:
         raise ValueError(f"sat_vel shape {v.shape} must match sat_pos shape {q.shape}")
-    nf = _nadir_frames(q, v)
+    nf = np.asarray(nadir_frames(q, v), dtype=float)
     return np.stack([nf[:, 0, :], nf[:, 2, :], -nf[:, 1, :]], axis=1)
 
 
