@@ -181,3 +181,10 @@ def test_geocentric_nadir_point_on_ellipsoid_and_on_nadir_axis():
     assert np.all(np.sum(p * pos, axis=1) > 0)
     assert np.all(np.linalg.norm(p, axis=1) <= WGS84_EQUATORIAL_RADIUS_M + 1e-6)
     assert np.all(np.linalg.norm(p, axis=1) >= WGS84_POLAR_RADIUS_M - 1e-6)
+
+
+def test_look_angles_empty_inputs():
+    el, az, r = look_angles(np.zeros((0, 3)), np.ones((5, 3)) * 7e6)
+    assert el.shape == az.shape == r.shape == (0, 5)
+    el, _, _ = look_angles(np.ones((2, 3)) * 6.4e6, np.zeros((3, 0, 3)))
+    assert el.shape == (3, 2, 0)

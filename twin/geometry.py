@@ -122,11 +122,14 @@ def look_angles(ground_ecef, sat_ecef, *, enu=None):
     sats = _check_xyz("sat_ecef", sat_ecef)
     if sats.ndim not in (2, 3):
         raise ValueError(f"sat_ecef must have shape (S, 3) or (T, S, 3), got {sats.shape}")
-    basis = ground_enu(ground) if enu is None else np.asarray(enu, dtype=float)
     g = ground.shape[0]
+    lead = sats.shape[:-1]  # (S,) or (T, S)
+    if g == 0 or sats.size == 0:
+        out_shape = (g,) + lead if len(lead) == 1 else (lead[0], g, lead[1])
+        return np.zeros(out_shape), np.zeros(out_shape), np.zeros(out_shape)
+    basis = ground_enu(ground) if enu is None else np.asarray(enu, dtype=float)
     if basis.shape != (g, 3, 3):
         raise ValueError(f"enu must have shape ({g}, 3, 3) to match ground_ecef, got {basis.shape}")
-    lead = sats.shape[:-1]  # (S,) or (T, S)
     flat = sats.reshape(-1, 3)
     rows = basis.reshape(3 * g, 3)
     local = (rows @ flat.T).reshape(g, 3, -1)  # (G, 3, N)
