@@ -300,36 +300,46 @@ def _two_step(problem: SensingProblem, y, rng, *, final_step_rad: float = 1e-10)
                     extra={"directions": dirs, "weights": weights})
 
 
-def single_receiver_crb(problem: SensingProblem, target, u: int, Rx=None) -> float:
-    """Location CRB (m², trace) from satellite u's own echo only (weights of "aux_direct").
+def single_receiver_crbs(problem: SensingProblem, point, Rx=None) -> np.ndarray:
+    """Location CRB traces (m²) from each satellite's own echo only: (K,) (weights of "aux_direct").
 
     Uses ``twin.isac.crb.location_crb`` with β restricted to receiver u (β_{k,u'} = 0 for u' ≠ u),
-    which removes the other receivers' rows from the Fisher information. Rx defaults to the
-    realised sample covariance Σ_l x̄_l x̄_l^H (the CRB conditional on the known samples).
+    which removes the other receivers' rows from the Fisher information. point (3,) ECEF m;
+    Rx (NK, NK) W defaults to the realised Σ_l x̄_l x̄_l^H (the CRB given the known samples).
+    A singular single-receiver FIM gives +inf.
     """
     from twin.isac.crb import location_crb
 
-    beta_u = np.zeros_like(np.asarray(problem.beta, dtype=complex))
-    beta_u[:, u] = np.asarray(problem.beta)[:, u]
     x = np.asarray(problem.samples)
     Rx = x @ x.conj().T if Rx is None else Rx
-    C = location_crb(problem.sat_pos, np.asarray(target, dtype=float), Rx, beta_u, noise_power=problem.noise_power,
-                     nx=problem.nx, nz=problem.nz, alpha=problem.alpha_true, spacing_wl=problem.spacing_wl,
-                     frames=problem.frames)
-    return float(np.trace(C))
+    beta = np.asarray(problem.beta, dtype=complex)
+    out = np.empty(problem.n_sats)
+    for u in range(problem.n_sats):  # K ≤ 7 dense CRBs
+        beta_u = np.zeros_like(beta)
+        beta_u[:, u] = beta[:, u]
+        try:
+            C = location_crb(problem.sat_pos, np.asarray(point, dtype=float), Rx, beta_u,
+                             noise_power=problem.noise_power, nx=problem.nx, nz=problem.nz,
+                             alpha=problem.alpha_true, spacing_wl=problem.spacing_wl, frames=problem.frames)
+            out[u] = float(np.trace(C))
+        except ValueError:
+            out[u] = np.inf
+    return out
 
 
-def _aux_direct(problem: SensingProblem, y, rng, *, inner: str = "pso", **opts) -> Estimate:
+def _aux_direct(problem: SensingProblem, y, rng, *, inner: str = "pso", crb_weights=None, **opts) -> Estimate:
+    """crb_weights: optional (K,) CRB_u (m²) to weight with; default :func:`single_receiver_crbs`
+    at the prior centre with the realised samples."""
     K = problem.n_sats
     positions = np.empty((K, 3))
-    crbs = np.empty(K)
     n_eval = 0
     for u in range(K):  # one direct search per receiving satellite (K ≤ 7)
-        res, y2 = _direct(problem, y, rng, inner, receivers=[u], **opts)
+        res, _ = _direct(problem, y, rng, inner, receivers=[u], **opts)
         positions[u] = problem.to_ecef(res.x[0])
         n_eval += int(res.n_evaluations[0])
-        # The CRB is evaluated at the satellite's own estimate (the truth is unknown to it).
-        crbs[u] = single_receiver_crb(problem, positions[u], u)
+    crbs = single_receiver_crbs(problem, problem.prior_centre) if crb_weights is None else np.asarray(crb_weights, float)
+    if crbs.shape != (K,):
+        raise ValueError(f"crb_weights must be (K,) = ({K},) m², got {crbs.shape}")
     w = np.where(np.isfinite(crbs) & (crbs > 0), 1.0 / crbs, 0.0)
     if not w.sum() > 0:
         raise ValueError("no satellite has a finite single-receiver CRB; cannot weight the estimates")
@@ -348,8 +358,9 @@ def estimate(method: str, problem: SensingProblem, y, rng: np.random.Generator, 
       half_points=4); 11³ + 9³ per refinement lattice (8 621 for ε = 1 mm without moves).
     * ``"ga"``: real-coded GA (opts: population=50, generations=40, ...), 50 + 40·48 evaluations.
     * ``"two_step"``: per-satellite 2-D angle MLE, then weighted LS bearing intersection.
-    * ``"aux_direct"``: direct search (``inner`` optimiser, default PSO) on each satellite's own
-      echo, averaged with weights 1/CRB_u.
+    * ``"aux_direct"``: direct search (``inner`` optimiser, default PSO, its opts pass through) on
+      each satellite's own echo, averaged with weights 1/CRB_u (``crb_weights`` (K,) m² or, by
+      default, :func:`single_receiver_crbs` at the prior centre); K × 2050 evaluations with PSO.
     rng: numpy Generator for the stochastic searches. Returns :class:`Estimate`.
     """
     if method in ("pso", "ga", "grid"):

@@ -160,11 +160,13 @@ def trial_rngs(seed: int, trial: int) -> tuple[np.random.Generator, np.random.Ge
     return np.random.default_rng(data), np.random.default_rng(est)
 
 
-def trial_crbs(trial: Trial) -> tuple[float, float]:
-    """(tr CRB at R_x, tr CRB at the realised Σ_l x̄_l x̄_l^H) for one trial, m²."""
+def trial_crbs(trial: Trial, conditional: bool = True) -> tuple[float, float]:
+    """(tr CRB at R_x, tr CRB at the realised Σ_l x̄_l x̄_l^H) for one trial, m² (NaN if not conditional)."""
     p = trial.problem
     kw = dict(noise_power=p.noise_power, nx=p.nx, nz=p.nz, alpha=p.alpha_true, spacing_wl=p.spacing_wl, frames=p.frames)
     crb = float(np.trace(location_crb(p.sat_pos, trial.target, trial.Rx, p.beta, **kw)))
+    if not conditional:
+        return crb, float("nan")
     x = np.asarray(p.samples)
     try:
         cond = float(np.trace(location_crb(p.sat_pos, trial.target, x @ x.conj().T, p.beta, **kw)))
@@ -180,6 +182,7 @@ def monte_carlo(
     trials: int = 1000,
     seed: int = 0,
     crb_trials: int | None = 200,
+    conditional_crb: bool = True,
     progress: Callable[[int], None] | None = None,
     **opts,
 ) -> MonteCarloResult:
@@ -187,7 +190,8 @@ def monte_carlo(
 
     scenario: a :class:`SensingScenario` or any callable ``rng -> Trial``; method: one of
     :data:`twin.isac.locate.METHODS`; opts go to the estimator; crb_trials: the CRBs are
-    computed on the first min(trials, crb_trials) trials (None = all). progress(i) is called after
+    computed on the first min(trials, crb_trials) trials (None = all), the conditional one only if
+    ``conditional_crb`` (each dense CRB costs ~0.1 s). progress(i) is called after
     each trial. Trials are run one after another (each estimator call is vectorised over its
     particles / lattice points; PSO cannot batch trials because each trial has its own x̄).
     """
@@ -210,7 +214,7 @@ def monte_carlo(
         errors[i] = est.position - trial.target
         errors_enu[i] = errors[i] @ trial.problem.enu.T
         if i < n_crb:
-            crb[i], cond[i] = trial_crbs(trial)
+            crb[i], cond[i] = trial_crbs(trial, conditional_crb)
         n_evals[i] = est.n_evaluations
         histories.append(est.history)
         if "stage_positions" in est.extra:
