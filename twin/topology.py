@@ -615,9 +615,11 @@ def _hop_fill(graph, central, exclude, eligible, elevation, count):
     (ties: higher elevation first), among ``eligible`` satellites."""
     if count <= 0:
         return []
-    hops = nx.single_source_shortest_path_length(graph, central)
-    cands = [(h, -elevation[n], n) for n, h in hops.items() if n not in exclude and eligible[n]]
-    cands.sort()
+    for cutoff in (2, 4, 8, None):  # widen the breadth-first search only as far as needed
+        hops = nx.single_source_shortest_path_length(graph, central, cutoff=cutoff)
+        cands = sorted((h, -elevation[n], n) for n, h in hops.items() if n not in exclude and eligible[n])
+        if len(cands) >= count:
+            break
     return [n for _, _, n in cands[:count]]
 
 
