@@ -319,7 +319,7 @@ class Shell(_Section):
 
     @property
     def altitude_m(self) -> float:
-        """Orbit altitude above the WGS84 equatorial radius, metres."""
+        """Orbit altitude in metres: the mean geodetic (WGS84) altitude over one orbit (see docs/orbits.md)."""
         return self.altitude_km * 1e3
 
     @property
