@@ -42,6 +42,8 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import simpy
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from . import __version__
 from . import geometry, orbits, topology
@@ -325,6 +327,33 @@ class Twin:
         return read_json(self.run_dir / RUN_INFO)
 
 
+def isl_summary(epoch: Epoch) -> dict:
+    """One `isl` row: link counts, lengths and connectivity of the valid satellites."""
+    graph = epoch.graph
+    arrays = graph.graph.get("edges")
+    if arrays is None:  # a graph built without the topology module's edge arrays
+        data = list(graph.edges(data=True))
+        a = np.array([u for u, _, _ in data], dtype=np.int64)
+        b = np.array([v for _, v, _ in data], dtype=np.int64)
+        lengths = np.array([d["length_m"] for _, _, d in data], dtype=float)
+        inter = np.array([d.get("kind") == "inter" for _, _, d in data], dtype=bool)
+    else:
+        a, b = np.asarray(arrays["a"]), np.asarray(arrays["b"])
+        lengths, inter = np.asarray(arrays["length_m"], dtype=float), np.asarray(arrays["kind_inter"], dtype=bool)
+    n = len(epoch.sat_valid)
+    adjacency = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
+    _, component = connected_components(adjacency, directed=False)
+    sizes = np.bincount(component[epoch.sat_valid]) if epoch.sat_valid.any() else np.zeros(0, dtype=int)
+    sizes = sizes[sizes > 0]
+    return {
+        "epoch": epoch.index, "time": epoch.time, "n_links": int(len(a)),
+        "n_intra": int((~inter).sum()), "n_inter": int(inter.sum()),
+        "mean_length_km": float(lengths.mean() / 1e3) if len(lengths) else np.nan,
+        "max_length_km": float(lengths.max() / 1e3) if len(lengths) else np.nan,
+        "n_components": int(len(sizes)), "largest_component": int(sizes.max()) if len(sizes) else 0,
+    }
+
+
 def recorder_process(twin: Twin, inbox: simpy.Store):
     """The foundation's tables: epochs, visibility, isl, groups, handovers (and links)."""
     scenario = twin.scenario
@@ -361,17 +390,7 @@ def recorder_process(twin: Twin, inbox: simpy.Store):
                 "members": ";".join(str(names[m]) for m in group.members),
             })
             twin.summary_counts["invalid_groups"] += int(not group.valid)
-        edges = epoch.graph.edges(data=True)
-        lengths = np.array([d["length_m"] for _, _, d in edges]) if epoch.graph.number_of_edges() else np.zeros(0)
-        kinds = [d.get("kind", "") for _, _, d in edges]
-        components = [len(c) for c in nx.connected_components(epoch.graph.subgraph(np.flatnonzero(epoch.sat_valid).tolist()))]
-        twin.recorder.add("isl", [{
-            "epoch": epoch.index, "time": time, "n_links": int(len(lengths)),
-            "n_intra": int(sum(k == "intra" for k in kinds)), "n_inter": int(sum(k == "inter" for k in kinds)),
-            "mean_length_km": float(lengths.mean() / 1e3) if len(lengths) else np.nan,
-            "max_length_km": float(lengths.max() / 1e3) if len(lengths) else np.nan,
-            "n_components": len(components), "largest_component": max(components) if components else 0,
-        }])
+        twin.recorder.add("isl", [isl_summary(epoch)])
         if "links" in twin.recorder.tables:
             twin.recorder.add("links", [{
                 "epoch": epoch.index, "time": time, "sat_a": str(names[a]), "sat_b": str(names[b]),
