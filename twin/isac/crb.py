@@ -30,6 +30,7 @@ from twin.isac.model import (
     reflection_coefficients,
     steering_derivatives,
 )
+from twin.geometry import geocentric_nadir_point
 from twin.units import C_LIGHT, K_BOLTZMANN, dbm_to_w, lin_to_db
 
 __all__ = [
@@ -311,13 +312,6 @@ def _isotropic_rcrb_and_snr(q, p, beta, *, power_per_element, noise_power, nx, n
 # operating-point report (docs/isac-physics.md, echo-SNR section)
 
 
-def _nadir_target(sat_pos0):
-    from twin.geometry import ecef_to_geodetic, geodetic_to_ecef
-
-    lat, lon, _ = ecef_to_geodetic(np.asarray(sat_pos0, dtype=float))
-    return geodetic_to_ecef(lat, lon, 0.0)
-
-
 def operating_point_report(sat_pos, sat_vel, *, target=None, nx: int = 4, nz: int = 4,
                            p_max_w: float = 1.0, paper_noise_power_w: float = float(dbm_to_w(-110.0)),
                            freq_hz: float = 35e9, bandwidth_hz: float = 20e6, temperature_k: float = 290.0,
@@ -326,7 +320,7 @@ def operating_point_report(sat_pos, sat_vel, *, target=None, nx: int = 4, nz: in
     """Print and return the echo SNR and RCRB at an ISAC operating point (docs/isac-physics.md).
 
     sat_pos, sat_vel (K, 3): group geometry (row 0 = central satellite), Earth-fixed m, m/s.
-    target: (3,) metres; default the ground point below satellite 0. Body frames from
+    target: (3,) metres; default the geocentric nadir point of satellite 0 on the ellipsoid. Body frames from
     :func:`twin.isac.model.isac_array_frames`. Transmit: isotropic per-satellite sensing
     R_x = (p_max_w / N) I_NK (every satellite spends its whole budget on sensing).
     "paper" beta (B.9, beta_ref = 1) with sigma_n^2 = paper_noise_power_w (-110 dBm) and L = 1;
@@ -341,7 +335,7 @@ def operating_point_report(sat_pos, sat_vel, *, target=None, nx: int = 4, nz: in
     q = _as_positions(sat_pos, "sat_pos", lead=1)
     K = q.shape[0]
     frames = isac_array_frames(q, sat_vel)
-    p = _nadir_target(q[0]) if target is None else _as_positions(target, "target", lead=0)
+    p = geocentric_nadir_point(q[0]) if target is None else _as_positions(target, "target", lead=0)
     rng = np.random.default_rng(seed)
     phases = rng.uniform(0.0, 2.0 * np.pi, size=(K, K))
     wavelength = C_LIGHT / freq_hz
