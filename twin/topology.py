@@ -395,7 +395,7 @@ def _nearest_in_plane(pos, plane, rows, target_plane, allowed):
     cand = np.flatnonzero(allowed)
     if len(rows) == 0 or len(cand) == 0:
         return best
-    tree = cKDTree(np.hstack([pos[cand], plane[cand, None] * _PLANE_AXIS_M]))
+    tree = cKDTree(np.hstack([pos[cand], plane[cand, None] * _PLANE_AXIS_M]), balanced_tree=False, compact_nodes=False)
     dist, j = tree.query(np.hstack([pos[rows], target_plane[:, None] * _PLANE_AXIS_M]), k=1,
                          distance_upper_bound=0.5 * _PLANE_AXIS_M)
     ok = np.isfinite(dist)

@@ -6,7 +6,8 @@ Measures, best of several epochs (10 s apart), in this process:
   * look_angles for 100 ground points x all satellites (cached ENU bases and
     not), against a plain broadcast (G, S, 3) einsum baseline;
   * isl_graph (+Grid, 5000 km, 80 km margin), split into the numpy part
-    (candidate links, matching, range/occlusion) and the networkx part,
+    (candidate links, matching, range/occlusion; the intra-plane rings and
+    the inter-plane matching also timed alone) and the networkx part,
     against a plain networkx build from the same precomputed edge list;
   * serving_groups for 10 targets (type II);
   * the per-epoch total, against the ~0.2 s/epoch target (printed, not
@@ -24,7 +25,7 @@ import pytest
 
 from twin.geometry import geodetic_to_ecef, ground_enu, look_angles
 from twin.orbits import propagate_itrs, propagate_teme, read_tle
-from twin.topology import infer_planes, isl_graph, serving_groups
+from twin.topology import _inter_pairs, _intra_pairs, infer_planes, isl_graph, serving_groups
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"
@@ -67,7 +68,7 @@ def test_bench_topology_per_epoch(benchmark):
     enu = ground_enu(ground)
     n_sat = pos.shape[1]
 
-    best = {k: np.inf for k in ("look", "look_noenu", "look_base", "graph", "nx_part", "nx_plain", "groups")}
+    best = {k: np.inf for k in ("look", "look_noenu", "look_base", "graph", "nx_part", "nx_plain", "groups", "intra", "inter")}
     for t in range(N_EPOCHS):
         p = pos[t]
         dt, (el, az, rg) = _timed(lambda: look_angles(ground, p, enu=enu))
@@ -78,6 +79,9 @@ def test_bench_topology_per_epoch(benchmark):
         np.testing.assert_allclose(el, base[0], atol=1e-9)
         dt, graph = _timed(lambda: isl_graph(p, labels, max_range_m=5000e3, atmosphere_margin_m=80e3, valid=valid[t]))
         best["graph"] = min(best["graph"], dt)
+        keep = valid[t] & np.all(np.isfinite(p), axis=1)
+        best["intra"] = min(best["intra"], _timed(lambda: _intra_pairs(labels.plane, labels.slot, keep, labels.n_planes))[0])
+        best["inter"] = min(best["inter"], _timed(lambda: _inter_pairs(p, labels, keep))[0])
         e = graph.graph["edges"]
         # networkx share: rebuild the same graph (same attributes) from the precomputed arrays
         def nx_part():
@@ -111,6 +115,7 @@ def test_bench_topology_per_epoch(benchmark):
           f"ratio ours/baseline {best['look'] / best['look_base']:.2f})")
     print(f"isl_graph                                {best['graph'] * 1e3:8.1f} ms   "
           f"(numpy part {numpy_part * 1e3:.1f} ms, networkx part {best['nx_part'] * 1e3:.1f} ms)")
+    print(f"  of which: intra-plane rings {best['intra'] * 1e3:.1f} ms, inter-plane matching {best['inter'] * 1e3:.1f} ms")
     print(f"plain networkx from the edge list        {best['nx_plain'] * 1e3:8.1f} ms   "
           f"ratio isl_graph / plain networkx {best['graph'] / best['nx_plain']:.2f}")
     print(f"serving_groups 10 targets (type II)      {best['groups'] * 1e3:8.1f} ms")
