@@ -30,16 +30,17 @@ STARLINK_TLE = SHARED / "data" / "tle" / "starlink-2026-05-28.tle"
 EPOCH = datetime(2026, 5, 28, 12, 0, tzinfo=timezone.utc)
 
 
-def ideal_walker(planes, per_plane, phasing, altitude_m=550e3, inclination_rad=np.radians(53.0), raan0=0.0):
+def ideal_walker(planes, per_plane, phasing, altitude_m=550e3, inclination_rad=np.radians(53.0), raan0=0.0,
+                 raan_span=2 * np.pi):
     """Ideal circular Walker-Delta states in an inertial frame (taken as Earth-fixed at t = 0).
 
-    Plane p has RAAN = raan0 + 2 pi p / P; slot s has argument of latitude
+    Plane p has RAAN = raan0 + raan_span p / P (pi for a Walker star); slot s has argument of latitude
     u = 2 pi s / N + 2 pi F p / (P N). Returns r (S, 3), v (S, 3), plane (S,), slot (S,).
     """
     a = WGS84_EQUATORIAL_RADIUS_M + altitude_m
     p = np.repeat(np.arange(planes), per_plane)
     s = np.tile(np.arange(per_plane), planes)
-    raan = raan0 + 2 * np.pi * p / planes
+    raan = raan0 + raan_span * p / planes
     u = 2 * np.pi * s / per_plane + 2 * np.pi * phasing * p / (planes * per_plane)
     co, so, cu, su = np.cos(raan), np.sin(raan), np.cos(u), np.sin(u)
     ci, si = np.cos(inclination_rad), np.sin(inclination_rad)
@@ -424,3 +425,20 @@ def test_two_plane_shell_links_each_pair_once():
     inter = [(a, b) for a, b, k in g.edges(data="kind") if k == "inter"]
     assert len(inter) == 12 and all(d == 3 for _, d in g.degree())
     assert len(g.graph["edges"]["a"]) == g.number_of_edges()
+
+
+def test_walker_star_seam_is_not_an_adjacency():
+    # OneWeb-like star: 12 polar planes over 180 deg of RAAN; the far side (RAAN + 180) is counter-rotating
+    r, v, p, s = ideal_walker(12, 20, 0, altitude_m=1200e3, inclination_rad=np.radians(87.9), raan_span=np.pi)
+    labels = infer_planes(r, v)
+    true_of = np.empty(labels.n_planes, dtype=int)
+    true_of[labels.plane] = p
+    first, last = np.flatnonzero(true_of == 0)[0], np.flatnonzero(true_of == 11)[0]
+    assert labels.plane_prev[first] == -1 and labels.plane_next[last] == -1
+    inner = (true_of > 0) & (true_of < 11)
+    np.testing.assert_array_equal(true_of[labels.plane_next[inner]], true_of[inner] + 1)
+    g = isl_graph(r, labels, max_range_m=np.inf, atmosphere_margin_m=0.0)
+    deg = np.array([d for _, d in g.degree()])
+    np.testing.assert_array_equal(deg, np.where(np.isin(p, [0, 11]), 3, 4))
+    wrapped = infer_planes(r, v, seam_gap_rad=2 * np.pi)  # no seam rule: cyclic as in a Walker delta
+    assert np.all(wrapped.plane_next >= 0)

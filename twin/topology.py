@@ -136,11 +136,14 @@ def _rank_within(group, key):
     return rank
 
 
-def _cyclic_neighbours(plane_shell, plane_key):
+def _cyclic_neighbours(plane_shell, plane_key, seam_gap=None):
     """Next/previous plane (P,) within each shell, by ``plane_key`` (cyclic).
 
     -1 for shells with a single plane; a shell of two planes gets one
     adjacency (first -> second), so the pair is linked once per satellite.
+    seam_gap: when ``plane_key`` is a RAAN (rad), consecutive planes further
+    apart than this (wrap-around included) are not adjacent: the order stops
+    there (the seam of a Walker star, or an empty sector of a partial shell).
     """
     n = len(plane_shell)
     nxt = np.full(n, -1, dtype=np.int64)
@@ -164,6 +167,14 @@ def _cyclic_neighbours(plane_shell, plane_key):
     two = size_of == 2
     nxt[order[two & (pos == 1)]] = -1
     prv[order[two & (pos == 0)]] = -1
+    if seam_gap is not None:
+        key = np.asarray(plane_key, dtype=float)
+        has = nxt >= 0
+        gap = np.full(n, np.inf)
+        gap[has] = np.mod(key[nxt[has]] - key[has], TWO_PI)
+        cut = has & (gap > seam_gap)
+        prv[nxt[cut]] = -1
+        nxt[cut] = -1
     return nxt, prv
 
 
@@ -232,7 +243,7 @@ def _circular_mean(angles, groups, n_groups):
 
 def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination_gap_rad=radians(0.1),
                  altitude_gap_m=10e3, shell_inclination_gap_rad=radians(0.1), shell_altitude_gap_m=8e3,
-                 min_plane_size=5) -> PlaneLabels:
+                 min_plane_size=5, seam_gap_rad=radians(90.0)) -> PlaneLabels:
     """Shell, plane and slot labels of satellites from one inertial snapshot.
 
     r_teme_m (S, 3) m, v_teme_mps (S, 3) m/s in TEME at one time.
@@ -253,6 +264,10 @@ def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination
        sits between two real planes in the RAAN order.
     4. Slots: rank by argument of latitude within the plane (0 = smallest u
        in [0, 2 pi)).
+    5. Adjacency: planes of a shell in RAAN order, cyclic, except across a
+       RAAN gap larger than ``seam_gap_rad`` (the seam of a Walker star such
+       as OneWeb, whose far side is counter-rotating, or an empty sector of a
+       partly filled shell).
     Shell ids are numbered by decreasing satellite count; planes by shell then
     RAAN. Satellites whose state is not finite (SGP4 error) each get a plane
     and a shell of their own, numbered last. Returns :class:`PlaneLabels` with
@@ -272,9 +287,11 @@ def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination
     if r.ndim != 2 or r.shape[1] != 3 or v.shape != r.shape:
         raise ValueError(f"r_teme_m and v_teme_mps must both be (S, 3), got {r.shape} and {v.shape}")
     usable = np.all(np.isfinite(r), axis=1) & np.all(np.isfinite(v), axis=1) & np.any(np.cross(r, v) != 0, axis=1)
+    if not (np.isfinite(seam_gap_rad) and 0 < seam_gap_rad <= TWO_PI):
+        raise ValueError(f"seam_gap_rad must be in (0, 2 pi], got {seam_gap_rad!r}")
     kw = dict(raan_gap_rad=raan_gap_rad, inclination_gap_rad=inclination_gap_rad, altitude_gap_m=altitude_gap_m,
               shell_inclination_gap_rad=shell_inclination_gap_rad, shell_altitude_gap_m=shell_altitude_gap_m,
-              min_plane_size=min_plane_size)
+              min_plane_size=min_plane_size, seam_gap_rad=seam_gap_rad)
     if not np.all(usable):
         return _with_unusable(_infer_planes_usable(r[usable], v[usable], **kw), usable)
     return _infer_planes_usable(r, v, **kw)
@@ -301,7 +318,7 @@ def _with_unusable(core: PlaneLabels, usable) -> PlaneLabels:
 
 
 def _infer_planes_usable(r_teme_m, v_teme_mps, *, raan_gap_rad, inclination_gap_rad, altitude_gap_m,
-                         shell_inclination_gap_rad, shell_altitude_gap_m, min_plane_size) -> PlaneLabels:
+                         shell_inclination_gap_rad, shell_altitude_gap_m, min_plane_size, seam_gap_rad) -> PlaneLabels:
     """:func:`infer_planes` on finite state vectors."""
     inc, raan, u, sma = orbital_elements(r_teme_m, v_teme_mps)
     n = len(inc)
@@ -339,7 +356,7 @@ def _infer_planes_usable(r_teme_m, v_teme_mps, *, raan_gap_rad, inclination_gap_
     plane = plane_id[raw]
     plane_shell = shell_of_raw[plane_order]
     plane_raan_sorted = plane_raan[plane_order]
-    nxt, prv = _cyclic_neighbours(plane_shell, plane_raan_sorted)
+    nxt, prv = _cyclic_neighbours(plane_shell, plane_raan_sorted, seam_gap=seam_gap_rad)
     return PlaneLabels(shell=plane_shell[plane], plane=plane, slot=_rank_within(plane, u),
                        plane_sizes=sizes[plane_order], plane_shell=plane_shell, plane_next=nxt, plane_prev=prv,
                        plane_raan_rad=plane_raan_sorted)
