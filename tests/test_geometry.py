@@ -188,3 +188,13 @@ def test_look_angles_empty_inputs():
     assert el.shape == az.shape == r.shape == (0, 5)
     el, _, _ = look_angles(np.ones((2, 3)) * 6.4e6, np.zeros((3, 0, 3)))
     assert el.shape == (3, 2, 0)
+
+
+def test_geocentric_and_geodetic_subsatellite_points_differ_by_under_2_km_at_550_km():
+    lat = np.radians(np.linspace(-89.0, 89.0, 179))
+    sat = geodetic_to_ecef(lat, np.zeros_like(lat), 550e3)
+    glat, glon, _ = ecef_to_geodetic(sat)
+    geodetic_foot = geodetic_to_ecef(glat, glon, 0.0)
+    d = np.linalg.norm(geocentric_nadir_point(sat) - geodetic_foot, axis=1)
+    assert d.max() < 2.0e3 and d.max() > 1.5e3  # about H * 0.19 deg at mid latitudes
+    assert d[np.argmin(np.abs(lat))] < 1.0

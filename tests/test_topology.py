@@ -157,6 +157,10 @@ def test_plus_grid_on_walker_shell_unlimited_range(planes, per_plane, phasing):
             offsets.setdefault(p[lo], set()).add((s[hi] - s[lo]) % per_plane)
     # the usual +Grid: one fixed slot offset per pair of adjacent planes
     assert len(offsets) == planes and all(len(o) == 1 for o in offsets.values())
+    from twin.topology import _inter_pairs
+
+    a, _ = _inter_pairs(r, labels, np.ones(len(p), dtype=bool), max_rounds=1)
+    assert len(a) == len(p)  # every satellite is matched in the first mutual-nearest round
     grid = g.graph["grid"]
     assert GRID_COLUMNS == ("fore", "aft", "east", "west")
     np.testing.assert_array_equal(s[grid[:, 0]], (s + 1) % per_plane)
