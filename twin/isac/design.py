@@ -1,0 +1,530 @@
+"""Seed 000 joint communication beamforming and sensing waveform design, eqs. (33)-(50)
+(seed-math B.6), in cvxpy: the paper-faithful reference path.
+
+* :func:`sdr_lower_bound` - the semidefinite relaxation of (33) (no rank constraint). Its optimum
+  is a LOWER bound on the CRB of every feasible design (the fast path's certificate).
+* :func:`algorithm2` - the paper's penalty iteration (43)-(47) (Algorithm 2).
+* :func:`comm_centric` - the communication-centric design (48)-(50), by bisection on the SINR.
+* Baselines (seed-math B.7) live in :mod:`twin.isac.baselines`.
+
+Conventions (see :mod:`twin.isac.channel` and :mod:`twin.isac.model`):
+
+* Stacked vectors are satellite-major, length NK. ``H`` (M, NK): row i is h~_i; UE i receives
+  y_i = h~_i^H x, so H_i = h~_i h~_i^H and tr(W_m H_i) = h~_i^H W_m h~_i.
+* ``W`` (NK, M) holds the beams w~_m as columns, W_m = w~_m w~_m^H; ``R`` (NK, NK) is the sensing
+  covariance (r~ r~^H when rank one); R_x = sum_m W_m + R. Powers in W.
+* Numerics (seed-math B.6 [D]): inside every SDP the matrices are divided by
+  s = max_k P_k^max, the UE noise is 1 (channels divided by sigma_i), the 4 x 4 FIM of (34) is
+  congruence-scaled so its diagonal at the isotropic full-power design is 1, and the CRB objective
+  is divided by the CRB of that isotropic design. None of this changes the optimum.
+* Infeasibility is data: when rate targets cannot be met or the solver fails, the functions
+  return the stand-in design :func:`twin.isac.transmit.matched_filter_isotropic` with
+  ``status = "fallback:matched_filter_isotropic"`` and ``cause`` = "infeasible" | "solver_error".
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import dataclass, field
+
+import cvxpy as cp
+import numpy as np
+
+from twin.isac.channel import sinr_rate
+from twin.isac.crb import angle_jacobian, fim_operators, location_crb
+from twin.isac.transmit import matched_filter_isotropic, satellite_powers
+
+__all__ = [
+    "DesignProblem",
+    "paper_problem",
+    "DesignResult",
+    "FALLBACK",
+    "choose_solver",
+    "evaluate_design",
+    "fallback_design",
+    "sdr_lower_bound",
+    "power_min_start",
+    "algorithm2",
+    "comm_centric",
+    "rank_one_beams",
+    "rank_residual",
+]
+
+FALLBACK = "matched_filter_isotropic"
+_OK = ("optimal", "optimal_inaccurate")
+_INFEASIBLE = ("infeasible", "infeasible_inaccurate")
+
+
+# ---------------------------------------------------------------------------
+# data classes
+
+
+@dataclass
+class DesignProblem:
+    """One joint-design instance of seed 000 (33) (SI units).
+
+    sat_pos (K, 3) Earth-fixed m; target (3,) m: the prior target position at which the CRB is
+    evaluated; beta (K, K) complex [transmitter, receiver]; frames (K, 3, 3) array frames or None;
+    H (M, NK) UE channels (y_i = h~_i^H x); eta (M,) or scalar rate targets in bit/s/Hz;
+    p_max_w (K,) or scalar per-satellite power budgets P_k^max in W; sensing_noise_w sigma_n^2 (W,
+    per element and snapshot); comm_noise (M,) or scalar UE noise sigma_i^2 in the units of |h|^2 W
+    (1 for :func:`twin.isac.channel.comm_channels`); nx, nz UPA size (N = nx nz); alpha real
+    reflection coefficient; snapshots L (FIM x L); spacing_wl element spacing d/lambda.
+    """
+
+    sat_pos: np.ndarray
+    target: np.ndarray
+    beta: np.ndarray
+    H: np.ndarray
+    eta: np.ndarray
+    p_max_w: np.ndarray
+    sensing_noise_w: float
+    nx: int
+    nz: int
+    frames: np.ndarray | None = None
+    comm_noise: np.ndarray | float = 1.0
+    alpha: float = 1.0
+    snapshots: float = 1.0
+    spacing_wl: float = 0.5
+
+    def __post_init__(self):
+        self.sat_pos = np.asarray(self.sat_pos, dtype=float)
+        if self.sat_pos.ndim != 2 or self.sat_pos.shape[1] != 3:
+            raise ValueError(f"sat_pos must be (K, 3) metres, got {self.sat_pos.shape}")
+        K = self.sat_pos.shape[0]
+        self.target = np.asarray(self.target, dtype=float)
+        if self.target.shape != (3,):
+            raise ValueError(f"target must be (3,) metres, got {self.target.shape}")
+        self.beta = np.asarray(self.beta, dtype=complex)
+        if self.beta.shape != (K, K):
+            raise ValueError(f"beta must be (K, K) = ({K}, {K}), got {self.beta.shape}")
+        if int(self.nx) != self.nx or int(self.nz) != self.nz or self.nx < 1 or self.nz < 1:
+            raise ValueError(f"nx, nz must be positive integers, got {self.nx}, {self.nz}")
+        self.nx, self.nz = int(self.nx), int(self.nz)
+        NK = K * self.nx * self.nz
+        self.H = np.asarray(self.H, dtype=complex)
+        if self.H.ndim != 2 or self.H.shape[1] != NK or self.H.shape[0] < 1:
+            raise ValueError(f"H must be (M, NK) with NK = {NK} and M >= 1, got {self.H.shape}")
+        M = self.H.shape[0]
+        if np.any(np.linalg.norm(self.H, axis=1) == 0):
+            raise ValueError("a UE channel row of H is identically zero")
+        self.eta = np.broadcast_to(np.asarray(self.eta, dtype=float), (M,)).copy()
+        if np.any(self.eta < 0) or not np.all(np.isfinite(self.eta)):
+            raise ValueError(f"eta must be finite and >= 0 bit/s/Hz, got {self.eta}")
+        self.p_max_w = np.broadcast_to(np.asarray(self.p_max_w, dtype=float), (K,)).copy()
+        if np.any(self.p_max_w <= 0):
+            raise ValueError(f"p_max_w must be > 0 W, got {self.p_max_w}")
+        self.comm_noise = np.broadcast_to(np.asarray(self.comm_noise, dtype=float), (M,)).copy()
+        if np.any(self.comm_noise <= 0):
+            raise ValueError(f"comm_noise must be > 0, got {self.comm_noise}")
+        if not self.sensing_noise_w > 0:
+            raise ValueError(f"sensing_noise_w must be > 0 W, got {self.sensing_noise_w}")
+        if not self.snapshots > 0:
+            raise ValueError(f"snapshots must be > 0, got {self.snapshots}")
+        if self.alpha == 0:
+            raise ValueError("alpha must be non-zero (alpha = 0 gives no angle information)")
+        if self.frames is not None:
+            self.frames = np.asarray(self.frames, dtype=float)
+            if self.frames.shape != (K, 3, 3):
+                raise ValueError(f"frames must be (K, 3, 3), got {self.frames.shape}")
+
+    @property
+    def K(self) -> int:
+        return self.sat_pos.shape[0]
+
+    @property
+    def N(self) -> int:
+        return self.nx * self.nz
+
+    @property
+    def NK(self) -> int:
+        return self.K * self.N
+
+    @property
+    def M(self) -> int:
+        return self.H.shape[0]
+
+    def crb_kwargs(self) -> dict:
+        """Keyword arguments of :func:`twin.isac.crb.location_crb` for this problem."""
+        return dict(noise_power=self.sensing_noise_w, nx=self.nx, nz=self.nz, alpha=self.alpha,
+                    spacing_wl=self.spacing_wl, frames=self.frames, snapshots=self.snapshots)
+
+    def with_(self, **changes) -> "DesignProblem":
+        """A copy with some fields replaced (e.g. ``problem.with_(eta=3.0)``)."""
+        from dataclasses import replace
+
+        return replace(self, **changes)
+
+
+@dataclass
+class DesignResult:
+    """A transmit design and how it was obtained.
+
+    W (NK, M) beams in sqrt(W) (columns w~_m); R (NK, NK) sensing covariance (W); r (NK,) the
+    sensing waveform when R is rank one (else None); Rx (NK, NK) = W W^H + R (or R alone when
+    ``sensing_from == "R"``, the non-assisted scheme); rcrb_m = sqrt(tr CRB) of THIS design
+    recomputed with :func:`twin.isac.crb.location_crb` (inf if its FIM is singular); rates (M,)
+    bit/s/Hz and sat_power_w (K,) W recomputed from (W, R); status "optimal" or
+    "fallback:<design>"; cause "" | "infeasible" | "solver_error"; bound_m the SDR optimum
+    sqrt(tr CRB) (a lower bound, :func:`sdr_lower_bound` only); objective_history the
+    objective per iteration; rcrb_history_m sqrt(tr CRB) of each iterate (Fig. 4); rank_residual
+    sum |tr X - lambda_max(X)| / s over the rank-one-constrained matrices of the last iterate
+    (s = max P^max); solve_time_s wall time; solver_status raw cvxpy status of the last solve.
+    """
+
+    scheme: str
+    status: str
+    W: np.ndarray
+    R: np.ndarray
+    Rx: np.ndarray
+    rcrb_m: float
+    rates: np.ndarray
+    sat_power_w: np.ndarray
+    r: np.ndarray | None = None
+    sensing_from: str = "Rx"
+    cause: str = ""
+    solver: str = ""
+    solver_status: str = ""
+    iterations: int = 0
+    objective_history: list = field(default_factory=list)
+    rcrb_history_m: list = field(default_factory=list)
+    rank_residual: float = float("nan")
+    solve_time_s: float = 0.0
+    bound_m: float = float("nan")
+    message: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """True when the scheme itself produced the design (not a fallback)."""
+        return self.status == "optimal"
+
+    @property
+    def crb_m2(self) -> float:
+        return self.rcrb_m**2
+
+    def meets(self, problem: DesignProblem, *, rate_tol: float = 1e-6, power_rtol: float = 1e-6) -> bool:
+        """Whether the design meets every rate target (33c) and power limit (33b) of ``problem``
+        (within ``rate_tol`` bit/s/Hz and relative ``power_rtol``), recomputed from (W, R)."""
+        return bool(np.all(self.rates >= problem.eta - rate_tol)
+                    and np.all(self.sat_power_w <= problem.p_max_w * (1 + power_rtol)))
+
+
+def paper_problem(collaboration: str = "II", *, nx: int = 4, nz: int = 4, n_ue: int = 10, p_max_dbm: float = 30.0,
+                  eta_bps_hz: float = 2.0, sensing_noise_dbm: float = -110.0, snapshots: float = 1.0,
+                  planes: int = 72, per_plane: int = 22, phasing: int = 1, beta_model: str = "paper",
+                  seed: int = 0, group_size: int | None = None) -> DesignProblem:
+    """Seed 000 Table I/II instance (seed-math B.8/B.9): Walker 53:planes*per_plane/planes/phasing at
+    550 km, group ``collaboration`` (I/II/III -> K = 3/5/7) from ``walker_group_snapshot``, body-frame
+    arrays, target at the central's nadir, ``n_ue`` UEs uniform in the 15 km service disk,
+    channels (3)-(5) (``comm_channels``, noise 1), beta from ``beta_model`` with phases from
+    ``seed``; P^max ``p_max_dbm`` per satellite, sigma_n^2 ``sensing_noise_dbm``. Deterministic in ``seed``."""
+    from twin.isac import channel
+    from twin.isac.model import isac_array_frames, reflection_coefficients
+    from twin.topology import walker_group_snapshot
+    from twin.units import dbm_to_w
+
+    g = walker_group_snapshot(planes=planes, per_plane=per_plane, phasing=phasing, collaboration=collaboration,
+                              group_size=group_size)
+    frames = isac_array_frames(g.sat_pos, g.sat_vel)
+    K = g.sat_pos.shape[0]
+    rng = np.random.default_rng(seed)
+    params = channel.IsacParams(nx=nx, nz=nz, K=K, M=n_ue, p_max_dbm=p_max_dbm, rate_target_bps_hz=eta_bps_hz,
+                                sensing_noise_dbm=sensing_noise_dbm)
+    ues = channel.ue_positions(g.central_nadir_ecef, params.service_radius_m, n_ue, rng)
+    H = channel.comm_channels(g.sat_pos, ues, frames=frames, params=params, rng=rng, center_ecef=g.central_nadir_ecef)
+    target = np.asarray(g.central_nadir_ecef, dtype=float)
+    beta = reflection_coefficients(beta_model, g.sat_pos, target, rng=rng)
+    return DesignProblem(sat_pos=g.sat_pos, target=target, beta=beta, H=H, eta=eta_bps_hz,
+                         p_max_w=float(dbm_to_w(p_max_dbm)), sensing_noise_w=float(dbm_to_w(sensing_noise_dbm)),
+                         nx=nx, nz=nz, frames=frames, comm_noise=1.0, snapshots=snapshots)
+
+
+# ---------------------------------------------------------------------------
+# evaluation and fallback
+
+
+def _crb_rx(problem: DesignProblem, Rx) -> float:
+    """sqrt(tr CRB) in m of the transmit covariance Rx (NK, NK) W; inf if the FIM is singular."""
+    try:
+        C = location_crb(problem.sat_pos, problem.target, Rx, problem.beta, **problem.crb_kwargs())
+    except ValueError:
+        return float("inf")
+    tr = float(np.trace(C))
+    return float(np.sqrt(tr)) if tr > 0 else float("inf")
+
+
+def evaluate_design(problem: DesignProblem, W, R, *, scheme: str, status: str = "optimal",
+                    sensing_from: str = "Rx", **fields) -> DesignResult:
+    """Build a :class:`DesignResult` for beams W (NK, M) and sensing R ((NK, NK) covariance or
+    (NK,) waveform), recomputing RCRB (seed 000 eq. (20) via ``location_crb``), rates (eq. (8)
+    via ``sinr_rate``) and per-satellite powers (eq. (2)). ``sensing_from`` "Rx" (FIM from
+    W W^H + R) or "R" (non-assisted: FIM from R only). Extra keyword arguments set result fields."""
+    W = np.asarray(W, dtype=complex).reshape(problem.NK, problem.M)
+    R = np.asarray(R, dtype=complex)
+    r = None
+    if R.ndim == 1:
+        r = R
+        R = np.outer(r, r.conj())
+    R = 0.5 * (R + R.conj().T)
+    if sensing_from not in ("Rx", "R"):
+        raise ValueError(f"sensing_from must be 'Rx' or 'R', got {sensing_from!r}")
+    Rx = W @ W.conj().T + R if sensing_from == "Rx" else R
+    _, rates = sinr_rate(problem.H, W, R, problem.comm_noise)
+    power = satellite_powers(W, R, problem.K)
+    return DesignResult(scheme=scheme, status=status, W=W, R=R, r=r, Rx=Rx, rcrb_m=_crb_rx(problem, Rx),
+                        rates=rates, sat_power_w=power, sensing_from=sensing_from, **fields)
+
+
+def fallback_design(problem: DesignProblem, *, scheme: str, cause: str, message: str = "",
+                    comm_fraction: float = 0.5, **fields) -> DesignResult:
+    """The documented fallback: :func:`twin.isac.transmit.matched_filter_isotropic` (MRT beams on
+    ``comm_fraction`` of each satellite's budget, isotropic sensing on the rest), returned with
+    status "fallback:matched_filter_isotropic" and ``cause`` ("infeasible" | "solver_error")."""
+    W, R = matched_filter_isotropic(problem.H, problem.K, problem.N, problem.p_max_w, comm_fraction=comm_fraction)
+    return evaluate_design(problem, W, R, scheme=scheme, status=f"fallback:{FALLBACK}", cause=cause,
+                           message=message, **fields)
+
+
+def choose_solver(problem: DesignProblem, solver: str = "auto") -> str:
+    """"CLARABEL" for small SDPs (N <= 4 or K <= 3 with NK <= 48), else "SCS"; explicit names pass
+    through. Clarabel (interior point) is faster and ~1e-8 accurate on small problems but ran out of
+    memory at Table II size (NK = 80, M = 10); SCS (first order, ~1e-5) scales (docs/isac-design.md)."""
+    s = solver.upper()
+    if s != "AUTO":
+        if s not in ("SCS", "CLARABEL"):
+            raise ValueError(f"solver must be 'auto', 'SCS' or 'CLARABEL', got {solver!r}")
+        return s
+    small = problem.NK <= 48 and (problem.N <= 4 or problem.K <= 3)
+    return "CLARABEL" if small else "SCS"
+
+
+def _solve(prob: cp.Problem, solver: str, solver_opts: dict | None) -> tuple[str, float]:
+    """Solve; returns (cvxpy status or "solver_error", seconds)."""
+    opts = dict(solver_opts or {})
+    if solver == "SCS":
+        opts.setdefault("eps_abs", 1e-6)
+        opts.setdefault("eps_rel", 1e-6)
+        opts.setdefault("max_iters", 50_000)
+    t0 = time.perf_counter()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prob.solve(solver=solver, **opts)
+        status = prob.status
+    except (cp.error.SolverError, MemoryError) as exc:
+        status = f"solver_error: {type(exc).__name__}: {exc}"[:300]
+    return status, time.perf_counter() - t0
+
+
+# ---------------------------------------------------------------------------
+# the normalised SDP pieces
+
+
+class _Sdp:
+    """Normalised linear maps of (33): FIM blocks (35)-(37), powers (38), rate terms (39).
+
+    Variables are X = (matrix in W) / s with s = max P^max. ``self.A`` (16, NK^2) complex:
+    the 4 x 4 matrix G(X) = Re(A vec_F(X)) equals S [[J^T F_OO J, J^T F_Oa], [., F_aa]] S at
+    R_x = s X, S = diag(d) the congruence scaling that makes G(isotropic) have a unit diagonal.
+    """
+
+    def __init__(self, problem: DesignProblem):
+        p = problem
+        self.p = p
+        K, N, NK, M = p.K, p.N, p.NK, p.M
+        self.s = float(np.max(p.p_max_w))
+        D0, Ds = fim_operators(p.sat_pos, p.target, p.beta, nx=p.nx, nz=p.nz, spacing_wl=p.spacing_wl,
+                               frames=p.frames)
+        J = angle_jacobian(p.sat_pos, p.target, p.frames)  # (2K, 3)
+        T = np.zeros((2 * K + 1, 4))
+        T[1:, :3] = p.alpha * J
+        T[0, 3] = 1.0
+        E = np.einsum("ia,inm->anm", T, np.concatenate([D0[None], Ds]))  # (4, NK, NK)
+        C = np.einsum("anm,bnl->abml", E.conj(), E)  # C_ab = E_a^H E_b
+        coef = 2.0 * p.snapshots / p.sensing_noise_w * self.s
+        # reference: isotropic full power per satellite, X_ref = blockdiag(P_k/(s N) I_N)
+        xref = np.repeat(p.p_max_w / (self.s * N), N)
+        Gref = coef * np.real(np.einsum("abnn,n->ab", C, xref))
+        dg = np.diag(Gref)
+        if np.any(dg <= 0):
+            raise ValueError("the isotropic design gives no Fisher information (beta = 0?)")
+        self.d = 1.0 / np.sqrt(dg)
+        Cs = coef * C * np.outer(self.d, self.d)[:, :, None, None]
+        # tr(C X) = sum_ij C_ji X_ij; vec_F(X)[i + j NK] = X_ij -> coefficient C.ravel(order="C")
+        self.A = Cs.reshape(16, NK * NK)
+        Gref_s = Gref * np.outer(self.d, self.d)
+        Fp = Gref_s[:3, :3] - np.outer(Gref_s[:3, 3], Gref_s[:3, 3]) / Gref_s[3, 3]
+        self.obj_ref = float(np.sum(self.d[:3] ** 2 * np.diag(np.linalg.inv(Fp))))  # m^2, isotropic CRB
+        # channels normalised: g_i = h_i sqrt(s / sigma_i^2) / c_i, nu_i = 1 / c_i^2
+        g = p.H * np.sqrt(self.s / p.comm_noise)[:, None]
+        c = np.sqrt(np.maximum(1.0, np.sum(np.abs(g) ** 2, axis=1)))
+        self.G = g / c[:, None]
+        self.nu = 1.0 / c**2
+        self.pk = p.p_max_w / self.s
+        self.sel = np.kron(np.eye(K), np.ones((1, N)))  # (K, NK)
+
+    # -- maps ---------------------------------------------------------------------------
+    def fim(self, X) -> cp.Expression:
+        """Scaled 4 x 4 FIM of (34) as an affine (symmetric) expression of X (NK, NK)."""
+        v = cp.real(self.A @ cp.vec(X, order="F"))
+        Fm = cp.reshape(v, (4, 4), order="C")
+        return 0.5 * (Fm + Fm.T)
+
+    def epigraph(self, X):
+        """(34): returns (constraints, crb_normalised expression) with U the 3 x 3 scaled FIM bound;
+        crb_normalised = tr(U^{-1}) in m^2 / obj_ref."""
+        U = cp.Variable((3, 3), symmetric=True)
+        F = self.fim(X)
+        lmi = cp.bmat([[F[:3, :3] - U, F[:3, 3:]], [F[3:, :3], F[3:, 3:]]])
+        Dinv = np.diag(1.0 / self.d[:3])
+        obj = cp.tr_inv(Dinv @ U @ Dinv) / self.obj_ref  # tr(D U^{-1} D) = tr CRB (m^2)
+        return [lmi >> 0], obj
+
+    def quad(self, X) -> cp.Expression:
+        """(M,) vector g_i^H X g_i (normalised tr(X H_i))."""
+        return cp.real(cp.sum(cp.multiply(self.G.conj() @ X, self.G), axis=1))
+
+    def rate_linear(self, Xs, Y, gamma) -> list:
+        """(39) in linear form (seed-math B.6 [R]): tr(W_i H_i) >= gamma_i (sum_{m!=i} tr(W_m H_i)
+        + tr(R H_i) + sigma_i^2), for the M beams Xs and sensing Y (None = no sensing signal)."""
+        Tm = cp.vstack([self.quad(X) for X in Xs])  # [m, i]
+        total = cp.sum(Tm, axis=0) + (self.quad(Y) if Y is not None else 0)
+        useful = cp.diag(Tm)
+        gamma = np.asarray(gamma, dtype=float)
+        return [cp.multiply(1.0 + gamma, useful) >= cp.multiply(gamma, total + self.nu)]
+
+    def rate_sca(self, Xs, Y, eta, Xs_prev, Y_prev) -> list:
+        """(39)-(41): eta_i + Z'_i - Z~''_i <= 0 with Z''_i linearised at (Xs_prev, Y_prev)."""
+        Tm = cp.vstack([self.quad(X) for X in Xs])
+        total = cp.sum(Tm, axis=0) + (self.quad(Y) if Y is not None else 0) + self.nu
+        interf = total - cp.diag(Tm)
+        Tp = np.array([self._quad_np(X) for X in Xs_prev])
+        I0 = Tp.sum(axis=0) - np.diag(Tp) + (self._quad_np(Y_prev) if Y_prev is not None else 0) + self.nu
+        lin = np.log(I0) + (interf - I0) / I0  # ln of interference, first order (natural log)
+        return [cp.log(total) >= np.log(2.0) * np.asarray(eta) + lin]
+
+    def _quad_np(self, X) -> np.ndarray:
+        return np.real(np.einsum("in,nm,im->i", self.G.conj(), X, self.G))
+
+    def power(self, X) -> cp.Expression:
+        """(K,) per-satellite power (38) of the normalised total covariance X."""
+        return self.sel @ cp.real(cp.diag(X))
+
+    def hermitian_vars(self, n: int) -> list:
+        return [cp.Variable((self.p.NK, self.p.NK), hermitian=True) for _ in range(n)]
+
+
+def _psd_part(X) -> np.ndarray:
+    """Hermitian PSD projection of a solver output (removes tiny negative eigenvalues)."""
+    X = 0.5 * (np.asarray(X) + np.asarray(X).conj().T)
+    w, V = np.linalg.eigh(X)
+    return (V * np.maximum(w, 0.0)) @ V.conj().T
+
+
+def rank_one_beams(problem: DesignProblem, Ws, Rx) -> tuple[np.ndarray, np.ndarray]:
+    """Rank-one beams that keep R_x and every SINR (Liu et al., IEEE TSP 2022, CRB-ISAC):
+    w~_m = W_m h~_m / sqrt(h~_m^H W_m h~_m), R = R_x - sum_m w~_m w~_m^H (PSD by Cauchy-Schwarz).
+
+    Ws (M, NK, NK) relaxed beam covariances (W), Rx (NK, NK) their total with the sensing
+    covariance. Valid when the sensing covariance may have any rank (sensing_rank="full").
+    Returns (W (NK, M), R (NK, NK)) in W.
+    """
+    H = problem.H
+    cols = []
+    for m in range(problem.M):
+        Wh = Ws[m] @ H[m]
+        q = float(np.real(H[m].conj() @ Wh))
+        cols.append(Wh / np.sqrt(q) if q > 0 else np.zeros(problem.NK, dtype=complex))
+    W = np.stack(cols, axis=1)
+    return W, _psd_part(Rx - W @ W.conj().T)
+
+
+def _principal(X) -> tuple[float, np.ndarray]:
+    w, V = np.linalg.eigh(0.5 * (X + X.conj().T))
+    return float(w[-1]), V[:, -1]
+
+
+def rank_residual(mats, scale: float = 1.0) -> float:
+    """sum |tr X - lambda_max(X)| / scale over Hermitian matrices ``mats`` (Algorithm 2 line 6)."""
+    total = 0.0
+    for X in mats:
+        lam, _ = _principal(X)
+        total += abs(float(np.real(np.trace(X))) - lam)
+    return total / scale
+
+
+def _extract_47(Ws, R) -> tuple[np.ndarray, np.ndarray]:
+    """(47): w~_m = sqrt(lambda_max(W_m)) v_m, r~ = sqrt(lambda_max(R)) v_R. Returns (W (NK, M), r (NK,))."""
+    cols = []
+    for X in Ws:
+        lam, v = _principal(X)
+        cols.append(np.sqrt(max(lam, 0.0)) * v)
+    lam, v = _principal(R)
+    return np.stack(cols, axis=1), np.sqrt(max(lam, 0.0)) * v
+
+
+def _gamma(eta, margin: float) -> np.ndarray:
+    return (2.0 ** np.asarray(eta, dtype=float) - 1.0) * (1.0 + margin)
+
+
+# ---------------------------------------------------------------------------
+# (33) relaxed: the lower bound
+
+
+def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: str = "linear",
+                    sensing_rank: str = "full", rate_margin: float = 0.0, solver_opts: dict | None = None
+                    ) -> DesignResult:
+    """Semidefinite relaxation of seed 000 (33): min tr(U^{-1}) over Hermitian PSD W_1..W_M, R and
+    symmetric U s.t. the epigraph LMI (34) with FIM entries (35)-(37) linear in R_x = sum W_m + R,
+    per-satellite power (38) and the rate constraint (39) in linear form (seed-math B.6 [R]);
+    NO rank constraint. Its optimum ``bound_m`` = sqrt(tr CRB*) is a lower bound on the RCRB of
+    every design meeting (33b)-(33c) (single-stream or not).
+
+    rate_form: only "linear" (for fixed eta, (39) IS the linear constraint; the SCA form (41) is a
+    restriction, not a relaxation, so it cannot give a bound). sensing_rank: "full" returns the
+    rank-one beams of :func:`rank_one_beams` (same R_x and SINRs, so the design attains the bound
+    with a full-rank sensing covariance R); "one" returns the (47) extraction w~_m, r~ (rank-one
+    sensing as in the paper; may miss the bound and the rate targets - see rates / rcrb_m).
+    The relaxed problem is the same for both. rate_margin: relative SINR margin (>= 0) added to
+    the targets. solver: "auto" | "SCS" | "CLARABEL" (:func:`choose_solver`).
+
+    Returns a :class:`DesignResult` with bound_m, objective_history [tr CRB* m^2], and the design
+    (or the fallback with cause "infeasible" / "solver_error").
+    """
+    if rate_form != "linear":
+        raise ValueError(f"sdr_lower_bound supports rate_form='linear' only (got {rate_form!r}): "
+                         "the SCA form is an inner approximation and gives no lower bound")
+    if sensing_rank not in ("full", "one"):
+        raise ValueError(f"sensing_rank must be 'full' or 'one', got {sensing_rank!r}")
+    slv = choose_solver(problem, solver)
+    sdp = _Sdp(problem)
+    Xs = sdp.hermitian_vars(problem.M)
+    (Y,) = sdp.hermitian_vars(1)
+    Xtot = sum(Xs) + Y
+    cons, obj = sdp.epigraph(Xtot)
+    cons += [X >> 0 for X in Xs] + [Y >> 0]
+    cons += [sdp.power(Xtot) <= sdp.pk]
+    cons += sdp.rate_linear(Xs, Y, _gamma(problem.eta, rate_margin))
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    status, secs = _solve(prob, slv, solver_opts)
+    scheme = "sdr_lower_bound"
+    if status not in _OK:
+        cause = "infeasible" if status in _INFEASIBLE else "solver_error"
+        return fallback_design(problem, scheme=scheme, cause=cause, solver=slv, solver_status=status,
+                               solve_time_s=secs, message=f"SDR {status}")
+    crb_star = float(prob.value) * sdp.obj_ref
+    Ws = np.array([_psd_part(X.value) * sdp.s for X in Xs])
+    Rs = _psd_part(Y.value) * sdp.s
+    Rx = Ws.sum(axis=0) + Rs
+    if sensing_rank == "full":
+        W, R = rank_one_beams(problem, Ws, Rx)
+    else:
+        W, R = _extract_47(Ws, Rs)
+    res = evaluate_design(problem, W, R, scheme=scheme, solver=slv, solver_status=status, iterations=1,
+                          objective_history=[crb_star], rcrb_history_m=[float(np.sqrt(max(crb_star, 0.0)))],
+                          rank_residual=rank_residual(list(Ws) + ([Rs] if sensing_rank == "one" else []), sdp.s),
+                          solve_time_s=secs, bound_m=float(np.sqrt(max(crb_star, 0.0))))
+    res.extra["relaxed_rcrb_m"] = _crb_rx(problem, Rx)
+    return res
