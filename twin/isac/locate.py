@@ -38,7 +38,9 @@ class SensingProblem:
     noise_power σ_n² (W per element and snapshot); prior_centre p̄ (3,) ECEF m;
     half_width_m: half-width of the ENU search cube (m); frames (K, 3, 3) array frames or None;
     alpha_true: the true reflection coefficient used to simulate (not known to estimators);
-    spacing_wl: element spacing in wavelengths.
+    spacing_wl: element spacing in wavelengths; alpha_model: "complex" (eq. (17) as printed: α̂
+    complex, the echo phase is unknown) or "real" (α̂ = Re(·)/‖D x̄‖²: the ML under the CRB's own
+    model, α real with known β phases, seed-math B.9).
     """
 
     sat_pos: np.ndarray
@@ -52,8 +54,11 @@ class SensingProblem:
     frames: np.ndarray | None = None
     alpha_true: float = 1.0
     spacing_wl: float = 0.5
+    alpha_model: str = "complex"
 
     def __post_init__(self):
+        if self.alpha_model not in ("complex", "real"):
+            raise ValueError(f"alpha_model must be 'complex' or 'real', got {self.alpha_model!r}")
         K = np.shape(self.sat_pos)[0]
         N = self.nx * self.nz
         if np.shape(self.sat_pos) != (K, 3):
@@ -134,11 +139,13 @@ def concentrated_likelihood(problem: SensingProblem, y, points, *, receivers=Non
     F(p) = |Σ_l x̄_l^H D(p)^H y_l|² / Σ_l ‖D(p) x̄_l‖²  (units of y², i.e. W), the PSO fitness.
     y: (NK, L) echo; points: (P, 3) ECEF metres; receivers: optional list of receiving
     satellites whose rows of y enter (default all; ``[u]`` gives satellite u's own echo).
+    With ``problem.alpha_model == "real"`` the numerator is (Re Σ_l x̄_l^H D^H y_l)² (α̂ real).
     Returns (P,) float. Equal to ‖y‖² − :func:`concentrated_residual`.
     """
     y = _check_y(problem, y)[problem.block_rows(receivers)]
     z = _modelled_echo(problem, np.atleast_2d(points), receivers)
-    num = np.abs(np.einsum("prl,rl->p", z.conj(), y)) ** 2
+    inner = np.einsum("prl,rl->p", z.conj(), y)
+    num = np.abs(inner) ** 2 if problem.alpha_model == "complex" else inner.real**2
     den = np.einsum("prl,prl->p", z.conj(), z).real
     return num / den
 
@@ -154,6 +161,8 @@ def concentrated_residual(problem: SensingProblem, y, points, *, receivers=None)
     y = _check_y(problem, y)[problem.block_rows(receivers)]
     z = _modelled_echo(problem, np.atleast_2d(points), receivers)
     num = np.einsum("prl,rl->p", z.conj(), y)
+    if problem.alpha_model == "real":
+        num = num.real
     den = np.einsum("prl,prl->p", z.conj(), z).real
     alpha = num / den
     r = y[None] - alpha[:, None, None] * z
@@ -253,6 +262,8 @@ def satellite_angle_mle(problem: SensingProblem, y, u: int, *, final_step_rad: f
         theta[:, u], phi[:, u] = pts[:, 0], pts[:, 1]
         z = echo_apply(theta, phi, problem.beta, problem.samples, problem.nx, problem.nz, problem.spacing_wl)[:, rows]
         num = np.einsum("prl,rl->p", z.conj(), yu)
+        if problem.alpha_model == "real":
+            num = num.real
         den = np.einsum("prl,prl->p", z.conj(), z).real
         r = yu[None] - (num / den)[:, None, None] * z
         return -np.einsum("prl,prl->p", r.conj(), r).real.reshape(ab.shape[:-1]), num, den

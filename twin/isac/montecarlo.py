@@ -47,7 +47,8 @@ class SensingScenario:
     noise_power σ_n² (W); nx, nz array size; target (3,) ECEF m, or None to draw it uniformly in
     the ground disk of radius ``area_radius_m`` around ``area_centre`` (3,) ECEF m;
     beta_model "paper" | "radar" (+ beta_kwargs); snapshots L; alpha (real); prior_spread_m
-    (p̄ = p + U(±spread)³) and half_width_m of the search cube (seed-math B.9).
+    (p̄ = p + U(±spread)³) and half_width_m of the search cube (seed-math B.9); alpha_model
+    "complex" (eq. (17)) or "real" for the estimators (see :class:`SensingProblem`).
     """
 
     sat_pos: np.ndarray
@@ -66,6 +67,7 @@ class SensingScenario:
     alpha: float = 1.0
     prior_spread_m: float = 250.0
     half_width_m: float = 500.0
+    alpha_model: str = "complex"
     label: str = ""
 
     def __post_init__(self):
@@ -109,7 +111,7 @@ class SensingScenario:
         problem = SensingProblem(
             sat_pos=np.asarray(self.sat_pos, dtype=float), beta=beta, nx=self.nx, nz=self.nz, samples=x,
             noise_power=self.noise_power, prior_centre=prior, half_width_m=self.half_width_m,
-            frames=self.frames, alpha_true=self.alpha,
+            frames=self.frames, alpha_true=self.alpha, alpha_model=self.alpha_model,
         )
         return Trial(problem=problem, y=y, target=target, Rx=self.Rx)
 
@@ -164,7 +166,8 @@ def trial_crbs(trial: Trial, conditional: bool = True) -> tuple[float, float]:
     """(tr CRB at R_x, tr CRB at the realised Σ_l x̄_l x̄_l^H) for one trial, m² (NaN if not conditional)."""
     p = trial.problem
     kw = dict(noise_power=p.noise_power, nx=p.nx, nz=p.nz, alpha=p.alpha_true, spacing_wl=p.spacing_wl, frames=p.frames)
-    crb = float(np.trace(location_crb(p.sat_pos, trial.target, trial.Rx, p.beta, **kw)))
+    L = np.shape(p.samples)[1]  # FIM × L for L i.i.d. snapshots at the design covariance
+    crb = float(np.trace(location_crb(p.sat_pos, trial.target, trial.Rx, p.beta, snapshots=L, **kw)))
     if not conditional:
         return crb, float("nan")
     x = np.asarray(p.samples)

@@ -73,16 +73,20 @@ def group_geometry(op: OperatingPoint, group_size: int | None = None):
                                  group_size=group_size)
 
 
-def transmit_design(op: OperatingPoint, geometry) -> tuple[np.ndarray, np.ndarray]:
-    """(W (NK, M), R (NK, NK)) of the stand-in design for the group: UEs in the service area,
-    seed 000 channels (3)-(5), ``transmit.matched_filter_isotropic``. η is not used by it."""
+def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, np.ndarray]:
+    """(W (NK, M), R (NK, NK)) of the stand-in design for the group: ``op.n_ue`` UEs uniform in the
+    service disk (``channel.ue_positions``), seed 000 channels (3)-(5) (``channel.comm_channels``),
+    ``transmit.matched_filter_isotropic``. η is not used by that design."""
     from twin.isac import channel, transmit
 
     rng = np.random.default_rng(op.channel_seed)
     K = len(geometry.members)
-    params = channel.IsacParams(nx=op.nx, nz=op.nz, n_ue=op.n_ue, p_max_dbm=op.p_max_dbm, eta_bps_hz=op.eta_bps_hz)
-    ues = channel.ue_positions(geometry.central_nadir_ecef, params, rng)
-    H = channel.comm_channels(geometry.sat_pos, geometry.sat_vel, ues, params, rng)
+    params = channel.IsacParams(nx=op.nx, nz=op.nz, K=K, M=op.n_ue, p_max_dbm=op.p_max_dbm,
+                                rate_target_bps_hz=op.eta_bps_hz, altitude_m=op.altitude_m,
+                                service_radius_m=op.area_radius_m, sensing_noise_dbm=op.sensing_noise_dbm)
+    ues = channel.ue_positions(geometry.central_nadir_ecef, op.area_radius_m, op.n_ue, rng)
+    H = channel.comm_channels(geometry.sat_pos, ues, frames=frames, params=params, rng=rng,
+                              center_ecef=geometry.central_nadir_ecef)
     return transmit.matched_filter_isotropic(H, K, op.nx * op.nz, float(dbm_to_w(op.p_max_dbm)), comm_fraction=op.comm_fraction)
 
 
@@ -93,9 +97,10 @@ def build_scenario(op: OperatingPoint, *, fixed_target: bool = False, group_size
     from twin.isac.model import isac_array_frames
 
     g = group_geometry(op, group_size=group_size)
-    W, R = transmit_design(op, g)
+    frames = isac_array_frames(g.sat_pos, g.sat_vel)
+    W, R = transmit_design(op, g, frames)
     return SensingScenario(
-        sat_pos=g.sat_pos, frames=isac_array_frames(g.sat_pos, g.sat_vel), W=W, R=R,
+        sat_pos=g.sat_pos, frames=frames, W=W, R=R,
         noise_power=float(dbm_to_w(op.sensing_noise_dbm)), nx=op.nx, nz=op.nz,
         target=g.central_nadir_ecef if fixed_target else None, area_centre=g.central_nadir_ecef,
         area_radius_m=op.area_radius_m, beta_model=op.beta_model, snapshots=op.snapshots,
@@ -227,28 +232,38 @@ def fig10(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPo
 
 def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _noop) -> FigureData:
     """RCRB (m) at the operating point for K = 1 (central alone, non-cooperative) and the collaboration
-    types I (K = 3), II (K = 5), III (K = 7), target at the central's nadir, stand-in design."""
-    from twin.isac.crb import rcrb
-    from twin.isac.model import reflection_coefficients
+    types I (K = 3), II (K = 5), III (K = 7); target at the central's nadir, stand-in design, β phases 0.
 
-    labels, ks, values = [], [], []
+    Two bounds from ``crb.location_fim`` (F_p, 3×3): the 3-D RCRB sqrt(tr F_p^{-1}) (seed 000 eq. (20);
+    +inf when F_p is rank-deficient: one satellite measures only two angles, so range is unobservable),
+    and the ground RCRB sqrt(tr (T^T F_p T)^{-1}) for a target known to lie on the ground (T = local
+    East/North basis), which is finite for K = 1 too.
+    """
+    from twin.isac.crb import location_fim
+    from twin.isac.locate import enu_basis
+    from twin.isac.model import reflection_coefficients
+    from twin.geometry import ecef_to_geodetic
+
+    rows = []
     for label, coll, size in (("K=1 (non-cooperative)", "II", 1), ("type I", "I", None), ("type II", "II", None),
                               ("type III", "III", None)):
         sc = build_scenario(replace(op, collaboration=coll), fixed_target=True, group_size=size)
         K = len(sc.sat_pos)
         beta = reflection_coefficients(op.beta_model, sc.sat_pos, sc.target, phases=np.zeros((K, K)))
-        try:
-            r = rcrb(sc.sat_pos, sc.target, sc.Rx, beta, noise_power=sc.noise_power, nx=op.nx, nz=op.nz,
-                     frames=sc.frames, snapshots=op.snapshots)
-        except ValueError:
-            r = np.inf
-        labels.append(label)
-        ks.append(K)
-        values.append(r)
+        F = location_fim(sc.sat_pos, sc.target, sc.Rx, beta, noise_power=sc.noise_power, nx=op.nx, nz=op.nz,
+                         frames=sc.frames, snapshots=op.snapshots)
+        ev = np.linalg.eigvalsh(F)
+        r3 = float(np.sqrt(np.sum(1.0 / ev))) if ev[0] > 1e-9 * ev[-1] else np.inf
+        lat, lon, _ = ecef_to_geodetic(sc.target)
+        T = enu_basis(float(lat), float(lon))[:2].T  # (3, 2) East, North
+        r2 = float(np.sqrt(np.trace(np.linalg.inv(T.T @ F @ T))))
+        rows.append([label, K, r3, r2])
         advance(1)
-    return FigureData("groups", "RCRB by cooperation type", "K (satellites)", "RCRB (m)", np.asarray(ks, float),
-                      {"RCRB_m": np.asarray(values)}, notes=[DESIGN_NOTE, "target at the central's nadir, β phases 0"],
-                      extra_tables={"groups": (["group", "K", "RCRB_m"], [[l, k, v] for l, k, v in zip(labels, ks, values)])})
+    ks = np.array([r[1] for r in rows], float)
+    return FigureData("groups", "RCRB by cooperation type", "K (satellites)", "RCRB (m)", ks,
+                      {"RCRB_3d_m": np.array([r[2] for r in rows]), "RCRB_ground_m": np.array([r[3] for r in rows])},
+                      notes=[DESIGN_NOTE, "target at the central's nadir, beta phases 0; K=1 3-D RCRB = inf (rank 2)"],
+                      extra_tables={"groups": (["group", "K", "RCRB_3d_m", "RCRB_ground_m"], rows)})
 
 
 def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
@@ -285,8 +300,13 @@ def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
         fig_, ax = plt.subplots(figsize=(7.5, 5))
         if fig.extra_tables:
             header, rows = next(iter(fig.extra_tables.values()))
-            ax.bar([r[0] for r in rows], [r[2] for r in rows])
+            xs = np.arange(len(rows))
+            for j, col in enumerate(header[2:]):
+                vals = np.array([r[2 + j] for r in rows], float)
+                ax.bar(xs + 0.4 * j, np.where(np.isfinite(vals), vals, np.nan), width=0.4, label=col)
+            ax.set_xticks(xs + 0.2, [r[0] for r in rows], fontsize=8)
             ax.set_ylabel(fig.y_label)
+            ax.legend(fontsize=7)
         else:
             for k, v in fig.columns.items():
                 style = "k--" if k.startswith("RCRB") else "-o"
