@@ -136,9 +136,17 @@ def steering(theta, phi, nx: int, nz: int, spacing_wl: float = 0.5) -> np.ndarra
     spacing_wl: element spacing d/lambda (0.5 = half wavelength, the seed's default).
     Returns complex (..., N), unit norm.
     """
-    ix, iz, th, ph, k = _phase_terms(theta, phi, nx, nz, spacing_wl)
-    phase = k * (ix * np.cos(ph) * np.sin(th) + iz * np.cos(th))
-    return np.exp(1j * phase) / np.sqrt(ix.size)
+    nx, nz = _check_array_size(nx, nz)
+    k = 2.0 * np.pi * float(spacing_wl)
+    th = np.asarray(theta, dtype=float)[..., None]
+    ph = np.asarray(phi, dtype=float)[..., None]
+    # Kronecker form of eq. (12): a = a_x (x) a_z, nx + nz complex exponentials per direction
+    px = (k * np.cos(ph) * np.sin(th)) * np.arange(nx)
+    pz = (k * np.cos(th)) * np.arange(nz)
+    ax = np.cos(px) + 1j * np.sin(px)
+    az = np.cos(pz) + 1j * np.sin(pz)
+    a = ax[..., :, None] * az[..., None, :]
+    return a.reshape(a.shape[:-2] + (nx * nz,)) / np.sqrt(nx * nz)
 
 
 def steering_derivatives(theta, phi, nx: int, nz: int, spacing_wl: float = 0.5):
@@ -306,13 +314,14 @@ def echo_apply(theta, phi, beta, x, nx: int, nz: int, spacing_wl: float = 0.5) -
     if xx.ndim != 2 or xx.shape[0] != K * N:
         raise ValueError(f"x must have shape (NK,) or (NK, L) with NK = {K * N}, got {np.shape(x)}")
     xk = xx.reshape(K, N, -1)  # (K, N, L)
+    L = xk.shape[-1]
     lead = a.shape[:-2]
     a2 = a.reshape((-1, K, N))  # (P, K, N)
-    # c[p, k, l] = a_k^H x_k  -> matmul per satellite: (K, P, N) @ (K, N, L)
-    c = np.matmul(np.conj(a2).transpose(1, 0, 2), xk)  # (K, P, L)
-    z = np.tensordot(b.T, c, axes=(1, 0))  # (u, P, L) = sum_k beta[k,u] c[k]
-    out = a2.transpose(1, 0, 2)[:, :, :, None] * z[:, :, None, :]  # (K, P, N, L)
-    out = out.transpose(1, 0, 2, 3).reshape(lead + (K * N, xk.shape[-1]))
+    # c[k, p, l] = a_k^H x_k: one batched matmul per satellite, (K, P, N) @ (K, N, L)
+    c = np.matmul(np.ascontiguousarray(np.conj(a2).transpose(1, 0, 2)), xk)  # (K, P, L)
+    z = (b.T @ c.reshape(K, -1)).reshape(K, -1, L)  # z[u] = sum_k beta[k, u] c[k]
+    out = a2[:, :, :, None] * z.transpose(1, 0, 2)[:, :, None, :]  # (P, K, N, L)
+    out = out.reshape(lead + (K * N, L))
     return out[..., 0] if vector else out
 
 
