@@ -393,6 +393,13 @@ def operating_point_report(sat_pos, sat_vel, *, target=None, nx: int = 4, nz: in
         res["radar"]["aperture"].append({"side": side, "rcrb_m_10ms": rL, "t_cpi_for_1m_s": rs**2 / bandwidth_hz})
         print(f"  N = {side}x{side} (G = {10 * np.log10(side * side):.0f} dBi): RCRB = {rL:.3g} m at T_cpi = 10 ms; "
               f"1 m needs T_cpi = {rs**2 / bandwidth_hz:.3g} s", file=out)
+    best = res["radar"]["aperture"][-1]
+    t_max = max(t_cpi_s)
+    r_best = best["rcrb_m_10ms"] * np.sqrt(L_ref / (bandwidth_hz * t_max))
+    rcs_best = rcs_m2 * r_best**2
+    res["radar"]["best_case"] = {"side": best["side"], "t_cpi_s": t_max, "rcrb_m": r_best, "rcs_for_1m_m2": rcs_best}
+    print(f"  best case here (N = {best['side']}x{best['side']}, T_cpi = {t_max:g} s): RCRB = {r_best:.3g} m; "
+          f"1 m would need RCS = {rcs_best:.3g} m^2", file=out)
     return res
 
 
