@@ -313,3 +313,43 @@ def test_operating_point_report_walker_type2():
     assert rc == sorted(rc, reverse=True)
     ap = [a["rcrb_m_10ms"] for a in res["radar"]["aperture"]]
     assert ap == sorted(ap, reverse=True)
+
+
+def test_monte_carlo_ml_attains_crb():
+    """Monte Carlo vs the bound (checks the 2/sigma^2 complex-Gaussian convention the FD test
+    shares): least-squares ML of (p, real alpha) from y = alpha D(p) X + CN(0, sigma^2) noise with
+    fixed known samples X (L snapshots) has, at high SNR, covariance -> location_crb with
+    Rx = X X^H / L and snapshots = L."""
+    from scipy.optimize import least_squares
+
+    rng = np.random.default_rng(12)
+    K, nx, nz, L = 3, 2, 2, 8
+    q, v, p = random_geometry(K, rng)
+    frames = isac_array_frames(q, v)
+    beta = paper_beta(q, p, rng=rng)
+    X = (rng.normal(size=(K * nx * nz, L)) + 1j * rng.normal(size=(K * nx * nz, L))) / np.sqrt(2)
+    alpha = 0.9
+    # noise chosen so that the RCRB is ~ 1 m: deep in the asymptotic regime of this geometry
+    sigma2 = 1.0
+    Cb = C.location_crb(q, p, X @ X.conj().T / L, beta, noise_power=sigma2, nx=nx, nz=nz, alpha=alpha,
+                        frames=frames, snapshots=L)
+    sigma2 = 1.0 / np.trace(Cb)
+    Cb = Cb * sigma2
+    mean = lambda pos, a: a * (echo_matrix(*angles(q, pos, frames), beta, nx, nz) @ X)  # noqa: E731
+
+    def resid(z, y):
+        r = y - mean(p + z[:3], z[3])
+        return np.concatenate([r.real.ravel(), r.imag.ravel()])
+
+    y0 = mean(p, alpha)
+    errs = []
+    for _ in range(300):
+        y = y0 + np.sqrt(sigma2 / 2) * (rng.normal(size=y0.shape) + 1j * rng.normal(size=y0.shape))
+        sol = least_squares(resid, np.array([0.0, 0.0, 0.0, alpha]), args=(y,), x_scale=[1.0, 1.0, 1.0, 1e-3],
+                            xtol=1e-12, ftol=1e-12)
+        errs.append(sol.x[:3])
+    errs = np.array(errs)
+    mse = np.mean(np.sum(errs**2, axis=1))
+    print(f"MC ML: MSE {mse:.4f} m^2 vs tr(CRB) {np.trace(Cb):.4f} m^2 (ratio {mse / np.trace(Cb):.3f})")
+    assert mse == pytest.approx(np.trace(Cb), rel=0.2)
+    assert np.max(np.abs(errs.mean(axis=0))) < 0.2  # unbiased at this SNR
