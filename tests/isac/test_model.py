@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from twin.isac import model as M
 from twin.units import C_LIGHT
@@ -196,3 +198,30 @@ def test_transmit_samples_covariance():
         M.transmit_samples(None, -np.eye(NK), 3, rng)
     with pytest.raises(ValueError, match="L must"):
         M.transmit_samples(W, None, 0, rng)
+
+
+def test_radar_beta_is_a_constant_multiple_of_paper_beta():
+    """Both models scale as 1/(d_k d_u): radar = c * paper with one constant (docs/isac-physics.md
+    relies on this to scale every CRB with a single SNR)."""
+    rng = np.random.default_rng(9)
+    sats, _, p = _geometry(rng, K=5)
+    ph = rng.uniform(0, 2 * np.pi, (5, 5))
+    ratio = M.radar_beta(sats, p, phases=ph) / M.paper_beta(sats, p, phases=ph)
+    assert np.allclose(ratio, ratio[0, 0], rtol=1e-12)
+    lam = C_LIGHT / 35e9
+    assert ratio[0, 0].real == pytest.approx(np.sqrt(16 * 16 * lam**2 * 10 / (4 * np.pi) ** 3) / 550e3**2, rel=1e-12)
+
+
+@settings(max_examples=40, deadline=None)
+@given(K=st.integers(1, 4), nx=st.integers(1, 4), nz=st.integers(1, 3), L=st.integers(1, 3),
+       P=st.integers(1, 3), seed=st.integers(0, 2**32 - 1))
+def test_echo_apply_equals_dense_for_any_shape(K, nx, nz, L, P, seed):
+    rng = np.random.default_rng(seed)
+    th = rng.uniform(0, np.pi, (P, K))
+    ph = rng.uniform(-np.pi, np.pi, (P, K))
+    beta = rng.normal(size=(K, K)) + 1j * rng.normal(size=(K, K))
+    x = rng.normal(size=(K * nx * nz, L)) + 1j * rng.normal(size=(K * nx * nz, L))
+    D = M.echo_matrix(th, ph, beta, nx, nz)
+    y = M.echo_apply(th, ph, beta, x, nx, nz)
+    assert y.shape == (P, K * nx * nz, L)
+    assert np.max(np.abs(y - D @ x)) <= 1e-12 * (1 + np.max(np.abs(D @ x)))
