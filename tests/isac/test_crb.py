@@ -309,6 +309,9 @@ def test_operating_point_report_walker_type2():
     # CRB ~ 1/(L RCS): the 1 m requirements are consistent with the per-snapshot RCRB
     r1 = res["radar"]["rcrb_m_per_snapshot"]
     assert res["radar"]["t_cpi_for_1m_s"] == pytest.approx(r1**2 / 20e6, rel=1e-12)
+    # one SNR governs both beta models: the radar integration time for 1 m reaches the same echo SNR
+    L_1m = res["radar"]["t_cpi_for_1m_s"] * 20e6
+    assert res["radar"]["echo_snr_db"] + 10 * np.log10(L_1m) == pytest.approx(res["paper"]["echo_snr_for_1m_db"], abs=1e-6)
     rc = [c["rcrb_m"] for c in res["radar"]["cpi"]]
     assert rc == sorted(rc, reverse=True)
     ap = [a["rcrb_m_10ms"] for a in res["radar"]["aperture"]]

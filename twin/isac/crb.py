@@ -360,6 +360,11 @@ def operating_point_report(sat_pos, sat_vel, *, target=None, nx: int = 4, nz: in
     print(f"paper beta (beta_ref = 1, sigma_n^2 = {lin_to_db(paper_noise_power_w) + 30:.0f} dBm, L = 1):", file=out)
     print(f"  closest-satellite monostatic link SNR P|beta_cc|^2/sigma^2 = {lin_to_db(link):.1f} dB; "
           f"total echo SNR = {lin_to_db(snr):.1f} dB; RCRB = {r1:.3g} m", file=out)
+    # CRB is proportional to 1/SNR when every beta scales together (both models are ~ 1/(d_k d_u))
+    snr_1m_db = float(lin_to_db(snr * r1**2))
+    res["paper"]["echo_snr_for_1m_db"] = snr_1m_db
+    print(f"  RCRB = 1 m needs a total (integrated) echo SNR of {snr_1m_db:.1f} dB with this geometry and R_x",
+          file=out)
 
     gain = float(nx * nz)
     radar_kw = dict(rcs_m2=rcs_m2, wavelength_m=wavelength, tx_gain=gain, rx_gain=gain)
