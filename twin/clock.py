@@ -366,6 +366,8 @@ def recorder_process(twin: Twin, inbox: simpy.Store):
         visible = epoch.elevation >= mask  # (G, S)
         n_visible = visible.sum(axis=1)
         lat, lon, alt = geometry.ecef_to_geodetic(epoch.ground_pos) if len(epoch.ground_pos) else ([], [], [])
+        centrals = np.array([epoch.groups[e].central for e in twin.ground.names], dtype=int)
+        sub_lat, sub_lon, sub_alt = geometry.ecef_to_geodetic(epoch.sat_pos[np.maximum(centrals, 0)])
         visibility_rows, group_rows = [], []
         for g, entity in enumerate(twin.ground.names):
             best = int(np.argmax(epoch.elevation[g])) if epoch.elevation.shape[1] else -1
@@ -386,6 +388,9 @@ def recorder_process(twin: Twin, inbox: simpy.Store):
                 "central": str(names[central]) if central >= 0 else "",
                 "central_elevation_deg": float(np.degrees(epoch.elevation[g, central])) if central >= 0 else np.nan,
                 "central_range_km": float(epoch.range_m[g, central] / 1e3) if central >= 0 else np.nan,
+                "central_lat_deg": float(np.degrees(sub_lat[g])) if central >= 0 else np.nan,
+                "central_lon_deg": float(np.degrees(sub_lon[g])) if central >= 0 else np.nan,
+                "central_alt_km": float(sub_alt[g] / 1e3) if central >= 0 else np.nan,
                 "n_members": len(group.members),
                 "members": ";".join(str(names[m]) for m in group.members),
             })
