@@ -114,6 +114,22 @@ def ephemeris(
     console.print(f"wrote {output}: {len(frame)} rows, {frame['norad'].nunique()} satellites")
 
 
+@app.command()
+def report(
+    run_dir: Path = typer.Argument(..., help="A run directory written by `twin run`."),
+    out: Path = typer.Option(None, "--out", "-o", help="Folder for the figures and page (default: RUN_DIR/report)."),
+) -> None:
+    """Figures and an HTML page (with a summary table) for a finished run."""
+    from .report import write_report
+
+    try:
+        page = write_report(run_dir, out)
+    except FileNotFoundError as error:
+        err_console.print(f"[bold red]refused[/]: {error}")
+        raise typer.Exit(2)
+    console.print(f"wrote {page}")
+
+
 @tle_app.command("fetch")
 def tle_fetch(
     group: str = typer.Argument(..., help="CelesTrak GP group, e.g. starlink, oneweb, stations."),
