@@ -137,7 +137,9 @@ def _run_curves(scenario, trials, seed, crb_trials, advance, curves=LOCALISATION
     for label, method, opts in curves:
         if method == "aux_direct" and "crb_weights" not in opts:
             opts = {**opts, "crb_weights": _aux_weights(scenario, seed)}
-        res: MonteCarloResult = monte_carlo(scenario, method, trials=trials, seed=seed, crb_trials=crb_trials,
+        # Every curve sees the same trials (same seed), so the RCRB is computed with the first one only.
+        res: MonteCarloResult = monte_carlo(scenario, method, trials=trials, seed=seed,
+                                            crb_trials=crb_trials if rcrb is None else 2, conditional_crb=False,
                                             progress=lambda i: advance(1), **opts)
         rcrb = res.rcrb_m if rcrb is None else rcrb
         if method == "grid":
@@ -221,7 +223,8 @@ def fig10(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPo
         rmse, rcrb = [], []
         for n in per_plane:
             sc = build_scenario(replace(op, planes=int(P), per_plane=int(n)))
-            res = monte_carlo(sc, "pso", trials=trials, seed=seed, crb_trials=crb_trials, progress=lambda i: advance(1))
+            res = monte_carlo(sc, "pso", trials=trials, seed=seed, crb_trials=crb_trials, conditional_crb=False,
+                              progress=lambda i: advance(1))
             rmse.append(res.rmse_m)
             rcrb.append(res.rcrb_m)
         cols[f"PSO RMSE P#={P}"] = np.array(rmse)
