@@ -1,6 +1,5 @@
 """The README's first command works on a fresh venv and a clean copy of the repository."""
 
-import importlib.util
 import os
 import pathlib
 import shutil
@@ -13,15 +12,8 @@ import pytest
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _readme_commands():
-    spec = importlib.util.spec_from_file_location("readme_commands", ROOT / ".ci" / "readme_commands.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.setup_commands(ROOT / "README.md")
-
-
 @pytest.mark.slow
-def test_readme_install_and_run_in_a_fresh_venv(tmp_path):
+def test_readme_install_and_run_in_a_fresh_venv(tmp_path, readme_commands):
     if shutil.which("git") is None:
         pytest.skip("git is needed to list the repository's files")
     files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
@@ -37,7 +29,7 @@ def test_readme_install_and_run_in_a_fresh_venv(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH")}
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env['PATH']}"
     env["VIRTUAL_ENV"] = str(env_dir)
-    install_and_run = _readme_commands()[0]
+    install_and_run = readme_commands[0]
     result = subprocess.run(["bash", "-c", install_and_run], cwd=checkout, env=env, capture_output=True,
                             text=True, timeout=1500)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]

@@ -1,20 +1,12 @@
 """The README's two set-up commands are what CI runs."""
 
-import importlib.util
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 
-def _readme_commands():
-    spec = importlib.util.spec_from_file_location("readme_commands", ROOT / ".ci" / "readme_commands.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.setup_commands(ROOT / "README.md")
-
-
-def test_readme_opens_with_exactly_two_setup_commands():
-    commands = _readme_commands()
+def test_readme_opens_with_exactly_two_setup_commands(readme_commands):
+    commands = readme_commands
     assert len(commands) == 2, commands
     install_run, test = commands
     assert install_run.startswith("pip install") and "twin run" in install_run
