@@ -1,6 +1,6 @@
 """Per-epoch cost of the geometry/topology layer on the real ~10k Starlink snapshot.
 
-    /work/venv/bin/pytest tests/bench/test_bench_topology.py -s
+    /work/venv/bin/pytest tests/bench/test_bench_topology.py -m bench -s
 
 Measures, best of several epochs (10 s apart), in this process:
   * look_angles for 100 ground points x all satellites (cached ENU bases and
