@@ -121,6 +121,15 @@ def test_infer_planes_recovers_sgp4_walker_shells_and_keeps_transit_satellites_a
     assert labels.shell[len(c)] not in (0, 1)
 
 
+def test_drifting_satellite_between_planes_at_the_same_altitude_stays_apart():
+    r, v, p, s = ideal_walker(72, 22, 1, raan0=0.0)
+    drift = ideal_walker(1, 1, 0, raan0=np.radians(5 * 7 + 2.5))  # half-way between planes 7 and 8, same altitude
+    labels = infer_planes(np.vstack([r, drift[0]]), np.vstack([v, drift[1]]))
+    assert_same_partition_and_cyclic_slots(labels.plane[:-1], labels.slot[:-1], p, s, 22)
+    assert labels.plane_sizes[labels.plane[-1]] == 1 and labels.shell[-1] != labels.shell[0]
+    assert np.all(labels.shell[:-1] == labels.shell[0])
+
+
 def test_infer_planes_rejects_bad_input():
     r, v, _, _ = ideal_walker(4, 4, 1)
     with pytest.raises(ValueError, match="raan_gap_rad"):
