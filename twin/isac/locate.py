@@ -197,7 +197,8 @@ class Estimate:
     extra: dict = field(default_factory=dict)
 
 
-def _direct(problem, y, rng, optimiser, receivers=None, **opts) -> tuple[OptimResult, np.ndarray]:
+def _direct(problem, y, rng, optimiser, receivers=None, **opts) -> tuple[OptimResult, float]:
+    """Run a direct optimiser on −residual over the prior cube; returns (result, ‖y_rows‖²)."""
     f = fitness_function(problem, y, receivers=receivers)
     lo, hi = problem.bounds()
     if optimiser == "pso":
@@ -244,8 +245,8 @@ def satellite_angle_mle(problem: SensingProblem, y, u: int, *, final_step_rad: f
 
     Model (eq. (11)): y_u = α a(θ_u, φ_u) Σ_k β_{k,u} a^H(θ_k, φ_k) x_k + n_u — the monostatic term
     k = u moves with the hypothesised angles; the bistatic terms k ≠ u use the angles of the
-    prior centre (satellite u does not know the others' angles). The complex gain is
-    concentrated out as in eq. (17). Searched by coarse-to-fine grid over the angular window
+    prior centre (satellite u does not know the others' angles). The gain is concentrated out as
+    in eq. (17) (complex, or real with ``alpha_model="real"``). Searched by coarse-to-fine grid over the angular window
     covering the prior cube, final step ``final_step_rad``.
     Returns (theta, phi, snr, n_evaluations): radians, estimated echo SNR ‖α̂ z‖²/(N L σ_n²).
     """
