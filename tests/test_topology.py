@@ -304,6 +304,26 @@ def test_invalid_group_when_target_sees_too_few(snapshot):
         serving_group(graph, el, labels, collaboration="IV")
 
 
+def test_substitute_fills_missing_natural_members_by_hop_distance(snapshot):
+    r, p, s, labels, graph, central, el = snapshot
+    cut = graph.copy()
+    east = int(graph.graph["grid"][central, 2])
+    cut.remove_edge(central, east)
+    cut.graph["grid"] = graph.graph["grid"].copy()
+    cut.graph["grid"][central, 2] = -1
+    cut.graph["grid"][east, 3] = -1
+    strict = serving_group(cut, el, labels, collaboration="II")
+    assert not strict.valid and len(strict.members) == 4 and "east: no ISL" in strict.reason
+    filled = serving_group(cut, el, labels, collaboration="II", substitute=True)
+    assert filled.valid and len(filled.members) == 5 and filled.members[:4] == strict.members
+    assert "substituted" in filled.reason and "east: no ISL" in filled.reason
+    hops = nx.single_source_shortest_path_length(cut, central)
+    extra = filled.members[4]
+    best_two_hop = max((m for m, h in hops.items() if h == 2 and m not in strict.members), key=lambda m: el[m])
+    assert hops[extra] == 2 and extra == best_two_hop
+    assert serving_group(graph, el, labels, collaboration="II", substitute=True).reason == ""
+
+
 def test_serving_groups_vectorised_equals_one_by_one(snapshot):
     r, p, s, labels, graph, central, el0 = snapshot
     rng = np.random.default_rng(7)

@@ -641,7 +641,7 @@ def _hop_fill(graph, central, exclude, eligible, elevation, count):
 
 
 def serving_group(graph, elevation_rad, labels: PlaneLabels, *, group_size=None, collaboration="II", mask_rad=0.0,
-                  group_mask_rad=0.0, previous_central=-1, hysteresis_rad=0.0) -> ServingGroup:
+                  group_mask_rad=0.0, previous_central=-1, hysteresis_rad=0.0, substitute=False) -> ServingGroup:
     """Serving group of one ground target (seed 000 Sec. II / Fig. 5; seed-math B.1, B.9).
 
     graph: from :func:`isl_graph` (its ``grid`` table and ``sat_pos_m``);
@@ -660,16 +660,20 @@ def serving_group(graph, elevation_rad, labels: PlaneLabels, *, group_size=None,
     Central: the highest-elevation satellite above ``mask_rad``; the
       ``previous_central`` is kept while it is above the mask unless another
       is higher by more than ``hysteresis_rad``.
-    If fewer than group_size members are found, valid=False with the reason;
-    the group lists what was found.
+    A natural member that is missing (no ISL, or below the group mask) is
+    not replaced by default: with fewer than group_size members the group has
+    valid=False, the reason names each missing member, and ``members`` lists
+    what was found. ``substitute=True`` fills such gaps like a larger
+    group_size does (ISL hop distance, then elevation); the group is then
+    valid, and its reason records what was substituted.
     """
     return serving_groups(graph, np.asarray(elevation_rad, dtype=float)[None, :], labels, group_size=group_size,
                           collaboration=collaboration, mask_rad=mask_rad, group_mask_rad=group_mask_rad,
-                          previous_central=[previous_central], hysteresis_rad=hysteresis_rad)[0]
+                          previous_central=[previous_central], hysteresis_rad=hysteresis_rad, substitute=substitute)[0]
 
 
 def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None, collaboration="II", mask_rad=0.0,
-                   group_mask_rad=0.0, previous_central=None, hysteresis_rad=0.0) -> list:
+                   group_mask_rad=0.0, previous_central=None, hysteresis_rad=0.0, substitute=False) -> list:
     """Serving groups of G targets: elevation_rad (G, S); previous_central (G,) or None.
 
     Same rules as :func:`serving_group`; central selection and the natural
@@ -736,11 +740,12 @@ def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None
                 seen.add(m)
         if k - 1 < len(members):
             members = sorted(members, key=lambda m: -el[g, m])[: k - 1]
-        elif k - 1 > len(members) and k > natural:
+        elif k - 1 > len(members) and (k > natural or substitute):
             members += _hop_fill(graph, cg, seen, eligible[g], el[g], k - 1 - len(members))
         group = (cg,) + tuple(members)
         if len(group) >= k:
-            out.append(ServingGroup(cg, group, True, ""))
+            note = "substituted by ISL hop distance: " + ", ".join(missing) if (missing and substitute) else ""
+            out.append(ServingGroup(cg, group, True, note))
         else:
             why = f"found {len(group)} of {k} members (type {collaboration})"
             if missing:
