@@ -110,7 +110,7 @@ def test_default_scenario_is_small_and_offline():
     s = load_scenario(SCENARIOS / "default.toml")
     assert s.constellation.kind == "walker" and s.constellation.tle_file is None
     shell = s.constellation.shells[0]
-    assert (shell.total, shell.planes, shell.phasing, shell.per_plane) == (80, 8, 1, 10)
+    assert (shell.total, shell.planes, shell.phasing, shell.per_plane) == (792, 36, 1, 22)
     assert s.run.start == datetime(2026, 5, 28, 12, tzinfo=timezone.utc)
     assert (s.run.duration_s, s.run.step_s, s.run.n_epochs) == (3600.0, 30.0, 121)
     assert len(s.targets) == 2 and len(s.terminals) == 2

@@ -125,6 +125,13 @@ def epoch_rng(seed: int, index: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
 
 
+def entity_rng(seed: int, index: int, entity: int) -> np.random.Generator:
+    """The generator of ground entity `entity` (its index, targets then terminals) at epoch
+    `index`: SeedSequence([seed, index, entity]). Processes draw from it so an entity's
+    numbers do not depend on the other entities or on the order of the processes."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), int(index), int(entity)]))
+
+
 def free_run_dir(path: Path) -> Path:
     """`path` if it is absent or empty, else the first free `path-2`, `path-3`, ...
 
@@ -159,6 +166,7 @@ class Twin:
         self.timer.add("load", started)
         self.sat_names = np.asarray(self.constellation.names)
         self.ground = GroundEntities.from_scenario(scenario)
+        self.entity_index = {name: g for g, name in enumerate(self.ground.names)}
         self.ground_track = self.ground.positions(np.arange(self.n_epochs) * self.step_s)  # (T, G, 3)
         self.labels = self._plane_labels()
         self.tracker = HandoverTracker()
@@ -170,6 +178,10 @@ class Twin:
         self._block: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.progress_callback = None  # called with (epochs_done, n_epochs) after each epoch
         self.summary_counts = {"handovers": 0, "visible_sum": 0.0, "visible_n": 0, "invalid_groups": 0}
+        self.stateful: dict = {}  # process name -> object with state() / load_state(state), checkpointed
+        from .processes import attach
+
+        self.processes = attach(self)
 
     # ------------------------------------------------------------------ setup
     def _plane_labels(self):
@@ -254,7 +266,8 @@ class Twin:
 
     def checkpoint(self, next_epoch: int) -> None:
         started = wallclock.perf_counter()
-        self.recorder.flush(next_epoch, {"handovers": self.tracker.state(), "summary": self.summary_counts})
+        self.recorder.flush(next_epoch, {"handovers": self.tracker.state(), "summary": self.summary_counts,
+                                         "processes": {name: p.state() for name, p in self.stateful.items()}})
         self.timer.add("recording", started)
 
     # ----------------------------------------------------------------- run
@@ -273,6 +286,9 @@ class Twin:
                 drop_parts_from(self.run_dir, self.first_epoch)
                 self.tracker = HandoverTracker.from_state(checkpoint["state"]["handovers"])
                 self.summary_counts = dict(checkpoint["state"]["summary"])
+                for name, state in checkpoint["state"].get("processes", {}).items():
+                    if name in self.stateful:
+                        self.stateful[name].load_state(state)
             self.recorder.chunk_first_epoch = self.first_epoch
             return
         self.run_dir.mkdir(parents=True, exist_ok=True)

@@ -60,13 +60,25 @@ __all__ = [
     "Waypoint",
     "GroundEntity",
     "Output",
+    "IsacConfig",
+    "PntConfig",
+    "ReplanConfig",
     "Scenario",
     "load_scenario",
     "scenario_from_dict",
 ]
 
 #: Names of the tables a run can record (``[output] tables``).
-TABLE_NAMES = ("epochs", "visibility", "isl", "groups", "handovers")
+TABLE_NAMES = ("epochs", "visibility", "isl", "groups", "handovers", "isac", "pnt")
+#: Localisation estimators of ``twin.isac.locate.estimate``.
+ISAC_ESTIMATORS = ("pso", "grid", "ga", "two_step", "aux_direct")
+#: Transmit designs the ISAC process can use (``docs/twin.md``).
+ISAC_DESIGNS = ("auto", "fast", "paper", "stand_in")
+#: Beam schedulers and beamformers of ``twin.pnt`` (seed 002).
+PNT_SCHEDULERS = ("hbs", "gdop", "comm", "parallax")
+PNT_BEAMFORMERS = ("dsta", "zf", "scb", "scbwi", "mf")
+#: Re-planning triggers of ``policy = "on_event"``.
+REPLAN_EVENTS = ("handover", "group_change", "drift")
 #: Seed 000 collaboration types (Fig. 5): I = in-plane neighbours, II = plus
 #: nearest in each adjacent plane, III = more adjacent-plane satellites.
 COLLABORATION_TYPES = ("I", "II", "III")
@@ -547,6 +559,60 @@ def _wrap_lon_rad(lon):
     return (np.asarray(lon) + np.pi) % (2.0 * np.pi) - np.pi
 
 
+TRACK_CSV_COLUMNS = ("time", "lat_deg", "lon_deg", "alt_m")
+
+
+def read_track_csv(path: Path) -> list[dict]:
+    """Rows of a track CSV as waypoint dicts ``{time, lat_deg, lon_deg, alt_m}``.
+
+    The file has a header naming the columns ``time, lat_deg, lon_deg`` and optionally
+    ``alt_m`` (any order; other columns are refused). ``time`` is seconds after the run start
+    (a number) or a duration text (``"90s"``, ``"15m"``); degrees and metres as named. Raises
+    ValueError naming ``<file>:<line>`` and the column of the first bad value.
+    """
+    import csv
+
+    path = Path(path)
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = [h.strip() for h in next(reader)]
+        except StopIteration:
+            raise ValueError(f"{path}:1: empty track CSV (need a header: {', '.join(TRACK_CSV_COLUMNS)})") from None
+        unknown = [h for h in header if h not in TRACK_CSV_COLUMNS]
+        missing = [h for h in TRACK_CSV_COLUMNS[:3] if h not in header]
+        if unknown or missing:
+            raise ValueError(f"{path}:1: track CSV header must name time, lat_deg, lon_deg [, alt_m]"
+                             + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                             + (f"; missing: {', '.join(missing)}" if missing else ""))
+        rows = []
+        for line_no, record in enumerate(reader, start=2):
+            if not record or all(not cell.strip() for cell in record):
+                continue
+            if len(record) != len(header):
+                raise ValueError(f"{path}:{line_no}: {len(record)} values for {len(header)} columns")
+            row = {}
+            for name, cell in zip(header, record):
+                cell = cell.strip()
+                try:
+                    row[name] = parse_duration(cell if not _is_number(cell) else float(cell)) if name == "time" else float(cell)
+                except ValueError as exc:
+                    raise ValueError(f"{path}:{line_no}: column {name}: {exc}") from None
+            row.setdefault("alt_m", 0.0)
+            rows.append({key: row[key] for key in TRACK_CSV_COLUMNS})
+    if not rows:
+        raise ValueError(f"{path}: the track CSV has a header but no rows")
+    return rows
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 class GroundEntity(_Section):
     """An ISAC target or a PNT user terminal: static, constant ENU velocity, or waypoints.
 
@@ -560,13 +626,39 @@ class GroundEntity(_Section):
     alt_m: float | None = None
     velocity_enu_mps: tuple[float, float, float] | None = None
     waypoints: list[Waypoint] | None = None
+    track_csv: Path | None = None
+
+    @staticmethod
+    def _track_rows(data: dict, info: ValidationInfo) -> dict:
+        """``track_csv`` rows become ``waypoints`` (great-circle interpolation between rows).
+
+        The resolved scenario keeps both the path and the rows, so a resumed run does not
+        need the file; when both are given and the file exists, they must agree.
+        """
+        if not isinstance(data, dict) or data.get("track_csv") is None:
+            return data
+        raw = data["track_csv"]
+        if not isinstance(raw, (str, Path)) or not str(raw).strip():
+            raise _Located([(("track_csv",), f"track_csv must be a path string, got {raw!r}")])
+        path = _resolve_path("track_csv", raw, info)
+        data = {**data, "track_csv": str(path)}
+        if not path.is_file():
+            if data.get("waypoints") is not None:
+                return data  # a resolved scenario: its rows are the waypoints
+            raise _Located([(("track_csv",), f"track_csv not found: {path}")])
+        if "velocity_enu_mps" in data:
+            raise _Located([(("track_csv",), "track_csv and velocity_enu_mps are mutually exclusive: give one or the other")])
+        rows = read_track_csv(path)
+        if data.get("waypoints") is not None and data["waypoints"] != rows:
+            raise _Located([(("track_csv",), "track_csv and waypoints are mutually exclusive: give one or the other")])
+        return {**data, "waypoints": rows}
 
     @model_validator(mode="before")
     @classmethod
-    def _fill_from_first_waypoint(cls, data: Any) -> Any:
+    def _fill_from_first_waypoint(cls, data: Any, info: ValidationInfo) -> Any:
         if not isinstance(data, dict):
             return data
-        data = dict(data)
+        data = dict(cls._track_rows(data, info))
         waypoints = data.get("waypoints")
         first = waypoints[0] if isinstance(waypoints, list) and waypoints and isinstance(waypoints[0], dict) else None
         if first is not None:
@@ -744,11 +836,211 @@ def _angle_between_rad(a: Waypoint, b: Waypoint) -> float:
 # [output] and the whole scenario
 
 
+class IsacConfig(_Section):
+    """``[isac]``: the sensing process, one per target (seed 000; ``docs/twin.md``).
+
+    M = ``n_ue`` UEs are drawn once per target uniformly in the disk of ``ue_radius_km``
+    around it (seed-math B.9's 15 km service area) and follow it. ``design``: ``"auto"`` (the
+    fast path ``twin.isac.fast_design`` when installed, else the stand-in), ``"fast"``,
+    ``"paper"`` (cvxpy Algorithm 2, slow) or ``"stand_in"`` (matched filter + isotropic
+    sensing). ``estimator``: one of ``twin.isac.locate.METHODS``. ``track_prior``: the
+    previous estimate is the next search centre (else a fresh prior p + U(±prior_spread_m)³).
+    """
+
+    enabled: bool = False
+    targets: list[str] | None = None
+    n_ue: int = 10
+    ue_radius_km: float = 15.0
+    nx: int = 4
+    nz: int = 4
+    p_max_dbm: float = 30.0
+    rate_target_bps_hz: float = 2.0
+    sensing_noise_dbm: float = -110.0
+    comm_fraction: float = 0.5
+    snapshots: int = 1
+    beta_model: Literal["paper", "radar"] = "paper"
+    design: Literal["auto", "fast", "paper", "stand_in"] = "auto"
+    estimator: Literal["pso", "grid", "ga", "two_step", "aux_direct"] = "pso"
+    pso_particles: int = 50
+    pso_iterations: int = 40
+    prior_spread_m: float = 250.0
+    search_half_width_m: float = 500.0
+    track_prior: bool = True
+
+    @field_validator("targets", mode="before")
+    @classmethod
+    def _targets(cls, value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+    @field_validator("n_ue", "nx", "nz", "snapshots", "pso_particles", "pso_iterations")
+    @classmethod
+    def _positive_int(cls, value: int, info: ValidationInfo) -> int:
+        return int(_check_range(info.field_name, value, 1, None))
+
+    @field_validator("ue_radius_km")
+    @classmethod
+    def _radius(cls, value: float) -> float:
+        return _check_range("ue_radius_km", value, 0.0, 1000.0, " km")
+
+    @field_validator("p_max_dbm")
+    @classmethod
+    def _power(cls, value: float) -> float:
+        return _check_range("p_max_dbm", value, -30.0, 90.0, " dBm")
+
+    @field_validator("rate_target_bps_hz")
+    @classmethod
+    def _rate(cls, value: float) -> float:
+        return _check_range("rate_target_bps_hz", value, 0.0, 30.0, " bit/s/Hz")
+
+    @field_validator("sensing_noise_dbm")
+    @classmethod
+    def _noise(cls, value: float) -> float:
+        return _check_range("sensing_noise_dbm", value, -250.0, 50.0, " dBm")
+
+    @field_validator("comm_fraction")
+    @classmethod
+    def _fraction(cls, value: float) -> float:
+        return _check_range("comm_fraction", value, 0.0, 1.0)
+
+    @field_validator("prior_spread_m", "search_half_width_m")
+    @classmethod
+    def _metres(cls, value: float, info: ValidationInfo) -> float:
+        return _check_range(info.field_name, value, 0.0, 1e6, " m", lo_open=True)
+
+    @model_validator(mode="after")
+    def _spread_inside_cube(self) -> IsacConfig:
+        if self.prior_spread_m > self.search_half_width_m:
+            raise _Located([(("prior_spread_m",), f"prior_spread_m = {self.prior_spread_m:g} m must be <= search_half_width_m = {self.search_half_width_m:g} m (the target must lie inside the search cube)")])
+        return self
+
+    @property
+    def ue_radius_m(self) -> float:
+        return self.ue_radius_km * 1e3
+
+
+class PntConfig(_Section):
+    """``[pnt]``: the positioning process, one per terminal cluster (seed 002; ``docs/twin.md``).
+
+    Each ``[[terminals]]`` entry is a cluster centre; the cluster is ``1 + 3 r (r + 1)``
+    hexagonal cells (r = ``cluster_rings``, 61 cells for 4) of circumradius
+    ``cell_radius_km``, one UT at each cell centre, moving with the centre. Visible
+    satellites: above ``[visibility] mask_elevation_deg`` from the centre; the reference is
+    the highest of them; at most ``max_sats`` others (highest first) are schedulable.
+    Defaults are seed 002's Table II (seed-math A.11).
+    """
+
+    enabled: bool = False
+    terminals: list[str] | None = None
+    cluster_rings: int = 4
+    cell_radius_km: float = 43.3
+    nx: int = 8
+    ny: int = 8
+    n_beams: int = 12
+    power_dbw: float = 26.0
+    freq_ghz: float = 4.0
+    bandwidth_mhz: float = 50.0
+    ref_toa_var_s2: float = 1e-19
+    i_tdoa: int = 4
+    max_sats: int = 21
+    element_gain_dbi: float = 0.0
+    scheduler: Literal["hbs", "gdop", "comm", "parallax"] = "hbs"
+    hbs_m: int = 4
+    beamformer: Literal["dsta", "zf", "scb", "scbwi", "mf"] = "dsta"
+
+    @field_validator("terminals", mode="before")
+    @classmethod
+    def _terminals(cls, value: Any) -> Any:
+        return list(value) if isinstance(value, tuple) else value
+
+    @field_validator("cluster_rings")
+    @classmethod
+    def _rings(cls, value: int) -> int:
+        return int(_check_range("cluster_rings", value, 0, 20))
+
+    @field_validator("nx", "ny", "n_beams", "hbs_m", "max_sats")
+    @classmethod
+    def _positive_int(cls, value: int, info: ValidationInfo) -> int:
+        return int(_check_range(info.field_name, value, 1, None))
+
+    @field_validator("i_tdoa")
+    @classmethod
+    def _i_tdoa(cls, value: int) -> int:
+        return int(_check_range("i_tdoa", value, 3, None, " satellites"))
+
+    @field_validator("cell_radius_km")
+    @classmethod
+    def _cell(cls, value: float) -> float:
+        return _check_range("cell_radius_km", value, 0.0, 1000.0, " km", lo_open=True)
+
+    @field_validator("freq_ghz", "bandwidth_mhz", "ref_toa_var_s2")
+    @classmethod
+    def _positive(cls, value: float, info: ValidationInfo) -> float:
+        return _check_range(info.field_name, value, 0.0, None, lo_open=True)
+
+    @field_validator("power_dbw")
+    @classmethod
+    def _power(cls, value: float) -> float:
+        return _check_range("power_dbw", value, -60.0, 60.0, " dBW")
+
+    @model_validator(mode="after")
+    def _enough_sats(self) -> PntConfig:
+        if self.max_sats < self.i_tdoa:
+            raise _Located([(("max_sats",), f"max_sats = {self.max_sats} must be >= i_tdoa = {self.i_tdoa}")])
+        return self
+
+    @property
+    def n_cells(self) -> int:
+        return 1 + 3 * self.cluster_rings * (self.cluster_rings + 1)
+
+    @property
+    def cell_radius_m(self) -> float:
+        return self.cell_radius_km * 1e3
+
+
+class ReplanConfig(_Section):
+    """``[replan]``: when the ISAC and PNT processes re-plan their beams.
+
+    ``policy``: ``"every_epoch"``, ``"every_n"`` (every ``every_n`` epochs) or ``"on_event"``
+    (when one of ``on`` happens: ``handover`` = the central satellite (ISAC) or the reference
+    satellite (PNT) changed, ``group_change`` = the serving group (ISAC) or the visible set
+    (PNT) changed, ``drift`` = some planned satellite's direction seen from the target or
+    cluster centre turned by more than ``drift_deg`` since the plan). Between re-plans the
+    beams are held and evaluated on the new geometry. A plan whose satellite left the
+    group/visibility is always replaced (reason ``forced``); ``max_age`` > 0 also forces a
+    re-plan after that many epochs.
+    """
+
+    policy: Literal["every_epoch", "every_n", "on_event"] = "every_epoch"
+    every_n: int = 1
+    on: list[Literal["handover", "group_change", "drift"]] = Field(default_factory=lambda: list(REPLAN_EVENTS))
+    drift_deg: float = 1.0
+    max_age: int = 0
+
+    @field_validator("every_n")
+    @classmethod
+    def _n(cls, value: int) -> int:
+        return int(_check_range("every_n", value, 1, None, " epochs"))
+
+    @field_validator("max_age")
+    @classmethod
+    def _age(cls, value: int) -> int:
+        return int(_check_range("max_age", value, 0, None, " epochs"))
+
+    @field_validator("drift_deg")
+    @classmethod
+    def _drift(cls, value: float) -> float:
+        return _check_range("drift_deg", value, 0.0, 180.0, "°", lo_open=True)
+
+    @property
+    def drift_rad(self) -> float:
+        return math.radians(self.drift_deg)
+
+
 class Output(_Section):
     """``[output]``: where the run directory goes and what it records."""
 
     dir: Path
-    tables: list[Literal["epochs", "visibility", "isl", "groups", "handovers"]] = Field(default_factory=lambda: list(TABLE_NAMES))
+    tables: list[Literal["epochs", "visibility", "isl", "groups", "handovers", "isac", "pnt"]] = Field(default_factory=lambda: list(TABLE_NAMES))
     links: bool = False
 
     @field_validator("dir", mode="before")
@@ -786,6 +1078,9 @@ class Scenario(_Section):
     serving: Serving = Field(default_factory=Serving)
     targets: list[GroundEntity] = Field(default_factory=list)
     terminals: list[GroundEntity] = Field(default_factory=list)
+    isac: IsacConfig = Field(default_factory=IsacConfig)
+    pnt: PntConfig = Field(default_factory=PntConfig)
+    replan: ReplanConfig = Field(default_factory=ReplanConfig)
     output: Output
 
     _source_path: Path | None = PrivateAttr(default=None)
@@ -820,6 +1115,19 @@ class Scenario(_Section):
         if problems:
             raise _Located(problems)
         return value
+
+    @model_validator(mode="after")
+    def _process_entities_exist(self) -> Scenario:
+        """``[isac] targets`` and ``[pnt] terminals`` must name entities of the scenario."""
+        problems = []
+        for section, key, pool in (("isac", "targets", self.targets), ("pnt", "terminals", self.terminals)):
+            names = {e.name for e in pool}
+            for i, name in enumerate(getattr(getattr(self, section), key) or []):
+                if name not in names:
+                    problems.append(((section, key, i), f"'{name}' is not one of the scenario's {key} ({', '.join(sorted(names)) or 'none'})"))
+        if problems:
+            raise _Located(problems)
+        return self
 
     @model_validator(mode="after")
     def _tracks_stay_valid(self) -> Scenario:
