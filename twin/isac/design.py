@@ -52,6 +52,8 @@ __all__ = [
 ]
 
 FALLBACK = "matched_filter_isotropic"
+#: default unit of the CRB term of (46), as a fraction of the isotropic design's tr CRB (algorithm2)
+CRB_UNIT_FRACTION = 0.01
 _OK = ("optimal", "optimal_inaccurate")
 _INFEASIBLE = ("infeasible", "infeasible_inaccurate")
 
@@ -316,12 +318,6 @@ def _solve(prob: cp.Problem, solver: str, solver_opts: dict | None) -> tuple[str
     except (cp.error.SolverError, MemoryError) as exc:
         status = f"solver_error: {type(exc).__name__}: {exc}"[:300]
     return status, time.perf_counter() - t0
-
-
-# ---------------------------------------------------------------------------
-# the normalised SDP pieces
-
-
 class _Sdp:
     """Normalised linear maps of (33): FIM blocks (35)-(37), powers (38), rate terms (39).
 
@@ -333,7 +329,7 @@ class _Sdp:
     def __init__(self, problem: DesignProblem):
         p = problem
         self.p = p
-        K, N, NK, M = p.K, p.N, p.NK, p.M
+        K, N, NK = p.K, p.N, p.NK
         self.s = float(np.max(p.p_max_w))
         D0, Ds = fim_operators(p.sat_pos, p.target, p.beta, nx=p.nx, nz=p.nz, spacing_wl=p.spacing_wl,
                                frames=p.frames)
@@ -352,7 +348,7 @@ class _Sdp:
             raise ValueError("the isotropic design gives no Fisher information (beta = 0?)")
         self.d = 1.0 / np.sqrt(dg)
         Cs = coef * C * np.outer(self.d, self.d)[:, :, None, None]
-        # tr(C X) = sum_ij C_ji X_ij; vec_F(X)[i + j NK] = X_ij -> coefficient C.ravel(order="C")
+        # tr(C X) = sum_ij C_ji X_ij and vec_F(X)[i + j NK] = X_ij, so the row is C.ravel(order="C")
         self.A = Cs.reshape(16, NK * NK)
         Gref_s = Gref * np.outer(self.d, self.d)
         Fp = Gref_s[:3, :3] - np.outer(Gref_s[:3, 3], Gref_s[:3, 3]) / Gref_s[3, 3]
@@ -365,7 +361,6 @@ class _Sdp:
         self.pk = p.p_max_w / self.s
         self.sel = np.kron(np.eye(K), np.ones((1, N)))  # (K, NK)
 
-    # -- maps ---------------------------------------------------------------------------
     def fim(self, X) -> cp.Expression:
         """Scaled 4 x 4 FIM of (34) as an affine (symmetric) expression of X (NK, NK)."""
         v = cp.real(self.A @ cp.vec(X, order="F"))
@@ -373,8 +368,8 @@ class _Sdp:
         return 0.5 * (Fm + Fm.T)
 
     def epigraph(self, X):
-        """(34): returns (constraints, crb_normalised expression) with U the 3 x 3 scaled FIM bound;
-        crb_normalised = tr(U^{-1}) in m^2 / obj_ref."""
+        """(34): returns (constraints, objective) with U the 3 x 3 scaled FIM lower bound and
+        objective = tr(U^{-1}) in m^2 / obj_ref (tr CRB normalised by the isotropic CRB)."""
         U = cp.Variable((3, 3), symmetric=True)
         F = self.fim(X)
         lmi = cp.bmat([[F[:3, :3] - U, F[:3, 3:]], [F[3:, :3], F[3:, 3:]]])
@@ -386,26 +381,7 @@ class _Sdp:
         """(M,) vector g_i^H X g_i (normalised tr(X H_i))."""
         return cp.real(cp.sum(cp.multiply(self.G.conj() @ X, self.G), axis=1))
 
-    def rate_linear(self, Xs, Y, gamma) -> list:
-        """(39) in linear form (seed-math B.6 [R]): tr(W_i H_i) >= gamma_i (sum_{m!=i} tr(W_m H_i)
-        + tr(R H_i) + sigma_i^2), for the M beams Xs and sensing Y (None = no sensing signal)."""
-        Tm = cp.vstack([self.quad(X) for X in Xs])  # [m, i]
-        total = cp.sum(Tm, axis=0) + (self.quad(Y) if Y is not None else 0)
-        useful = cp.diag(Tm)
-        gamma = np.asarray(gamma, dtype=float)
-        return [cp.multiply(1.0 + gamma, useful) >= cp.multiply(gamma, total + self.nu)]
-
-    def rate_sca(self, Xs, Y, eta, Xs_prev, Y_prev) -> list:
-        """(39)-(41): eta_i + Z'_i - Z~''_i <= 0 with Z''_i linearised at (Xs_prev, Y_prev)."""
-        Tm = cp.vstack([self.quad(X) for X in Xs])
-        total = cp.sum(Tm, axis=0) + (self.quad(Y) if Y is not None else 0) + self.nu
-        interf = total - cp.diag(Tm)
-        Tp = np.array([self._quad_np(X) for X in Xs_prev])
-        I0 = Tp.sum(axis=0) - np.diag(Tp) + (self._quad_np(Y_prev) if Y_prev is not None else 0) + self.nu
-        lin = np.log(I0) + (interf - I0) / I0  # ln of interference, first order (natural log)
-        return [cp.log(total) >= np.log(2.0) * np.asarray(eta) + lin]
-
-    def _quad_np(self, X) -> np.ndarray:
+    def quad_np(self, X) -> np.ndarray:
         return np.real(np.einsum("in,nm,im->i", self.G.conj(), X, self.G))
 
     def power(self, X) -> cp.Expression:
@@ -415,30 +391,172 @@ class _Sdp:
     def hermitian_vars(self, n: int) -> list:
         return [cp.Variable((self.p.NK, self.p.NK), hermitian=True) for _ in range(n)]
 
+    def crb_rx(self, Rx_norm) -> float:
+        """sqrt(tr CRB) (m) of a normalised covariance."""
+        return _crb_rx(self.p, Rx_norm * self.s)
+
+
+class _Model:
+    """One compiled (DPP) SDP of the design family, re-solved with new parameter values.
+
+    beams: "psd" (Hermitian W_m, m = 1..M) or "fixed" (W_m = p_m u_m u_m^H, directions given);
+    sensing: "psd" (Hermitian R) | "isotropic" (R = blockdiag(t_k I_N)) | None;
+    fim_from: "Rx" | "R" (non-assisted) | None (no FIM); rate: "linear" (parameter gamma (M,)) |
+    "sca" (parameters of the first-order expansion (40)) | None; penalty: adds the (46) terms
+    with parameter matrices rho (I - v v^H)^* for every W_m (and R when ``penalize_sensing``);
+    objective: "crb" (+ penalty) | "sensing_power" (maximise isotropic sensing power: the start).
+    """
+
+    def __init__(self, sdp: _Sdp, *, beams="psd", directions=None, sensing="psd", fim_from="Rx", rate="linear",
+                 penalty=False, penalize_sensing=True, objective="crb"):
+        self.sdp = sdp
+        p = sdp.p
+        M, NK = p.M, p.NK
+        self.beams, self.sensing, self.rate, self.fim_from = beams, sensing, rate, fim_from
+        cons = []
+        # beams
+        if beams == "psd":
+            self.Xs = sdp.hermitian_vars(M)
+            cons += [X >> 0 for X in self.Xs]
+            quads = [sdp.quad(X) for X in self.Xs]
+            Wsum = sum(self.Xs)
+            Wdiag = cp.real(cp.diag(Wsum))
+        elif beams == "fixed":
+            U = np.asarray(directions, dtype=complex)
+            self.U = U
+            self.pw = cp.Variable(M, nonneg=True)
+            gain = np.abs(sdp.G.conj() @ U) ** 2  # [i, m] = |g_i^H u_m|^2
+            quads = [self.pw[m] * gain[:, m] for m in range(M)]
+            Wsum = U @ cp.diag(self.pw) @ U.conj().T
+            Wdiag = (np.abs(U) ** 2) @ self.pw
+        elif beams is None:
+            if rate is not None:
+                raise ValueError("rate constraints need beams")
+            quads, Wsum, Wdiag = [], None, 0
+        else:
+            raise ValueError(f"beams must be 'psd', 'fixed' or None, got {beams!r}")
+        # sensing
+        self.Y = self.t = None
+        if sensing == "psd":
+            (self.Y,) = sdp.hermitian_vars(1)
+            cons.append(self.Y >> 0)
+            qY = sdp.quad(self.Y)
+            Ydiag = cp.real(cp.diag(self.Y))
+            Ymat = self.Y
+        elif sensing == "isotropic":
+            self.t = cp.Variable(p.K, nonneg=True)
+            Ydiag = sdp.sel.T @ self.t
+            qY = (np.abs(sdp.G) ** 2) @ Ydiag
+            Ymat = None
+        elif sensing is None:
+            qY, Ydiag, Ymat = 0, 0, None
+        else:
+            raise ValueError(f"sensing must be 'psd', 'isotropic' or None, got {sensing!r}")
+        cons.append(sdp.sel @ (Wdiag + Ydiag) <= sdp.pk)  # (38)
+        # rates (39)
+        self.params = {}
+        if rate is not None:
+            Tm = cp.vstack(quads)  # [m, i]
+            total = cp.sum(Tm, axis=0) + qY
+            useful = cp.diag(Tm)
+            if rate == "linear":
+                gam = cp.Parameter(M, nonneg=True)
+                self.params["gamma"] = gam
+                cons.append(cp.multiply(1.0 + gam, useful) >= cp.multiply(gam, total + sdp.nu))
+            elif rate == "sca":
+                eta_ln2 = cp.Parameter(M)
+                inv_i0 = cp.Parameter(M, nonneg=True)
+                log_i0 = cp.Parameter(M)
+                self.params.update(eta_ln2=eta_ln2, inv_i0=inv_i0, log_i0_m1=log_i0)
+                interf = total - useful + sdp.nu
+                # (41): ln(total) >= eta ln 2 + ln I0 + (I - I0) / I0, natural-log form of (39)-(41)
+                cons.append(cp.log(total + sdp.nu) >= eta_ln2 + log_i0 + cp.multiply(inv_i0, interf))
+            else:
+                raise ValueError(f"rate_form must be 'linear' or 'sca', got {rate!r}")
+        # objective
+        self.obj_crb = None
+        if fim_from is not None:
+            if fim_from == "Rx":
+                parts = [x for x in (Wsum, Ymat) if x is not None]
+                if not parts:
+                    raise ValueError("no transmit signal to sense with")
+                Xf = sum(parts[1:], parts[0])
+            elif fim_from == "R":
+                if Ymat is None:
+                    raise ValueError("fim_from='R' needs a PSD sensing covariance")
+                Xf = Ymat
+            else:
+                raise ValueError(f"fim_from must be 'Rx' or 'R', got {fim_from!r}")
+            c2, self.obj_crb = sdp.epigraph(Xf)
+            cons += c2
+        if objective == "crb":
+            obj = self.obj_crb
+            if penalty:
+                self.Pm = [cp.Parameter((NK, NK), complex=True) for _ in range(M)]
+                pen = sum(cp.real(cp.sum(cp.multiply(P, X))) for P, X in zip(self.Pm, self.Xs))
+                if penalize_sensing and self.Y is not None:
+                    self.PR = cp.Parameter((NK, NK), complex=True)
+                    pen = pen + cp.real(cp.sum(cp.multiply(self.PR, self.Y)))
+                else:
+                    self.PR = None
+                obj = obj + pen
+            prob_obj = cp.Minimize(obj)
+        elif objective == "sensing_power":
+            prob_obj = cp.Maximize(cp.sum(self.t))
+        else:
+            raise ValueError(f"unknown objective {objective!r}")
+        self.prob = cp.Problem(prob_obj, cons)
+
+    # -- parameter setters -----------------------------------------------------------------
+    def set_gamma(self, gamma):
+        self.params["gamma"].value = np.broadcast_to(np.asarray(gamma, dtype=float), (self.sdp.p.M,)).copy()
+
+    def set_sca(self, eta, Xs_prev, Y_prev):
+        sdp = self.sdp
+        Tp = np.array([sdp.quad_np(X) for X in Xs_prev])
+        i0 = Tp.sum(axis=0) - np.diag(Tp) + (sdp.quad_np(Y_prev) if Y_prev is not None else 0) + sdp.nu
+        self.params["eta_ln2"].value = np.log(2.0) * np.broadcast_to(np.asarray(eta, float), (sdp.p.M,))
+        self.params["inv_i0"].value = 1.0 / i0
+        self.params["log_i0_m1"].value = np.log(i0) - 1.0
+
+    def set_penalty(self, rho, Xs_prev, Y_prev):
+        NK = self.sdp.p.NK
+        eye = np.eye(NK)
+        for P, X in zip(self.Pm, Xs_prev):
+            _, v = _principal(X)
+            P.value = rho * np.conj(eye - np.outer(v, v.conj()))
+        if self.PR is not None:
+            _, v = _principal(Y_prev)
+            self.PR.value = rho * np.conj(eye - np.outer(v, v.conj()))
+
+    def solve(self, solver, solver_opts=None) -> tuple[str, float]:
+        return _solve(self.prob, solver, solver_opts)
+
+    # -- values (normalised) ------------------------------------------------------------------
+    def beam_mats(self) -> np.ndarray:
+        if self.beams is None:
+            return np.zeros((self.sdp.p.M, self.sdp.p.NK, self.sdp.p.NK), dtype=complex)
+        if self.beams == "psd":
+            return np.array([_psd_part(X.value) for X in self.Xs])
+        pw = np.maximum(self.pw.value, 0.0)
+        return np.einsum("m,nm,lm->mnl", pw, self.U, self.U.conj())
+
+    def sensing_mat(self) -> np.ndarray | None:
+        if self.Y is not None:
+            return _psd_part(self.Y.value)
+        if self.t is not None:
+            return np.diag(self.sdp.sel.T @ np.maximum(self.t.value, 0.0)).astype(complex)
+        return None
+
+    def crb_value_m2(self) -> float:
+        return float(self.obj_crb.value) * self.sdp.obj_ref
+
 
 def _psd_part(X) -> np.ndarray:
     """Hermitian PSD projection of a solver output (removes tiny negative eigenvalues)."""
     X = 0.5 * (np.asarray(X) + np.asarray(X).conj().T)
     w, V = np.linalg.eigh(X)
     return (V * np.maximum(w, 0.0)) @ V.conj().T
-
-
-def rank_one_beams(problem: DesignProblem, Ws, Rx) -> tuple[np.ndarray, np.ndarray]:
-    """Rank-one beams that keep R_x and every SINR (Liu et al., IEEE TSP 2022, CRB-ISAC):
-    w~_m = W_m h~_m / sqrt(h~_m^H W_m h~_m), R = R_x - sum_m w~_m w~_m^H (PSD by Cauchy-Schwarz).
-
-    Ws (M, NK, NK) relaxed beam covariances (W), Rx (NK, NK) their total with the sensing
-    covariance. Valid when the sensing covariance may have any rank (sensing_rank="full").
-    Returns (W (NK, M), R (NK, NK)) in W.
-    """
-    H = problem.H
-    cols = []
-    for m in range(problem.M):
-        Wh = Ws[m] @ H[m]
-        q = float(np.real(H[m].conj() @ Wh))
-        cols.append(Wh / np.sqrt(q) if q > 0 else np.zeros(problem.NK, dtype=complex))
-    W = np.stack(cols, axis=1)
-    return W, _psd_part(Rx - W @ W.conj().T)
 
 
 def _principal(X) -> tuple[float, np.ndarray]:
@@ -455,6 +573,26 @@ def rank_residual(mats, scale: float = 1.0) -> float:
     return total / scale
 
 
+def rank_one_beams(problem: DesignProblem, Ws, Rx) -> tuple[np.ndarray, np.ndarray]:
+    """Rank-one beams that keep R_x and every SINR (Liu et al., IEEE TSP 2022, CRB-ISAC):
+    w~_m = W_m h~_m / sqrt(h~_m^H W_m h~_m), R = R_x - sum_m w~_m w~_m^H (PSD by Cauchy-Schwarz:
+    W_m - w~_m w~_m^H >= 0), so h~_m^H w~_m w~_m^H h~_m = h~_m^H W_m h~_m and the interference
+    h~_i^H (R_x - W_i) h~_i are unchanged for every UE.
+
+    Ws (M, NK, NK) relaxed beam covariances (W); Rx (NK, NK) their total with the sensing
+    covariance. Valid when the sensing covariance may have any rank (sensing_rank="full").
+    Returns (W (NK, M), R (NK, NK)) in W.
+    """
+    H = problem.H
+    cols = []
+    for m in range(problem.M):
+        Wh = Ws[m] @ H[m]
+        q = float(np.real(H[m].conj() @ Wh))
+        cols.append(Wh / np.sqrt(q) if q > 0 else np.zeros(problem.NK, dtype=complex))
+    W = np.stack(cols, axis=1)
+    return W, _psd_part(Rx - W @ W.conj().T)
+
+
 def _extract_47(Ws, R) -> tuple[np.ndarray, np.ndarray]:
     """(47): w~_m = sqrt(lambda_max(W_m)) v_m, r~ = sqrt(lambda_max(R)) v_R. Returns (W (NK, M), r (NK,))."""
     cols = []
@@ -466,7 +604,24 @@ def _extract_47(Ws, R) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _gamma(eta, margin: float) -> np.ndarray:
+    """SINR targets 2^eta - 1, raised by the relative ``margin`` (>= 0)."""
+    if margin < 0:
+        raise ValueError(f"rate_margin must be >= 0, got {margin}")
     return (2.0 ** np.asarray(eta, dtype=float) - 1.0) * (1.0 + margin)
+
+
+def _fit_power(problem: DesignProblem, W, R):
+    """Scale (W, R) by one factor <= 1 so every satellite meets P_k^max exactly (removes solver
+    overshoot of ~1e-6..1e-4; SINRs change only through the noise term)."""
+    pw = satellite_powers(W, R, problem.K)
+    f = min(1.0, float(np.min(problem.p_max_w / np.maximum(pw, 1e-300))))
+    return W * np.sqrt(f), R * f
+
+
+def _failure(problem, scheme, status, slv, secs, msg, **fields) -> DesignResult:
+    cause = "infeasible" if status in _INFEASIBLE else "solver_error"
+    return fallback_design(problem, scheme=scheme, cause=cause, solver=slv, solver_status=status,
+                           solve_time_s=secs, message=f"{msg}: {status}", **fields)
 
 
 # ---------------------------------------------------------------------------
@@ -474,24 +629,25 @@ def _gamma(eta, margin: float) -> np.ndarray:
 
 
 def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: str = "linear",
-                    sensing_rank: str = "full", rate_margin: float = 0.0, solver_opts: dict | None = None
-                    ) -> DesignResult:
+                    sensing_rank: str = "full", rate_margin: float = 0.0, solver_opts: dict | None = None,
+                    _model: _Model | None = None) -> DesignResult:
     """Semidefinite relaxation of seed 000 (33): min tr(U^{-1}) over Hermitian PSD W_1..W_M, R and
     symmetric U s.t. the epigraph LMI (34) with FIM entries (35)-(37) linear in R_x = sum W_m + R,
     per-satellite power (38) and the rate constraint (39) in linear form (seed-math B.6 [R]);
     NO rank constraint. Its optimum ``bound_m`` = sqrt(tr CRB*) is a lower bound on the RCRB of
-    every design meeting (33b)-(33c) (single-stream or not).
+    every design meeting (33b)-(33c) (single-stream or not), up to the solver tolerance.
 
     rate_form: only "linear" (for fixed eta, (39) IS the linear constraint; the SCA form (41) is a
     restriction, not a relaxation, so it cannot give a bound). sensing_rank: "full" returns the
     rank-one beams of :func:`rank_one_beams` (same R_x and SINRs, so the design attains the bound
-    with a full-rank sensing covariance R); "one" returns the (47) extraction w~_m, r~ (rank-one
+    with a sensing covariance R of any rank); "one" returns the (47) extraction w~_m, r~ (rank-one
     sensing as in the paper; may miss the bound and the rate targets - see rates / rcrb_m).
     The relaxed problem is the same for both. rate_margin: relative SINR margin (>= 0) added to
     the targets. solver: "auto" | "SCS" | "CLARABEL" (:func:`choose_solver`).
 
-    Returns a :class:`DesignResult` with bound_m, objective_history [tr CRB* m^2], and the design
-    (or the fallback with cause "infeasible" / "solver_error").
+    Returns a :class:`DesignResult` with bound_m, objective_history [tr CRB* m^2], the design, and
+    extra["relaxed_rcrb_m"] (RCRB of the relaxed R_x recomputed with ``location_crb``); or the
+    fallback with cause "infeasible" / "solver_error".
     """
     if rate_form != "linear":
         raise ValueError(f"sdr_lower_bound supports rate_form='linear' only (got {rate_form!r}): "
@@ -499,32 +655,223 @@ def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: 
     if sensing_rank not in ("full", "one"):
         raise ValueError(f"sensing_rank must be 'full' or 'one', got {sensing_rank!r}")
     slv = choose_solver(problem, solver)
-    sdp = _Sdp(problem)
-    Xs = sdp.hermitian_vars(problem.M)
-    (Y,) = sdp.hermitian_vars(1)
-    Xtot = sum(Xs) + Y
-    cons, obj = sdp.epigraph(Xtot)
-    cons += [X >> 0 for X in Xs] + [Y >> 0]
-    cons += [sdp.power(Xtot) <= sdp.pk]
-    cons += sdp.rate_linear(Xs, Y, _gamma(problem.eta, rate_margin))
-    prob = cp.Problem(cp.Minimize(obj), cons)
-    status, secs = _solve(prob, slv, solver_opts)
+    model = _model if _model is not None else _Model(_Sdp(problem))
+    model.set_gamma(_gamma(problem.eta, rate_margin))
+    status, secs = model.solve(slv, solver_opts)
     scheme = "sdr_lower_bound"
     if status not in _OK:
-        cause = "infeasible" if status in _INFEASIBLE else "solver_error"
-        return fallback_design(problem, scheme=scheme, cause=cause, solver=slv, solver_status=status,
-                               solve_time_s=secs, message=f"SDR {status}")
-    crb_star = float(prob.value) * sdp.obj_ref
-    Ws = np.array([_psd_part(X.value) * sdp.s for X in Xs])
-    Rs = _psd_part(Y.value) * sdp.s
+        return _failure(problem, scheme, status, slv, secs, "SDR")
+    s = model.sdp.s
+    crb_star = model.crb_value_m2()
+    Ws = model.beam_mats() * s
+    Rs = model.sensing_mat() * s
     Rx = Ws.sum(axis=0) + Rs
     if sensing_rank == "full":
         W, R = rank_one_beams(problem, Ws, Rx)
     else:
         W, R = _extract_47(Ws, Rs)
+    bound = float(np.sqrt(max(crb_star, 0.0)))
     res = evaluate_design(problem, W, R, scheme=scheme, solver=slv, solver_status=status, iterations=1,
-                          objective_history=[crb_star], rcrb_history_m=[float(np.sqrt(max(crb_star, 0.0)))],
-                          rank_residual=rank_residual(list(Ws) + ([Rs] if sensing_rank == "one" else []), sdp.s),
-                          solve_time_s=secs, bound_m=float(np.sqrt(max(crb_star, 0.0))))
+                          objective_history=[crb_star], rcrb_history_m=[bound],
+                          rank_residual=rank_residual(list(Ws) + ([Rs] if sensing_rank == "one" else []), s),
+                          solve_time_s=secs, bound_m=bound)
     res.extra["relaxed_rcrb_m"] = _crb_rx(problem, Rx)
     return res
+
+
+# ---------------------------------------------------------------------------
+# Algorithm 2
+
+
+def power_min_start(problem: DesignProblem, *, solver: str = "auto", rate_margin: float = 0.0,
+                    solver_opts: dict | None = None):
+    """Feasible starting point of Algorithm 2 (seed-math B.6 [D]): beams W_m^(0) from the SDR that
+    meets the rate targets (39) with the least communication power, and the leftover power spread
+    isotropically per satellite as R^(0) = blockdiag(t_k I_N). Because that isotropic R^(0)
+    interferes with the UEs, both are solved together: maximise sum_k t_k s.t. (38) and (39)
+    with R = R^(0) (with no sensing interference this is exactly the power-minimising SDR).
+
+    Returns (Ws (M, NK, NK) W, R0 (NK, NK) W, status, seconds, solver); Ws, R0 are None unless
+    status is "optimal"/"optimal_inaccurate".
+    """
+    slv = choose_solver(problem, solver)
+    sdp = _Sdp(problem)
+    model = _Model(sdp, sensing="isotropic", fim_from=None, objective="sensing_power")
+    model.set_gamma(_gamma(problem.eta, rate_margin))
+    status, secs = model.solve(slv, solver_opts)
+    if status not in _OK:
+        return None, None, status, secs, slv
+    return model.beam_mats() * sdp.s, model.sensing_mat() * sdp.s, status, secs, slv
+
+
+def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, delta: float = 1e-4,
+               max_iter: int = 30, rel_tol: float = 1e-4, rate_form: str = "linear", sensing_rank: str = "one",
+               solver: str = "auto", rate_margin: float = 1e-3, crb_unit_m2: float | None = None,
+               solver_opts: dict | None = None) -> DesignResult:
+    """Seed 000 Algorithm 2: penalty-based rank-one design of (33) via (42)-(47).
+
+    Start (line 1) from :func:`power_min_start`. Iteration j+1 solves (46): min tr(U^{-1}) +
+    rho sum_X (tr X - v_X^(j)H X v_X^(j)) s.t. (34), (38), the rate constraint (linear form, or the
+    SCA form (41) linearised at iterate j with ``rate_form="sca"``) and PSD (42b), with v_X^(j) the
+    principal eigenvector of iterate j (44)-(45). Converged when the relative change of the (46)
+    objective is < ``rel_tol``; then if the rank residual sum |tr X - lambda_max(X)| (normalised by
+    max P^max) exceeds ``delta``, rho <- iota rho and iterate on (lines 5-8); stop when converged
+    with residual <= delta or after ``max_iter`` solves. Output by (47): w~_m, r~ = sqrt(lambda_max) v.
+
+    Numerics (seed-math B.6 [D]): powers / max P^max, UE noise 1, and the CRB term of (46) is
+    tr CRB / ``crb_unit_m2`` (default: CRB_UNIT_FRACTION = 1 % of tr CRB of the isotropic
+    full-power design), so rho weighs normalised power against that unit; objective_history is in
+    those units. The paper's units (m^2, W) leave this scale open; with unit = 100 % the penalty
+    dominates and the iteration crawls (docs/isac-design.md has the measured comparison). sensing_rank "one" (paper: r~ rank one, R penalised) or "full" (only the
+    W_m are penalised; the output uses :func:`rank_one_beams`, keeping R_x). rate_margin: relative
+    SINR margin on the targets so the extracted rank-one design still meets them.
+    The result's rcrb_history_m[j] is the RCRB of iterate j's R_x (j = 0: the start);
+    extra["rcrb_rank_one_history_m"] that of its (47) extraction; extra["rho_history"].
+    """
+    if rate_form not in ("linear", "sca"):
+        raise ValueError(f"rate_form must be 'linear' or 'sca', got {rate_form!r}")
+    if sensing_rank not in ("full", "one"):
+        raise ValueError(f"sensing_rank must be 'full' or 'one', got {sensing_rank!r}")
+    if not (rho > 0 and iota >= 1 and delta > 0 and max_iter >= 1 and rel_tol > 0):
+        raise ValueError("need rho > 0, iota >= 1, delta > 0, max_iter >= 1, rel_tol > 0")
+    scheme = "algorithm2"
+    t_start = time.perf_counter()
+    Ws0, R0, status, secs, slv = power_min_start(problem, solver=solver, rate_margin=rate_margin,
+                                                 solver_opts=solver_opts)
+    if Ws0 is None:
+        return _failure(problem, scheme, status, slv, time.perf_counter() - t_start, "starting point (power-min SDR)")
+    sdp = _Sdp(problem)
+    s = sdp.s
+    model = _Model(sdp, rate=rate_form, penalty=True, penalize_sensing=(sensing_rank == "one"))
+    unit = CRB_UNIT_FRACTION * sdp.obj_ref if crb_unit_m2 is None else float(crb_unit_m2)
+    if not unit > 0:
+        raise ValueError(f"crb_unit_m2 must be > 0 m^2, got {crb_unit_m2}")
+    rho_scale = unit / sdp.obj_ref  # (CRB/unit + rho pen) = (obj_ref/unit) (CRB/obj_ref + rho (unit/obj_ref) pen)
+    if rate_form == "linear":
+        model.set_gamma(_gamma(problem.eta, rate_margin))
+    Xs, Y = Ws0 / s, R0 / s
+
+    def _rank_one_rcrb(Xs_, Y_):
+        W1, r1 = _extract_47(Xs_ * s, Y_ * s)
+        Rx1 = W1 @ W1.conj().T + (np.outer(r1, r1.conj()) if sensing_rank == "one" else Y_ * s)
+        return _crb_rx(problem, Rx1)
+
+    rcrb_hist = [sdp.crb_rx(Xs.sum(axis=0) + Y)]
+    r1_hist = [_rank_one_rcrb(Xs, Y)]
+    obj_hist, rho_hist, res_hist = [], [], []
+    f_prev = None
+    last_status = status
+    it = 0
+    for it in range(1, max_iter + 1):
+        model.set_penalty(rho * rho_scale, Xs, Y)
+        if rate_form == "sca":
+            model.set_sca(np.log2(1.0 + _gamma(problem.eta, rate_margin)), Xs, Y)
+        st, _ = model.solve(slv, solver_opts)
+        last_status = st
+        if st not in _OK:
+            if it == 1:
+                return _failure(problem, scheme, st, slv, time.perf_counter() - t_start, "Algorithm 2 iteration 1",
+                                iterations=it)
+            it -= 1
+            break
+        Xs, Y = model.beam_mats(), model.sensing_mat()
+        f = float(model.prob.value) / rho_scale
+        obj_hist.append(f)
+        rho_hist.append(rho)
+        rcrb_hist.append(sdp.crb_rx(Xs.sum(axis=0) + Y))
+        r1_hist.append(_rank_one_rcrb(Xs, Y))
+        resid = rank_residual(list(Xs) + ([Y] if sensing_rank == "one" else []))
+        res_hist.append(resid)
+        converged = f_prev is not None and abs(f - f_prev) <= rel_tol * max(abs(f_prev), 1e-12)
+        f_prev = f
+        if converged:
+            if resid > delta:
+                rho *= iota
+            else:
+                break
+    Ws, Rs = Xs * s, Y * s
+    if sensing_rank == "one":
+        W, R = _extract_47(Ws, Rs)
+    else:
+        W, R = rank_one_beams(problem, Ws, Ws.sum(axis=0) + Rs)
+    W, R = _fit_power(problem, W, R)
+    res = evaluate_design(problem, W, R, scheme=scheme, solver=slv, solver_status=last_status, iterations=it,
+                          objective_history=obj_hist, rcrb_history_m=rcrb_hist,
+                          rank_residual=res_hist[-1] if res_hist else float("nan"),
+                          solve_time_s=time.perf_counter() - t_start)
+    res.extra.update(rcrb_rank_one_history_m=r1_hist, rho_history=rho_hist, rank_residual_history=res_hist,
+                     start_solve_s=secs)
+    if not res.meets(problem, rate_tol=1e-6):
+        res.message = "rank-one output misses a rate target by more than 1e-6 bit/s/Hz (raise rate_margin)"
+    return res
+
+
+# ---------------------------------------------------------------------------
+# communication-centric design (48)-(50)
+
+
+def comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = None, solver: str = "auto",
+                 tol_bps_hz: float = 0.02, max_steps: int = 30, solver_opts: dict | None = None,
+                 sensing_only_rcrb_m: float | None = None) -> DesignResult:
+    """Seed 000 communication-centric design (48)-(50): max min_i R_i s.t. (48b) power and (48c)
+    tr CRB <= eta~ (``crb_budget_m2``, m^2).
+
+    Seed-math B.6 [D]: bisection on the common rate r (SINR 2^r - 1) with the LINEAR rate
+    constraints; each step is the SDR of (33) with eta_i = r (feasible for the budget iff its
+    optimum tr CRB*(r) <= eta~, and tr CRB*(r) is non-decreasing in r); the final SDR design is
+    made rank one by :func:`rank_one_beams` (same R_x and SINRs: the beams are exactly rank one, the
+    sensing covariance may have any rank - instead of the paper's penalty loop). Default budget
+    eta~ = (2 RCRB_sensing-only)^2, the sensing-only design from :mod:`twin.isac.baselines`
+    (or ``sensing_only_rcrb_m`` if given). The bisection stops when the bracket is narrower than
+    ``tol_bps_hz``. The problem's own eta is ignored. Result: extra["max_min_rate_bps_hz"] (achieved, recomputed), extra["bisection_rate_bps_hz"],
+    extra["crb_budget_m2"]; fallback with cause "infeasible" when even r = 0 exceeds the budget.
+    """
+    scheme = "comm_centric"
+    t0 = time.perf_counter()
+    slv = choose_solver(problem, solver)
+    if crb_budget_m2 is None:
+        if sensing_only_rcrb_m is None:
+            from twin.isac.baselines import sensing_only
+
+            so = sensing_only(problem, solver=solver, solver_opts=solver_opts)
+            if not so.ok:
+                return _failure(problem, scheme, so.solver_status, slv, time.perf_counter() - t0, "sensing-only design")
+            sensing_only_rcrb_m = so.rcrb_m
+        crb_budget_m2 = (2.0 * sensing_only_rcrb_m) ** 2
+    if not crb_budget_m2 > 0:
+        raise ValueError(f"crb_budget_m2 must be > 0 m^2, got {crb_budget_m2}")
+    sdp = _Sdp(problem)
+    model = _Model(sdp)
+    # rate upper bound: UE i alone with every satellite's full power coherently on it (no interference)
+    per_sat = np.linalg.norm(problem.H.reshape(problem.M, problem.K, problem.N), axis=2)  # (M, K)
+    snr_max = (per_sat @ np.sqrt(problem.p_max_w)) ** 2 / problem.comm_noise
+    lo, hi = 0.0, float(np.log2(1.0 + np.min(snr_max)))
+    budget_n = crb_budget_m2
+
+    def feasible(r):
+        res = sdr_lower_bound(problem.with_(eta=r), solver=slv, solver_opts=solver_opts, _model=model)
+        return res, res.ok and res.bound_m**2 <= budget_n
+
+    best, ok0 = feasible(lo)
+    steps = 1
+    if not ok0:
+        if best.ok:
+            msg = f"CRB budget {crb_budget_m2:.3g} m^2 below the sensing-only CRB {best.bound_m**2:.3g} m^2"
+            return fallback_design(problem, scheme=scheme, cause="infeasible", solver=slv, message=msg,
+                                   solve_time_s=time.perf_counter() - t0, iterations=steps)
+        return _failure(problem, scheme, best.solver_status, slv, time.perf_counter() - t0, "comm-centric r = 0")
+    best_r = lo
+    while hi - lo > tol_bps_hz and steps < max_steps:
+        mid = 0.5 * (lo + hi)
+        res, ok = feasible(mid)
+        steps += 1
+        if ok:
+            lo, best, best_r = mid, res, mid
+        else:
+            hi = mid
+    out = evaluate_design(problem, best.W, best.R, scheme=scheme, solver=slv, solver_status=best.solver_status,
+                          iterations=steps, objective_history=[best.bound_m**2], rcrb_history_m=[best.bound_m],
+                          rank_residual=0.0, solve_time_s=time.perf_counter() - t0, bound_m=best.bound_m)
+    out.extra.update(max_min_rate_bps_hz=float(out.rates.min()), bisection_rate_bps_hz=best_r, crb_budget_m2=crb_budget_m2, rate_bracket=(lo, hi),
+                     sensing_only_rcrb_m=sensing_only_rcrb_m)
+    return out
