@@ -188,58 +188,113 @@ def _log_if_wide(ax, values: np.ndarray) -> None:
         ax.set_yscale("log")
 
 
+def unit_of(column: str) -> str:
+    """The unit text of a column name (``"rcrb_m"`` -> ``"m"``), ``""`` when unitless."""
+    label = axis_label(column)
+    match = re.search(r"\(([^()]*)\)$", label)
+    return match.group(1) if match else ""
+
+
+def panels_by_unit(metrics: Sequence[str], max_per_panel: int = 4) -> list[list[str]]:
+    """Metrics grouped into panels that share a unit (at most `max_per_panel` each, in
+    order of first appearance); unitless metrics (GDOP, counts) get a panel each."""
+    panels: list[list[str]] = []
+    by_unit: dict[str, list[str]] = {}
+    for metric in metrics:
+        unit = unit_of(metric)
+        panel = by_unit.get(unit)
+        if unit and panel is not None and len(panel) < max_per_panel:
+            panel.append(metric)
+            continue
+        panel = [metric]
+        panels.append(panel)
+        if unit:
+            by_unit[unit] = panel
+    return panels
+
+
+_SCHEME_STYLES = ["-", "--", ":", "-."]
+
+
 def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.DataFrame | None = None, *,
                     groups: pd.DataFrame | None = None, scheme: str | None = None, title: str = "",
-                    entities: Sequence[str] | None = None, max_entities: int = 8) -> Figure:
-    """Metrics vs time: one row per entity, one column per metric, handovers marked.
+                    entities: Sequence[str] | None = None, max_entities: int = 8,
+                    panels: Sequence[Sequence[str]] | None = None) -> Figure:
+    """Metrics vs time: one row per entity, one column per panel, handovers marked.
 
     frame: long table, UTC index, an ``entity`` column and the ``metrics`` columns
-    (units in their names); scheme: optional column whose values are drawn as
-    separate lines (e.g. the transmit design or beamformer); handovers: the
-    ``handovers`` table (``entity``, ``kind``) marked per entity; groups: the
-    ``groups`` table, whose invalid epochs are shaded. At most `max_entities` rows.
+    (units in their names). panels: metrics drawn together (default
+    :func:`panels_by_unit`: one panel per unit, a colour per metric). scheme:
+    optional column whose values are drawn with different line styles (e.g. the
+    transmit design). When an entity has several rows at one time per scheme (a
+    cluster of cells), the line is their median and a band spans min to max.
+    handovers: the ``handovers`` table (``entity``, ``kind``) marked per entity;
+    groups: the ``groups`` table, whose invalid epochs are shaded. At most
+    `max_entities` rows. Non-finite values are not drawn.
     """
     entities = list(entities if entities is not None else pd.unique(frame["entity"]))[:max_entities]
-    metrics = list(metrics)
-    n_rows, n_cols = max(len(entities), 1), max(len(metrics), 1)
-    fig = Figure(figsize=(min(5.0 * n_cols + 1.0, 22.0), 2.3 * n_rows + 1.3), layout="constrained")
+    panels = [list(p) for p in (panels if panels is not None else panels_by_unit(metrics))]
+    if handovers is not None and not handovers.empty:
+        handovers = handovers[handovers["entity"].isin(entities)]
+    if groups is not None and not groups.empty:
+        groups = groups[groups["entity"].isin(entities)]
+    n_rows, n_cols = max(len(entities), 1), max(len(panels), 1)
+    fig = Figure(figsize=(min(5.0 * n_cols + 1.0, 22.0), 2.4 * n_rows + 1.4), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, sharex=True, squeeze=False)
     kinds = handovers["kind"].unique() if handovers is not None and not handovers.empty else []
     styles = kind_styles(kinds)
     spans = invalid_spans(groups) if groups is not None else {}
     schemes = list(pd.unique(frame[scheme])) if scheme else [None]
+    banded = False
     for row, entity in enumerate(entities):
         rows = frame[frame["entity"] == entity]
         events = handovers[handovers["entity"] == entity] if len(kinds) else None
-        for col, metric in enumerate(metrics):
+        for col, panel in enumerate(panels):
             ax = axes[row, col]
-            for label in schemes:
-                part = rows if label is None else rows[rows[scheme] == label]
-                if part.empty or metric not in part:
+            panel_values = []
+            for k, metric in enumerate(panel):
+                if metric not in rows:
                     continue
-                values = part[metric].to_numpy(dtype=float)
-                drawstyle = "steps-post" if metric.startswith("n_") else "default"
-                ax.plot(_naive_utc(part.index), values, lw=1.0, drawstyle=drawstyle,
-                        label=str(label) if label is not None else None)
-            if metric in rows:
-                _log_if_wide(ax, rows[metric].to_numpy(dtype=float))
-            if metric.startswith("n_"):
+                colour = f"C{k}" if len(panel) > 1 else "C0"
+                for j, label in enumerate(schemes):
+                    part = rows if label is None else rows[rows[scheme] == label]
+                    values = part[metric].astype(float).where(np.isfinite(part[metric].astype(float)))
+                    if values.notna().sum() == 0:
+                        continue
+                    stats = values.groupby(level=0).agg(["median", "min", "max"])
+                    t = _naive_utc(stats.index)
+                    drawstyle = "steps-post" if metric.startswith("n_") else "default"
+                    ax.plot(t, stats["median"].to_numpy(), lw=1.0, drawstyle=drawstyle, color=colour,
+                            ls=_SCHEME_STYLES[j % len(_SCHEME_STYLES)],
+                            label=re.sub(r" \([^()]*\)$", "", axis_label(metric)) if j == 0 else None)
+                    if (stats["max"] > stats["min"]).any():
+                        ax.fill_between(t, stats["min"].to_numpy(), stats["max"].to_numpy(), color=colour,
+                                        alpha=0.15, lw=0)
+                        banded = True
+                    panel_values.append(values.to_numpy())
+            if panel_values:
+                _log_if_wide(ax, np.concatenate(panel_values))
+            if all(m.startswith("n_") for m in panel):
                 ax.yaxis.get_major_locator().set_params(integer=True)
             _headroom(ax, 0.2 if len(kinds) else 0.0)
             _mark_handovers(ax, events, styles, spans.get(entity))
             ax.grid(True, alpha=0.3)
-            ax.set_ylabel(axis_label(metric))
+            unit = unit_of(panel[0])
+            ax.set_ylabel(axis_label(panel[0]) if len(panel) == 1 else f"({unit})")
             if row == 0:
-                ax.set_title(axis_label(metric), fontsize=10)
+                ax.set_title(", ".join(axis_label(m) for m in panel), fontsize=10)
+            if len(panel) > 1 and row == 0:
+                ax.legend(fontsize=7, loc="lower left", framealpha=0.7)
             if col == 0:
-                ax.text(-0.22 if n_cols > 1 else -0.12, 0.5, str(entity), transform=ax.transAxes, rotation=90,
-                        va="center", ha="center", fontweight="bold")
+                ax.annotate(str(entity), (0, 0.5), xycoords="axes fraction", xytext=(-62, 0),
+                            textcoords="offset points", rotation=90, va="center", ha="center", fontweight="bold")
             _time_axis(ax, label=row == n_rows - 1)
     if title:
-        fig.suptitle(title)
+        fig.suptitle(title + (" (line: median over the entity's rows; band: min-max)" if banded else ""))
     handles = _handover_legend(styles, with_span=bool(spans))
     if scheme:
-        handles = [Line2D([], [], color=f"C{i}", label=str(s)) for i, s in enumerate(schemes)] + handles
+        handles = [Line2D([], [], color="black", ls=_SCHEME_STYLES[i % len(_SCHEME_STYLES)], label=str(s))
+                   for i, s in enumerate(schemes)] + handles
     if handles:
         fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=9, frameon=False)
     return fig
@@ -267,10 +322,14 @@ def geometry_timeseries(groups: pd.DataFrame, visibility: pd.DataFrame, handover
 
 
 def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
-    """Empirical CDF of the finite values: sorted x (n,) and F(x) = i/n, i = 1..n (n,)."""
-    x = np.sort(np.asarray(values, dtype=float).ravel())
-    x = x[np.isfinite(x)]
-    return x, np.arange(1, len(x) + 1) / max(len(x), 1)
+    """Empirical CDF over the non-NaN values: sorted finite x (n,) and F(x) = fraction of the
+    non-NaN values <= x (n,). -inf (e.g. no echo, in dB) counts below every x and +inf above,
+    so F starts above 0 / ends below 1 when they occur; NaN (no value) is left out."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[~np.isnan(v)]
+    x = np.sort(v[np.isfinite(v)])
+    below = int(np.sum(v == -np.inf))
+    return x, (below + np.arange(1, len(x) + 1)) / max(len(v), 1)
 
 
 def cdf_panels(frame: pd.DataFrame, metrics: Sequence[str], *, by: str = "entity", title: str = "") -> Figure:
@@ -295,7 +354,7 @@ def cdf_panels(frame: pd.DataFrame, metrics: Sequence[str], *, by: str = "entity
         if len(values) and values.min() > 0 and values.max() / values.min() > 100:
             ax.set_xscale("log")
         ax.set_xlabel(axis_label(metric))
-        ax.set_ylabel("fraction of epochs ≤ x")
+        ax.set_ylabel("fraction of samples ≤ x")
         ax.set_ylim(0, 1.02)
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, title=by if label is not None else None, title_fontsize=8)

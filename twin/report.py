@@ -36,11 +36,12 @@ METRIC_WORDS = ("rcrb", "crb", "crlb", "error", "accuracy", "rmse", "gdop", "rat
 #: Columns naming the scheme (design, baseline, scheduler, beamformer...) a row was computed with.
 SCHEME_COLUMNS = ("scheme", "design", "method", "algorithm", "baseline", "scheduler", "beamformer")
 #: Columns that may name the entity when a table has no ``entity`` column.
-ENTITY_COLUMNS = ("entity", "target", "terminal", "ut", "name")
+ENTITY_COLUMNS = ("entity", "target", "cluster", "terminal", "name")
 #: Tables whose metric columns go into the figures and the summary, in page order.
 METRIC_TABLES = ("isac", "pnt")
-#: At most this many metric panels per time-series / CDF figure.
-MAX_PANELS = 6
+#: At most this many metrics per CDF figure and unit panels per time-series figure.
+MAX_PANELS = 9
+MAX_TIME_PANELS = 4
 
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
@@ -68,7 +69,8 @@ def _prepare_metric_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None
                 break
         else:
             frame["entity"] = "all"
-    present = [c for c in SCHEME_COLUMNS if c in frame and not pd.api.types.is_numeric_dtype(frame[c])]
+    present = [c for c in SCHEME_COLUMNS if c in frame and not pd.api.types.is_numeric_dtype(frame[c])
+               and frame[c].nunique() > 1]
     if not present:
         return frame, None
     if present == ["scheme"]:
@@ -76,6 +78,12 @@ def _prepare_metric_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None
     else:
         frame["scheme"] = frame[present].astype(str).agg(" / ".join, axis=1)
     return frame, "scheme"
+
+
+def _fixed_schemes(frame: pd.DataFrame) -> str:
+    """Scheme columns with one value for the whole table, as text ("design: fast")."""
+    return ", ".join(f"{c}: {frame[c].iloc[0]}" for c in SCHEME_COLUMNS
+                     if c in frame and not pd.api.types.is_numeric_dtype(frame[c]) and frame[c].nunique() == 1)
 
 
 def _plot_metrics(frame: pd.DataFrame, metrics: list[str]) -> tuple[pd.DataFrame, list[str], str]:
@@ -209,15 +217,27 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
             continue
         frame, scheme = _prepare_metric_table(raw)
         frame, shown, note = _plot_metrics(frame, metrics)
+        fixed = _fixed_schemes(raw)
+        note = "; ".join(x for x in (fixed, note) if x)
         note = f" ({note})" if note else ""
         who = "target" if table == "isac" else "terminal"
+        panels = plots.panels_by_unit(shown)
+        omitted = sum(len(p) for p in panels[MAX_TIME_PANELS:])
+        panels = panels[:MAX_TIME_PANELS]
+        several = (frame.groupby([frame.index, "entity"] + ([scheme] if scheme else [])).size() > 1).any()
+        caption = [f"{table.upper()} accuracy and rate per {who} vs time, one panel per unit"]
+        if scheme:
+            caption.append("one line style per scheme")
+        if several:
+            caption.append(f"line: median over the {who}'s rows at each epoch, band: min to max")
+        caption.append(f"handovers of that {who} marked{note}")
+        if omitted:
+            caption.append(f"{omitted} more metrics in the CDFs and the summary")
         specs.append(FigureSpec(
-            f"{table}_timeseries.png",
-            f"{table.upper()} accuracy and rate per {who} vs time"
-            f"{', one line per scheme' if scheme else ''}, handovers of that {who} marked{note}.",
-            lambda frame=frame, shown=shown, scheme=scheme, table=table: plots.timeseries_grid(
-                frame, shown, handovers, groups=groups, scheme=scheme, title=f"{table.upper()} vs time",
-                entities=list(pd.unique(frame["entity"])))))
+            f"{table}_timeseries.png", "; ".join(caption) + ".",
+            lambda frame=frame, panels=panels, scheme=scheme, table=table: plots.timeseries_grid(
+                frame, [m for p in panels for m in p], handovers, groups=groups, scheme=scheme,
+                title=f"{table.upper()} vs time", entities=list(pd.unique(frame["entity"])), panels=panels)))
         by = scheme or "entity"
         specs.append(FigureSpec(
             f"{table}_cdf.png",
