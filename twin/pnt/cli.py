@@ -167,15 +167,20 @@ def _means(df: pd.DataFrame, by: str) -> pd.DataFrame:
     finite = np.isfinite(df["accuracy_m"])
     g = df[finite].groupby([by, "beamformer"])["accuracy_m"].mean().rename("mean_m")
     n_inf = (~finite).groupby([df[by], df["beamformer"]]).sum().rename("n_inf")
-    return pd.concat([g, n_inf], axis=1).reset_index()
+    out = pd.concat([g, n_inf], axis=1).reset_index()
+    rank = {b: k for k, b in enumerate(BEAMFORMERS)}
+    return out.sort_values("beamformer", key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
 
 
 def _compare_table(title: str, rows: list[dict]) -> Table:
     t = Table(title=title)
-    for col in ("setting", "beamformer", "ours (m)", "paper (m)", "diff"):
+    for col in ("setting", "beamformer", "ours (m)", "paper (m)", "diff", "UTs with CRLB = inf"):
         t.add_column(col, justify="right" if col not in ("setting", "beamformer") else "left")
     for r in rows:
-        t.add_row(r["setting"], BF_NAMES[r["beamformer"]], f"{r['ours_m']:.3f}", f"{r['paper_m']:.3f}", f"{r['rel_diff_pct']:+.1f}%")
+        t.add_row(
+            r["setting"], BF_NAMES[r["beamformer"]], f"{r['ours_m']:.3f}", f"{r['paper_m']:.3f}",
+            f"{r['rel_diff_pct']:+.1f}%", str(r["n_inf"]),
+        )
     return t
 
 

@@ -122,14 +122,14 @@ def run_drop(
                 bf,
                 H,
                 delta,
-                drop.ut_pos,
-                drop.sat_pos,
-                drop.ref_pos,
                 power_w=params.power_w,
                 noise_w=params.noise_w,
+                ut_pos=drop.ut_pos,
+                sat_pos=drop.sat_pos,
+                ref_pos=drop.ref_pos,
                 bandwidth_hz=params.bandwidth_hz,
                 ref_var=params.ref_toa_var_s2,
-                **_beamformer_options(bf, params),
+                **_beamformer_options(bf, params, rng),
             )
             sinr = np.asarray(res.sinr, dtype=float)
             acc = accuracy_per_ut(
@@ -149,7 +149,7 @@ def run_drop(
                     "sinr_mean_db": link_db.mean(axis=1),
                     "sinr_min_db": link_db.min(axis=1),
                     **{f"sinr_db_{k}": link_db[:, k] for k in range(params.i_tdoa)},
-                    "status": str(res.status),
+                    "status": _status_summary(res.status),
                     "n_tests": int(np.sum(res.n_tests)),
                 }
             )
@@ -163,11 +163,18 @@ def run_drop(
     return out
 
 
-def _beamformer_options(name: str, params: PntParams) -> dict:
-    """DSTA thresholds from the params; nothing for the baselines."""
+def _beamformer_options(name: str, params: PntParams, rng: np.random.Generator) -> dict:
+    """DSTA thresholds from the params (and the rng its SDR option would draw from);
+    nothing for the baselines."""
     if name == "dsta":
-        return {"gamma_init": params.gamma_init, "gamma_step": params.gamma_step, "gamma_max": params.gamma_max}
+        return {"gamma_init": params.gamma_init, "gamma_step": params.gamma_step, "gamma_max": params.gamma_max, "rng": rng}
     return {}
+
+
+def _status_summary(status) -> str:
+    """Per-satellite beamformer statuses as "name:count" pairs, e.g. "ok:20,lowered:1"."""
+    names, counts = np.unique(np.asarray(status, dtype=str), return_counts=True)
+    return ",".join(f"{n}:{k}" for n, k in zip(names, counts))
 
 
 def drop_rngs(seed: int, drop_index: int) -> tuple[np.random.Generator, np.random.Generator]:
@@ -260,7 +267,7 @@ def _run_dask(settings, seed, drops, schedulers, beamformers, workers, client=No
         futures = {
             client.submit(simulate_drop, settings, seed, d, schedulers, beamformers, pure=False): d for d in range(drops)
         }
-        for fut in as_completed(futures):
+        for fut in as_completed(futures, loop=client.loop):
             yield futures[fut], fut.result()
     finally:
         if own:
