@@ -183,7 +183,13 @@ def test_isac_and_pnt_tables_are_picked_up(run_dir, tmp_path):
     assert summary.loc["north", "crlb_m p95"] == pytest.approx(np.nanpercentile(crlb, 95))
     assert summary.loc["north", "sinr_min_db median"] == pytest.approx(np.median(pnt["sinr_min_db"]))
     assert not any("solve_time" in c or "status" in c or "rates" in c for c in summary.columns)
+    # process handover kinds: 0 per hour for served entities without events, NaN for the others
+    assert summary.loc["t1", "isac_beams_handovers_per_h"] == 0.0
+    assert np.isnan(summary.loc["north", "isac_beams_handovers_per_h"])
+    assert summary.loc["north", "pnt_reference_handovers_per_h"] == 0.0
+    assert np.isnan(summary.loc["t1", "pnt_reference_handovers_per_h"])
     text = page.read_text(encoding="utf-8")
+    assert "RCRB (m), 95th percentile [zfbf]" in text and "√CRLB (m), median" in text
     assert "beamformer: dsta" in text  # a scheme column with one value is named in the caption
 
 

@@ -53,6 +53,10 @@ LABELS = {
     "central_elevation_deg": "central-satellite elevation (°)",
     "best_elevation_deg": "best elevation (°)",
     "n_members": "group members",
+    "crlb_m": "√CRLB (m)",             # the pnt table's crlb_m is the square root (docs/twin.md)
+    "crlb_at_plan_m": "√CRLB at plan (m)",
+    "error_h_m": "horizontal error (m)",
+    "fix_error_h_m": "horizontal fix error (m)",
 }
 
 
@@ -162,11 +166,11 @@ def _mark_handovers(ax, events: pd.DataFrame, styles: dict[str, dict], spans=Non
                 markersize=4, transform=ax.get_xaxis_transform(), clip_on=False)
 
 
-def _handover_legend(styles: dict[str, dict], with_span: bool) -> list:
+def _handover_legend(styles: dict[str, dict], with_span: bool, span_label: str = "no valid group") -> list:
     handles = [Line2D([], [], linestyle="none", marker=s["marker"], color=s["color"], label=f"{k} handover")
                for k, s in styles.items()]
     if with_span:
-        handles.append(Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.15, label="no valid group"))
+        handles.append(Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.15, label=span_label))
     return handles
 
 
@@ -219,18 +223,19 @@ _SCHEME_STYLES = ["-", "--", ":", "-."]
 def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.DataFrame | None = None, *,
                     groups: pd.DataFrame | None = None, scheme: str | None = None, title: str = "",
                     entities: Sequence[str] | None = None, max_entities: int = 8,
-                    panels: Sequence[Sequence[str]] | None = None) -> Figure:
+                    panels: Sequence[Sequence[str]] | None = None, span_label: str = "no valid group") -> Figure:
     """Metrics vs time: one row per entity, one column per panel, handovers marked.
 
     frame: long table, UTC index, an ``entity`` column and the ``metrics`` columns
-    (units in their names). panels: metrics drawn together (default
+    (units in their names); y axes shared per column. panels: metrics drawn together (default
     :func:`panels_by_unit`: one panel per unit, a colour per metric). scheme:
     optional column whose values are drawn with different line styles (e.g. the
     transmit design). When an entity has several rows at one time per scheme (a
     cluster of cells), the line is their median and a band spans min to max.
     handovers: the ``handovers`` table (``entity``, ``kind``) marked per entity;
-    groups: the ``groups`` table, whose invalid epochs are shaded. At most
-    `max_entities` rows. Non-finite values are not drawn.
+    groups: a table with ``entity`` and ``valid`` (the ``groups`` table, or a process
+    table's status flags) whose invalid epochs are shaded and named `span_label` in
+    the legend. At most `max_entities` rows. Non-finite values are not drawn.
     """
     entities = list(entities if entities is not None else pd.unique(frame["entity"]))[:max_entities]
     panels = [list(p) for p in (panels if panels is not None else panels_by_unit(metrics))]
@@ -240,18 +245,17 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
         groups = groups[groups["entity"].isin(entities)]
     n_rows, n_cols = max(len(entities), 1), max(len(panels), 1)
     fig = Figure(figsize=(min(5.0 * n_cols + 1.0, 22.0), 2.4 * n_rows + 1.4), layout="constrained")
-    axes = fig.subplots(n_rows, n_cols, sharex=True, squeeze=False)
+    axes = fig.subplots(n_rows, n_cols, sharex=True, sharey="col", squeeze=False)
     kinds = handovers["kind"].unique() if handovers is not None and not handovers.empty else []
     styles = kind_styles(kinds)
     spans = invalid_spans(groups) if groups is not None else {}
     schemes = list(pd.unique(frame[scheme])) if scheme else [None]
     banded = False
+    column_values: list[list[np.ndarray]] = [[] for _ in panels]
     for row, entity in enumerate(entities):
         rows = frame[frame["entity"] == entity]
-        events = handovers[handovers["entity"] == entity] if len(kinds) else None
         for col, panel in enumerate(panels):
             ax = axes[row, col]
-            panel_values = []
             for k, metric in enumerate(panel):
                 if metric not in rows:
                     continue
@@ -271,12 +275,20 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
                         ax.fill_between(t, stats["min"].to_numpy(), stats["max"].to_numpy(), color=colour,
                                         alpha=0.15, lw=0)
                         banded = True
-                    panel_values.append(values.to_numpy())
-            if panel_values:
-                _log_if_wide(ax, np.concatenate(panel_values))
-            if all(m.startswith("n_") for m in panel):
-                ax.yaxis.get_major_locator().set_params(integer=True)
-            _headroom(ax, 0.2 if len(kinds) else 0.0)
+                    column_values[col].append(values.to_numpy())
+    # y axes are shared per column: scale and headroom once per column, marks on every row
+    rug = 0.06 * len(styles) + 0.04 if len(styles) else 0.0
+    for col, panel in enumerate(panels):
+        top = axes[0, col]
+        if column_values[col]:
+            _log_if_wide(top, np.concatenate(column_values[col]))
+        if all(m.startswith("n_") for m in panel):
+            top.yaxis.get_major_locator().set_params(integer=True)
+        _headroom(top, rug)
+    for row, entity in enumerate(entities):
+        events = handovers[handovers["entity"] == entity] if len(kinds) else None
+        for col, panel in enumerate(panels):
+            ax = axes[row, col]
             _mark_handovers(ax, events, styles, spans.get(entity))
             ax.grid(True, alpha=0.3)
             unit = unit_of(panel[0])
@@ -291,7 +303,7 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
             _time_axis(ax, label=row == n_rows - 1)
     if title:
         fig.suptitle(title + (" (line: median over the entity's rows; band: min-max)" if banded else ""))
-    handles = _handover_legend(styles, with_span=bool(spans))
+    handles = _handover_legend(styles, with_span=bool(spans), span_label=span_label)
     if scheme:
         handles = [Line2D([], [], color="black", ls=_SCHEME_STYLES[i % len(_SCHEME_STYLES)], label=str(s))
                    for i, s in enumerate(schemes)] + handles
@@ -318,7 +330,8 @@ def geometry_timeseries(groups: pd.DataFrame, visibility: pd.DataFrame, handover
     handovers marked (the ``groups``, ``visibility`` and ``handovers`` tables)."""
     frame = merge_on_time_entity(groups, visibility, ["central_elevation_deg"], ["n_visible"])
     return timeseries_grid(frame, ["central_elevation_deg", "n_visible"], handovers, groups=groups,
-                           title="Serving geometry per entity", max_entities=max_entities)
+                           title="Serving geometry per entity", entities=list(pd.unique(groups["entity"])),
+                           max_entities=max_entities)
 
 
 def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
@@ -332,16 +345,17 @@ def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
     return x, (below + np.arange(1, len(x) + 1)) / max(len(v), 1)
 
 
-def cdf_panels(frame: pd.DataFrame, metrics: Sequence[str], *, by: str = "entity", title: str = "") -> Figure:
-    """Empirical CDFs: one panel per metric, one line per value of column `by`
-    (the entity, or a scheme column pooled over entities). Wide positive ranges
-    (max/min > 100) get a log x axis."""
+def cdf_panels(frame: pd.DataFrame, metrics: Sequence[str], *, by: str = "entity", title: str = "",
+               order: Sequence[str] | None = None) -> Figure:
+    """Empirical CDFs (:func:`ecdf`): one panel per metric, one line per value of column
+    `by` (the entity, or a scheme column pooled over entities), in `order` if given.
+    Wide positive ranges (max/min > 100) get a log x axis."""
     metrics = list(metrics)
     n_cols = min(len(metrics), 3) or 1
     n_rows = -(-max(len(metrics), 1) // n_cols)
     fig = Figure(figsize=(4.6 * n_cols, 3.4 * n_rows + 0.6), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
-    labels = list(pd.unique(frame[by])) if by in frame else [None]
+    labels = list(order if order is not None else pd.unique(frame[by])) if by in frame else [None]
     for i, metric in enumerate(metrics):
         ax = axes.flat[i]
         for label in labels:

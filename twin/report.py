@@ -30,6 +30,10 @@ from .results import RESOLVED_SCENARIO, RUN_INFO, load, read_json
 
 #: Handover kinds always given a column in the summary (others are added when they occur).
 BASE_KINDS = ("central", "group", "interruption", "restored")
+#: Handover kinds written by a process (docs/twin.md): given a column when that table is present,
+#: NaN for entities the process does not serve.
+PROCESS_KINDS = {"isac": ("isac_beams",),
+                 "pnt": ("pnt_reference", "pnt_positioning", "pnt_beams", "pnt_interruption", "pnt_restored")}
 #: A numeric column whose name contains one of these is an accuracy or rate metric.
 METRIC_WORDS = ("rcrb", "crb", "crlb", "error", "accuracy", "rmse", "gdop", "rate", "sinr", "snr",
                 "throughput", "capacity")
@@ -78,6 +82,17 @@ def _prepare_metric_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None
     else:
         frame["scheme"] = frame[present].astype(str).agg(" / ".join, axis=1)
     return frame, "scheme"
+
+
+def _validity(frame: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
+    """Per time × entity ``valid`` flags for shading a process table's time series: from its
+    ``status`` column (valid when some row of the entity at that time has status ``ok``),
+    else the ``groups`` table's."""
+    if "status" not in frame:
+        return groups
+    ok = (frame["status"].astype(str) == "ok").groupby([frame.index, frame["entity"]]).any()
+    ok.index.names = ["time", "entity"]
+    return ok.rename("valid").reset_index(level="entity")
 
 
 def _fixed_schemes(frame: pd.DataFrame) -> str:
@@ -133,7 +148,8 @@ def summary_table(tables: dict[str, pd.DataFrame], info: dict) -> pd.DataFrame:
     95th percentile of every metric column (:func:`metric_columns`) of the ``isac`` and
     ``pnt`` tables (per scheme when the table has scheme columns).
 
-    Handovers per hour = events of that kind / ((n_epochs - 1) × step_s / 3600).
+    Handovers per hour = events of that kind / ((n_epochs - 1) × step_s / 3600); the kinds
+    of a process (:data:`PROCESS_KINDS`) are NaN for entities that process does not serve.
     Percentiles ignore NaN (numpy's linear interpolation); an entity without rows in a
     table gets NaN for its columns.
     """
@@ -152,6 +168,14 @@ def summary_table(tables: dict[str, pd.DataFrame], info: dict) -> pd.DataFrame:
         summary["valid_group_fraction"] = groups.groupby("entity")["valid"].mean()
     hours = _hours_covered(info, tables)
     kinds = list(BASE_KINDS)
+    served: dict[str, set] = {}  # kind -> entities the writing process serves
+    for table, table_kinds in PROCESS_KINDS.items():
+        frame = tables.get(table, pd.DataFrame())
+        if not frame.empty:
+            entities_of = set(_prepare_metric_table(frame)[0]["entity"].unique())
+            for kind in table_kinds:
+                kinds.append(kind)
+                served[kind] = entities_of
     if not handovers.empty:
         kinds += [k for k in sorted(handovers["kind"].unique()) if k not in kinds]
         counts = handovers.groupby(["entity", "kind"]).size().unstack(fill_value=0)
@@ -159,7 +183,10 @@ def summary_table(tables: dict[str, pd.DataFrame], info: dict) -> pd.DataFrame:
         counts = pd.DataFrame()
     for kind in kinds:
         n = counts[kind].reindex(summary.index, fill_value=0) if kind in counts else pd.Series(0, index=summary.index)
-        summary[f"{kind}_handovers_per_h"] = n / hours if hours > 0 else np.nan
+        rate = n / hours if hours > 0 else pd.Series(np.nan, index=summary.index)
+        if kind in served:
+            rate = rate.where(rate.index.isin(list(served[kind])) | (n > 0))
+        summary[f"{kind}_handovers_per_h"] = rate
     if not visibility.empty and "n_visible" in visibility:
         summary["n_visible_median"] = visibility.groupby("entity")["n_visible"].median()
     if not groups.empty and "central_elevation_deg" in groups:
@@ -230,14 +257,16 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
             caption.append("one line style per scheme")
         if several:
             caption.append(f"line: median over the {who}'s rows at each epoch, band: min to max")
-        caption.append(f"handovers of that {who} marked{note}")
+        shaded = "status other than ok" if "status" in frame else "no valid serving group"
+        caption.append(f"handovers of that {who} marked, red shading: {shaded}{note}")
         if omitted:
             caption.append(f"{omitted} more metrics in the CDFs and the summary")
         specs.append(FigureSpec(
             f"{table}_timeseries.png", "; ".join(caption) + ".",
             lambda frame=frame, panels=panels, scheme=scheme, table=table: plots.timeseries_grid(
-                frame, [m for p in panels for m in p], handovers, groups=groups, scheme=scheme,
-                title=f"{table.upper()} vs time", entities=list(pd.unique(frame["entity"])), panels=panels)))
+                frame, [m for p in panels for m in p], handovers, groups=_validity(frame, groups), scheme=scheme,
+                title=f"{table.upper()} vs time", entities=list(pd.unique(frame["entity"])), panels=panels,
+                span_label="status not ok" if "status" in frame else "no valid group")))
         by = scheme or "entity"
         specs.append(FigureSpec(
             f"{table}_cdf.png",
@@ -251,7 +280,7 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
         specs.append(FigureSpec(
             "geometry_cdf.png",
             "Empirical CDFs of the central satellite's elevation and of the number of visible satellites, per entity.",
-            lambda geo=geo, metrics=metrics: plots.cdf_panels(geo, metrics, by="entity",
+            lambda geo=geo, metrics=metrics: plots.cdf_panels(geo, metrics, by="entity", order=list(pd.unique(groups["entity"])),
                                                               title="Serving geometry: distributions")))
         specs.append(FigureSpec(
             "ground_track.png",
@@ -336,18 +365,51 @@ figcaption { color: #444; font-size: 0.95em; }
 """
 
 
-def _summary_html(summary: pd.DataFrame) -> str:
-    def fmt(value) -> str:
-        if isinstance(value, (float, np.floating)):
-            if not np.isfinite(value):
-                return "—"
-            return f"{value:.3g}" if abs(value) < 1e5 else f"{value:.3e}"
-        return html.escape(str(value))
+def describe_column(column: str) -> str:
+    """A readable description of a summary column ("rcrb_m [alg2] p95" -> "RCRB (m), 95th
+    percentile [alg2]")."""
+    fixed = {"role": "role", "epochs": "epochs recorded",
+             "valid_group_fraction": "fraction of epochs with a valid serving group"}
+    if column in fixed:
+        return fixed[column]
+    if column.endswith("_handovers_per_h"):
+        return f"{column[: -len('_handovers_per_h')]} handovers per hour"
+    match = re.match(r"^(?:(\w+)\.)?(\w+?)(?: \[(.*)\])?[ _](median|p95)$", column)
+    if not match:
+        return column
+    table, metric, scheme, stat = match.groups()
+    text = f"{plots.axis_label(metric)}, {'median' if stat == 'median' else '95th percentile'}"
+    if scheme:
+        text += f" [{scheme}]"
+    return f"{table}: {text}" if table else text
 
-    header = "".join(f"<th>{html.escape(str(c))}</th>" for c in summary.columns)
+
+def _fmt(value) -> str:
+    if isinstance(value, (float, np.floating)):
+        if not np.isfinite(value):
+            return "—"
+        return f"{value:.3g}" if abs(value) < 1e5 else f"{value:.3e}"
+    return html.escape(str(value))
+
+
+def _summary_html(summary: pd.DataFrame, max_transposed: int = 12) -> str:
+    """The summary as an HTML table: one column per entity (one row per quantity, with its
+    description) when there are at most `max_transposed` entities, else one row per entity."""
+    if len(summary) <= max_transposed:
+        header = "".join(f"<th>{html.escape(str(e))}</th>" for e in summary.index)
+        body = []
+        for column in summary.columns:
+            cells = "".join(f"<td>{_fmt(v)}</td>" for v in summary[column].to_numpy())
+            body.append(f"<tr><td class=key>{html.escape(describe_column(column))}</td>"
+                        f"<td class=key><code>{html.escape(column)}</code></td>{cells}</tr>")
+        return (f"<div class=scroll><table class=summary><thead><tr><th class=key>quantity</th>"
+                f"<th class=key>summary.csv column</th>{header}</tr></thead><tbody>{''.join(body)}</tbody>"
+                f"</table></div>")
+    header = "".join(f"<th title=\"{html.escape(describe_column(str(c)))}\">{html.escape(str(c))}</th>"
+                     for c in summary.columns)
     body = []
     for entity, row in summary.iterrows():
-        cells = "".join(f"<td>{fmt(v)}</td>" for v in row.to_numpy())
+        cells = "".join(f"<td>{_fmt(v)}</td>" for v in row.to_numpy())
         body.append(f"<tr><th class=key>{html.escape(str(entity))}</th>{cells}</tr>")
     return (f"<div class=scroll><table class=summary><thead><tr><th class=key>entity</th>{header}</tr></thead>"
             f"<tbody>{''.join(body)}</tbody></table></div>")
@@ -363,9 +425,10 @@ def render_html(info: dict, scenario: dict, tables: dict[str, pd.DataFrame], sum
         f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}">'
         f"<figcaption><b>Figure {i}.</b> {html.escape(caption)}</figcaption></figure>"
         for i, (name, caption) in enumerate(figures, start=1))
-    note = ("Handovers per hour: events of that kind divided by (epochs − 1) × step. "
-            "Medians and 95th percentiles (p95) are over the entity's epochs; columns with [scheme] "
-            "are per scheme. The same table is in <a href=\"summary.csv\">summary.csv</a>.")
+    note = ("Handovers per hour: events of that kind divided by (epochs − 1) × step; a process's own kinds "
+            "(isac_beams, pnt_…) show — for entities that process does not serve. Medians and 95th "
+            "percentiles are over the entity's rows (epochs, and cells for a PNT cluster), missing values "
+            "left out; [name] marks a scheme. One row per entity in <a href=\"summary.csv\">summary.csv</a>.")
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head>
