@@ -641,7 +641,7 @@ class GroundEntity(_Section):
         if not isinstance(raw, (str, Path)) or not str(raw).strip():
             raise _Located([(("track_csv",), f"track_csv must be a path string, got {raw!r}")])
         path = _resolve_path("track_csv", raw, info)
-        data = {**data, "track_csv": str(path)}
+        data = {**data, "track_csv": path}
         if not path.is_file():
             if data.get("waypoints") is not None:
                 return data  # a resolved scenario: its rows are the waypoints
@@ -1013,7 +1013,7 @@ class ReplanConfig(_Section):
     policy: Literal["every_epoch", "every_n", "on_event"] = "every_epoch"
     every_n: int = 1
     on: list[Literal["handover", "group_change", "drift"]] = Field(default_factory=lambda: list(REPLAN_EVENTS))
-    drift_deg: float = 1.0
+    drift_deg: float = 10.0
     max_age: int = 0
 
     @field_validator("every_n")

@@ -85,7 +85,8 @@ def matched_filter_beams(H, delta, power_w: float) -> np.ndarray:
 
 
 def held_link_sinr(H, W, delta, noise_w: float) -> np.ndarray:
-    """Per-link SINR of given beams, seed 002 eq. (2), vectorised over satellites and UTs.
+    """Per-link SINR of given beams, seed 002 eq. (2) (fallback used only while
+    ``twin.pnt.beamforming.link_sinr``, the equation's home, is not installed).
 
     SINR_{i,c} = |h_{i,c}^T w_{i,c}|² / (Σ_{c'∈C_i, c'≠c} |h_{i,c}^T w_{i,c'}|² + ε²).
     H (I, C, N) channels; W (I, C, N) beams (zero rows for unscheduled links); delta (I, C)
@@ -155,20 +156,30 @@ class PntProcess:
             twin.summary_counts["pnt_rows"] = twin.summary_counts.get("pnt_rows", 0) + len(rows)
 
     def _beams(self, H, delta, ut_pos, sat_pos, ref_pos, rng):
-        """(W (I, C, N), sinr (I, C), status) of the configured beamformer."""
+        """(W (I, C, N), sinr (I, C), status) of the configured beamformer; status joins the
+        distinct per-satellite statuses of ``pnt.beamforming.BeamResult`` (e.g. "ok;lowered")."""
         cfg = self.config
         if self.beamformer == "mf":
             W = matched_filter_beams(H, delta, self.power_w)
-            return W, held_link_sinr(H, W, delta, self.noise_w), "mf"
+            return W, self._sinr(H, W, delta), "mf"
         from twin.pnt.beamforming import beamform
 
-        opts = {"gamma_init": 10.0, "gamma_step": 2.0, "gamma_max": 100.0} if self.beamformer == "dsta" else {}
-        res = beamform(self.beamformer, H, delta, ut_pos, sat_pos, ref_pos, power_w=self.power_w,
-                       noise_w=self.noise_w, bandwidth_hz=self.bandwidth_hz, ref_var=cfg.ref_toa_var_s2, **opts)
-        W = getattr(res, "W", None)
-        if W is None:
-            W = getattr(res, "beams")
-        return np.asarray(W), np.asarray(res.sinr, dtype=float), str(res.status)
+        opts = {}
+        if self.beamformer == "dsta":
+            opts = {"ut_pos": ut_pos, "sat_pos": sat_pos, "ref_pos": ref_pos, "bandwidth_hz": self.bandwidth_hz,
+                    "ref_var": cfg.ref_toa_var_s2, "rng": rng}
+        res = beamform(self.beamformer, H, delta, power_w=self.power_w, noise_w=self.noise_w, **opts)
+        status = ";".join(sorted({str(s) for s in np.asarray(res.status).ravel()} - {"empty"}))
+        return np.asarray(res.W), np.asarray(res.sinr, dtype=float), status
+
+    def _sinr(self, H, W, delta):
+        """Eq. (2) SINRs (I, C) of beams W on channels H: ``pnt.beamforming.link_sinr`` when
+        that module exists, else :func:`held_link_sinr`."""
+        try:
+            from twin.pnt.beamforming import link_sinr
+        except ImportError:
+            return held_link_sinr(H, W, delta, self.noise_w)
+        return link_sinr(H, W, delta, self.noise_w)
 
     def _event(self, epoch, name, kind, old, new, reason) -> dict:
         return {"epoch": epoch.index, "time": epoch.time, "entity": name, "kind": kind, "from_sat": old,
@@ -266,7 +277,7 @@ class PntProcess:
         else:
             solve_s = np.nan
             started = wallclock.perf_counter()
-            sinr = held_link_sinr(H, plan["W"], plan["delta"], self.noise_w)
+            sinr = self._sinr(H, plan["W"], plan["delta"])
             twin.timer.add("pnt_beamforming", started)
         delta = plan["delta"]
         started = wallclock.perf_counter()
