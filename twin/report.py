@@ -46,6 +46,13 @@ METRIC_TABLES = ("isac", "pnt")
 #: At most this many metrics per CDF figure and unit panels per time-series figure.
 MAX_PANELS = 9
 MAX_TIME_PANELS = 4
+#: At most this many entities (rows) per time-series figure and on the map.
+MAX_TIME_ENTITIES = 8
+MAX_MAP_ENTITIES = 12
+
+
+def _cap_note(n: int, cap: int) -> str:
+    return f" (first {cap} of {n} entities shown; all are in the summary)" if n > cap else ""
 
 
 def metric_columns(frame: pd.DataFrame) -> list[str]:
@@ -231,12 +238,14 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
     handovers = tables.get("handovers", pd.DataFrame())
     isl = tables.get("isl", pd.DataFrame())
     specs = []
+    n_entities = groups["entity"].nunique() if not groups.empty else 0
     if not groups.empty and not visibility.empty:
         specs.append(FigureSpec(
             "geometry_timeseries.png",
-            "Central-satellite elevation and number of visible satellites per entity vs time; "
-            "triangles/lines mark handovers by kind, red shading epochs without a valid group.",
-            lambda: plots.geometry_timeseries(groups, visibility, handovers)))
+            "Central-satellite elevation and number of visible satellites per entity vs time; markers along "
+            "the top mark handovers by kind (faint lines: central handovers), red shading epochs without a "
+            f"valid serving group{_cap_note(n_entities, MAX_TIME_ENTITIES)}.",
+            lambda: plots.geometry_timeseries(groups, visibility, handovers, max_entities=MAX_TIME_ENTITIES)))
     for table in METRIC_TABLES:
         raw = tables.get(table, pd.DataFrame())
         metrics = metric_columns(raw) if not raw.empty else []
@@ -258,7 +267,8 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
         if several:
             caption.append(f"line: median over the {who}'s rows at each epoch, band: min to max")
         shaded = "status other than ok" if "status" in frame else "no valid serving group"
-        caption.append(f"handovers of that {who} marked, red shading: {shaded}{note}")
+        caption.append(f"handovers of that {who} marked, red shading: {shaded}{note}"
+                       f"{_cap_note(frame['entity'].nunique(), MAX_TIME_ENTITIES)}")
         if omitted:
             caption.append(f"{omitted} more metrics in the CDFs and the summary")
         specs.append(FigureSpec(
@@ -266,11 +276,12 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
             lambda frame=frame, panels=panels, scheme=scheme, table=table: plots.timeseries_grid(
                 frame, [m for p in panels for m in p], handovers, groups=_validity(frame, groups), scheme=scheme,
                 title=f"{table.upper()} vs time", entities=list(pd.unique(frame["entity"])), panels=panels,
+                max_entities=MAX_TIME_ENTITIES,
                 span_label="status not ok" if "status" in frame else "no valid group")))
         by = scheme or "entity"
         specs.append(FigureSpec(
             f"{table}_cdf.png",
-            f"Empirical CDFs of the {table.upper()} metrics over all epochs, one line per "
+            f"Empirical CDFs of the {table.upper()} metrics over all rows (epochs{', cells' if several else ''}), one line per "
             f"{'scheme (all ' + who + 's pooled)' if scheme else who}{note}.",
             lambda frame=frame, shown=shown, by=by, table=table: plots.cdf_panels(
                 frame, shown, by=by, title=f"{table.upper()}: distributions")))
@@ -285,8 +296,9 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
         specs.append(FigureSpec(
             "ground_track.png",
             "Sub-satellite points of each entity's central (serving) satellite over the run "
-            "(one line per serving satellite) and the entities' own tracks (star: start).",
-            lambda: plots.ground_track(groups, visibility)))
+            "(one line per serving satellite) and the entities' own tracks (star: start)"
+            f"{_cap_note(n_entities, MAX_MAP_ENTITIES)}.",
+            lambda: plots.ground_track(groups, visibility, max_entities=MAX_MAP_ENTITIES)))
         specs.append(FigureSpec(
             "handover_timeline.png",
             "Every handover event by entity and kind; red spans: epochs without a valid serving group.",
