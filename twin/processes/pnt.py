@@ -7,8 +7,9 @@ with the centre. At each epoch, per cluster (``docs/twin.md`` lists the columns)
 
 1. visible satellites: valid and above ``[visibility] mask_elevation_deg`` from the centre;
    the **reference** (satellite 0 of seed 002) is the highest of them; the others, highest
-   first and at most ``max_sats``, are schedulable. Fewer than ``i_tdoa`` schedulable ->
-   rows with ``status = "too_few_satellites"`` (an interruption, recorded, not skipped);
+   first and at most ``max_sats``, are schedulable. Fewer than ``i_tdoa`` schedulable, or too
+   few for the beam budget (``C · i_tdoa > n_beams · schedulable``) -> rows with
+   ``status = "too_few_satellites"`` (an interruption, recorded, not skipped);
 2. body frames ``pnt.channel.pnt_body_frames(x_axis="along_track")`` (nadir boresight) and
    channels eq. (8)-(10) (``pnt.channel.channels``);
 3. the re-planning decision (:mod:`twin.processes.replan`); on re-plan the beam schedule
@@ -209,14 +210,16 @@ class PntProcess:
                  "crlb_at_plan_m": np.nan, "gdop": np.nan, "fix_error_m": np.nan, "fix_error_h_m": np.nan,
                  "drift_deg": np.nan} for c in range(C)]
         events = []
-        valid = n_visible >= cfg.i_tdoa + 1
+        n_sched = min(max(n_visible - 1, 0), cfg.max_sats)
+        need = max(cfg.i_tdoa, -(-C * cfg.i_tdoa // cfg.n_beams))  # satellites besides the reference
+        valid = n_sched >= need
+        why = (f"{n_visible} visible satellites: reference + {n_sched} schedulable, need {need} "
+               f"({C} UTs x {cfg.i_tdoa} links on {cfg.n_beams} beams per satellite)")
         was_valid = self.valid_before.get(name)
         if was_valid is not None and was_valid != valid:
-            events.append(self._event(epoch, name, "pnt_restored" if valid else "pnt_interruption", "", "",
-                                      f"{n_visible} visible satellites (need {cfg.i_tdoa + 1})"))
+            events.append(self._event(epoch, name, "pnt_restored" if valid else "pnt_interruption", "", "", why))
         elif was_valid is None and not valid:
-            events.append(self._event(epoch, name, "pnt_interruption", "", "",
-                                      f"{n_visible} visible satellites (need {cfg.i_tdoa + 1})"))
+            events.append(self._event(epoch, name, "pnt_interruption", "", "", why))
         self.valid_before[name] = valid
         if not valid:
             for row in rows:
