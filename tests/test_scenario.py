@@ -95,7 +95,7 @@ def _assert_at(problem, path: Path, line: int | None):
 # --------------------------------------------------------------------------- shipped scenarios
 
 
-@pytest.mark.parametrize("name", ["default", "walker-72x22", "starlink-replay"])
+@pytest.mark.parametrize("name", ["default", "walker-72x22", "starlink-replay", "paper-isac", "paper-pnt"])
 def test_shipped_scenarios_load_and_round_trip(name):
     scenario = load_scenario(SCENARIOS / f"{name}.toml")
     assert scenario.source_path == (SCENARIOS / f"{name}.toml").absolute()
@@ -749,3 +749,106 @@ def test_single_waypoint_is_held():
     e = _entity(waypoints=[{"time": "5m", "lat_deg": -33.9, "lon_deg": 151.2, "alt_m": 40}])
     pos = e.position_ecef(np.array([0.0, 300.0, 9000.0]))
     np.testing.assert_array_equal(pos, np.broadcast_to(geodetic_to_ecef(math.radians(-33.9), math.radians(151.2), 40.0), (3, 3)))
+
+
+# --------------------------------------------------------------------------- processes, re-planning, CSV tracks
+
+
+def test_paper_scenarios_carry_the_seeds_settings():
+    isac = load_scenario(SCENARIOS / "paper-isac.toml")
+    shell = isac.constellation.shells[0]
+    assert (shell.total, shell.planes, shell.altitude_km, shell.inclination_deg) == (1584, 72, 550, 53)
+    c = isac.isac
+    assert c.enabled and not isac.pnt.enabled
+    assert (c.nx, c.nz, c.p_max_dbm, c.sensing_noise_dbm, c.n_ue, c.ue_radius_m, c.rate_target_bps_hz) == \
+        (4, 4, 30.0, -110.0, 10, 15e3, 2.0)
+    assert (isac.serving.group_size, isac.serving.collaboration) == (5, "II")
+    pnt = load_scenario(SCENARIOS / "paper-pnt.toml")
+    assert pnt.constellation.shells[0].altitude_km == 600 and pnt.pnt.enabled and not pnt.isac.enabled
+    p = pnt.pnt
+    assert (p.n_cells, p.cell_radius_m, p.nx, p.ny, p.n_beams, p.power_dbw, p.freq_ghz, p.bandwidth_mhz,
+            p.ref_toa_var_s2, p.i_tdoa, p.max_sats, p.scheduler, p.beamformer) == \
+        (61, 43.3e3, 8, 8, 12, 26.0, 4.0, 50.0, 1e-19, 4, 21, "hbs", "dsta")
+
+
+def test_starlink_replay_runs_both_processes_on_a_moving_target():
+    s = load_scenario(SCENARIOS / "starlink-replay.toml")
+    assert s.isac.enabled and s.isac.targets == ["munich-car"]
+    assert s.pnt.enabled and s.pnt.terminals == ["munich-centre"] and s.pnt.n_cells == 61
+    car = s.targets[0]
+    assert car.track_csv == SCENARIOS / "munich-ring.csv" and len(car.waypoints) == 25
+    lat, lon, _ = car.geodetic_track(np.array([0.0, 1800.0, 3600.0]))
+    assert np.degrees(lat[2]) == pytest.approx(np.degrees(lat[0]), abs=1e-9)  # one lap per hour
+    assert abs(np.degrees(lon[1]) - np.degrees(lon[0])) > 0.1
+
+
+def test_process_sections_default_off_and_name_checks(tmp_path):
+    s = load_scenario(_write(tmp_path, BASE))
+    assert not s.isac.enabled and not s.pnt.enabled and s.replan.policy == "every_epoch"
+    assert s.pnt.n_cells == 61 and s.replan.drift_rad == pytest.approx(math.radians(10.0))
+    text = BASE.replace("[output]", '[isac]\nenabled = true\ntargets = ["t1", "nope"]\n\n[pnt]\nterminals = ["t1"]\n\n[output]')
+    problems = _refused(tmp_path, text)
+    path = tmp_path / "s.toml"
+    _assert_at(_one(problems, "isac.targets[1]"), path, _line_of(text, "targets = ["))
+    assert "'nope' is not one of the scenario's targets (t1)" in _one(problems, "isac.targets[1]").reason
+    assert "not one of the scenario's terminals (ut1)" in _one(problems, "pnt.terminals[0]").reason
+
+
+@pytest.mark.parametrize("section, line, field_path, words", [
+    ("[isac]", "search_half_width_m = 100.0", "isac.search_half_width_m", "must be <= search_half_width_m"),
+    ("[isac]", "n_ue = 0", "isac.n_ue", "n_ue = 0 is out of range"),
+    ("[isac]", 'estimator = "psoo"', "isac.estimator", "did you mean 'pso'"),
+    ("[pnt]", "i_tdoa = 2", "pnt.i_tdoa", "i_tdoa = 2 satellites is out of range"),
+    ("[pnt]", "max_sats = 3", "pnt.max_sats", "must be >= i_tdoa = 4"),
+    ("[pnt]", 'beamformer = "dst"', "pnt.beamformer", "did you mean 'dsta'"),
+    ("[replan]", 'policy = "sometimes"', "replan.policy", "every_epoch"),
+    ("[replan]", "every_n = 0", "replan.every_n", "every_n = 0 epochs is out of range"),
+    ("[replan]", 'on = ["drift", "rain"]', "replan.on[1]", "group_change"),
+])
+def test_process_section_refusals_name_field_and_line(tmp_path, section, line, field_path, words):
+    text = BASE.replace("[output]", f"{section}\n{line}\n\n[output]")
+    problem = _one(_refused(tmp_path, text), field_path)
+    _assert_at(problem, tmp_path / "s.toml", _line_of(text, line))
+    assert words in problem.reason, problem.reason
+
+
+def _track(tmp_path, csv_text, extra=""):
+    (tmp_path / "track.csv").write_text(csv_text)
+    return BASE.replace('name = "t1"\nlat_deg = 40.0\nlon_deg = 116.0', f'name = "t1"\ntrack_csv = "track.csv"{extra}')
+
+
+def test_track_csv_becomes_waypoints_and_survives_without_the_file(tmp_path):
+    text = _track(tmp_path, "time,lat_deg,lon_deg,alt_m\n0,40.0,116.0,10\n10m,40.1,116.0,20\n1200,40.1,116.2,30\n")
+    s = load_scenario(_write(tmp_path, text))
+    t1 = s.targets[0]
+    assert t1.track_csv == tmp_path / "track.csv" and (t1.lat_deg, t1.lon_deg, t1.alt_m) == (40.0, 116.0, 10.0)
+    assert [w.time for w in t1.waypoints] == [0.0, 600.0, 1200.0]
+    lat, lon, alt = t1.geodetic_track(np.array([600.0, 900.0, 5000.0]))
+    assert np.degrees(lat[0]) == pytest.approx(40.1, abs=1e-12) and alt[1] == pytest.approx(25.0)
+    assert np.degrees(lon[2]) == pytest.approx(116.2, abs=1e-12)  # held after the last row
+    resolved = json.loads(json.dumps(s.to_resolved_dict()))
+    (tmp_path / "track.csv").unlink()  # a resumed run needs only the resolved scenario
+    assert scenario_from_dict(resolved) == s
+
+
+def test_track_csv_order_without_alt_and_errors_with_file_line(tmp_path):
+    s = load_scenario(_write(tmp_path, _track(tmp_path, "lon_deg,time,lat_deg\n116.0,0,40.0\n116.1,5m,40.0\n")))
+    assert [(w.time, w.lon_deg, w.alt_m) for w in s.targets[0].waypoints] == [(0.0, 116.0, 0.0), (300.0, 116.1, 0.0)]
+    csv_path = tmp_path / "track.csv"
+    for csv_text, words in [
+        ("time,lat_deg,lon_deg\n0,40,116\n60,forty,116\n", f"{csv_path}:3: column lat_deg"),
+        ("time,lat,lon_deg\n0,40,116\n", f"{csv_path}:1: track CSV header"),
+        ("time,lat_deg,lon_deg\n0,40,116\n60,40\n", f"{csv_path}:3: 2 values for 3 columns"),
+        ("time,lat_deg,lon_deg\n", "has a header but no rows"),
+    ]:
+        text = _track(tmp_path, csv_text)
+        problem = _one(_refused(tmp_path, text), "targets[0].track_csv")
+        _assert_at(problem, tmp_path / "s.toml", _line_of(text, "track_csv"))
+        assert words in problem.reason, problem.reason
+    problems = _refused(tmp_path, _track(tmp_path, "time,lat_deg,lon_deg\n0,40,116\n", "\nvelocity_enu_mps = [1.0, 0.0, 0.0]"))
+    assert "mutually exclusive" in _one(problems, "targets[0].track_csv").reason
+    (tmp_path / "track.csv").unlink()
+    missing = BASE.replace('name = "t1"\nlat_deg = 40.0\nlon_deg = 116.0', 'name = "t1"\ntrack_csv = "track.csv"')
+    assert "track_csv not found" in _one(_refused(tmp_path, missing), "targets[0].track_csv").reason
+    bad_rows = _track(tmp_path, "time,lat_deg,lon_deg\n60,40,116\n0,40.1,116\n")
+    assert "times must increase" in _one(_refused(tmp_path, bad_rows), "targets[0].waypoints[1].time").reason

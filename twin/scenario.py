@@ -648,7 +648,10 @@ class GroundEntity(_Section):
             raise _Located([(("track_csv",), f"track_csv not found: {path}")])
         if "velocity_enu_mps" in data:
             raise _Located([(("track_csv",), "track_csv and velocity_enu_mps are mutually exclusive: give one or the other")])
-        rows = read_track_csv(path)
+        try:
+            rows = read_track_csv(path)
+        except (ValueError, OSError) as exc:
+            raise _Located([(("track_csv",), str(exc))]) from None
         if data.get("waypoints") is not None and data["waypoints"] != rows:
             raise _Located([(("track_csv",), "track_csv and waypoints are mutually exclusive: give one or the other")])
         return {**data, "waypoints": rows}
@@ -910,7 +913,7 @@ class IsacConfig(_Section):
     @model_validator(mode="after")
     def _spread_inside_cube(self) -> IsacConfig:
         if self.prior_spread_m > self.search_half_width_m:
-            raise _Located([(("prior_spread_m",), f"prior_spread_m = {self.prior_spread_m:g} m must be <= search_half_width_m = {self.search_half_width_m:g} m (the target must lie inside the search cube)")])
+            raise _Located([(("search_half_width_m",), f"prior_spread_m = {self.prior_spread_m:g} m must be <= search_half_width_m = {self.search_half_width_m:g} m (the target must lie inside the search cube)")])
         return self
 
     @property
