@@ -98,6 +98,14 @@ def print_summary(console: Console, run_dir: Path, info: dict, twin: Twin, wall_
     table.add_row("handovers", f"{counts['handovers']}")
     table.add_row("epochs × entities without a valid group", f"{counts['invalid_groups']}")
     table.add_row("mean visible satellites", f"{mean_visible:.1f}")
+    for process in getattr(twin, "processes", []):
+        if process.name == "isac":
+            table.add_row("ISAC target-epochs (re-plans)",
+                          f"{counts.get('isac_rows', 0)} ({counts.get('isac_replans', 0)}), design {process.design}, "
+                          f"estimator {process.config.estimator}")
+        elif process.name == "pnt":
+            table.add_row("PNT UT-epochs", f"{counts.get('pnt_rows', 0)}, scheduler {process.config.scheduler}, "
+                          f"beamformer {process.beamformer}")
     table.add_row("wall time", f"{wall_s:.1f} s")
     stages = twin.timer.seconds
     if stages:
