@@ -16,7 +16,7 @@ from twin.report import summary_table, write_report
 from twin.results import load, run_info, write_parquet_atomic
 from twin.runner import run_scenario
 
-# A 36 x 22 Walker shell, 20 min at 30 s: a moving target at 40° N (always served) and a
+# A 36 x 22 Walker shell, 10 min at 30 s: a moving target at 40° N (always served) and a
 # terminal at 65° N, near the edge of the 53° shell's coverage (groups come and go).
 TINY = """
 [run]
@@ -62,7 +62,7 @@ def _run(tmp_path: Path, duration: str) -> Path:
 
 @pytest.fixture(scope="module")
 def run_dir(tmp_path_factory) -> Path:
-    return _run(tmp_path_factory.mktemp("report"), "20m")
+    return _run(tmp_path_factory.mktemp("report"), "10m")
 
 
 @pytest.fixture(scope="module")
@@ -97,8 +97,8 @@ def test_report_without_isac_and_pnt(run_dir, report_page):
     assert tables.get("isac", pd.DataFrame()).empty and tables.get("pnt", pd.DataFrame()).empty
     _check_page(report_page, BASE_FIGURES)
     text = report_page.read_text(encoding="utf-8")
-    assert run_info(run_dir)["n_epochs"] == 41
-    for words in ("tiny", "792", "41 × 30 s", "wall time", "time by stage", "topology", "Walker Delta"):
+    assert run_info(run_dir)["n_epochs"] == 21
+    for words in ("tiny", "792", "21 × 30 s", "wall time", "time by stage", "topology", "Walker Delta"):
         assert words in text, words
 
 
@@ -202,6 +202,30 @@ def test_run_without_handovers_reports(tmp_path):
     n = len(tables["handovers"])
     counts = summary[[c for c in summary.columns if c.endswith("_handovers_per_h")]].to_numpy().sum()
     assert counts == pytest.approx(n / (30.0 / 3600.0))
+
+
+def _replace_table(run: Path, table: str, frame: pd.DataFrame) -> None:
+    for part in (run / "tables" / table).glob("part-*.parquet"):
+        part.unlink()
+    write_parquet_atomic(frame, run / "tables" / table / "part-00000000.parquet")
+
+
+def test_missing_optional_columns_are_skipped(run_dir, tmp_path):
+    """An older or partial run: groups without the sub-satellite point and elevation, no isl
+    table, then visibility without n_visible too: the report is written without them."""
+    run = tmp_path / "run"
+    shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("report"))
+    groups = _raw(run, "groups").drop(columns=["central_lat_deg", "central_lon_deg", "central_elevation_deg"])
+    _replace_table(run, "groups", groups)
+    shutil.rmtree(run / "tables" / "isl")
+    page = write_report(run)
+    assert set(_figures_in(page)) == BASE_FIGURES - {"isl_topology.png"}
+    summary = pd.read_csv(run / "report" / "summary.csv", index_col="entity")
+    assert "central_elevation_deg_median" not in summary and "n_visible_median" in summary
+    assert summary.loc["north", "valid_group_fraction"] == pytest.approx(groups[groups["entity"] == "north"]["valid"].mean())
+    _replace_table(run, "visibility", _raw(run, "visibility").drop(columns=["n_visible"]))
+    page = write_report(run, tmp_path / "second")
+    assert set(_figures_in(page)) == {"ground_track.png", "handover_timeline.png"}
 
 
 def test_non_run_directory_is_refused(tmp_path):

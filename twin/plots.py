@@ -417,6 +417,8 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
     """
     entities = list(pd.unique(groups["entity"]))[:max_entities] if not groups.empty else []
     colours = {entity: f"C{i % 10}" for i, entity in enumerate(entities)}
+    # runs written before the groups table had the sub-satellite point: entity tracks only
+    has_points = {"central", "central_lat_deg", "central_lon_deg"} <= set(groups.columns)
     tracks = {}
     centres = {}
     for entity in entities:
@@ -426,9 +428,11 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
         if track is not None and not track.empty:
             tracks[entity] = track
             centres[entity] = (float(track["lat_deg"].iloc[0]), float(track["lon_deg"].iloc[0]))
-        else:
+        elif has_points:
             rows = groups[groups["entity"] == entity]
             centres[entity] = (float(rows["central_lat_deg"].median()), float(rows["central_lon_deg"].median()))
+        else:
+            centres[entity] = (0.0, 0.0)
     regions = _regions(centres, region_size_deg) or [[]]
     n = len(regions)
     n_cols = min(n, 3)
@@ -440,8 +444,8 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
         lon_all, lat_all = [], []
         for k, entity in enumerate(region):
             colour = colours[entity]
-            rows = groups[(groups["entity"] == entity) & groups["central_lat_deg"].notna()]
-            if not rows.empty:
+            rows = groups[(groups["entity"] == entity) & groups["central_lat_deg"].notna()] if has_points else []
+            if len(rows):
                 lon = rows["central_lon_deg"].to_numpy(dtype=float)
                 lat = rows["central_lat_deg"].to_numpy(dtype=float)
                 central = rows["central"].to_numpy()
@@ -453,7 +457,8 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
                 ax.plot(lon, lat, linestyle="none", marker=".", markersize=2.5, color=colour, alpha=0.6)
                 lon_all.append(lon)
                 lat_all.append(lat)
-            handles.append(Line2D([], [], color=colour, lw=1.0, marker=".", label=f"{entity}: serving satellites"))
+            if has_points:
+                handles.append(Line2D([], [], color=colour, lw=1.0, marker=".", label=f"{entity}: serving satellites"))
             if entity in tracks:
                 track = tracks[entity]
                 x, y = _break_at_wrap(track["lon_deg"].to_numpy(dtype=float), track["lat_deg"].to_numpy(dtype=float))

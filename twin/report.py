@@ -172,7 +172,8 @@ def summary_table(tables: dict[str, pd.DataFrame], info: dict) -> pd.DataFrame:
         if "role" in groups:
             summary["role"] = groups.groupby("entity")["role"].first()
         summary["epochs"] = groups.groupby("entity").size()
-        summary["valid_group_fraction"] = groups.groupby("entity")["valid"].mean()
+        if "valid" in groups:
+            summary["valid_group_fraction"] = groups.groupby("entity")["valid"].mean()
     hours = _hours_covered(info, tables)
     kinds = list(BASE_KINDS)
     served: dict[str, set] = {}  # kind -> entities the writing process serves
@@ -239,7 +240,8 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
     isl = tables.get("isl", pd.DataFrame())
     specs = []
     n_entities = groups["entity"].nunique() if not groups.empty else 0
-    if not groups.empty and not visibility.empty:
+    geometry = ("central_elevation_deg" in groups) or ("n_visible" in visibility)
+    if not groups.empty and not visibility.empty and geometry:
         specs.append(FigureSpec(
             "geometry_timeseries.png",
             "Central-satellite elevation and number of visible satellites per entity vs time; markers along "
@@ -288,11 +290,13 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
     if not groups.empty:
         geo = plots.merge_on_time_entity(groups, visibility, ["central_elevation_deg"], ["n_visible"])
         metrics = [m for m in ("central_elevation_deg", "n_visible") if m in geo]
+    if not groups.empty and metrics:
         specs.append(FigureSpec(
             "geometry_cdf.png",
             "Empirical CDFs of the central satellite's elevation and of the number of visible satellites, per entity.",
             lambda geo=geo, metrics=metrics: plots.cdf_panels(geo, metrics, by="entity", order=list(pd.unique(groups["entity"])),
                                                               title="Serving geometry: distributions")))
+    if not groups.empty:
         specs.append(FigureSpec(
             "ground_track.png",
             "Sub-satellite points of each entity's central (serving) satellite over the run "
