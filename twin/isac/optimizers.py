@@ -150,6 +150,7 @@ def genetic(
     sbx_eta: float = 15.0,
     mutation_prob: float | None = None,
     mutation_sigma_fraction: float = 0.1,
+    mutation_decay: float = 0.1,
     elite: int = 2,
 ) -> OptimResult:
     """Real-coded genetic algorithm (seed 000 Fig. 8 "GA-based direct localisation").
@@ -158,7 +159,8 @@ def genetic(
     simulated binary crossover with distribution index ``sbx_eta`` applied with probability
     ``crossover_prob`` per pair; Gaussian mutation per coordinate with probability
     ``mutation_prob`` (default 1/d) and standard deviation ``mutation_sigma_fraction`` × box
-    width, shrinking linearly to 1/10 of that by the last generation; children clipped to the
+    width, shrinking linearly to ``mutation_decay`` times that by the last generation; children
+    clipped to the
     box; the ``elite`` best individuals survive unchanged. Evaluations:
     population * (generations + 1). history[:, g] = best value after generation g.
 
@@ -193,7 +195,7 @@ def genetic(
         c2 = np.where(do_cross, 0.5 * ((1 - beta) * p1 + (1 + beta) * p2), p2)
         children = np.concatenate([c1, c2], axis=1)[:, :n_children]
         # Gaussian mutation, step shrinking over the generations.
-        sigma = mutation_sigma_fraction * width * (1 - 0.9 * (g - 1) / max(generations - 1, 1))
+        sigma = mutation_sigma_fraction * width * (1 - (1 - mutation_decay) * (g - 1) / max(generations - 1, 1))
         mutate = _uniform(rngs, (n_children, dim)) < pm
         children = children + mutate * sigma * _normal(rngs, (n_children, dim))
         children = np.clip(children, lo, hi)
