@@ -3,7 +3,8 @@
 Every function takes pandas DataFrames as :func:`twin.results.load` returns them
 (a UTC ``DatetimeIndex`` named ``time``, an ``entity`` column for per-entity
 tables) and returns a :class:`matplotlib.figure.Figure` built without pyplot
-(no global state, no display needed; ``fig.savefig(path)`` renders with Agg).
+(no global state, no display needed, the user's backend left alone; ``fig.savefig(path)``
+renders PNGs with matplotlib's Agg canvas).
 In a notebook, ``display(fig)`` shows it.
 
 Units: the tables carry units in their column names (``_deg``, ``_km``, ``_m``,
@@ -16,16 +17,12 @@ from __future__ import annotations
 import re
 from typing import Iterable, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg", force=False)
-
-import matplotlib.dates as mdates  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
 
 #: Colour and marker per handover kind; kinds not listed get the next free colour.
 KIND_STYLE: dict[str, dict] = {
@@ -371,7 +368,7 @@ def cdf_panels(frame: pd.DataFrame, metrics: Sequence[str], *, by: str = "entity
         ax.set_ylabel("fraction of samples ≤ x")
         ax.set_ylim(0, 1.02)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, title=by if label is not None else None, title_fontsize=8)
+        ax.legend(fontsize=8, title=by if label is not None else None, title_fontsize=8, loc="lower right")
     for ax in list(axes.flat)[len(metrics):]:
         ax.set_visible(False)
     if title:
@@ -512,7 +509,7 @@ def handover_timeline(handovers: pd.DataFrame, groups: pd.DataFrame | None = Non
     rows = {e: i for i, e in enumerate(entities)}
     kinds = list(handovers["kind"].unique()) if handovers is not None and not handovers.empty else []
     styles = kind_styles(kinds)
-    offsets = np.linspace(-0.25, 0.25, len(styles)) if len(styles) > 1 else [0.0]
+    offsets = np.linspace(-0.3, 0.3, len(styles)) if len(styles) > 1 else [0.0]
     spans = invalid_spans(groups) if groups is not None else {}
     for entity, entity_spans in spans.items():
         if entity in rows:
