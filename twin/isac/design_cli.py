@@ -1,0 +1,80 @@
+"""`twin paper isac fig4|fig6|fig7`: seed 000 joint-design figures (thin wrappers over
+:mod:`twin.isac.design_figures`).
+
+Each command writes ``<name>.csv``, ``<name>.png`` and ``<name>.notes.txt`` into ``--out``
+(default out/paper-isac/). ``--quick`` uses 2x2 arrays, M = 2 UEs and a few points so a figure
+runs in seconds; the full figures are at the Table II point (N = 4x4, K = 5, M = 10) and take
+long with the cvxpy path (docs/isac-design.md lists measured wall times).
+
+Mount on the `twin paper isac` app with
+``app.registered_commands += design_cli.app.registered_commands``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from twin.isac import design_figures as dfig
+
+app = typer.Typer(no_args_is_help=True, add_completion=False,
+                  help="Seed 000 joint-design figures: Fig. 4, 6, 7.")
+
+OUT_DEFAULT = Path("out/paper-isac")
+OutOpt = typer.Option(OUT_DEFAULT, "--out", help="output folder for the CSV, PNG and notes")
+QuickOpt = typer.Option(False, "--quick", help="2x2 arrays, 2 UEs, few points: runs in seconds")
+SeedOpt = typer.Option(0, "--seed", help="seed of the UE positions, channels and beta phases")
+EngineOpt = typer.Option("auto", "--engine",
+                         help="proposed-design engine for Figs. 6-7: auto | fast | sdr (auto = fast path if present)")
+SolverOpt = typer.Option("auto", "--solver", help="cvxpy solver: auto | SCS | CLARABEL")
+
+
+def _run(name: str, compute, total: int, out: Path) -> None:
+    console = Console()
+    with Progress(TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=console) as progress:
+        task = progress.add_task(name, total=total)
+        fig = compute(lambda n=1: progress.advance(task, n))
+    csv, png = dfig.write_design_figure(fig, out)
+    console.print(f"wrote {csv} and {png} (wall {fig.wall_s:.1f} s, CPU {fig.cpu_s:.1f} s)")
+    for note in fig.notes:
+        console.print(f"  note: {note}")
+
+
+@app.command("fig4")
+def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, solver: str = SolverOpt,
+             iterations: int = typer.Option(15, "--iterations", help="Algorithm 2 iterations shown (0..n)")) -> None:
+    """Fig. 4: RCRB vs Algorithm 2 iteration for collaboration types I, II, III."""
+    if quick:
+        kw = dict(types=("I", "II"), nx=2, nz=2, n_ue=2, iterations=min(iterations, 3))
+    else:
+        kw = dict(iterations=iterations)
+    n = len(kw.get("types", ("I", "II", "III")))
+    _run("fig4", lambda adv: dfig.fig4(seed=seed, solver=solver, advance=adv, **kw), n, out)
+
+
+@app.command("fig6")
+def fig6_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, engine: str = EngineOpt,
+             solver: str = SolverOpt) -> None:
+    """Fig. 6: RCRB vs required rate η for Algorithm 2, comm-centric, ZFBF, non-assisted, sensing only."""
+    if quick:
+        kw = dict(etas=(1.0, 3.0), collaboration="I", nx=2, nz=2, n_ue=2, alg2_kwargs={"max_iter": 3})
+    else:
+        kw = dict()
+    n = len(kw.get("etas", (1, 2, 3, 4, 5, 6))) + 1
+    _run("fig6", lambda adv: dfig.fig6(seed=seed, engine=engine, solver=solver, advance=adv, **kw), n, out)
+
+
+@app.command("fig7")
+def fig7_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, engine: str = EngineOpt,
+             solver: str = SolverOpt) -> None:
+    """Fig. 7: RCRB vs P_max (20..40 dBm) for UPAs 2x2, 4x4, 6x6."""
+    if quick:
+        kw = dict(p_max_dbm=(20.0, 40.0), sizes=(2, 3), collaboration="I", n_ue=2, alg2_kwargs={"max_iter": 3})
+    else:
+        kw = dict()
+    n = len(kw.get("p_max_dbm", (20, 25, 30, 35, 40))) * len(kw.get("sizes", (2, 4, 6)))
+    _run("fig7", lambda adv: dfig.fig7(seed=seed, engine=engine, solver=solver, advance=adv, **kw), n, out)

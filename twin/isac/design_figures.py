@@ -1,0 +1,246 @@
+"""Seed 000 design figures (seed-math B.7 axes): Fig. 4 (RCRB vs Algorithm 2 iteration for
+collaboration types I/II/III), Fig. 6 (RCRB vs rate target η for five schemes) and Fig. 7
+(RCRB vs P^max for three UPA sizes).
+
+Each ``figN(...)`` returns a :class:`DesignFigure`; :func:`write_design_figure` writes
+``<name>.csv`` (long format: one row per point, with status columns) and ``<name>.png``.
+
+Engines: Fig. 4 is about the algorithm, so it always runs :func:`twin.isac.design.algorithm2`
+(cvxpy). Figs. 6-7 need only each scheme's optimum; ``engine="sdr"`` runs the cvxpy path
+(Algorithm 2 for the proposed curve), ``engine="fast"`` uses ``twin.isac.fast_design.fast_design``
+for the proposed curve (same CRB as the SDR, from the other engineer's module), ``"auto"`` picks
+"fast" when that module is importable. Baselines are always the cvxpy SDPs of
+:mod:`twin.isac.baselines` (one SDP each).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from twin.isac import baselines, design
+
+__all__ = ["DesignFigure", "fig4", "fig6", "fig7", "write_design_figure", "proposed_engine", "SCHEMES_FIG6"]
+
+SCHEMES_FIG6 = ("Algorithm 2", "Comm-centric", "ZFBF", "Non-assisted sensing", "Sensing only")
+
+Progress = Callable[[int], None]
+
+
+def _noop(_: int = 1) -> None:
+    return None
+
+
+@dataclass
+class DesignFigure:
+    """Curves of one figure. rows: dicts with keys curve, x, rcrb_m, status (+ extras); x_label,
+    y_label axis labels; notes: free text (printed by the CLI, written to <name>.notes.txt)."""
+
+    name: str
+    title: str
+    x_label: str
+    y_label: str
+    rows: list = field(default_factory=list)
+    notes: list = field(default_factory=list)
+    wall_s: float = 0.0
+    cpu_s: float = 0.0
+
+    def curve(self, label: str) -> tuple[np.ndarray, np.ndarray]:
+        """(x, rcrb_m) arrays of one curve, in row order."""
+        pts = [(r["x"], r["rcrb_m"]) for r in self.rows if r["curve"] == label]
+        if not pts:
+            raise KeyError(f"no curve {label!r}; have {sorted({r['curve'] for r in self.rows})}")
+        x, y = zip(*pts)
+        return np.asarray(x, float), np.asarray(y, float)
+
+    @property
+    def curves(self) -> list[str]:
+        seen: list[str] = []
+        for r in self.rows:
+            if r["curve"] not in seen:
+                seen.append(r["curve"])
+        return seen
+
+
+def proposed_engine(engine: str = "auto") -> str:
+    """Resolve "auto" to "fast" if ``twin.isac.fast_design.fast_design`` imports, else "sdr"."""
+    if engine not in ("auto", "fast", "sdr"):
+        raise ValueError(f"engine must be 'auto', 'fast' or 'sdr', got {engine!r}")
+    if engine != "auto":
+        return engine
+    try:
+        from twin.isac.fast_design import fast_design  # noqa: F401
+    except ImportError:
+        return "sdr"
+    return "fast"
+
+
+def _proposed(problem, engine: str, solver: str, alg2_kwargs: dict):
+    if engine == "fast":
+        from twin.isac.fast_design import fast_design
+
+        return fast_design(problem)
+    return design.algorithm2(problem, solver=solver, **alg2_kwargs)
+
+
+def _row(curve, x, res, **extra) -> dict:
+    return {"curve": curve, "x": float(x), "rcrb_m": float(res.rcrb_m), "status": res.status, "cause": res.cause,
+            "min_rate_bps_hz": float(np.min(res.rates)) if len(res.rates) else float("nan"),
+            "max_power_w": float(np.max(res.sat_power_w)), "solve_s": float(res.solve_time_s), **extra}
+
+
+# ---------------------------------------------------------------------------
+# Fig. 4
+
+
+def fig4(*, types: Sequence[str] = ("I", "II", "III"), nx: int = 4, nz: int = 4, n_ue: int = 10,
+         iterations: int = 15, eta_bps_hz: float = 2.0, p_max_dbm: float = 30.0, seed: int = 0,
+         solver: str = "auto", with_bound: bool = True, advance: Progress = _noop, **alg2_kwargs) -> DesignFigure:
+    """Fig. 4: RCRB (m) vs Algorithm 2 iteration 0..``iterations`` for collaboration types ``types``
+    (K = 3/5/7) at the Table II point. Curve "type X": RCRB of iterate j's R_x (j = 0 = the
+    power-minimising start); after convergence the last value is held (column "converged" = 1).
+    Curve "type X rank-one (47)": RCRB of the (47) extraction of each iterate. With ``with_bound``
+    also the SDR lower bound (one more SDP per type) as a flat curve."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    fig = DesignFigure("fig4", "Convergence of Algorithm 2 (seed 000 Fig. 4)", "iteration", "RCRB (m)")
+    for typ in types:
+        prob = design.paper_problem(typ, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p_max_dbm,
+                                    seed=seed)
+        res = design.algorithm2(prob, solver=solver, max_iter=iterations, **alg2_kwargs)
+        hist = list(res.rcrb_history_m)
+        r1 = list(res.extra.get("rcrb_rank_one_history_m", []))
+        n_done = len(hist)
+        for j in range(iterations + 1):
+            conv = int(j >= n_done)
+            val = hist[min(j, n_done - 1)] if hist else res.rcrb_m
+            fig.rows.append({"curve": f"type {typ}", "x": j, "rcrb_m": val, "status": res.status,
+                             "converged": conv, "K": prob.K, "solve_s": res.solve_time_s})
+            if r1:
+                fig.rows.append({"curve": f"type {typ} rank-one (47)", "x": j, "rcrb_m": r1[min(j, len(r1) - 1)],
+                                 "status": res.status, "converged": conv, "K": prob.K, "solve_s": res.solve_time_s})
+        fig.notes.append(f"type {typ} (K = {prob.K}): {res.status}, {res.iterations} iterations, final rank-one "
+                         f"RCRB {res.rcrb_m:.4g} m, rank residual {res.rank_residual:.2g}, rho "
+                         f"{res.extra.get('rho_history', [None])[-1] if res.extra.get('rho_history') else 'n/a'}, "
+                         f"{res.solve_time_s:.0f} s")
+        if with_bound:
+            b = design.sdr_lower_bound(prob, solver=solver)
+            for j in range(iterations + 1):
+                fig.rows.append({"curve": f"type {typ} SDR bound", "x": j, "rcrb_m": b.bound_m, "status": b.status,
+                                 "converged": 1, "K": prob.K, "solve_s": b.solve_time_s})
+            fig.notes.append(f"type {typ}: SDR lower bound {b.bound_m:.4g} m ({b.status}, {b.solve_time_s:.0f} s)")
+        advance(1)
+    fig.notes.append(f"N = {nx}x{nz}, M = {n_ue}, eta = {eta_bps_hz} bit/s/Hz, P_max = {p_max_dbm} dBm, "
+                     f"paper beta (B.9), sigma_n^2 = -110 dBm, L = 1")
+    fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Fig. 6
+
+
+def fig6(*, etas: Sequence[float] = (1, 2, 3, 4, 5, 6), collaboration: str = "II", nx: int = 4, nz: int = 4,
+         n_ue: int = 10, p_max_dbm: float = 30.0, seed: int = 0, engine: str = "auto", solver: str = "auto",
+         advance: Progress = _noop, alg2_kwargs: dict | None = None) -> DesignFigure:
+    """Fig. 6: RCRB (m) vs rate target η (bit/s/Hz) for Algorithm 2, the communication-centric
+    design (budget (2 RCRB_sensing-only)^2; independent of η: its max-min rate is in the CSV),
+    ZFBF, non-assisted sensing and sensing only (independent of η). Infeasible points keep the
+    fallback's RCRB with status "fallback:..." in the CSV and are not drawn."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    eng = proposed_engine(engine)
+    kw = dict(alg2_kwargs or {})
+    base = design.paper_problem(collaboration, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=float(etas[0]),
+                                p_max_dbm=p_max_dbm, seed=seed)
+    fig = DesignFigure("fig6", "Scheme comparison vs rate target (seed 000 Fig. 6)", "eta (bit/s/Hz)", "RCRB (m)")
+    so = baselines.sensing_only(base, solver=solver)
+    cc = design.comm_centric(base, solver=solver, sensing_only_rcrb_m=so.rcrb_m if so.ok else None)
+    advance(1)
+    for eta in etas:
+        prob = base.with_(eta=float(eta))
+        prop = _proposed(prob, eng, solver, kw)
+        fig.rows.append(_row("Algorithm 2", eta, prop, engine=eng))
+        fig.rows.append(_row("Comm-centric", eta, cc, max_min_rate_bps_hz=cc.extra.get("max_min_rate_bps_hz", np.nan),
+                             crb_budget_m2=cc.extra.get("crb_budget_m2", np.nan),
+                             meets_eta=int(cc.ok and cc.extra.get("max_min_rate_bps_hz", 0) >= eta)))
+        fig.rows.append(_row("ZFBF", eta, baselines.zfbf(prob, solver=solver)))
+        fig.rows.append(_row("Non-assisted sensing", eta, baselines.non_assisted(prob, solver=solver)))
+        fig.rows.append(_row("Sensing only", eta, so))
+        advance(1)
+    fig.notes.append(f"type {collaboration} (K = {base.K}), N = {nx}x{nz}, M = {n_ue}, P_max = {p_max_dbm} dBm; "
+                     f"Algorithm 2 curve engine: {eng}")
+    if cc.ok:
+        fig.notes.append(f"comm-centric: budget {cc.extra['crb_budget_m2']:.4g} m^2 (RCRB {np.sqrt(cc.extra['crb_budget_m2']):.4g} m), "
+                         f"achieved RCRB {cc.rcrb_m:.4g} m, max-min rate {cc.extra['max_min_rate_bps_hz']:.3f} bit/s/Hz")
+    else:
+        fig.notes.append(f"comm-centric: {cc.status} ({cc.cause}) {cc.message}")
+    fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# Fig. 7
+
+
+def fig7(*, p_max_dbm: Sequence[float] = (20, 25, 30, 35, 40), sizes: Sequence[int] = (2, 4, 6),
+         collaboration: str = "II", n_ue: int = 10, eta_bps_hz: float = 2.0, seed: int = 0, engine: str = "auto",
+         solver: str = "auto", advance: Progress = _noop, alg2_kwargs: dict | None = None) -> DesignFigure:
+    """Fig. 7: RCRB (m) of the proposed design vs P^max (dBm) for UPAs n x n, n in ``sizes``."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    eng = proposed_engine(engine)
+    kw = dict(alg2_kwargs or {})
+    fig = DesignFigure("fig7", "RCRB vs power budget for UPA sizes (seed 000 Fig. 7)", "P_max (dBm)", "RCRB (m)")
+    for n in sizes:
+        for p in p_max_dbm:
+            prob = design.paper_problem(collaboration, nx=n, nz=n, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p,
+                                        seed=seed)
+            res = _proposed(prob, eng, solver, kw)
+            fig.rows.append(_row(f"N = {n}x{n}", p, res, engine=eng))
+            advance(1)
+    fig.notes.append(f"type {collaboration}, M = {n_ue}, eta = {eta_bps_hz} bit/s/Hz; engine {eng}")
+    fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# output
+
+
+def write_design_figure(fig: DesignFigure, out_dir: Path) -> tuple[Path, Path]:
+    """Write ``<name>.csv`` (every row) and ``<name>.png`` (RCRB vs x per curve, log y; points
+    whose status is not "optimal" are omitted from the plot) into ``out_dir``. Returns both paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    csv = out / f"{fig.name}.csv"
+    pd.DataFrame(fig.rows).to_csv(csv, index=False)
+    (out / f"{fig.name}.notes.txt").write_text("\n".join(fig.notes + [f"wall time {fig.wall_s:.1f} s, process CPU time {fig.cpu_s:.1f} s"]) + "\n")
+    png = out / f"{fig.name}.png"
+    f, ax = plt.subplots(figsize=(7.5, 5))
+    for label in fig.curves:
+        pts = [(r["x"], r["rcrb_m"]) for r in fig.rows if r["curve"] == label and r["status"] == "optimal"
+               and np.isfinite(r["rcrb_m"])]
+        if not pts:
+            continue
+        x, y = zip(*pts)
+        style = "--" if ("bound" in label or label == "Sensing only") else "-"
+        marker = "" if "rank-one" in label else "o"
+        ax.plot(x, y, style, marker=marker, markersize=4, label=label)
+    ax.set_xlabel(fig.x_label)
+    ax.set_ylabel(fig.y_label)
+    ax.set_yscale("log")
+    ax.set_title(fig.title, fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend(fontsize=7)
+    f.tight_layout()
+    f.savefig(png, dpi=120)
+    plt.close(f)
+    return csv, png
