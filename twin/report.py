@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import re
-import time as wallclock
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -283,7 +282,8 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
         by = scheme or "entity"
         specs.append(FigureSpec(
             f"{table}_cdf.png",
-            f"Empirical CDFs of the {table.upper()} metrics over all rows (epochs{', cells' if several else ''}), one line per "
+            f"Empirical CDFs of the {table.upper()} metrics over all rows "
+            f"(epochs{', cells' if several else ''}), one line per "
             f"{'scheme (all ' + who + 's pooled)' if scheme else who}{note}.",
             lambda frame=frame, shown=shown, by=by, table=table: plots.cdf_panels(
                 frame, shown, by=by, title=f"{table.upper()}: distributions")))
@@ -294,8 +294,9 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
         specs.append(FigureSpec(
             "geometry_cdf.png",
             "Empirical CDFs of the central satellite's elevation and of the number of visible satellites, per entity.",
-            lambda geo=geo, metrics=metrics: plots.cdf_panels(geo, metrics, by="entity", order=list(pd.unique(groups["entity"])),
-                                                              title="Serving geometry: distributions")))
+            lambda geo=geo, metrics=metrics: plots.cdf_panels(
+                geo, metrics, by="entity", order=list(pd.unique(groups["entity"])),
+                title="Serving geometry: distributions")))
     if not groups.empty:
         specs.append(FigureSpec(
             "ground_track.png",
@@ -328,9 +329,12 @@ def _describe_constellation(scenario: dict) -> str:
     constellation = scenario.get("constellation", {})
     kind = constellation.get("kind", "?")
     if kind == "walker":
-        shells = [f"{s.get('name', 'shell')}: {s.get('planes')} planes × {int(s.get('total', 0)) // max(int(s.get('planes') or 1), 1)}"
-                  f" ({s.get('total')} satellites), {s.get('altitude_km'):g} km, {s.get('inclination_deg'):g}°"
-                  for s in constellation.get("shells", [])]
+        shells = []
+        for shell in constellation.get("shells", []):
+            planes, total = int(shell.get("planes") or 1), int(shell.get("total") or 0)
+            shells.append(f"{shell.get('name', 'shell')}: {planes} planes × {total // max(planes, 1)} ({total} "
+                          f"satellites), {float(shell.get('altitude_km', float('nan'))):g} km, "
+                          f"{float(shell.get('inclination_deg', float('nan'))):g}°")
         return "Walker Delta; " + "; ".join(shells)
     files = constellation.get("tle_files") or constellation.get("tle_file") or ""
     if isinstance(files, list):
