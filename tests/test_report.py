@@ -268,3 +268,10 @@ def test_axis_labels_carry_units():
     assert plots.axis_label("sqrt_crlb_m") == "√CRLB (m)"
     assert plots.axis_label("rate_bps_hz") == "rate (bit/s/Hz)"
     assert plots.axis_label("central_elevation_deg") == "central-satellite elevation (°)"
+
+
+def test_panels_group_metrics_by_unit():
+    metrics = ["rcrb_m", "echo_snr_db", "error_m", "gdop", "rate_min_bps_hz", "n_visible", "crlb_m"]
+    assert plots.panels_by_unit(metrics) == [["rcrb_m", "error_m", "crlb_m"], ["echo_snr_db"], ["gdop"],
+                                             ["rate_min_bps_hz"], ["n_visible"]]
+    assert plots.panels_by_unit(["a_m", "b_m", "c_m"], max_per_panel=2) == [["a_m", "b_m"], ["c_m"]]

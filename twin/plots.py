@@ -434,7 +434,7 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
     n = len(regions)
     n_cols = min(n, 3)
     n_rows = -(-n // n_cols)
-    fig = Figure(figsize=(min(6.0 * n_cols, 18.0), 5.0 * n_rows + 0.8), layout="constrained")
+    fig = Figure(figsize=(min(max(6.0 * n_cols, 9.0), 18.0), 5.5 * n_rows + 1.0), layout="constrained")
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     handles = []
     for ax, region in zip(axes.flat, regions):
@@ -464,9 +464,15 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
                         linestyle="none", zorder=5)
                 ax.plot(x[-1], y[-1], marker="o", markersize=5, color=colour, markeredgecolor="black",
                         linestyle="none", zorder=5)
-                ax.annotate(str(entity), (x[0], y[0]), xytext=(8, 4 + 12 * k), textcoords="offset points", fontsize=9,
-                            fontweight="bold", bbox={"boxstyle": "round,pad=0.15", "fc": "white", "alpha": 0.7,
-                                                     "lw": 0})
+                # several entities in a panel: names stacked in the top-left corner with dotted
+                # leader lines, so that close entities stay readable; one: the name beside it
+                stacked = len(region) > 1
+                ax.annotate(str(entity), (x[0], y[0]),
+                            xytext=(0.03, 0.96 - 0.065 * k) if stacked else (10, 8),
+                            textcoords="axes fraction" if stacked else "offset points",
+                            fontsize=9, fontweight="bold", va="top" if stacked else "bottom", color=colour,
+                            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.85, "lw": 0},
+                            arrowprops={"arrowstyle": "-", "lw": 0.6, "ls": ":", "color": colour} if stacked else None)
                 lon_all.append(x)
                 lat_all.append(y)
         if lon_all:
@@ -488,7 +494,8 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
                        label="entity start (dot: end)"),
                 Line2D([], [], color="black", lw=2.0, label="entity track")]
     fig.suptitle("Sub-satellite points of the central (serving) satellites, and the ground entities")
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4), fontsize=8, frameon=False)
+    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3 if n_cols == 1 else 4),
+               fontsize=8, frameon=False)
     return fig
 
 
