@@ -14,7 +14,10 @@ Beam budget [D]: a greedy pass can strand the last UTs even when the total budge
 `I K >= C I_TDOA` suffices (the spare beams sit on fewer than `I_TDOA` satellites). Every
 scheduler therefore only takes a satellite if the remaining UTs can still be completed
 (an exact check, `_completion_feasible`); this never changes a choice the unguarded greedy
-could finish with. If the budget itself is too small, `ValueError` says so up front.
+could finish with. `budget_guard=False` runs the paper's plain greedy, which raises
+`ValueError` when it strands a UT (on the paper_002 preset it does so in about half of the
+drops for HBS m = 4 and almost all for GDOP-greedy; see docs/pnt-reproduction.md). If the
+budget itself is too small, `ValueError` says so up front.
 
 Inputs are ECEF metres; `H (I, C, N)` complex channels as from `twin.pnt.channel.channels`.
 """
@@ -221,7 +224,7 @@ def _allowed(cand: np.ndarray, remaining, n_future, i_tdoa, still_after, served_
     return cand[ok]
 
 
-def _greedy(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable) -> np.ndarray:
+def _greedy(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, budget_guard: bool = True) -> np.ndarray:
     """Greedy engine: for each UT in `order`, add satellites one by one with
     `choose(c, candidates (M,) sorted int, delta) -> satellite index` until `i_tdoa`."""
     order = _check_common(n_sat, n_ut, i_tdoa, max_beams, order)
@@ -232,7 +235,8 @@ def _greedy(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable) -> np.nd
         for step in range(i_tdoa):
             served_c = delta[:, c].copy()
             cand = np.flatnonzero(~served_c & (remaining > 0))
-            cand = _allowed(cand, remaining, n_future, i_tdoa, i_tdoa - step - 1, served_c)
+            if budget_guard:
+                cand = _allowed(cand, remaining, n_future, i_tdoa, i_tdoa - step - 1, served_c)
             if cand.size == 0:  # cannot happen when the up-front budget check passed
                 raise ValueError(f"beam budget exhausted at UT {c}: no satellite with a free beam left")
             i = int(choose(c, cand, delta))
@@ -255,6 +259,7 @@ def hbs(
     m: int = 4,
     mu_method: str = "exact",
     order=None,
+    budget_guard: bool = True,
 ) -> np.ndarray:
     """Heuristic beam scheduling (HBS), seed 002 Algorithm 2 (seed-math A.9).
 
@@ -284,11 +289,12 @@ def hbs(
         mu = geometry_gain(X, a[short, c], method=mu_method)
         return short[int(np.argmin(mu))]
 
-    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose)
+    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
 
 
 def gdop_greedy(
-    ut_pos: np.ndarray, sat_pos: np.ndarray, ref_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None
+    ut_pos: np.ndarray, sat_pos: np.ndarray, ref_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None,
+    budget_guard: bool = True,
 ) -> np.ndarray:
     """GDOP-greedy scheduling (seed-math A.10): add the satellite minimising GDOP (36) of the
     UT's set so far (`twin.pnt.crlb.gdop`, pseudo-inverse while rank < 3). Positions ECEF
@@ -303,10 +309,10 @@ def gdop_greedy(
         g = gdop(np.broadcast_to(ut_pos[c], (cand.size, 3)), trial, ref_pos)
         return cand[int(np.argmin(g))]
 
-    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose)
+    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
 
 
-def comm_oriented(H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None) -> np.ndarray:
+def comm_oriented(H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None, budget_guard: bool = True) -> np.ndarray:
     """Communication-oriented scheduling (seed-math A.10): add the satellite with the smallest
     channel similarity (27) (ties: lower index). Equals HBS with m = 1. H (I,C,N)."""
     H = np.asarray(H)
@@ -317,7 +323,7 @@ def comm_oriented(H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None) -> 
     def choose(c, cand, delta):
         return cand[int(np.argmin(channel_similarity(H, c, cand, delta, gram=gram)))]
 
-    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose)
+    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
 
 
 def parallax_costs(ut: np.ndarray, sats: np.ndarray) -> np.ndarray:
@@ -328,7 +334,9 @@ def parallax_costs(ut: np.ndarray, sats: np.ndarray) -> np.ndarray:
     return e @ e.T
 
 
-def parallax(ut_pos: np.ndarray, sat_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None) -> np.ndarray:
+def parallax(
+    ut_pos: np.ndarray, sat_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None, budget_guard: bool = True
+) -> np.ndarray:
     """Parallax-based scheduling (seed-math A.10, eq. (37)).
 
     For each UT, over the satellites with a free beam: cost `J_i = sum_j P[i, j]`; delete the
@@ -345,12 +353,14 @@ def parallax(ut_pos: np.ndarray, sat_pos: np.ndarray, *, i_tdoa: int, max_beams:
     for pos, c in enumerate(order):
         n_future = n_ut - pos - 1
         keep = np.flatnonzero(remaining > 0)
+        if keep.size < i_tdoa:  # only reachable with budget_guard=False
+            raise ValueError(f"beam budget exhausted at UT {c}: {keep.size} satellites with a free beam < i_tdoa={i_tdoa}")
         P = parallax_costs(ut_pos[c], sat_pos[keep])
         while keep.size > i_tdoa:
             J = P.sum(axis=1)
             for k in np.argsort(-J, kind="stable"):
                 trial = np.delete(keep, k)
-                if _set_feasible(trial, remaining, n_future, i_tdoa):
+                if not budget_guard or _set_feasible(trial, remaining, n_future, i_tdoa):
                     break
             else:
                 raise ValueError(f"beam budget exhausted at UT {c}")
@@ -389,17 +399,18 @@ def schedule(
     m: int = 4,
     mu_method: str = "exact",
     order=None,
+    budget_guard: bool = True,
 ) -> np.ndarray:
     """Dispatch to a scheduler by name: "hbs" (with `m`), "gdop", "comm", "parallax".
 
     H (I,C,N); ut_pos (C,3); sat_pos (I,3); ref_pos (3,) ECEF m. Returns delta (I,C) bool.
     """
     if method == "hbs":
-        return hbs(H, ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, m=m, mu_method=mu_method, order=order)
+        return hbs(H, ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, m=m, mu_method=mu_method, order=order, budget_guard=budget_guard)
     if method == "gdop":
-        return gdop_greedy(ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order)
+        return gdop_greedy(ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard)
     if method == "comm":
-        return comm_oriented(H, i_tdoa=i_tdoa, max_beams=max_beams, order=order)
+        return comm_oriented(H, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard)
     if method == "parallax":
-        return parallax(ut_pos, sat_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order)
+        return parallax(ut_pos, sat_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard)
     raise ValueError(f"unknown scheduler {method!r}; use one of {', '.join(SCHEDULERS)}")
