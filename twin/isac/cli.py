@@ -24,6 +24,7 @@ OutOpt = typer.Option(OUT_DEFAULT, "--out", help="output folder for the CSV and 
 TrialsOpt = typer.Option(None, "--trials", help="Monte Carlo trials per point (default 1000; 3 with --quick)")
 SeedOpt = typer.Option(0, "--seed", help="master seed; trial i uses SeedSequence([seed, i])")
 QuickOpt = typer.Option(False, "--quick", help="a few trials and a reduced grid: runs in seconds")
+CrbOpt = typer.Option(200, "--crb-trials", help="trials per point on which the (dense, ~50 ms) CRB is evaluated")
 
 
 def _trials(trials: int | None, quick: bool) -> int:
@@ -53,31 +54,34 @@ def fig3_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = See
 
 
 @app.command("fig8")
-def fig8_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = SeedOpt, quick: bool = QuickOpt) -> None:
+def fig8_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = SeedOpt, quick: bool = QuickOpt,
+             crb_trials: int = CrbOpt) -> None:
     """Fig. 8: RMSE vs required rate η for the localisation algorithms + RCRB."""
     n = _trials(trials, quick)
-    crb_trials = n if quick else 200
+    crb_trials = n if quick else crb_trials
     _run("fig8", lambda adv: paper.fig8(trials=n, seed=seed, crb_trials=crb_trials, advance=adv),
          paper.total_units("fig8", n), out)
 
 
 @app.command("fig9")
-def fig9_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = SeedOpt, quick: bool = QuickOpt) -> None:
+def fig9_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = SeedOpt, quick: bool = QuickOpt,
+             crb_trials: int = CrbOpt) -> None:
     """Fig. 9: RMSE vs power budget P_max (20..40 dBm) for the localisation algorithms + RCRB."""
     n = _trials(trials, quick)
     p = (20, 30, 40) if quick else (20, 25, 30, 35, 40)
-    crb_trials = 2 if quick else 200
+    crb_trials = 2 if quick else crb_trials
     _run("fig9", lambda adv: paper.fig9(trials=n, seed=seed, p_max_dbm=p, crb_trials=crb_trials, advance=adv),
          paper.total_units("fig9", n, p_max_dbm=p), out)
 
 
 @app.command("fig10")
-def fig10_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = SeedOpt, quick: bool = QuickOpt) -> None:
+def fig10_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = SeedOpt, quick: bool = QuickOpt,
+             crb_trials: int = CrbOpt) -> None:
     """Fig. 10: RMSE vs satellites per plane N# for P# = 36, 54, 72 (PSO + RCRB)."""
     n = _trials(trials, quick)
     per_plane = (18, 22, 28) if quick else (18, 20, 22, 24, 26, 28)
     planes = (36, 72) if quick else (36, 54, 72)
-    crb_trials = 2 if quick else 200
+    crb_trials = 2 if quick else crb_trials
     _run("fig10", lambda adv: paper.fig10(trials=n, seed=seed, per_plane=per_plane, planes=planes, crb_trials=crb_trials,
                                           advance=adv),
          paper.total_units("fig10", n, per_plane=per_plane, planes=planes), out)
