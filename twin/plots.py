@@ -141,9 +141,15 @@ def invalid_spans(groups: pd.DataFrame) -> dict[str, list[tuple[np.datetime64, n
     return spans
 
 
+#: Above this many central handovers in one panel the faint full-height lines are left out
+#: (they would grey the panel); the rug of markers along the top stays.
+MAX_HANDOVER_LINES = 60
+
+
 def _mark_handovers(ax, events: pd.DataFrame, styles: dict[str, dict], spans=None) -> None:
-    """Handover marks on a time axis: a faint full-height line per central handover,
-    a rug of markers per kind along the top, shaded spans without a valid group."""
+    """Handover marks on a time axis: a faint full-height line per central handover (when at
+    most :data:`MAX_HANDOVER_LINES`), a rug of markers per kind along the top, shaded spans
+    without a valid group."""
     for start, stop in spans or []:
         ax.axvspan(start, stop, color=KIND_STYLE["interruption"]["color"], alpha=0.15, lw=0)
     if events is None or events.empty:
@@ -156,7 +162,7 @@ def _mark_handovers(ax, events: pd.DataFrame, styles: dict[str, dict], spans=Non
         if len(at) == 0:
             continue
         style = styles[kind]
-        if kind == "central":
+        if kind == "central" and len(at) <= MAX_HANDOVER_LINES:
             ax.vlines(at, 0, 1, transform=ax.get_xaxis_transform(), colors=style["color"], alpha=0.25, lw=0.6)
         height = 0.97 - 0.06 * rank
         ax.plot(at, np.full(len(at), height), linestyle="none", marker=style["marker"], color=style["color"],
@@ -173,14 +179,18 @@ def _handover_legend(styles: dict[str, dict], with_span: bool, span_label: str =
 
 def _headroom(ax, fraction: float) -> None:
     """Raise the top of the y axis so the data stay below 1 - `fraction` of the height
-    (room for the handover rug)."""
+    (room for the handover rug); the ticks stay those of the data range. Call once per
+    axis, after the data are drawn."""
     if fraction <= 0:
         return
     lo, hi = ax.get_ylim()
+    ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
     if ax.get_yscale() == "log":
         ax.set_ylim(lo, hi * (hi / lo) ** (fraction / (1 - fraction)))
     else:
         ax.set_ylim(lo, hi + (hi - lo) * fraction / (1 - fraction))
+    if len(ticks) >= 2:  # no tick labels in the rug's room (e.g. no elevation above 90°)
+        ax.set_yticks(ticks)
 
 
 def _log_if_wide(ax, values: np.ndarray) -> None:
@@ -220,11 +230,14 @@ _SCHEME_STYLES = ["-", "--", ":", "-."]
 def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.DataFrame | None = None, *,
                     groups: pd.DataFrame | None = None, scheme: str | None = None, title: str = "",
                     entities: Sequence[str] | None = None, max_entities: int = 8,
-                    panels: Sequence[Sequence[str]] | None = None, span_label: str = "no valid group") -> Figure:
+                    panels: Sequence[Sequence[str]] | None = None, span_label: str = "no valid group",
+                    sharey: bool = False) -> Figure:
     """Metrics vs time: one row per entity, one column per panel, handovers marked.
 
     frame: long table, UTC index, an ``entity`` column and the ``metrics`` columns
-    (units in their names); y axes shared per column. panels: metrics drawn together (default
+    (units in their names); a column of panels is all log or all linear (log when its
+    positive values span more than a factor 100), its y axes shared if `sharey`. panels:
+    metrics drawn together (default
     :func:`panels_by_unit`: one panel per unit, a colour per metric). scheme:
     optional column whose values are drawn with different line styles (e.g. the
     transmit design). When an entity has several rows at one time per scheme (a
@@ -242,7 +255,7 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
         groups = groups[groups["entity"].isin(entities)]
     n_rows, n_cols = max(len(entities), 1), max(len(panels), 1)
     fig = Figure(figsize=(min(5.0 * n_cols + 1.0, 22.0), 2.4 * n_rows + 1.4), layout="constrained")
-    axes = fig.subplots(n_rows, n_cols, sharex=True, sharey="col", squeeze=False)
+    axes = fig.subplots(n_rows, n_cols, sharex=True, sharey="col" if sharey else False, squeeze=False)
     kinds = handovers["kind"].unique() if handovers is not None and not handovers.empty else []
     styles = kind_styles(kinds)
     spans = invalid_spans(groups) if groups is not None else {}
@@ -273,15 +286,15 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
                                         alpha=0.15, lw=0)
                         banded = True
                     column_values[col].append(values.to_numpy())
-    # y axes are shared per column: scale and headroom once per column, marks on every row
+    # one scale type (log or linear) per column; headroom once per shared axis, else per axis
     rug = 0.06 * len(styles) + 0.04 if len(styles) else 0.0
     for col, panel in enumerate(panels):
-        top = axes[0, col]
-        if column_values[col]:
-            _log_if_wide(top, np.concatenate(column_values[col]))
-        if all(m.startswith("n_") for m in panel):
-            top.yaxis.get_major_locator().set_params(integer=True)
-        _headroom(top, rug)
+        for ax in axes[:1, col] if sharey else axes[:, col]:
+            if column_values[col]:
+                _log_if_wide(ax, np.concatenate(column_values[col]))
+            if all(m.startswith("n_") for m in panel):
+                ax.yaxis.get_major_locator().set_params(integer=True)
+            _headroom(ax, rug)
     for row, entity in enumerate(entities):
         events = handovers[handovers["entity"] == entity] if len(kinds) else None
         for col, panel in enumerate(panels):
@@ -293,7 +306,7 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
             if row == 0:
                 ax.set_title(", ".join(axis_label(m) for m in panel), fontsize=10)
             if len(panel) > 1 and row == 0:
-                ax.legend(fontsize=7, loc="lower left", framealpha=0.7)
+                ax.legend(fontsize=7, loc="best", framealpha=0.7)
             if col == 0:
                 ax.annotate(str(entity), (0, 0.5), xycoords="axes fraction", xytext=(-62, 0),
                             textcoords="offset points", rotation=90, va="center", ha="center", fontweight="bold")
