@@ -46,6 +46,12 @@ name = "north"
 lat_deg = 65.0
 lon_deg = 10.0
 
+[isac]
+enabled = false
+
+[pnt]
+enabled = false
+
 [output]
 dir = "out"
 """
