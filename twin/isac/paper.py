@@ -302,7 +302,7 @@ def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
         ax2.legend(fontsize=7)
         axes = [ax1, ax2]
     else:
-        fig_, ax = plt.subplots(figsize=(7.5, 5))
+        fig_, ax = plt.subplots(figsize=(9.5, 5))
         if fig.extra_tables:
             header, rows = next(iter(fig.extra_tables.values()))
             xs = np.arange(len(rows))
@@ -318,7 +318,7 @@ def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
                 ax.plot(fig.x, v, style, label=k, markersize=4)
             ax.set_xlabel(fig.x_label)
             ax.set_ylabel(fig.y_label)
-            ax.legend(fontsize=7)
+            ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
         if fig.log_y:
             ax.set_yscale("log")
         axes = [ax]
