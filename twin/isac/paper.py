@@ -313,9 +313,15 @@ def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
             ax.set_ylabel(fig.y_label)
             ax.legend(fontsize=7)
         else:
+            colours: dict[str, str] = {}
             for k, v in fig.columns.items():
-                style = "k--" if k.startswith("RCRB") else "-o"
-                ax.plot(fig.x, v, style, label=k, markersize=4)
+                group = k.split("P#=")[-1] if "P#=" in k else None  # Fig. 10: RCRB in its RMSE's colour
+                if k.startswith("RCRB"):
+                    ax.plot(fig.x, v, "--", color=colours.get(group, "k"), label=k)
+                else:
+                    (line,) = ax.plot(fig.x, v, "-o", label=k, markersize=4)
+                    if group is not None:
+                        colours[group] = line.get_color()
             ax.set_xlabel(fig.x_label)
             ax.set_ylabel(fig.y_label)
             ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
