@@ -24,7 +24,7 @@ OutOpt = typer.Option(OUT_DEFAULT, "--out", help="output folder for the CSV and 
 TrialsOpt = typer.Option(None, "--trials", help="Monte Carlo trials per point (default 1000; 3 with --quick)")
 SeedOpt = typer.Option(0, "--seed", help="master seed; trial i uses SeedSequence([seed, i])")
 QuickOpt = typer.Option(False, "--quick", help="a few trials and a reduced grid: runs in seconds")
-CrbOpt = typer.Option(200, "--crb-trials", help="trials per point on which the (dense, ~50 ms) CRB is evaluated")
+CrbOpt = typer.Option(200, "--crb-trials", help="trials per point on which the CRB is evaluated (its mean is the RCRB)")
 
 
 def _trials(trials: int | None, quick: bool) -> int:

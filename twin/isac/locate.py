@@ -326,7 +326,7 @@ def single_receiver_crbs(problem: SensingProblem, point, Rx=None) -> np.ndarray:
     Rx = x @ x.conj().T if Rx is None else Rx
     beta = np.asarray(problem.beta, dtype=complex)
     out = np.empty(problem.n_sats)
-    for u in range(problem.n_sats):  # K ≤ 7 dense CRBs
+    for u in range(problem.n_sats):  # K ≤ 7 CRBs
         beta_u = np.zeros_like(beta)
         beta_u[:, u] = beta[:, u]
         try:

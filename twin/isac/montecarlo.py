@@ -124,7 +124,7 @@ class MonteCarloResult:
     mse_se_m2: standard error of the mean-square-error estimate (std of ‖e_i‖² / sqrt(trials));
     crb_se_m2: standard error of mean tr CRB(R_x) (0 when it is computed on every trial and constant);
     errors (T, 3) ECEF m and errors_enu (T, 3) m (p̂ − p); crb_m2 (C,) and cond_crb_m2 (C,) tr CRB on the
-    first C = min(T, crb_trials) trials (the dense CRB costs ~0.1 s, more than most estimators);
+    first C = min(T, crb_trials) trials (all by default);
     n_evals (T,) likelihood evaluations; history (T, S) F(g_best) per iteration/stage (direct methods);
     stage_rmse_m {step_m: rmse} and stage_evals {step_m: mean evaluations} for the grid search.
     """
@@ -184,7 +184,7 @@ def monte_carlo(
     *,
     trials: int = 1000,
     seed: int = 0,
-    crb_trials: int | None = 200,
+    crb_trials: int | None = None,
     conditional_crb: bool = True,
     progress: Callable[[int], None] | None = None,
     **opts,
@@ -194,7 +194,7 @@ def monte_carlo(
     scenario: a :class:`SensingScenario` or any callable ``rng -> Trial``; method: one of
     :data:`twin.isac.locate.METHODS`; opts go to the estimator; crb_trials: the CRBs are
     computed on the first min(trials, crb_trials) trials (None = all), the conditional one only if
-    ``conditional_crb`` (each dense CRB costs ~0.1 s). progress(i) is called after
+    ``conditional_crb``. progress(i) is called after
     each trial. Trials are run one after another (each estimator call is vectorised over its
     particles / lattice points; PSO cannot batch trials because each trial has its own x̄).
     """
