@@ -35,14 +35,23 @@ from scipy.linalg import lapack
 
 #: Relative tolerance of the verified solutions (SINR ≥ γ(1−TOL), ‖w‖² ≤ P(1+TOL)).
 TOL = 1e-9
+#: Feasibility tolerance of the fast method: "feasible" means SINR ≥ γ(1−FEAS_RTOL) is
+#: reached with ‖w_c‖² ≤ P (returned beams meet the cap; SINR = γ unless the instance lies
+#: within FEAS_RTOL of the boundary); "infeasible" is a proof (Farkas certificate) that
+#: γ(1+FEAS_RTOL) cannot be reached. Only instances whose boundary lies within ±FEAS_RTOL
+#: of γ can get either verdict.
+FEAS_RTOL = 1e-4
 #: Tolerance used to accept a cvxpy solution (solver accuracy is ~1e-8 relative).
 SOLVER_TOL = 1e-5
 #: Maximum fixed-point iterations of the fast method before it falls back to the SOCP.
-FAST_MAX_ITER = 150
+FAST_MAX_ITER = 200
 #: Exponent of the multiplicative dual-weight update μ ← μ (p/mean p)^e.
 MU_EXPONENT = 1.0
 #: Smallest relative dual weight of a beam whose power exceeds the cap.
 MU_FLOOR = 1e-2
+#: Iterates kept, and how often (in iterations) their best convex combination is tried.
+HISTORY = 40
+COMBINE_EVERY = 25
 #: Gaussian randomisations of the SDR rank-one extraction (seed-math A.7).
 SDR_RANDOMISATIONS = 50
 
@@ -216,6 +225,7 @@ def _fast_core(Hn, gamma, state, max_iter):
         V, mu = state.V.copy(), state.mu.copy()
     ones = np.ones(K)
     diag = np.diag_indices(K)
+    hist_p, hist_X = [], []
     for it in range(max_iter):
         G = np.abs(Hn @ V) ** 2
         M = -G
@@ -225,18 +235,31 @@ def _fast_core(Hn, gamma, state, max_iter):
             return None, None, state, it + 1
         q = lapack.dgetrs(lu, piv, mu, trans=1)[0]
         p_ok = p.min() > 0
-        if p_ok and p.max() <= 1.0:
-            X = V * np.sqrt(p)
-            if _verified(Hn, X, gamma, TOL):
+        if p_ok and p.max() <= 1.0 + FEAS_RTOL:
+            X = V * np.sqrt(p / max(1.0, p.max()))
+            if _verified(Hn, X, gamma, FEAS_RTOL):
                 return True, X, FastState(V, mu), it + 1
         if not (p_ok and q.min() >= 0):
             return None, None, state, it + 1  # directions not jointly feasible: give up
+        # keep the iterate (phase-aligned so that h_c^T x_c > 0) for convex combinations
+        X = V * np.sqrt(p)
+        d = (Hn * X.T).sum(axis=1)
+        hist_X.append(X * (d.conj() / np.abs(d)))
+        hist_p.append(p)
+        if len(hist_p) > HISTORY:
+            hist_p.pop(0)
+            hist_X.pop(0)
+        if (it + 1) % COMBINE_EVERY == 0:
+            X = _combine(Hn, gamma, hist_p, hist_X)
+            if X is not None:
+                return True, X, FastState(V, mu), it + 1
         S = (A * q) @ A.conj().T
         lam, U = _eigh(S)
         C = U.conj().T @ A
         if q.sum() > mu.sum():
             STATS.farkas_checks += 1
-            if _farkas_infeasible(lam, C.real**2 + C.imag**2, q, gamma):
+            # certificate at γ(1+FEAS_RTOL): within the tolerance band either verdict is allowed
+            if _farkas_infeasible(lam, C.real**2 + C.imag**2, q, gamma * (1.0 + FEAS_RTOL)):
                 return False, None, state, it + 1
         mu = mu * (p / p.mean()) ** MU_EXPONENT
         # a beam over the cap must be able to regain weight quickly (a multiplicative
@@ -246,6 +269,40 @@ def _fast_core(Hn, gamma, state, max_iter):
         V = U @ (C / (lam[:, None] + mu[None, :]))
         V = V / np.sqrt((V.real**2 + V.imag**2).sum(axis=0))
     return None, None, state, max_iter
+
+
+def _combine(Hn, gamma, hist_p, hist_X):
+    """Primal certificate from a convex combination of past iterates, or None.
+
+    Every iterate X_k meets SINR = γ with powers p_k and has h_c^T x_c real > 0, so it
+    lies in the convex SOCP set {‖[h_c^T x_{c'}]_{c'≠c}, 1‖ ≤ h_c^T x_c/√γ_c}; hence
+    Σ θ_k X_k meets SINR ≥ γ with powers ≤ Σ θ_k p_k (Jensen). The weights θ minimise
+    max_c (Σ θ_k p_k)_c (a small LP, scipy HiGHS); the result is verified by eq. (2).
+    """
+    from scipy.optimize import linprog
+
+    Pm = np.array(hist_p).T  # (K, m)
+    K, m = Pm.shape
+    res = linprog(
+        np.r_[np.zeros(m), 1.0],
+        A_ub=np.c_[Pm, -np.ones(K)],
+        b_ub=np.zeros(K),
+        A_eq=np.r_[np.ones(m), 0.0][None, :],
+        b_eq=[1.0],
+        bounds=[(0, None)] * m + [(None, None)],
+        method="highs",
+    )
+    if res.status != 0 or res.x[-1] > 1.0 + FEAS_RTOL:
+        return None
+    theta = np.maximum(res.x[:m], 0.0)
+    X = np.tensordot(theta / theta.sum(), np.array(hist_X), axes=1)
+    # minimal powers for these directions (SINR = γ exactly); they are ≤ the combination's
+    V = X / np.linalg.norm(X, axis=0)
+    p = _powers_for_directions(Hn, V, gamma)
+    if p is None or p.max() > 1.0 + FEAS_RTOL:
+        return None
+    X = V * np.sqrt(p / max(1.0, p.max()))
+    return X if _verified(Hn, X, gamma, FEAS_RTOL) else None
 
 
 # ----------------------------------------------------------------------------- socp
