@@ -1,0 +1,102 @@
+"""Joint-design cost: twin.isac.fast_design (augmented Lagrangian + L-BFGS on the beamformers)
+against the SDR of seed 000 (33) (twin.isac.design.sdr_lower_bound, cvxpy), measured in this
+process, and warm- vs cold-started fast designs along a real orbit pass.
+
+    OPENBLAS_NUM_THREADS=1 /work/venv/bin/pytest tests/bench/test_bench_isac_design.py -m bench -s
+    TWIN_BENCH_SDR=1 OPENBLAS_NUM_THREADS=1 /work/venv/bin/pytest tests/bench/test_bench_isac_design.py -m bench -s
+
+Without TWIN_BENCH_SDR=1 the SDR comparison runs at the SMALL size (N = 2x2, K = 3, M = 3), where
+one SDR takes seconds; with it, at seed 000 Table II size (N = 4x4, K = 5, M = 10; one SDR ~ 1 min
+or more of CPU). Times are process CPU seconds (time.process_time: not inflated when other jobs
+share the 2 cores). Ratios are printed, not asserted; the RCRB gap to the bound is printed too.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+import pytest
+
+from twin.isac.design import DesignProblem, sdr_lower_bound
+from twin.isac.fast_design import fast_design, random_problem
+
+pytestmark = pytest.mark.bench
+
+
+def _cpu(fn):
+    c = time.process_time()
+    out = fn()
+    return out, time.process_time() - c
+
+
+def test_bench_fast_vs_sdr(benchmark):
+    big = os.environ.get("TWIN_BENCH_SDR") == "1"
+    rng = np.random.default_rng(7)
+    if big:
+        pb = random_problem(rng, collaboration="II", nx=4, nz=4, n_ue=10)
+        size = "Table II (N = 4x4, K = 5, M = 10)"
+    else:
+        pb = random_problem(rng, collaboration="I", nx=2, nz=2, n_ue=3)
+        size = "SMALL (N = 2x2, K = 3, M = 3; set TWIN_BENCH_SDR=1 for Table II)"
+    bound, c_sdr = _cpu(lambda: sdr_lower_bound(pb))
+    fast, c_fast = _cpu(lambda: fast_design(pb))
+    benchmark.pedantic(lambda: fast_design(pb), rounds=1, iterations=1)
+    print(f"\n[{size}] SDR {c_sdr:.2f} s CPU ({bound.status}, bound {bound.bound_m:.6g} m); "
+          f"fast_design {c_fast:.2f} s CPU ({fast.status}, {fast.rcrb_m:.6g} m, "
+          f"gap {100 * (fast.rcrb_m / bound.bound_m - 1):.4f} %, {fast.extra['lbfgs_iterations']} L-BFGS iterations); "
+          f"speed-up x{c_sdr / c_fast:.1f}")
+    assert fast.status == "optimal" and bound.status == "optimal"
+
+
+def _pass_problems(n_epochs: int, step_s: float = 10.0, seed: int = 5):
+    """Consecutive ``step_s`` epochs of one Walker 72x22 type-II group over a fixed ground target
+    (central satellite fixed; UEs, rain and fading draws fixed via the same seed each epoch)."""
+    from datetime import datetime, timedelta, timezone
+
+    from twin.isac import channel
+    from twin.isac.model import isac_array_frames, paper_beta
+    from twin.topology import walker_group_snapshot
+
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    g0 = walker_group_snapshot(collaboration="II", epoch=t0)
+    central = g0.members[0]
+    rng = np.random.default_rng(seed)
+    target = channel.ue_positions(g0.central_nadir_ecef, 5e3, 1, rng)[0]
+    ues = channel.ue_positions(g0.central_nadir_ecef, 15e3, 10, rng)
+    phases = rng.uniform(0, 2 * np.pi, (5, 5))
+    out = []
+    for e in range(n_epochs):
+        g = walker_group_snapshot(collaboration="II", epoch=t0 + timedelta(seconds=e * step_s), central_index=central)
+        frames = isac_array_frames(g.sat_pos, g.sat_vel)
+        H = channel.comm_channels(g.sat_pos, ues, frames=frames, rng=np.random.default_rng(seed),
+                                  center_ecef=g0.central_nadir_ecef)
+        beta = paper_beta(g.sat_pos, target, phases=phases)
+        out.append(DesignProblem(sat_pos=g.sat_pos, target=target, beta=beta, H=H, eta=2.0, p_max_w=1.0,
+                                 sensing_noise_w=1e-14, nx=4, nz=4, frames=frames))
+    return out
+
+
+def test_bench_warm_start_along_pass(benchmark):
+    problems = _pass_problems(6)
+    cold, warm = [], []
+    prev = None
+    for pb in problems:
+        rc, cc = _cpu(lambda: fast_design(pb))
+        cold.append((cc, rc))
+        if prev is None:
+            prev = rc
+            continue
+        rw, cw = _cpu(lambda: fast_design(pb, warm_start=prev))
+        warm.append((cw, rw, rc))
+        prev = rw
+    benchmark.pedantic(lambda: fast_design(problems[-1], warm_start=prev), rounds=1, iterations=1)
+    c_cold = np.mean([c for c, _ in cold[1:]])
+    c_warm = np.mean([c for c, _, _ in warm])
+    gaps = [100 * (rw.rcrb_m / rc.rcrb_m - 1) for _, rw, rc in warm]
+    print(f"\n[orbit pass, Table II, {len(problems)} epochs of 10 s] per epoch: cold {c_cold:.2f} s CPU, "
+          f"warm {c_warm:.2f} s CPU (x{c_cold / c_warm:.1f}); warm vs cold RCRB "
+          f"{min(gaps):+.4f} .. {max(gaps):+.4f} %; RCRB per epoch (m): "
+          + ", ".join(f"{rc.rcrb_m:.4g}" for _, rc in cold))
+    assert all(rw.status == "optimal" for _, rw, _ in warm)
