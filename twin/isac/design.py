@@ -292,16 +292,17 @@ def fallback_design(problem: DesignProblem, *, scheme: str, cause: str, message:
 
 
 def choose_solver(problem: DesignProblem, solver: str = "auto") -> str:
-    """"CLARABEL" for small SDPs (N <= 4 or K <= 3 with NK <= 48), else "SCS"; explicit names pass
-    through. Clarabel (interior point) is faster and ~1e-8 accurate on small problems but ran out of
-    memory at Table II size (NK = 80, M = 10); SCS (first order, ~1e-5) scales (docs/isac-design.md)."""
+    """"CLARABEL" for small SDPs (NK <= 20, e.g. 2x2 arrays with K <= 5), else "SCS"; explicit names
+    pass through. Clarabel (interior point) is ~1e-8 accurate and fast on small problems, but its
+    dense PSD-cone KKT blocks grow like (NK^2)^2: at NK = 27 (3x3, K = 3, M = 2) one SDR took 33 s
+    CPU, and at Table II size (NK = 80, M = 10) it runs out of memory; SCS (first order, ~1e-5
+    relative) scales (docs/isac-design.md)."""
     s = solver.upper()
     if s != "AUTO":
         if s not in ("SCS", "CLARABEL"):
             raise ValueError(f"solver must be 'auto', 'SCS' or 'CLARABEL', got {solver!r}")
         return s
-    small = problem.NK <= 48 and (problem.N <= 4 or problem.K <= 3)
-    return "CLARABEL" if small else "SCS"
+    return "CLARABEL" if problem.NK <= 20 else "SCS"
 
 
 _CPU_SECONDS = [0.0]  # process CPU seconds spent in solves (this process), see cpu_seconds()

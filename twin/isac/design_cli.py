@@ -30,6 +30,20 @@ SeedOpt = typer.Option(0, "--seed", help="seed of the UE positions, channels and
 EngineOpt = typer.Option("auto", "--engine",
                          help="proposed-design engine for Figs. 6-7: auto | fast | sdr (auto = fast path if present)")
 SolverOpt = typer.Option("auto", "--solver", help="cvxpy solver: auto | SCS | CLARABEL")
+SideOpt = typer.Option(None, "--n", help="UPA side n (n x n arrays; default 4, Table II; 2 with --quick)")
+UesOpt = typer.Option(None, "--ues", help="number of UEs M (default 10, Table II; 2 with --quick)")
+
+
+def _size(kw: dict, n: int | None, ues: int | None) -> dict:
+    if n is not None:
+        if n < 2:
+            raise typer.BadParameter(f"--n must be >= 2 (a 1x1 array has no angle information), got {n}")
+        kw.update(nx=n, nz=n)
+    if ues is not None:
+        if ues < 1:
+            raise typer.BadParameter(f"--ues must be >= 1, got {ues}")
+        kw.update(n_ue=ues)
+    return kw
 
 
 def _run(name: str, compute, total: int, out: Path) -> None:
@@ -46,26 +60,39 @@ def _run(name: str, compute, total: int, out: Path) -> None:
 
 @app.command("fig4")
 def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, solver: str = SolverOpt,
-             iterations: int = typer.Option(15, "--iterations", help="Algorithm 2 iterations shown (0..n)")) -> None:
+             iterations: int = typer.Option(15, "--iterations", help="Algorithm 2 iterations shown (0..n)"),
+             types: str = typer.Option("I,II,III", "--types", help="comma-separated collaboration types"),
+             n: int | None = SideOpt, ues: int | None = UesOpt) -> None:
     """Fig. 4: RCRB vs Algorithm 2 iteration for collaboration types I, II, III."""
+    typ = tuple(t.strip() for t in types.split(",") if t.strip())
+    bad = [t for t in typ if t not in ("I", "II", "III")]
+    if bad or not typ:
+        raise typer.BadParameter(f"--types must list I, II and/or III, got {types!r}")
     if quick:
-        kw = dict(types=("I", "II"), nx=2, nz=2, n_ue=2, iterations=min(iterations, 3))
+        kw = dict(types=typ if types != "I,II,III" else ("I", "II"), nx=2, nz=2, n_ue=2, iterations=min(iterations, 3))
     else:
-        kw = dict(iterations=iterations)
-    n = len(kw.get("types", ("I", "II", "III")))
-    _run("fig4", lambda adv: dfig.fig4(seed=seed, solver=solver, advance=adv, **kw), n, out)
+        kw = dict(types=typ, iterations=iterations)
+    kw = _size(kw, n, ues)
+    _run("fig4", lambda adv: dfig.fig4(seed=seed, solver=solver, advance=adv, **kw), len(kw["types"]), out)
 
 
 @app.command("fig6")
 def fig6_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, engine: str = EngineOpt,
-             solver: str = SolverOpt) -> None:
+             solver: str = SolverOpt, n: int | None = SideOpt, ues: int | None = UesOpt,
+             collaboration: str = typer.Option(None, "--type", help="collaboration type (default II; I with --quick)")
+             ) -> None:
     """Fig. 6: RCRB vs required rate η for Algorithm 2, comm-centric, ZFBF, non-assisted, sensing only."""
     if quick:
         kw = dict(etas=(1.0, 3.0), collaboration="I", nx=2, nz=2, n_ue=2, alg2_kwargs={"max_iter": 3})
     else:
         kw = dict()
-    n = len(kw.get("etas", (1, 2, 3, 4, 5, 6))) + 1
-    _run("fig6", lambda adv: dfig.fig6(seed=seed, engine=engine, solver=solver, advance=adv, **kw), n, out)
+    kw = _size(kw, n, ues)
+    if collaboration is not None:
+        if collaboration not in ("I", "II", "III"):
+            raise typer.BadParameter(f"--type must be I, II or III, got {collaboration!r}")
+        kw["collaboration"] = collaboration
+    total = len(kw.get("etas", (1, 2, 3, 4, 5, 6))) + 1
+    _run("fig6", lambda adv: dfig.fig6(seed=seed, engine=engine, solver=solver, advance=adv, **kw), total, out)
 
 
 @app.command("fig7")
@@ -73,7 +100,7 @@ def fig7_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, en
              solver: str = SolverOpt) -> None:
     """Fig. 7: RCRB vs P_max (20..40 dBm) for UPAs 2x2, 4x4, 6x6."""
     if quick:
-        kw = dict(p_max_dbm=(20.0, 40.0), sizes=(2, 3), collaboration="I", n_ue=2, alg2_kwargs={"max_iter": 3})
+        kw = dict(p_max_dbm=(20.0, 40.0), sizes=(2,), collaboration="I", n_ue=2, alg2_kwargs={"max_iter": 3})
     else:
         kw = dict()
     n = len(kw.get("p_max_dbm", (20, 25, 30, 35, 40))) * len(kw.get("sizes", (2, 4, 6)))

@@ -1,0 +1,85 @@
+"""Seed 000 design figures (twin.isac.design_figures / design_cli) on quick settings: 2x2 arrays,
+type-I group (K = 3), M = 2 UEs. Checks the figures' claims, not just that files appear:
+Algorithm 2 below ZFBF and non-assisted at every η, sensing-only below all, the comm-centric
+design within its CRB budget, RCRB falling with P_max, and Fig. 4's iteration axis."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from twin.isac import design_figures as dfig
+from twin.isac.design_cli import app
+
+
+@pytest.fixture(scope="module")
+def fig6():
+    return dfig.fig6(etas=(1.0, 3.0), collaboration="I", nx=2, nz=2, n_ue=2, engine="sdr",
+                     alg2_kwargs={"max_iter": 4})
+
+
+def test_fig6_ordering(fig6):
+    assert fig6.curves == list(dfig.SCHEMES_FIG6)
+    for r in fig6.rows:
+        if r["curve"] != "Comm-centric":
+            assert r["status"] == "optimal", r
+    x, alg2 = fig6.curve("Algorithm 2")
+    _, zf = fig6.curve("ZFBF")
+    _, na = fig6.curve("Non-assisted sensing")
+    _, so = fig6.curve("Sensing only")
+    np.testing.assert_array_equal(x, [1.0, 3.0])
+    assert np.all(alg2 < zf) and np.all(alg2 < na)
+    assert np.all(so <= alg2 * (1 + 1e-6))
+    assert alg2[1] >= alg2[0] * (1 - 1e-6)  # the trade-off: a higher rate target costs sensing
+    for r in fig6.rows:
+        if r["curve"] in ("Algorithm 2", "ZFBF", "Non-assisted sensing"):
+            assert r["min_rate_bps_hz"] >= r["x"] - 1e-5, r
+
+
+def test_fig6_comm_centric_budget(fig6):
+    rows = [r for r in fig6.rows if r["curve"] == "Comm-centric"]
+    assert rows and all(r["status"] == "optimal" for r in rows)
+    _, so = fig6.curve("Sensing only")
+    for r in rows:
+        assert r["crb_budget_m2"] == pytest.approx((2 * so[0]) ** 2)
+        assert r["rcrb_m"] ** 2 <= r["crb_budget_m2"] * (1 + 1e-6)
+        assert r["max_min_rate_bps_hz"] > 3.0  # a loose CRB budget leaves room for high rates
+
+
+def test_fig6_files(fig6, tmp_path):
+    csv, png = dfig.write_design_figure(fig6, tmp_path)
+    df = pd.read_csv(csv)
+    assert set(df["curve"]) == set(dfig.SCHEMES_FIG6)
+    assert len(df) == 2 * len(dfig.SCHEMES_FIG6)
+    assert png.stat().st_size > 5000
+    assert (tmp_path / "fig6.notes.txt").read_text().strip()
+
+
+def test_fig7_power_and_aperture():
+    fig = dfig.fig7(p_max_dbm=(20.0, 40.0), sizes=(2,), collaboration="I", n_ue=2, engine="sdr",
+                    alg2_kwargs={"max_iter": 3})
+    p, r = fig.curve("N = 2x2")
+    np.testing.assert_array_equal(p, [20.0, 40.0])
+    assert r[1] < r[0]  # more power, better CRB
+    assert all(row["status"] == "optimal" for row in fig.rows)
+
+
+def test_fig4_cli_quick(tmp_path):
+    res = CliRunner().invoke(app, ["fig4", "--quick", "--types", "I", "--out", str(tmp_path), "--iterations", "2"])
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(tmp_path / "fig4.csv")
+    main = df[df["curve"] == "type I"]
+    np.testing.assert_array_equal(main["x"], [0, 1, 2])
+    bound = df[df["curve"] == "type I SDR bound"]["rcrb_m"].iloc[0]
+    assert np.all(main["rcrb_m"] >= bound * (1 - 1e-6))
+    assert main["rcrb_m"].iloc[-1] < main["rcrb_m"].iloc[0]
+    assert (tmp_path / "fig4.png").exists()
+
+
+def test_engine_choice():
+    assert dfig.proposed_engine("sdr") == "sdr"
+    assert dfig.proposed_engine("auto") in ("sdr", "fast")
+    with pytest.raises(ValueError, match="engine"):
+        dfig.proposed_engine("gpu")
