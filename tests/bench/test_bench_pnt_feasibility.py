@@ -125,3 +125,33 @@ def test_dsta_satellite_fast_vs_socp():
     n = int(rf.n_tests.sum())
     print(f"\nDSTA 3 satellites x 12 beams: {n} tests, statuses {list(rf.status)}, fast fallbacks {fb}")
     print(f"fast {tf:.3f} s ({tf / n * 1e3:.3f} ms/test), socp {ts:.3f} s ({ts / n * 1e3:.3f} ms/test), ratio {ts / tf:.1f}")
+
+
+@pytest.mark.parametrize("element_gain_dbi", [0.0, 5.5])
+def test_dsta_paper_drop(element_gain_dbi):
+    """One paper_002 drop (21 satellites, 61 UTs, HBS m = 4): DSTA fast, CPU time per satellite,
+    fallback rate, and the extrapolation to Table III (5 settings × 100 drops × 21 satellites)."""
+    from twin.pnt.preset import paper_002_drop
+    from twin.pnt.scheduling import hbs
+
+    params = PntParams(element_gain_dbi=element_gain_dbi)
+    rng = np.random.default_rng(0)
+    d = paper_002_drop(rng)
+    H = channels(d.sat_pos, d.ut_pos, d.frames, freq_hz=params.freq_hz, nx=8, ny=8,
+                 element_gain_dbi=element_gain_dbi, rng=rng)
+    delta = hbs(H, d.ut_pos, d.sat_pos, d.ref_pos, i_tdoa=4, max_beams=12)
+    fz.STATS.__init__()
+    c0 = time.process_time()
+    r = bf.dsta(H, delta, d.ut_pos, d.sat_pos, d.ref_pos, power_w=params.power_w, noise_w=params.noise_w,
+                bandwidth_hz=params.bandwidth_hz, ref_var=params.ref_toa_var_s2)
+    cpu = time.process_time() - c0
+    n_sat = int(np.sum(r.status != "empty"))
+    n = int(r.n_tests.sum())
+    st = fz.STATS
+    assert np.all(np.sum(np.abs(r.W) ** 2, axis=2) <= params.power_w * (1 + 1e-9))
+    print(f"\nDSTA paper drop, element gain {element_gain_dbi} dBi: {n_sat} satellites, {n} tests, "
+          f"CPU {cpu:.2f} s = {cpu / n_sat * 1e3:.1f} ms/satellite, {cpu / n * 1e3:.3f} ms/test; "
+          f"fast iterations {st.iterations}, SOCP fallbacks {st.fallbacks} ({st.fallbacks / max(st.calls, 1):.2%}); "
+          f"statuses {dict(zip(*np.unique(r.status.astype(str), return_counts=True)))}")
+    print(f"Table III extrapolation: 10500 satellite runs x {cpu / n_sat:.3f} s = {10500 * cpu / n_sat / 60:.1f} CPU-min "
+          f"({10500 * cpu / n_sat / 120:.1f} min on 2 cores)")

@@ -182,7 +182,7 @@ def crlb_sinr_gradient(ut, sats, ref_sat, sinr, bandwidth_hz, ref_var):
     return _sinr_gradient_from_A(A, sinr, bandwidth_hz, ref_var)
 
 
-def _gather_schedule(delta, L_required=None):
+def _gather_schedule(delta):
     """Indices of scheduled satellites per UT, grouped by count.
 
     delta: (I, C) bool. Returns {L: (ut_idx (n,), sat_idx (n, L))}, satellites in

@@ -475,8 +475,9 @@ def feasible(H_i, gamma, power_w, noise_w, method: str = "fast", *, power_equali
     (default), "socp" or "sdr"; power_equality: only for "sdr", use tr Q_c = P (C4's
     equality form, seed-math A.7 [R]) instead of ≤ P; rng: Generator for the SDR
     randomisations. Returns (ok, W_i (Ci, N) complex √W, zeros when not ok). For "fast"
-    and "socp" a feasible W meets SINR = γ (minimum-power point or a fixed point) and
-    ‖w_c‖² ≤ P; use :func:`fill_power` to reach ‖w_c‖² = P.
+    and "socp" a feasible W meets SINR = γ (within FEAS_RTOL = 1e-4 for "fast", the SOCP's
+    minimum-power point within SOLVER_TOL) and ‖w_c‖² ≤ P; use :func:`fill_power` to reach
+    ‖w_c‖² = P. "fast" is exact up to the ±FEAS_RTOL band around the boundary.
     """
     H, g = _check(H_i, gamma, power_w, noise_w)
     K, N = H.shape
@@ -511,6 +512,7 @@ __all__ = [
     "METHODS",
     "STATS",
     "TOL",
+    "FEAS_RTOL",
     "fast_reduced",
     "feasible",
     "fill_power",
