@@ -170,7 +170,7 @@ FACTORS = (0.5, 0.9, 0.98, 1.02, 1.1, 2.0)
 
 def test_fast_matches_socp_on_240_instances():
     """Same verdict as the exact SOCP on 40 channel sets × 6 threshold factors (γ = f·t*·w,
-    t* the max-min weighted SINR), and SINR = γ (fast: FEAS_RTOL = 1e-4, SOCP: 1e-5 relative)."""
+    t* the max-min weighted SINR), and SINR = γ (fast: FEAS_RTOL = 1e-3, SOCP: 1e-5 relative)."""
     agree = feasible = 0
     for H, w in _instances():
         Q, Hr = fz.reduce_channels(H)
@@ -306,7 +306,7 @@ def test_dsta_fast_equals_socp_and_stops_at_the_boundary(seed, gain, spacing_m):
     assert np.array_equal(rf.n_tests, rs.n_tests)
     assert list(rf.status) == list(rs.status)
     assert ("ok" in list(rf.status)) == (spacing_m > 100e3)  # both DSTA branches are exercised
-    assert np.allclose(rf.sinr[delta], rs.sinr[delta], rtol=1e-4)
+    assert np.allclose(rf.sinr[delta], rs.sinr[delta], rtol=fz.FEAS_RTOL)
     assert np.all(np.isnan(rf.sinr[~delta])) and np.all(rf.W[~delta] == 0)
     assert np.all(np.sum(np.abs(rf.W) ** 2, axis=2) <= P_W * (1 + 1e-9))
     for i in range(H.shape[0]):

@@ -40,7 +40,7 @@ TOL = 1e-9
 #: within FEAS_RTOL of the boundary); "infeasible" is a proof (Farkas certificate) that
 #: γ(1+FEAS_RTOL) cannot be reached. Only instances whose boundary lies within ±FEAS_RTOL
 #: of γ can get either verdict.
-FEAS_RTOL = 1e-4
+FEAS_RTOL = 1e-3
 #: Tolerance used to accept a cvxpy solution (solver accuracy is ~1e-8 relative).
 SOLVER_TOL = 1e-5
 #: Maximum fixed-point iterations of the fast method before it falls back to the SOCP.
@@ -475,7 +475,7 @@ def feasible(H_i, gamma, power_w, noise_w, method: str = "fast", *, power_equali
     (default), "socp" or "sdr"; power_equality: only for "sdr", use tr Q_c = P (C4's
     equality form, seed-math A.7 [R]) instead of ≤ P; rng: Generator for the SDR
     randomisations. Returns (ok, W_i (Ci, N) complex √W, zeros when not ok). For "fast"
-    and "socp" a feasible W meets SINR = γ (within FEAS_RTOL = 1e-4 for "fast", the SOCP's
+    and "socp" a feasible W meets SINR = γ (within FEAS_RTOL = 1e-3 for "fast", the SOCP's
     minimum-power point within SOLVER_TOL) and ‖w_c‖² ≤ P; use :func:`fill_power` to reach
     ‖w_c‖² = P. "fast" is exact up to the ±FEAS_RTOL band around the boundary.
     """
