@@ -109,15 +109,16 @@ class IsacProcess:
     def state(self) -> dict:
         plans = {}
         for name, plan in self.plans.items():
-            plans[name] = {**{k: v for k, v in plan.items() if k not in ("W", "R", "dirs")},
-                           "W": encode_array(plan["W"]), "R": encode_array(plan["R"]), "dirs": encode_array(plan["dirs"])}
+            arrays = ("W", "R", "factors", "dirs")
+            plans[name] = {**{k: v for k, v in plan.items() if k not in arrays},
+                           **{k: encode_array(plan.get(k)) for k in arrays}}
         return {"plans": plans, "previous_estimate": self.previous_estimate}
 
     def load_state(self, state: dict) -> None:
         self.plans = {}
         for name, plan in state.get("plans", {}).items():
-            self.plans[name] = {**plan, "members": [int(m) for m in plan["members"]], "W": decode_array(plan["W"]),
-                                "R": decode_array(plan["R"]), "dirs": decode_array(plan["dirs"])}
+            self.plans[name] = {**plan, "members": [int(m) for m in plan["members"]],
+                                **{k: decode_array(plan.get(k)) for k in ("W", "R", "factors", "dirs")}}
         self.previous_estimate = {k: list(v) for k, v in state.get("previous_estimate", {}).items()}
 
     # --------------------------------------------------------------- process
@@ -141,12 +142,14 @@ class IsacProcess:
 
     # ------------------------------------------------------------ one target
     def _design(self, sat_pos, prior, beta, frames, H, warm):
-        """(W, R, status, solve_time_s) of the configured design."""
+        """(W, R, factors, status, solve_time_s) of the configured design; ``factors`` is the fast
+        path's internal start point (``DesignResult.extra["factors"]``, kept for warm starts) or None.
+        ``warm`` = (W, R, factors) of the held plan when its satellites are the same, else None."""
         started = wallclock.perf_counter()
         K, N = sat_pos.shape[0], self.params.N
         if self.design == "stand_in":
             W, R = isac_transmit.matched_filter_isotropic(H, K, N, self.p_max_w, comm_fraction=self.config.comm_fraction)
-            return W, R, "stand_in", wallclock.perf_counter() - started
+            return W, R, None, "stand_in", wallclock.perf_counter() - started
         from twin.isac.design import DesignProblem, evaluate_design
 
         problem = DesignProblem(sat_pos=sat_pos, target=prior, beta=beta, H=H, eta=self.config.rate_target_bps_hz,
@@ -155,13 +158,18 @@ class IsacProcess:
         if self.design == "fast":
             from twin.isac.fast_design import fast_design
 
-            start = None if warm is None else evaluate_design(problem, warm[0], warm[1], scheme="held")
+            start = None
+            if warm is not None:  # rebuilt from the (checkpointed) plan, so a resumed run starts alike
+                extra = {} if warm[2] is None else {"factors": warm[2]}
+                start = evaluate_design(problem, warm[0], warm[1], scheme="held", extra=extra)
             result = fast_design(problem, warm_start=start)
         else:
             from twin.isac.design import algorithm2
 
             result = algorithm2(problem)
-        return np.asarray(result.W), np.asarray(result.R), str(result.status), wallclock.perf_counter() - started
+        factors = result.extra.get("factors") if isinstance(result.extra, dict) else None
+        return (np.asarray(result.W), np.asarray(result.R), None if factors is None else np.asarray(factors),
+                str(result.status), wallclock.perf_counter() - started)
 
     def step(self, twin, epoch, name, rng) -> tuple[dict, list[dict]]:
         """The `isac` row of target `name` at `epoch` and the handover rows it causes."""
@@ -220,8 +228,10 @@ class IsacProcess:
         timer.add("isac_channels", started)
         if replan:
             started = wallclock.perf_counter()
-            warm = None if plan is None or list(plan["members"]) != members else (plan["W"], plan["R"])
-            W, R, status, solve_s = self._design(sat_pos, prior, beta, frames, H, warm)
+            warm = None
+            if plan is not None and list(plan["members"]) == members:
+                warm = (plan["W"], plan["R"], plan.get("factors"))
+            W, R, factors, status, solve_s = self._design(sat_pos, prior, beta, frames, H, warm)
             timer.add("design", started)
             if plan is not None and set(plan["members"]) != set(members):
                 old = ";".join(str(sat_names[m]) for m in plan["members"])
@@ -229,7 +239,7 @@ class IsacProcess:
                                "from_sat": old, "to_sat": ";".join(str(sat_names[m]) for m in members),
                                "reason": f"re-plan: {reason}"})
             plan = {"epoch": epoch.index, "members": members, "central": int(group.central), "W": W, "R": R,
-                    "dirs": unit_directions(prior, sat_pos), "status": status, "rcrb_m": np.nan}
+                    "factors": factors, "dirs": unit_directions(prior, sat_pos), "status": status, "rcrb_m": np.nan}
             self.plans[name] = plan
             row["solve_time_s"] = solve_s
         started = wallclock.perf_counter()
