@@ -36,9 +36,6 @@ from twin.isac.model import angles, steering_derivatives
 __all__ = ["FastOperators", "fast_operators", "position_fim", "crb_and_gradient", "fast_design"]
 
 SENSING_RANKS = ("full", "one")
-_DEBUG = False
-_INNER = "lbfgs"
-_PRECOND = False
 
 
 class FastOperators:
@@ -199,7 +196,7 @@ def _initial_point(ops: FastOperators, r: int, rng) -> np.ndarray:
 # the design
 
 
-def _lbfgs(fun, x, *, max_iter: int, memory: int = 20, ftol: float = 1e-12):
+def _lbfgs(fun, x, *, max_iter: int, memory: int = 60, ftol: float = 1e-12):
     """Minimise a smooth fun(x) -> (value, gradient) by L-BFGS with Armijo backtracking; the
     inverse-Hessian product uses the compact representation (Nocedal & Wright, Numerical
     Optimization, eq. (7.24)), a handful of numpy calls per iteration (scipy's L-BFGS-B spends most
@@ -302,8 +299,6 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
     if Y is None:
         Y = _initial_point(ops, r, rng)
     # CRB unit: the isotropic full-power design
-    crb0, _ = crb_and_gradient(ops, np.concatenate([np.sqrt(p_max / N)[:, None] * np.ones((K, N))], 0).reshape(-1, 1)
-                               * np.ones((1, 1)))
     Ziso = np.zeros((K * N, K * N), dtype=complex)
     Ziso[np.arange(K * N), np.arange(K * N)] = np.repeat(np.sqrt(p_max / N), N)
     crb0, _ = crb_and_gradient(ops, Ziso)
@@ -311,25 +306,12 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
 
     rho = 10.0
     shape = Y.shape
-    # Preconditioning change of variables: Yhat = (I - Pi) A + c_B U_H B, U_H an orthonormal basis
-    # of the UE channels (Pi = U_H U_H^H). The SINR terms are ~|h|^2 P stiffer along U_H than the
-    # CRB; c_B = 1 / sqrt(mean |h|^2 P) brings both to unit scale (same minimisers: a bijection
-    # up to the unused U_H part of A).
-    Uh, _ = np.linalg.qr(ops.Hn.T)  # (NK, M) (assumes M <= NK and independent channels)
-    cB = 1.0 / np.sqrt(np.mean(np.sum(np.abs(ops.Hn) ** 2, axis=1)) * np.mean(p_max) / K) if _PRECOND else 1.0
-    if not _PRECOND:
-        Uh = np.zeros((K * N, 0), dtype=complex)
-    nA = K * N * cols
 
     def unpack(x):
-        v = _to_complex(x, (nA + Uh.shape[1] * cols,))
-        A = v[:nA].reshape(K * N, cols)
-        B = v[nA:].reshape(Uh.shape[1], cols)
-        return (A - Uh @ (Uh.conj().T @ A) + cB * (Uh @ B)).reshape(shape)
+        return _to_complex(x, shape)
 
     def pack(Yc):
-        Yf = Yc.reshape(K * N, cols)
-        return _to_real(np.concatenate([Yf.ravel(), (Uh.conj().T @ Yf / cB).ravel()]))
+        return _to_real(Yc)
 
     def phi(x):
         Yc = unpack(x)
@@ -342,26 +324,15 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
         val = scale * f + float(np.sum(act**2 - lam**2)) / (2.0 * rho)
         w = -act / (1.0 + gamma)
         Gz = scale * gf + ops.Hn.T @ (w[:, None] * S * g)
-        Gy = _chain(Yc, nrm, Gz.reshape(shape), p_max).reshape(K * N, cols)
-        GA = Gy - Uh @ (Uh.conj().T @ Gy)
-        GB = cB * (Uh.conj().T @ Gy)
-        return val, 2.0 * _to_real(np.concatenate([GA.ravel(), GB.ravel()]))
+        Gy = _chain(Yc, nrm, Gz.reshape(shape), p_max)
+        return val, 2.0 * _to_real(Gy)
 
     history = []
     n_lbfgs = 0
     x = pack(Y)
     viol_prev = np.inf
     for it in range(int(max_iter)):
-        if _INNER == "lbfgs":
-            x, _, nit = _lbfgs(phi, x, max_iter=int(inner_iter))
-        else:
-            from scipy.optimize import minimize
-
-            def hessp(xx, v):
-                e = 1e-7 * max(1.0, float(np.linalg.norm(xx))) / max(float(np.linalg.norm(v)), 1e-300)
-                return (phi(xx + e * v)[1] - phi(xx - e * v)[1]) / (2 * e)
-            res = minimize(phi, x, jac=True, hessp=hessp, method=_INNER, options=dict(maxiter=int(inner_iter)))
-            x, nit = res.x, int(res.nit)
+        x, _, nit = _lbfgs(phi, x, max_iter=int(inner_iter))
         n_lbfgs += nit
         Z, _ = _factors(unpack(x), p_max)
         f, _ = crb_and_gradient(ops, Z)
@@ -371,7 +342,6 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
         history.append(f)
         if viol > 0.25 * viol_prev:
             rho = min(rho * 5.0, 1e8)
-        if _DEBUG: print("outer", it, "rho", rho, "viol", viol, "f", f, "nit", nit, "lam", lam.max())
         viol_prev = viol
         if len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol:
             break
