@@ -252,7 +252,7 @@ def local_client(workers: int):
     (use as a context manager; closing it also closes the cluster)."""
     from dask.distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=None)
+    cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=":0")
     return Client(cluster, set_as_default=False)
 
 
