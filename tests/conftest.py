@@ -4,6 +4,11 @@ import importlib.util
 import pathlib
 
 import pytest
+from threadpoolctl import threadpool_limits
+
+# One BLAS thread, as the `twin` entry point does: the suite's matrices are
+# small and multi-threaded OpenBLAS is far slower on a busy 2-core machine.
+_BLAS_LIMIT = threadpool_limits(1, user_api="blas")
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 

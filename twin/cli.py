@@ -151,6 +151,15 @@ def tle_fetch(
 
 
 def main() -> None:
+    """The `twin` entry point. BLAS runs on one thread per process: the twin's
+    linear algebra is on small matrices, where OpenBLAS threads only add
+    overhead (and thrash badly on a busy machine); parallelism comes from
+    processes (dask workers) instead. Set TWIN_BLAS_THREADS to change it."""
+    import os
+
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(int(os.environ.get("TWIN_BLAS_THREADS", "1")), user_api="blas")
     app()
 
 
