@@ -73,7 +73,7 @@ TABLE_NAMES = ("epochs", "visibility", "isl", "groups", "handovers", "isac", "pn
 #: Localisation estimators of ``twin.isac.locate.estimate``.
 ISAC_ESTIMATORS = ("pso", "grid", "ga", "two_step", "aux_direct")
 #: Transmit designs the ISAC process can use (``docs/twin.md``).
-ISAC_DESIGNS = ("auto", "fast", "paper", "stand_in")
+ISAC_DESIGNS = ("stand_in", "fast", "paper")
 #: Beam schedulers and beamformers of ``twin.pnt`` (seed 002).
 PNT_SCHEDULERS = ("hbs", "gdop", "comm", "parallax")
 PNT_BEAMFORMERS = ("dsta", "zf", "scb", "scbwi", "mf")
@@ -843,10 +843,10 @@ class IsacConfig(_Section):
     """``[isac]``: the sensing process, one per target (seed 000; ``docs/twin.md``).
 
     M = ``n_ue`` UEs are drawn once per target uniformly in the disk of ``ue_radius_km``
-    around it (seed-math B.9's 15 km service area) and follow it. ``design``: ``"auto"`` (the
-    fast path ``twin.isac.fast_design`` when installed, else the stand-in), ``"fast"``,
-    ``"paper"`` (cvxpy Algorithm 2, slow) or ``"stand_in"`` (matched filter + isotropic
-    sensing). ``estimator``: one of ``twin.isac.locate.METHODS``. ``track_prior``: the
+    around it (seed-math B.9's 15 km service area) and follow it. ``design``: ``"stand_in"``
+    (matched filter + isotropic sensing; the default until the fast path is fast at seed 000's
+    size, see docs/isac-fast-design.md), ``"fast"`` (``twin.isac.fast_design``) or ``"paper"``
+    (cvxpy Algorithm 2, slow). ``estimator``: one of ``twin.isac.locate.METHODS``. ``track_prior``: the
     previous estimate is the next search centre (else a fresh prior p + U(±prior_spread_m)³).
     """
 
@@ -862,7 +862,7 @@ class IsacConfig(_Section):
     comm_fraction: float = 0.5
     snapshots: int = 1
     beta_model: Literal["paper", "radar"] = "paper"
-    design: Literal["auto", "fast", "paper", "stand_in"] = "auto"
+    design: Literal["stand_in", "fast", "paper"] = "stand_in"
     estimator: Literal["pso", "grid", "ga", "two_step", "aux_direct"] = "pso"
     pso_particles: int = 50
     pso_iterations: int = 40

@@ -27,7 +27,6 @@ each target and its previous estimate (the next prior when ``track_prior``).
 
 from __future__ import annotations
 
-import importlib.util
 import time as wallclock
 
 import numpy as np
@@ -56,11 +55,8 @@ def isac_params(config, group_size: int) -> isac_channel.IsacParams:
 
 
 def design_name(config) -> str:
-    """The design the process really uses: ``"auto"`` resolves to ``"fast"`` when
-    ``twin.isac.fast_design`` is importable, else ``"stand_in"``."""
-    if config.design != "auto":
-        return config.design
-    return "fast" if importlib.util.find_spec("twin.isac.fast_design") is not None else "stand_in"
+    """The design the process uses (``[isac] design``)."""
+    return config.design
 
 
 def ue_offsets_enu(seed: int, entity_index: int, n_ue: int, radius_m: float) -> np.ndarray:
