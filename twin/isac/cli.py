@@ -91,3 +91,13 @@ def fig10_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = Se
 def groups_cmd(out: Path = OutOpt) -> None:
     """RCRB for K = 1 (non-cooperative) vs collaboration types I, II, III (K = 3, 5, 7)."""
     _run("groups", lambda adv: paper.groups_table(advance=adv), paper.total_units("groups", 0), out)
+
+
+def _mount_design_commands() -> None:
+    """`twin paper isac fig4|fig6|fig7`: the joint-design figures (twin/isac/design_cli.py)."""
+    from twin.isac import design_cli
+
+    app.registered_commands += design_cli.app.registered_commands
+
+
+_mount_design_commands()

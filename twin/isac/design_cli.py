@@ -18,7 +18,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from twin.isac import design_figures as dfig
 
 app = typer.Typer(no_args_is_help=True, add_completion=False,
                   help="Seed 000 joint-design figures: Fig. 4, 6, 7.")
@@ -47,11 +46,15 @@ def _size(kw: dict, n: int | None, ues: int | None) -> dict:
 
 
 def _run(name: str, compute, total: int, out: Path) -> None:
+    """Run `compute(figures_module, advance)` with a progress bar and write its CSV + PNG.
+    The figure module (cvxpy) is imported here, so `twin --help` and `twin run` stay quick."""
+    from twin.isac import design_figures as dfig
+
     console = Console()
     with Progress(TextColumn(f"[bold]{name}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console) as progress:
         task = progress.add_task(name, total=total)
-        fig = compute(lambda n=1: progress.advance(task, n))
+        fig = compute(dfig, lambda n=1: progress.advance(task, n))
     csv, png = dfig.write_design_figure(fig, out)
     console.print(f"wrote {csv} and {png} (wall {fig.wall_s:.1f} s, CPU {fig.cpu_s:.1f} s)")
     for note in fig.notes:
@@ -73,7 +76,7 @@ def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, so
     else:
         kw = dict(types=typ, iterations=iterations)
     kw = _size(kw, n, ues)
-    _run("fig4", lambda adv: dfig.fig4(seed=seed, solver=solver, advance=adv, **kw), len(kw["types"]), out)
+    _run("fig4", lambda dfig, adv: dfig.fig4(seed=seed, solver=solver, advance=adv, **kw), len(kw["types"]), out)
 
 
 @app.command("fig6")
@@ -92,7 +95,7 @@ def fig6_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, en
             raise typer.BadParameter(f"--type must be I, II or III, got {collaboration!r}")
         kw["collaboration"] = collaboration
     total = len(kw.get("etas", (1, 2, 3, 4, 5, 6))) + 1
-    _run("fig6", lambda adv: dfig.fig6(seed=seed, engine=engine, solver=solver, advance=adv, **kw), total, out)
+    _run("fig6", lambda dfig, adv: dfig.fig6(seed=seed, engine=engine, solver=solver, advance=adv, **kw), total, out)
 
 
 @app.command("fig7")
@@ -104,4 +107,4 @@ def fig7_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, en
     else:
         kw = dict()
     n = len(kw.get("p_max_dbm", (20, 25, 30, 35, 40))) * len(kw.get("sizes", (2, 4, 6)))
-    _run("fig7", lambda adv: dfig.fig7(seed=seed, engine=engine, solver=solver, advance=adv, **kw), n, out)
+    _run("fig7", lambda dfig, adv: dfig.fig7(seed=seed, engine=engine, solver=solver, advance=adv, **kw), n, out)
