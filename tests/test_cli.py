@@ -119,3 +119,14 @@ def test_ephemeris_refuses_bad_flags(tmp_path):
     result = runner.invoke(app, ["ephemeris", str(ROOT / "scenarios" / "default.toml"), "--start",
                                  "2026-05-28T12:00:00Z", "--step", "0s", "-o", str(tmp_path / "x.parquet")])
     assert result.exit_code == 2 and "step" in result.output
+
+
+def test_paper_commands_are_mounted():
+    isac = runner.invoke(app, ["paper", "isac", "--help"], terminal_width=200)
+    assert isac.exit_code == 0, isac.output
+    for name in ("fig3", "fig4", "fig6", "fig7", "fig8", "fig9", "fig10", "groups"):
+        assert f" {name} " in isac.output, name
+    pnt = runner.invoke(app, ["paper", "pnt", "--help"], terminal_width=200)
+    assert pnt.exit_code == 0, pnt.output
+    for name in ("table3", "table4", "fig3", "fig9"):
+        assert f" {name} " in pnt.output, name
