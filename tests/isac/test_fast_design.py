@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from twin.isac.crb import location_crb
-from twin.isac.design import paper_problem, sdr_lower_bound
+from twin.isac.design import sdr_lower_bound
 from twin.isac.fast_design import crb_and_gradient, fast_design, fast_operators, random_problem
 
 
@@ -93,13 +93,3 @@ def test_bad_options_raise(small):
     with pytest.raises(ValueError, match="max_iter"):
         fast_design(small[0], max_iter=0)
 
-
-@pytest.mark.slow
-def test_table_ii_instance_reaches_sdr_bound():
-    """N = 4x4, K = 5, M = 10 (seed 000 Table II): one SDR solve takes ~1 min with SCS."""
-    pb = paper_problem("II", seed=3)
-    bound = sdr_lower_bound(pb)
-    res = fast_design(pb)
-    assert bound.status == "optimal" and res.status == "optimal"
-    assert res.meets(pb)
-    assert res.rcrb_m <= bound.bound_m * 1.01
