@@ -79,7 +79,7 @@ def _pass_problems(n_epochs: int, step_s: float = 10.0, seed: int = 5):
 
 
 def test_bench_warm_start_along_pass(benchmark):
-    problems = _pass_problems(4)
+    problems = _pass_problems(2)  # 2 epochs: each Table II solve costs ~30 s CPU (CI budget)
     cold, warm = [], []
     prev = None
     for pb in problems:
