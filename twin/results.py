@@ -124,8 +124,13 @@ def load(run_dir: str | Path, tables: list[str] | None = None) -> dict[str, pd.D
 
     Each table is the concatenation of its parts in epoch order, indexed by
     its ``time`` column (a UTC DatetimeIndex, ready for ``resample``,
-    ``rolling`` and ``groupby``).
+    ``rolling`` and ``groupby``). A sweep directory (one holding ``sweep.json``)
+    is read by ``twin.sweep.load_sweep`` instead.
     """
+    if (Path(run_dir) / "sweep.json").exists():  # a sweep directory: one DataFrame per table over all runs
+        from .sweep import load_sweep
+
+        return load_sweep(run_dir)
     root = Path(run_dir) / "tables"
     if not root.exists():
         raise FileNotFoundError(f"{run_dir}: not a run directory (no tables/ folder)")
