@@ -180,6 +180,7 @@ class RunConfig(_Section):
     step: float
     seed: int = 0
     checkpoint_every: int = 60
+    window: int = 60  # epochs per window: processes re-plan cold at every multiple (docs/twin.md, Windowed runs)
 
     @field_validator("name")
     @classmethod
@@ -233,6 +234,11 @@ class RunConfig(_Section):
     @classmethod
     def _checkpoint(cls, value: int) -> int:
         return int(_check_range("checkpoint_every", value, 1, None, " epochs"))
+
+    @field_validator("window")
+    @classmethod
+    def _window(cls, value: int) -> int:
+        return int(_check_range("window", value, 1, None, " epochs"))
 
     @field_serializer("start")
     def _start_iso(self, value: datetime) -> str:
