@@ -28,6 +28,13 @@ seconds since the scenario start, and two kinds of processes:
 Every epoch's random draws come from `epoch.rng`, a generator seeded with
 `SeedSequence([seed, epoch_index])`, so a resumed or split run draws the same
 numbers as an uninterrupted one.
+
+Window boundaries (``[run] window``, docs/twin.md "Windowed runs"): before epoch ``b``
+with ``b > 0`` and ``b % window == 0`` is published, every stateful process's
+``window_boundary(b)`` drops what earlier epochs' *results* left behind (held plans, warm
+starts, tracked estimates). Serial and windowed runs both do this, so a window
+``[b, b + window)`` run on its own (``Twin(..., span=(b, stop))``, seeded by
+``twin.windows``) writes the rows the serial run writes.
 """
 
 from __future__ import annotations
@@ -52,9 +59,11 @@ from .results import (
     RESOLVED_SCENARIO,
     RUN_INFO,
     Recorder,
+    current_rss_mb,
     drop_parts_from,
     read_checkpoint,
     read_json,
+    window_checkpoint_path,
     write_json_atomic,
 )
 
@@ -132,6 +141,12 @@ def entity_rng(seed: int, index: int, entity: int) -> np.random.Generator:
     return np.random.default_rng(np.random.SeedSequence([int(seed), int(index), int(entity)]))
 
 
+def is_window_boundary(index: int, window: int) -> bool:
+    """True at the epochs where processes forget their carried state: ``index > 0`` and a
+    multiple of ``window`` (epochs)."""
+    return index > 0 and index % int(window) == 0
+
+
 def free_run_dir(path: Path) -> Path:
     """`path` if it is absent or empty, else the first free `path-2`, `path-3`, ...
 
@@ -151,7 +166,11 @@ def free_run_dir(path: Path) -> Path:
 class Twin:
     """One run of a scenario on the SimPy clock, written to `run_dir`."""
 
-    def __init__(self, scenario, run_dir: Path, *, resume: bool = False, constellation=None):
+    def __init__(self, scenario, run_dir: Path, *, resume: bool = False, constellation=None, labels=None,
+                 span: tuple[int, int] | None = None):
+        """`span` = (first, stop): run only epochs ``[first, stop)`` as one window of a
+        windowed run (checkpoint in ``windows/<first>.json``, no run.json; see
+        `twin.windows`); `labels`: the constellation's plane labels if already known."""
         self.scenario = scenario
         self.run_dir = Path(run_dir)
         self.resume = resume
@@ -168,10 +187,20 @@ class Twin:
         self.ground = GroundEntities.from_scenario(scenario)
         self.entity_index = {name: g for g, name in enumerate(self.ground.names)}
         self.ground_track = self.ground.positions(np.arange(self.n_epochs) * self.step_s)  # (T, G, 3)
-        self.labels = self._plane_labels()
+        self.labels = labels if labels is not None else self._plane_labels()
         self.tracker = HandoverTracker()
-        self.first_epoch = 0
-        self.recorder = Recorder(self.run_dir, tuple(scenario.output.tables) + (("links",) if scenario.output.links else ()))
+        self.window = int(getattr(run, "window", 0) or self.n_epochs)
+        self.span = None if span is None else (int(span[0]), int(span[1]))
+        if self.span is not None and not (0 <= self.span[0] < self.span[1] <= self.n_epochs):
+            raise ValueError(f"span must satisfy 0 <= first < stop <= n_epochs = {self.n_epochs}, got {span}")
+        self.first_epoch = 0 if self.span is None else self.span[0]
+        self.stop_epoch = self.n_epochs if self.span is None else self.span[1]
+        self.window_seed: dict | None = None  # entity -> central at first-2 (set by twin.windows for a span)
+        self.expected_central: tuple[int, np.ndarray] | None = None  # (first epoch, (T, G) centrals) to check
+        self.memory: list[dict] = []  # {epoch, rss_mb, wall_s} at every checkpoint
+        self.wall_origin = (wallclock.time(), 0.0)  # (unix time of this session's start, wall s of earlier sessions)
+        self.recorder = Recorder(self.run_dir, tuple(scenario.output.tables) + (("links",) if scenario.output.links else ()),
+                                 checkpoint_path=None if self.span is None else window_checkpoint_path(self.run_dir, self.span[0]))
         self.env: simpy.Environment | None = None
         self._inboxes: list[simpy.Store] = []
         self._subscribers: list = []
@@ -209,9 +238,11 @@ class Twin:
         k = index - first
         return pos[k], vel[k], err[k]
 
-    def build_epoch(self, index: int) -> Epoch:
-        """Geometry, ISL graph, serving groups and handovers of epoch `index`."""
-        sc = self.scenario
+    def look(self, index: int):
+        """(pos, vel, valid, ground, elevation, azimuth, range_m) of epoch `index`: satellites
+        (S, 3) m and m/s, valid (S,), ground entities (G, 3) m, look angles (G, S) rad / m
+        (elevation -pi/2 for invalid satellites). The one place these are computed, so the
+        windowed pre-pass (`twin.windows`) sees bit for bit what `build_epoch` sees."""
         pos, vel, err = self._propagated(index)
         valid = (err == 0) & np.all(np.isfinite(pos), axis=1)
         started = wallclock.perf_counter()
@@ -221,7 +252,14 @@ class Twin:
             elevation = np.where(valid[None, :], elevation, -np.pi / 2)
         else:
             elevation = azimuth = range_m = np.zeros((0, len(pos)))
-        started = self.timer.add("geometry", started)
+        self.timer.add("geometry", started)
+        return pos, vel, valid, ground, elevation, azimuth, range_m
+
+    def build_epoch(self, index: int) -> Epoch:
+        """Geometry, ISL graph, serving groups and handovers of epoch `index`."""
+        sc = self.scenario
+        pos, vel, valid, ground, elevation, azimuth, range_m = self.look(index)
+        started = wallclock.perf_counter()
         if sc.isl.enabled:
             graph = topology.isl_graph(pos, self.labels, max_range_m=sc.isl.max_range_m,
                                        atmosphere_margin_m=sc.isl.atmosphere_margin_m,
@@ -246,6 +284,14 @@ class Twin:
                 valid=group.valid, reason=group.reason, sat_names=self.sat_names,
                 previous_central_visible=bool(previous >= 0 and elevation[g, previous] >= mask)))
         self.timer.add("groups", started)
+        if self.expected_central is not None:
+            first, expected = self.expected_central
+            if 0 <= index - first < len(expected):
+                got = np.array([groups[name].central for name in self.ground.names], dtype=np.int64)
+                if not np.array_equal(got, expected[index - first]):
+                    raise RuntimeError(f"epoch {index}: central satellites {got.tolist()} differ from the windowed "
+                                       f"pre-pass's {expected[index - first].tolist()}; the window would not equal "
+                                       "the serial run")
         return Epoch(index=index, time=time, sat_pos=pos, sat_vel=vel, sat_valid=valid, ground_pos=ground,
                      elevation=elevation, azimuth=azimuth, range_m=range_m, graph=graph, groups=groups,
                      handovers=handovers, rng=epoch_rng(sc.run.seed, index))
@@ -253,30 +299,85 @@ class Twin:
     # ------------------------------------------------------------- processes
     def _orbit_process(self):
         checkpoint_every = int(self.scenario.run.checkpoint_every)
-        for index in range(self.first_epoch, self.n_epochs):
+        for index in range(self.first_epoch, self.stop_epoch):
             if index > self.first_epoch and index % checkpoint_every == 0:
                 self.checkpoint(index)
+            if is_window_boundary(index, self.window):
+                # every subscriber has finished epoch index-1 (no subscriber yields a timeout)
+                for process in self.stateful.values():
+                    process.window_boundary(index)
             epoch = self.build_epoch(index)
             for inbox in self._inboxes:
                 inbox.put(epoch)
             if self.progress_callback is not None:
                 self.progress_callback(index + 1, self.n_epochs)
-            if index + 1 < self.n_epochs:
+            if index + 1 < self.stop_epoch:
                 yield self.env.timeout(self.step_s)
+
+    def wall_s(self) -> float:
+        """Wall seconds of this run so far (earlier sessions included)."""
+        return self.wall_origin[1] + wallclock.time() - self.wall_origin[0]
 
     def checkpoint(self, next_epoch: int) -> None:
         started = wallclock.perf_counter()
+        self.memory.append({"epoch": int(next_epoch), "rss_mb": round(current_rss_mb(), 3), "wall_s": round(self.wall_s(), 3)})
+        extra = None
+        if self.span is not None:
+            extra = {"first": self.span[0], "stop": self.span[1], "memory": self.memory, "stage_s": self.timer.seconds}
         self.recorder.flush(next_epoch, {"handovers": self.tracker.state(), "summary": self.summary_counts,
-                                         "processes": {name: p.state() for name, p in self.stateful.items()}})
+                                         "processes": {name: p.state() for name, p in self.stateful.items()}}, extra)
+        if self.span is None and next_epoch < self.n_epochs:
+            self._write_info("running", wall_s=0.0)  # the memory samples, for plots of a long run
         self.timer.add("recording", started)
 
     # ----------------------------------------------------------------- run
+    def _prepare_window(self) -> None:
+        """A window `span` = [first, stop): continue from its checkpoint, or start fresh:
+        seed the handover tracker and the processes' geometry-only state by building epoch
+        first-1 (with the pre-pass's central at first-2 as the previous central)."""
+        first, stop = self.span
+        path = window_checkpoint_path(self.run_dir, first)
+        checkpoint = read_json(path) if path.exists() else None
+        if checkpoint is not None:
+            self.first_epoch = int(checkpoint["next_epoch"])
+            self.memory = list(checkpoint.get("memory", []))
+            self.timer.seconds = dict(checkpoint.get("stage_s", {}))
+            self.summary_counts = dict(checkpoint["state"]["summary"])
+            if self.first_epoch >= stop:
+                return
+            self.tracker = HandoverTracker.from_state(checkpoint["state"]["handovers"])
+            for name, state in checkpoint["state"].get("processes", {}).items():
+                if name in self.stateful:
+                    self.stateful[name].load_state(state)
+        else:
+            self.first_epoch = first
+            if first > 0:
+                seed = self.window_seed
+                if first - 1 > 0:
+                    if seed is None:
+                        raise ValueError(f"window at epoch {first}: the central satellites at epoch {first - 2} "
+                                         "(window_seed) are needed to seed the handover hysteresis")
+                    self.tracker = HandoverTracker(previous={
+                        name: {"central": int(seed[name]), "members": [], "valid": True} for name in self.ground.names})
+                before = self.build_epoch(first - 1)  # its rows are not recorded: epoch first-1 belongs to the previous window
+                for process in self.stateful.values():
+                    process.seed_from_epoch(self, before)
+        drop_parts_from(self.run_dir, self.first_epoch, stop)
+        self.recorder.chunk_first_epoch = self.first_epoch
+
     def _prepare_directory(self) -> None:
+        if self.span is not None:
+            self._prepare_window()
+            return
         if self.resume:
             checkpoint = read_checkpoint(self.run_dir)
             info = read_json(self.run_dir / RUN_INFO)
+            self.memory = [m for m in info.get("memory", []) if checkpoint is None or m["epoch"] <= checkpoint["next_epoch"]]
+            self.wall_origin = (self.wall_origin[0], float(info.get("wall_s_total", 0.0)))
             if info.get("status") == "complete":
                 self.first_epoch = self.n_epochs
+                if checkpoint is not None:
+                    self.summary_counts = dict(checkpoint["state"]["summary"])
                 return
             if checkpoint is None:
                 drop_parts_from(self.run_dir, 0)
@@ -320,27 +421,39 @@ class Twin:
                 "simpy": simpy.__version__, "networkx": nx.__version__,
             },
             "wall_s_total": wall_total,
+            "memory": self.memory,
             "sessions": previous.get("sessions", []) + ([{"wall_s": wall_s, "stage_s": self.timer.seconds,
                                                            "ended": datetime.now(timezone.utc).isoformat()}] if wall_s else []),
         }
         write_json_atomic(self.run_dir / RUN_INFO, info)
 
     def run(self) -> dict:
-        """Run (or resume) to the end; returns the run.json contents."""
+        """Run (or resume) to the end; returns the run.json contents (a window: its
+        checkpoint's contents)."""
         wall_started = wallclock.perf_counter()
         self._prepare_directory()
+        if self.span is not None:
+            if self.first_epoch < self.stop_epoch:
+                self._run_env()
+                self.checkpoint(self.stop_epoch)
+            return read_json(window_checkpoint_path(self.run_dir, self.span[0]))
         if self.first_epoch < self.n_epochs:
-            self.env = simpy.Environment(initial_time=self.first_epoch * self.step_s)
-            self._inboxes = []
-            for factory in [recorder_process] + self._subscribers:
-                inbox = simpy.Store(self.env)
-                self._inboxes.append(inbox)
-                self.env.process(factory(self, inbox))
-            self.env.process(self._orbit_process())
-            self.env.run()
+            self._run_env()
             self.checkpoint(self.n_epochs)
         self._write_info("complete", wall_s=wallclock.perf_counter() - wall_started)
         return read_json(self.run_dir / RUN_INFO)
+
+    def _run_env(self) -> None:
+        """The SimPy environment from `first_epoch` to `stop_epoch`: the orbit process, the
+        foundation's recorder and the subscribers."""
+        self.env = simpy.Environment(initial_time=self.first_epoch * self.step_s)
+        self._inboxes = []
+        for factory in [recorder_process] + self._subscribers:
+            inbox = simpy.Store(self.env)
+            self._inboxes.append(inbox)
+            self.env.process(factory(self, inbox))
+        self.env.process(self._orbit_process())
+        self.env.run()
 
 
 def isl_summary(epoch: Epoch) -> dict:

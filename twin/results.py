@@ -8,6 +8,9 @@ Layout of a run directory::
       run.json                 versions, seed, satellites, epochs, status, wall-clock figures
       checkpoint.json          next epoch to run and the state carried between epochs
       tables/<table>/part-<first_epoch:08d>.parquet
+      windows/<first_epoch:08d>.json   (windowed runs, `twin run --workers N`) one checkpoint per
+                               window: next epoch, carried state, stage times, memory samples
+      windows/centrals.npy     (windowed runs) the pre-pass's central satellite per epoch x entity
 
 Each part holds the rows of the epochs ``[first_epoch, first_epoch + checkpoint_every)``.
 A part is written to a temporary name and renamed into place, and the checkpoint
@@ -23,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import resource
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +36,23 @@ PART_RE = re.compile(r"^part-(\d{8})\.parquet$")
 CHECKPOINT = "checkpoint.json"
 RUN_INFO = "run.json"
 RESOLVED_SCENARIO = "scenario.resolved.json"
+WINDOWS = "windows"
+
+
+def window_checkpoint_path(run_dir: Path, first_epoch: int) -> Path:
+    """The checkpoint of the window starting at `first_epoch` in a windowed run."""
+    return Path(run_dir) / WINDOWS / f"{int(first_epoch):08d}.json"
+
+
+def current_rss_mb() -> float:
+    """This process's resident set size now, MiB (``/proc/self/statm``; where that is
+    missing, the peak RSS from ``resource.getrusage``, which never decreases)."""
+    try:
+        with open("/proc/self/statm", encoding="ascii") as handle:
+            pages = int(handle.read().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
 
 
 def write_json_atomic(path: Path, data) -> None:
@@ -74,19 +95,23 @@ class Recorder:
     run_dir: Path
     tables: tuple[str, ...]
     chunk_first_epoch: int = 0
+    checkpoint_path: Path | None = None  # default run_dir / checkpoint.json
     _rows: dict[str, list[dict]] = field(default_factory=dict)
 
     def add(self, table: str, rows: list[dict]) -> None:
         if table in self.tables and rows:
             self._rows.setdefault(table, []).extend(rows)
 
-    def flush(self, next_epoch: int, state: dict) -> None:
-        """Write the buffered chunk and then the checkpoint (in that order)."""
+    def flush(self, next_epoch: int, state: dict, extra: dict | None = None) -> None:
+        """Write the buffered chunk and then the checkpoint (in that order); `extra` adds
+        top-level keys to the checkpoint JSON."""
         for table, rows in self._rows.items():
             frame = pd.DataFrame.from_records(rows)
             write_parquet_atomic(frame, Path(self.run_dir) / "tables" / table / f"part-{self.chunk_first_epoch:08d}.parquet")
         self._rows = {}
-        write_json_atomic(Path(self.run_dir) / CHECKPOINT, {"next_epoch": int(next_epoch), "state": state})
+        path = self.checkpoint_path if self.checkpoint_path is not None else Path(self.run_dir) / CHECKPOINT
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(path, {**(extra or {}), "next_epoch": int(next_epoch), "state": state})
         self.chunk_first_epoch = int(next_epoch)
 
 
@@ -95,17 +120,29 @@ def read_checkpoint(run_dir: Path) -> dict | None:
     return read_json(path) if path.exists() else None
 
 
-def drop_parts_from(run_dir: Path, first_epoch: int) -> list[Path]:
+TMP_PART_RE = re.compile(r"^\.part-(\d{8})\.parquet\.tmp$")
+
+
+def drop_parts_from(run_dir: Path, first_epoch: int, stop: int | None = None) -> list[Path]:
     """Delete parts whose first epoch is >= `first_epoch` (written after the last
-    checkpoint by a run that was then killed) and stray temporary files."""
+    checkpoint by a run that was then killed) and stray temporary files.
+
+    With `stop` (a window of a windowed run), only parts and temporary parts whose first
+    epoch is in ``[first_epoch, stop)`` go: other windows may be writing at the same time.
+    """
     removed = []
     tables = Path(run_dir) / "tables"
     if not tables.exists():
         return removed
     for part in sorted(tables.glob("*/*")):
         match = PART_RE.match(part.name)
-        if (match and int(match.group(1)) >= first_epoch) or part.name.endswith(".tmp"):
-            part.unlink()
+        if stop is None:
+            gone = (match and int(match.group(1)) >= first_epoch) or part.name.endswith(".tmp")
+        else:
+            match = match or TMP_PART_RE.match(part.name)
+            gone = bool(match) and first_epoch <= int(match.group(1)) < stop
+        if gone:
+            part.unlink(missing_ok=True)
             removed.append(part)
     return removed
 

@@ -22,7 +22,10 @@ samples, echo noise, estimator. UEs are drawn once per target from
 disk and follow the target (the service area is centred on it).
 
 Carried between epochs (checkpointed, so a resumed run is identical): the held plan of
-each target and its previous estimate (the next prior when ``track_prior``).
+each target and its previous estimate (the next prior when ``track_prior``). Both are
+dropped at every window boundary (``[run] window``, :meth:`IsacProcess.window_boundary`):
+there every target with a valid group re-plans cold (reason ``"window"``, no warm start)
+from a fresh prior, so a window run on its own writes the serial run's rows.
 """
 
 from __future__ import annotations
@@ -100,6 +103,18 @@ class IsacProcess:
                            for name in self.targets}
         self.plans: dict[str, dict] = {}
         self.previous_estimate: dict[str, list] = {}
+        self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
+
+    # ------------------------------------------------------------ windows
+    def window_boundary(self, index: int) -> None:
+        """Forget every result-dependent state before window boundary epoch `index`: the held
+        plans (hence warm starts) and the tracked estimates (hence track priors)."""
+        self.load_state({})
+        self.window_epoch = int(index)
+
+    def seed_from_epoch(self, twin, epoch) -> None:
+        """Geometry-only state as if `epoch` (the one before a window) had been processed:
+        the ISAC process carries none."""
 
     # ------------------------------------------------------------ checkpoint
     def state(self) -> dict:
@@ -215,6 +230,8 @@ class IsacProcess:
             drift = direction_drift_rad(plan["dirs"], unit_directions(prior, epoch.sat_pos[held]))
         replan, reason = decide(self.replan, epoch=epoch.index, plan_epoch=None if plan is None else plan["epoch"],
                                 forced=forced, handover=handover, group_change=change, drift_rad=drift)
+        if reason == "initial" and epoch.index == self.window_epoch:
+            reason = "window"
         members = members_now if replan else list(plan["members"])
         sat_pos, sat_vel = epoch.sat_pos[members], epoch.sat_vel[members]
         frames = isac_array_frames(sat_pos, sat_vel)

@@ -23,7 +23,8 @@ with the centre. At each epoch, per cluster (``docs/twin.md`` lists the columns)
 
 Randomness: cluster ``g`` at epoch ``e`` draws from ``SeedSequence([seed, e, g])``: channel
 phases, then beamformer draws, then the TOA errors. The UT positions come from
-``SeedSequence([seed, g, UT_TAG])``. The held plan per cluster is checkpointed.
+``SeedSequence([seed, g, UT_TAG])``. The held plan per cluster is checkpointed; it is
+dropped at every window boundary (``[run] window``, :meth:`PntProcess.window_boundary`).
 """
 
 from __future__ import annotations
@@ -125,6 +126,29 @@ class PntProcess:
             self.cells[name] = cluster_offsets_en(self.seed, self.index[name], cfg.cluster_rings, cfg.cell_radius_m)
         self.plans: dict[str, dict] = {}
         self.valid_before: dict[str, bool] = {}
+        self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
+
+    # ------------------------------------------------------------ windows
+    def window_boundary(self, index: int) -> None:
+        """Forget every result-dependent state (held plans, warm starts) before window
+        boundary epoch `index`; keep ``valid_before``, which depends on geometry only."""
+        self.load_state({"valid_before": self.valid_before})
+        self.window_epoch = int(index)
+
+    def seed_from_epoch(self, twin, epoch) -> None:
+        """Geometry-only state as if `epoch` (the one before a window) had been processed:
+        whether each cluster had enough satellites (``valid_before``)."""
+        for name in self.terminals:
+            elevation = np.where(epoch.sat_valid, epoch.elevation[twin.entity_index[name]], -np.pi / 2)
+            n_visible = int(np.count_nonzero(elevation >= self.mask_rad))
+            self.valid_before[name] = self._enough(n_visible, len(self.cells[name][0]))[0]
+
+    def _enough(self, n_visible: int, C: int) -> tuple[bool, int, int]:
+        """(enough satellites?, schedulable, needed) for `n_visible` visible satellites, C UTs."""
+        cfg = self.config
+        n_sched = min(max(n_visible - 1, 0), cfg.max_sats)
+        need = max(cfg.i_tdoa, -(-C * cfg.i_tdoa // cfg.n_beams))  # satellites besides the reference
+        return n_sched >= need, n_sched, need
 
     # ------------------------------------------------------------ checkpoint
     def state(self) -> dict:
@@ -210,9 +234,7 @@ class PntProcess:
                  "crlb_at_plan_m": np.nan, "gdop": np.nan, "fix_error_m": np.nan, "fix_error_h_m": np.nan,
                  "drift_deg": np.nan} for c in range(C)]
         events = []
-        n_sched = min(max(n_visible - 1, 0), cfg.max_sats)
-        need = max(cfg.i_tdoa, -(-C * cfg.i_tdoa // cfg.n_beams))  # satellites besides the reference
-        valid = n_sched >= need
+        valid, n_sched, need = self._enough(n_visible, C)
         why = (f"{n_visible} visible satellites: reference + {n_sched} schedulable, need {need} "
                f"({C} UTs x {cfg.i_tdoa} links on {cfg.n_beams} beams per satellite)")
         was_valid = self.valid_before.get(name)
@@ -240,6 +262,8 @@ class PntProcess:
             drift = direction_drift_rad(plan["dirs"], unit_directions(centre, epoch.sat_pos[used]))
         replan, reason = decide(self.replan, epoch=epoch.index, plan_epoch=None if plan is None else plan["epoch"],
                                 forced=forced, handover=handover, group_change=change, drift_rad=drift)
+        if reason == "initial" and epoch.index == self.window_epoch:
+            reason = "window"
         ref = ref_now if replan else plan["ref"]
         sats = cands if replan else plan["sats"]
         sat_pos, sat_vel = epoch.sat_pos[sats], epoch.sat_vel[sats]
