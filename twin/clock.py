@@ -39,6 +39,7 @@ starts, tracked estimates). Serial and windowed runs both do this, so a window
 
 from __future__ import annotations
 
+import os
 import platform
 import time as wallclock
 from dataclasses import dataclass, field
@@ -197,7 +198,8 @@ class Twin:
         self.stop_epoch = self.n_epochs if self.span is None else self.span[1]
         self.window_seed: dict | None = None  # entity -> central at first-2 (set by twin.windows for a span)
         self.expected_central: tuple[int, np.ndarray] | None = None  # (first epoch, (T, G) centrals) to check
-        self.memory: list[dict] = []  # {epoch, rss_mb, wall_s} at every checkpoint
+        self.memory: list[dict] = []  # {epoch, rss_mb, wall_s, pid} at every checkpoint
+        self.info_extra: dict = {}  # more run.json keys (a windowed run's "mode", "workers", "windows")
         self.wall_origin = (wallclock.time(), 0.0)  # (unix time of this session's start, wall s of earlier sessions)
         self.recorder = Recorder(self.run_dir, tuple(scenario.output.tables) + (("links",) if scenario.output.links else ()),
                                  checkpoint_path=None if self.span is None else window_checkpoint_path(self.run_dir, self.span[0]))
@@ -320,7 +322,8 @@ class Twin:
 
     def checkpoint(self, next_epoch: int) -> None:
         started = wallclock.perf_counter()
-        self.memory.append({"epoch": int(next_epoch), "rss_mb": round(current_rss_mb(), 3), "wall_s": round(self.wall_s(), 3)})
+        self.memory.append({"epoch": int(next_epoch), "rss_mb": round(current_rss_mb(), 3), "wall_s": round(self.wall_s(), 3),
+                            "pid": os.getpid()})
         extra = None
         if self.span is not None:
             extra = {"first": self.span[0], "stop": self.span[1], "memory": self.memory, "stage_s": self.timer.seconds}
@@ -424,6 +427,7 @@ class Twin:
             "memory": self.memory,
             "sessions": previous.get("sessions", []) + ([{"wall_s": wall_s, "stage_s": self.timer.seconds,
                                                            "ended": datetime.now(timezone.utc).isoformat()}] if wall_s else []),
+            **self.info_extra,
         }
         write_json_atomic(self.run_dir / RUN_INFO, info)
 

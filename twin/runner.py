@@ -57,8 +57,22 @@ def prepare(scenario_path: Path | None = None, *, resume: Path | None = None, co
 
 
 def run_scenario(scenario_path: Path | None = None, *, out: Path | None = None, resume: Path | None = None,
-                 quiet: bool = False, console: Console | None = None) -> Path:
-    """Run (or resume) a scenario; returns the run directory."""
+                 quiet: bool = False, console: Console | None = None, workers: int = 0,
+                 scheduler_address: str | None = None) -> Path:
+    """Run (or resume) a scenario; returns the run directory.
+
+    workers > 1 or a `scheduler_address`: a windowed run on dask.distributed
+    (`twin.windows.run_windowed`, same tables); a run directory started that way is always
+    resumed that way (with max(workers, 1) local workers). Otherwise the serial run.
+    """
+    windowed_resume = False
+    if resume is not None and (Path(resume) / "run.json").exists():
+        windowed_resume = read_json(Path(resume) / "run.json").get("mode") == "windowed"
+    if workers > 1 or scheduler_address or windowed_resume:
+        from .windows import run_windowed
+
+        return run_windowed(scenario_path, out=out, resume=resume, workers=max(int(workers), 1),
+                            scheduler_address=scheduler_address, quiet=quiet, console=console)
     console = console or Console()
     scenario, constellation = prepare(scenario_path, resume=resume, console=None if quiet else console)
     if resume is not None:
