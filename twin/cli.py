@@ -75,12 +75,16 @@ def run(
     out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: the scenario's output.dir)."),
     resume: Path = typer.Option(None, "--resume", help="Continue the interrupted run in this run directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    workers: int = typer.Option(0, "--workers", "-w", min=0,
+                                help="> 1: run time windows in parallel on that many local dask workers (docs/twin.md)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Run the windows on an existing dask scheduler (tcp://host:8786)."),
 ) -> None:
     """Run a scenario on the SimPy clock and write its tables to a run directory."""
     from .runner import run_scenario
 
     try:
-        run_scenario(scenario, out=out, resume=resume, quiet=quiet, console=console)
+        run_scenario(scenario, out=out, resume=resume, quiet=quiet, console=console, workers=workers,
+                     scheduler_address=scheduler)
     except InputError as error:
         _print_problems(error)
         raise typer.Exit(2)
