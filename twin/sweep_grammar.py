@@ -265,17 +265,23 @@ def _flatten(table: dict, keys: tuple = ()) -> list[tuple[tuple, Any]]:
 
 
 class _Collector:
-    """Collects problems located in the sweep file."""
+    """Collects problems located in the sweep file (``sorted()`` gives them in line order)."""
 
     def __init__(self, source: str, locator: TomlLocator):
         self.source, self.locator, self.problems = source, locator, []
+        self._lines: dict[Problem, float] = {}
 
     def add(self, loc: tuple, label: str, reason: str) -> None:
         line = self.locator.line_of(loc)
         where = f"{self.source}:{line}" if line is not None else self.source
         problem = Problem(f"{where} {label}".rstrip(), reason)
-        if problem not in self.problems:
+        if problem not in self._lines:
             self.problems.append(problem)
+            self._lines[problem] = line if line is not None else 0
+
+    def sorted(self) -> list[Problem]:
+        """The problems, those of the sweep file by line, then others (the base scenario's) as found."""
+        return sorted(self.problems, key=lambda p: self._lines.get(p, float("inf")))
 
 
 def _section_loc(section: str) -> tuple:
@@ -443,9 +449,17 @@ def expand_sweep(path: str | Path) -> Sweep:
                 out.add(loc, label, f"a swept field takes a list of values, e.g. [3, 5] (got {_short(param.values)})")
             elif not param.values:
                 out.add(loc, label, "empty list of values: give at least one value")
+            else:
+                first_at: dict[str, int] = {}
+                for i, value in enumerate(param.values):
+                    text = json.dumps(value, sort_keys=True, default=str)
+                    if text in first_at:
+                        out.add(loc + (i,), _label(param, i), f"value {_short(value)} is listed twice "
+                                                              f"(also at {param.section}.{param.path}[{first_at[text]}])")
+                    first_at.setdefault(text, i)
 
     if out.problems or base is None:
-        raise InputError(out.problems or [Problem(source, "the sweep has no usable base scenario")])
+        raise InputError(out.sorted() or [Problem(source, "the sweep has no usable base scenario")])
 
     # axes: each grid field alone, each zip group together
     axes: list[list[_Param]] = []
@@ -462,7 +476,7 @@ def expand_sweep(path: str | Path) -> Sweep:
         loc = ("max_runs",) if "max_runs" in data else (("grid",) if "grid" in data else ())
         out.add(loc, "max_runs", f"the sweep expands to {n_runs} runs, more than the cap of {max_runs} "
                                  f"(set max_runs = {n_runs} in the sweep file to allow it)")
-        raise InputError(out.problems)
+        raise InputError(out.sorted())
 
     # expand and validate every run
     base_for_runs = copy.deepcopy(base_dict)
@@ -474,6 +488,8 @@ def expand_sweep(path: str | Path) -> Sweep:
     canonical: dict[str, int] = {}
     dir_owner: dict[str, int] = {}
     labels: dict[int, str] = {}
+    runs_choice: dict[int, dict[str, int]] = {}
+    duplicates: list[tuple[int, int, tuple]] = []
     choices = [range(len(axis[0].values)) for axis in axes]
     for combo in itertools.product(*choices):
         chosen = [(p, i, p.values[i]) for axis, i in zip(axes, combo) for p in axis]
@@ -488,6 +504,7 @@ def expand_sweep(path: str | Path) -> Sweep:
             rel_dir = "/".join(["runs", *segments])
             spec_label = ", ".join([f"{p.path}={_short(v)}" for p, _, v in chosen] + [f"seed={seed}"])
             labels[index] = spec_label
+            runs_choice[index] = {p.path: i for p, i, _ in chosen}
             try:
                 built = scenario_from_dict(scenario, source=f"run {index}", base_dir=folder)
             except InputError as exc:
@@ -498,11 +515,13 @@ def expand_sweep(path: str | Path) -> Sweep:
             resolved = built.to_resolved_dict()
             first = canonical.setdefault(scenario_key(resolved), index)
             if first != index:
-                where = chosen[-1] if chosen else None
-                loc = (_section_loc(where[0].section) + where[0].keys + (where[1],)) if where else ("seeds",)
-                out.add(loc, _label(where[0], where[1]) if where else "seeds",
-                        f"duplicate run: run {index} ({spec_label}) is the same scenario and seed as run {first} "
-                        f"({labels.get(first, first)})")
+                differing = [(p, i) for p, i, _ in chosen if runs_choice[first].get(p.path) != i] or [(p, i) for p, i, _ in chosen]
+                if differing:
+                    param, i = differing[-1]
+                    where = (_section_loc(param.section) + param.keys + (i,), _label(param, i))
+                else:
+                    where = (("seeds",), "seeds")
+                duplicates.append((index, first, where))
                 continue
             owner = dir_owner.setdefault(rel_dir, index)
             if owner != index:
@@ -515,15 +534,29 @@ def expand_sweep(path: str | Path) -> Sweep:
             runs.append(RunSpec(index=index, params=params, seed=seed, rel_dir=rel_dir, scenario=resolved))
         if problems_fixed:
             break
+    if duplicates:
+        index, first, where = duplicates[0]
+        more = f" (and {len(duplicates) - 1} more duplicate run(s))" if len(duplicates) > 1 else ""
+        out.add(where[0], where[1], f"duplicate run: run {index} ({labels[index]}) is the same scenario and seed as "
+                                    f"run {first} ({labels[first]}){more}")
     if out.problems:
-        raise InputError(out.problems)
+        raise InputError(out.sorted())
     return Sweep(path=path.absolute(), base_path=Path(base_path).absolute(), parameters=parameters, seeds=seeds,
                  runs=runs, output_dir=Path(output_dir).absolute(), max_runs=max_runs, dir_values=dir_values, text=text)
 
 
 def scenario_key(resolved: dict) -> str:
     """Canonical JSON of a resolved scenario dict without ``output.dir``: equal keys = the same run."""
-    data = copy.deepcopy(resolved)
+    def normal(value: Any) -> Any:  # 10 and 10.0 are the same value to the scenario's float fields
+        if isinstance(value, dict):
+            return {k: normal(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [normal(v) for v in value]
+        if isinstance(value, int) and not isinstance(value, bool):
+            return float(value)
+        return value
+
+    data = normal(resolved)
     if isinstance(data.get("output"), dict):
         data["output"].pop("dir", None)
     return json.dumps(data, sort_keys=True)
