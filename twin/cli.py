@@ -1,6 +1,6 @@
 """The `twin` command line (typer).
 
-Sub-commands: run, validate, ephemeris, tle fetch, paper isac|pnt, report.
+Sub-commands: run, validate, sweep, ephemeris, tle fetch, paper isac|pnt, report.
 Each command is a thin wrapper: parsing and printing here, work in the library.
 """
 
@@ -85,6 +85,26 @@ def run(
     try:
         run_scenario(scenario, out=out, resume=resume, quiet=quiet, console=console, workers=workers,
                      scheduler_address=scheduler)
+    except InputError as error:
+        _print_problems(error)
+        raise typer.Exit(2)
+
+
+@app.command()
+def sweep(
+    sweep_file: Path = typer.Argument(..., help="Sweep TOML: a base scenario and a parameter grid (docs/sweeps.md)."),
+    out: Path = typer.Option(None, "--out", "-o", help="Sweep directory (default: the sweep file's output.dir)."),
+    workers: int = typer.Option(0, "--workers", "-w", help="Local dask workers (0 = one per core)."),
+    scheduler: str = typer.Option(None, "--scheduler", help="Address of an existing dask scheduler (tcp://host:8786)."),
+    resume: Path = typer.Option(None, "--resume", help="Finish an interrupted sweep in this directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+) -> None:
+    """Run a grid of scenarios x seeds on dask.distributed into one partitioned dataset."""
+    from .sweep import run_sweep
+
+    try:
+        run_sweep(sweep_file, out=out, workers=workers, scheduler_address=scheduler, resume=resume,
+                  quiet=quiet, console=console)
     except InputError as error:
         _print_problems(error)
         raise typer.Exit(2)
