@@ -10,10 +10,28 @@ Checks made by `read_tle` on every record (each failure is a
 - line 1 starts with ``"1 "``, line 2 with ``"2 "``;
 - modulo-10 checksum in column 69 (digits add their value, ``-`` adds 1);
 - the catalog numbers of line 1 and line 2 agree;
+- every field has the fixed-column format of the TLE standard (`TLE_FIELDS`:
+  separators are blanks, decimal points in their columns, numbers are digits
+  right-aligned in their field, signs and exponents where they belong), so no
+  letter, blank or punctuation can stand in for a digit;
 - every field parses (`sgp4.io.twoline2rv`, the strict pure-Python parser:
   the accelerated parser silently reads garbage as numbers);
+- angles and the epoch day are in range (inclination 0-180 deg, RAAN, argument
+  of perigee and mean anomaly 0-360 deg, day of year 1-366.99999999, mean
+  motion > 0);
 - SGP4 initialises and propagates without error at the record's own epoch;
-- no catalog number appears twice in the file (both lines are named).
+- no catalog number appears twice in the file (both lines are named);
+- name lines (3-line files) are printable ASCII.
+
+What the reader guarantees (fuzzed in ``tests/test_fuzz_tle.py``): a record it
+returns is one whose two data lines passed every check above, so any
+*single-character* change to a data line either is refused or leaves every
+orbital element and the epoch unchanged (e.g. a leading ``0`` written as a
+blank, or the classification letter). Changes of two or more characters that
+keep the checksum and the format (two digits swapped, two digits changed by
++d and -d) cannot be detected by any TLE check and give a different, valid
+record. Name lines carry no checksum: a changed or swapped name is not
+detected (the catalog number is the record's identity).
 """
 
 from __future__ import annotations
@@ -117,6 +135,87 @@ def tle_checksum(line: str) -> int:
     return sum(int(c) if c.isdigit() else (1 if c == "-" else 0) for c in line[:68]) % 10
 
 
+_RIGHT_INT = r" *[0-9]+"  # digits right-aligned in their field (leading blanks allowed)
+_ANGLE = r" *[0-9]+\.[0-9]{4}"
+_EXP = r"[ +-][0-9]{5}[+-][0-9]"  # assumed-decimal mantissa and exponent, e.g. " 12405-2"
+
+#: Fixed-column fields of TLE line 1 and line 2 after the line number:
+#: (first column, last column (1-based, inclusive), field name, regex, format in words).
+TLE_FIELDS = {
+    1: (
+        (2, 2, "separator", r" ", "a blank"),
+        (3, 7, "catalog number", r"[0-9A-Z ][0-9 ]{3}[0-9]", "5 digits (Alpha-5: a letter then 4 digits)"),
+        (8, 8, "classification", r"[UCS]", "U, C or S"),
+        (9, 9, "separator", r" ", "a blank"),
+        (10, 17, "international designator", r"[0-9A-Z ]{8}", "digits, capitals or blanks"),
+        (18, 18, "separator", r" ", "a blank"),
+        (19, 20, "epoch year", r"[0-9]{2}", "2 digits"),
+        (21, 32, "epoch day", _RIGHT_INT + r"\.[0-9]{8}", "DDD.DDDDDDDD"),
+        (33, 33, "separator", r" ", "a blank"),
+        (34, 43, "mean motion derivative", r"[ +-]\.[0-9]{8}", "sign then .DDDDDDDD"),
+        (44, 44, "separator", r" ", "a blank"),
+        (45, 52, "mean motion second derivative", _EXP, "sign, 5 digits, exponent sign and digit"),
+        (53, 53, "separator", r" ", "a blank"),
+        (54, 61, "BSTAR drag term", _EXP, "sign, 5 digits, exponent sign and digit"),
+        (62, 62, "separator", r" ", "a blank"),
+        (63, 63, "ephemeris type", r"[0-9 ]", "a digit"),
+        (64, 64, "separator", r" ", "a blank"),
+        (65, 68, "element set number", _RIGHT_INT, "up to 4 digits, right-aligned"),
+    ),
+    2: (
+        (2, 2, "separator", r" ", "a blank"),
+        (3, 7, "catalog number", r"[0-9A-Z ][0-9 ]{3}[0-9]", "5 digits (Alpha-5: a letter then 4 digits)"),
+        (8, 8, "separator", r" ", "a blank"),
+        (9, 16, "inclination", _ANGLE, "DDD.DDDD degrees"),
+        (17, 17, "separator", r" ", "a blank"),
+        (18, 25, "right ascension of the ascending node", _ANGLE, "DDD.DDDD degrees"),
+        (26, 26, "separator", r" ", "a blank"),
+        (27, 33, "eccentricity", r"[0-9]{7}", "7 digits (decimal point assumed)"),
+        (34, 34, "separator", r" ", "a blank"),
+        (35, 42, "argument of perigee", _ANGLE, "DDD.DDDD degrees"),
+        (43, 43, "separator", r" ", "a blank"),
+        (44, 51, "mean anomaly", _ANGLE, "DDD.DDDD degrees"),
+        (52, 52, "separator", r" ", "a blank"),
+        (53, 63, "mean motion", _RIGHT_INT + r"\.[0-9]{8}", "DD.DDDDDDDD revolutions per day"),
+        (64, 68, "revolution number", _RIGHT_INT, "up to 5 digits, right-aligned"),
+    ),
+}
+_FIELD_RES = {n: [(a, b, name, re.compile(rx), words) for a, b, name, rx, words in f] for n, f in TLE_FIELDS.items()}
+
+#: Ranges checked after parsing: (line, first column, last column, field, low, high) in the file's units.
+_FIELD_RANGES = (
+    (1, 21, 32, "epoch day", 1.0, 367.0),  # day 1.0 = January 1st 00:00; < 367
+    (2, 9, 16, "inclination", 0.0, 180.0),
+    (2, 18, 25, "right ascension of the ascending node", 0.0, 360.0),
+    (2, 35, 42, "argument of perigee", 0.0, 360.0),
+    (2, 44, 51, "mean anomaly", 0.0, 360.0),
+)
+
+
+def _format_problems(line: str, number: int, where: str) -> list[Problem]:
+    """Fixed-column format problems of a 69-character data line (first bad field only)."""
+    for a, b, name, rx, words in _FIELD_RES[number]:
+        text = line[a - 1 : b]
+        if not rx.fullmatch(text):
+            cols = f"column {a}" if a == b else f"columns {a}-{b}"
+            return [Problem(where, f"unparsable field: line {number} {name} ({cols}) is {text!r}, expected {words}")]
+    return []
+
+
+def _range_problems(rec: "_Record", label: str) -> list[Problem]:
+    """Out-of-range angles / epoch day / mean motion of a well-formatted record."""
+    out = []
+    for number, a, b, name, lo, hi in _FIELD_RANGES:
+        line, n = (rec.line1, rec.n1) if number == 1 else (rec.line2, rec.n2)
+        value = float(line[a - 1 : b])
+        if not (lo <= value < hi if name == "epoch day" else lo <= value <= hi):
+            allowed = f"{lo:g} <= value < {hi:g}" if name == "epoch day" else f"{lo:g}..{hi:g}"
+            out.append(Problem(f"{label}:{n}", f"line {number} {name} (columns {a}-{b}) = {value:g} is out of range ({allowed})"))
+    if not float(rec.line2[52:63]) > 0.0:
+        out.append(Problem(f"{label}:{rec.n2}", "line 2 mean motion (columns 53-63) must be > 0 revolutions per day"))
+    return out
+
+
 @dataclass
 class _Record:
     name: str | None
@@ -133,7 +232,10 @@ def _split_records(text: str, label: str) -> tuple[list[_Record], list[Problem]]
     starts with "1 ", else 3-line (name, line 1, line 2). Names may carry a
     "0 " prefix (3LE style); it is removed. CRLF and blank lines are tolerated.
     """
-    lines = [(n, raw.rstrip()) for n, raw in enumerate(text.splitlines(), start=1)]
+    # Split on "\n" only (a trailing "\r" is stripped as a blank) so that line
+    # numbers are the ones editors and `sed -n` show; str.splitlines() would also
+    # split on form feeds, vertical tabs and lone carriage returns.
+    lines = [(n, raw.rstrip()) for n, raw in enumerate(text.split("\n"), start=1)]
     lines = [(n, s) for n, s in lines if s.strip()]
     if not lines:
         return [], [Problem(f"{label}:1", "no TLE records found (empty file)")]
@@ -151,6 +253,11 @@ def _split_records(text: str, label: str) -> tuple[list[_Record], list[Problem]]
             )
             break
         if per == 3:
+            bad = [c for c in chunk[0][1] if not (" " <= c <= "~")]
+            if bad:
+                problems.append(
+                    Problem(f"{label}:{chunk[0][0]}", f"name line holds a control character {bad[0]!r} (names are printable ASCII)")
+                )
             name = chunk[0][1].strip()
             if name.startswith("0 "):
                 name = name[2:].strip()
@@ -175,6 +282,8 @@ def _line_problems(line: str, number: int, n: int, label: str) -> list[Problem]:
             out.append(Problem(where, f"checksum: column 69 is {line[68]!r}, not a digit"))
         elif int(line[68]) != tle_checksum(line):
             out.append(Problem(where, f"checksum: column 69 says {line[68]}, the line sums to {tle_checksum(line)} (mod 10)"))
+        if not out:
+            out.extend(_format_problems(line, number, where))
     return out
 
 
@@ -192,9 +301,12 @@ def _check_record(rec: _Record, label: str) -> tuple[Satrec | None, list[Problem
                 f"line 2 ({label}:{rec.n2}) has {rec.line2[2:7].strip()!r}",
             )
         ]
+    ranges = _range_problems(rec, label)
+    if ranges:
+        return None, ranges
     try:
         _strict_twoline2rv(rec.line1, rec.line2, wgs72)
-    except ValueError as exc:
+    except (ValueError, ArithmeticError) as exc:  # the format check above should leave none
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         return None, [Problem(where, f"unparsable field: {first}")]
     sat = Satrec.twoline2rv(rec.line1, rec.line2)
