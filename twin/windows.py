@@ -326,6 +326,19 @@ def _follow(futures: dict, spans, run_dir: Path, driver: Twin, scenario, quiet: 
         TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("windows {task.fields[win]}"),
         TextColumn("wall"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)
     pending = set(futures)
+    finished: dict = {}  # first epoch -> final state of a finished window (read once)
+
+    def states():
+        out = []
+        for span in spans:
+            state = finished.get(span[0])
+            if state is None:
+                state = _window_state(run_dir, span)
+                if state is not None and state["next_epoch"] == span[1]:
+                    finished[span[0]] = state
+            out.append(state)
+        return out
+
     with progress:
         task = None if quiet else progress.add_task(f"{scenario.run.name} (windowed)", total=driver.n_epochs,
                                                    win=f"0/{len(spans)}")
@@ -336,12 +349,10 @@ def _follow(futures: dict, spans, run_dir: Path, driver: Twin, scenario, quiet: 
                 done = set()
             for future in done:
                 future.result()  # raises the window's error after its retries
+            now = states() if (done or task is not None) else None
             if done:
-                states = [_window_state(run_dir, span) for span in spans]
-                driver.memory = _merged_memory(states, spans)
+                driver.memory = _merged_memory(now, spans)
                 driver._write_info("running", wall_s=0.0)
             if task is not None:
-                states = [_window_state(run_dir, span) for span in spans]
-                epochs = sum((s["next_epoch"] - span[0]) if s else 0 for s, span in zip(states, spans))
-                finished = sum(1 for s, span in zip(states, spans) if s and s["next_epoch"] == span[1])
-                progress.update(task, completed=epochs, win=f"{finished}/{len(spans)}")
+                epochs = sum((s["next_epoch"] - span[0]) if s else 0 for s, span in zip(now, spans))
+                progress.update(task, completed=epochs, win=f"{len(finished)}/{len(spans)}")
