@@ -30,6 +30,7 @@ each located ``"<sweep file>:<line> <section>.<field>"``, before anything runs.
 from __future__ import annotations
 
 import copy
+import datetime
 import difflib
 import itertools
 import json
@@ -114,7 +115,7 @@ class _Param:
 
 
 def _short(value: Any, limit: int = 40) -> str:
-    text = value if isinstance(value, str) else json.dumps(value)
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
@@ -253,6 +254,17 @@ def _scenario_loc_text(path: str) -> str:
 # expansion
 
 
+def _plain(value: Any) -> Any:
+    """TOML dates and times as ISO 8601 text (the scenario takes text; JSON has no dates)."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, (datetime.datetime, datetime.date, datetime.time)):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
 def _flatten(table: dict, keys: tuple = ()) -> list[tuple[tuple, Any]]:
     """(keys, leaf) pairs of nested tables: ``{"a": {"b": [1]}}`` -> ``[(("a", "b"), [1])]``."""
     out = []
@@ -260,7 +272,7 @@ def _flatten(table: dict, keys: tuple = ()) -> list[tuple[tuple, Any]]:
         if isinstance(value, dict) and value:
             out.extend(_flatten(value, keys + (key,)))
         else:
-            out.append((keys + (key,), value))
+            out.append((keys + (key,), _plain(value)))
     return out
 
 
@@ -442,6 +454,9 @@ def expand_sweep(path: str | Path) -> Sweep:
             continue
         if base_dict is not None:
             reason = _check_path(param.path, base_dict)
+            if reason and param.path.split(".")[0] in TOP_KEYS:
+                reason += (f"; '{param.path.split('.')[0]}' is a key of the sweep file itself: put it before "
+                           f"the first [table] header")
             if reason:
                 out.add(loc, label, reason)
         if param.section != "set":
