@@ -45,6 +45,10 @@ FEAS_RTOL = 1e-3
 SOLVER_TOL = 1e-5
 #: Maximum fixed-point iterations of the fast method before it falls back to the SOCP.
 FAST_MAX_ITER = 200
+#: Iterations a warm start (directions and dual weights) gets before the test restarts from the
+#: warm directions with uniform dual weights: near the boundary, dual weights carried over from
+#: other thresholds can need hundreds of iterations to recover (docs/pnt-physics.md).
+WARM_PATIENCE = 30
 #: Exponent of the multiplicative dual-weight update μ ← μ (p/mean p)^e.
 MU_EXPONENT = 1.0
 #: Smallest relative dual weight of a beam whose power exceeds the cap.
@@ -182,8 +186,10 @@ def fast_reduced(Hn, gamma, state: FastState | None = None, *, max_iter: int = F
     state: warm start (directions and dual weights) or None (zero-forcing start).
     Returns (verdict, X, state, iterations): verdict True (X (r, K) verified: SINR = γ,
     ‖x_c‖² ≤ 1), False (verified Farkas certificate or single-user bound), or None
-    (undecided after max_iter; the caller falls back to the SOCP). A warm start that
-    leads to directions unable to meet γ at any power is retried once from cold.
+    (undecided after max_iter; the caller falls back to the SOCP). A warm start gets
+    WARM_PATIENCE iterations; still undecided, it restarts from the warm directions with
+    uniform dual weights (μ = 1). A warm start that leads to directions unable to meet γ
+    at any power is retried once from cold.
 
     Each iteration, for unit directions V: downlink powers p solve
     ``(diag(G_cc/γ_c) − offdiag G) p = 1`` (SINR = γ exactly), the dual uplink powers q
@@ -192,7 +198,15 @@ def fast_reduced(Hn, gamma, state: FastState | None = None, *, max_iter: int = F
     directions ``(Σ q a a^H + μ_c I)^{-1} a_c`` (uplink–downlink duality with per-beam
     noise μ_c); a Farkas certificate with y = q is tried whenever Σq > Σμ.
     """
-    verdict, X, new_state, n = _fast_core(Hn, gamma, state, max_iter)
+    if state is not None and state.V.shape == (Hn.shape[1], Hn.shape[0]) and max_iter > WARM_PATIENCE:
+        verdict, X, new_state, n = _fast_core(Hn, gamma, state, WARM_PATIENCE)
+        if verdict is None and n == WARM_PATIENCE:  # slow: the dual weights, not the directions, are stale
+            verdict, X, new_state, m = _fast_core(Hn, gamma, FastState(state.V, np.ones(len(gamma))),
+                                                  max_iter - n)
+            n += m
+            new_state = new_state if verdict else state
+    else:
+        verdict, X, new_state, n = _fast_core(Hn, gamma, state, max_iter)
     if verdict is None and state is not None and n < max_iter:
         # the warm start led to directions that cannot meet γ at any power: restart cold
         verdict, X, cold_state, m = _fast_core(Hn, gamma, None, max_iter - n)
@@ -513,6 +527,7 @@ __all__ = [
     "STATS",
     "TOL",
     "FEAS_RTOL",
+    "WARM_PATIENCE",
     "fast_reduced",
     "feasible",
     "fill_power",
