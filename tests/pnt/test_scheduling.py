@@ -235,3 +235,86 @@ def test_parallax_keeps_the_spread_satellites():
     P = sch.parallax_costs(ut[0], sat)
     np.testing.assert_allclose(np.diag(P), 1.0)
     assert (P <= 1 + 1e-12).all()
+
+
+# ----------------------------------------------------------------------------- sweeps
+
+
+def _brute_completable(delta, remaining, need):
+    """Independent check of `completable`: enumerate every choice of need[c] allowed
+    satellites per UT and test the beam limits."""
+    import itertools
+
+    n_sat, n_ut = delta.shape
+    options = []
+    for c in range(n_ut):
+        allowed = [i for i in range(n_sat) if not delta[i, c] and remaining[i] > 0]
+        options.append(list(itertools.combinations(allowed, int(need[c]))))
+    for pick in itertools.product(*options):
+        load = np.zeros(n_sat, dtype=int)
+        for sats in pick:
+            load[list(sats)] += 1
+        if np.all(load <= remaining):
+            return True
+    return False
+
+
+def test_completable_matches_brute_force_enumeration():
+    rng = np.random.default_rng(21)
+    verdicts = []
+    for _ in range(150):
+        n_sat, n_ut = int(rng.integers(2, 5)), int(rng.integers(1, 5))
+        delta = rng.random((n_sat, n_ut)) < 0.3
+        remaining = rng.integers(0, 3, n_sat)
+        need = rng.integers(0, 3, n_ut)
+        ours = sch.completable(delta, remaining, need)
+        assert ours == _brute_completable(delta, remaining, need)
+        verdicts.append(ours)
+    assert 0 < sum(verdicts) < len(verdicts)  # both verdicts occur
+
+
+def test_round_sweep_gives_each_ut_one_satellite_per_round():
+    """GDOP-greedy with sweep="rounds" equals a direct round-robin loop written with
+    `crlb.gdop` (independent of the engine), and differs from the per-UT sweep."""
+    from twin.pnt.crlb import gdop
+
+    rng = np.random.default_rng(5)
+    ut, sat, ref = _geometry(rng, 16, rings=2)  # 19 UTs, 16 satellites
+    i_tdoa, K = 3, 4
+    delta = np.zeros((16, 19), dtype=bool)
+    load = np.zeros(16, dtype=int)
+    for _ in range(i_tdoa):
+        for c in range(19):
+            best, best_g = None, np.inf
+            for i in range(16):
+                if delta[i, c] or load[i] >= K:
+                    continue
+                g = gdop(ut[c][None], np.concatenate([sat[delta[:, c]], sat[i][None]])[None], ref)[0]
+                if g < best_g:
+                    best, best_g = i, g
+            delta[best, c] = True
+            load[best] += 1
+    rounds = sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, budget_guard=False)
+    np.testing.assert_array_equal(rounds, delta)
+    assert not np.array_equal(rounds, sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, sweep="per_ut"))
+    with pytest.raises(ValueError, match="unknown sweep"):
+        sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, sweep="random")
+
+
+def test_round_sweep_finishes_where_per_ut_sweep_strands_on_the_preset_budget():
+    """Preset-sized geometry, I = ceil(C L / K): the plain per-UT GDOP-greedy strands a UT,
+    the plain round-wise one finishes (the reason for the default sweep)."""
+    stranded_per_ut = finished_rounds = 0
+    for seed in range(2):
+        rng = np.random.default_rng(300 + seed)
+        ut, sat, ref = _geometry(rng, 21)
+        try:
+            sch.gdop_greedy(ut, sat, ref, i_tdoa=4, max_beams=12, sweep="per_ut", budget_guard=False)
+        except ValueError as err:
+            assert "beam budget exhausted" in str(err)
+            stranded_per_ut += 1
+        d = sch.gdop_greedy(ut, sat, ref, i_tdoa=4, max_beams=12, budget_guard=False)
+        np.testing.assert_array_equal(d.sum(axis=0), 4)
+        assert d.sum(axis=1).max() <= 12
+        finished_rounds += 1
+    assert stranded_per_ut >= 1 and finished_rounds == 2

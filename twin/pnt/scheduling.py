@@ -4,20 +4,26 @@ A schedule is a boolean array `delta (I, C)`: `delta[i, c]` is True when satelli
 points a beam at UT `c`. Every UT gets exactly `i_tdoa` satellites (the reference satellite
 is separate and not part of `I`), and no satellite serves more than `max_beams` (= K) UTs.
 
-Schedulers (all greedy over UTs in cell-index order unless `order` is given):
+Schedulers (greedy over UTs in cell-index order unless `order` is given):
 
 - `hbs` (Algorithm 2): `m` candidates with the smallest channel similarity (27), then the one
   with the best geometry gain (28); `m = 1` is `comm_oriented`, `m = I` is `gdop_greedy`.
 - `gdop_greedy` (36), `comm_oriented` (= HBS m = 1), `parallax` (37).
 
-Beam budget [D]: a greedy pass can strand the last UTs even when the total budget
-`I K >= C I_TDOA` suffices (the spare beams sit on fewer than `I_TDOA` satellites). Every
-scheduler therefore only takes a satellite if the remaining UTs can still be completed
-(an exact check, `_completion_feasible`); this never changes a choice the unguarded greedy
-could finish with. `budget_guard=False` runs the paper's plain greedy, which raises
-`ValueError` when it strands a UT (on the paper_002 preset it does so in about half of the
-drops for HBS m = 4 and almost all for GDOP-greedy; see docs/pnt-reproduction.md). If the
-budget itself is too small, `ValueError` says so up front.
+Sweep [D, default "rounds"]: the text describes HBS as changing one 0-1 variable "in each
+round of iteration" and selecting candidate satellites "for each UT in each iteration", so
+the greedy schedulers run `i_tdoa` rounds and in each round every UT (in `order`) adds one
+satellite. `sweep="per_ut"` instead completes each UT before the next one. With the preset's
+just-sufficient budget `I = ceil(C I_TDOA / K)` the per-UT sweep strands the last UTs in about
+half of the drops for HBS m = 4 and almost all for GDOP-greedy, while the round-wise sweep
+never did in 240 preset schedules (docs/pnt-reproduction.md).
+
+Beam budget: every greedy scheduler only takes a satellite if the remaining UTs can still be
+completed (per_ut: exact Gale-Ryser check `_completion_feasible`; rounds: exact max-flow
+check `completable`, used only when the plain pass strands a UT). This never changes a choice
+the unguarded greedy could finish with. `budget_guard=False` runs the plain greedy, which
+raises `ValueError` when it strands a UT. If the budget itself is too small, `ValueError`
+says so up front.
 
 Inputs are ECEF metres; `H (I, C, N)` complex channels as from `twin.pnt.channel.channels`.
 """
@@ -245,6 +251,98 @@ def _greedy(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, budget_g
     return delta
 
 
+def completable(delta: np.ndarray, remaining: np.ndarray, need: np.ndarray) -> bool:
+    """Can every UT `c` still get `need[c]` more satellites, each at most once, none already
+    serving it (`delta[i, c]`), within the satellites' remaining beams?
+
+    Exact (a bipartite b-matching): the maximum flow source -> UT c (capacity need[c]) ->
+    satellite i (capacity 1, only where `not delta[i, c]`) -> sink (capacity remaining[i])
+    equals `sum(need)`; solved by `scipy.sparse.csgraph.maximum_flow`.
+    delta (I, C) bool; remaining (I,) int >= 0; need (C,) int >= 0.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
+
+    d = np.asarray(delta, dtype=bool)
+    rem = np.asarray(remaining, dtype=int)
+    need = np.asarray(need, dtype=int)
+    uts = np.flatnonzero(need > 0)
+    sats = np.flatnonzero(rem > 0)
+    total = int(need[uts].sum())
+    if total == 0:
+        return True
+    if int(rem[sats].sum()) < total:
+        return False
+    n_u, n_s = uts.size, sats.size
+    si, ui = np.nonzero(~d[np.ix_(sats, uts)])
+    src = np.concatenate([np.zeros(n_u, int), 1 + ui, 1 + n_u + np.arange(n_s)])
+    dst = np.concatenate([1 + np.arange(n_u), 1 + n_u + si, np.full(n_s, 1 + n_u + n_s)])
+    cap = np.concatenate([need[uts], np.ones(si.size, int), rem[sats]]).astype(np.int32)
+    n = n_u + n_s + 2
+    graph = csr_matrix((cap, (src, dst)), shape=(n, n))
+    return int(maximum_flow(graph, 0, n - 1).flow_value) == total
+
+
+def _greedy_rounds(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, budget_guard: bool = True) -> np.ndarray:
+    """Round-wise greedy engine (the default sweep, seed-math A.9 reading of Algorithm 2):
+    `i_tdoa` rounds; in each round every UT in `order` adds one satellite,
+    `choose(c, candidates (M,) sorted int, delta) -> satellite index`.
+
+    Budget guard: the plain pass runs first; only if it strands a UT (no satellite with a
+    free beam that is not already serving it) is the schedule rebuilt with an exact check
+    (`completable`) before every pick, taking the best candidate that keeps the rest
+    completable. So the guarded schedule equals the plain one whenever the plain one
+    finishes (a rejected pick would have made completion impossible).
+    """
+    order = _check_common(n_sat, n_ut, i_tdoa, max_beams, order)
+
+    def run(guard: bool) -> np.ndarray:
+        delta = np.zeros((n_sat, n_ut), dtype=bool)
+        remaining = np.full(n_sat, int(max_beams))
+        need = np.full(n_ut, int(i_tdoa))
+        for _ in range(i_tdoa):
+            for c in order:
+                cand = np.flatnonzero(~delta[:, c] & (remaining > 0))
+                while True:
+                    if cand.size == 0:
+                        raise ValueError(f"beam budget exhausted at UT {c}: no satellite with a free beam left")
+                    i = int(choose(c, cand, delta))
+                    if not guard:
+                        break
+                    delta[i, c] = True
+                    remaining[i] -= 1
+                    need[c] -= 1
+                    ok = completable(delta, remaining, need)
+                    delta[i, c] = False
+                    remaining[i] += 1
+                    need[c] += 1
+                    if ok:
+                        break
+                    cand = cand[cand != i]
+                delta[i, c] = True
+                remaining[i] -= 1
+                need[c] -= 1
+        return delta
+
+    try:
+        return run(False)
+    except ValueError:
+        if not budget_guard:
+            raise
+    return run(True)
+
+
+SWEEPS = ("rounds", "per_ut")
+
+
+def _engine(sweep: str) -> Callable:
+    if sweep == "rounds":
+        return _greedy_rounds
+    if sweep == "per_ut":
+        return _greedy
+    raise ValueError(f"unknown sweep {sweep!r}; use one of {', '.join(SWEEPS)}")
+
+
 # --------------------------------------------------------------------------- schedulers
 
 
@@ -260,6 +358,7 @@ def hbs(
     mu_method: str = "exact",
     order=None,
     budget_guard: bool = True,
+    sweep: str = "rounds",
 ) -> np.ndarray:
     """Heuristic beam scheduling (HBS), seed 002 Algorithm 2 (seed-math A.9).
 
@@ -289,12 +388,12 @@ def hbs(
         mu = geometry_gain(X, a[short, c], method=mu_method)
         return short[int(np.argmin(mu))]
 
-    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
+    return _engine(sweep)(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
 
 
 def gdop_greedy(
     ut_pos: np.ndarray, sat_pos: np.ndarray, ref_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None,
-    budget_guard: bool = True,
+    budget_guard: bool = True, sweep: str = "rounds",
 ) -> np.ndarray:
     """GDOP-greedy scheduling (seed-math A.10): add the satellite minimising GDOP (36) of the
     UT's set so far (`twin.pnt.crlb.gdop`, pseudo-inverse while rank < 3). Positions ECEF
@@ -309,10 +408,12 @@ def gdop_greedy(
         g = gdop(np.broadcast_to(ut_pos[c], (cand.size, 3)), trial, ref_pos)
         return cand[int(np.argmin(g))]
 
-    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
+    return _engine(sweep)(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
 
 
-def comm_oriented(H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None, budget_guard: bool = True) -> np.ndarray:
+def comm_oriented(
+    H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None, budget_guard: bool = True, sweep: str = "rounds"
+) -> np.ndarray:
     """Communication-oriented scheduling (seed-math A.10): add the satellite with the smallest
     channel similarity (27) (ties: lower index). Equals HBS with m = 1. H (I,C,N)."""
     H = np.asarray(H)
@@ -323,7 +424,7 @@ def comm_oriented(H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None, bud
     def choose(c, cand, delta):
         return cand[int(np.argmin(channel_similarity(H, c, cand, delta, gram=gram)))]
 
-    return _greedy(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
+    return _engine(sweep)(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
 
 
 def parallax_costs(ut: np.ndarray, sats: np.ndarray) -> np.ndarray:
@@ -400,17 +501,22 @@ def schedule(
     mu_method: str = "exact",
     order=None,
     budget_guard: bool = True,
+    sweep: str = "rounds",
 ) -> np.ndarray:
     """Dispatch to a scheduler by name: "hbs" (with `m`), "gdop", "comm", "parallax".
 
-    H (I,C,N); ut_pos (C,3); sat_pos (I,3); ref_pos (3,) ECEF m. Returns delta (I,C) bool.
+    H (I,C,N); ut_pos (C,3); sat_pos (I,3); ref_pos (3,) ECEF m; sweep "rounds" (default) or
+    "per_ut" for the greedy schedulers (parallax always works UT by UT). Returns delta (I,C) bool.
     """
     if method == "hbs":
-        return hbs(H, ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, m=m, mu_method=mu_method, order=order, budget_guard=budget_guard)
+        return hbs(
+            H, ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, m=m, mu_method=mu_method, order=order,
+            budget_guard=budget_guard, sweep=sweep,
+        )
     if method == "gdop":
-        return gdop_greedy(ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard)
+        return gdop_greedy(ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard, sweep=sweep)
     if method == "comm":
-        return comm_oriented(H, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard)
+        return comm_oriented(H, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard, sweep=sweep)
     if method == "parallax":
         return parallax(ut_pos, sat_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard)
     raise ValueError(f"unknown scheduler {method!r}; use one of {', '.join(SCHEDULERS)}")
