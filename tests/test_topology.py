@@ -215,6 +215,55 @@ def test_invalid_satellites_keep_their_node_and_rings_close_over_them():
         isl_graph(r, labels, max_range_m=0.0)
 
 
+def test_isl_graph_is_built_on_first_use_and_pickles():
+    import pickle
+
+    r, p, s, labels, _ = walker_graph(12, 20)
+    valid = np.ones(len(p), dtype=bool)
+    valid[[5, 77]] = False
+    names = [f"S{i}" for i in range(len(p))]
+    g = isl_graph(r, labels, max_range_m=2500e3, valid=valid, names=names)
+    e = g.graph["edges"]
+    assert not g.materialised and g.graph["grid"].shape == (len(p), 4)
+    clone = pickle.loads(pickle.dumps(g))
+    assert not clone.materialised
+    assert g.number_of_nodes() == len(p) and g.number_of_edges() == len(e["a"]) > 0
+    assert g.materialised and g.nodes[7]["name"] == "S7"
+    want = {(min(a, b), max(a, b)): (d, "inter" if k else "intra")
+            for a, b, d, k in zip(e["a"].tolist(), e["b"].tolist(), e["length_m"].tolist(), e["kind_inter"].tolist())}
+    got = {(min(a, b), max(a, b)): (d["length_m"], d["kind"]) for a, b, d in g.edges(data=True)}
+    assert got == want
+    assert all(d["delay_s"] == d["length_m"] / C_LIGHT for _, _, d in g.edges(data=True))
+    assert clone.adj == g.adj and clone.nodes == g.nodes and g.copy().adj == g.adj
+    assert g.degree(5) == 0 and g.degree(6) > 0
+
+
+def test_hop_fill_on_the_neighbour_table_equals_networkx_bfs():
+    """The vectorised breadth-first fill (unmaterialised graph) picks the same members as
+    networkx's BFS on the same graph, on a shell with dead satellites and range cuts."""
+    from twin.topology import _hop_fill
+
+    r, p, s, labels, _ = walker_graph(12, 20)
+    rng = np.random.default_rng(11)
+    valid = rng.random(len(p)) > 0.1
+    lazy = isl_graph(r, labels, max_range_m=2500e3, valid=valid)
+    built = isl_graph(r, labels, max_range_m=2500e3, valid=valid)
+    built.number_of_edges()  # materialise: _hop_fill then runs networkx's BFS
+    assert built.materialised
+    checked = 0
+    for _ in range(60):
+        central = int(rng.choice(np.flatnonzero(valid)))
+        el = rng.uniform(-0.5, 1.0, size=len(p)).round(1)  # rounded: elevation ties break by index
+        eligible = el >= 0.0
+        exclude = {central} | set(rng.choice(len(p), 3).tolist())
+        count = int(rng.integers(1, 12))
+        a = _hop_fill(lazy, central, exclude, eligible, el, count)
+        b = _hop_fill(built, central, exclude, eligible, el, count)
+        assert a == b
+        checked += len(a)
+    assert not lazy.materialised and checked > 200
+
+
 # --------------------------------------------------------------------------- serving groups
 
 

@@ -493,7 +493,8 @@ def isl_graph(sat_pos_m, labels: PlaneLabels, *, max_range_m, atmosphere_margin_
     ``grid`` (S, 4) int neighbour table, columns GRID_COLUMNS = (fore = next
     by argument of latitude, aft, east = next-RAAN plane, west), -1 where no
     link; ``sat_pos_m`` (S, 3); ``edges`` dict of numpy arrays (a, b,
-    length_m, kind_inter) of the kept links.
+    length_m, kind_inter) of the kept links. The returned :class:`IslGraph` adds its
+    networkx nodes and edges on first use (the arrays are there at once).
     """
     pos = np.asarray(sat_pos_m, dtype=float)
     if pos.ndim != 2 or pos.shape[1] != 3:
@@ -529,18 +530,70 @@ def isl_graph(sat_pos_m, labels: PlaneLabels, *, max_range_m, atmosphere_margin_
     grid[b[~inter], 1] = a[~inter]
     grid[a[inter], 2] = b[inter]
     grid[b[inter], 3] = a[inter]
-    graph = nx.Graph(grid=grid, sat_pos_m=pos, edges={"a": a, "b": b, "length_m": length, "kind_inter": inter})
-    if names is None:
-        graph.add_nodes_from(range(s))
-    else:
-        graph.add_nodes_from((i, {"name": str(n)}) for i, n in enumerate(names))
-    delay = length / C_LIGHT
-    kinds = np.where(inter, "inter", "intra").tolist()
-    graph.add_edges_from(
-        (u, v, {"length_m": d, "delay_s": t, "kind": k})
-        for u, v, d, t, k in zip(a.tolist(), b.tolist(), length.tolist(), delay.tolist(), kinds)
-    )
-    return graph
+    edges = {"a": a, "b": b, "length_m": length, "kind_inter": inter}
+    return IslGraph(grid=grid, sat_pos_m=pos, edges=edges, pending=(s, names))
+
+
+class IslGraph(nx.Graph):
+    """The ``networkx.Graph`` returned by :func:`isl_graph`, built on first use.
+
+    The graph attributes ``grid``, ``sat_pos_m`` and ``edges`` (numpy arrays) are there at
+    once; the networkx nodes (0..S-1, ``name`` when given) and edges (``length_m``,
+    ``delay_s``, ``kind``) are added the first time anything reads the graph's node or
+    adjacency dictionaries (``graph.edges``, ``graph.nodes``, ``len(graph)``, any networkx
+    algorithm...), with exactly the content an eagerly built graph would have. A consumer
+    that only needs the arrays (the serving groups, the ``isl`` table) never pays for the
+    ~20 000 Python edge dictionaries of a Starlink epoch. ``materialised`` tells whether
+    the networkx structure exists yet. Otherwise an ordinary ``nx.Graph``: it can be
+    modified, copied and pickled.
+    """
+
+    def __init__(self, incoming_graph_data=None, *, pending=None, **attr):
+        self.__dict__["_pending"] = None
+        super().__init__(incoming_graph_data, **attr)
+        self.__dict__["_pending"] = pending
+
+    @property
+    def materialised(self) -> bool:
+        """True once the networkx nodes and edges exist."""
+        return self.__dict__.get("_pending") is None
+
+    def _materialise(self) -> None:
+        s, names = self.__dict__["_pending"]
+        self.__dict__["_pending"] = None
+        if names is None:
+            self.add_nodes_from(range(s))
+        else:
+            self.add_nodes_from((i, {"name": str(n)}) for i, n in enumerate(names))
+        e = self.graph["edges"]
+        length = e["length_m"]
+        delay = length / C_LIGHT
+        kinds = np.where(e["kind_inter"], "inter", "intra").tolist()
+        self.add_edges_from(
+            (u, v, {"length_m": d, "delay_s": t, "kind": k})
+            for u, v, d, t, k in zip(e["a"].tolist(), e["b"].tolist(), length.tolist(), delay.tolist(), kinds)
+        )
+
+    # networkx keeps nodes and adjacency in these two dicts; reading either materialises.
+    @property
+    def _node(self):
+        if self.__dict__.get("_pending") is not None:
+            self._materialise()
+        return self.__dict__["_node"]
+
+    @_node.setter
+    def _node(self, value):
+        self.__dict__["_node"] = value
+
+    @property
+    def _adj(self):
+        if self.__dict__.get("_pending") is not None:
+            self._materialise()
+        return self.__dict__["_adj"]
+
+    @_adj.setter
+    def _adj(self, value):
+        self.__dict__["_adj"] = value
 
 
 def grid_neighbours(graph: nx.Graph, labels: PlaneLabels) -> np.ndarray:
@@ -627,11 +680,50 @@ def _select_central(elevation, mask_rad, previous_central, hysteresis_rad):
     return np.where(keep_prev, prev, central)
 
 
+def _hop_fill_grid(grid, central, exclude, eligible, elevation, count):
+    """:func:`_hop_fill` on the (S, 4) neighbour table (the ISL adjacency of :func:`isl_graph`).
+
+    Breadth-first, one vectorised step per hop level, stopped after the first level at
+    which ``count`` candidates are known (candidates further out would sort after them).
+    """
+    seen = np.zeros(len(grid), dtype=bool)
+    seen[central] = True
+    frontier = np.array([central], dtype=np.int64)
+    level, found, levels = 0, [], []
+    total = 0
+    excluded = np.zeros(len(grid), dtype=bool)
+    excluded[list(exclude)] = True
+    while len(frontier):
+        level += 1
+        nb = grid[frontier].ravel()
+        nb = np.unique(nb[nb >= 0])
+        nb = nb[~seen[nb]]
+        seen[nb] = True
+        cand = nb[eligible[nb] & ~excluded[nb]]
+        found.append(cand)
+        levels.append(np.full(len(cand), level))
+        total += len(cand)
+        if total >= count:
+            break
+        frontier = nb
+    if not found:
+        return []
+    cand, hop = np.concatenate(found), np.concatenate(levels)
+    order = np.lexsort((cand, -elevation[cand], hop))  # hops, then higher elevation, then index
+    return [int(n) for n in cand[order[:count]]]
+
+
 def _hop_fill(graph, central, exclude, eligible, elevation, count):
     """Up to ``count`` extra members by ISL hop distance from ``central``
-    (ties: higher elevation first), among ``eligible`` satellites."""
+    (ties: higher elevation first, then lower index), among ``eligible`` satellites.
+
+    An :class:`IslGraph` not yet materialised is searched on its neighbour table
+    (:func:`_hop_fill_grid`, same result); any other graph with networkx.
+    """
     if count <= 0:
         return []
+    if isinstance(graph, IslGraph) and not graph.materialised:
+        return _hop_fill_grid(graph.graph["grid"], central, exclude, eligible, elevation, count)
     for cutoff in (2, 4, 8, None):  # widen the breadth-first search only as far as needed
         hops = nx.single_source_shortest_path_length(graph, central, cutoff=cutoff)
         cands = sorted((h, -elevation[n], n) for n, h in hops.items() if n not in exclude and eligible[n])
