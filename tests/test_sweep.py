@@ -161,6 +161,17 @@ def test_problems_name_file_line_and_field(tmp_path, extra, where, words):
         "\n".join(map(str, problems))
 
 
+def test_duplicate_run_message_names_both_runs(tmp_path):
+    text = (f'base = "{DEFAULT.as_posix()}"\nseeds = [1, 2]\n[grid]\n"isac.n_ue" = [10, 20]\n'
+            f'"visibility.mask_elevation_deg" = [10, 10.0]\n')
+    with pytest.raises(InputError) as info:
+        expand_sweep(write(tmp_path, text))
+    (problem,) = info.value.problems
+    assert problem.where.endswith(":5 grid.visibility.mask_elevation_deg[1]")
+    assert ("run 2 (isac.n_ue=10, visibility.mask_elevation_deg=10.0, seed=1) is the same scenario and seed as "
+            "run 0 (isac.n_ue=10, visibility.mask_elevation_deg=10, seed=1) (and 3 more duplicate run(s))") in problem.reason
+
+
 def test_default_cap_and_raising_it(tmp_path):
     values = list(range(1, DEFAULT_MAX_RUNS // 2 + 2))  # x 2 seeds > cap
     grid = f'base = "{DEFAULT.as_posix()}"\nseeds = [1, 2]\n[grid]\n"isac.n_ue" = {values}\n'
@@ -222,6 +233,8 @@ def test_sweep_completes_and_load_sweep_equals_per_run_load(swept):
         own = results.load(sweep_dir / run["dir"])
         assert_tables_equal(run_rows(tables, run["params"], run["seed"]), own, drop_wall_clock=False)
     assert len(tables["epochs"]) == 8 * 3  # 3 epochs (1 min at 30 s) per run
+    # twin.results.load of a sweep directory gives the same combined tables
+    assert_tables_equal(results.load(sweep_dir), tables, drop_wall_clock=False)
 
 
 def test_sweep_tables_equal_serial_run(swept, tmp_path):

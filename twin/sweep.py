@@ -238,8 +238,9 @@ def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers:
             client, owned = _client(workers, scheduler_address)
         try:
             futures = {}
+            specs = {spec.index: spec for spec in sweep.runs}
             for entry in todo:
-                spec = sweep.runs[[r.index for r in sweep.runs].index(entry["index"])]
+                spec = specs[entry["index"]]
                 entry["status"] = "running"
                 future = client.submit(run_one, _run_scenario_dict(spec, sweep_dir), str(sweep_dir / spec.rel_dir),
                                        str(sweep.path.parent), retries=TASK_RETRIES, pure=False,

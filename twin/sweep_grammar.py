@@ -505,11 +505,13 @@ def expand_sweep(path: str | Path) -> Sweep:
     labels: dict[int, str] = {}
     runs_choice: dict[int, dict[str, int]] = {}
     duplicates: list[tuple[int, int, tuple]] = []
+    n_expanded = 0
     choices = [range(len(axis[0].values)) for axis in axes]
     for combo in itertools.product(*choices):
         chosen = [(p, i, p.values[i]) for axis, i in zip(axes, combo) for p in axis]
         for seed in seeds:
-            index = len(runs)
+            index = n_expanded  # position in the grid (runs refused or duplicated still count)
+            n_expanded += 1
             scenario = copy.deepcopy(base_for_runs)
             for param, _, value in chosen:
                 _set_path(scenario, param.path, value)
