@@ -115,3 +115,28 @@ def test_noise_and_params():
     assert p.ref_toa_var_s2 == 1e-19 and p.freq_hz == 4e9 and p.bandwidth_hz == 50e6
     with pytest.raises(ValueError):
         channel.noise_power_w(0.0)
+
+
+def test_element_phase_model_keeps_gain_and_decorrelates_ut_channels():
+    """phase="element" (the text's phase vector): |h_n|² = g per element as with one phase
+    per link, but two UTs seen in almost the same direction get nearly orthogonal channels:
+    E|h_c^H h_c'|² / (||h_c||² ||h_c'||²) = 1/N for independent uniform phases (Monte Carlo),
+    while one phase per link keeps the correlation near 1."""
+    sat = np.array([[6971e3, 0.0, 0.0]])
+    F = channel.pnt_body_frames(sat)
+    ut = np.tile([[6371e3, 0.0, 0.0], [6371e3, 5e3, 0.0]], (2000, 1))  # 2000 pairs, 5 km apart
+    kw = dict(freq_hz=4e9, nx=8, ny=8)
+    He = channel.channels(sat, ut, F, rng=np.random.default_rng(1), phase="element", **kw)[0]
+    Hl = channel.channels(sat, ut, F, rng=np.random.default_rng(1), **kw)[0]
+    np.testing.assert_allclose(np.abs(He) ** 2, np.abs(Hl) ** 2, rtol=1e-12)
+
+    def corr2(H):
+        a, b = H[0::2], H[1::2]
+        num = np.abs(np.sum(a.conj() * b, axis=1)) ** 2
+        return num / (np.sum(np.abs(a) ** 2, axis=1) * np.sum(np.abs(b) ** 2, axis=1))
+
+    ce = corr2(He)
+    assert ce.mean() == pytest.approx(1 / 64, rel=0.1)  # MC error ~ 1/sqrt(2000) = 2 %
+    assert corr2(Hl).min() > 0.9
+    with pytest.raises(ValueError, match="phase must be"):
+        channel.channels(sat, ut[:2], F, rng=np.random.default_rng(1), phase="satellite", **kw)

@@ -35,6 +35,8 @@ class PntParams:
     satellite element gain (0 as stated; 5.5 reproduces the paper's Fig. 4 SNRs).
     noise_density_dbm_hz, ut_gain_dbi: UT noise density and antenna gain.
     gamma_init, gamma_step, gamma_max: DSTA thresholds γ', γ0, γ_max (linear).
+    phase_model: "link" | "element", the phase of eq. (8) (see `channels`).
+    sweep: "rounds" | "per_ut", the greedy schedulers' sweep (`twin.pnt.scheduling`).
     """
 
     nx: int = 8
@@ -55,6 +57,8 @@ class PntParams:
     gamma_init: float = 10.0
     gamma_step: float = 2.0
     gamma_max: float = 100.0
+    phase_model: str = "link"
+    sweep: str = "rounds"
 
     @property
     def n_antennas(self) -> int:
@@ -143,15 +147,27 @@ def pnt_body_frames(sat_pos, *, sat_vel=None, x_axis: str = "east"):
     return np.stack([x, y, z], axis=1)
 
 
-def channels(sat_pos, ut_pos, frames, *, freq_hz: float, nx: int, ny: int, element_gain_dbi: float = 0.0, rng):
+#: Phase models of eq. (8): one phase per link (default) or one per antenna element and link.
+PHASE_MODELS = ("link", "element")
+
+
+def channels(
+    sat_pos, ut_pos, frames, *, freq_hz: float, nx: int, ny: int, element_gain_dbi: float = 0.0, rng, phase: str = "link"
+):
     """Seed 002 eq. (8): ``h_{i,c} = √g_{i,c} e^{jϑ_{i,c}} v_{i,c}``.
 
     sat_pos: (I, 3), ut_pos: (C, 3) Earth-fixed metres; frames: (I, 3, 3) from
     :func:`pnt_body_frames`; freq_hz: carrier; nx, ny: UPA size;
-    element_gain_dbi: satellite element gain added to g; rng: numpy Generator,
-    one phase ϑ ~ U[0, 2π) per link. Returns H (I, C, nx·ny) complex, in √W/W units
-    (|h^T w|² is the received power in W for w in √W).
+    element_gain_dbi: satellite element gain added to g; rng: numpy Generator.
+    phase: "link" (default, seed-math A.4 [D]): one phase ϑ_{i,c} ~ U[0, 2π) per link, so
+    the array structure (and the correlation of nearby UTs' channels) is kept; "element":
+    the text's "phase vector", one independent U[0, 2π) phase per antenna element and link,
+    which makes the channels of different UTs nearly orthogonal (E|ĥ_c^H ĥ_c'|² = 1/N).
+    Returns H (I, C, nx·ny) complex, in √W/W units (|h^T w|² is the received power in W
+    for w in √W).
     """
+    if phase not in PHASE_MODELS:
+        raise ValueError(f"phase must be one of {PHASE_MODELS}, got {phase!r}")
     sats = np.atleast_2d(np.asarray(sat_pos, dtype=float))
     uts = np.atleast_2d(np.asarray(ut_pos, dtype=float))
     fr = np.asarray(frames, dtype=float)
@@ -167,8 +183,12 @@ def channels(sat_pos, ut_pos, frames, *, freq_hz: float, nx: int, ny: int, eleme
     theta_x = np.einsum("icj,ij->ic", u, fr[:, 0, :])
     theta_y = np.einsum("icj,ij->ic", u, fr[:, 1, :])
     gain = path_gain(dist, freq_hz) * db_to_lin(element_gain_dbi)
-    phase = rng.uniform(0.0, 2.0 * np.pi, size=dist.shape)
-    return (np.sqrt(gain) * np.exp(1j * phase))[..., None] * steering(theta_x, theta_y, nx, ny)
+    v = steering(theta_x, theta_y, nx, ny)
+    if phase == "element":
+        theta = rng.uniform(0.0, 2.0 * np.pi, size=v.shape)
+        return np.sqrt(gain)[..., None] * np.exp(1j * theta) * v
+    theta = rng.uniform(0.0, 2.0 * np.pi, size=dist.shape)
+    return (np.sqrt(gain) * np.exp(1j * theta))[..., None] * v
 
 
 def noise_power_w(bandwidth_hz, density_dbm_hz: float = -174.0, ut_gain_dbi: float = 0.0):
@@ -187,6 +207,7 @@ def noise_power_w(bandwidth_hz, density_dbm_hz: float = -174.0, ut_gain_dbi: flo
 
 __all__ = [
     "C_LIGHT",
+    "PHASE_MODELS",
     "PATH_LOSS_CONST_DB",
     "PntParams",
     "channels",

@@ -86,6 +86,8 @@ class Options:
     quick: bool
     element_gain_dbi: float
     reuse: bool
+    phase_model: str = "link"
+    sweep: str = "rounds"
 
     @property
     def n_cells(self) -> int:
@@ -97,7 +99,8 @@ class Options:
         if self.quick:
             n_sats = math.ceil(self.n_cells * i_tdoa / base.n_beams)
         return params_with(
-            base, power_dbw=power_dbw, n_sats=n_sats, i_tdoa=i_tdoa, n_cells=self.n_cells, element_gain_dbi=self.element_gain_dbi
+            base, power_dbw=power_dbw, n_sats=n_sats, i_tdoa=i_tdoa, n_cells=self.n_cells, element_gain_dbi=self.element_gain_dbi,
+            phase_model=self.phase_model, sweep=self.sweep,
         )
 
 
@@ -400,8 +403,20 @@ def _register(name: str, help_text: str, action) -> None:
             5.5, "--element-gain-dbi", help="satellite element gain (dBi); 5.5 reproduces the paper's Fig. 4 SNRs, 0 is the stated link budget"
         ),
         reuse: bool = typer.Option(False, "--reuse", help="reuse raw results in OUT/raw with identical settings"),
+        phase_model: str = typer.Option(
+            "link", "--phase-model", help="eq. (8) phase: 'link' (one per link) or 'element' (one per antenna element)"
+        ),
+        sweep: str = typer.Option(
+            "rounds", "--sweep", help="greedy schedulers: 'rounds' (one satellite per UT per round) or 'per_ut'"
+        ),
     ) -> None:
-        opt = Options(out, min(drops, 2) if quick else drops, seed, workers, quick, element_gain_dbi, reuse)
+        if phase_model not in ("link", "element"):
+            raise typer.BadParameter(f"--phase-model must be 'link' or 'element', got {phase_model!r}")
+        if sweep not in ("rounds", "per_ut"):
+            raise typer.BadParameter(f"--sweep must be 'rounds' or 'per_ut', got {sweep!r}")
+        opt = Options(
+            out, min(drops, 2) if quick else drops, seed, workers, quick, element_gain_dbi, reuse, phase_model, sweep
+        )
         action(opt)
 
 

@@ -107,12 +107,14 @@ def run_drop(
             ny=params.ny,
             element_gain_dbi=params.element_gain_dbi,
             rng=rng,
+            phase=params.phase_model,
         )
     n_ut = drop.ut_pos.shape[0]
     frames = []
     for label, (method, m) in zip(schedulers, parsed):
         delta = schedule(
-            method, H, drop.ut_pos, drop.sat_pos, drop.ref_pos, i_tdoa=params.i_tdoa, max_beams=params.n_beams, m=m
+            method, H, drop.ut_pos, drop.sat_pos, drop.ref_pos, i_tdoa=params.i_tdoa, max_beams=params.n_beams, m=m,
+            sweep=params.sweep,
         )
         # per-UT scheduled satellites (sorted by index): (C, L)
         sat_idx = np.nonzero(delta.T)[1].reshape(n_ut, params.i_tdoa)
