@@ -170,8 +170,9 @@ def run_window(scenario, run_dir: str | Path, first: int, stop: int, *, chain: n
 
     chain: (n_epochs, G) centrals from :func:`central_chain` (rows first-2 .. stop-1 are
     used: the seed and the check). wall_origin: (unix time, earlier seconds) of the run's
-    session, for the memory samples' ``wall_s``. Returns the window's checkpoint contents
-    (``windows/<first>.json``).
+    session, for the memory samples' ``wall_s``. Returns a small dict (first, stop,
+    next_epoch, summary); the rest stays in the window's checkpoint ``windows/<first>.json``
+    (results held by dask stay small however many windows a run has).
     """
     twin = _twin(scenario, Path(run_dir), (first, stop))
     names = twin.ground.names
@@ -181,7 +182,8 @@ def run_window(scenario, run_dir: str | Path, first: int, stop: int, *, chain: n
     twin.expected_central = (lo, np.asarray(chain[lo:stop]))
     if wall_origin is not None:
         twin.wall_origin = (float(wall_origin[0]), float(wall_origin[1]))
-    return twin.run()
+    state = twin.run()
+    return {"first": first, "stop": stop, "next_epoch": state["next_epoch"], "summary": state["state"]["summary"]}
 
 
 def sum_counts(counts: list[dict]) -> dict:
@@ -270,6 +272,7 @@ def run_windowed(scenario_path: Path | None = None, *, out: Path | None = None, 
                 pre = [client.submit(prepass_task, scenario, str(run_dir), a, b, retries=WINDOW_RETRIES, pure=False)
                        for a, b in spans]
                 chain = central_chain(client.gather(pre), driver.n_epochs, G)
+                del pre
                 centrals_path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = centrals_path.with_name(f".{CENTRALS}.tmp")
                 with open(tmp, "wb") as handle:
@@ -349,6 +352,7 @@ def _follow(futures: dict, spans, run_dir: Path, driver: Twin, scenario, quiet: 
                 done = set()
             for future in done:
                 future.result()  # raises the window's error after its retries
+                futures.pop(future, None)  # let dask forget the finished task
             now = states() if (done or task is not None) else None
             if done:
                 driver.memory = _merged_memory(now, spans)
