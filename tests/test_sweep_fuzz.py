@@ -145,3 +145,41 @@ def report():
         top = dict(counts.most_common(8))
         more = f" + {len(counts) - 8} other kinds" if len(counts) > 8 else ""
         print(f"  {name}: {top}{more} (total {sum(counts.values())})")
+
+
+VALUES = st.one_of(
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80),
+    st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+    st.lists(st.integers(-5, 5), max_size=30),
+)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(VALUES)
+def test_dir_names_round_trip_through_load_sweep(value):
+    """Any swept value gives a safe directory name that load_sweep's hive dataset maps back to it."""
+    import json
+
+    import pandas as pd
+
+    from twin.results import write_json_atomic, write_parquet_atomic
+    from twin.sweep import load_sweep
+    from twin.sweep_grammar import dir_segment, dir_text
+
+    segment = dir_segment("serving.collaboration", value)
+    name_bytes = len(segment.encode())
+    assert "/" not in segment and "\0" not in segment and name_bytes <= 200, segment
+    with tempfile.TemporaryDirectory() as folder:
+        sweep_dir = Path(folder)
+        rel = f"runs/{segment}/seed=3"
+        write_json_atomic(sweep_dir / "sweep.json", {
+            "parameters": ["serving.collaboration"], "dir_values": {"serving.collaboration": {dir_text(value): value}},
+            "runs": [{"dir": rel, "params": {"serving.collaboration": value}, "seed": 3}]})
+        (sweep_dir / rel).mkdir(parents=True)
+        write_json_atomic(sweep_dir / rel / "run.json", {"status": "complete", "tables": ["t"]})
+        write_parquet_atomic(pd.DataFrame({"x": [1.5, 2.5]}), sweep_dir / rel / "tables" / "t" / "part-00000000.parquet")
+        frame = load_sweep(sweep_dir)["t"]
+    expected = json.dumps(value) if isinstance(value, list) else value
+    assert frame["serving.collaboration"].tolist() == [expected] * 2 and frame["seed"].tolist() == [3, 3]
+    assert frame["x"].tolist() == [1.5, 2.5]
+    OUTCOMES["dir names"]["round trip"] += 1

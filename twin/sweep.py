@@ -381,7 +381,7 @@ def load_sweep(path: str | Path, tables: list[str] | None = None, *, include_inc
                 values = [int(t) for t in texts]
             else:
                 lookup = dir_values.get(key, {})
-                values = [lookup.get(t, t) for t in texts]
+                values = [lookup.get("" if t is None else t, t) for t in texts]  # hive reads "p=" as null
             frame[key] = _column(values).to_numpy() if key != "seed" else pd.Series(values, dtype="int64").to_numpy()
         frame = frame[keys + [c for c in frame.columns if c not in keys]]
         if "time" in frame.columns:

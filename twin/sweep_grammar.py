@@ -53,8 +53,10 @@ __all__ = ["DEFAULT_MAX_RUNS", "RunSpec", "Sweep", "expand_sweep", "dir_text", "
 DEFAULT_MAX_RUNS = 256
 #: Keys allowed at the top level of a sweep file.
 TOP_KEYS = ("base", "seeds", "max_runs", "set", "grid", "zip", "output")
-#: Longest ``value`` text used in a directory name before it is shortened with a hash.
+#: Longest ``value`` text used in a directory name before it is shortened with a hash ...
 MAX_DIR_TEXT = 60
+#: ... and longest once URI-encoded (a file name holds at most 255 bytes).
+MAX_DIR_BYTES = 120
 #: Fields a sweep may not vary: the sweep sets them itself.
 RESERVED = {"run.seed": "the seed is varied by `seeds = [...]`, not by a field override",
             "output.dir": "each run's directory is chosen by the sweep (runs/<param=value>/.../seed=<s>/)"}
@@ -122,19 +124,23 @@ def _short(value: Any, limit: int = 40) -> str:
 def dir_text(value: Any) -> str:
     """The text of ``value`` in a directory name (before URI-encoding).
 
-    Strings as they are; booleans ``true``/``false``; numbers and other values
-    as JSON. Texts longer than ``MAX_DIR_TEXT`` are cut and suffixed with a hash
-    of the full value so that different values stay different.
+    Strings as they are; numbers, booleans and other values as JSON. Texts
+    longer than ``MAX_DIR_TEXT`` characters (or ``MAX_DIR_BYTES`` once
+    URI-encoded) are cut and suffixed with ``~`` and a hash of the full value,
+    so that different values stay different.
     """
     if isinstance(value, str):
         text = value
     else:
         text = json.dumps(value, sort_keys=True)
-    if len(text) > MAX_DIR_TEXT:
+    if len(text) > MAX_DIR_TEXT or len(urllib.parse.quote(text, safe="")) > MAX_DIR_BYTES:
         import hashlib
 
         digest = hashlib.sha1(json.dumps(value, sort_keys=True).encode()).hexdigest()[:10]
-        text = f"{text[:MAX_DIR_TEXT - 12]}~{digest}"
+        cut = text[:MAX_DIR_TEXT - 12]
+        while len(urllib.parse.quote(cut, safe="")) > MAX_DIR_BYTES - 12:
+            cut = cut[:-1]
+        text = f"{cut}~{digest}"
     return text
 
 
