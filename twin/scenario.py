@@ -83,6 +83,9 @@ REPLAN_EVENTS = ("handover", "group_change", "drift")
 #: nearest in each adjacent plane, III = more adjacent-plane satellites.
 COLLABORATION_TYPES = ("I", "II", "III")
 
+#: Most epochs one run may have (a year at 3.2 s): more is refused at load time,
+#: before anything allocates per-epoch arrays (split the run instead).
+MAX_EPOCHS = 10_000_000
 #: Altitude range accepted for ground entities and waypoints, metres.
 GROUND_ALT_RANGE_M = (-1000.0, 100_000.0)
 #: Constant-velocity tracks must stay within this |latitude| (degrees): the
@@ -223,6 +226,11 @@ class RunConfig(_Section):
         duration = info.data.get("duration")
         if duration is not None and value > duration:
             raise ValueError(f"step = {value:g} s is longer than duration = {duration:g} s (need 0 < step <= duration)")
+        if duration is not None and duration / value >= MAX_EPOCHS:
+            raise ValueError(
+                f"duration / step = {duration:g} s / {value:g} s gives more than {MAX_EPOCHS:,} epochs "
+                f"(allowed: at most {MAX_EPOCHS:,}; use a longer step or split the run)"
+            )
         return value
 
     @field_validator("seed")
@@ -1274,7 +1282,9 @@ class TomlLocator:
         pending: tuple | None = None  # path of a value about to start
         open_string: str | None = None  # delimiter of an open multi-line string
 
-        for lineno, line in enumerate(self.text.splitlines(), start=1):
+        # Lines end at "\n" only, as in TOML and editors: str.splitlines() would also
+        # break at form feeds, U+0085, U+2028 ... inside comments and strings.
+        for lineno, line in enumerate(self.text.split("\n"), start=1):
             i, n = 0, len(line)
             if open_string is None and not stack and pending is None:
                 match = _ARRAY_HEADER_RE.match(line)
@@ -1521,7 +1531,7 @@ def load_scenario(path: str | Path) -> Scenario:
             where = f"{source}:{match.group(1)}"
             reason = f"TOML syntax error: {message[: match.start()]} (column {match.group(2)})"
         elif _TOML_END_RE.search(message):
-            where = f"{source}:{max(1, len(text.splitlines()))}"
+            where = f"{source}:{max(1, len(text.rstrip(chr(10)).split(chr(10))))}"  # last line, counting "\n" only
             reason = f"TOML syntax error: {_TOML_END_RE.sub('', message)} (at end of file)"
         else:
             where, reason = source, f"TOML syntax error: {message}"
