@@ -34,6 +34,7 @@ import datetime
 import difflib
 import itertools
 import json
+import os
 import re
 import tomllib
 import typing
@@ -565,7 +566,7 @@ def expand_sweep(path: str | Path) -> Sweep:
     if out.problems:
         raise InputError(out.sorted())
     return Sweep(path=path.absolute(), base_path=Path(base_path).absolute(), parameters=parameters, seeds=seeds,
-                 runs=runs, output_dir=Path(output_dir).absolute(), max_runs=max_runs, dir_values=dir_values, text=text)
+                 runs=runs, output_dir=Path(os.path.normpath(Path(output_dir).absolute())), max_runs=max_runs, dir_values=dir_values, text=text)
 
 
 def scenario_key(resolved: dict) -> str:
