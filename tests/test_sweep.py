@@ -298,7 +298,7 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, cluster):
     assert recorded["state"] == "failed"
     assert [r["status"] for r in recorded["runs"]] == ["complete", "failed", "complete", "complete"]
     blocked.unlink()
-    run_sweep(path, client=cluster, quiet=True)  # re-invocation runs only the failed one
+    run_sweep(path, scheduler_address=cluster.scheduler.address, quiet=True)  # re-invocation: only the failed one
     recorded = json.loads((sweep.output_dir / SWEEP_INFO).read_text())
     assert [r.get("action") for r in recorded["runs"]] == [None, "ran", None, None]
     assert set(sweep_status(sweep.output_dir).values()) == {"complete"}

@@ -176,14 +176,15 @@ def _write_info(sweep: Sweep, sweep_dir: Path, entries: list[dict], state: str, 
 
 
 def _client(workers: int, scheduler_address: str | None):
-    """(client, owned): a Client on the given scheduler, or on a new LocalCluster of single-threaded processes."""
+    """(client, cluster): a Client on the given scheduler (cluster None), or on a new
+    LocalCluster of single-threaded worker processes. The caller closes both."""
     from dask.distributed import Client, LocalCluster
 
     if scheduler_address:
-        return Client(scheduler_address, set_as_default=False), False
+        return Client(scheduler_address, set_as_default=False), None
     n = int(workers) if workers and workers > 0 else (os.cpu_count() or 1)
     cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
-    return Client(cluster, set_as_default=False), True
+    return Client(cluster, set_as_default=False), cluster
 
 
 def _error_text(exc: BaseException) -> str:
@@ -234,8 +235,9 @@ def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers:
 
     if todo:
         owned = client is None
+        cluster = None
         if owned:
-            client, owned = _client(workers, scheduler_address)
+            client, cluster = _client(workers, scheduler_address)
         try:
             futures = {}
             specs = {spec.index: spec for spec in sweep.runs}
@@ -278,7 +280,6 @@ def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers:
                     progress.stop()
         finally:
             if owned:
-                cluster = getattr(client, "cluster", None)
                 client.close()
                 if cluster is not None:
                     cluster.close()
