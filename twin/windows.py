@@ -269,6 +269,7 @@ def run_windowed(scenario_path: Path | None = None, *, out: Path | None = None, 
             centrals_path = run_dir / WINDOWS / CENTRALS
             chain = np.load(centrals_path) if centrals_path.exists() else None
             if chain is None or chain.shape != (driver.n_epochs, G):
+                prepass_started = wallclock.perf_counter()
                 pre = [client.submit(prepass_task, scenario, str(run_dir), a, b, retries=WINDOW_RETRIES, pure=False)
                        for a, b in spans]
                 chain = central_chain(client.gather(pre), driver.n_epochs, G)
@@ -278,6 +279,7 @@ def run_windowed(scenario_path: Path | None = None, *, out: Path | None = None, 
                 with open(tmp, "wb") as handle:
                     np.save(handle, chain)
                 os.replace(tmp, centrals_path)
+                driver.info_extra["prepass_wall_s"] = round(wallclock.perf_counter() - prepass_started, 3)
             chain_future = client.scatter(chain, broadcast=True)
             futures = {client.submit(run_window, scenario, str(run_dir), a, b, chain=chain_future,
                                      wall_origin=wall_origin, retries=WINDOW_RETRIES, pure=False,
