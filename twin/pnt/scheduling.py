@@ -362,14 +362,16 @@ def hbs(
 ) -> np.ndarray:
     """Heuristic beam scheduling (HBS), seed 002 Algorithm 2 (seed-math A.9).
 
-    For each UT c (cell-index order, or `order`), while `|I_c| < i_tdoa`: candidates are the
-    satellites not in `I_c` with a free beam; `I*` = the `m` candidates with the smallest
+    In each of `i_tdoa` rounds (sweep "rounds", default) every UT c in cell-index order (or
+    `order`) adds one satellite; with sweep "per_ut" each UT adds satellites while
+    `|I_c| < i_tdoa` before the next UT. A pick: candidates are the satellites not in `I_c`
+    with a free beam; `I*` = the `m` candidates with the smallest
     channel similarity (27) (ties: lower satellite index); choose `i* = argmin_{I*} mu` (28)
     [C: the paper's "argmax" would pick the worst geometry].
 
     H (I,C,N) complex; ut_pos (C,3), sat_pos (I,3), ref_pos (3,) ECEF m; m >= 1 (m >= I
-    gives GDOP-greedy, m = 1 communication-oriented); mu_method "exact"|"paper_fast".
-    Returns delta (I, C) bool.
+    gives GDOP-greedy, m = 1 communication-oriented); mu_method "exact"|"paper_fast";
+    sweep "rounds"|"per_ut"; budget_guard see the module docstring. Returns delta (I, C) bool.
     """
     H = np.asarray(H)
     n_sat, n_ut = H.shape[:2]
