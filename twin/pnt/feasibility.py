@@ -44,7 +44,7 @@ FEAS_RTOL = 1e-3
 #: Tolerance used to accept a cvxpy solution (solver accuracy is ~1e-8 relative).
 SOLVER_TOL = 1e-5
 #: Maximum fixed-point iterations of the fast method before it falls back to the SOCP.
-FAST_MAX_ITER = 200
+FAST_MAX_ITER = 400
 #: Iterations a warm start (directions and dual weights) gets before the test restarts from the
 #: warm directions with uniform dual weights: near the boundary, dual weights carried over from
 #: other thresholds can need hundreds of iterations to recover (docs/pnt-physics.md).
@@ -159,7 +159,12 @@ def _farkas_infeasible(lam, B2, q, gamma):
         d = np.where(d > 0, d, np.inf)
         return np.sum(B / d, axis=0), np.sum(B / d**2, axis=0)
 
+    # m starts at a lower bound of every root (one term of g_c alone reaches τ_c there) and
+    # only grows: once Σm ≥ Σq no certificate can come out of this y = q, so stop early.
+    q_sum = q.sum() / (1 + 1e-9)
     m = np.maximum(np.max(B / tau[None, :] - lam[:, None], axis=0), 0.0)
+    if m.sum() >= q_sum:
+        return False
     g, dg = g_and_dg(m)
     need = g > tau
     for _ in range(50):
@@ -168,6 +173,8 @@ def _farkas_infeasible(lam, B2, q, gamma):
         # Newton on h = 1/g (concave, increasing): m += (1/τ − 1/g) g² / g'
         step = np.where(need, (1.0 / tau - 1.0 / g) * g * g / np.where(dg > 0, dg, np.inf), 0.0)
         m = m + np.maximum(step, 0.0)
+        if m.sum() >= q_sum:
+            return False
         g, dg = g_and_dg(m)
         need = g > tau
         if np.all(step <= 1e-12 * np.maximum(m, 1e-300)):
@@ -239,35 +246,38 @@ def _fast_core(Hn, gamma, state, max_iter):
         V, mu = state.V.copy(), state.mu.copy()
     ones = np.ones(K)
     diag = np.diag_indices(K)
-    hist_p, hist_X = [], []
+    hist_p, hist_V, hist_phase = [], [], []
     for it in range(max_iter):
-        G = np.abs(Hn @ V) ** 2
+        Y = Hn @ V  # Y[c, c'] = h_c^T v_c'
+        G = Y.real**2 + Y.imag**2
         M = -G
         M[diag] = G.diagonal() / gamma
         lu, piv, p, info = lapack.dgesv(M, ones)
         if info != 0:
             return None, None, state, it + 1
         q = lapack.dgetrs(lu, piv, mu, trans=1)[0]
+        p_max = p.max()
         p_ok = p.min() > 0
-        if p_ok and p.max() <= 1.0 + FEAS_RTOL:
-            X = V * np.sqrt(p / max(1.0, p.max()))
+        if p_ok and p_max <= 1.0 + FEAS_RTOL:
+            X = V * np.sqrt(p / max(1.0, p_max))
             if _verified(Hn, X, gamma, FEAS_RTOL):
                 return True, X, FastState(V, mu), it + 1
         if not (p_ok and q.min() >= 0):
             return None, None, state, it + 1  # directions not jointly feasible: give up
-        # keep the iterate (phase-aligned so that h_c^T x_c > 0) for convex combinations
-        X = V * np.sqrt(p)
-        d = (Hn * X.T).sum(axis=1)
-        hist_X.append(X * (d.conj() / np.abs(d)))
+        # keep the iterate for convex combinations: X_k = V √p, phase-aligned so that
+        # h_c^T x_c > 0 (the phase of h_c^T v_c, Y's diagonal); built only when combined
+        y = Y.diagonal()
+        hist_V.append(V)
+        hist_phase.append(y.conj() / np.abs(y))
         hist_p.append(p)
         if len(hist_p) > HISTORY:
-            hist_p.pop(0)
-            hist_X.pop(0)
+            del hist_p[0], hist_V[0], hist_phase[0]
         if (it + 1) % COMBINE_EVERY == 0:
+            hist_X = [Vk * (np.sqrt(pk) * ph) for Vk, pk, ph in zip(hist_V, hist_p, hist_phase)]
             X = _combine(Hn, gamma, hist_p, hist_X)
             if X is not None:
                 return True, X, FastState(V, mu), it + 1
-        S = (A * q) @ A.conj().T
+        S = (A * q) @ Hn  # Σ q_c a_c a_c^H (Hn = A^H)
         lam, U = _eigh(S)
         C = U.conj().T @ A
         if q.sum() > mu.sum():
@@ -275,12 +285,13 @@ def _fast_core(Hn, gamma, state, max_iter):
             # certificate at γ(1+FEAS_RTOL): within the tolerance band either verdict is allowed
             if _farkas_infeasible(lam, C.real**2 + C.imag**2, q, gamma * (1.0 + FEAS_RTOL)):
                 return False, None, state, it + 1
-        mu = mu * (p / p.mean()) ** MU_EXPONENT
+        ratio = p * (K / p.sum())  # p / mean(p)
+        mu = mu * (ratio if MU_EXPONENT == 1.0 else ratio**MU_EXPONENT)
         # a beam over the cap must be able to regain weight quickly (a multiplicative
         # update alone needs ~log(1/μ_c) iterations when μ_c has decayed to ~0)
         mu = np.where(p > 1.0, np.maximum(mu, MU_FLOOR * mu.mean()), np.maximum(mu, 1e-12 * mu.max()))
         mu *= K / mu.sum()
-        V = U @ (C / (lam[:, None] + mu[None, :]))
+        V = U @ (C / (lam[:, None] + mu))
         V = V / np.sqrt((V.real**2 + V.imag**2).sum(axis=0))
     return None, None, state, max_iter
 
