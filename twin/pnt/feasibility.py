@@ -55,7 +55,7 @@ MU_EXPONENT = 1.0
 MU_FLOOR = 1e-2
 #: Iterates kept, and how often (in iterations) their best convex combination is tried.
 HISTORY = 40
-COMBINE_EVERY = 25
+COMBINE_EVERY = 50
 #: Gaussian randomisations of the SDR rank-one extraction (seed-math A.7).
 SDR_RANDOMISATIONS = 50
 
