@@ -119,9 +119,10 @@ def scbwi_sinr(H_i, power_w, noise_w):
 
 
 class _SatelliteTests:
-    """Feasibility tests of one satellite with a cached reduction and warm start."""
+    """Feasibility tests of one satellite with a cached reduction and warm start
+    (``warm_start=False``: every fast test starts cold, the reference path)."""
 
-    def __init__(self, H_i, power_w, noise_w, method, rng):
+    def __init__(self, H_i, power_w, noise_w, method, rng, warm_start=True):
         if method not in METHODS:
             raise ValueError(f"feasibility must be one of {METHODS}, got {method!r}")
         self.method = method
@@ -129,6 +130,7 @@ class _SatelliteTests:
         self.power_w = power_w
         self.scale = np.sqrt(power_w / noise_w)
         self.rng = rng
+        self.warm_start = warm_start
         self.n = 0
         if method == "sdr":
             self.Hn = H_i * self.scale
@@ -145,7 +147,7 @@ class _SatelliteTests:
             if ok is None:
                 STATS.fallbacks += 1
                 ok, X = socp_reduced(self.Hn, gamma)
-            elif ok:
+            elif ok and self.warm_start:
                 self.state = state
             return ok, X
         if self.method == "socp":
@@ -206,6 +208,7 @@ def dsta(
     fill_to_power: bool = False,
     bisection_tol_db: float = 0.05,
     bisection_floor_db: float = -30.0,
+    warm_start: bool = True,
     rng=None,
 ) -> BeamResult:
     """Seed 002 Algorithm 1 (DSTA), per satellite in index order (seed-math A.7 [V + D]).
@@ -216,7 +219,9 @@ def dsta(
     "sdr"; fill_to_power: raise every beam to ‖w‖² = P afterwards (C4's equality; SINRs
     then exceed the thresholds), default False (beams meet SINR = threshold with
     ‖w‖² ≤ P); bisection_tol_db / bisection_floor_db: the lowering of an infeasible γ'
-    (bisection in dB down to the floor γ'·10^{floor/10}); rng: for the SDR randomisations.
+    (bisection in dB down to the floor γ'·10^{floor/10}); warm_start: each fast feasibility
+    test of a satellite starts from the last feasible one's directions and dual weights
+    (default; False = every test cold, the reference path); rng: for the SDR randomisations.
 
     Per satellite i: all thresholds start at γ' (lowered by bisection if infeasible);
     then, while some raisable threshold is < γ_max, the UT with the most negative eq. (17)
@@ -245,7 +250,7 @@ def dsta(
         K = len(cs)
         if K == 0:
             continue
-        sat = _SatelliteTests(H[i, cs], power_w, noise_w, feasibility, rng)
+        sat = _SatelliteTests(H[i, cs], power_w, noise_w, feasibility, rng, warm_start)
         gam = np.full(K, float(gamma_init))
         ok, X = sat.test(gam)
         status[i] = "ok"
