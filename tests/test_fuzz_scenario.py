@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from twin.errors import InputError
@@ -164,14 +164,14 @@ def test_fuzz_scenario_loader_refuses_with_file_line_field(name, data):
     text = shrunk(name)
     for _ in range(data.draw(st.integers(1, 3))):
         text = corrupt(data, text)
-    load_or_refuse(text, run_prepare=False)
+    event(load_or_refuse(text, run_prepare=False))
 
 
 @fuzz_settings(12)
 @given(name=st.sampled_from([n for n in SHIPPED if n not in ("starlink-replay.toml", "week-load.toml")]), data=st.data())
 def test_fuzz_scenario_loaded_is_accepted_by_prepare(name, data):
     text = corrupt(data, shrunk(name))
-    load_or_refuse(text, run_prepare=True)
+    event(load_or_refuse(text, run_prepare=True))
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
@@ -196,9 +196,11 @@ def test_fuzz_tle_reader_refuses_with_file_line_or_propagates(data):
             c = read_tle(path)
         except InputError as err:
             assert_located(err, path, n_lines)
+            event("refused")
             return
     assert len(c) >= 1
     assert_propagates(c)
+    event("accepted")
 
 
 # Single-character substitutions of a data line: refused, or every element unchanged.
@@ -231,12 +233,14 @@ def test_fuzz_single_substitution_is_refused_or_changes_no_element(record, which
         except InputError as err:
             assert_located(err, path, len(lines) + 1)
             assert any(p.where == f"{path}:{k + 1}" for p in err.problems), err.problems
+            event("refused")
             return
         path.write_text("\n".join(good_lines()) + "\n")
         ref = read_tle(path)
     assert elements(c.satrecs[record]) == elements(ref.satrecs[record]), (
         f"silently changed record: column {column} of line {which} set to {char!r}"
     )
+    event("accepted, same elements")
 
 
 def test_every_single_substitution_of_a_record_is_refused_or_harmless():
@@ -422,8 +426,10 @@ def test_fuzz_tle_scenario_refused_by_prepare(data):
         except InputError as err:
             for p in err.problems:
                 assert p.where.startswith(f"{tle}:") or p.where.startswith(str(scenario_path)), p
+            event("refused by prepare" + ("" if not readable else " (run-time check)"))
             return
         assert readable and len(c) >= 1
+        event("prepared")
 
 
 def test_decayed_record_refused_before_the_run_naming_the_record(tmp_path):
