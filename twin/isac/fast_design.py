@@ -31,9 +31,10 @@ import numpy as np
 
 from twin.isac.crb import angle_jacobian, fim_operators
 from twin.isac.design import DesignProblem, DesignResult, evaluate_design, fallback_design
+from twin.isac.dual_bound import crb_gradient_matrix, dual_lower_bound, optimise_multipliers, stationarity_multipliers
 from twin.isac.model import angles, steering_derivatives
 
-__all__ = ["FastOperators", "fast_operators", "position_fim", "crb_and_gradient", "fast_design"]
+__all__ = ["FastOperators", "fast_operators", "position_fim", "crb_sigma", "crb_and_gradient", "fast_design"]
 
 SENSING_RANKS = ("full", "one")
 
@@ -68,15 +69,19 @@ class FastOperators:
             Ebig[k * N:(k + 1) * N, 3 * k:3 * k + 3] = self.E[k].T
         B = Dt @ (Ebig @ np.linalg.pinv(Ebig.conj().T @ Ebig))  # (4, NK, 3K)
         self.S = np.einsum("anr,bns->abrs", B.conj(), B)  # (4, 4, 3K, 3K)
+        # Q_ab = c Re sum_rs S_ab[r, s] Gamma[s, r] = c Re (S_T @ vec(Gamma)) with S_T[ab, (s, r)] = S_ab[r, s]
+        self.S_T = np.ascontiguousarray(self.S.transpose(0, 1, 3, 2).reshape(16, -1))
+        self.S_flat = np.ascontiguousarray(self.S.reshape(16, -1))
         self.c = 2.0 * pb.snapshots / pb.sensing_noise_w
         self.Hn = pb.H / np.sqrt(pb.comm_noise)[:, None]
         self.K, self.N, self.M = K, N, pb.M
         self.p_max = pb.p_max_w.copy()
+        self.E_big = Ebig  # (NK, 3K) blockdiag([a_k, da_k/dtheta, da_k/dphi])
 
     def gram_factor(self, Z) -> np.ndarray:
         """P = E^H Z (3K, cols) for transmit factors Z (NK, cols), so Gamma = P P^H."""
         Zk = np.asarray(Z).reshape(self.K, self.N, -1)
-        return np.einsum("ktn,knc->ktc", self.E.conj(), Zk).reshape(3 * self.K, -1)
+        return np.matmul(self.E.conj(), Zk).reshape(3 * self.K, -1)
 
 
 def fast_operators(problem: DesignProblem) -> FastOperators:
@@ -93,6 +98,36 @@ def position_fim(ops: FastOperators, Z) -> np.ndarray:
     return 0.5 * (Q + Q.T)
 
 
+def crb_sigma(ops: FastOperators, P):
+    """tr CRB (m^2) and Sigma (3K, 3K) Hermitian (m^2/W) such that the gradient of tr CRB with
+    respect to R_x is E Sigma E^H (m^2/W), for the Gram factor P = E^H Z (3K, cols) (seed 000 eqs.
+    (20), (23); see :func:`crb_and_gradient`). Returns (inf, None) if F_p is not positive definite."""
+    Gam = P @ P.conj().T
+    Q = ops.c * np.real(ops.S_T @ Gam.ravel()).reshape(4, 4)
+    Q = 0.5 * (Q + Q.T)
+    s = Q[3, 3]
+    q = Q[:3, 3]
+    if not s > 0:
+        return np.inf, None
+    Fp = Q[:3, :3] - np.outer(q, q) / s
+    try:
+        Lc = np.linalg.cholesky(0.5 * (Fp + Fp.T))
+    except np.linalg.LinAlgError:
+        return np.inf, None
+    Li = np.linalg.inv(Lc)
+    A = Li.T @ Li
+    crb = float(np.trace(A))
+    A2 = A @ A
+    G = np.empty((4, 4))
+    G[:3, :3] = -A2
+    G[:3, 3] = G[3, :3] = A2 @ q / s
+    G[3, 3] = -float(q @ A2 @ q) / s**2
+    n3 = P.shape[0]
+    Sig = (ops.c * (G.ravel() @ ops.S_flat)).reshape(n3, n3)
+    Sig = 0.5 * (Sig + Sig.conj().T)
+    return crb, Sig
+
+
 def crb_and_gradient(ops: FastOperators, Z):
     """tr CRB (m^2) of R_x = Z Z^H (seed 000 eqs. (20), (23)) and its Wirtinger gradient dCRB/dZ*
     (NK, cols), i.e. dCRB = 2 Re tr(grad^H dZ).
@@ -103,30 +138,11 @@ def crb_and_gradient(ops: FastOperators, Z):
     then Sigma = c sum_ab G_ab S_ab (Hermitian, 3K x 3K) and grad = E Sigma E^H Z.
     Returns (crb, grad); crb = inf (grad zeros) if F_p is not positive definite."""
     P = ops.gram_factor(Z)
-    Gam = P @ P.conj().T
-    Q = ops.c * np.real(np.einsum("abrs,sr->ab", ops.S, Gam))
-    Q = 0.5 * (Q + Q.T)
-    s = Q[3, 3]
-    q = Q[:3, 3]
-    if not s > 0:
+    crb, Sig = crb_sigma(ops, P)
+    if not np.isfinite(crb):
         return np.inf, np.zeros_like(Z)
-    Fp = Q[:3, :3] - np.outer(q, q) / s
-    try:
-        Lc = np.linalg.cholesky(0.5 * (Fp + Fp.T))
-    except np.linalg.LinAlgError:
-        return np.inf, np.zeros_like(Z)
-    Li = np.linalg.inv(Lc)
-    A = Li.T @ Li
-    crb = float(np.trace(A))
-    A2 = A @ A
-    G = np.empty((4, 4))
-    G[:3, :3] = -A2
-    G[:3, 3] = G[3, :3] = A2 @ q / s
-    G[3, 3] = -float(q @ A2 @ q) / s**2
-    Sig = ops.c * np.einsum("ab,abrs->rs", G, ops.S)
-    Sig = 0.5 * (Sig + Sig.conj().T)
     gP = (Sig @ P).reshape(ops.K, 3, -1)
-    grad = np.einsum("ktn,ktc->knc", ops.E, gP).reshape(Z.shape)
+    grad = np.matmul(ops.E.transpose(0, 2, 1), gP).reshape(Z.shape)
     return crb, grad
 
 
@@ -173,6 +189,23 @@ def _rate_slack(ops, Z, S, gamma):
     return c, g
 
 
+def _rate_log_slack(ops, Z, gamma):
+    """Log-form SINR-constraint slack (M,): c_i = ln|h_i^H w_i|^2 - ln(gamma_i (I_i + 1)), with
+    I_i = sum_{m != i} |h_i^H w_m|^2 + ||L^H h_i||^2 (unit noise; seed-math B.6 [R] constraint
+    divided by its own interference-plus-noise level, so every row is dimensionless and O(1)
+    whatever the channel gain), and the coefficient matrix Cf (M, cols) such that
+    dc_i/dZ* = h_i (Cf[i] * g[i]) with g = H^H Z (M, cols). Returns (c, g, Cf)."""
+    M = ops.M
+    g = ops.Hn.conj() @ Z
+    a2 = np.abs(g) ** 2
+    useful = np.maximum(a2[np.arange(M), np.arange(M)], 1e-300)
+    interf = a2.sum(axis=1) - useful + 1.0
+    c = np.log(useful) - np.log(gamma * interf)
+    Cf = -np.repeat((1.0 / interf)[:, None], Z.shape[1], axis=1)
+    Cf[np.arange(M), np.arange(M)] = 1.0 / useful
+    return c, g, Cf
+
+
 def _initial_point(ops: FastOperators, r: int, rng) -> np.ndarray:
     """Y0 (K, N, M + r): matched-filter beams h~_m per satellite block at 10 % of the power,
     sensing streams along the steering vectors and derivatives (r = 3K: one per vector;
@@ -196,36 +229,50 @@ def _initial_point(ops: FastOperators, r: int, rng) -> np.ndarray:
 # the design
 
 
-def _lbfgs(fun, x, *, max_iter: int, memory: int = 60, ftol: float = 1e-12):
+def _lbfgs(fun, x, *, max_iter: int, memory: int = 60, ftol: float = 1e-12, callback=None, every: int = 50):
     """Minimise a smooth fun(x) -> (value, gradient) by L-BFGS with Armijo backtracking; the
     inverse-Hessian product uses the compact representation (Nocedal & Wright, Numerical
-    Optimization, eq. (7.24)), a handful of numpy calls per iteration (scipy's L-BFGS-B spends most
-    of its time in threaded BLAS calls on these small vectors). Stops after ``max_iter``
+    Optimization, eq. (7.24)) with the pairs in a ring buffer and S^T Y updated by one row and one
+    column per new pair: five (memory x n) matrix-vector products per iteration (scipy's L-BFGS-B
+    spends most of its time in threaded BLAS calls on these small vectors). Stops after ``max_iter``
     iterations or when 10 successive iterations decrease the value by less than ``ftol``
-    relative. Returns (x, value, iterations)."""
+    relative, or when ``callback(x)`` (called every ``every`` iterations) returns True.
+    Returns (x, value, iterations)."""
     from scipy.linalg import solve_triangular
 
+    n = x.size
+    m = int(memory)
+    Sb = np.zeros((m, n))
+    Yb = np.zeros((m, n))
+    SY = np.zeros((m, m))  # SY[i, j] = s_i . y_j over ring slots
+    count = 0
+    head = 0
     f, g = fun(x)
-    Sm = np.empty((0, x.size))
-    Ym = np.empty((0, x.size))
     stall = 0
     it = 0
     for it in range(1, max_iter + 1):
-        if Sm.shape[0]:
-            SY = Sm @ Ym.T
-            R = np.triu(SY)
-            gam = SY[-1, -1] / (Ym[-1] @ Ym[-1])
-            u = Sm @ g
-            v = gam * (Ym @ g)
+        if count:
+            order = (head - count + np.arange(count)) % m
+            SYo = SY[np.ix_(order, order)]
+            R = np.triu(SYo)
+            last = order[-1]
+            gam = SY[last, last] / (Yb[last] @ Yb[last])
+            u = (Sb @ g)[order]
+            v = gam * (Yb @ g)[order]
             t = solve_triangular(R, u)
-            w = np.diag(SY) * t + gam * (Ym @ (Ym.T @ t)) - v
+            tf = np.zeros(m)
+            tf[order] = t
+            Yt = Yb.T @ tf
+            w = np.diag(SYo) * t + gam * (Yb @ Yt)[order] - v
             p = solve_triangular(R, w, trans="T")
-            d = -(gam * g + Sm.T @ p - gam * (Ym.T @ t))
+            pf = np.zeros(m)
+            pf[order] = p
+            d = -(gam * g + Sb.T @ pf - gam * Yt)
         else:
             d = -g / max(np.linalg.norm(g), 1e-300)
         slope = g @ d
         if not slope < 0:  # not a descent direction: restart from steepest descent
-            Sm, Ym = Sm[:0], Ym[:0]
+            count = 0
             d = -g / max(np.linalg.norm(g), 1e-300)
             slope = g @ d
         step = 1.0
@@ -238,11 +285,17 @@ def _lbfgs(fun, x, *, max_iter: int, memory: int = 60, ftol: float = 1e-12):
         s_, y_ = xn - x, gn - g
         sy = s_ @ y_
         if sy > 1e-12 * np.linalg.norm(s_) * np.linalg.norm(y_):
-            Sm = np.vstack([Sm[-(memory - 1):], s_])
-            Ym = np.vstack([Ym[-(memory - 1):], y_])
+            Sb[head] = s_
+            Yb[head] = y_
+            SY[head, :] = Yb @ s_
+            SY[:, head] = Sb @ y_
+            head = (head + 1) % m
+            count = min(count + 1, m)
         stall = stall + 1 if f - fn <= ftol * abs(f) else 0
         x, f, g = xn, fn, gn
         if stall >= 10:
+            break
+        if callback is not None and it % every == 0 and callback(x):
             break
     return x, f, it
 
@@ -260,7 +313,9 @@ def _check_options(sensing_rank, tol, max_iter, rate_margin):
 
 def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = None, sensing_rank: str = "full",
                 tol: float = 1e-6, max_iter: int = 20, inner_iter: int = 1000, rate_margin: float = 1e-3,
-                seed: int = 0, ops: FastOperators | None = None) -> DesignResult:
+                seed: int = 0, ops: FastOperators | None = None, gap_tol: float = 2e-3,
+                check_every: int = 25, dual_step: bool = False, rho0: float = 10.0, rho_growth: float = 5.0,
+                rho_max: float = 1e8, rate_form: str = "log") -> DesignResult:
     """Joint design of seed 000 (33) by an augmented Lagrangian on the beamformers (module docstring).
 
     problem: :class:`twin.isac.design.DesignProblem`. warm_start: a previous result (e.g. the last
@@ -271,12 +326,23 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
     inner_iter: L-BFGS iterations per outer iteration. rate_margin: relative SINR margin targeted
     internally so the returned design meets eta despite the finite accuracy. seed: RNG seed of the
     small random part of the cold start. ops: precomputed :func:`fast_operators` (optional).
+    gap_tol: stop as soon as the iterate meets every rate target and its dual certificate
+    (:func:`twin.isac.dual_bound.dual_lower_bound`) proves RCRB <= (1 + gap_tol) sqrt(SDR optimum);
+    checked every ``check_every`` L-BFGS iterations (0 disables the certificate stop).
 
     Returns a :class:`DesignResult` (scheme "fast_design") evaluated from scratch; status "optimal"
     when every rate target and power limit holds, else the fallback of :mod:`twin.isac.design`
-    with cause "infeasible". extra: "crb_history_m2", "max_violation", "lbfgs_iterations".
+    with cause "infeasible". extra: "max_violation", "lbfgs_iterations", "factors", "multipliers",
+    "certificate" (the last :class:`twin.isac.dual_bound.DualCertificate`, or None), "dual_bound_m"
+    (its sqrt bound, a lower bound on every feasible design's RCRB), "dual_gap" (RCRB / dual_bound_m - 1).
     """
     _check_options(sensing_rank, tol, max_iter, rate_margin)
+    if rate_form not in ("log", "linear"):
+        raise ValueError(f"rate_form must be 'log' or 'linear', got {rate_form!r}")
+    if not 0 <= gap_tol < 1:
+        raise ValueError(f"gap_tol must be in [0, 1), got {gap_tol}")
+    if int(check_every) != check_every or check_every < 1:
+        raise ValueError(f"check_every must be a positive integer, got {check_every}")
     t0 = time.perf_counter()
     pb = problem
     ops = ops if ops is not None else FastOperators(pb)
@@ -304,7 +370,7 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
     crb0, _ = crb_and_gradient(ops, Ziso)
     scale = 1.0 / crb0 if np.isfinite(crb0) and crb0 > 0 else 1.0
 
-    rho = 10.0
+    rho = float(rho0)
     shape = Y.shape
 
     def unpack(x):
@@ -319,30 +385,84 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
         f, gf = crb_and_gradient(ops, Z)
         if not np.isfinite(f):
             return 1e30, np.zeros_like(x)
-        c, g = _rate_slack(ops, Z, S, gamma)
+        if rate_form == "log":
+            c, g, Cf = _rate_log_slack(ops, Z, gamma)
+        else:
+            c, g = _rate_slack(ops, Z, S, gamma)
+            Cf = S / (1.0 + gamma)[:, None]
         act = np.maximum(0.0, lam - rho * c)
         val = scale * f + float(np.sum(act**2 - lam**2)) / (2.0 * rho)
-        w = -act / (1.0 + gamma)
-        Gz = scale * gf + ops.Hn.T @ (w[:, None] * S * g)
+        Gz = scale * gf + ops.Hn.T @ (-act[:, None] * Cf * g)
         Gy = _chain(Yc, nrm, Gz.reshape(shape), p_max)
         return val, 2.0 * _to_real(Gy)
 
+    gamma_true = 2.0 ** pb.eta - 1.0
+    S_true = _sinr_signs(M, cols, gamma_true)
+    state = {"cert": None, "done": False, "checks": 0, "last_opt": -100}
+
+    def certify_point(x):
+        """True when x meets every rate target and its dual gap is <= gap_tol (stores the certificate)."""
+        Z, _ = _factors(unpack(x), p_max)
+        c_true, _ = _rate_slack(ops, Z, S_true, gamma_true)
+        if np.min(c_true) < 0:
+            return False
+        state["checks"] += 1
+        cert = dual_lower_bound(ops, pb.H, pb.comm_noise, pb.eta, p_max, Z[:, :M], Z[:, M:])
+        if gap_tol < cert.gap <= 5.0 * gap_tol and state["checks"] - state["last_opt"] >= 20:
+            # close: the stationarity multipliers are not the best ones; maximise the bound over them
+            state["last_opt"] = state["checks"]
+            cert = optimise_multipliers(ops, pb.H, pb.comm_noise, pb.eta, p_max, Z[:, :M], Z[:, M:],
+                                        lam0=cert.lam, mu0=cert.mu)
+        state["cert"] = cert
+        state["done"] = cert.gap <= gap_tol
+        return state["done"]
+
+    def dual_sensing_step(x):
+        """Dual-guided move of the sensing factor (docs: "Dual-guided sensing step"): the optimal R lives
+        in the null space of C_R (complementary slackness <C_R, R> = 0), so try L scaled down and L
+        projected onto the eigenvectors of C_R's smallest eigenvalues, keep the best merit phi."""
+        Z, _ = _factors(unpack(x), p_max)
+        V_, L_ = Z[:, :M], Z[:, M:]
+        f0_, G_ = crb_gradient_matrix(ops, Z)
+        lam_c, mu_c = stationarity_multipliers(G_, pb.H, gamma_true, V_, L_, K, N)
+        CR = G_ + np.diag(np.repeat(mu_c, N)) + (pb.H.T * (lam_c * gamma_true)) @ pb.H.conj()
+        _, U = np.linalg.eigh(CR)
+        cands = [x]
+        for sc in (0.3, 0.1, 0.0):
+            cands.append(pack(np.concatenate([V_, sc * L_], axis=1).reshape(K, N, cols)))
+        for d in sorted({r, max(1, r // 3), 1}):
+            Ud = U[:, :d]
+            cands.append(pack(np.concatenate([V_, Ud @ (Ud.conj().T @ L_)], axis=1).reshape(K, N, cols)))
+        vals = [phi(xc)[0] for xc in cands]
+        return cands[int(np.argmin(vals))]
+
+    callback = certify_point if gap_tol > 0 else None
     history = []
     n_lbfgs = 0
     x = pack(Y)
     viol_prev = np.inf
     for it in range(int(max_iter)):
-        x, _, nit = _lbfgs(phi, x, max_iter=int(inner_iter))
+        x, _, nit = _lbfgs(phi, x, max_iter=int(inner_iter), callback=callback, every=int(check_every))
         n_lbfgs += nit
+        if state["done"]:
+            Z, _ = _factors(unpack(x), p_max)
+            history.append(crb_and_gradient(ops, Z)[0])
+            c = _rate_log_slack(ops, Z, gamma)[0] if rate_form == "log" else _rate_slack(ops, Z, S, gamma)[0]
+            viol = float(np.max(np.maximum(-c, 0.0)))
+            break
         Z, _ = _factors(unpack(x), p_max)
         f, _ = crb_and_gradient(ops, Z)
-        c, _ = _rate_slack(ops, Z, S, gamma)
+        c = _rate_log_slack(ops, Z, gamma)[0] if rate_form == "log" else _rate_slack(ops, Z, S, gamma)[0]
         viol = float(np.max(np.maximum(-c, 0.0)))
         lam = np.maximum(0.0, lam - rho * c)
         history.append(f)
         if viol > 0.25 * viol_prev:
-            rho = min(rho * 5.0, 1e8)
+            rho = min(rho * rho_growth, rho_max)
         viol_prev = viol
+        if callback is not None and certify_point(x):
+            break
+        if dual_step:
+            x = dual_sensing_step(x)
         if len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol:
             break
     Yf = unpack(x)
@@ -353,8 +473,13 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
     result = evaluate_design(pb, W, R, scheme="fast_design", solver="alm-lbfgs", iterations=len(history),
                              objective_history=[float(h) for h in history],
                              rcrb_history_m=[float(np.sqrt(h)) for h in history], solve_time_s=secs)
+    cert = state["cert"]
+    if cert is None or not state["done"]:  # certificate of the returned point, best multipliers
+        cert = optimise_multipliers(ops, pb.H, pb.comm_noise, pb.eta, p_max, W, L)
     result.extra.update(factors=Yf, max_violation=viol, lbfgs_iterations=n_lbfgs, sensing_rank=sensing_rank,
-                        multipliers=lam)
+                        multipliers=lam, certificate=cert, dual_bound_m=cert.bound_m,
+                        dual_gap=(result.rcrb_m / cert.bound_m - 1.0) if cert.bound_m > 0 else float("inf"),
+                        certificate_checks=state["checks"], rho=rho)
     if not result.meets(pb):
         fb = fallback_design(pb, scheme="fast_design", cause="infeasible", solver="alm-lbfgs",
                              solve_time_s=secs, iterations=len(history),
