@@ -394,7 +394,7 @@ def walker_shells(shells, epoch: datetime, *, first_catalog: int = 90000) -> Con
 # ---------------------------------------------------------------- run-time checks
 
 
-CHECK_BLOCK_ELEMENTS = 1 << 22  # satellite-epochs per block of `check_at_times` (~200 MB of states)
+CHECK_BLOCK_ELEMENTS = 1 << 20  # satellite-epochs per block of `check_at_times` (~50 MB of states)
 
 
 def check_at_times(
