@@ -137,7 +137,7 @@ def dual_lower_bound(ops, H, comm_noise, eta, p_max_w, V, L, *, lam=None, mu=Non
     return DualCertificate(bound_m2=bound, crb_m2=f0, lam=lam, mu=mu, min_eig=min_eig, parts=parts)
 
 
-def optimise_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, lam0=None, mu0=None, max_iter: int = 60,
+def optimise_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, lam0=None, mu0=None, max_iter: int = 30,
                          temperature: float = 0.05) -> DualCertificate:
     """Maximise the weak-duality bound of :func:`dual_lower_bound` over (lambda, mu) >= 0 at the fixed
     design (V, L), starting from ``lam0, mu0`` (default: the stationarity multipliers).
