@@ -1,6 +1,7 @@
 """Tests of twin.isac.fast_design: analytic CRB gradient vs finite differences and location_crb,
 the fast design vs the SDR lower bound (twin.isac.design.sdr_lower_bound) on small instances,
-feasibility recomputed independently, infeasible targets -> fallback, warm starts, bad input."""
+its dual certificate below the SDR optimum, feasibility recomputed independently, infeasible
+targets -> fallback, warm starts, bad input. (The certificate itself: tests/isac/test_dual_bound.py.)"""
 
 import numpy as np
 import pytest
@@ -55,6 +56,9 @@ def test_fast_design_reaches_sdr_bound_and_is_feasible(small, i):
     # feasible => cannot beat the lower bound (beyond solver tolerance); reaches it within 1 %
     assert res.rcrb_m >= bound.bound_m * (1 - 1e-4)
     assert res.rcrb_m <= bound.bound_m * 1.01
+    # the design's own weak-duality certificate is below the SDR optimum and proves the stop rule
+    assert res.extra["dual_bound_m"] <= bound.bound_m * (1 + 1e-6)
+    assert res.extra["dual_gap"] <= 2e-3 + 1e-9
     print(f"instance {i}: fast {res.rcrb_m:.6g} m, SDR bound {bound.bound_m:.6g} m, "
           f"gap {100 * (res.rcrb_m / bound.bound_m - 1):.4f} %")
 
@@ -92,4 +96,17 @@ def test_bad_options_raise(small):
         fast_design(small[0], tol=0.0)
     with pytest.raises(ValueError, match="max_iter"):
         fast_design(small[0], max_iter=0)
+    with pytest.raises(ValueError, match="gap_tol"):
+        fast_design(small[0], gap_tol=1.5)
+    with pytest.raises(ValueError, match="rate_form"):
+        fast_design(small[0], rate_form="dc")
+
+
+def test_linear_rate_rows_reach_the_same_design(small):
+    """The previous linear SINR rows (rate_form="linear") and the default log rows give the same CRB."""
+    pb = small[0]
+    a = fast_design(pb)
+    b = fast_design(pb, rate_form="linear", rho0=10.0)
+    assert a.status == b.status == "optimal"
+    assert a.rcrb_m == pytest.approx(b.rcrb_m, rel=3e-3)
 
