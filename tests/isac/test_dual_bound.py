@@ -86,3 +86,14 @@ def test_bound_valid_for_random_multipliers_and_poor_designs(cases):
     assert c.bound_m2 <= sdr.bound_m**2 * (1 + 1e-6)
     assert o.bound_m2 <= sdr.bound_m**2 * (1 + 1e-6)
     assert o.crb_m2 > sdr.bound_m**2  # the poor design is indeed worse than the optimum
+
+
+def test_bound_invariant_to_channel_and_noise_scaling(cases):
+    """(H, sigma^2) -> (a H, a^2 sigma^2) is the same problem (same SINRs): same bound."""
+    pb, ops, res, _ = cases[2]
+    V, L = _split(pb, res)
+    a = 3.7
+    c1 = dual_lower_bound(ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, V, L)
+    c2 = dual_lower_bound(ops, a * pb.H, a**2 * pb.comm_noise, pb.eta, pb.p_max_w, V, L)
+    assert c2.bound_m2 == pytest.approx(c1.bound_m2, rel=1e-9)
+    assert np.allclose(c2.lam * a**2, c1.lam, rtol=1e-6, atol=1e-12 * np.max(c1.lam))
