@@ -28,7 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import lsq_linear
 
-__all__ = ["DualCertificate", "crb_gradient_matrix", "dual_lower_bound", "stationarity_multipliers"]
+__all__ = ["DualCertificate", "crb_gradient_matrix", "dual_lower_bound", "optimise_multipliers",
+           "stationarity_multipliers"]
 
 
 @dataclass
