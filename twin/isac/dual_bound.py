@@ -82,8 +82,8 @@ def stationarity_multipliers(G, H, gamma, V, L, K: int, N: int) -> tuple[np.ndar
     C_m w_m = 0 (m = 1..M) and C_R L = 0 (see module docstring), i.e.
     min || G Z + sum_k mu_k Lambda_k Z + sum_i lambda_i T_i(Z) ||_F over lambda, mu >= 0 with
     Z = [V, L], T_i(w_m) = c_im h_i h_i^H w_m (c_ii = -1, c_im = gamma_i, c_i,R = gamma_i).
-    G (NK, NK) m^2/W; H (M, NK) rows h~_i^H... as in DesignProblem (y_i = h~_i^H x); V (NK, M);
-    L (NK, r). Columns are scaled to unit norm for the solve."""
+    G (NK, NK) m^2/W; H (M, NK) rows h~_i as in DesignProblem (y_i = h~_i^H x); V (NK, M) sqrt(W);
+    L (NK, r) sqrt(W). Columns are scaled to unit norm for the solve. Returns (lambda, mu) >= 0."""
     M = H.shape[0]
     Z = np.concatenate([V, L], axis=1)
     cols = Z.shape[1]
