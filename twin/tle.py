@@ -258,6 +258,7 @@ def _split_records(text: str, label: str) -> tuple[list[_Record], list[Problem]]
                 problems.append(
                     Problem(f"{label}:{chunk[0][0]}", f"name line holds a control character {bad[0]!r} (names are printable ASCII)")
                 )
+                continue  # the record is bad (dropped with strict=False)
             name = chunk[0][1].strip()
             if name.startswith("0 "):
                 name = name[2:].strip()
