@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import re
 import tempfile
-from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
