@@ -150,7 +150,7 @@ def test_unparsable_field_refused(tmp_path):
     recs[1] = (name, l1, fix(l2[:9] + "5x" + l2[11:]))
     path = write3(tmp_path / "field.tle", recs)
     err = refusal(path)
-    assert len(err.problems) == 1 and err.problems[0].where == f"{path}:5"
+    assert len(err.problems) == 1 and err.problems[0].where == f"{path}:6"  # the faulty line itself (line 2 of record 2)
     assert err.problems[0].reason.startswith("unparsable field") and "5x" in err.problems[0].reason
 
 
