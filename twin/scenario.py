@@ -857,10 +857,11 @@ class IsacConfig(_Section):
     """``[isac]``: the sensing process, one per target (seed 000; ``docs/twin.md``).
 
     M = ``n_ue`` UEs are drawn once per target uniformly in the disk of ``ue_radius_km``
-    around it (seed-math B.9's 15 km service area) and follow it. ``design``: ``"stand_in"``
-    (matched filter + isotropic sensing; the default until the fast path is fast at seed 000's
-    size, see docs/isac-fast-design.md), ``"fast"`` (``twin.isac.fast_design``) or ``"paper"``
-    (cvxpy Algorithm 2, slow). ``estimator``: one of ``twin.isac.locate.METHODS``. ``track_prior``: the
+    around it (seed-math B.9's 15 km service area) and follow it. ``design``: ``"fast"``
+    (the default: ``twin.isac.fast_design``, seed 000's problem (33) certified within 0.2 % of
+    its SDR bound, about 0.2 s of CPU at N = 4x4, K = 5, M = 10; docs/isac-fast-design.md),
+    ``"paper"`` (cvxpy Algorithm 2, minutes per design) or ``"stand_in"`` (matched filter +
+    isotropic sensing, ignores the rate target; for quick geometry studies). ``estimator``: one of ``twin.isac.locate.METHODS``. ``track_prior``: the
     previous estimate is the next search centre (else a fresh prior p + U(±prior_spread_m)³).
     """
 
@@ -876,7 +877,7 @@ class IsacConfig(_Section):
     comm_fraction: float = 0.5
     snapshots: int = 1
     beta_model: Literal["paper", "radar"] = "paper"
-    design: Literal["stand_in", "fast", "paper"] = "stand_in"
+    design: Literal["stand_in", "fast", "paper"] = "fast"
     estimator: Literal["pso", "grid", "ga", "two_step", "aux_direct"] = "pso"
     pso_particles: int = 50
     pso_iterations: int = 40

@@ -153,14 +153,16 @@ class IsacProcess:
 
     # ------------------------------------------------------------ one target
     def _design(self, sat_pos, prior, beta, frames, H, warm):
-        """(W, R, factors, status, solve_time_s) of the configured design; ``factors`` is the fast
-        path's internal start point (``DesignResult.extra["factors"]``, kept for warm starts) or None.
+        """(W, R, factors, status, gap, solve_time_s) of the configured design; ``factors`` is the fast
+        path's internal start point (``DesignResult.extra["factors"]``, kept for warm starts) or None;
+        ``gap`` is the fast path's certified optimality gap (``extra["dual_gap"]``: RCRB over the
+        SDR's weak-duality bound, minus 1), NaN for the other designs.
         ``warm`` = (W, R, factors) of the held plan when its satellites are the same, else None."""
         started = wallclock.perf_counter()
         K, N = sat_pos.shape[0], self.params.N
         if self.design == "stand_in":
             W, R = isac_transmit.matched_filter_isotropic(H, K, N, self.p_max_w, comm_fraction=self.config.comm_fraction)
-            return W, R, None, "stand_in", wallclock.perf_counter() - started
+            return W, R, None, "stand_in", float("nan"), wallclock.perf_counter() - started
         from twin.isac.design import DesignProblem, evaluate_design
 
         problem = DesignProblem(sat_pos=sat_pos, target=prior, beta=beta, H=H, eta=self.config.rate_target_bps_hz,
@@ -178,9 +180,11 @@ class IsacProcess:
             from twin.isac.design import algorithm2
 
             result = algorithm2(problem)
-        factors = result.extra.get("factors") if isinstance(result.extra, dict) else None
+        extra = result.extra if isinstance(result.extra, dict) else {}
+        factors = extra.get("factors")
+        gap = float(extra.get("dual_gap", float("nan")))
         return (np.asarray(result.W), np.asarray(result.R), None if factors is None else np.asarray(factors),
-                str(result.status), wallclock.perf_counter() - started)
+                str(result.status), gap, wallclock.perf_counter() - started)
 
     def step(self, twin, epoch, name, rng) -> tuple[dict, list[dict]]:
         """The `isac` row of target `name` at `epoch` and the handover rows it causes."""
@@ -193,7 +197,7 @@ class IsacProcess:
         row = {"epoch": epoch.index, "time": epoch.time, "target": name,
                "target_lat_deg": float(np.degrees(lat)), "target_lon_deg": float(np.degrees(lon)),
                "target_alt_m": float(alt), "status": "ok", "central": "", "members": "", "n_sats": 0,
-               "design": self.design, "design_status": "", "replanned": False, "replan_reason": "",
+               "design": self.design, "design_status": "", "design_gap": np.nan, "replanned": False, "replan_reason": "",
                "plan_age_epochs": -1, "solve_time_s": np.nan, "rcrb_m": np.nan, "rcrb_at_plan_m": np.nan,
                "error_m": np.nan, "error_h_m": np.nan, "est_lat_deg": np.nan, "est_lon_deg": np.nan,
                "est_alt_m": np.nan, "prior_source": "", "prior_offset_m": np.nan, "echo_snr_db": np.nan,
@@ -244,7 +248,7 @@ class IsacProcess:
             warm = None
             if plan is not None and list(plan["members"]) == members:
                 warm = (plan["W"], plan["R"], plan.get("factors"))
-            W, R, factors, status, solve_s = self._design(sat_pos, prior, beta, frames, H, warm)
+            W, R, factors, status, gap, solve_s = self._design(sat_pos, prior, beta, frames, H, warm)
             timer.add("design", started)
             if plan is not None and set(plan["members"]) != set(members):
                 old = ";".join(str(sat_names[m]) for m in plan["members"])
@@ -252,7 +256,7 @@ class IsacProcess:
                                "from_sat": old, "to_sat": ";".join(str(sat_names[m]) for m in members),
                                "reason": f"re-plan: {reason}"})
             plan = {"epoch": epoch.index, "members": members, "central": int(group.central), "W": W, "R": R,
-                    "factors": factors, "dirs": unit_directions(prior, sat_pos), "status": status, "rcrb_m": np.nan}
+                    "factors": factors, "dirs": unit_directions(prior, sat_pos), "status": status, "gap": gap, "rcrb_m": np.nan}
             self.plans[name] = plan
             row["solve_time_s"] = solve_s
         started = wallclock.perf_counter()
@@ -287,7 +291,8 @@ class IsacProcess:
         up = enu_basis(float(lat), float(lon))[2]
         row.update({
             "central": str(sat_names[group.central]), "members": ";".join(str(sat_names[m]) for m in members),
-            "n_sats": len(members), "design_status": str(plan["status"]), "replanned": bool(replan),
+            "n_sats": len(members), "design_status": str(plan["status"]),
+            "design_gap": float(plan.get("gap", np.nan)), "replanned": bool(replan),
             "replan_reason": reason, "plan_age_epochs": int(epoch.index - plan["epoch"]),
             "rcrb_m": float(rcrb), "rcrb_at_plan_m": float(plan["rcrb_m"]),
             "error_m": float(np.linalg.norm(err)), "error_h_m": float(np.linalg.norm(err - (err @ up) * up)),
