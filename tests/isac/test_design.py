@@ -264,3 +264,23 @@ def test_bad_input_raises(problem):
         sdr_lower_bound(problem, rate_form="sca")
     with pytest.raises(ValueError, match="solver"):
         sdr_lower_bound(problem, solver="MOSEK")
+
+
+def test_sdr_violation_flags_an_infeasible_solver_point(problem, sdr):
+    """A converged SDR is feasible (violation ~ 0, status kept); the same beams scaled up 10x
+    break the power limits and 0.1x break the rate targets, which sdr_violation measures
+    independently of the solver (powers and SINRs recomputed from W, R)."""
+    from dataclasses import replace
+
+    from twin.isac.design import SDR_FEASIBILITY_TOL, evaluate_design, sdr_violation
+
+    assert sdr.status == "optimal"
+    assert sdr.extra["feasibility_violation"] <= SDR_FEASIBILITY_TOL
+    louder = evaluate_design(problem, sdr.W * np.sqrt(10.0), sdr.R * 10.0, scheme="scaled")
+    assert sdr_violation(problem, louder) == pytest.approx(np.max(louder.sat_power_w / problem.p_max_w) - 1.0)
+    assert sdr_violation(problem, louder) > 8.0
+    quieter = evaluate_design(problem, sdr.W * np.sqrt(0.1), sdr.R, scheme="scaled")
+    sinr = 2.0 ** quieter.rates - 1.0
+    assert sdr_violation(problem, quieter) == pytest.approx(max(0.0, np.max(1.0 - sinr / (2.0 ** ETA - 1.0))))
+    assert sdr_violation(problem, quieter) > 0.1  # R still interferes, so SINR falls by less than 10x
+    assert sdr_violation(problem, replace(sdr)) == sdr.extra["feasibility_violation"]
