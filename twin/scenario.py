@@ -1505,26 +1505,22 @@ _TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _TOML_END_RE = re.compile(r"\s*\(at end of document\)\s*$")
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, validate and resolve a scenario TOML file.
-
-    Relative paths in the file (constellation.tle_file, output.dir) are taken
-    relative to the file's folder. Raises InputError holding every problem,
-    each located as ``"<file>:<line> <field.path>"`` (line omitted when it
-    cannot be found); a TOML syntax error gives one problem at its line.
-    """
-    path = Path(path)
+def read_toml_file(path: Path, kind: str) -> tuple[str, dict]:
+    """(text, data) of the TOML file ``path``, or InputError with one Problem naming the file
+    (and the line of a syntax error). ``kind`` names the file in messages ("scenario file")."""
     source = str(path)
     try:
         text = path.read_bytes().decode("utf-8")
     except FileNotFoundError:
-        raise InputError([Problem(source, "scenario file not found")]) from None
+        raise InputError([Problem(source, f"{kind} not found")]) from None
+    except IsADirectoryError:
+        raise InputError([Problem(source, f"is a directory, not a {kind}")]) from None
     except UnicodeDecodeError as exc:
         raise InputError([Problem(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
     except OSError as exc:
-        raise InputError([Problem(source, f"cannot read the scenario file: {exc.strerror or exc}")]) from None
+        raise InputError([Problem(source, f"cannot read the {kind}: {exc.strerror or exc}")]) from None
     try:
-        data = tomllib.loads(text)
+        return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION_RE.search(message)
@@ -1537,5 +1533,18 @@ def load_scenario(path: str | Path) -> Scenario:
         else:
             where, reason = source, f"TOML syntax error: {message}"
         raise InputError([Problem(where, reason)]) from None
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    """Read, validate and resolve a scenario TOML file.
+
+    Relative paths in the file (constellation.tle_file, output.dir) are taken
+    relative to the file's folder. Raises InputError holding every problem,
+    each located as ``"<file>:<line> <field.path>"`` (line omitted when it
+    cannot be found); a TOML syntax error gives one problem at its line.
+    """
+    path = Path(path)
+    source = str(path)
+    text, data = read_toml_file(path, "scenario file")
     absolute = path.absolute()
     return _build(data, source=source, base_dir=absolute.parent, locator=TomlLocator(text), source_path=absolute)

@@ -36,7 +36,6 @@ import itertools
 import json
 import os
 import re
-import tomllib
 import typing
 import urllib.parse
 from dataclasses import dataclass, field
@@ -46,7 +45,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from twin.errors import InputError, Problem
-from twin.scenario import Scenario, TomlLocator, load_scenario, scenario_from_dict
+from twin.scenario import Scenario, TomlLocator, load_scenario, read_toml_file, scenario_from_dict
 
 __all__ = ["DEFAULT_MAX_RUNS", "RunSpec", "Sweep", "expand_sweep", "dir_text", "dir_segment", "scenario_key"]
 
@@ -154,31 +153,8 @@ def dir_segment(name: str, value: Any) -> str:
 # reading the file
 
 
-_TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-
-
 def _read_toml(path: Path) -> tuple[str, dict]:
-    source = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(source, "sweep file not found")]) from None
-    except IsADirectoryError:
-        raise InputError([Problem(source, "is a directory, not a sweep file")]) from None
-    except UnicodeDecodeError as exc:
-        raise InputError([Problem(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
-    except OSError as exc:
-        raise InputError([Problem(source, f"cannot read the sweep file: {exc.strerror or exc}")]) from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_POSITION_RE.search(message)
-        if match:
-            raise InputError([Problem(f"{source}:{match.group(1)}",
-                                      f"TOML syntax error: {message[: match.start()]} (column {match.group(2)})")]) from None
-        raise InputError([Problem(source, f"TOML syntax error: {message}")]) from None
-    return text, data
+    return read_toml_file(path, "sweep file")
 
 
 # ---------------------------------------------------------------------------
