@@ -41,7 +41,7 @@ def test_fig3_quick(runner, tmp_path):
 
 def test_fig8_quick(runner, tmp_path):
     res = _run(runner, tmp_path, "fig8", "--quick")
-    assert "joint design pending" in " ".join(res.output.split())
+    assert "stand-in design" in " ".join(res.output.split())
     df = pd.read_csv(tmp_path / "fig8.csv")
     assert len(df) == 6 and (tmp_path / "fig8.png").exists()
     assert {"RCRB", "PSO (Algorithm 1)", "Two-step", "Grid search eps=0.001 m"} <= set(df.columns)

@@ -25,6 +25,14 @@ TrialsOpt = typer.Option(None, "--trials", help="Monte Carlo trials per point (d
 SeedOpt = typer.Option(0, "--seed", help="master seed; trial i uses SeedSequence([seed, i])")
 QuickOpt = typer.Option(False, "--quick", help="a few trials and a reduced grid: runs in seconds")
 CrbOpt = typer.Option(200, "--crb-trials", help="trials per point on which the CRB is evaluated (its mean is the RCRB)")
+DesignOpt = typer.Option("stand_in", "--design", help="transmit design: stand_in (matched filter + isotropic sensing) "
+                         "or fast (seed 000's joint design, twin.isac.fast_design)")
+
+
+def _op(design: str) -> paper.OperatingPoint:
+    if design not in paper.DESIGN_NOTES:
+        raise typer.BadParameter(f"{design!r}; allowed: {', '.join(sorted(paper.DESIGN_NOTES))}", param_hint="--design")
+    return paper.OperatingPoint(design=design)
 
 
 def _trials(trials: int | None, quick: bool) -> int:
@@ -55,22 +63,24 @@ def fig3_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = See
 
 @app.command("fig8")
 def fig8_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = SeedOpt, quick: bool = QuickOpt,
-             crb_trials: int = CrbOpt) -> None:
+             crb_trials: int = CrbOpt, design: str = DesignOpt) -> None:
     """Fig. 8: RMSE vs required rate η for the localisation algorithms + RCRB."""
     n = _trials(trials, quick)
     crb_trials = n if quick else crb_trials
-    _run("fig8", lambda adv: paper.fig8(trials=n, seed=seed, crb_trials=crb_trials, advance=adv),
-         paper.total_units("fig8", n), out)
+    op = _op(design)
+    _run("fig8", lambda adv: paper.fig8(trials=n, seed=seed, op=op, crb_trials=crb_trials, advance=adv),
+         paper.total_units("fig8", n, design=design), out)
 
 
 @app.command("fig9")
 def fig9_cmd(out: Path = OutOpt, trials: int | None = TrialsOpt, seed: int = SeedOpt, quick: bool = QuickOpt,
-             crb_trials: int = CrbOpt) -> None:
+             crb_trials: int = CrbOpt, design: str = DesignOpt) -> None:
     """Fig. 9: RMSE vs power budget P_max (20..40 dBm) for the localisation algorithms + RCRB."""
     n = _trials(trials, quick)
     p = (20, 30, 40) if quick else (20, 25, 30, 35, 40)
     crb_trials = 2 if quick else crb_trials
-    _run("fig9", lambda adv: paper.fig9(trials=n, seed=seed, p_max_dbm=p, crb_trials=crb_trials, advance=adv),
+    op = _op(design)
+    _run("fig9", lambda adv: paper.fig9(trials=n, seed=seed, op=op, p_max_dbm=p, crb_trials=crb_trials, advance=adv),
          paper.total_units("fig9", n, p_max_dbm=p), out)
 
 

@@ -3,11 +3,12 @@ algorithms vs η and P_max), Fig. 10 (RMSE vs satellites per plane) and the coop
 (K = 5 vs K = 1, collaboration types I/II/III). Axes per seed-math B.7.
 
 Each ``figN(...)`` computes its curves and returns a :class:`FigureData`; :func:`write_figure`
-writes ``<name>.csv`` and ``<name>.png`` (matplotlib, Agg). The transmit design is the stand-in
-``transmit.matched_filter_isotropic`` (half of each satellite's power on matched-filter
-communication beams, half isotropic sensing) until the joint design (Algorithm 2) exists;
-every figure says so (:data:`DESIGN_NOTE`). With that design η does not enter at all, so the
-Fig. 8 curves are flat in η by construction.
+writes ``<name>.csv`` and ``<name>.png`` (matplotlib, Agg). The transmit design is
+``OperatingPoint.design``: ``"stand_in"`` (default; ``transmit.matched_filter_isotropic``, half of
+each satellite's power on matched-filter communication beams, half isotropic sensing; η does not
+enter it, so its Fig. 8 curves are flat by construction) or ``"fast"`` (seed 000's joint design,
+``twin.isac.fast_design``, planned at the service-area centre). Every figure names its design
+(:func:`design_note`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,15 @@ import numpy as np
 from twin.isac.montecarlo import MonteCarloResult, SensingScenario, monte_carlo
 from twin.units import dbm_to_w
 
-DESIGN_NOTE = "isotropic per-satellite sensing + matched-filter comm beams (joint design pending)"
+DESIGN_NOTES = {
+    "stand_in": "stand-in design: isotropic per-satellite sensing + matched-filter comm beams (η unused)",
+    "fast": "seed 000 joint design (twin.isac.fast_design) planned at the service-area centre",
+}
+
+
+def design_note(op: "OperatingPoint") -> str:
+    """The figure note naming the transmit design of ``op``."""
+    return DESIGN_NOTES[op.design]
 
 #: Localisation curves of Figs. 8-9: (label, method, estimator options). The three grid
 #: accuracies come from one coarse-to-fine run (coarser ε = earlier stages).
@@ -42,7 +51,8 @@ class OperatingPoint:
     planes, per_plane, phasing, altitude_m, inclination_deg: Walker Delta; collaboration "I"|"II"|"III";
     nx, nz: UPA; p_max_dbm per satellite; eta_bps_hz (unused by the stand-in design); n_ue;
     sensing_noise_dbm σ_n²; comm_fraction of the power on communication beams; snapshots L;
-    beta_model; area_radius_m of the service disk; channel_seed for UEs and channels.
+    beta_model; area_radius_m of the service disk; channel_seed for UEs and channels; design
+    "stand_in" | "fast" (see :func:`transmit_design`).
     """
 
     planes: int = 72
@@ -62,6 +72,7 @@ class OperatingPoint:
     beta_model: str = "paper"
     area_radius_m: float = 15e3
     channel_seed: int = 0
+    design: str = "stand_in"
 
 
 def group_geometry(op: OperatingPoint, group_size: int | None = None):
@@ -74,10 +85,15 @@ def group_geometry(op: OperatingPoint, group_size: int | None = None):
 
 
 def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, np.ndarray]:
-    """(W (NK, M), R (NK, NK)) of the stand-in design for the group: ``op.n_ue`` UEs uniform in the
-    service disk (``channel.ue_positions``), seed 000 channels (3)-(5) (``channel.comm_channels``),
-    ``transmit.matched_filter_isotropic``. η is not used by that design."""
+    """(W (NK, M), R (NK, NK)) of ``op.design`` for the group: ``op.n_ue`` UEs uniform in the
+    service disk (``channel.ue_positions``), seed 000 channels (3)-(5) (``channel.comm_channels``);
+    "stand_in" = ``transmit.matched_filter_isotropic`` (η unused); "fast" = ``fast_design`` of
+    problem (33) at the service-area centre with β of ``op.beta_model`` there (if the rate targets
+    cannot be met it returns its documented fallback design, named in its status)."""
     from twin.isac import channel, transmit
+
+    if op.design not in DESIGN_NOTES:
+        raise ValueError(f"unknown design {op.design!r}; allowed: {sorted(DESIGN_NOTES)}")
 
     rng = np.random.default_rng(op.channel_seed)
     K = len(geometry.members)
@@ -87,7 +103,20 @@ def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, n
     ues = channel.ue_positions(geometry.central_nadir_ecef, op.area_radius_m, op.n_ue, rng)
     H = channel.comm_channels(geometry.sat_pos, ues, frames=frames, params=params, rng=rng,
                               center_ecef=geometry.central_nadir_ecef)
-    return transmit.matched_filter_isotropic(H, K, op.nx * op.nz, float(dbm_to_w(op.p_max_dbm)), comm_fraction=op.comm_fraction)
+    if op.design == "stand_in":
+        return transmit.matched_filter_isotropic(H, K, op.nx * op.nz, float(dbm_to_w(op.p_max_dbm)),
+                                                 comm_fraction=op.comm_fraction)
+    from twin.isac.design import DesignProblem
+    from twin.isac.fast_design import fast_design
+    from twin.isac.model import reflection_coefficients
+
+    centre = geometry.central_nadir_ecef
+    beta = reflection_coefficients(op.beta_model, geometry.sat_pos, centre, rng=rng)
+    problem = DesignProblem(sat_pos=geometry.sat_pos, target=centre, beta=beta, H=H, eta=op.eta_bps_hz,
+                            p_max_w=float(dbm_to_w(op.p_max_dbm)), sensing_noise_w=float(dbm_to_w(op.sensing_noise_dbm)),
+                            nx=op.nx, nz=op.nz, frames=frames, snapshots=op.snapshots)
+    result = fast_design(problem)
+    return np.asarray(result.W), np.asarray(result.R)
 
 
 def build_scenario(op: OperatingPoint, *, fixed_target: bool = False, group_size: int | None = None) -> SensingScenario:
@@ -188,7 +217,7 @@ def fig3(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoi
         cols[f"F_gbest_Ip{ip}"] = F
         cols[f"residual_over_noise_Ip{ip}"] = resid
     return FigureData("fig3", "Fig. 3: convergence of Algorithm 1 (PSO)", "PSO iteration n_p", "F(g_best)",
-                      np.arange(iterations + 1), cols, notes=[DESIGN_NOTE, f"mean over {trials} trials, seed {seed}"],
+                      np.arange(iterations + 1), cols, notes=[design_note(op), f"mean over {trials} trials, seed {seed}"],
                       log_y=False)
 
 
@@ -196,14 +225,20 @@ def fig8(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoi
          crb_trials: int = 200, advance: Progress = _noop) -> FigureData:
     """Fig. 8: RMSE vs required rate η (bps/Hz) for the localisation algorithms + RCRB.
 
-    The stand-in transmit design does not depend on η, so one Monte Carlo run serves every η
-    (the curves are flat by construction; this is stated on the figure)."""
-    scenario = build_scenario(replace(op, eta_bps_hz=float(etas[0])))
-    vals = _run_curves(scenario, trials, seed, crb_trials, advance)
-    cols = {k: np.full(len(etas), v) for k, v in vals.items()}
+    The stand-in transmit design does not depend on η, so with it one Monte Carlo run serves every
+    η (the curves are flat by construction; this is stated on the figure); the "fast" design is
+    re-planned and re-run per η."""
+    if op.design == "stand_in":
+        vals = _run_curves(build_scenario(replace(op, eta_bps_hz=float(etas[0]))), trials, seed, crb_trials, advance)
+        cols = {k: np.full(len(etas), v) for k, v in vals.items()}
+        extra = ["η does not enter the stand-in design: one run, flat curves"]
+    else:
+        rows = [_run_curves(build_scenario(replace(op, eta_bps_hz=float(e))), trials, seed, crb_trials, advance)
+                for e in etas]
+        cols = {k: np.array([r[k] for r in rows]) for k in rows[0]}
+        extra = []
     return FigureData("fig8", "Fig. 8: RMSE vs required rate", "η (bps/Hz)", "RMSE / RCRB (m)", np.asarray(etas, float),
-                      cols, notes=[DESIGN_NOTE, "η does not enter the stand-in design: one run, flat curves",
-                                   f"{trials} trials, seed {seed}, P_max {op.p_max_dbm:g} dBm"])
+                      cols, notes=[design_note(op), *extra, f"{trials} trials, seed {seed}, P_max {op.p_max_dbm:g} dBm"])
 
 
 def fig9(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoint(), p_max_dbm=(20, 25, 30, 35, 40),
@@ -214,7 +249,7 @@ def fig9(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoi
         rows.append(_run_curves(build_scenario(replace(op, p_max_dbm=float(p))), trials, seed, crb_trials, advance))
     cols = {k: np.array([r[k] for r in rows]) for k in rows[0]}
     return FigureData("fig9", "Fig. 9: RMSE vs power budget", "P_max (dBm)", "RMSE / RCRB (m)", np.asarray(p_max_dbm, float),
-                      cols, notes=[DESIGN_NOTE, f"{trials} trials, seed {seed}, η {op.eta_bps_hz:g} bps/Hz"])
+                      cols, notes=[design_note(op), f"{trials} trials, seed {seed}, η {op.eta_bps_hz:g} bps/Hz"])
 
 
 def fig10(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoint(), per_plane=(18, 20, 22, 24, 26, 28),
@@ -232,7 +267,7 @@ def fig10(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPo
         cols[f"PSO RMSE P#={P}"] = np.array(rmse)
         cols[f"RCRB P#={P}"] = np.array(rcrb)
     return FigureData("fig10", "Fig. 10: RMSE vs satellites per plane", "N# (satellites per plane)", "RMSE / RCRB (m)",
-                      np.asarray(per_plane, float), cols, notes=[DESIGN_NOTE, f"{trials} trials, seed {seed}, type {op.collaboration}"])
+                      np.asarray(per_plane, float), cols, notes=[design_note(op), f"{trials} trials, seed {seed}, type {op.collaboration}"])
 
 
 def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _noop) -> FigureData:
@@ -267,7 +302,7 @@ def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _
     ks = np.array([r[1] for r in rows], float)
     return FigureData("groups", "RCRB by cooperation type", "K (satellites)", "RCRB (m)", ks,
                       {"RCRB_3d_m": np.array([r[2] for r in rows]), "RCRB_ground_m": np.array([r[3] for r in rows])},
-                      notes=[DESIGN_NOTE, "target at the central's nadir, beta phases 0; K=1 3-D RCRB = inf (rank 2)"],
+                      notes=[design_note(op), "target at the central's nadir, beta phases 0; K=1 3-D RCRB = inf (rank 2)"],
                       extra_tables={"groups": (["group", "K", "RCRB_3d_m", "RCRB_ground_m"], rows)})
 
 
@@ -346,7 +381,7 @@ def total_units(name: str, trials: int, **axes: Sequence) -> int:
     if name == "fig3":
         return trials * len(axes.get("particles", (10, 30, 50)))
     if name == "fig8":
-        return trials * n_curves
+        return trials * n_curves * (len(axes.get("etas", (1, 2, 3, 4, 5, 6))) if axes.get("design", "stand_in") != "stand_in" else 1)
     if name == "fig9":
         return trials * n_curves * len(axes.get("p_max_dbm", (20, 25, 30, 35, 40)))
     if name == "fig10":
