@@ -36,7 +36,6 @@ import itertools
 import json
 import os
 import re
-import typing
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,7 +44,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from twin.errors import InputError, Problem
-from twin.scenario import Scenario, TomlLocator, load_scenario, read_toml_file, scenario_from_dict
+from twin.scenario import Scenario, TomlLocator, _find_model, load_scenario, read_toml_file, scenario_from_dict
 
 __all__ = ["DEFAULT_MAX_RUNS", "RunSpec", "Sweep", "expand_sweep", "dir_text", "dir_segment", "scenario_key"]
 
@@ -159,16 +158,6 @@ def _read_toml(path: Path) -> tuple[str, dict]:
 
 # ---------------------------------------------------------------------------
 # scenario field paths
-
-
-def _find_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _find_model(arg)
-        if found is not None:
-            return found
-    return None
 
 
 def _check_path(path: str, base: dict) -> str | None:
