@@ -98,15 +98,27 @@ class Recorder:
     checkpoint_path: Path | None = None  # default run_dir / checkpoint.json
     _rows: dict[str, list[dict]] = field(default_factory=dict)
 
-    def add(self, table: str, rows: list[dict]) -> None:
-        if table in self.tables and rows:
-            self._rows.setdefault(table, []).extend(rows)
+    def add(self, table: str, rows: list[dict] | pd.DataFrame) -> None:
+        """Buffer rows of `table`: a list of dicts, or a DataFrame (columnar, for big tables;
+        a table takes one kind or the other)."""
+        if table not in self.tables or not len(rows):
+            return
+        buffered = self._rows.setdefault(table, [])
+        if isinstance(rows, pd.DataFrame):
+            buffered.append(rows)
+        else:
+            buffered.extend(rows)
 
     def flush(self, next_epoch: int, state: dict, extra: dict | None = None) -> None:
         """Write the buffered chunk and then the checkpoint (in that order); `extra` adds
-        top-level keys to the checkpoint JSON."""
+        top-level keys to the checkpoint JSON. Categorical columns are written as strings."""
         for table, rows in self._rows.items():
-            frame = pd.DataFrame.from_records(rows)
+            if isinstance(rows[0], pd.DataFrame):
+                frame = pd.concat(rows, ignore_index=True)
+                for column in frame.columns[frame.dtypes == "category"]:
+                    frame[column] = frame[column].astype(str)
+            else:
+                frame = pd.DataFrame.from_records(rows)
             write_parquet_atomic(frame, Path(self.run_dir) / "tables" / table / f"part-{self.chunk_first_epoch:08d}.parquet")
         self._rows = {}
         path = self.checkpoint_path if self.checkpoint_path is not None else Path(self.run_dir) / CHECKPOINT
