@@ -31,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 PART_RE = re.compile(r"^part-(\d{8})\.parquet$")
 CHECKPOINT = "checkpoint.json"
@@ -67,11 +69,16 @@ def write_json_atomic(path: Path, data) -> None:
 
 
 def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame as parquet via a temporary file and an atomic rename."""
+    """Write a DataFrame as parquet via a temporary file and an atomic rename. Categorical
+    columns are written as plain strings (cast inside Arrow: no Python string per row)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
-    frame.to_parquet(tmp, index=False)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    for i, column in enumerate(table.schema):
+        if pa.types.is_dictionary(column.type):
+            table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
+    pq.write_table(table, tmp)
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
@@ -111,12 +118,10 @@ class Recorder:
 
     def flush(self, next_epoch: int, state: dict, extra: dict | None = None) -> None:
         """Write the buffered chunk and then the checkpoint (in that order); `extra` adds
-        top-level keys to the checkpoint JSON. Categorical columns are written as strings."""
+        top-level keys to the checkpoint JSON."""
         for table, rows in self._rows.items():
             if isinstance(rows[0], pd.DataFrame):
                 frame = pd.concat(rows, ignore_index=True)
-                for column in frame.columns[frame.dtypes == "category"]:
-                    frame[column] = frame[column].astype(str)
             else:
                 frame = pd.DataFrame.from_records(rows)
             write_parquet_atomic(frame, Path(self.run_dir) / "tables" / table / f"part-{self.chunk_first_epoch:08d}.parquet")
