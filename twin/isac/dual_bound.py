@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import lsq_linear
 
 __all__ = ["DualCertificate", "crb_gradient_matrix", "dual_lower_bound", "optimise_multipliers",
-           "stationarity_multipliers"]
+           "stationarity_multipliers", "scheme_dual_bound", "optimise_scheme_multipliers", "SCHEMES"]
 
 
 @dataclass
@@ -198,4 +198,208 @@ def optimise_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, lam0=None, m
                    options=dict(maxiter=int(max_iter)))
     x = sol.x * scale
     best = dual_lower_bound(ops, H, comm_noise, eta, p_max_w, V, L, lam=x[:M], mu=x[M:])
+    return best if best.bound_m2 > start.bound_m2 else start
+
+
+# ---------------------------------------------------------------------------
+# certificates of the Fig. 6 baselines (seed-math B.7): the same weak-duality argument for the convex
+# problem each baseline solves (derivation in docs/isac-fast-design.md, "Baseline certificates")
+
+SCHEMES = ("joint", "non_assisted", "zfbf", "sensing_only")
+
+
+class _SchemeDual:
+    """The affine maps (lambda, mu) -> dual matrices of one scheme's linearised Lagrangian at a design.
+
+    scheme "joint": problem (33) (= :func:`dual_lower_bound`); "non_assisted": the FIM sees R only, so
+    the beam blocks C_m lose G; "zfbf": beams W_m = p_m u_m u_m^H with fixed unit directions u_m and
+    p_m >= 0, so each beam block is the scalar c_m = u_m^H C_m u_m; "sensing_only": no beams, no rate
+    rows (lambda is empty), only C_R = G + D_mu. Bound (valid for every lambda, mu >= 0):
+    LB = f(X0) - <G, X0> - mu.P + sum_i lambda_i gamma_i sigma_i^2 + P_tot min(0, min of the eigenvalues
+    of the C_b and of the scalars c_m), X0 = the covariance the FIM sees (R_x, or R when non-assisted)."""
+
+    def __init__(self, ops, H, comm_noise, eta, p_max_w, V, L, scheme, directions):
+        if scheme not in SCHEMES:
+            raise ValueError(f"scheme must be one of {SCHEMES}, got {scheme!r}")
+        self.scheme = scheme
+        self.K, self.N = ops.K, ops.N
+        H = np.asarray(H, dtype=complex)
+        if scheme == "sensing_only":
+            H = H[:0]
+            V = np.zeros((ops.K * ops.N, 0), dtype=complex)
+        self.H = H
+        self.M = M = H.shape[0]
+        self.gamma = 2.0 ** np.broadcast_to(np.asarray(eta, dtype=float), (M,)) - 1.0 if M else np.zeros(0)
+        self.sig2 = np.broadcast_to(np.asarray(comm_noise, dtype=float), (M,)) if M else np.zeros(0)
+        self.p_max = np.broadcast_to(np.asarray(p_max_w, dtype=float), (ops.K,)).astype(float)
+        self.p_tot = float(np.sum(self.p_max))
+        self.V, self.L = np.asarray(V, dtype=complex), np.asarray(L, dtype=complex)
+        Zf = self.L if scheme in ("non_assisted", "sensing_only") else np.concatenate([self.V, self.L], axis=1)
+        self.f0, self.G = crb_gradient_matrix(ops, Zf)
+        self.c0 = self.f0 - float(np.real(np.vdot(Zf, self.G @ Zf)))  # f(X0) - <G, X0>
+        self.Hh = np.einsum("in,im->inm", H, H.conj())  # (M, NK, NK)
+        self.sel = np.repeat(np.eye(ops.K), ops.N, axis=1)  # (K, NK)
+        if scheme == "zfbf":
+            if directions is None:
+                raise ValueError("scheme 'zfbf' needs the unit beam directions (NK, M)")
+            U = np.asarray(directions, dtype=complex)
+            self.U = U / np.linalg.norm(U, axis=0, keepdims=True)
+            self.uGu = np.real(np.einsum("nm,nl,lm->m", self.U.conj(), self.G, self.U))  # (M,)
+            self.hu2 = np.abs(H.conj() @ self.U) ** 2  # [i, m] = |h_i^H u_m|^2
+            self.u2k = self.sel @ (np.abs(self.U) ** 2)  # [k, m] = ||u_{m,k}||^2
+
+    def blocks(self, lam, mu):
+        """(mats (B, NK, NK), owner (B,) = beam index or -1 for C_R, scalars (M,) or None)."""
+        base = self.G + np.diag(self.sel.T @ mu)
+        if self.M:
+            base = base + np.einsum("i,inm->nm", lam * self.gamma, self.Hh)
+        if self.scheme == "zfbf":
+            c = (self.uGu + mu @ self.u2k + (lam * self.gamma) @ self.hu2
+                 - (1.0 + self.gamma) * lam * np.diagonal(self.hu2))
+            return base[None], np.array([-1]), c
+        if self.scheme == "sensing_only":
+            return base[None], np.array([-1]), None
+        beam_base = base if self.scheme == "joint" else base - self.G
+        Cm = beam_base[None] - ((1.0 + self.gamma) * lam)[:, None, None] * self.Hh
+        return np.concatenate([Cm, base[None]], axis=0), np.concatenate([np.arange(self.M), [-1]]), None
+
+    def value(self, lam, mu, tau=None):
+        """(bound m^2, gradient wrt (lam, mu), min eigenvalue). tau None: exact min; else the soft
+        minimum -tau log sum exp(-e/tau) (<= the min, so still a valid bound)."""
+        mats, owner, scal = self.blocks(lam, mu)
+        val = self.c0 - float(mu @ self.p_max) + float(np.sum(lam * self.gamma * self.sig2))
+        grad = np.concatenate([self.gamma * self.sig2, -self.p_max])
+        if tau is None:
+            e = np.linalg.eigvalsh(mats)
+            emin = float(np.min(e))
+            if scal is not None and scal.size:
+                emin = min(emin, float(np.min(scal)))
+            return val + self.p_tot * min(0.0, emin), None, emin
+        e, Uv = np.linalg.eigh(mats)
+        allv = e.ravel() if scal is None else np.concatenate([e.ravel(), scal])
+        emin = float(np.min(allv))
+        w = np.exp(-(allv - emin) / tau)
+        zs = float(np.sum(w))
+        smin = emin - tau * np.log(zs)
+        if smin >= 0:
+            return val, grad, emin
+        p = w / zs
+        pm = p[:e.size].reshape(e.shape)  # (B, NK)
+        absU2 = np.abs(Uv) ** 2  # (B, n, j)
+        pw = np.einsum("bj,bnj->bn", pm, absU2)
+        d_mu = self.sel @ pw.sum(axis=0)
+        d_lam = np.zeros(self.M)
+        if self.M:
+            hu = np.abs(np.einsum("in,bnj->bij", self.H.conj(), Uv)) ** 2  # (B, M, NK)
+            phu = np.einsum("bj,bij->bi", pm, hu)  # (B, M)
+            d_lam = self.gamma * phu.sum(axis=0)
+            for b, m in enumerate(owner):
+                if m >= 0:
+                    d_lam[m] -= (1.0 + self.gamma[m]) * phu[b, m]
+        if scal is not None and scal.size:
+            ps = p[e.size:]
+            d_mu = d_mu + self.u2k @ ps
+            d_lam = d_lam + (self.gamma[:, None] * self.hu2) @ ps - (1.0 + self.gamma) * np.diagonal(self.hu2) * ps
+        return val + self.p_tot * smin, grad + self.p_tot * np.concatenate([d_lam, d_mu]), emin
+
+    def stationarity(self):
+        """Non-negative least-squares (lambda, mu) of the stationarity of the Lagrangian at the design:
+        C_m w_m = 0 (matrix beams), c_m s_m = 0 (ZF powers p_m = s_m^2), C_R L = 0."""
+        M, K = self.M, self.K
+        rows_A, rows_b = [], []
+        L = self.L
+        # C_R L = 0: base(lam, mu) L
+        rows_b.append(-(self.G @ L).ravel())
+        cols = [(self.gamma[i] * np.outer(self.H[i], self.H[i].conj() @ L)).ravel() for i in range(M)]
+        cols += [(self.sel[k][:, None] * L).ravel() for k in range(K)]
+        rows_A.append(np.stack(cols, axis=1) if cols else np.zeros((L.size, 0)))
+        if self.scheme in ("joint", "non_assisted") and M:
+            V = self.V
+            G0 = self.G @ V if self.scheme == "joint" else np.zeros_like(V)
+            rows_b.append(-G0.ravel())
+            proj = self.H.conj() @ V  # (M, M): h_i^H w_m
+            coef = np.repeat(self.gamma[:, None], M, axis=1)
+            coef[np.arange(M), np.arange(M)] = -1.0
+            Tl = self.H[:, :, None] * (coef * proj)[:, None, :]  # (M, NK, M)
+            Tm = self.sel[:, :, None] * V[None]  # (K, NK, M)
+            rows_A.append(np.concatenate([Tl, Tm], axis=0).reshape(M + K, -1).T)
+        elif self.scheme == "zfbf" and M:
+            s = np.linalg.norm(self.V, axis=0)  # beam amplitudes
+            rows_b.append((-self.uGu * s).astype(complex))
+            A = np.zeros((M, M + K))
+            A[:, :M] = (self.gamma[:, None] * self.hu2).T  # d c_m / d lam_i
+            A[np.arange(M), np.arange(M)] -= (1.0 + self.gamma) * np.diagonal(self.hu2)
+            A[:, M:] = self.u2k.T
+            rows_A.append((A * s[:, None]).astype(complex))
+        A = np.concatenate(rows_A, axis=0)
+        b = np.concatenate(rows_b)
+        Ar = np.concatenate([A.real, A.imag], axis=0)
+        br = np.concatenate([b.real, b.imag])
+        nrm = np.linalg.norm(Ar, axis=0)
+        nrm = np.where(nrm > 0, nrm, 1.0)
+        sol = lsq_linear(Ar / nrm, br, bounds=(0.0, np.inf), method="bvls", lsmr_tol="auto")
+        x = sol.x / nrm
+        return x[:M], x[M:]
+
+    def certificate(self, lam, mu) -> DualCertificate:
+        lam = np.maximum(np.asarray(lam, dtype=float), 0.0)
+        mu = np.maximum(np.asarray(mu, dtype=float), 0.0)
+        bound, _, emin = self.value(lam, mu)
+        parts = dict(scheme=self.scheme, f0=self.f0, linear=self.c0 - self.f0, power=-float(mu @ self.p_max),
+                     rate=float(np.sum(lam * self.gamma * self.sig2)), eig=self.p_tot * min(0.0, emin))
+        return DualCertificate(bound_m2=bound, crb_m2=self.f0, lam=lam, mu=mu, min_eig=emin, parts=parts)
+
+
+def scheme_dual_bound(ops, H, comm_noise, eta, p_max_w, V, L, *, scheme: str = "joint", directions=None,
+                      lam=None, mu=None) -> DualCertificate:
+    """Weak-duality lower bound on the optimum of the convex problem of one Fig. 6 scheme (seed-math B.7)
+    at the design with beams V (NK, M) and sensing factor L (NK, r), both sqrt(W) (R = L L^H):
+
+    * "joint": the SDR of (33) (same value as :func:`dual_lower_bound`);
+    * "non_assisted": min tr CRB(R) (FIM from R only) s.t. (38), linear (39) over W_m, R >= 0;
+    * "zfbf": min tr CRB(sum_m p_m u_m u_m^H + R) over p >= 0, R >= 0 s.t. (38), (39), with the unit
+      ZF directions ``directions`` (NK, M) (V = directions * sqrt(p));
+    * "sensing_only": min tr CRB(R) s.t. (38) (H, eta, V ignored; lambda is empty).
+
+    Valid for any multipliers lam (M,), mu (K,) >= 0 (default: the stationarity NNLS fit); gamma_i =
+    2^eta_i - 1 (no margin). Units as :func:`dual_lower_bound`; ``parts["scheme"]`` names the scheme."""
+    sd = _SchemeDual(ops, H, comm_noise, eta, p_max_w, V, L, scheme, directions)
+    if lam is None or mu is None:
+        l0, m0 = sd.stationarity()
+        lam = l0 if lam is None else lam
+        mu = m0 if mu is None else mu
+    return sd.certificate(lam, mu)
+
+
+def optimise_scheme_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, scheme: str = "joint",
+                                directions=None, lam0=None, mu0=None, max_iter: int = 30,
+                                temperature: float = 0.05) -> DualCertificate:
+    """:func:`scheme_dual_bound` maximised over (lambda, mu) >= 0 by L-BFGS-B on the soft-minimum bound
+    (as :func:`optimise_multipliers`), from ``lam0, mu0`` (default the stationarity fit); the exact bound
+    of the better of start and optimum is returned."""
+    from scipy.optimize import minimize
+
+    sd = _SchemeDual(ops, H, comm_noise, eta, p_max_w, V, L, scheme, directions)
+    if lam0 is None or mu0 is None:
+        l0, m0 = sd.stationarity()
+        lam0 = l0 if lam0 is None else lam0
+        mu0 = m0 if mu0 is None else mu0
+    start = sd.certificate(lam0, mu0)
+    M = sd.M
+    x0 = np.concatenate([start.lam, start.mu])
+    scale = np.where(x0 > 0, x0, 0.0)
+    scale = np.maximum(scale, 1e-3 * max(float(np.max(scale)) if scale.size else 0.0, 1e-300))
+    f0 = max(sd.f0, 1e-300)
+    tau = max(temperature * abs(min(start.min_eig, 0.0)), 1e-12 * f0 / sd.p_tot)
+
+    def neg(u):
+        x = u * scale
+        v, g, _ = sd.value(x[:M], x[M:], tau)
+        return -v / f0, -g * scale / f0
+
+    u0 = x0 / scale
+    sol = minimize(neg, u0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * x0.size,
+                   options=dict(maxiter=int(max_iter)))
+    x = sol.x * scale
+    best = sd.certificate(x[:M], x[M:])
     return best if best.bound_m2 > start.bound_m2 else start
