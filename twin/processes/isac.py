@@ -277,7 +277,8 @@ class IsacProcess:
         y = echo(sat_pos, target, beta, x, noise_power=self.noise_w, nx=cfg.nx, nz=cfg.nz, frames=frames, rng=rng)
         problem = SensingProblem(sat_pos=sat_pos, beta=beta, nx=cfg.nx, nz=cfg.nz, samples=x, noise_power=self.noise_w,
                                  prior_centre=prior, half_width_m=cfg.search_half_width_m, frames=frames)
-        opts = {"particles": cfg.pso_particles, "iterations": cfg.pso_iterations} if cfg.estimator == "pso" else {}
+        opts = ({"particles": cfg.pso_particles, "iterations": cfg.pso_iterations}
+                if cfg.estimator in ("pso", "pso_refined") else {})
         est = estimate(cfg.estimator, problem, y, rng, **opts).position
         timer.add("estimation", started)
         offset = problem.to_enu(est)
