@@ -191,7 +191,11 @@ def test_comm_centric_matches_sdp_bisection(case):
     ref = comm_centric(pb, solver="CLARABEL")
     cc = fast_comm_centric(pb, ops=ops)
     lo, hi = cc.extra["rate_bracket"]
-    rlo, rhi = ref.extra["rate_bracket"]
-    # both brackets contain the max-min rate of the budget: they must overlap
-    assert lo <= rhi + 1e-6 and rlo <= hi + 1e-6
-    assert cc.extra["max_min_rate_bps_hz"] == pytest.approx(ref.extra["max_min_rate_bps_hz"], abs=0.03)
+    rlo, _ = ref.extra["rate_bracket"]
+    # the SDP bisection's feasible rate cannot exceed the fast path's PROVEN upper end, and the fast
+    # path reaches at least the SDP's rate (within the bisection tolerances). (The SDP's own upper end
+    # is no proof: a solver failure at a step also counts as "infeasible" there.)
+    assert ref.status == "optimal"
+    assert rlo <= hi + 1e-6
+    assert lo >= rlo - 0.03
+    assert ref.rcrb_m ** 2 <= cc.extra["crb_budget_m2"] * (1 + 1e-3)
