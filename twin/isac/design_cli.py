@@ -3,8 +3,9 @@
 
 Each command writes ``<name>.csv``, ``<name>.png`` and ``<name>.notes.txt`` into ``--out``
 (default out/paper-isac/). ``--quick`` uses 2x2 arrays, M = 2 UEs and a few points so a figure
-runs in seconds; the full figures are at the Table II point (N = 4x4, K = 5, M = 10) and take
-long with the cvxpy path (docs/isac-design.md lists measured wall times).
+runs in seconds; the full figures are at the Table II point (N = 4x4, K = 5, M = 10): seconds
+with ``--engine fast`` (the default for Figs. 6-7), long with the cvxpy path ``--engine sdr``
+(docs/isac-design.md and docs/isac-fast-design.md list measured times).
 
 Mount on the `twin paper isac` app with
 ``app.registered_commands += design_cli.app.registered_commands``.
@@ -27,7 +28,9 @@ OutOpt = typer.Option(OUT_DEFAULT, "--out", help="output folder for the CSV, PNG
 QuickOpt = typer.Option(False, "--quick", help="2x2 arrays, 2 UEs, few points: runs in seconds")
 SeedOpt = typer.Option(0, "--seed", help="seed of the UE positions, channels and beta phases")
 EngineOpt = typer.Option("auto", "--engine",
-                         help="proposed-design engine for Figs. 6-7: auto | fast | sdr (auto = fast path if present)")
+                         help="engine for Figs. 6-7: auto | fast | sdr. fast (= auto): the certified fast paths "
+                              "(Fig. 6: all five curves, seconds at Table II size); sdr: the cvxpy SDPs (minutes "
+                              "to ~30 min each at Table II size)")
 SolverOpt = typer.Option("auto", "--solver", help="cvxpy solver: auto | SCS | CLARABEL")
 SideOpt = typer.Option(None, "--n", help="UPA side n (n x n arrays; default 4, Table II; 2 with --quick)")
 UesOpt = typer.Option(None, "--ues", help="number of UEs M (default 10, Table II; 2 with --quick)")

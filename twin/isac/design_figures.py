@@ -7,10 +7,10 @@ Each ``figN(...)`` returns a :class:`DesignFigure`; :func:`write_design_figure` 
 
 Engines: Fig. 4 is about the algorithm, so it always runs :func:`twin.isac.design.algorithm2`
 (cvxpy). Figs. 6-7 need only each scheme's optimum; ``engine="sdr"`` runs the cvxpy path
-(Algorithm 2 for the proposed curve), ``engine="fast"`` uses ``twin.isac.fast_design.fast_design``
-for the proposed curve (same CRB as the SDR, from the other engineer's module), ``"auto"`` picks
-"fast" when that module is importable. Baselines are always the cvxpy SDPs of
-:mod:`twin.isac.baselines` (one SDP each).
+(Algorithm 2 for the proposed curve, the SDPs of :mod:`twin.isac.baselines` for Fig. 6's other
+curves), ``engine="fast"`` uses ``twin.isac.fast_design.fast_design`` for the proposed curve and
+(Fig. 6) :mod:`twin.isac.fast_baselines` for the other four, each with a weak-duality certificate;
+``"auto"`` picks "fast" when those modules are importable.
 """
 
 from __future__ import annotations
@@ -73,6 +73,7 @@ def proposed_engine(engine: str = "auto") -> str:
     if engine != "auto":
         return engine
     try:
+        from twin.isac.fast_baselines import fast_zfbf  # noqa: F401
         from twin.isac.fast_design import fast_design  # noqa: F401
     except ImportError:
         return "sdr"
@@ -149,36 +150,75 @@ def fig6(*, etas: Sequence[float] = (1, 2, 3, 4, 5, 6), collaboration: str = "II
     """Fig. 6: RCRB (m) vs rate target η (bit/s/Hz) for Algorithm 2, the communication-centric
     design (budget (2 RCRB_sensing-only)^2; independent of η: its max-min rate is in the CSV),
     ZFBF, non-assisted sensing and sensing only (independent of η). Infeasible points keep the
-    fallback's RCRB with status "fallback:..." in the CSV and are not drawn."""
+    fallback's RCRB with status "fallback:..." in the CSV and are not drawn.
+
+    engine "fast" (and "auto"): all five curves from the certified fast paths
+    (:func:`twin.isac.fast_design.fast_design` and :mod:`twin.isac.fast_baselines`); each row then has
+    ``dual_bound_m`` (a lower bound on that scheme's optimum, m), ``dual_gap`` (RCRB / dual_bound_m - 1)
+    and ``cpu_s``. engine "sdr": the cvxpy reference (Algorithm 2 and the SDP baselines of
+    :mod:`twin.isac.baselines`; ~30 min CPU per SDP at Table II size)."""
     t0, c0 = time.perf_counter(), time.process_time()
     eng = proposed_engine(engine)
     kw = dict(alg2_kwargs or {})
     base = design.paper_problem(collaboration, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=float(etas[0]),
                                 p_max_dbm=p_max_dbm, seed=seed)
     fig = DesignFigure("fig6", "Scheme comparison vs rate target (seed 000 Fig. 6)", "eta (bit/s/Hz)", "RCRB (m)")
-    so = baselines.sensing_only(base, solver=solver)
-    cc = design.comm_centric(base, solver=solver, sensing_only_rcrb_m=so.rcrb_m if so.ok else None)
+    if eng == "fast":
+        from twin.isac import fast_baselines as fb
+        from twin.isac.fast_design import FastOperators, fast_design
+
+        ops = FastOperators(base)
+        so, so_cpu = _timed(fb.fast_sensing_only, base, ops=ops)
+        cc, cc_cpu = _timed(fb.fast_comm_centric, base, ops=ops, sensing_only_rcrb_m=so.rcrb_m)
+        schemes = (("Algorithm 2", lambda p: fast_design(p, ops=ops)), ("ZFBF", lambda p: fb.fast_zfbf(p, ops=ops)),
+                   ("Non-assisted sensing", lambda p: fb.fast_non_assisted(p, ops=ops)))
+    else:
+        so, so_cpu = _timed(baselines.sensing_only, base, solver=solver)
+        cc, cc_cpu = _timed(design.comm_centric, base, solver=solver, sensing_only_rcrb_m=so.rcrb_m if so.ok else None)
+        schemes = (("Algorithm 2", lambda p: _proposed(p, eng, solver, kw)),
+                   ("ZFBF", lambda p: baselines.zfbf(p, solver=solver)),
+                   ("Non-assisted sensing", lambda p: baselines.non_assisted(p, solver=solver)))
     advance(1)
     for eta in etas:
         prob = base.with_(eta=float(eta))
-        prop = _proposed(prob, eng, solver, kw)
-        fig.rows.append(_row("Algorithm 2", eta, prop, engine=eng))
-        fig.rows.append(_row("Comm-centric", eta, cc, max_min_rate_bps_hz=cc.extra.get("max_min_rate_bps_hz", np.nan),
-                             crb_budget_m2=cc.extra.get("crb_budget_m2", np.nan),
-                             meets_eta=int(cc.ok and cc.extra.get("max_min_rate_bps_hz", 0) >= eta)))
-        fig.rows.append(_row("ZFBF", eta, baselines.zfbf(prob, solver=solver)))
-        fig.rows.append(_row("Non-assisted sensing", eta, baselines.non_assisted(prob, solver=solver)))
-        fig.rows.append(_row("Sensing only", eta, so))
+        rows = {}
+        for label, fn in schemes:
+            res, cpu = _timed(fn, prob)
+            rows[label] = _row(label, eta, res, engine=eng, cpu_s=cpu, **_cert(res))
+        rows["Comm-centric"] = _row("Comm-centric", eta, cc, engine=eng, cpu_s=cc_cpu, **_cert(cc),
+                                    max_min_rate_bps_hz=cc.extra.get("max_min_rate_bps_hz", np.nan),
+                                    crb_budget_m2=cc.extra.get("crb_budget_m2", np.nan),
+                                    meets_eta=int(cc.ok and cc.extra.get("max_min_rate_bps_hz", 0) >= eta))
+        rows["Sensing only"] = _row("Sensing only", eta, so, engine=eng, cpu_s=so_cpu, **_cert(so))
+        fig.rows.extend(rows[label] for label in SCHEMES_FIG6)
         advance(1)
     fig.notes.append(f"type {collaboration} (K = {base.K}), N = {nx}x{nz}, M = {n_ue}, P_max = {p_max_dbm} dBm; "
-                     f"Algorithm 2 curve engine: {eng}")
+                     f"engine: {eng}" + (" (all five curves certified fast paths)" if eng == "fast" else ""))
     if cc.ok:
+        br = cc.extra.get("rate_bracket")
         fig.notes.append(f"comm-centric: budget {cc.extra['crb_budget_m2']:.4g} m^2 (RCRB {np.sqrt(cc.extra['crb_budget_m2']):.4g} m), "
-                         f"achieved RCRB {cc.rcrb_m:.4g} m, max-min rate {cc.extra['max_min_rate_bps_hz']:.3f} bit/s/Hz")
+                         f"achieved RCRB {cc.rcrb_m:.4g} m, max-min rate {cc.extra['max_min_rate_bps_hz']:.3f} bit/s/Hz"
+                         + (f", bracket [{br[0]:.4f}, {br[1]:.4f}] bit/s/Hz" if br is not None else ""))
     else:
         fig.notes.append(f"comm-centric: {cc.status} ({cc.cause}) {cc.message}")
+    gaps = [r["dual_gap"] for r in fig.rows if np.isfinite(r.get("dual_gap", np.nan))]
+    if gaps:
+        fig.notes.append(f"certificates: worst dual gap {100 * max(gaps):.3f} % (RCRB / lower bound - 1, over every point)")
     fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
     return fig
+
+
+def _timed(fn, *args, **kwargs):
+    """(fn(*args, **kwargs), process CPU seconds it took)."""
+    c = time.process_time()
+    out = fn(*args, **kwargs)
+    return out, time.process_time() - c
+
+
+def _cert(res) -> dict:
+    """dual_bound_m / dual_gap columns of a fast-path result (NaN for the cvxpy path)."""
+    return {"dual_bound_m": float(res.extra.get("dual_bound_m", np.nan)),
+            "dual_gap": float(res.extra.get("dual_gap", np.nan))}
 
 
 # ---------------------------------------------------------------------------

@@ -323,19 +323,46 @@ def fast_sensing_only(problem: DesignProblem, *, ops: FastOperators | None = Non
                    certificate_checks=cer.checks)
 
 
+def _with_restarts(once, *, restarts: int, seed: int, rho0: float, gap_tol: float) -> DesignResult:
+    """Run ``once(seed=, rho0=)``; while the result is not certified within ``gap_tol`` (the factor form
+    is not convex: the augmented Lagrangian can stall at a non-optimal stationary point, which the
+    certificate exposes), retry up to ``restarts`` times with seed + j and rho0 x 10^j. Returns the
+    first certified result, else the feasible one with the smallest RCRB (else the last);
+    extra["attempts"] = number of runs."""
+    best = None
+    for j in range(int(restarts) + 1):
+        res = once(seed=seed + j, rho0=rho0 * 10.0**j)
+        res.extra["attempts"] = j + 1
+        if res.ok and res.extra.get("dual_gap", np.inf) <= gap_tol:
+            return res
+        if best is None or (res.ok and (not best.ok or res.rcrb_m < best.rcrb_m)):
+            best = res
+    best.extra["attempts"] = int(restarts) + 1
+    return best
+
+
 def fast_non_assisted(problem: DesignProblem, *, ops: FastOperators | None = None, gap_tol: float = 2e-3,
                       rate_margin: float = 1e-3, max_iter: int = 20, inner_iter: int = 1000, check_every: int = 50,
-                      rho0: float = 0.01, seed: int = 0) -> DesignResult:
+                      rho0: float = 0.01, seed: int = 0, restarts: int = 2) -> DesignResult:
     """Non-assisted sensing (seed-math B.7, as :func:`twin.isac.baselines.non_assisted`): min tr CRB(R)
     with the FIM of R = L L^H alone (L (NK, 3K)); the beams V (NK, M) use power and interfere. Power
     (38) by construction (full power per satellite), the SINR rows (39) in the augmented Lagrangian
     (log form, targets raised by ``rate_margin``). Certificate scheme "non_assisted" (the beam blocks
     get no CRB gradient). Result: scheme "non_assisted", sensing_from "R"; fallback when a rate target
-    is missed."""
+    is missed. Not certified within ``gap_tol``: up to ``restarts`` reruns (:func:`_with_restarts`)."""
     _check(gap_tol, rate_margin)
+    ops = ops if ops is not None else FastOperators(problem)
+
+    def once(seed, rho0):
+        return _non_assisted_once(problem, ops=ops, gap_tol=gap_tol, rate_margin=rate_margin, max_iter=max_iter,
+                                  inner_iter=inner_iter, check_every=check_every, rho0=rho0, seed=seed)
+
+    return _with_restarts(once, restarts=restarts, seed=seed, rho0=rho0, gap_tol=gap_tol)
+
+
+def _non_assisted_once(problem, *, ops, gap_tol, rate_margin, max_iter, inner_iter, check_every, rho0, seed):
     t0 = time.perf_counter()
     pb = problem
-    ops = ops if ops is not None else FastOperators(pb)
     M, r = pb.M, 3 * pb.K
     gamma = (2.0 ** pb.eta - 1.0) * (1.0 + rate_margin)
     par = _NormParam(ops, M, r, gamma)
@@ -356,23 +383,33 @@ def fast_non_assisted(problem: DesignProblem, *, ops: FastOperators | None = Non
 
 def fast_zfbf(problem: DesignProblem, *, ops: FastOperators | None = None, gap_tol: float = 2e-3,
               rate_margin: float = 1e-3, max_iter: int = 20, inner_iter: int = 1000, check_every: int = 50,
-              rho0: float = 0.01, seed: int = 0) -> DesignResult:
+              rho0: float = 0.01, seed: int = 0, restarts: int = 2) -> DesignResult:
     """ZFBF baseline (seed-math B.7, as :func:`twin.isac.baselines.zfbf`): beams w~_m = sqrt(p_m) u_m
     with the unit ZF directions u_m of :func:`twin.isac.baselines.zf_directions`; p (M,) >= 0 and
     R = L L^H (L (NK, 3K)) minimise tr CRB (20) of R_x = sum p_m u_m u_m^H + R s.t. (38), (39).
     Each satellite's sensing rows take the power its beams leave (so (38) holds with equality); the
     SINR rows and b_k <= P_k are augmented-Lagrangian rows. Certificate scheme "zfbf" (scalar blocks
-    c_m = u_m^H C_m u_m). Scheme "zfbf"; fallback when a rate target is missed or M > NK."""
+    c_m = u_m^H C_m u_m). Scheme "zfbf"; fallback when a rate target is missed or M > NK. Not
+    certified within ``gap_tol``: up to ``restarts`` reruns (:func:`_with_restarts`)."""
     from twin.isac.baselines import zf_directions
 
     _check(gap_tol, rate_margin)
+    try:
+        U = zf_directions(problem.H)
+    except ValueError as exc:
+        return fallback_design(problem, scheme="zfbf", cause="infeasible", solver=SOLVER, message=str(exc))
+    ops = ops if ops is not None else FastOperators(problem)
+
+    def once(seed, rho0):
+        return _zfbf_once(problem, U, ops=ops, gap_tol=gap_tol, rate_margin=rate_margin, max_iter=max_iter,
+                          inner_iter=inner_iter, check_every=check_every, rho0=rho0, seed=seed)
+
+    return _with_restarts(once, restarts=restarts, seed=seed, rho0=rho0, gap_tol=gap_tol)
+
+
+def _zfbf_once(problem, U, *, ops, gap_tol, rate_margin, max_iter, inner_iter, check_every, rho0, seed):
     t0 = time.perf_counter()
     pb = problem
-    try:
-        U = zf_directions(pb.H)
-    except ValueError as exc:
-        return fallback_design(pb, scheme="zfbf", cause="infeasible", solver=SOLVER, message=str(exc))
-    ops = ops if ops is not None else FastOperators(pb)
     M, r = pb.M, 3 * pb.K
     gamma = (2.0 ** pb.eta - 1.0) * (1.0 + rate_margin)
     gain = np.abs(np.sum(ops.Hn.conj().T * U, axis=0)) ** 2  # |h_m^H u_m|^2 (unit noise)
