@@ -138,3 +138,48 @@ def test_paper_drop_is_deterministic_and_checks_input():
         paper_002_drop(np.random.default_rng(0), n_visible=3, i_tdoa=4)
     with pytest.raises(ValueError, match="min_elevation_deg"):
         paper_002_drop(np.random.default_rng(0), min_elevation_deg=95)
+
+
+def test_paper_drop_readings_boresight_reference_and_cell_radius():
+    """The options for what seed 002 leaves open: cluster-facing boresight, reference drawn
+    in the cap, and the cell radius read as the hexagon's inradius."""
+    base = paper_002_drop(np.random.default_rng(4))
+    clu = paper_002_drop(np.random.default_rng(4), boresight="cluster")
+    np.testing.assert_array_equal(base.sat_pos, clu.sat_pos)  # same draws, other frames
+    los = clu.cell_centres[0][None] - clu.sat_pos
+    np.testing.assert_allclose(clu.frames[:, 2], los / np.linalg.norm(los, axis=1, keepdims=True), atol=1e-12)
+    np.testing.assert_allclose(clu.frames @ clu.frames.transpose(0, 2, 1), np.broadcast_to(np.eye(3), clu.frames.shape), atol=1e-9)
+    # the cluster centre is on boresight: direction cosines (0, 0)
+    u = los / np.linalg.norm(los, axis=1, keepdims=True)
+    np.testing.assert_allclose(np.einsum("ij,ij->i", u, clu.frames[:, 0]), 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.einsum("ij,ij->i", u, clu.frames[:, 1]), 0.0, atol=1e-12)
+
+    cap = paper_002_drop(np.random.default_rng(4), reference="cap", min_elevation_deg=65.0)
+    el = np.rad2deg(elevation_rad(cap.cell_centres[0], np.vstack([cap.sat_pos, cap.ref_pos[None]])))
+    assert el.min() >= 65.0 - 1e-9 and el[-1] < 89.9  # the reference is in the cap, not at the zenith
+    refs = np.array([paper_002_drop(np.random.default_rng(s), reference="cap").ref_pos for s in range(200)])
+    r_ground = np.linalg.norm(cap.cell_centres[0])
+    psi = np.arccos(np.clip(refs[:, 0] / np.linalg.norm(refs, axis=1), -1, 1))
+    psi_max = cap_half_angle(np.deg2rad(60.0), r_ground, r_ground + 600e3)
+    # uniform in area: cos(psi) uniform on [cos psi_max, 1]
+    assert stats.kstest(np.cos(psi), stats.uniform(loc=np.cos(psi_max), scale=1 - np.cos(psi_max)).cdf).pvalue > 1e-3
+    with pytest.raises(ValueError, match="reference"):
+        paper_002_drop(np.random.default_rng(0), reference="per_ut")
+    with pytest.raises(ValueError, match="boresight"):
+        paper_002_drop(np.random.default_rng(0), boresight="east")
+
+
+def test_inradius_reading_spacing():
+    from twin.pnt.channel import PntParams
+    from twin.pnt.experiment import make_drop
+
+    p = PntParams(cell_radius_kind="inradius")
+    np.testing.assert_allclose(p.circumradius_m, 50.0e3, rtol=2e-4)  # 43.3 km = 50 km x sqrt(3)/2
+    d = make_drop(p, np.random.default_rng(1))
+    r_ground = np.linalg.norm(d.cell_centres[0])
+    arc = r_ground * np.arccos(np.clip(d.cell_centres[1] @ d.cell_centres[0] / r_ground**2, -1, 1))
+    np.testing.assert_allclose(arc, 2 * 43.3e3, rtol=1e-9)  # neighbours two inradii apart
+    with pytest.raises(ValueError, match="cell_radius_kind"):
+        PntParams(cell_radius_kind="diameter")
+    with pytest.raises(ValueError, match="reference"):
+        PntParams(reference="x")

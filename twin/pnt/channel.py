@@ -20,6 +20,13 @@ import numpy as np
 
 from twin.units import C_LIGHT, db_to_lin, dbm_to_w, dbw_to_w
 
+#: Readings of Table II's "cell radius" (`PntParams.cell_radius_kind`).
+CELL_RADIUS_KINDS = ("circumradius", "inradius")
+#: UPA orientations (`PntParams.boresight`): geocentric nadir, or facing the cluster centre.
+BORESIGHTS = ("nadir", "cluster")
+#: Reference-satellite placements (`PntParams.reference`).
+REFERENCES = ("zenith", "cap")
+
 #: Free-space loss constant for f in MHz and d in km: 20 log10(4π·1e9/c) = 32.448 dB.
 PATH_LOSS_CONST_DB = 32.45
 
@@ -37,6 +44,13 @@ class PntParams:
     gamma_init, gamma_step, gamma_max: DSTA thresholds γ', γ0, γ_max (linear).
     phase_model: "link" | "element", the phase of eq. (8) (see `channels`).
     sweep: "rounds" | "per_ut", the greedy schedulers' sweep (`twin.pnt.scheduling`).
+    cell_radius_kind: how Table II's "cell radius" is read: "circumradius" (default, hexagon
+    vertex distance, 75 km centre spacing for 43.3 km) or "inradius" (centre-to-side
+    distance, i.e. circumradius 50 km and 86.6 km spacing for 43.3 km).
+    boresight: "nadir" (default) or "cluster" (each satellite's UPA faces the cluster centre).
+    min_elevation_deg: the satellites' cap, elevation >= this seen from the cluster centre
+    (seed-math A.11 [R], 60). reference: "zenith" (default, reference satellite above the
+    cluster centre) or "cap" (drawn uniformly in the same cap).
     """
 
     nx: int = 8
@@ -59,6 +73,25 @@ class PntParams:
     gamma_max: float = 100.0
     phase_model: str = "link"
     sweep: str = "rounds"
+    cell_radius_kind: str = "circumradius"
+    boresight: str = "nadir"
+    min_elevation_deg: float = 60.0
+    reference: str = "zenith"
+
+    def __post_init__(self):
+        if self.reference not in REFERENCES:
+            raise ValueError(f"reference must be one of {REFERENCES}, got {self.reference!r}")
+        if self.cell_radius_kind not in CELL_RADIUS_KINDS:
+            raise ValueError(f"cell_radius_kind must be one of {CELL_RADIUS_KINDS}, got {self.cell_radius_kind!r}")
+        if self.boresight not in BORESIGHTS:
+            raise ValueError(f"boresight must be one of {BORESIGHTS}, got {self.boresight!r}")
+
+    @property
+    def circumradius_m(self) -> float:
+        """Hexagon circumradius in metres implied by `cell_radius_m` and `cell_radius_kind`."""
+        if self.cell_radius_kind == "inradius":
+            return self.cell_radius_m * 2.0 / np.sqrt(3.0)
+        return self.cell_radius_m
 
     @property
     def n_antennas(self) -> int:
@@ -108,7 +141,7 @@ def steering(theta_x, theta_y, nx: int, ny: int):
     return (vx[..., :, None] * vy[..., None, :]).reshape(tx.shape + (nx * ny,))
 
 
-def pnt_body_frames(sat_pos, *, sat_vel=None, x_axis: str = "east"):
+def pnt_body_frames(sat_pos, *, sat_vel=None, x_axis: str = "east", boresight_to=None):
     """Satellite body frames for eq. (10)'s direction cosines.
 
     sat_pos: (I, 3) Earth-fixed metres. sat_vel: (I, 3) m/s, needed for
@@ -117,6 +150,10 @@ def pnt_body_frames(sat_pos, *, sat_vel=None, x_axis: str = "east"):
     sub-satellite point (``"east"``, paper preset) or the velocity's component
     orthogonal to ``ẑ`` (``"along_track"``), ``ŷ = ẑ × x̂``. Over a pole (east
     undefined) ``"east"`` uses the Earth-fixed +y axis projected orthogonal to ẑ.
+    boresight_to: None (nadir boresight, default) or a (3,) Earth-fixed point in metres
+    (e.g. the cell cluster's centre): ẑ then points from each satellite at that point and
+    x̂ is the chosen x axis made orthogonal to that ẑ (seed 002 does not state the array's
+    orientation; this is an option, docs/pnt-reproduction.md).
     """
     pos = np.atleast_2d(np.asarray(sat_pos, dtype=float))
     if pos.ndim != 2 or pos.shape[1] != 3:
@@ -142,6 +179,18 @@ def pnt_body_frames(sat_pos, *, sat_vel=None, x_axis: str = "east"):
             raise ValueError("sat_vel is parallel to nadir for some satellite: along-track axis undefined")
     else:
         raise ValueError(f'x_axis must be "east" or "along_track", got {x_axis!r}')
+    if boresight_to is not None:
+        target = np.asarray(boresight_to, dtype=float)
+        if target.shape != (3,):
+            raise ValueError(f"boresight_to must be one (3,) point in metres, got shape {target.shape}")
+        los = target[None, :] - pos
+        norm = np.linalg.norm(los, axis=1, keepdims=True)
+        if np.any(norm == 0):
+            raise ValueError("boresight_to coincides with a satellite position")
+        z = los / norm
+        x = x - np.sum(x * z, axis=1, keepdims=True) * z
+        if np.any(np.linalg.norm(x, axis=1) < 1e-9 * np.linalg.norm(pos, axis=1)):
+            raise ValueError("the x axis is parallel to the boresight for some satellite")
     x = x / np.linalg.norm(x, axis=1, keepdims=True)
     y = np.cross(z, x)
     return np.stack([x, y, z], axis=1)
@@ -206,10 +255,13 @@ def noise_power_w(bandwidth_hz, density_dbm_hz: float = -174.0, ut_gain_dbi: flo
 
 
 __all__ = [
+    "BORESIGHTS",
+    "CELL_RADIUS_KINDS",
     "C_LIGHT",
     "PHASE_MODELS",
     "PATH_LOSS_CONST_DB",
     "PntParams",
+    "REFERENCES",
     "channels",
     "noise_power_w",
     "path_gain",

@@ -88,6 +88,10 @@ class Options:
     reuse: bool
     phase_model: str = "link"
     sweep: str = "rounds"
+    cell_radius_kind: str = "circumradius"
+    boresight: str = "nadir"
+    min_elevation_deg: float = 60.0
+    reference: str = "zenith"
 
     @property
     def n_cells(self) -> int:
@@ -100,7 +104,8 @@ class Options:
             n_sats = math.ceil(self.n_cells * i_tdoa / base.n_beams)
         return params_with(
             base, power_dbw=power_dbw, n_sats=n_sats, i_tdoa=i_tdoa, n_cells=self.n_cells, element_gain_dbi=self.element_gain_dbi,
-            phase_model=self.phase_model, sweep=self.sweep,
+            phase_model=self.phase_model, sweep=self.sweep, cell_radius_kind=self.cell_radius_kind, boresight=self.boresight,
+            min_elevation_deg=self.min_elevation_deg, reference=self.reference,
         )
 
 
@@ -409,13 +414,33 @@ def _register(name: str, help_text: str, action) -> None:
         sweep: str = typer.Option(
             "rounds", "--sweep", help="greedy schedulers: 'rounds' (one satellite per UT per round) or 'per_ut'"
         ),
+        cell_radius: str = typer.Option(
+            "circumradius", "--cell-radius",
+            help="Table II's 43.3 km cell radius read as the hexagon's 'circumradius' (75 km spacing) or 'inradius' (86.6 km spacing)",
+        ),
+        boresight: str = typer.Option(
+            "nadir", "--boresight", help="satellite UPA boresight: 'nadir' or 'cluster' (facing the cluster centre)"
+        ),
+        min_elevation_deg: float = typer.Option(
+            60.0, "--min-elevation-deg", min=1.0, max=89.0, help="satellite cap: elevation >= this from the cluster centre (deg)"
+        ),
+        reference: str = typer.Option(
+            "zenith", "--reference", help="reference satellite: 'zenith' (above the cluster centre) or 'cap' (random in the cap)"
+        ),
     ) -> None:
         if phase_model not in ("link", "element"):
             raise typer.BadParameter(f"--phase-model must be 'link' or 'element', got {phase_model!r}")
         if sweep not in ("rounds", "per_ut"):
             raise typer.BadParameter(f"--sweep must be 'rounds' or 'per_ut', got {sweep!r}")
+        if cell_radius not in ("circumradius", "inradius"):
+            raise typer.BadParameter(f"--cell-radius must be 'circumradius' or 'inradius', got {cell_radius!r}")
+        if boresight not in ("nadir", "cluster"):
+            raise typer.BadParameter(f"--boresight must be 'nadir' or 'cluster', got {boresight!r}")
+        if reference not in ("zenith", "cap"):
+            raise typer.BadParameter(f"--reference must be 'zenith' or 'cap', got {reference!r}")
         opt = Options(
-            out, min(drops, 2) if quick else drops, seed, workers, quick, element_gain_dbi, reuse, phase_model, sweep
+            out, min(drops, 2) if quick else drops, seed, workers, quick, element_gain_dbi, reuse, phase_model, sweep,
+            cell_radius, boresight, min_elevation_deg, reference,
         )
         action(opt)
 

@@ -57,14 +57,18 @@ def rings_for_cells(n_cells: int) -> int:
 
 
 def make_drop(params: PntParams, rng: np.random.Generator) -> Drop:
-    """The paper_002 geometry for `params` (n_sats, i_tdoa, n_cells, cell radius, altitude)."""
+    """The paper_002 geometry for `params` (n_sats, i_tdoa, n_cells, cell radius and its
+    reading, altitude, boresight, satellite cap, reference placement)."""
     return paper_002_drop(
         rng,
         n_visible=params.n_sats,
         i_tdoa=params.i_tdoa,
         altitude_m=params.altitude_m,
         rings=rings_for_cells(params.n_cells),
-        circumradius_m=params.cell_radius_m,
+        circumradius_m=params.circumradius_m,
+        boresight=params.boresight,
+        min_elevation_deg=params.min_elevation_deg,
+        reference=params.reference,
     )
 
 

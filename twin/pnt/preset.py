@@ -157,6 +157,8 @@ def paper_002_drop(
     center_latlon: tuple[float, float] = (0.0, 0.0),
     rings: int = 4,
     circumradius_m: float = 43.3e3,
+    boresight: str = "nadir",
+    reference: str = "zenith",
 ) -> Drop:
     """One random drop of seed 002's simulation geometry (seed-math A.11).
 
@@ -164,7 +166,10 @@ def paper_002_drop(
     besides the reference (>= 3 for a full-rank TDOA fix); min_elevation_deg: elevation mask
     seen from the cluster centre (degrees, in (0, 90)); altitude_m: shell altitude above the
     centre's geocentric radius; center_latlon: cluster centre (degrees).
-    Satellite body frames use `pnt_body_frames(sat_pos, x_axis="east")`.
+    Satellite body frames use `pnt_body_frames(sat_pos, x_axis="east")` with a nadir
+    boresight (`boresight="nadir"`, default) or facing the cluster centre ("cluster").
+    reference: "zenith" (default: the reference satellite above the cluster centre) or
+    "cap" (uniform in the satellites' cap, drawn after everything else from `rng`).
     """
     if int(n_visible) != n_visible or n_visible < 1:
         raise ValueError(f"n_visible must be an integer >= 1, got {n_visible!r}")
@@ -172,6 +177,8 @@ def paper_002_drop(
         raise ValueError(f"i_tdoa must be an integer in [1, n_visible={n_visible}], got {i_tdoa!r}")
     if not 0.0 < min_elevation_deg < 90.0:
         raise ValueError(f"min_elevation_deg must be in (0, 90) degrees, got {min_elevation_deg!r}")
+    if reference not in ("zenith", "cap"):
+        raise ValueError(f'reference must be "zenith" or "cap", got {reference!r}')
     if not np.isfinite(altitude_m) or altitude_m <= 0:
         raise ValueError(f"altitude_m must be a positive number of metres, got {altitude_m!r}")
     lat_deg, lon_deg = center_latlon
@@ -195,8 +202,17 @@ def paper_002_drop(
     psi_max = cap_half_angle(np.deg2rad(min_elevation_deg), ground_r, shell_r)
     psi, az = sample_cap(rng, int(n_visible), psi_max)
     sat_pos = points_on_sphere(center, psi, az, shell_r)
-    ref_pos = shell_r * center / ground_r
-    frames = np.asarray(pnt_body_frames(sat_pos, x_axis="east"))
+    if reference == "zenith":
+        ref_pos = shell_r * center / ground_r
+    elif reference == "cap":
+        psi0, az0 = sample_cap(rng, 1, psi_max)
+        ref_pos = points_on_sphere(center, psi0, az0, shell_r)[0]
+    else:  # pragma: no cover - validated above
+        raise ValueError(f'reference must be "zenith" or "cap", got {reference!r}')
+    if boresight not in ("nadir", "cluster"):
+        raise ValueError(f'boresight must be "nadir" or "cluster", got {boresight!r}')
+    target = center if boresight == "cluster" else None
+    frames = np.asarray(pnt_body_frames(sat_pos, x_axis="east", boresight_to=target))
     return Drop(
         ut_pos=en_to_ecef(ut_en),
         sat_pos=sat_pos,
