@@ -42,6 +42,8 @@ __all__ = [
     "DesignResult",
     "FALLBACK",
     "choose_solver",
+    "scs_eps",
+    "subspace_dim",
     "cpu_seconds",
     "evaluate_design",
     "fallback_design",
@@ -291,18 +293,40 @@ def fallback_design(problem: DesignProblem, *, scheme: str, cause: str, message:
                            message=message, **fields)
 
 
+def subspace_dim(problem: DesignProblem) -> int:
+    """Upper bound sum_k min(N, 3 + M) on the reduced SDP dimension d of :class:`_Sdp` (the SDP
+    matrices are d x d instead of NK x NK)."""
+    return problem.K * min(problem.N, 3 + problem.M)
+
+
 def choose_solver(problem: DesignProblem, solver: str = "auto") -> str:
-    """"CLARABEL" for small SDPs (NK <= 20, e.g. 2x2 arrays with K <= 5), else "SCS"; explicit names
-    pass through. Clarabel (interior point) is ~1e-8 accurate and fast on small problems, but its
-    dense PSD-cone KKT blocks grow like (NK^2)^2: at NK = 27 (3x3, K = 3, M = 2) one SDR took 33 s
-    CPU, and at Table II size (NK = 80, M = 10) it runs out of memory; SCS (first order, ~1e-5
-    relative) scales (docs/isac-design.md)."""
+    """"CLARABEL" for small SDPs (reduced dimension :func:`subspace_dim` d <= 20, e.g. 2x2 arrays
+    with K <= 5, or 3x3 arrays with K = 3 and M = 2), else "SCS"; explicit names pass through.
+    Clarabel (interior point) is ~1e-8 accurate and fast on small problems, but its dense PSD-cone
+    KKT blocks grow like (d^2)^2: at d = 27 (3x3, K = 3, M = 2, before the subspace reduction) one
+    SDR took 33 s CPU, and at Table II size (NK = 80, M = 10) it ran out of memory. SCS (first
+    order) scales: at Table II size (d = 65) one SDR takes ~1 min CPU at eps 1e-4 and lands inside
+    the fast design's certified bracket (docs/isac-design.md, "Solver choice"); its tolerance by
+    size is :func:`scs_eps`."""
     s = solver.upper()
     if s != "AUTO":
         if s not in ("SCS", "CLARABEL"):
             raise ValueError(f"solver must be 'auto', 'SCS' or 'CLARABEL', got {solver!r}")
         return s
-    return "CLARABEL" if problem.NK <= 20 else "SCS"
+    return "CLARABEL" if subspace_dim(problem) <= 20 else "SCS"
+
+
+#: SCS tolerances (eps_abs = eps_rel) by size, see :func:`scs_eps` and docs/isac-design.md
+SCS_EPS_SMALL = 1e-6
+SCS_EPS_LARGE = 1e-5
+#: NK above which SCS_EPS_LARGE is used
+SCS_LARGE_NK = 40
+
+
+def scs_eps(problem: DesignProblem) -> float:
+    """Default SCS eps_abs = eps_rel for ``problem``: SCS_EPS_SMALL (1e-6) up to NK = SCS_LARGE_NK,
+    SCS_EPS_LARGE above (measured at Table II size in docs/isac-design.md)."""
+    return SCS_EPS_SMALL if problem.NK <= SCS_LARGE_NK else SCS_EPS_LARGE
 
 
 _CPU_SECONDS = [0.0]  # process CPU seconds spent in solves (this process), see cpu_seconds()
@@ -318,9 +342,10 @@ def _solve(prob: cp.Problem, solver: str, solver_opts: dict | None) -> tuple[str
     """Solve; returns (cvxpy status or "solver_error", seconds)."""
     opts = dict(solver_opts or {})
     if solver == "SCS":
-        opts.setdefault("eps_abs", 1e-6)
-        opts.setdefault("eps_rel", 1e-6)
+        opts.setdefault("eps_abs", SCS_EPS_SMALL)
+        opts.setdefault("eps_rel", SCS_EPS_SMALL)
         opts.setdefault("max_iters", 50_000)
+        opts.setdefault("warm_start", True)  # re-solves of one model (Algorithm 2, bisection) start from the last
     t0 = time.perf_counter()
     c0 = time.process_time()
     try:
@@ -332,15 +357,27 @@ def _solve(prob: cp.Problem, solver: str, solver_opts: dict | None) -> tuple[str
         status = f"solver_error: {type(exc).__name__}: {exc}"[:300]
     _CPU_SECONDS[0] += time.process_time() - c0
     return status, time.perf_counter() - t0
-class _Sdp:
-    """Normalised linear maps of (33): FIM blocks (35)-(37), powers (38), rate terms (39).
 
-    Variables are X = (matrix in W) / s with s = max P^max. ``self.A`` (16, NK^2) complex:
-    the 4 x 4 matrix G(X) = Re(A vec_F(X)) equals S [[J^T F_OO J, J^T F_Oa], [., F_aa]] S at
-    R_x = s X, S = diag(d) the congruence scaling that makes G(isotropic) have a unit diagonal.
+
+class _Sdp:
+    """Normalised linear maps of (33) in each satellite's signal subspace: FIM blocks (35)-(37),
+    powers (38), rate terms (39).
+
+    Exact subspace reduction (issue 5 lever (b)): the FIM sees R_x only through E^H R_x E,
+    E = blockdiag([a_k, da_k/dtheta, da_k/dphi]) (see :class:`twin.isac.fast_design.FastOperators`),
+    and the rates only through h~_i^H W_m h~_i. So with B_k (N, d_k) an orthonormal basis of
+    S_k = span{a_k, da_k/dtheta, da_k/dphi, h_{1,k} .. h_{M,k}} (d_k <= min(N, 3 + M)) and
+    B = blockdiag(B_k) (NK, d), projecting any matrix X -> B B^H X B B^H keeps every FIM entry and
+    every rate term and does not raise any satellite's power (tr of a compressed PSD block): every
+    optimum of the relaxation lies in the subspace, and the SDP variables are d x d matrices V with
+    X = B V B^H. ``subspace=False`` uses B = I (d = NK), for tests.
+
+    Variables are X = (matrix in W) / s with s = max P^max. ``self.A`` (16, d^2) complex: the
+    4 x 4 matrix G(V) = Re(A vec_F(V)) equals S [[J^T F_OO J, J^T F_Oa], [., F_aa]] S at
+    R_x = s B V B^H, S = diag(self.d) the congruence scaling that gives G(reference) a unit diagonal.
     """
 
-    def __init__(self, problem: DesignProblem):
+    def __init__(self, problem: DesignProblem, *, subspace: bool = True):
         p = problem
         self.p = p
         K, N, NK = p.K, p.N, p.NK
@@ -352,7 +389,7 @@ class _Sdp:
         T[1:, :3] = p.alpha * J
         T[0, 3] = 1.0
         E = np.einsum("ia,inm->anm", T, np.concatenate([D0[None], Ds]))  # (4, NK, NK)
-        C = np.einsum("anm,bnl->abml", E.conj(), E)  # C_ab = E_a^H E_b
+        C = np.einsum("anm,bnl->abml", E.conj(), E)  # C_ab = E_a^H E_b (4, 4, NK, NK)
         coef = 2.0 * p.snapshots / p.sensing_noise_w * self.s
         Gref = coef * np.real(np.einsum("abnm,mn->ab", C, self._reference(p)))
         dg = np.diag(Gref)
@@ -360,9 +397,12 @@ class _Sdp:
             raise ValueError("the isotropic design gives no Fisher information about the target "
                              "(beta = 0, or a 1 x 1 array, whose steering vector does not depend on the angles)")
         self.d = 1.0 / np.sqrt(dg)
-        Cs = coef * C * np.outer(self.d, self.d)[:, :, None, None]
-        # tr(C X) = sum_ij C_ji X_ij and vec_F(X)[i + j NK] = X_ij, so the row is C.ravel(order="C")
-        self.A = Cs.reshape(16, NK * NK)
+        self.Cs = coef * C * np.outer(self.d, self.d)[:, :, None, None]  # full-space scaled FIM operators
+        self.B, self.sat_of = self._basis(p) if subspace else (np.eye(NK, dtype=complex), np.repeat(np.arange(K), N))
+        self.dim = self.B.shape[1]
+        Cb = np.einsum("nr,abnm,ms->abrs", self.B.conj(), self.Cs, self.B)  # B^H C_ab B (4, 4, d, d)
+        # tr(C V) = sum_ij C_ji V_ij and vec_F(V)[i + j d] = V_ij, so the row is C.ravel(order="C")
+        self.A = Cb.reshape(16, self.dim**2)
         Gref_s = Gref * np.outer(self.d, self.d)
         Fp = Gref_s[:3, :3] - np.outer(Gref_s[:3, 3], Gref_s[:3, 3]) / Gref_s[3, 3]
         self.obj_ref = float(np.sum(self.d[:3] ** 2 * np.diag(np.linalg.inv(Fp))))  # m^2, reference CRB
@@ -370,10 +410,29 @@ class _Sdp:
         # channels normalised by the UE noise: g_i = h_i sqrt(s / sigma_i^2), so noise nu_i = 1 and
         # tr(X G_i) is the SNR; every rate row is O(SINR target) at the optimum (first-order
         # solvers check residuals against the largest row, so no row may be tiny or huge)
-        self.G = p.H * np.sqrt(self.s / p.comm_noise)[:, None]
+        self.G = p.H * np.sqrt(self.s / p.comm_noise)[:, None]  # (M, NK) full space
+        self.Gb = self.G @ self.B.conj()  # (M, d): rows (B^H g_i)^T, so g_i^H B V B^H g_i = quad(V)
         self.nu = np.ones(p.M)
         self.pk = p.p_max_w / self.s
-        self.sel = np.kron(np.eye(K), np.ones((1, N)))  # (K, NK)
+        self.sel = np.kron(np.eye(K), np.ones((1, N)))  # (K, NK) full space
+        self.sel_b = (self.sat_of[None, :] == np.arange(K)[:, None]).astype(float)  # (K, d)
+
+    @staticmethod
+    def _basis(p: DesignProblem, rtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray]:
+        """B (NK, d) block-diagonal with orthonormal columns spanning each S_k, and sat_of (d,) the
+        satellite of each column (SVD of [a_k, da_k/dtheta, da_k/dphi, h_{1,k} .. h_{M,k}])."""
+        theta, phi = angles(p.sat_pos, p.target, p.frames)
+        vecs = np.stack(steering_derivatives(theta, phi, p.nx, p.nz, p.spacing_wl), axis=1)  # (K, 3, N)
+        Hk = p.H.reshape(p.M, p.K, p.N).transpose(1, 0, 2)  # (K, M, N)
+        cols, owner = [], []
+        for k in range(p.K):
+            U, sv, _ = np.linalg.svd(np.concatenate([vecs[k], Hk[k]]).T, full_matrices=False)  # (N, 3 + M)
+            r = int(np.count_nonzero(sv > rtol * sv[0]))
+            blk = np.zeros((p.NK, r), dtype=complex)
+            blk[k * p.N:(k + 1) * p.N] = U[:, :r] if r < p.N else np.eye(p.N)  # whole space: keep the axes
+            cols.append(blk)
+            owner.append(np.full(r, k))
+        return np.concatenate(cols, axis=1), np.concatenate(owner)
 
     @staticmethod
     def _reference(p: DesignProblem) -> np.ndarray:
@@ -392,104 +451,161 @@ class _Sdp:
             X[k * p.N:(k + 1) * p.N, k * p.N:(k + 1) * p.N] = blocks[k]
         return X
 
-    def fim(self, X) -> cp.Expression:
-        """Scaled 4 x 4 FIM of (34) as an affine (symmetric) expression of X (NK, NK)."""
-        v = cp.real(self.A @ cp.vec(X, order="F"))
-        Fm = cp.reshape(v, (4, 4), order="C")
-        return 0.5 * (Fm + Fm.T)
+    # -- affine maps in the reduced coordinates (V: d x d cvxpy expressions) --------------------
+    def fim_vec(self, V) -> cp.Expression:
+        """(16,) real: the scaled 4 x 4 FIM of (34) of X = B V B^H, row-major."""
+        return cp.real(self.A @ cp.vec(V, order="F"))
 
-    def epigraph(self, X):
-        """(34): returns (constraints, objective) with U the 3 x 3 scaled FIM lower bound and
-        objective = tr(U^{-1}) in m^2 / obj_ref (tr CRB normalised by the reference design's CRB)."""
+    def fim_rank_one(self, U) -> np.ndarray:
+        """(16, m) real: the scaled FIM of each u u^H, U (NK, m) full-space directions (exact for any
+        direction, inside the subspace or not)."""
+        NK = self.p.NK
+        return np.real(np.einsum("nb,xnm,mb->xb", U.conj(), self.Cs.reshape(16, NK, NK), U))
+
+    def fim_isotropic(self) -> np.ndarray:
+        """(16, K) real: the scaled FIM of blockdiag(I_N on satellite k only), for each k."""
+        NK = self.p.NK
+        diag = np.real(np.einsum("xnn->xn", self.Cs.reshape(16, NK, NK)))  # (16, NK)
+        return diag @ self.sel.T
+
+    def epigraph(self, fim16, form: str = "schur"):
+        """(34) for the (16,) scaled FIM expression: returns (constraints, objective) with U the
+        3 x 3 scaled FIM lower bound and objective = tr(D U^{-1} D) / obj_ref = tr CRB (m^2) /
+        obj_ref, D' = D / sqrt(obj_ref) (entries O(1)). ``form`` "schur": tr Z with
+        [[U, D'], [D', Z]] >= 0 (SCS converges ~2-20x faster on it at Table II size); "tr_inv":
+        cvxpy's tr_inv(D'^{-1} U D'^{-1}) (Clarabel reaches "optimal" on it, but stalls at
+        "optimal_inaccurate" with SINR errors ~1e-3 on the Schur form). The first version,
+        tr_inv(D^{-1} U D^{-1}) / obj_ref, put entries ~1e4 and a 1/obj_ref ~ 2e3 objective into
+        the conic data: SCS's initial residual was 2.8e6 instead of 13 at Table II size."""
         U = cp.Variable((3, 3), symmetric=True)
-        F = self.fim(X)
+        Fm = cp.reshape(fim16, (4, 4), order="C")
+        F = 0.5 * (Fm + Fm.T)
         lmi = cp.bmat([[F[:3, :3] - U, F[:3, 3:]], [F[3:, :3], F[3:, 3:]]])
-        Dinv = np.diag(1.0 / self.d[:3])
-        obj = cp.tr_inv(Dinv @ U @ Dinv) / self.obj_ref  # tr(D U^{-1} D) = tr CRB (m^2)
-        return [lmi >> 0], obj
+        Dp = np.diag(self.d[:3] / np.sqrt(self.obj_ref))
+        if form == "tr_inv":
+            Dinv = np.diag(1.0 / self.d[:3])
+            return [lmi >> 0], cp.tr_inv(Dinv @ U @ Dinv) / self.obj_ref
+        if form != "schur":
+            raise ValueError(f"epigraph form must be 'schur' or 'tr_inv', got {form!r}")
+        Z = cp.Variable((3, 3), symmetric=True)
+        schur = cp.bmat([[U, Dp], [Dp, Z]])  # Z >= D' U^{-1} D'  (U > 0)
+        return [lmi >> 0, schur >> 0], cp.trace(Z)
 
-    def quad(self, X) -> cp.Expression:
-        """(M,) vector g_i^H X g_i (normalised tr(X H_i))."""
-        return cp.real(cp.sum(cp.multiply(self.G.conj() @ X, self.G), axis=1))
+    def quad(self, V) -> cp.Expression:
+        """(M,) vector g_i^H X g_i (normalised tr(X H_i)) of X = B V B^H."""
+        return cp.real(cp.sum(cp.multiply(self.Gb.conj() @ V, self.Gb), axis=1))
 
     def quad_np(self, X) -> np.ndarray:
+        """(M,) g_i^H X g_i of a full-space (NK, NK) numpy matrix."""
         return np.real(np.einsum("in,nm,im->i", self.G.conj(), X, self.G))
 
-    def power(self, X) -> cp.Expression:
-        """(K,) per-satellite power (38) of the normalised total covariance X."""
-        return self.sel @ cp.real(cp.diag(X))
+    def power(self, V) -> cp.Expression:
+        """(K,) per-satellite power (38) of X = B V B^H (orthonormal B: tr of the satellite's block of V)."""
+        return self.sel_b @ cp.real(cp.diag(V))
 
     def hermitian_vars(self, n: int) -> list:
-        return [cp.Variable((self.p.NK, self.p.NK), hermitian=True) for _ in range(n)]
+        return [cp.Variable((self.dim, self.dim), hermitian=True) for _ in range(n)]
+
+    def to_full(self, V) -> np.ndarray:
+        """B V B^H (NK, NK) of a reduced (d, d) numpy matrix (or (n, d, d) stack)."""
+        return np.matmul(np.matmul(self.B, V), self.B.conj().T)
+
+    def to_reduced(self, X) -> np.ndarray:
+        """B^H X B (d, d) of a full-space matrix (or stack)."""
+        return np.matmul(np.matmul(self.B.conj().T, X), self.B)
 
     def crb_rx(self, Rx_norm) -> float:
-        """sqrt(tr CRB) (m) of a normalised covariance."""
+        """sqrt(tr CRB) (m) of a normalised full-space covariance."""
         return _crb_rx(self.p, Rx_norm * self.s)
 
 
 class _Model:
-    """One compiled (DPP) SDP of the design family, re-solved with new parameter values.
+    """One compiled (DPP) SDP of the design family in the reduced coordinates of :class:`_Sdp`,
+    re-solved with new parameter values.
 
-    beams: "psd" (Hermitian W_m, m = 1..M) or "fixed" (W_m = p_m u_m u_m^H, directions given);
-    sensing: "psd" (Hermitian R) | "isotropic" (R = blockdiag(t_k I_N)) | None;
-    fim_from: "Rx" | "R" (non-assisted) | None (no FIM); rate: "linear" (parameter gamma (M,)) |
-    "sca" (parameters of the first-order expansion (40)) | None; penalty: adds the (46) terms
-    with parameter matrices rho (I - v v^H)^* for every W_m (and R when ``penalize_sensing``);
-    objective: "crb" (+ penalty) | "sensing_power" (maximise isotropic sensing power: the start).
+    beams: "psd" (Hermitian V_m, W_m = B V_m B^H, m = 1..M) or "fixed" (W_m = p_m u_m u_m^H,
+    directions U (NK, M) given); sensing: "psd" (Hermitian Y, R = B Y B^H) | "isotropic"
+    (R = blockdiag(t_k I_N)) | None; fim_from: "Rx" | "R" (non-assisted) | None (no FIM); rate:
+    "linear" (parameter gamma (M,)) | "sca" (parameters of the first-order expansion (40)) | None;
+    penalty: adds the (46) terms with parameter matrices rho (I - v v^H)^* (v = B^H v_full) for every
+    V_m (and Y when ``penalize_sensing``); objective: "crb" (+ penalty) | "sensing_power" (maximise
+    isotropic sensing power: the start); solver: the solver it will be solved with ("auto" as in
+    :func:`choose_solver`), which picks the epigraph form of :meth:`_Sdp.epigraph` and aux_total
+    (None: True for SCS, False for Clarabel).
+
+    Lean form (SCS): with PSD beams the total T = sum_m V_m + Y is an auxiliary Hermitian variable, so
+    the 16 dense FIM rows and the M interference rows touch T only, and UE i's linear rate row
+    (1 + gamma_i) g_i^H V_i g_i >= gamma_i (g_i^H T g_i + 1) touches V_i and T (the interference
+    sum_{m != i} + sensing is g_i^H (T - V_i) g_i). With Clarabel the sums are written out: the
+    equality T = sum V_m + Y made it stop at "optimal_inaccurate" (SINR errors ~1e-4..1e-3) or fail
+    on the small test instance at high rate targets.
     """
 
     def __init__(self, sdp: _Sdp, *, beams="psd", directions=None, sensing="psd", fim_from="Rx", rate="linear",
-                 penalty=False, penalize_sensing=True, objective="crb"):
+                 penalty=False, penalize_sensing=True, objective="crb", aux_total=None, solver="auto"):
         self.sdp = sdp
         p = sdp.p
-        M, NK = p.M, p.NK
+        clarabel = choose_solver(p, solver) == "CLARABEL"
+        if aux_total is None:
+            aux_total = not clarabel
+        M = p.M
         self.beams, self.sensing, self.rate, self.fim_from = beams, sensing, rate, fim_from
         cons = []
+        # sensing
+        self.Y = self.t = None
+        fim_R = None
+        if sensing == "psd":
+            (self.Y,) = sdp.hermitian_vars(1)
+            cons.append(self.Y >> 0)
+            fim_R = sdp.fim_vec(self.Y)
+            qY, powY = None, sdp.power(self.Y)
+        elif sensing == "isotropic":
+            self.t = cp.Variable(p.K, nonneg=True)
+            qY = (np.abs(sdp.G) ** 2) @ (sdp.sel.T @ self.t)
+            powY = p.N * self.t
+            fim_R = sdp.fim_isotropic() @ self.t
+        elif sensing is None:
+            qY, powY = None, 0
+        else:
+            raise ValueError(f"sensing must be 'psd', 'isotropic' or None, got {sensing!r}")
         # beams
+        fim_W = None
         if beams == "psd":
             self.Xs = sdp.hermitian_vars(M)
             cons += [X >> 0 for X in self.Xs]
-            quads = [sdp.quad(X) for X in self.Xs]
-            Wsum = sum(self.Xs)
-            Wdiag = cp.real(cp.diag(Wsum))
+            useful = cp.hstack([cp.real(sdp.Gb[m].conj() @ X @ sdp.Gb[m]) for m, X in enumerate(self.Xs)])
+            tot_parts = self.Xs + ([self.Y] if self.Y is not None else [])
+            if aux_total:
+                self.T = cp.Variable((sdp.dim, sdp.dim), hermitian=True)
+                cons.append(self.T == sum(tot_parts[1:], tot_parts[0]))
+                Tsum = self.T
+            else:
+                self.T = None
+                Tsum = sum(tot_parts[1:], tot_parts[0])
+            # Tsum holds Y when sensing is "psd"; isotropic sensing is added explicitly
+            total = sdp.quad(Tsum) + (qY if qY is not None else 0)
+            power = sdp.power(Tsum) + (powY if self.Y is None else 0)
+            fim_W = sdp.fim_vec(Tsum)
         elif beams == "fixed":
             U = np.asarray(directions, dtype=complex)
             self.U = U
             self.pw = cp.Variable(M, nonneg=True)
             gain = np.abs(sdp.G.conj() @ U) ** 2  # [i, m] = |g_i^H u_m|^2
-            quads = [self.pw[m] * gain[:, m] for m in range(M)]
-            Wsum = U @ cp.diag(self.pw) @ U.conj().T
-            Wdiag = (np.abs(U) ** 2) @ self.pw
+            useful = cp.multiply(np.diag(gain), self.pw)
+            total = gain @ self.pw + (sdp.quad(self.Y) if self.Y is not None else (qY if qY is not None else 0))
+            power = sdp.sel @ ((np.abs(U) ** 2) @ self.pw) + powY
+            fim_W = sdp.fim_rank_one(U) @ self.pw
         elif beams is None:
             if rate is not None:
                 raise ValueError("rate constraints need beams")
-            quads, Wsum, Wdiag = [], None, 0
+            useful = total = None
+            power = powY
         else:
             raise ValueError(f"beams must be 'psd', 'fixed' or None, got {beams!r}")
-        # sensing
-        self.Y = self.t = None
-        if sensing == "psd":
-            (self.Y,) = sdp.hermitian_vars(1)
-            cons.append(self.Y >> 0)
-            qY = sdp.quad(self.Y)
-            Ydiag = cp.real(cp.diag(self.Y))
-            Ymat = self.Y
-        elif sensing == "isotropic":
-            self.t = cp.Variable(p.K, nonneg=True)
-            Ydiag = sdp.sel.T @ self.t
-            qY = (np.abs(sdp.G) ** 2) @ Ydiag
-            Ymat = None
-        elif sensing is None:
-            qY, Ydiag, Ymat = 0, 0, None
-        else:
-            raise ValueError(f"sensing must be 'psd', 'isotropic' or None, got {sensing!r}")
-        cons.append(sdp.sel @ (Wdiag + Ydiag) <= sdp.pk)  # (38)
+        cons.append(power <= sdp.pk)  # (38)
         # rates (39)
         self.params = {}
         if rate is not None:
-            Tm = cp.vstack(quads)  # [m, i]
-            total = cp.sum(Tm, axis=0) + qY
-            useful = cp.diag(Tm)
             if rate == "linear":
                 gam = cp.Parameter(M, nonneg=True)
                 self.params["gamma"] = gam
@@ -508,25 +624,30 @@ class _Model:
         self.obj_crb = None
         if fim_from is not None:
             if fim_from == "Rx":
-                parts = [x for x in (Wsum, Ymat) if x is not None]
-                if not parts:
-                    raise ValueError("no transmit signal to sense with")
-                Xf = sum(parts[1:], parts[0])
+                if beams == "psd" and self.Y is not None:
+                    fim = fim_W  # T already holds sum V_m + Y
+                else:
+                    parts = [f for f in (fim_W, fim_R) if f is not None]
+                    if not parts:
+                        raise ValueError("no transmit signal to sense with")
+                    fim = sum(parts[1:], parts[0])
             elif fim_from == "R":
-                if Ymat is None:
+                if self.Y is None:
                     raise ValueError("fim_from='R' needs a PSD sensing covariance")
-                Xf = Ymat
+                fim = fim_R
             else:
                 raise ValueError(f"fim_from must be 'Rx' or 'R', got {fim_from!r}")
-            c2, self.obj_crb = sdp.epigraph(Xf)
+            form = "tr_inv" if clarabel else "schur"
+            c2, self.obj_crb = sdp.epigraph(fim, form)
             cons += c2
         if objective == "crb":
             obj = self.obj_crb
             if penalty:
-                self.Pm = [cp.Parameter((NK, NK), complex=True) for _ in range(M)]
+                d = sdp.dim
+                self.Pm = [cp.Parameter((d, d), complex=True) for _ in range(M)]
                 pen = sum(cp.real(cp.sum(cp.multiply(P, X))) for P, X in zip(self.Pm, self.Xs))
                 if penalize_sensing and self.Y is not None:
-                    self.PR = cp.Parameter((NK, NK), complex=True)
+                    self.PR = cp.Parameter((d, d), complex=True)
                     pen = pen + cp.real(cp.sum(cp.multiply(self.PR, self.Y)))
                 else:
                     self.PR = None
@@ -543,6 +664,7 @@ class _Model:
         self.params["gamma"].value = np.broadcast_to(np.asarray(gamma, dtype=float), (self.sdp.p.M,)).copy()
 
     def set_sca(self, eta, Xs_prev, Y_prev):
+        """(40) at the previous full-space iterate (normalised) Xs_prev (M, NK, NK), Y_prev (NK, NK)."""
         sdp = self.sdp
         Tp = np.array([sdp.quad_np(X) for X in Xs_prev])
         i0 = Tp.sum(axis=0) - np.diag(Tp) + (sdp.quad_np(Y_prev) if Y_prev is not None else 0) + sdp.nu
@@ -551,30 +673,47 @@ class _Model:
         self.params["log_i0_m1"].value = np.log(i0) - 1.0
 
     def set_penalty(self, rho, Xs_prev, Y_prev):
-        NK = self.sdp.p.NK
-        eye = np.eye(NK)
+        """(44)-(46) weights rho (I - v v^H)^* restricted to the subspace (v -> B^H v), v the
+        principal eigenvector of each previous full-space iterate (normalised)."""
+        sdp = self.sdp
+        eye = np.eye(sdp.dim)
         for P, X in zip(self.Pm, Xs_prev):
             _, v = _principal(X)
-            P.value = rho * np.conj(eye - np.outer(v, v.conj()))
+            vb = sdp.B.conj().T @ v
+            P.value = rho * np.conj(eye - np.outer(vb, vb.conj()))
         if self.PR is not None:
             _, v = _principal(Y_prev)
-            self.PR.value = rho * np.conj(eye - np.outer(v, v.conj()))
+            vb = sdp.B.conj().T @ v
+            self.PR.value = rho * np.conj(eye - np.outer(vb, vb.conj()))
 
     def solve(self, solver, solver_opts=None) -> tuple[str, float]:
-        return _solve(self.prob, solver, solver_opts)
+        """Solve (cvxpy status, wall seconds); sets last_cpu_s and last_iterations."""
+        c0 = time.process_time()
+        opts = dict(solver_opts or {})
+        if solver == "SCS":
+            eps = scs_eps(self.sdp.p)
+            opts.setdefault("eps_abs", eps)
+            opts.setdefault("eps_rel", eps)
+        out = _solve(self.prob, solver, opts)
+        self.last_cpu_s = time.process_time() - c0
+        stats = self.prob.solver_stats
+        self.last_iterations = int(stats.num_iters) if stats is not None and stats.num_iters is not None else -1
+        return out
 
-    # -- values (normalised) ------------------------------------------------------------------
+    # -- values (normalised, full space) ------------------------------------------------------
     def beam_mats(self) -> np.ndarray:
+        """(M, NK, NK) normalised beam covariances W_m / s."""
         if self.beams is None:
             return np.zeros((self.sdp.p.M, self.sdp.p.NK, self.sdp.p.NK), dtype=complex)
         if self.beams == "psd":
-            return np.array([_psd_part(X.value) for X in self.Xs])
+            return self.sdp.to_full(np.array([_psd_part(X.value) for X in self.Xs]))
         pw = np.maximum(self.pw.value, 0.0)
         return np.einsum("m,nm,lm->mnl", pw, self.U, self.U.conj())
 
     def sensing_mat(self) -> np.ndarray | None:
+        """(NK, NK) normalised sensing covariance R / s (None without sensing)."""
         if self.Y is not None:
-            return _psd_part(self.Y.value)
+            return self.sdp.to_full(_psd_part(self.Y.value))
         if self.t is not None:
             return np.diag(self.sdp.sel.T @ np.maximum(self.t.value, 0.0)).astype(complex)
         return None
@@ -686,7 +825,7 @@ def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: 
     if sensing_rank not in ("full", "one"):
         raise ValueError(f"sensing_rank must be 'full' or 'one', got {sensing_rank!r}")
     slv = choose_solver(problem, solver)
-    model = _model if _model is not None else _Model(_Sdp(problem))
+    model = _model if _model is not None else _Model(_Sdp(problem), solver=slv)
     model.set_gamma(_gamma(problem.eta, rate_margin))
     status, secs = model.solve(slv, solver_opts)
     scheme = "sdr_lower_bound"
@@ -706,7 +845,8 @@ def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: 
                           objective_history=[crb_star], rcrb_history_m=[bound],
                           rank_residual=rank_residual(list(Ws) + ([Rs] if sensing_rank == "one" else []), s),
                           solve_time_s=secs, bound_m=bound)
-    res.extra["relaxed_rcrb_m"] = _crb_rx(problem, Rx)
+    res.extra.update(relaxed_rcrb_m=_crb_rx(problem, Rx), solver_iterations=model.last_iterations,
+                     solver_cpu_s=model.last_cpu_s, subspace_dim=model.sdp.dim)
     # A first-order solver can stop at a point it labels optimal that violates (33b)-(33c) by far
     # (SCS at N = 4x4, K = 5, M = 10: 220 W on a 1 W satellite, docs/isac-fast-design.md); its
     # objective is then no bound. The extracted beams keep R_x and every SINR, so check them.
@@ -796,7 +936,7 @@ def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, 
         return _failure(problem, scheme, status, slv, time.perf_counter() - t_start, "starting point (power-min SDR)")
     sdp = _Sdp(problem)
     s = sdp.s
-    model = _Model(sdp, rate=rate_form, penalty=True, penalize_sensing=(sensing_rank == "one"))
+    model = _Model(sdp, rate=rate_form, penalty=True, penalize_sensing=(sensing_rank == "one"), solver=slv)
     unit = CRB_UNIT_FRACTION * sdp.iso_crb_m2 if crb_unit_m2 is None else float(crb_unit_m2)
     if not unit > 0:
         raise ValueError(f"crb_unit_m2 must be > 0 m^2, got {crb_unit_m2}")
@@ -895,7 +1035,7 @@ def comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = None, 
     if not crb_budget_m2 > 0:
         raise ValueError(f"crb_budget_m2 must be > 0 m^2, got {crb_budget_m2}")
     sdp = _Sdp(problem)
-    model = _Model(sdp)
+    model = _Model(sdp, solver=slv)
     # rate upper bound: UE i alone with every satellite's full power coherently on it (no interference)
     per_sat = np.linalg.norm(problem.H.reshape(problem.M, problem.K, problem.N), axis=2)  # (M, K)
     snr_max = (per_sat @ np.sqrt(problem.p_max_w)) ** 2 / problem.comm_noise
