@@ -64,7 +64,7 @@ def test_fast_matches_sdp_and_certificate_brackets_it(case, scheme, eta):
     assert bound <= s.rcrb_m * (1 + SOLVER_TOL)
     assert s.rcrb_m <= f.rcrb_m * (1 + SOLVER_TOL)
     assert f.extra["dual_gap"] == pytest.approx(f.rcrb_m / bound - 1.0)
-    assert 0 <= f.extra["dual_gap"] <= 5e-3
+    assert -1e-9 <= f.extra["dual_gap"] <= 5e-3  # (sensing only closes to rounding: ~1e-15 either sign)
 
 
 @pytest.mark.parametrize("scheme", ["non_assisted", "zfbf", "proposed"])
