@@ -12,6 +12,7 @@ from twin.isac.design import comm_centric, paper_problem
 from twin.isac.dual_bound import scheme_dual_bound
 from twin.isac.fast_baselines import (
     _NormParam,
+    _ZfFillParam,
     _ZfParam,
     fast_comm_centric,
     fast_non_assisted,
@@ -145,6 +146,19 @@ def test_zf_parametrisation_gradients(case):
     par = _ZfParam(ops, U, 3 * pb.K, gamma, p_ref=np.full(pb.M, 0.01))
     x = np.concatenate([rng.standard_normal(pb.M), 0.1 * rng.standard_normal(2 * pb.NK * 3 * pb.K)])
     _fd_check(par, x, rng)
+
+
+def test_zf_exact_fill_parametrisation_gradients(case):
+    pb, ops, _, _ = case
+    U = baselines.zf_directions(pb.H)
+    rng = np.random.default_rng(6)
+    par = _ZfFillParam(ops, U, 3 * pb.K, np.full(pb.M, 3.0), p_ref=np.full(pb.M, 0.01))
+    x = np.concatenate([0.3 * rng.standard_normal(pb.M), rng.standard_normal(2 * pb.NK * 3 * pb.K)])
+    assert np.all(par.parts(x)[3] < pb.p_max_w)  # away from the clipped corner
+    _fd_check(par, x, rng)
+    p, _, _, _, _, Z = par.parts(x)
+    power = (np.abs(Z) ** 2).sum(axis=1).reshape(pb.K, pb.N).sum(axis=1)
+    np.testing.assert_allclose(power, pb.p_max_w, rtol=1e-12)  # (38) with equality by construction
 
 
 def test_non_assisted_parametrisation_gradients(case):

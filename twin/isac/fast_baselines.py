@@ -172,6 +172,80 @@ class _ZfParam:
         return True  # design() repairs the point onto the power set
 
 
+class _ZfFillParam:
+    """ZFBF, exact-power form (tried first): x = [v (M), Re Y, Im Y], Y (K, N, r); p_m = p_ref_m e^{v_m},
+    each satellite's sensing rows take the power its beams leave, L_k = sqrt(P_k - b_k) Y_k / ||Y_k||
+    (b_k = sum_m p_m ||u_{m,k}||^2), so (38) holds with equality whenever b_k <= P_k. Rows: M SINR rows
+    and K rows 1 - b_k / P_k >= 0. Ill-conditioned when a satellite's beams need its whole budget
+    (the square root's slope blows up there): then :class:`_ZfParam` takes over (docs)."""
+
+    def __init__(self, ops: FastOperators, U, r: int, gamma, p_ref):
+        self.ops, self.U, self.r, self.gamma, self.p_ref = ops, U, r, gamma, p_ref
+        self.M = U.shape[1]
+        self.shape = (ops.K, ops.N, r)
+        self.u2k = np.repeat(np.eye(ops.K), ops.N, axis=1) @ (np.abs(U) ** 2)  # (K, M)
+        self.floor = 1e-9 * ops.p_max
+        self.v_max = np.log(10.0 * float(np.max(ops.p_max)) / p_ref)  # p_m <= 10 max P_k (no overflow)
+        self.n_rows = self.M + ops.K
+
+    def parts(self, x):
+        M = self.M
+        v = np.minimum(x[:M], self.v_max)
+        p = self.p_ref * np.exp(v)
+        Y = _to_complex(x[M:], self.shape)
+        b = self.u2k @ p
+        a2 = np.maximum(self.ops.p_max - b, self.floor)
+        L, nrm = _factors(Y, a2)
+        return p, Y, nrm, b, a2, np.concatenate([self.U * np.sqrt(p), L], axis=1)
+
+    def _grad(self, x, p, Y, nrm, b, a2, Gz):
+        """Real gradient wrt x from the Wirtinger gradient Gz (NK, M + r) wrt Z*."""
+        M = self.M
+        gV, gL = Gz[:, :M], Gz[:, M:].reshape(self.shape)
+        gv = np.real(np.sum(gV.conj() * self.U, axis=0)) * np.sqrt(p)  # dZ_m/dv_m = sqrt(p_m) u_m / 2
+        Yh = Y / nrm[:, None, None]
+        t = 2.0 * np.real(np.sum(gL.conj() * Yh, axis=(1, 2)))  # d f / d a_k
+        free = (self.ops.p_max - b) > self.floor
+        da2 = np.where(free, t / (2.0 * np.sqrt(a2)), 0.0)  # d f / d a_k^2, with d a_k^2 / d v_m = -p_m u2k
+        gv = (gv - p * (da2 @ self.u2k)) * (x[:M] < self.v_max)
+        return np.concatenate([gv, 2.0 * _to_real(_chain(Y, nrm, gL, a2))])
+
+    def crb(self, x):
+        p, Y, nrm, b, a2, Z = self.parts(x)
+        f, gZ = crb_and_gradient(self.ops, Z)
+        if not np.isfinite(f):
+            return np.inf, None
+        return f, self._grad(x, p, Y, nrm, b, a2, gZ)
+
+    def rows(self, x):
+        p, Y, nrm, b, a2, Z = self.parts(x)
+        M = self.M
+        c, g, Cf = _rate_log_slack(self.ops, Z, self.gamma)
+
+        def vjp(w):
+            gr = self._grad(x, p, Y, nrm, b, a2, self.ops.Hn.T @ (w[:M, None] * Cf * g))
+            gr[:M] -= p * ((w[M:] / self.ops.p_max) @ self.u2k) * (x[:M] < self.v_max)
+            return gr
+
+        return np.concatenate([c, 1.0 - b / self.ops.p_max]), vjp
+
+    def repair(self, x):
+        return x
+
+    def design(self, x):
+        Z = self.parts(x)[-1]
+        return Z[:, :self.M], Z[:, self.M:]
+
+    def power_ok(self, x) -> bool:
+        b = self.parts(x)[3]
+        return bool(np.all(b <= self.ops.p_max))
+
+    def failing(self, x) -> bool:
+        """True when some satellite's beams take > 95 % of its budget (the ill-conditioned corner)."""
+        b = self.parts(x)[3]
+        return bool(np.any(b > 0.95 * self.ops.p_max))
+
+
 # ---------------------------------------------------------------------------
 # the augmented-Lagrangian driver (same scheme as fast_design)
 
@@ -186,11 +260,13 @@ def _iso_scale(ops: FastOperators) -> float:
 
 
 def _solve(par, x, certify, *, max_iter: int, inner_iter: int, check_every: int, rho0: float,
-           rho_growth: float = 5.0, rho_max: float = 1e8, tol: float = 1e-6, scale: float = 1.0):
+           rho_growth: float = 5.0, rho_max: float = 1e8, tol: float = 1e-6, scale: float = 1.0, abort=None):
     """Minimise scale * tr CRB(x) s.t. par.rows(x) >= 0 by the augmented Lagrangian of fast_design
     (multipliers lam, penalty rho x rho_growth when the violation is not cut by 4x), each inner problem
     by L-BFGS; ``certify(x)`` is called every ``check_every`` L-BFGS iterations and after each outer
-    iteration, and ends the run when it returns True. Returns (x, lam, outer iterations, L-BFGS iterations, history)."""
+    iteration, and ends the run when it returns True; ``abort(x)`` (optional), called after each outer
+    iteration, ends it early (a parametrisation that is failing). Returns (x, lam, outer iterations,
+    L-BFGS iterations, history)."""
     lam = np.zeros(par.n_rows)
     rho = float(rho0)
     state = {"it": 0}
@@ -230,6 +306,8 @@ def _solve(par, x, certify, *, max_iter: int, inner_iter: int, check_every: int,
                 rho = min(rho * rho_growth, rho_max)
             viol_prev = viol
         if certify(x):
+            break
+        if abort is not None and abort(x):
             break
         if len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol:
             break
@@ -389,8 +467,11 @@ def fast_zfbf(problem: DesignProblem, *, ops: FastOperators | None = None, gap_t
     R = L L^H (L (NK, 3K)) minimise tr CRB (20) of R_x = sum p_m u_m u_m^H + R s.t. (38), (39).
     Each satellite's sensing rows take the power its beams leave (so (38) holds with equality); the
     SINR rows and b_k <= P_k are augmented-Lagrangian rows. Certificate scheme "zfbf" (scalar blocks
-    c_m = u_m^H C_m u_m). Scheme "zfbf"; fallback when a rate target is missed or M > NK. Not
-    certified within ``gap_tol``: up to ``restarts`` reruns (:func:`_with_restarts`)."""
+    c_m = u_m^H C_m u_m). Scheme "zfbf"; fallback when a rate target is missed or M > NK.
+    First tries the exact-power form (:class:`_ZfFillParam`: each satellite's sensing block takes
+    the power its beams leave; fast, but ill-conditioned when a satellite's beams need its whole
+    budget); if that is not certified within ``gap_tol``, the power-rows form (:class:`_ZfParam`) with
+    up to ``restarts`` reruns (:func:`_with_restarts`). extra["parametrisation"], extra["attempts"]."""
     from twin.isac.baselines import zf_directions
 
     _check(gap_tol, rate_margin)
@@ -402,19 +483,32 @@ def fast_zfbf(problem: DesignProblem, *, ops: FastOperators | None = None, gap_t
 
     def once(seed, rho0):
         return _zfbf_once(problem, U, ops=ops, gap_tol=gap_tol, rate_margin=rate_margin, max_iter=max_iter,
-                          inner_iter=inner_iter, check_every=check_every, rho0=rho0, seed=seed)
+                          inner_iter=inner_iter, check_every=check_every, rho0=rho0, seed=seed, exact_fill=False)
 
-    return _with_restarts(once, restarts=restarts, seed=seed, rho0=rho0, gap_tol=gap_tol)
+    first = _zfbf_once(problem, U, ops=ops, gap_tol=gap_tol, rate_margin=rate_margin, max_iter=max_iter,
+                       inner_iter=inner_iter, check_every=check_every, rho0=rho0, seed=seed, exact_fill=True)
+    first.extra["parametrisation"] = "exact_fill"
+    if first.ok and first.extra.get("dual_gap", np.inf) <= gap_tol:
+        first.extra["attempts"] = 1
+        return first
+    res = _with_restarts(once, restarts=restarts, seed=seed, rho0=rho0, gap_tol=gap_tol)
+    res.extra["parametrisation"] = "power_rows"
+    res.extra["attempts"] += 1
+    if not (res.ok and res.extra.get("dual_gap", np.inf) <= gap_tol) and first.ok and (
+            not res.ok or first.rcrb_m < res.rcrb_m):
+        return first
+    return res
 
 
-def _zfbf_once(problem, U, *, ops, gap_tol, rate_margin, max_iter, inner_iter, check_every, rho0, seed):
+def _zfbf_once(problem, U, *, ops, gap_tol, rate_margin, max_iter, inner_iter, check_every, rho0, seed,
+               exact_fill):
     t0 = time.perf_counter()
     pb = problem
     M, r = pb.M, 3 * pb.K
     gamma = (2.0 ** pb.eta - 1.0) * (1.0 + rate_margin)
     gain = np.abs(np.sum(ops.Hn.conj().T * U, axis=0)) ** 2  # |h_m^H u_m|^2 (unit noise)
     p_ref = gamma / np.maximum(gain, 1e-300)
-    par = _ZfParam(ops, U, r, gamma, p_ref)
+    par = _ZfFillParam(ops, U, r, gamma, p_ref) if exact_fill else _ZfParam(ops, U, r, gamma, p_ref)
     # start: each beam at 3x its noise-only power target (capped at half of every satellite's budget),
     # the sensing streams of fast_design's start on the rest
     p0 = 3.0 * p_ref
@@ -422,11 +516,15 @@ def _zfbf_once(problem, U, *, ops, gap_tol, rate_margin, max_iter, inner_iter, c
     p0 = p0 / max(float(np.max(b0 / (0.5 * ops.p_max))), 1.0)
     b0 = par.u2k @ p0
     Y0 = _initial_point(ops, r, np.random.default_rng(seed))[:, :, M:]
-    L0, _ = _factors(Y0, ops.p_max - b0)
-    x0 = np.concatenate([np.log(p0 / p_ref), _to_real(L0)])
+    if exact_fill:
+        x0 = np.concatenate([np.log(p0 / p_ref), _to_real(Y0)])
+    else:
+        L0, _ = _factors(Y0, ops.p_max - b0)
+        x0 = np.concatenate([np.log(p0 / p_ref), _to_real(L0)])
     cer = _Certifier(ops, par, pb, "zfbf", gap_tol, directions=U)
     x, lam, outer, n_lbfgs, hist = _solve(par, x0, cer, max_iter=max_iter, inner_iter=inner_iter,
-                                          check_every=check_every, rho0=rho0, scale=_iso_scale(ops))
+                                          check_every=check_every, rho0=rho0, scale=_iso_scale(ops),
+                                          abort=par.failing if exact_fill else None)
     x = par.repair(x)
     V, L = par.design(x)
     secs = time.perf_counter() - t0
