@@ -10,8 +10,10 @@ L-BFGS) and a weak-duality certificate of each scheme's own convex problem
   factor form as :func:`twin.isac.fast_design.fast_design` with the CRB evaluated on L.
 * :func:`fast_zfbf` - beams sqrt(p_m) u_m with the ZF directions of
   :func:`twin.isac.baselines.zf_directions`; log-powers v_m (p_m = p_ref_m e^{v_m}) and R = L L^H
-  optimised, the per-satellite powers (38) (which couple p and L) and the SINR rows in the augmented
-  Lagrangian; iterates are mapped onto the power set by scaling before they are certified.
+  optimised. The per-satellite powers (38) couple p and L: first the exact-power form (each
+  satellite's sensing rows take the power its beams leave), and if that is not certified, the
+  power-rows form (the powers in the augmented Lagrangian; iterates scaled onto the power set before
+  they are certified).
 * :func:`fast_comm_centric` - max-min rate s.t. power and tr CRB <= budget, by bisection on the common
   rate r with :func:`fast_design` at eta = r: r is feasible when the fast design meets the budget,
   proven infeasible when its certificate's lower bound exceeds the budget, else undecided (retried
