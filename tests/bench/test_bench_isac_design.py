@@ -129,3 +129,40 @@ def test_bench_warm_start_along_pass(benchmark):
           f"{min(gaps):+.4f} .. {max(gaps):+.4f} %; RCRB per epoch (m): "
           + ", ".join(f"{rc.rcrb_m:.4g}" for _, rc in cold))
     assert all(rw.status == "optimal" for _, rw, _ in warm)
+
+
+@pytest.mark.skipif(os.environ.get("TWIN_BENCH_SDR_EPS") is None,
+                    reason="long (minutes of CPU per SDR): set TWIN_BENCH_SDR_EPS=1 (paper_problem('II') only) or "
+                           "TWIN_BENCH_SDR_EPS=1,11,12 (plus random_problem seeds 11 and 12)")
+def test_bench_sdr_eps_sweep(benchmark):
+    """SCS SDRs at Table II size for eps 1e-4 / 1e-5 / 1e-6 (docs/isac-design.md, "Solver choice"):
+    SCS iterations, CPU, status, bound, sdr_violation, and whether the bound lies in the fast
+    design's certified bracket [dual_bound_m, fast RCRB].
+
+        TWIN_BENCH_SDR_EPS=1,11,12 OPENBLAS_NUM_THREADS=1 pytest tests/bench/test_bench_isac_design.py \\
+            -m bench -s -k eps_sweep
+    """
+    from twin.isac.design import _Model, _Sdp, paper_problem
+
+    names = os.environ["TWIN_BENCH_SDR_EPS"].split(",")
+    rows = []
+    for name in names:
+        if name == "1":
+            pb, label = paper_problem("II", nx=4, nz=4, n_ue=10), "paper_problem('II')"
+        else:
+            pb = random_problem(np.random.default_rng(int(name)), collaboration="II", nx=4, nz=4, n_ue=10)
+            label = f"random_problem(default_rng({name}))"
+        fast = fast_design(pb)
+        lo, hi = fast.extra["dual_bound_m"], fast.rcrb_m
+        for eps in (1e-4, 1e-5, 1e-6):
+            model = _Model(_Sdp(pb), solver="SCS")
+            res, cpu = _cpu(lambda: sdr_lower_bound(pb, solver="SCS", solver_opts=dict(eps_abs=eps, eps_rel=eps),
+                                                    _model=model))
+            inside = lo * (1 - 1e-9) <= res.bound_m <= hi * (1 + 1e-9)
+            rows.append(inside)
+            print(f"\n[{label}, eps {eps:.0e}] {model.last_iterations} SCS iterations, {cpu:.1f} s CPU, "
+                  f"{res.solver_status} -> {res.status}, bound {res.bound_m:.8g} m, violation "
+                  f"{res.extra.get('feasibility_violation', float('nan')):.2e}, min rate {res.rates.min():.6f}, "
+                  f"max power {res.sat_power_w.max():.7f} W; bracket [{lo:.8g}, {hi:.8g}] m, inside: {inside}")
+    benchmark.pedantic(lambda: None, rounds=1, iterations=1)
+    assert all(rows)
