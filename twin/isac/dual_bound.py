@@ -93,14 +93,18 @@ def stationarity_multipliers(G, H, gamma, V, L, K: int, N: int) -> tuple[np.ndar
     Tl = (H[:, :, None] * (coef * proj)[:, None, :])  # (M, NK, cols): c_ib h_i (h_i^H z_b)
     Tm = _blocks_mult(K, N, Z)  # (K, NK, cols)
     A = np.concatenate([Tl, Tm], axis=0).reshape(M + K, -1).T  # (NK cols, M + K) complex
-    b = -(G @ Z).ravel()
+    x = nonneg_lstsq(A, -(G @ Z).ravel())
+    return x[:M], x[M:]
+
+
+def nonneg_lstsq(A, b) -> np.ndarray:
+    """argmin_{x >= 0} ||A x - b|| for complex A (n, p), b (n,) and real x (p,): the real and
+    imaginary parts stacked, columns scaled to unit norm, scipy's bounded-variable least squares."""
     Ar = np.concatenate([A.real, A.imag], axis=0)
     br = np.concatenate([b.real, b.imag])
     nrm = np.linalg.norm(Ar, axis=0)
     nrm = np.where(nrm > 0, nrm, 1.0)
-    sol = lsq_linear(Ar / nrm, br, bounds=(0.0, np.inf), method="bvls", lsmr_tol="auto")
-    x = sol.x / nrm
-    return x[:M], x[M:]
+    return lsq_linear(Ar / nrm, br, bounds=(0.0, np.inf), method="bvls", lsmr_tol="auto").x / nrm
 
 
 def dual_lower_bound(ops, H, comm_noise, eta, p_max_w, V, L, *, lam=None, mu=None) -> DualCertificate:
@@ -332,13 +336,7 @@ class _SchemeDual:
             A[:, M:] = self.u2k.T
             rows_A.append((A * s[:, None]).astype(complex))
         A = np.concatenate(rows_A, axis=0)
-        b = np.concatenate(rows_b)
-        Ar = np.concatenate([A.real, A.imag], axis=0)
-        br = np.concatenate([b.real, b.imag])
-        nrm = np.linalg.norm(Ar, axis=0)
-        nrm = np.where(nrm > 0, nrm, 1.0)
-        sol = lsq_linear(Ar / nrm, br, bounds=(0.0, np.inf), method="bvls", lsmr_tol="auto")
-        x = sol.x / nrm
+        x = nonneg_lstsq(A, np.concatenate(rows_b))
         return x[:M], x[M:]
 
     def certificate(self, lam, mu) -> DualCertificate:
