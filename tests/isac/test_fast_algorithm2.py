@@ -175,9 +175,9 @@ def test_bad_inputs(problem):
 
 
 def test_fig4_fast_rows(tmp_path):
-    from twin.isac.design_figures import write_design_figure
+    from twin.isac.design_figures import fig4, write_design_figure
 
-    fig = fa.fig4_fast(types=("I",), nx=2, nz=2, n_ue=2, iterations=3)
+    fig = fig4(types=("I",), nx=2, nz=2, n_ue=2, iterations=3, engine="fast")
     assert fig.curves == ["type I", "type I rank-one (47)", "type I SDR bound"]
     x, y = fig.curve("type I")
     assert list(x) == [0, 1, 2, 3]

@@ -4,7 +4,7 @@
 Each command writes ``<name>.csv``, ``<name>.png`` and ``<name>.notes.txt`` into ``--out``
 (default out/paper-isac/). ``--quick`` uses 2x2 arrays, M = 2 UEs and a few points so a figure
 runs in seconds; the full figures are at the Table II point (N = 4x4, K = 5, M = 10): seconds
-with ``--engine fast`` (the default for Figs. 6-7), long with the cvxpy path ``--engine sdr``
+to a minute with ``--engine fast`` (the default), long with the cvxpy path ``--engine sdr``
 (docs/isac-design.md and docs/isac-fast-design.md list measured times).
 
 Mount on the `twin paper isac` app with
@@ -28,9 +28,9 @@ OutOpt = typer.Option(OUT_DEFAULT, "--out", help="output folder for the CSV, PNG
 QuickOpt = typer.Option(False, "--quick", help="2x2 arrays, 2 UEs, few points: runs in seconds")
 SeedOpt = typer.Option(0, "--seed", help="seed of the UE positions, channels and beta phases")
 EngineOpt = typer.Option("auto", "--engine",
-                         help="engine for Figs. 6-7: auto | fast | sdr. fast (= auto): the certified fast paths "
-                              "(Fig. 6: all five curves, seconds at Table II size); sdr: the cvxpy SDPs (minutes "
-                              "to ~30 min each at Table II size)")
+                         help="auto | fast | sdr. fast (= auto): the certified fast paths (Fig. 4: Algorithm 2 "
+                              "with factor-form (46) solves; Fig. 6: all five curves; seconds to a minute at "
+                              "Table II size); sdr: the cvxpy SDPs (minutes to ~30 min each at Table II size)")
 SolverOpt = typer.Option("auto", "--solver", help="cvxpy solver: auto | SCS | CLARABEL")
 SideOpt = typer.Option(None, "--n", help="UPA side n (n x n arrays; default 4, Table II; 2 with --quick)")
 UesOpt = typer.Option(None, "--ues", help="number of UEs M (default 10, Table II; 2 with --quick)")
@@ -65,7 +65,8 @@ def _run(name: str, compute, total: int, out: Path) -> None:
 
 
 @app.command("fig4")
-def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, solver: str = SolverOpt,
+def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, engine: str = EngineOpt,
+             solver: str = SolverOpt,
              iterations: int = typer.Option(15, "--iterations", help="Algorithm 2 iterations shown (0..n)"),
              types: str = typer.Option("I,II,III", "--types", help="comma-separated collaboration types"),
              n: int | None = SideOpt, ues: int | None = UesOpt) -> None:
@@ -79,7 +80,8 @@ def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, so
     else:
         kw = dict(types=typ, iterations=iterations)
     kw = _size(kw, n, ues)
-    _run("fig4", lambda dfig, adv: dfig.fig4(seed=seed, solver=solver, advance=adv, **kw), len(kw["types"]), out)
+    _run("fig4", lambda dfig, adv: dfig.fig4(seed=seed, engine=engine, solver=solver, advance=adv, **kw),
+         len(kw["types"]), out)
 
 
 @app.command("fig6")

@@ -11,7 +11,8 @@ by weak duality (docs/isac-algorithm2.md).
   weak-duality LOWER bound on its optimum.
 * :func:`algorithm2_fast` - the iteration (same start, subproblems, rho update, stop rule and
   (47) output as ``design.algorithm2``).
-* :func:`fig4_fast` - seed 000 Fig. 4 (RCRB vs iteration, types I/II/III) with this engine.
+* seed 000 Fig. 4 with this engine: ``twin.isac.design_figures.fig4(engine="fast")``
+  (``twin paper isac fig4``).
 
 Method for every convex subproblem (a semidefinite program in the matrices X_b, b = beams 1..M
 and the sensing covariance):
@@ -44,7 +45,7 @@ from twin.isac.design import (CRB_UNIT_FRACTION, DesignProblem, DesignResult, _c
                               _gamma, _Sdp, evaluate_design, fallback_design, rank_one_beams)
 from twin.isac.fast_design import FastOperators, _lbfgs, crb_and_gradient, crb_sigma
 
-__all__ = ["SubproblemResult", "StartResult", "fast_start", "solve_46", "algorithm2_fast", "fig4_fast",
+__all__ = ["SubproblemResult", "StartResult", "fast_start", "solve_46", "algorithm2_fast",
            "penalty_lower_bound", "compare_with_cvxpy"]
 
 
@@ -641,71 +642,6 @@ def algorithm2_fast(problem: DesignProblem, *, rho: float = 10.0, iota: float = 
 # Fig. 4 with this engine
 
 
-def fig4_fast(*, types=("I", "II", "III"), nx: int = 4, nz: int = 4, n_ue: int = 10, iterations: int = 15,
-              eta_bps_hz: float = 2.0, p_max_dbm: float = 30.0, seed: int = 0, with_bound: bool = True,
-              advance=None, **alg2_kwargs):
-    """Seed 000 Fig. 4 (RCRB vs Algorithm 2 iteration, collaboration types ``types`` -> K = 3/5/7)
-    with :func:`algorithm2_fast`; the same rows and curves as :func:`twin.isac.design_figures.fig4`:
-    "type X" (RCRB of iterate j's R_x, j = 0 the start; held after convergence, column
-    converged = 1), "type X rank-one (47)" (RCRB of each iterate's (47) extraction) and, with
-    ``with_bound``, a flat "type X SDR bound": the certified weak-duality LOWER bound on the SDR
-    optimum (``fast_design(..., sensing_rank="full")``'s extra["dual_bound_m"], no SDP solve; the
-    fast design's own RCRB, an upper bound on the SDR optimum, is in column sdr_upper_m and the notes).
-    Extra columns: K, solve_s, gap (certified relative gap of the (46) subproblem of iteration j),
-    sub_cpu_s. Returns a :class:`twin.isac.design_figures.DesignFigure`."""
-    from twin.isac import design
-    from twin.isac.design_figures import DesignFigure
-    from twin.isac.fast_design import fast_design
-
-    t0, c0 = time.perf_counter(), time.process_time()
-    fig = DesignFigure("fig4", "Convergence of Algorithm 2 (seed 000 Fig. 4), fast subproblems", "iteration",
-                       "RCRB (m)")
-    for typ in types:
-        prob = design.paper_problem(typ, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p_max_dbm,
-                                    seed=seed)
-        res = algorithm2_fast(prob, max_iter=iterations, **alg2_kwargs)
-        hist = list(res.rcrb_history_m)
-        r1 = list(res.extra.get("rcrb_rank_one_history_m", []))
-        gaps = [float("nan")] + list(res.extra.get("subproblem_gaps", []))
-        cpus = [res.extra["start"].cpu_s if isinstance(res.extra.get("start"), StartResult) else float("nan")]
-        cpus += list(res.extra.get("subproblem_cpu_s", []))
-        n_done = len(hist)
-        for j in range(iterations + 1):
-            conv = int(j >= n_done)
-            jj = min(j, n_done - 1)
-            common = {"status": res.status, "converged": conv, "K": prob.K, "solve_s": res.solve_time_s,
-                      "gap": gaps[jj] if jj < len(gaps) else float("nan"),
-                      "sub_cpu_s": cpus[jj] if (jj < len(cpus) and not conv) else 0.0}
-            val = hist[jj] if hist else res.rcrb_m
-            fig.rows.append({"curve": f"type {typ}", "x": j, "rcrb_m": val, **common})
-            if r1:
-                fig.rows.append({"curve": f"type {typ} rank-one (47)", "x": j, "rcrb_m": r1[min(j, len(r1) - 1)],
-                                 **common})
-        gmax = max(res.extra.get("subproblem_gaps") or [float("nan")])
-        fig.notes.append(f"type {typ} (K = {prob.K}): {res.status}, {res.iterations} iterations, final rank-one "
-                         f"RCRB {res.rcrb_m:.6g} m, rank residual {res.rank_residual:.2g}, rho "
-                         f"{res.extra['rho_history'][-1] if res.extra.get('rho_history') else 'n/a'}, worst "
-                         f"certified (46) gap {gmax:.2g}, min rate {float(np.min(res.rates)):.6f} bit/s/Hz, "
-                         f"max P/Pmax {float(np.max(res.sat_power_w / prob.p_max_w)):.9f}, "
-                         f"CPU {res.extra.get('cpu_s', float('nan')):.1f} s, wall {res.solve_time_s:.1f} s")
-        if with_bound:
-            fd = fast_design(prob, sensing_rank="full")
-            bound = float(fd.extra.get("dual_bound_m", float("nan")))
-            for j in range(iterations + 1):
-                fig.rows.append({"curve": f"type {typ} SDR bound", "x": j, "rcrb_m": bound, "status": "optimal",
-                                 "converged": 1, "K": prob.K, "solve_s": fd.solve_time_s,
-                                 "sdr_upper_m": float(fd.extra.get("unmet_design", fd).rcrb_m)})
-            fig.notes.append(f"type {typ}: SDR optimum certified in [{bound:.6g}, {fd.rcrb_m:.6g}] m "
-                             f"(fast_design {fd.status}, dual gap {fd.extra.get('dual_gap', float('nan')):.2g}, "
-                             f"{fd.solve_time_s:.1f} s)")
-        if advance is not None:
-            advance(1)
-    fig.notes.append(f"N = {nx}x{nz}, M = {n_ue}, eta = {eta_bps_hz} bit/s/Hz, P_max = {p_max_dbm} dBm, "
-                     f"paper beta (B.9), sigma_n^2 = -110 dBm, L = 1; engine algorithm2_fast")
-    fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
-    return fig
-
-
 # ---------------------------------------------------------------------------
 # comparison with the cvxpy reference (small instances)
 
@@ -776,9 +712,9 @@ def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
         for k, v in compare_with_cvxpy(pb, max_iter=a.iterations).items():
             print(f"{k} = {v}")
     else:
-        from twin.isac.design_figures import write_design_figure
+        from twin.isac.design_figures import fig4, write_design_figure
 
-        fig = fig4_fast(types=tuple(a.types.split(",")), nx=a.n, nz=a.n, n_ue=a.ues, iterations=a.iterations)
+        fig = fig4(types=tuple(a.types.split(",")), nx=a.n, nz=a.n, n_ue=a.ues, iterations=a.iterations, engine="fast")
         csv, png = write_design_figure(fig, Path(a.out))
         print("\n".join(fig.notes))
         print(f"wrote {csv} and {png}; wall {fig.wall_s:.1f} s, process CPU {fig.cpu_s:.1f} s")
