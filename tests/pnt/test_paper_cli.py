@@ -76,13 +76,13 @@ def test_reading_flags_reach_the_experiment(tmp_path):
 
     out = tmp_path / "r"
     args = ["table3", "--quick", "--drops", "1", "--out", str(out), "--cell-radius", "inradius", "--boresight", "cluster",
-            "--min-elevation-deg", "65", "--reference", "zenith"]
+            "--min-elevation-deg", "65", "--reference", "cap"]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     specs = [json.loads(p.read_text()) for p in (out / "raw").glob("*.json")]
     assert len(specs) == 5
     for sp in specs:
         p = sp["params"]
-        assert (p["cell_radius_kind"], p["boresight"], p["min_elevation_deg"], p["reference"]) == ("inradius", "cluster", 65.0, "zenith")
+        assert (p["cell_radius_kind"], p["boresight"], p["min_elevation_deg"], p["reference"]) == ("inradius", "cluster", 65.0, "cap")
     bad = runner.invoke(app, ["table3", "--quick", "--out", str(out), "--boresight", "east"])
     assert bad.exit_code != 0

@@ -104,12 +104,12 @@ def test_cap_sampling_is_uniform_in_area():
 
 @pytest.mark.parametrize("n_visible,i_tdoa", PAPER_PAIRS)
 def test_paper_drop_geometry(n_visible, i_tdoa):
-    drop = paper_002_drop(np.random.default_rng(3), n_visible=n_visible, i_tdoa=i_tdoa, reference="zenith")
-    default = paper_002_drop(np.random.default_rng(3), n_visible=n_visible, i_tdoa=i_tdoa)
-    # the default reference is drawn in the cap after everything else: other draws unchanged
-    np.testing.assert_array_equal(default.sat_pos, drop.sat_pos)
-    np.testing.assert_array_equal(default.ut_pos, drop.ut_pos)
-    assert 60.0 - 1e-9 <= np.rad2deg(elevation_rad(default.cell_centres[0], default.ref_pos[None]))[0] < 90.0
+    drop = paper_002_drop(np.random.default_rng(3), n_visible=n_visible, i_tdoa=i_tdoa)
+    in_cap = paper_002_drop(np.random.default_rng(3), n_visible=n_visible, i_tdoa=i_tdoa, reference="cap")
+    # the option draws the reference in the cap after everything else: other draws unchanged
+    np.testing.assert_array_equal(in_cap.sat_pos, drop.sat_pos)
+    np.testing.assert_array_equal(in_cap.ut_pos, drop.ut_pos)
+    assert 60.0 - 1e-9 <= np.rad2deg(elevation_rad(in_cap.cell_centres[0], in_cap.ref_pos[None]))[0] < 90.0
     assert drop.ut_pos.shape == (61, 3) and drop.cell_centres.shape == (61, 3)
     assert drop.sat_pos.shape == (n_visible, 3) and drop.ref_pos.shape == (3,)
     assert drop.frames.shape == (n_visible, 3, 3) and drop.i_tdoa == i_tdoa
@@ -188,4 +188,4 @@ def test_inradius_reading_spacing():
         PntParams(cell_radius_kind="diameter")
     with pytest.raises(ValueError, match="reference"):
         PntParams(reference="x")
-    assert PntParams().reference == "cap"
+    assert PntParams().reference == "zenith"

@@ -49,9 +49,8 @@ class PntParams:
     distance, i.e. circumradius 50 km and 86.6 km spacing for 43.3 km).
     boresight: "nadir" (default) or "cluster" (each satellite's UPA faces the cluster centre).
     min_elevation_deg: the satellites' cap, elevation >= this seen from the cluster centre
-    (seed-math A.11 [R], 60). reference: "cap" (default: the reference satellite drawn
-    uniformly in the same cap, like the other satellites) or "zenith" (above the cluster
-    centre, the default before 2026-11-25).
+    (seed-math A.11 [R], 60). reference: "zenith" (default: the reference satellite
+    above the cluster centre) or "cap" (drawn uniformly in the same cap, like the others).
     """
 
     nx: int = 8
@@ -77,7 +76,7 @@ class PntParams:
     cell_radius_kind: str = "circumradius"
     boresight: str = "nadir"
     min_elevation_deg: float = 60.0
-    reference: str = "cap"
+    reference: str = "zenith"
 
     def __post_init__(self):
         if self.reference not in REFERENCES:

@@ -91,7 +91,7 @@ class Options:
     cell_radius_kind: str = "circumradius"
     boresight: str = "nadir"
     min_elevation_deg: float = 60.0
-    reference: str = "cap"
+    reference: str = "zenith"
 
     @property
     def n_cells(self) -> int:
@@ -425,7 +425,7 @@ def _register(name: str, help_text: str, action) -> None:
             60.0, "--min-elevation-deg", min=1.0, max=89.0, help="satellite cap: elevation >= this from the cluster centre (deg)"
         ),
         reference: str = typer.Option(
-            "cap", "--reference", help="reference satellite: 'cap' (random in the satellites' cap, default) or 'zenith' (above the cluster centre)"
+            "zenith", "--reference", help="reference satellite: 'zenith' (above the cluster centre, default) or 'cap' (random in the satellites' cap)"
         ),
     ) -> None:
         if phase_model not in ("link", "element"):

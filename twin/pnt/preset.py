@@ -3,10 +3,9 @@
 61 hexagonal cells (centre + 4 rings, circumradius 43.3 km, centre spacing 75 km), one UT
 drawn uniformly in each hexagon at altitude 0, `I` satellites drawn uniformly (in area) on
 the 600 km shell over the cap where the elevation seen from the cluster centre is at least
-60 degrees, and one reference satellite drawn the same way (uniform in the same cap; option:
-at the zenith of the cluster centre). Seed 002 places neither; the reference is one of the
-cooperating satellites and its Proposition 1 treats satellite positions as random on a
-sphere (docs/pnt-reproduction.md, "Issue 6, last look").
+60 degrees, and one reference satellite at the zenith of the cluster centre (option: drawn
+uniformly in the same cap). Seed 002 places neither (docs/pnt-reproduction.md, "Issue 6,
+last look", measures both).
 
 Geometry is on a sphere of radius `R_c = |ECEF(centre)|` (the WGS84 geocentric radius of
 the cluster centre): UTs at `R_c`, satellites at `R_c + altitude`. Local east/north offsets
@@ -161,7 +160,7 @@ def paper_002_drop(
     rings: int = 4,
     circumradius_m: float = 43.3e3,
     boresight: str = "nadir",
-    reference: str = "cap",
+    reference: str = "zenith",
 ) -> Drop:
     """One random drop of seed 002's simulation geometry (seed-math A.11).
 
@@ -171,9 +170,9 @@ def paper_002_drop(
     centre's geocentric radius; center_latlon: cluster centre (degrees).
     Satellite body frames use `pnt_body_frames(sat_pos, x_axis="east")` with a nadir
     boresight (`boresight="nadir"`, default) or facing the cluster centre ("cluster").
-    reference: "cap" (default: uniform in the satellites' cap, drawn after everything else
-    from `rng`, so the other draws do not depend on it) or "zenith" (above the cluster
-    centre; the default before 2026-11-25).
+    reference: "zenith" (default: above the cluster centre) or "cap" (uniform in the
+    satellites' cap, drawn after everything else from `rng`, so the other draws of the drop
+    do not depend on it).
     """
     if int(n_visible) != n_visible or n_visible < 1:
         raise ValueError(f"n_visible must be an integer >= 1, got {n_visible!r}")
