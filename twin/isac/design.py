@@ -305,9 +305,9 @@ def choose_solver(problem: DesignProblem, solver: str = "auto") -> str:
     Clarabel (interior point) is ~1e-8 accurate and fast on small problems, but its dense PSD-cone
     KKT blocks grow like (d^2)^2: at d = 27 (3x3, K = 3, M = 2, before the subspace reduction) one
     SDR took 33 s CPU, and at Table II size (NK = 80, M = 10) it ran out of memory. SCS (first
-    order) scales: at Table II size (d = 65) one SDR takes ~1 min CPU at eps 1e-4 and lands inside
-    the fast design's certified bracket (docs/isac-design.md, "Solver choice"); its tolerance by
-    size is :func:`scs_eps`."""
+    order) scales: at Table II size (d = 65) one SDR took 40-76 s CPU at the default eps 1e-6 on
+    three geometries and landed inside the fast design's certified bracket (docs/isac-design.md,
+    "Solver choice"); its tolerance is :func:`scs_eps`."""
     s = solver.upper()
     if s != "AUTO":
         if s not in ("SCS", "CLARABEL"):
@@ -371,7 +371,7 @@ class _Sdp:
     B = blockdiag(B_k) (NK, d), projecting any matrix X -> B B^H X B B^H keeps every FIM entry and
     every rate term and does not raise any satellite's power (tr of a compressed PSD block): every
     optimum of the relaxation lies in the subspace, and the SDP variables are d x d matrices V with
-    X = B V B^H. ``subspace=False`` uses B = I (d = NK), for tests.
+    X = B V B^H. ``subspace=False`` uses B = I (d = NK), for comparisons.
 
     Variables are X = (matrix in W) / s with s = max P^max. ``self.A`` (16, d^2) complex: the
     4 x 4 matrix G(V) = Re(A vec_F(V)) equals S [[J^T F_OO J, J^T F_Oa], [., F_aa]] S at
@@ -472,12 +472,14 @@ class _Sdp:
     def epigraph(self, fim16, form: str = "schur"):
         """(34) for the (16,) scaled FIM expression: returns (constraints, objective) with U the
         3 x 3 scaled FIM lower bound and objective = tr(D U^{-1} D) / obj_ref = tr CRB (m^2) /
-        obj_ref, D' = D / sqrt(obj_ref) (entries O(1)). ``form`` "schur": tr Z with
-        [[U, D'], [D', Z]] >= 0 (SCS converges ~2-20x faster on it at Table II size); "tr_inv":
-        cvxpy's tr_inv(D'^{-1} U D'^{-1}) (Clarabel reaches "optimal" on it, but stalls at
-        "optimal_inaccurate" with SINR errors ~1e-3 on the Schur form). The first version,
-        tr_inv(D^{-1} U D^{-1}) / obj_ref, put entries ~1e4 and a 1/obj_ref ~ 2e3 objective into
-        the conic data: SCS's initial residual was 2.8e6 instead of 13 at Table II size."""
+        obj_ref. ``form`` "schur" (used with SCS): tr Z with [[U, D'], [D', Z]] >= 0,
+        D' = D / sqrt(obj_ref) (entries O(1)); "tr_inv" (used with Clarabel): the first version,
+        cvxpy's tr_inv(D^{-1} U D^{-1}) / obj_ref, which puts entries 1/d_j^2 up to ~4e4 and a
+        factor 1/obj_ref ~ 2e3 into the conic data. At Table II size SCS's initial residual is 13
+        on the Schur form against 2.8e6, and after 200 iterations 2.2e-3 / 1.7e-4 (primal / dual)
+        against 1.4 / 4.8e-3 (tr_inv(D'^{-1} U D'^{-1}): 5.1e-3 / 4.4e-3). Clarabel, on the small
+        test instance, stops at "optimal_inaccurate" (SINR errors up to 1e-3) or fails at high
+        rate targets on the Schur and D' forms, and reaches "optimal" on the first version."""
         U = cp.Variable((3, 3), symmetric=True)
         Fm = cp.reshape(fim16, (4, 4), order="C")
         F = 0.5 * (Fm + Fm.T)
