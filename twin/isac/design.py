@@ -867,12 +867,14 @@ SDR_FEASIBILITY_TOL = 1e-2
 def sdr_violation(problem: DesignProblem, result: DesignResult, *, rate_margin: float = 0.0) -> float:
     """Largest relative violation of the per-satellite power (38) and of the SINR targets (39)
     by ``result`` (0 when feasible): max over satellites of P_k / P_k^max - 1 and over UEs of
-    1 - SINR_m / gamma_m, with gamma_m = (2^eta_m - 1)(1 + rate_margin)."""
+    1 - SINR_m / gamma_m, with gamma_m = (2^eta_m - 1)(1 + rate_margin) (UEs with eta_m = 0 have
+    no target)."""
     p_max = np.broadcast_to(np.asarray(problem.p_max_w, dtype=float), result.sat_power_w.shape)
     gamma = _gamma(problem.eta, rate_margin)
     sinr = 2.0 ** np.asarray(result.rates, dtype=float) - 1.0
     power_excess = float(np.max(result.sat_power_w / p_max - 1.0))
-    sinr_shortfall = float(np.max(1.0 - sinr / gamma))
+    has_target = gamma > 0  # eta_m = 0 (comm-centric bisection at r = 0) asks for nothing
+    sinr_shortfall = float(np.max(1.0 - sinr[has_target] / gamma[has_target])) if np.any(has_target) else 0.0
     return max(0.0, power_excess, sinr_shortfall)
 
 
