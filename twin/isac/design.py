@@ -983,25 +983,47 @@ def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, 
         r1_hist.append(_rank_one_rcrb(Xs, Y))
         resid = rank_residual(list(Xs) + ([Y] if sensing_rank == "one" else []))
         res_hist.append(resid)
-        converged = f_prev is not None and abs(f - f_prev) <= rel_tol * max(abs(f_prev), 1e-12)
+        stop, rho = penalty_step(f, f_prev, resid, rho, iota=iota, delta=delta, rel_tol=rel_tol)
         f_prev = f
-        if converged:
-            if resid > delta:
-                rho *= iota
-            else:
-                break
-    Ws, Rs = Xs * s, Y * s
+        if stop:
+            break
+    return algorithm2_result(problem, Xs * s, Y * s, sensing_rank, scheme=scheme, solver=slv,
+                             solver_status=last_status, iterations=it, objective_history=obj_hist,
+                             rcrb_history_m=rcrb_hist, rank_one_history_m=r1_hist, rho_history=rho_hist,
+                             rank_residual_history=res_hist, t_start=t_start,
+                             start_solve_s=secs, solver_history=solver_hist, subspace_dim=sdp.dim)
+
+
+def penalty_step(f: float, f_prev: float | None, resid: float, rho: float, *, iota: float, delta: float,
+                 rel_tol: float) -> tuple[bool, float]:
+    """Algorithm 2 lines 5-8 after one (46) solve: the iteration has converged when the (46)
+    objective ``f`` changed by <= ``rel_tol`` relative to ``f_prev`` (None at the first solve);
+    then stop if the rank residual ``resid`` <= ``delta``, else raise rho <- iota rho.
+    Returns (stop, rho)."""
+    converged = f_prev is not None and abs(f - f_prev) <= rel_tol * max(abs(f_prev), 1e-12)
+    if converged and resid <= delta:
+        return True, rho
+    return False, rho * iota if converged else rho
+
+
+def algorithm2_result(problem: DesignProblem, Ws, Rs, sensing_rank: str, *, scheme: str, solver: str,
+                      solver_status: str, iterations: int, objective_history, rcrb_history_m, rank_one_history_m,
+                      rho_history, rank_residual_history, t_start: float, **extra) -> DesignResult:
+    """Algorithm 2's output from its last iterate (W_m (M, NK, NK), R (NK, NK), W): (47)
+    (``sensing_rank="one"``) or :func:`rank_one_beams` (``"full"``), fitted to the power limits and
+    evaluated from scratch; histories and ``extra`` go to ``result.extra``. Shared by
+    :func:`algorithm2` and ``twin.isac.fast_algorithm2.algorithm2_fast``."""
     if sensing_rank == "one":
         W, R = _extract_47(Ws, Rs)
     else:
         W, R = rank_one_beams(problem, Ws, Ws.sum(axis=0) + Rs)
     W, R = _fit_power(problem, W, R)
-    res = evaluate_design(problem, W, R, scheme=scheme, solver=slv, solver_status=last_status, iterations=it,
-                          objective_history=obj_hist, rcrb_history_m=rcrb_hist,
-                          rank_residual=res_hist[-1] if res_hist else float("nan"),
+    res = evaluate_design(problem, W, R, scheme=scheme, solver=solver, solver_status=solver_status,
+                          iterations=iterations, objective_history=objective_history, rcrb_history_m=rcrb_history_m,
+                          rank_residual=rank_residual_history[-1] if rank_residual_history else float("nan"),
                           solve_time_s=time.perf_counter() - t_start)
-    res.extra.update(rcrb_rank_one_history_m=r1_hist, rho_history=rho_hist, rank_residual_history=res_hist,
-                     start_solve_s=secs, solver_history=solver_hist, subspace_dim=sdp.dim)
+    res.extra.update(rcrb_rank_one_history_m=rank_one_history_m, rho_history=rho_history,
+                     rank_residual_history=rank_residual_history, **extra)
     if not res.meets(problem, rate_tol=1e-6):
         res.message = "rank-one output misses a rate target by more than 1e-6 bit/s/Hz (raise rate_margin)"
     return res

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from twin.isac.design import (CRB_UNIT_FRACTION, DesignProblem, DesignResult, _crb_rx, _extract_47, _fit_power,
-                              _gamma, _Sdp, evaluate_design, fallback_design, rank_one_beams)
+from twin.isac.design import (CRB_UNIT_FRACTION, DesignProblem, DesignResult, _crb_rx, _extract_47, _gamma,
+                              algorithm2_result, fallback_design, penalty_step)
 from twin.isac.fast_design import FastOperators, _lbfgs, crb_and_gradient, crb_sigma
 
 __all__ = ["SubproblemResult", "StartResult", "fast_start", "solve_46", "algorithm2_fast",
@@ -611,31 +611,19 @@ def algorithm2_fast(problem: DesignProblem, *, rho: float = 10.0, iota: float = 
         resid = float(sum(abs(float(np.sum(np.abs(Z[:, owner == b]) ** 2)) - tops[b][0]) for b in pen_blocks))
         res_hist.append(resid)
         dirs = [tops[m][1] for m in range(M)] + [tops[M][1] if sensing_rank == "one" else None]
-        converged = f_prev is not None and abs(f - f_prev) <= rel_tol * max(abs(f_prev), 1e-12)
+        stop, rho = penalty_step(f, f_prev, resid, rho, iota=iota, delta=delta, rel_tol=rel_tol)
         f_prev = f
-        if converged:
-            if resid > delta:
-                rho *= iota
-            else:
-                break
-    Ws, Rs = Xs * s, Y * s
-    if sensing_rank == "one":
-        W, R = _extract_47(Ws, Rs)
-    else:
-        W, R = rank_one_beams(pb, Ws, Ws.sum(axis=0) + Rs)
-    W, R = _fit_power(pb, W, R)
-    res = evaluate_design(pb, W, R, scheme=scheme, solver="alm-lbfgs", solver_status="optimal", iterations=it,
-                          objective_history=obj_hist, rcrb_history_m=rcrb_hist,
-                          rank_residual=res_hist[-1] if res_hist else float("nan"),
-                          solve_time_s=time.perf_counter() - t_start)
-    res.extra.update(rcrb_rank_one_history_m=r1_hist, rho_history=rho_hist, rank_residual_history=res_hist,
-                     subproblem_gaps=gaps, subproblem_lower_bounds=lbs, subproblem_violations=viols,
-                     subproblem_cpu_s=cpu_sub, subproblem_wall_s=wall_sub, lbfgs_iterations=n_lbfgs,
-                     start=start_info, start_gap=(start_info.gap if start_info != "given" else float("nan")),
-                     cpu_s=time.process_time() - c_start, crb_unit_m2=nd.unit)
-    if not res.meets(pb, rate_tol=1e-6):
-        res.message = "rank-one output misses a rate target by more than 1e-6 bit/s/Hz (raise rate_margin)"
-    return res
+        if stop:
+            break
+    return algorithm2_result(pb, Xs * s, Y * s, sensing_rank, scheme=scheme, solver="alm-lbfgs",
+                             solver_status="optimal", iterations=it, objective_history=obj_hist,
+                             rcrb_history_m=rcrb_hist, rank_one_history_m=r1_hist, rho_history=rho_hist,
+                             rank_residual_history=res_hist, t_start=t_start,
+                             subproblem_gaps=gaps, subproblem_lower_bounds=lbs, subproblem_violations=viols,
+                             subproblem_cpu_s=cpu_sub, subproblem_wall_s=wall_sub, lbfgs_iterations=n_lbfgs,
+                             start=start_info,
+                             start_gap=(start_info.gap if start_info != "given" else float("nan")),
+                             cpu_s=time.process_time() - c_start, crb_unit_m2=nd.unit)
 
 
 # ---------------------------------------------------------------------------
