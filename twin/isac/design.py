@@ -407,7 +407,6 @@ class _Sdp:
         Gref_s = Gref * np.outer(self.d, self.d)
         Fp = Gref_s[:3, :3] - np.outer(Gref_s[:3, 3], Gref_s[:3, 3]) / Gref_s[3, 3]
         self.obj_ref = float(np.sum(self.d[:3] ** 2 * np.diag(np.linalg.inv(Fp))))  # m^2, reference CRB
-        self.iso_crb_m2 = _crb_rx(p, np.diag(np.repeat(p.p_max_w / N, N))) ** 2  # isotropic full power
         # channels normalised by the UE noise: g_i = h_i sqrt(s / sigma_i^2), so noise nu_i = 1 and
         # tr(X G_i) is the SNR; every rate row is O(SINR target) at the optimum (first-order
         # solvers check residuals against the largest row, so no row may be tiny or huge)
@@ -903,6 +902,16 @@ def power_min_start(problem: DesignProblem, *, solver: str = "auto", rate_margin
     return model.beam_mats() * sdp.s, model.sensing_mat() * sdp.s, status, secs, slv
 
 
+def default_crb_unit_m2(problem: DesignProblem, fraction: float = CRB_UNIT_FRACTION) -> float:
+    """Unit (m^2) of the CRB term of Algorithm 2's (46): ``fraction`` of the tr CRB of the
+    isotropic full-power design (every satellite P_k^max / N per antenna). The paper's units leave
+    the balance between rho and the CRB open; docs/isac-design.md and docs/isac-algorithm2.md
+    measure how the fraction sets the convergence speed."""
+    if not fraction > 0:
+        raise ValueError(f"the CRB unit fraction must be > 0, got {fraction}")
+    return fraction * _crb_rx(problem, np.diag(np.repeat(problem.p_max_w / problem.N, problem.N)).astype(complex)) ** 2
+
+
 def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, delta: float = 1e-4,
                max_iter: int = 30, rel_tol: float = 1e-4, rate_form: str = "linear", sensing_rank: str = "one",
                solver: str = "auto", rate_margin: float = 1e-3, crb_unit_m2: float | None = None,
@@ -943,7 +952,7 @@ def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, 
     sdp = _Sdp(problem)
     s = sdp.s
     model = _Model(sdp, rate=rate_form, penalty=True, penalize_sensing=(sensing_rank == "one"), solver=slv)
-    unit = CRB_UNIT_FRACTION * sdp.iso_crb_m2 if crb_unit_m2 is None else float(crb_unit_m2)
+    unit = default_crb_unit_m2(problem) if crb_unit_m2 is None else float(crb_unit_m2)
     if not unit > 0:
         raise ValueError(f"crb_unit_m2 must be > 0 m^2, got {crb_unit_m2}")
     rho_scale = unit / sdp.obj_ref  # (CRB/unit + rho pen) = (obj_ref/unit) (CRB/obj_ref + rho (unit/obj_ref) pen)

@@ -69,7 +69,10 @@ def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, en
              solver: str = SolverOpt,
              iterations: int = typer.Option(15, "--iterations", help="Algorithm 2 iterations shown (0..n)"),
              types: str = typer.Option("I,II,III", "--types", help="comma-separated collaboration types"),
-             n: int | None = SideOpt, ues: int | None = UesOpt) -> None:
+             n: int | None = SideOpt, ues: int | None = UesOpt,
+             crb_unit: float = typer.Option(None, "--crb-unit", help="unit of the CRB term of (46) as a fraction of "
+                                            "the isotropic design's tr CRB (default 0.01); sets how far each "
+                                            "iteration may move (docs/isac-algorithm2.md)")) -> None:
     """Fig. 4: RCRB vs Algorithm 2 iteration for collaboration types I, II, III."""
     typ = tuple(t.strip() for t in types.split(",") if t.strip())
     bad = [t for t in typ if t not in ("I", "II", "III")]
@@ -80,6 +83,10 @@ def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, en
     else:
         kw = dict(types=typ, iterations=iterations)
     kw = _size(kw, n, ues)
+    if crb_unit is not None:
+        if not crb_unit > 0:
+            raise typer.BadParameter(f"--crb-unit must be > 0, got {crb_unit}")
+        kw["crb_unit_fraction"] = crb_unit
     _run("fig4", lambda dfig, adv: dfig.fig4(seed=seed, engine=engine, solver=solver, advance=adv, **kw),
          len(kw["types"]), out)
 

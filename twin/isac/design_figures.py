@@ -101,7 +101,7 @@ def _row(curve, x, res, **extra) -> dict:
 def fig4(*, types: Sequence[str] = ("I", "II", "III"), nx: int = 4, nz: int = 4, n_ue: int = 10,
          iterations: int = 15, eta_bps_hz: float = 2.0, p_max_dbm: float = 30.0, seed: int = 0,
          engine: str = "auto", solver: str = "auto", with_bound: bool = True, advance: Progress = _noop,
-         **alg2_kwargs) -> DesignFigure:
+         crb_unit_fraction: float | None = None, **alg2_kwargs) -> DesignFigure:
     """Fig. 4: RCRB (m) vs Algorithm 2 iteration 0..``iterations`` for collaboration types ``types``
     (K = 3/5/7) at the Table II point. Curve "type X": RCRB of iterate j's R_x (j = 0 = the
     power-minimising start); after convergence the last value is held (column "converged" = 1).
@@ -112,13 +112,17 @@ def fig4(*, types: Sequence[str] = ("I", "II", "III"), nx: int = 4, nz: int = 4,
     relative gap of iteration j's (46), sub_cpu_s); with ``with_bound`` the flat "type X SDR
     bound" is the certified weak-duality lower bound of ``fast_design(sensing_rank="full")`` (no
     SDP; its own RCRB, an upper bound on the SDR optimum, is column sdr_upper_m). engine "sdr":
-    :func:`twin.isac.design.algorithm2` (cvxpy) and the bound from :func:`design.sdr_lower_bound`."""
+    :func:`twin.isac.design.algorithm2` (cvxpy) and the bound from :func:`design.sdr_lower_bound`.
+    crb_unit_fraction: unit of (46)'s CRB term as a fraction of each problem's isotropic tr CRB
+    (:func:`design.default_crb_unit_m2`; None = ``design.CRB_UNIT_FRACTION``)."""
     engine = proposed_engine(engine)
     t0, c0 = time.perf_counter(), time.process_time()
     fig = DesignFigure("fig4", "Convergence of Algorithm 2 (seed 000 Fig. 4)", "iteration", "RCRB (m)")
     for typ in types:
         prob = design.paper_problem(typ, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p_max_dbm,
                                     seed=seed)
+        if crb_unit_fraction is not None:
+            alg2_kwargs["crb_unit_m2"] = design.default_crb_unit_m2(prob, crb_unit_fraction)
         if engine == "fast":
             from twin.isac.fast_algorithm2 import algorithm2_fast
 
@@ -155,7 +159,8 @@ def fig4(*, types: Sequence[str] = ("I", "II", "III"), nx: int = 4, nz: int = 4,
             fig.rows.extend(_fig4_bound_rows(prob, typ, iterations, engine, solver, fig.notes))
         advance(1)
     fig.notes.append(f"N = {nx}x{nz}, M = {n_ue}, eta = {eta_bps_hz} bit/s/Hz, P_max = {p_max_dbm} dBm, "
-                     f"paper beta (B.9), sigma_n^2 = -110 dBm, L = 1; engine {engine}")
+                     f"paper beta (B.9), sigma_n^2 = -110 dBm, L = 1; engine {engine}; CRB unit of (46) "
+                     f"{design.CRB_UNIT_FRACTION if crb_unit_fraction is None else crb_unit_fraction:g} x isotropic tr CRB")
     fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
     return fig
 

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from twin.isac.design import (CRB_UNIT_FRACTION, DesignProblem, DesignResult, _crb_rx, _extract_47, _gamma,
-                              algorithm2_result, fallback_design, penalty_step)
+from twin.isac.design import (DesignProblem, DesignResult, _crb_rx, _extract_47, _gamma,
+                              algorithm2_result, default_crb_unit_m2, fallback_design, penalty_step)
 from twin.isac.fast_design import FastOperators, _lbfgs, crb_and_gradient, crb_sigma
 
 __all__ = ["SubproblemResult", "StartResult", "fast_start", "solve_46", "algorithm2_fast",
@@ -65,10 +65,7 @@ class _Norm:
         self.pk = pb.p_max_w / self.s
         self.K, self.N, self.M, self.NK = pb.K, pb.N, pb.M, pb.NK
         self.ops = ops if ops is not None else FastOperators(pb)
-        if crb_unit_m2 is None:
-            iso = _crb_rx(pb, np.diag(np.repeat(pb.p_max_w / pb.N, pb.N)).astype(complex)) ** 2
-            crb_unit_m2 = CRB_UNIT_FRACTION * iso
-        self.unit = float(crb_unit_m2)
+        self.unit = default_crb_unit_m2(pb) if crb_unit_m2 is None else float(crb_unit_m2)
         if not self.unit > 0 or not np.isfinite(self.unit):
             raise ValueError(f"crb_unit_m2 must be a finite value > 0 m^2, got {crb_unit_m2}")
         self.sel = np.repeat(np.eye(self.K), self.N, axis=1)  # (K, NK)
