@@ -57,7 +57,7 @@ __all__ = [
 
 FALLBACK = "matched_filter_isotropic"
 #: default unit of the CRB term of (46), as a fraction of the isotropic design's tr CRB (algorithm2)
-CRB_UNIT_FRACTION = 0.01
+CRB_UNIT_FRACTION = 0.001
 _OK = ("optimal", "optimal_inaccurate")
 _INFEASIBLE = ("infeasible", "infeasible_inaccurate")
 
@@ -927,7 +927,7 @@ def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, 
     with residual <= delta or after ``max_iter`` solves. Output by (47): w~_m, r~ = sqrt(lambda_max) v.
 
     Numerics (seed-math B.6 [D]): powers / max P^max, UE noise 1, and the CRB term of (46) is
-    tr CRB / ``crb_unit_m2`` (default: CRB_UNIT_FRACTION = 1 % of tr CRB of the isotropic
+    tr CRB / ``crb_unit_m2`` (default: CRB_UNIT_FRACTION = 0.1 % of tr CRB of the isotropic
     full-power design), so rho weighs normalised power against that unit; objective_history is in
     those units. The paper's units (m^2, W) leave this scale open; with unit = 100 % the penalty
     dominates and the iteration crawls (docs/isac-design.md has the measured comparison). sensing_rank "one" (paper: r~ rank one, R penalised) or "full" (only the

@@ -71,7 +71,7 @@ def fig4_cmd(out: Path = OutOpt, quick: bool = QuickOpt, seed: int = SeedOpt, en
              types: str = typer.Option("I,II,III", "--types", help="comma-separated collaboration types"),
              n: int | None = SideOpt, ues: int | None = UesOpt,
              crb_unit: float = typer.Option(None, "--crb-unit", help="unit of the CRB term of (46) as a fraction of "
-                                            "the isotropic design's tr CRB (default 0.01); sets how far each "
+                                            "the isotropic design's tr CRB (default 0.001); sets how far each "
                                             "iteration may move (docs/isac-algorithm2.md)")) -> None:
     """Fig. 4: RCRB vs Algorithm 2 iteration for collaboration types I, II, III."""
     typ = tuple(t.strip() for t in types.split(",") if t.strip())
