@@ -43,7 +43,8 @@ from scipy.optimize import lsq_linear
 
 from twin.isac.design import (DesignProblem, DesignResult, _crb_rx, _extract_47, _gamma,
                               algorithm2_result, default_crb_unit_m2, fallback_design, penalty_step)
-from twin.isac.fast_design import FastOperators, _lbfgs, crb_and_gradient, crb_sigma
+from twin.isac.alm import augmented_lagrangian, phr_penalty
+from twin.isac.fast_design import FastOperators, crb_and_gradient, crb_sigma
 
 __all__ = ["SubproblemResult", "StartResult", "fast_start", "solve_46", "algorithm2_fast",
            "penalty_lower_bound", "compare_with_cvxpy"]
@@ -111,42 +112,28 @@ def _rates_log(nd: _Norm, Z, owner, gamma, iso_t=None):
 def _alm(fun_obj, fun_cons, x0, lam0, *, rho_a: float, outer: int, inner: int, feas_tol: float,
          rel_tol: float, growth: float = 5.0, rho_max: float = 1e8, check=None):
     """Minimise fun_obj(x) -> (f, grad) s.t. c(x) >= 0, fun_cons(x) -> (c (m,), vjp) with
-    vjp(w) = sum_j w_j grad c_j, by the PHR augmented Lagrangian; inner problems by L-BFGS.
+    vjp(w) = sum_j w_j grad c_j, by :func:`twin.isac.alm.augmented_lagrangian` (L-BFGS ftol 1e-13).
     Stops when max violation <= feas_tol and the objective changed by < rel_tol (relative) over an
-    outer step, or when ``check(x)`` returns True (called after each outer step).
+    outer step, or when ``check(x)`` returns True (called after each feasible outer step).
     Returns (x, lam, max_violation, outer steps, L-BFGS iterations)."""
-    lam = np.asarray(lam0, dtype=float).copy()
-    rho = float(rho_a)
 
-    def phi(x):
+    def lagrangian(x, lam, rho):
         f, gf = fun_obj(x)
         c, vjp = fun_cons(x)
-        act = np.maximum(0.0, lam - rho * c)
-        return f + float(np.sum(act**2 - lam**2)) / (2.0 * rho), gf - vjp(act)
+        pen, act = phr_penalty(c, lam, rho)
+        return f + pen, gf - vjp(act)
 
-    x = x0
-    f_prev = None
-    viol_prev = np.inf
-    n_it = 0
-    viol = np.inf
-    k = 0
-    for k in range(1, outer + 1):
-        x, _, nit = _lbfgs(phi, x, max_iter=inner, ftol=1e-13)
-        n_it += nit
-        f, _ = fun_obj(x)
-        c, _ = fun_cons(x)
-        viol = float(np.max(np.maximum(-c, 0.0)))
-        lam = np.maximum(0.0, lam - rho * c)
-        if viol > 0.25 * viol_prev:
-            rho = min(rho * growth, rho_max)
-        viol_prev = viol
+    def measure(x):
+        return fun_obj(x)[0], fun_cons(x)[0]
+
+    def outer_stop(x, f, viol, history):
+        f_prev = history[-2] if len(history) > 1 else None
         done = viol <= feas_tol and f_prev is not None and abs(f - f_prev) <= rel_tol * max(abs(f), 1e-300)
-        f_prev = f
-        if check is not None and viol <= feas_tol and check(x):
-            break
-        if done:
-            break
-    return x, lam, viol, k, n_it
+        return (check is not None and viol <= feas_tol and check(x)) or done
+
+    run = augmented_lagrangian(lagrangian, measure, x0, lam0, rho=float(rho_a), max_outer=outer, inner_iter=inner,
+                               rho_growth=growth, rho_max=rho_max, ftol=1e-13, outer_stop=outer_stop)
+    return run.x, run.lam, run.violation, run.outer, run.lbfgs_iterations
 
 
 def _nnls_multipliers(nd: _Norm, Z, owner, gamma, base_grad, iso=None):

@@ -32,6 +32,7 @@ import time
 
 import numpy as np
 
+from twin.isac.alm import augmented_lagrangian, phr_penalty
 from twin.isac.design import DesignProblem, DesignResult, evaluate_design, fallback_design
 from twin.isac.dual_bound import optimise_scheme_multipliers, scheme_dual_bound
 from twin.isac.fast_design import (
@@ -39,7 +40,6 @@ from twin.isac.fast_design import (
     _chain,
     _factors,
     _initial_point,
-    _lbfgs,
     _rate_log_slack,
     _to_complex,
     _to_real,
@@ -263,57 +263,40 @@ def _iso_scale(ops: FastOperators) -> float:
 
 def _solve(par, x, certify, *, max_iter: int, inner_iter: int, check_every: int, rho0: float,
            rho_growth: float = 5.0, rho_max: float = 1e8, tol: float = 1e-6, scale: float = 1.0, abort=None):
-    """Minimise scale * tr CRB(x) s.t. par.rows(x) >= 0 by the augmented Lagrangian of fast_design
-    (multipliers lam, penalty rho x rho_growth when the violation is not cut by 4x), each inner problem
-    by L-BFGS; ``certify(x)`` is called every ``check_every`` L-BFGS iterations and after each outer
-    iteration, and ends the run when it returns True; ``abort(x)`` (optional), called after each outer
-    iteration, ends it early (a parametrisation that is failing). Returns (x, lam, outer iterations,
-    L-BFGS iterations, history)."""
-    lam = np.zeros(par.n_rows)
-    rho = float(rho0)
-    state = {"it": 0}
+    """Minimise scale * tr CRB(x) s.t. par.rows(x) >= 0 by :func:`twin.isac.alm.augmented_lagrangian`
+    (as fast_design); ``certify(x)`` is called every ``check_every`` L-BFGS iterations and after each
+    outer iteration, and ends the run when it returns True; ``abort(x)`` (optional), called after each
+    outer iteration, ends it early (a parametrisation that is failing). Returns (x, lam, outer
+    iterations, L-BFGS iterations, history of tr CRB (m^2))."""
+    count = [0]
 
-    def phi(x):
+    def lagrangian(x, lam, rho):
         f, gf = par.crb(x)
         if not np.isfinite(f):
             return 1e30, np.zeros_like(x)
         val, g = scale * f, scale * gf
         if par.n_rows:
             c, vjp = par.rows(x)
-            act = np.maximum(0.0, lam - rho * c)
-            val += float(np.sum(act**2 - lam**2)) / (2.0 * rho)
-            g = g + vjp(-act)
+            pen, act = phr_penalty(c, lam, rho)
+            val, g = val + pen, g + vjp(-act)
         return val, g
 
-    def scheduled(x):
-        state["it"] += 1
-        state["done"] = bool(state["it"] % int(check_every) == 0 and certify(x))
-        return state["done"]
+    def measure(x):
+        return par.crb(x)[0], (par.rows(x)[0] if par.n_rows else np.zeros(0))
 
-    history, n_lbfgs, viol_prev, it = [], 0, np.inf, 0
-    for it in range(1, int(max_iter) + 1):
-        state["done"] = False
-        x, _, nit = _lbfgs(phi, x, max_iter=int(inner_iter), callback=scheduled, every=1)
-        n_lbfgs += nit
-        f, _ = par.crb(x)
-        history.append(float(f))
-        if state["done"]:
-            break
-        viol = 0.0
-        if par.n_rows:
-            c, _ = par.rows(x)
-            viol = float(np.max(np.maximum(-c, 0.0)))
-            lam = np.maximum(0.0, lam - rho * c)
-            if viol > 0.25 * viol_prev:
-                rho = min(rho * rho_growth, rho_max)
-            viol_prev = viol
-        if certify(x):
-            break
-        if abort is not None and abort(x):
-            break
-        if len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol:
-            break
-    return x, lam, it, n_lbfgs, history
+    def scheduled(x):
+        count[0] += 1
+        return bool(count[0] % int(check_every) == 0 and certify(x))
+
+    def outer_stop(x, f, viol, history):
+        if certify(x) or (abort is not None and abort(x)):
+            return True
+        return len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol
+
+    run = augmented_lagrangian(lagrangian, measure, x, np.zeros(par.n_rows), rho=float(rho0), max_outer=max_iter,
+                               inner_iter=inner_iter, rho_growth=rho_growth, rho_max=rho_max, inner_stop=scheduled,
+                               outer_stop=outer_stop)
+    return run.x, run.lam, run.outer, run.lbfgs_iterations, run.history
 
 
 class _Certifier:

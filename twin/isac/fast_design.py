@@ -14,8 +14,8 @@ Method (docs/isac-fast-design.md):
   cannot increase the CRB and does not change any SINR.)
 * The rate constraints (33c), the SINR form of seed-math B.6 [R] written as
   ln|h_i^H w_i|^2 >= ln(gamma_i (interference_i + noise)) (dimensionless rows), are handled by an
-  augmented Lagrangian with a small penalty; each inner problem is minimised by L-BFGS (plain
-  numpy, below) with the analytic gradient: grad_{Z*} CRB = E Sigma E^H Z (Sigma from G = dCRB/dQ,
+  augmented Lagrangian with a small penalty (:mod:`twin.isac.alm`, shared with fast_baselines and
+  fast_algorithm2); each inner problem is minimised by its L-BFGS with the analytic gradient: grad_{Z*} CRB = E Sigma E^H Z (Sigma from G = dCRB/dQ,
   Q the 4 x 4 position/alpha FIM).
 * Stopping rule: the weak-duality certificate of :mod:`twin.isac.dual_bound` (a lower bound on the
   SDR optimum from the gradient of the CRB at the iterate and multipliers fitted to stationarity)
@@ -34,6 +34,7 @@ import time
 
 import numpy as np
 
+from twin.isac.alm import augmented_lagrangian, phr_penalty
 from twin.isac.crb import angle_jacobian, fim_operators
 from twin.isac.design import DesignProblem, DesignResult, evaluate_design, fallback_design
 from twin.isac.dual_bound import dual_lower_bound, optimise_multipliers
@@ -234,77 +235,6 @@ def _initial_point(ops: FastOperators, r: int, rng) -> np.ndarray:
 # the design
 
 
-def _lbfgs(fun, x, *, max_iter: int, memory: int = 60, ftol: float = 1e-12, callback=None, every: int = 50):
-    """Minimise a smooth fun(x) -> (value, gradient) by L-BFGS with Armijo backtracking; the
-    inverse-Hessian product uses the compact representation (Nocedal & Wright, Numerical
-    Optimization, eq. (7.24)) with the pairs in a ring buffer and S^T Y updated by one row and one
-    column per new pair: five (memory x n) matrix-vector products per iteration (scipy's L-BFGS-B
-    spends most of its time in threaded BLAS calls on these small vectors). Stops after ``max_iter``
-    iterations or when 10 successive iterations decrease the value by less than ``ftol``
-    relative, or when ``callback(x)`` (called every ``every`` iterations) returns True.
-    Returns (x, value, iterations)."""
-    from scipy.linalg import solve_triangular
-
-    n = x.size
-    m = int(memory)
-    Sb = np.zeros((m, n))
-    Yb = np.zeros((m, n))
-    SY = np.zeros((m, m))  # SY[i, j] = s_i . y_j over ring slots
-    count = 0
-    head = 0
-    f, g = fun(x)
-    stall = 0
-    it = 0
-    for it in range(1, max_iter + 1):
-        if count:
-            order = (head - count + np.arange(count)) % m
-            SYo = SY[np.ix_(order, order)]
-            R = np.triu(SYo)
-            last = order[-1]
-            gam = SY[last, last] / (Yb[last] @ Yb[last])
-            u = (Sb @ g)[order]
-            v = gam * (Yb @ g)[order]
-            t = solve_triangular(R, u)
-            tf = np.zeros(m)
-            tf[order] = t
-            Yt = Yb.T @ tf
-            w = np.diag(SYo) * t + gam * (Yb @ Yt)[order] - v
-            p = solve_triangular(R, w, trans="T")
-            pf = np.zeros(m)
-            pf[order] = p
-            d = -(gam * g + Sb.T @ pf - gam * Yt)
-        else:
-            d = -g / max(np.linalg.norm(g), 1e-300)
-        slope = g @ d
-        if not slope < 0:  # not a descent direction: restart from steepest descent
-            count = 0
-            d = -g / max(np.linalg.norm(g), 1e-300)
-            slope = g @ d
-        step = 1.0
-        while True:
-            xn = x + step * d
-            fn, gn = fun(xn)
-            if fn <= f + 1e-4 * step * slope or step < 1e-12:
-                break
-            step *= 0.3
-        s_, y_ = xn - x, gn - g
-        sy = s_ @ y_
-        if sy > 1e-12 * np.linalg.norm(s_) * np.linalg.norm(y_):
-            Sb[head] = s_
-            Yb[head] = y_
-            SY[head, :] = Yb @ s_
-            SY[:, head] = Sb @ y_
-            head = (head + 1) % m
-            count = min(count + 1, m)
-        stall = stall + 1 if f - fn <= ftol * abs(f) else 0
-        x, f, g = xn, fn, gn
-        if stall >= 10:
-            break
-        if callback is not None and it % every == 0 and callback(x):
-            break
-    return x, f, it
-
-
 def _check_options(sensing_rank, tol, max_iter, rate_margin):
     if sensing_rank not in SENSING_RANKS:
         raise ValueError(f"sensing_rank must be one of {SENSING_RANKS}, got {sensing_rank!r}")
@@ -387,7 +317,6 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
     crb0, _ = crb_and_gradient(ops, Ziso)
     scale = 1.0 / crb0 if np.isfinite(crb0) and crb0 > 0 else 1.0
 
-    rho = float(rho0)
     shape = Y.shape
 
     def unpack(x):
@@ -396,7 +325,7 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
     def pack(Yc):
         return _to_real(Yc)
 
-    def phi(x):
+    def phi(x, lam, rho):
         Yc = unpack(x)
         Z, nrm = _factors(Yc, p_max)
         f, gf = crb_and_gradient(ops, Z)
@@ -407,8 +336,8 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
         else:
             c, g = _rate_slack(ops, Z, S, gamma)
             Cf = S / (1.0 + gamma)[:, None]
-        act = np.maximum(0.0, lam - rho * c)
-        val = scale * f + float(np.sum(act**2 - lam**2)) / (2.0 * rho)
+        pen, act = phr_penalty(c, lam, rho)
+        val = scale * f + pen
         Gz = scale * gf + ops.Hn.T @ (-act[:, None] * Cf * g)
         Gy = _chain(Yc, nrm, Gz.reshape(shape), p_max)
         return val, 2.0 * _to_real(Gy)
@@ -442,33 +371,20 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
             return certify_point(x)
         return False
 
-    callback = scheduled if gap_tol > 0 else None
-    history = []
-    n_lbfgs = 0
-    x = pack(Y)
-    viol_prev = np.inf
-    for it in range(int(max_iter)):
-        x, _, nit = _lbfgs(phi, x, max_iter=int(inner_iter), callback=callback, every=1)
-        n_lbfgs += nit
-        if state["done"]:
-            Z, _ = _factors(unpack(x), p_max)
-            history.append(crb_and_gradient(ops, Z)[0])
-            c = _rate_log_slack(ops, Z, gamma)[0] if rate_form == "log" else _rate_slack(ops, Z, S, gamma)[0]
-            viol = float(np.max(np.maximum(-c, 0.0)))
-            break
+    def measure(x):
         Z, _ = _factors(unpack(x), p_max)
-        f, _ = crb_and_gradient(ops, Z)
         c = _rate_log_slack(ops, Z, gamma)[0] if rate_form == "log" else _rate_slack(ops, Z, S, gamma)[0]
-        viol = float(np.max(np.maximum(-c, 0.0)))
-        lam = np.maximum(0.0, lam - rho * c)
-        history.append(f)
-        if viol > 0.25 * viol_prev:
-            rho = min(rho * rho_growth, rho_max)
-        viol_prev = viol
-        if callback is not None and certify_point(x):
-            break
-        if len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol:
-            break
+        return crb_and_gradient(ops, Z)[0], c
+
+    def outer_stop(x, f, viol, history):
+        if gap_tol > 0 and certify_point(x):
+            return True
+        return len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol
+
+    run = augmented_lagrangian(phi, measure, pack(Y), lam, rho=float(rho0), max_outer=max_iter, inner_iter=inner_iter,
+                               rho_growth=rho_growth, rho_max=rho_max,
+                               inner_stop=scheduled if gap_tol > 0 else None, outer_stop=outer_stop)
+    x, lam, rho, viol, history, n_lbfgs = run.x, run.lam, run.rho, run.violation, run.history, run.lbfgs_iterations
     Yf = unpack(x)
     Z, _ = _factors(Yf, p_max)
     W, L = Z[:, :M], Z[:, M:]
