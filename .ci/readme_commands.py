@@ -13,7 +13,11 @@ def setup_commands(readme: pathlib.Path) -> list[str]:
     lines = readme.read_text(encoding="utf-8").splitlines()
     start = next(i for i, line in enumerate(lines) if line.strip() == "```bash")
     end = next(i for i in range(start + 1, len(lines)) if lines[i].strip() == "```")
-    return [line.strip() for line in lines[start + 1 : end] if line.strip() and not line.strip().startswith("#")]
+    return [
+        line.strip()
+        for line in lines[start + 1 : end]
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 if __name__ == "__main__":

@@ -45,7 +45,9 @@ def test_validate_ok_and_refused(tmp_path):
     result = runner.invoke(app, ["validate", str(ROOT / "scenarios" / "default.toml")])
     assert result.exit_code == 0, result.output
     bad = tmp_path / "bad.toml"
-    bad.write_text(SMALL.replace("phasing = 1", "phasing = 36").replace("step = \"30s\"", "step = \"-5s\""))
+    bad.write_text(
+        SMALL.replace("phasing = 1", "phasing = 36").replace('step = "30s"', 'step = "-5s"')
+    )
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 2
     assert "bad.toml:6 run.step" in result.output
@@ -68,8 +70,13 @@ def test_refused_tle_run_writes_nothing(tmp_path):
     good[1] = good[1][:-1] + str((int(good[1][-1]) + 1) % 10)  # checksum broken
     tle.write_text("\n".join(good) + "\n")
     scenario = tmp_path / "tle.toml"
-    scenario.write_text(SMALL.replace('kind = "walker"', f'kind = "tle"\ntle_file = "{tle.name}"')
-                        .split("[[constellation.shells]]")[0] + "\n[[targets]]" + SMALL.split("[[targets]]")[1])
+    scenario.write_text(
+        SMALL.replace('kind = "walker"', f'kind = "tle"\ntle_file = "{tle.name}"').split(
+            "[[constellation.shells]]"
+        )[0]
+        + "\n[[targets]]"
+        + SMALL.split("[[targets]]")[1]
+    )
     out = tmp_path / "run"
     result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--quiet"])
     assert result.exit_code == 2, result.output
@@ -97,27 +104,77 @@ def test_run_prints_a_summary(tmp_path):
     scenario.write_text(SMALL)
     result = runner.invoke(app, ["run", str(scenario), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
-    for words in ("satellites", "792", "epochs", "handovers", "mean visible satellites", "wall time"):
+    for words in (
+        "satellites",
+        "792",
+        "epochs",
+        "handovers",
+        "mean visible satellites",
+        "wall time",
+    ):
         assert words in result.output
 
 
 def test_ephemeris_command(tmp_path):
     out = tmp_path / "eph.parquet"
-    result = runner.invoke(app, ["ephemeris", str(ROOT / "scenarios" / "default.toml"), "--start",
-                                 "2026-05-28T12:00:00Z", "--duration", "10m", "--step", "60s", "-o", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "ephemeris",
+            str(ROOT / "scenarios" / "default.toml"),
+            "--start",
+            "2026-05-28T12:00:00Z",
+            "--duration",
+            "10m",
+            "--step",
+            "60s",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     frame = pd.read_parquet(out)
-    assert list(frame.columns) == ["time", "sat", "norad", "x_m", "y_m", "z_m", "lat_deg", "lon_deg", "alt_m"]
+    assert list(frame.columns) == [
+        "time",
+        "sat",
+        "norad",
+        "x_m",
+        "y_m",
+        "z_m",
+        "lat_deg",
+        "lon_deg",
+        "alt_m",
+    ]
     assert len(frame) == 792 * 11
     assert str(frame["time"].dt.tz) == "UTC"
 
 
 def test_ephemeris_refuses_bad_flags(tmp_path):
-    result = runner.invoke(app, ["ephemeris", str(ROOT / "scenarios" / "default.toml"), "--start", "yesterday",
-                                 "-o", str(tmp_path / "x.parquet")])
+    result = runner.invoke(
+        app,
+        [
+            "ephemeris",
+            str(ROOT / "scenarios" / "default.toml"),
+            "--start",
+            "yesterday",
+            "-o",
+            str(tmp_path / "x.parquet"),
+        ],
+    )
     assert result.exit_code == 2 and "ISO 8601" in result.output
-    result = runner.invoke(app, ["ephemeris", str(ROOT / "scenarios" / "default.toml"), "--start",
-                                 "2026-05-28T12:00:00Z", "--step", "0s", "-o", str(tmp_path / "x.parquet")])
+    result = runner.invoke(
+        app,
+        [
+            "ephemeris",
+            str(ROOT / "scenarios" / "default.toml"),
+            "--start",
+            "2026-05-28T12:00:00Z",
+            "--step",
+            "0s",
+            "-o",
+            str(tmp_path / "x.parquet"),
+        ],
+    )
     assert result.exit_code == 2 and "step" in result.output
 
 

@@ -16,7 +16,9 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_readme_install_and_run_in_a_fresh_venv(tmp_path, readme_commands):
     if shutil.which("git") is None:
         pytest.skip("git is needed to list the repository's files")
-    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
     checkout = tmp_path / "leo-twin"
     for name in files:
         source = ROOT / name
@@ -30,8 +32,14 @@ def test_readme_install_and_run_in_a_fresh_venv(tmp_path, readme_commands):
     env["PATH"] = f"{env_dir / 'bin'}{os.pathsep}{env['PATH']}"
     env["VIRTUAL_ENV"] = str(env_dir)
     install_and_run = readme_commands[0]
-    result = subprocess.run(["bash", "-c", install_and_run], cwd=checkout, env=env, capture_output=True,
-                            text=True, timeout=1500)
+    result = subprocess.run(
+        ["bash", "-c", install_and_run],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1500,
+    )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "handovers" in result.stdout and "wall time" in result.stdout
     runs = list((checkout / "runs").iterdir())

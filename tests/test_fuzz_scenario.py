@@ -51,25 +51,82 @@ def shrunk(name: str) -> str:
 
 # ------------------------------------------------------------------ corruptions
 
-VALUES = st.sampled_from([
-    "0", "-1", "1", "7", "999999999999", "-999999999999", "1e308", "-0.0", "3.5", "nan", "inf", "-inf",
-    "true", "false", '""', '" "', '"x"', '"walker"', '"tle"', '"II"', '"IV"', '"1e9d"', '"0s"', '"-5m"',
-    '"99999d"', '"2h"', '"1d"', "[]", "[1, 2]", '["epochs", "bogus"]', "{}", "{ a = 1 }",
-    "2026-05-28T12:00:00Z", "2026-05-28", "12:00:00", "1979-05-27T07:32:00-08:00", '"../nowhere.tle"',
-    '"munich-ring.csv"', "[[1]]", '"\\u00e9"', "0x10", "1_000",
-])
+VALUES = st.sampled_from(
+    [
+        "0",
+        "-1",
+        "1",
+        "7",
+        "999999999999",
+        "-999999999999",
+        "1e308",
+        "-0.0",
+        "3.5",
+        "nan",
+        "inf",
+        "-inf",
+        "true",
+        "false",
+        '""',
+        '" "',
+        '"x"',
+        '"walker"',
+        '"tle"',
+        '"II"',
+        '"IV"',
+        '"1e9d"',
+        '"0s"',
+        '"-5m"',
+        '"99999d"',
+        '"2h"',
+        '"1d"',
+        "[]",
+        "[1, 2]",
+        '["epochs", "bogus"]',
+        "{}",
+        "{ a = 1 }",
+        "2026-05-28T12:00:00Z",
+        "2026-05-28",
+        "12:00:00",
+        "1979-05-27T07:32:00-08:00",
+        '"../nowhere.tle"',
+        '"munich-ring.csv"',
+        "[[1]]",
+        '"\\u00e9"',
+        "0x10",
+        "1_000",
+    ]
+)
 KEY_LINE = re.compile(r"^(\s*)([A-Za-z0-9_.\"-]+)(\s*=\s*)(.*)$")
 
 
 def corrupt(data, text: str) -> str:
     """One random corruption of a TOML text."""
     lines = text.split("\n")
-    kind = data.draw(st.sampled_from([
-        "delete_line", "duplicate_line", "swap_lines", "value", "value", "value", "unknown_key", "rename_key",
-        "random_bytes", "truncate", "unicode", "delete_header",
-    ]))
+    kind = data.draw(
+        st.sampled_from(
+            [
+                "delete_line",
+                "duplicate_line",
+                "swap_lines",
+                "value",
+                "value",
+                "value",
+                "unknown_key",
+                "rename_key",
+                "random_bytes",
+                "truncate",
+                "unicode",
+                "delete_header",
+            ]
+        )
+    )
     k = data.draw(st.integers(0, len(lines) - 1))
-    keyed = [i for i, line in enumerate(lines) if KEY_LINE.match(line) and not line.lstrip().startswith("#")]
+    keyed = [
+        i
+        for i, line in enumerate(lines)
+        if KEY_LINE.match(line) and not line.lstrip().startswith("#")
+    ]
     if kind == "delete_line":
         del lines[k]
     elif kind == "duplicate_line":
@@ -82,7 +139,14 @@ def corrupt(data, text: str) -> str:
         m = KEY_LINE.match(lines[i])
         lines[i] = m[1] + m[2] + m[3] + data.draw(VALUES)
     elif kind == "unknown_key":
-        lines.insert(k, data.draw(st.sampled_from(["bogus = 1", "altitud_km = 550", "enabled = true", "[extra]", "[[targets]]"])))
+        lines.insert(
+            k,
+            data.draw(
+                st.sampled_from(
+                    ["bogus = 1", "altitud_km = 550", "enabled = true", "[extra]", "[[targets]]"]
+                )
+            ),
+        )
     elif kind == "rename_key" and keyed:
         i = data.draw(st.sampled_from(keyed))
         m = KEY_LINE.match(lines[i])
@@ -90,7 +154,9 @@ def corrupt(data, text: str) -> str:
     elif kind == "random_bytes":
         raw = "\n".join(lines).encode("utf-8", "surrogateescape")
         at = data.draw(st.integers(0, len(raw)))
-        return (raw[:at] + data.draw(st.binary(min_size=1, max_size=8)) + raw[at:]).decode("utf-8", "surrogateescape")
+        return (raw[:at] + data.draw(st.binary(min_size=1, max_size=8)) + raw[at:]).decode(
+            "utf-8", "surrogateescape"
+        )
     elif kind == "truncate":
         at = data.draw(st.integers(0, len(text)))
         return text[:at]
@@ -126,7 +192,9 @@ def assert_located(err: InputError, path: Path, n_lines: int) -> None:
         assert m and m["file"] == str(path), p
         file_level = p.reason.startswith(("TOML syntax error", "not UTF-8", "a scenario must be"))
         if file_level:
-            assert m["line"] is not None or p.reason.startswith(("not UTF-8", "a scenario must be")), p
+            assert m["line"] is not None or p.reason.startswith(
+                ("not UTF-8", "a scenario must be")
+            ), p
         else:
             assert m["field"], f"no field named: {p}"
             if m["line"] is None:  # only a whole missing top-level table has no line
@@ -151,8 +219,12 @@ def load_or_refuse(text: str, *, run_prepare: bool):
             return "loaded"
         try:
             prepare(path)
-        except InputError as err:  # run-time checks (e.g. SGP4 over a longer run): file:line of the TLE
-            assert all(p.where.startswith(str(Path(tmp) / "ephemeris")) for p in err.problems), err.problems
+        except (
+            InputError
+        ) as err:  # run-time checks (e.g. SGP4 over a longer run): file:line of the TLE
+            assert all(p.where.startswith(str(Path(tmp) / "ephemeris")) for p in err.problems), (
+                err.problems
+            )
             return "refused by prepare"
         assert scenario.run.n_epochs <= MAX_EPOCHS
         return "prepared"
@@ -168,7 +240,12 @@ def test_fuzz_scenario_loader_refuses_with_file_line_field(name, data):
 
 
 @fuzz_settings(12)
-@given(name=st.sampled_from([n for n in SHIPPED if n not in ("starlink-replay.toml", "week-load.toml")]), data=st.data())
+@given(
+    name=st.sampled_from(
+        [n for n in SHIPPED if n not in ("starlink-replay.toml", "week-load.toml")]
+    ),
+    data=st.data(),
+)
 def test_fuzz_scenario_loaded_is_accepted_by_prepare(name, data):
     text = corrupt(data, shrunk(name))
     event(load_or_refuse(text, run_prepare=True))
@@ -184,7 +261,9 @@ def test_regressions_found_by_the_fuzzer():
     base = shrunk("default.toml")
     cases = {
         # 10^12 epochs: accepted by the schema, then prepare tried to list every epoch time
-        "too_many_epochs": base.replace('duration = "1h"', 'duration = "99999999d"').replace('step = "30s"', 'step = "1s"'),
+        "too_many_epochs": base.replace('duration = "1h"', 'duration = "99999999d"').replace(
+            'step = "30s"', 'step = "1s"'
+        ),
     }
     for label, text in cases.items():
         with tempfile.TemporaryDirectory() as tmp:

@@ -67,7 +67,20 @@ def good_lines() -> list[str]:
     return list(GOOD)
 
 
-ELEMENTS = ("satnum", "jdsatepoch", "jdsatepochF", "bstar", "ndot", "nddot", "inclo", "nodeo", "ecco", "argpo", "mo", "no_kozai")
+ELEMENTS = (
+    "satnum",
+    "jdsatepoch",
+    "jdsatepochF",
+    "bstar",
+    "ndot",
+    "nddot",
+    "inclo",
+    "nodeo",
+    "ecco",
+    "argpo",
+    "mo",
+    "no_kozai",
+)
 
 
 def elements(sat) -> tuple:
@@ -76,7 +89,9 @@ def elements(sat) -> tuple:
 
 # ------------------------------------------------------------------ corruptions
 
-CHARS = st.sampled_from(list("0123456789 .+-ABCUSXYZabcenif\t\r\x00\x0b\x0c\x7f#,") + ["é", "\u2028", "\ufeff", "∞"])
+CHARS = st.sampled_from(
+    list("0123456789 .+-ABCUSXYZabcenif\t\r\x00\x0b\x0c\x7f#,") + ["é", "\u2028", "\ufeff", "∞"]
+)
 
 
 def _pos(data, lines):
@@ -86,10 +101,27 @@ def _pos(data, lines):
 
 def corrupt(data, lines: list[str]) -> tuple[list[str], str]:
     """Apply one random corruption; returns the new lines and a short label."""
-    kind = data.draw(st.sampled_from([
-        "flip", "insert", "delete", "swap_lines", "drop_line", "dup_line", "checksum_digit", "unicode",
-        "tab", "trailing_space", "catalog_mismatch", "epoch_year", "epoch_far", "digit_fixed", "transpose_fixed",
-    ]))
+    kind = data.draw(
+        st.sampled_from(
+            [
+                "flip",
+                "insert",
+                "delete",
+                "swap_lines",
+                "drop_line",
+                "dup_line",
+                "checksum_digit",
+                "unicode",
+                "tab",
+                "trailing_space",
+                "catalog_mismatch",
+                "epoch_year",
+                "epoch_far",
+                "digit_fixed",
+                "transpose_fixed",
+            ]
+        )
+    )
     lines = list(lines)
     if not lines:
         return lines, kind
@@ -164,7 +196,9 @@ def assert_propagates(c) -> None:
 
 @fuzz_settings(100)
 @given(data=st.data())
-@example(data=None)  # the unchanged file reads (regression: the format table accepts every real record)
+@example(
+    data=None
+)  # the unchanged file reads (regression: the format table accepts every real record)
 def test_fuzz_tle_reader_refuses_with_file_line_or_propagates(data):
     lines = good_lines()
     labels = []
@@ -175,7 +209,9 @@ def test_fuzz_tle_reader_refuses_with_file_line_or_propagates(data):
             lines, label = corrupt(data, lines)
             labels.append(label)
         newline = data.draw(st.sampled_from(["\n", "\r\n"]))
-        whole = data.draw(st.sampled_from(["keep"] * 8 + ["empty", "blank", "binary", "ascii_garbage"]))
+        whole = data.draw(
+            st.sampled_from(["keep"] * 8 + ["empty", "blank", "binary", "ascii_garbage"])
+        )
         if whole == "empty":
             raw = b""
         elif whole == "blank":
@@ -207,18 +243,37 @@ _SUBST_CHARS = st.characters(min_codepoint=32, max_codepoint=126)
 
 
 @fuzz_settings(200)
-@given(record=st.integers(0, 3), which=st.sampled_from([1, 2]), column=st.integers(1, 69), char=_SUBST_CHARS)
-@example(record=0, which=1, column=36, char="e")  # '0' -> 'e' keeps the checksum: " .e0064655" is refused by the format check
+@given(
+    record=st.integers(0, 3),
+    which=st.sampled_from([1, 2]),
+    column=st.integers(1, 69),
+    char=_SUBST_CHARS,
+)
+@example(
+    record=0, which=1, column=36, char="e"
+)  # '0' -> 'e' keeps the checksum: " .e0064655" is refused by the format check
 @example(record=0, which=2, column=12, char=" ")  # '.' -> ' ' keeps the checksum: refused
-@example(record=0, which=2, column=9, char="0")  # leading ' ' -> '0' of the inclination: accepted, same value
+@example(
+    record=0, which=2, column=9, char="0"
+)  # leading ' ' -> '0' of the inclination: accepted, same value
 @example(record=0, which=1, column=8, char="C")  # classification U -> C: accepted, same orbit
-@example(record=0, which=1, column=55, char="-")  # BSTAR '1' -> '-' keeps the checksum: refused (a sign inside the digits)
+@example(
+    record=0, which=1, column=55, char="-"
+)  # BSTAR '1' -> '-' keeps the checksum: refused (a sign inside the digits)
 # Regressions: read silently wrong (or crashed) before the fixed-column format check
-@example(record=0, which=1, column=18, char="!")  # separator before the epoch: the C parser read another epoch
-@example(record=0, which=2, column=55, char="_")  # mean motion "15_47405599": float() accepts '_' -> 1547405599
-@example(record=0, which=1, column=60, char="1")  # BSTAR exponent sign '-' -> '1': same checksum, other drag
+@example(
+    record=0, which=1, column=18, char="!"
+)  # separator before the epoch: the C parser read another epoch
+@example(
+    record=0, which=2, column=55, char="_"
+)  # mean motion "15_47405599": float() accepts '_' -> 1547405599
+@example(
+    record=0, which=1, column=60, char="1"
+)  # BSTAR exponent sign '-' -> '1': same checksum, other drag
 @example(record=0, which=2, column=53, char="-")  # TypeError inside sgp4 (not an InputError)
-@example(record=0, which=2, column=55, char="e")  # ZeroDivisionError inside sgp4 (not an InputError)
+@example(
+    record=0, which=2, column=55, char="e"
+)  # ZeroDivisionError inside sgp4 (not an InputError)
 def test_fuzz_single_substitution_is_refused_or_changes_no_element(record, which, column, char):
     lines = good_lines()
     k = 3 * record + which
@@ -260,10 +315,17 @@ def test_every_single_substitution_of_a_record_is_refused_or_harmless():
                 try:
                     c = parse_tle_text("\n".join(bad), "x.tle")
                 except InputError as err:
-                    assert {p.where for p in err.problems} == {f"x.tle:{k + 1}"}, (k, col + 1, ch, err.problems)
+                    assert {p.where for p in err.problems} == {f"x.tle:{k + 1}"}, (
+                        k,
+                        col + 1,
+                        ch,
+                        err.problems,
+                    )
                     counts["refused"] += 1
                     continue
-                assert elements(c.satrecs[0]) == ref, f"line {k} column {col + 1} = {ch!r} read as another orbit"
+                assert elements(c.satrecs[0]) == ref, (
+                    f"line {k} column {col + 1} = {ch!r} read as another orbit"
+                )
                 counts["same"] += 1
     assert counts["refused"] + counts["same"] == 2 * 69 * 94
     assert counts["refused"] > 0.95 * 2 * 69 * 94
@@ -398,7 +460,9 @@ dir = "out"
 """
 
 
-def write_scenario(folder: Path, *, start="2026-05-28T18:00:00Z", duration="10m", step="5m", age=3.0) -> Path:
+def write_scenario(
+    folder: Path, *, start="2026-05-28T18:00:00Z", duration="10m", step="5m", age=3.0
+) -> Path:
     path = folder / "fuzz.toml"
     path.write_text(SCENARIO.format(start=start, duration=duration, step=step, age=age))
     return path
@@ -453,14 +517,18 @@ def test_epoch_weeks_from_start_is_warned_not_refused(tmp_path, weeks):
     max_epoch_age_days from run.start (either side) gives one warning per
     record; the run is not refused. Raising the limit silences it."""
     (tmp_path / "fuzz.tle").write_text("\n".join(records(0, 3)) + "\n")
-    start = (np.datetime64("2026-05-28T18:00:00") + np.timedelta64(weeks * 7, "D")).astype(str) + "Z"
+    start = (np.datetime64("2026-05-28T18:00:00") + np.timedelta64(weeks * 7, "D")).astype(
+        str
+    ) + "Z"
     write_scenario(tmp_path, start=start)
     console = Console(record=True, width=300)
     scenario, c = prepare(tmp_path / "fuzz.toml", console=console)
     text = console.export_text()
     warnings = [line for line in text.splitlines() if line.startswith("warning: ")]
     side = "before" if weeks > 0 else "after"
-    assert len(warnings) == 3 and all(f"days {side} the start; stale beyond 3.00 days" in w for w in warnings)
+    assert len(warnings) == 3 and all(
+        f"days {side} the start; stale beyond 3.00 days" in w for w in warnings
+    )
     assert warnings[0].startswith(f"warning: {tmp_path / 'fuzz.tle'}:2: STARLINK-1008")
     write_scenario(tmp_path, start=start, age=30.0)
     console = Console(record=True, width=300)

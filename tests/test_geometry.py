@@ -32,7 +32,13 @@ def skyfield_scene():
     ts = load.timescale(builtin=True)
     sat = EarthSatellite(TLE_1, TLE_2, "STARLINK-1008", ts)
     times = ts.utc(2026, 5, 28, 12, np.arange(0, 100, 2.5))  # 40 instants over 100 minutes
-    sites = [(48.85, 2.35, 35.0), (-33.9, 151.2, 10.0), (0.1, -78.5, 2800.0), (64.1, -21.9, 50.0), (35.0, 139.0, 0.0)]
+    sites = [
+        (48.85, 2.35, 35.0),
+        (-33.9, 151.2, 10.0),
+        (0.1, -78.5, 2800.0),
+        (64.1, -21.9, 50.0),
+        (35.0, 139.0, 0.0),
+    ]
     return ts, sat, times, sites
 
 
@@ -42,7 +48,9 @@ def test_enu_basis_is_orthonormal_right_handed_and_up_is_ellipsoid_normal():
     lon = rng.uniform(-np.pi, np.pi, 50)
     basis = enu_basis(lat, lon)
     assert basis.shape == (50, 3, 3)
-    np.testing.assert_allclose(basis @ np.swapaxes(basis, -1, -2), np.broadcast_to(np.eye(3), (50, 3, 3)), atol=1e-12)
+    np.testing.assert_allclose(
+        basis @ np.swapaxes(basis, -1, -2), np.broadcast_to(np.eye(3), (50, 3, 3)), atol=1e-12
+    )
     np.testing.assert_allclose(np.linalg.det(basis), 1.0, atol=1e-12)
     # up = the ellipsoid normal: moving 1 m "up" from a surface point changes only the geodetic height
     p0 = geodetic_to_ecef(lat, lon, 0.0)
@@ -72,7 +80,9 @@ def test_look_angles_match_skyfield_altaz(skyfield_scene):
 
 def test_look_angles_time_broadcast_and_cached_bases_agree():
     rng = np.random.default_rng(2)
-    ground = geodetic_to_ecef(rng.uniform(-1.2, 1.2, 4), rng.uniform(-3, 3, 4), rng.uniform(0, 3000, 4))
+    ground = geodetic_to_ecef(
+        rng.uniform(-1.2, 1.2, 4), rng.uniform(-3, 3, 4), rng.uniform(0, 3000, 4)
+    )
     sats = rng.normal(size=(3, 7, 3)) * 7e6
     el, az, r = look_angles(ground, sats)
     assert el.shape == (3, 4, 7)
@@ -83,7 +93,9 @@ def test_look_angles_time_broadcast_and_cached_bases_agree():
         np.testing.assert_allclose(a2, az[t], atol=1e-14)
         np.testing.assert_allclose(r2, r[t], rtol=1e-14)
     # straight-line range, independently
-    np.testing.assert_allclose(r[1], np.linalg.norm(sats[1][None, :, :] - ground[:, None, :], axis=-1), rtol=1e-12)
+    np.testing.assert_allclose(
+        r[1], np.linalg.norm(sats[1][None, :, :] - ground[:, None, :], axis=-1), rtol=1e-12
+    )
     assert np.all((az >= 0) & (az < 2 * np.pi))
 
 
@@ -91,7 +103,9 @@ def test_look_angles_zenith_and_cardinal_directions():
     lat, lon = np.radians(40.0), np.radians(-105.0)
     ground = geodetic_to_ecef(lat, lon, 0.0)[None, :]
     basis = enu_basis(lat, lon)
-    targets = ground[0] + 500e3 * np.stack([basis[2], basis[1], basis[0], -basis[1]])  # up, north, east, south
+    targets = ground[0] + 500e3 * np.stack(
+        [basis[2], basis[1], basis[0], -basis[1]]
+    )  # up, north, east, south
     el, az, r = look_angles(ground, targets)
     # 1e-7 deg: skyfield's ECEF->geodetic inverse (used for the ENU basis) is good to ~1e-8 deg
     np.testing.assert_allclose(np.degrees(el[0]), [90.0, 0.0, 0.0, 0.0], atol=1e-7)
@@ -118,9 +132,13 @@ def test_nadir_frames_orthonormal_right_handed_nadir():
     vel = rng.normal(size=(200, 3)) * 7.5e3
     f = nadir_frames(pos, vel)
     assert f.shape == (200, 3, 3)
-    np.testing.assert_allclose(f @ np.swapaxes(f, -1, -2), np.broadcast_to(np.eye(3), (200, 3, 3)), atol=1e-12)
+    np.testing.assert_allclose(
+        f @ np.swapaxes(f, -1, -2), np.broadcast_to(np.eye(3), (200, 3, 3)), atol=1e-12
+    )
     np.testing.assert_allclose(np.linalg.det(f), 1.0, atol=1e-12)
-    np.testing.assert_allclose(np.sum(f[:, 2] * (-pos / np.linalg.norm(pos, axis=1)[:, None]), axis=1), 1.0, atol=1e-14)
+    np.testing.assert_allclose(
+        np.sum(f[:, 2] * (-pos / np.linalg.norm(pos, axis=1)[:, None]), axis=1), 1.0, atol=1e-14
+    )
     # x is along the velocity's horizontal part: positive projection, no radial part
     assert np.all(np.sum(f[:, 0] * vel, axis=1) > 0)
     np.testing.assert_allclose(np.sum(f[:, 0] * pos, axis=1), 0.0, atol=1e-6)
@@ -140,9 +158,11 @@ def _brute_occluded(a, b, radius, n=20001):
 def test_earth_occluded_matches_brute_force_sampling():
     rng = np.random.default_rng(4)
     n = 400
+
     def rand_pts():
         d = rng.normal(size=(n, 3))
         return d / np.linalg.norm(d, axis=1)[:, None] * rng.uniform(6.5e6, 8e6, n)[:, None]
+
     a, b = rand_pts(), rand_pts()
     radius = WGS84_EQUATORIAL_RADIUS_M + 80e3
     got = earth_occluded(a, b, radius)
@@ -167,7 +187,9 @@ def test_earth_occluded_uses_the_segment_not_the_line():
     q = np.array([14e6, 1e6, 0.0])
     assert not earth_occluded(p, q, 6.9e6)
     assert earth_occluded(np.array([-7e6, 0.0, 0.0]), np.array([7e6, 1.0, 0.0]), 6.9e6)
-    assert earth_occluded(a, far, 6.99e6) == (r < 6.99e6)  # closest point (r, 0, 0) inside the segment
+    assert earth_occluded(a, far, 6.99e6) == (
+        r < 6.99e6
+    )  # closest point (r, 0, 0) inside the segment
 
 
 def test_geocentric_nadir_point_on_ellipsoid_and_on_nadir_axis():

@@ -6,8 +6,17 @@ NAMES = ["S0", "S1", "S2", "S3", "S4"]
 
 
 def _update(tracker, epoch, central, members, valid=True, reason="", visible=True):
-    return tracker.update(epoch=epoch, time=epoch, entity="t", central=central, members=members, valid=valid,
-                          reason=reason, sat_names=NAMES, previous_central_visible=visible)
+    return tracker.update(
+        epoch=epoch,
+        time=epoch,
+        entity="t",
+        central=central,
+        members=members,
+        valid=valid,
+        reason=reason,
+        sat_names=NAMES,
+        previous_central_visible=visible,
+    )
 
 
 def test_first_epoch_emits_nothing_when_valid():

@@ -31,7 +31,10 @@ START = datetime(2026, 5, 28, 12, tzinfo=timezone.utc)
 
 
 def snapshot_path() -> Path:
-    for candidate in (ROOT / "ephemeris" / SNAPSHOT_NAME, ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME):
+    for candidate in (
+        ROOT / "ephemeris" / SNAPSHOT_NAME,
+        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
+    ):
         if candidate.exists():
             return candidate
     pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
@@ -79,7 +82,9 @@ def test_teme_matches_single_satrec_calls(snapshot):
     assert r.shape == (12, 4, 3) and err.dtype == np.uint8
     for s, sat in enumerate(sample.satrecs):
         for k, t in enumerate(times):
-            seconds = (t - np.datetime64("2026-05-28T00:00")).astype("timedelta64[ns]").astype(float) / 1e9
+            seconds = (t - np.datetime64("2026-05-28T00:00")).astype("timedelta64[ns]").astype(
+                float
+            ) / 1e9
             e, rr, vv = sat.sgp4(2461188.5, seconds / 86400.0)  # JD of 2026-05-28 00:00 UTC
             assert e == 0
             np.testing.assert_allclose(r[k, s], np.array(rr) * 1e3, atol=1e-3)
@@ -112,7 +117,15 @@ def test_itrs_velocity_is_the_time_derivative_of_position(snapshot):
 )
 def test_walker_geometry(total, planes, phasing, altitude_m, inclination_deg):
     raan0 = 0.3
-    c = walker_delta(total, planes, phasing, altitude_m, math.radians(inclination_deg), epoch=START, raan_offset_rad=raan0)
+    c = walker_delta(
+        total,
+        planes,
+        phasing,
+        altitude_m,
+        math.radians(inclination_deg),
+        epoch=START,
+        raan_offset_rad=raan0,
+    )
     per_plane = total // planes
     assert len(c) == total == len(set(c.norad.tolist())) == len(set(c.names))
     assert np.bincount(c.plane).tolist() == [per_plane] * planes and c.slot.max() == per_plane - 1
@@ -123,7 +136,11 @@ def test_walker_geometry(total, planes, phasing, altitude_m, inclination_deg):
     node = np.array([s.nodeo for s in c.satrecs])
     anomaly = np.array([s.mo + s.argpo for s in c.satrecs])
     np.testing.assert_allclose(wrap(node - (raan0 + 2 * np.pi * c.plane / planes)), 0, atol=1e-12)
-    np.testing.assert_allclose(wrap(anomaly - (2 * np.pi * c.slot / per_plane + 2 * np.pi * phasing * c.plane / total)), 0, atol=1e-12)
+    np.testing.assert_allclose(
+        wrap(anomaly - (2 * np.pi * c.slot / per_plane + 2 * np.pi * phasing * c.plane / total)),
+        0,
+        atol=1e-12,
+    )
 
     # Propagated (osculating) states at the epoch: the orbit normal gives RAAN
     # and inclination, the position the argument of latitude. Osculating minus
@@ -136,10 +153,16 @@ def test_walker_geometry(total, planes, phasing, altitude_m, inclination_deg):
     u = np.arctan2(r[0, :, 2] / np.sin(inc), r[0, :, 0] * np.cos(raan) + r[0, :, 1] * np.sin(raan))
     np.testing.assert_allclose(inc, math.radians(inclination_deg), atol=1e-3)
     by_plane = raan.reshape(planes, per_plane)
-    np.testing.assert_allclose(wrap(np.diff(by_plane[:, 0])), 2 * np.pi / planes, atol=5e-3)  # RAAN spacing
+    np.testing.assert_allclose(
+        wrap(np.diff(by_plane[:, 0])), 2 * np.pi / planes, atol=5e-3
+    )  # RAAN spacing
     grid = u.reshape(planes, per_plane)
-    np.testing.assert_allclose(wrap(np.diff(grid, axis=1)), 2 * np.pi / per_plane, atol=5e-3)  # in-plane spacing
-    np.testing.assert_allclose(wrap(grid[1:, 0] - grid[:-1, 0]), 2 * np.pi * phasing / total, atol=5e-3)  # phase offset
+    np.testing.assert_allclose(
+        wrap(np.diff(grid, axis=1)), 2 * np.pi / per_plane, atol=5e-3
+    )  # in-plane spacing
+    np.testing.assert_allclose(
+        wrap(grid[1:, 0] - grid[:-1, 0]), 2 * np.pi * phasing / total, atol=5e-3
+    )  # phase offset
 
 
 def test_walker_mean_altitude_over_one_orbit():
@@ -147,7 +170,9 @@ def test_walker_mean_altitude_over_one_orbit():
     c = walker_delta(1584, 72, 39, 550e3, inc, epoch=START)
     sample = c.subset(np.arange(0, len(c), 16))
     period_s = 2 * np.pi / c.satrecs[0].no_kozai * 60.0
-    times = np.datetime64("2026-05-28T12:00") + (np.arange(720) * period_s / 720 * 1e9).astype("timedelta64[ns]")
+    times = np.datetime64("2026-05-28T12:00") + (np.arange(720) * period_s / 720 * 1e9).astype(
+        "timedelta64[ns]"
+    )
     pos, _, err = propagate_itrs(sample, times)
     assert not err.any()
     alt = ecef_to_geodetic(pos)[2]
@@ -158,7 +183,9 @@ def test_walker_mean_altitude_over_one_orbit():
     # the "equatorial" convention puts the mean |r| - R_eq at the altitude instead
     eq = walker_delta(12, 3, 1, 550e3, inc, epoch=START, altitude_reference="equatorial")
     pos_eq, _, _ = propagate_itrs(eq, times)
-    np.testing.assert_allclose(np.linalg.norm(pos_eq, axis=-1).mean(axis=0) - 6378137.0, 550e3, atol=30.0)
+    np.testing.assert_allclose(
+        np.linalg.norm(pos_eq, axis=-1).mean(axis=0) - 6378137.0, 550e3, atol=30.0
+    )
 
 
 @pytest.mark.parametrize(
@@ -177,17 +204,36 @@ def test_walker_mean_altitude_over_one_orbit():
 def test_walker_refuses_impossible_parameters(kwargs, word):
     args = dict(altitude_m=550e3, inclination_rad=0.9) | kwargs
     with pytest.raises(ValueError, match=word):
-        walker_delta(args.pop("total"), args.pop("planes"), args.pop("phasing"), args.pop("altitude_m"), args.pop("inclination_rad"), epoch=START)
+        walker_delta(
+            args.pop("total"),
+            args.pop("planes"),
+            args.pop("phasing"),
+            args.pop("altitude_m"),
+            args.pop("inclination_rad"),
+            epoch=START,
+        )
 
 
 def test_walker_shells_concatenate_with_distinct_ids():
     shells = [
         dict(total=12, planes=3, phasing=1, altitude_m=550e3, inclination_rad=0.9, name="A"),
-        SimpleNamespace(total=8, planes=2, phasing=0, altitude_m=1200e3, inclination_rad=1.5, raan_offset_rad=0.1, name="B"),
+        SimpleNamespace(
+            total=8,
+            planes=2,
+            phasing=0,
+            altitude_m=1200e3,
+            inclination_rad=1.5,
+            raan_offset_rad=0.1,
+            name="B",
+        ),
     ]
     c = walker_shells(shells, START)
     assert len(c) == 20 and c.shell.tolist() == [0] * 12 + [1] * 8
-    assert c.norad.tolist() == list(range(90000, 90020)) and c.names[0] == "A-00-00" and c.names[12] == "B-00-00"
+    assert (
+        c.norad.tolist() == list(range(90000, 90020))
+        and c.names[0] == "A-00-00"
+        and c.names[12] == "B-00-00"
+    )
     assert c.plane[12:].tolist() == [0] * 4 + [1] * 4 and c.satrecs[12].nodeo == pytest.approx(0.1)
     r, _, _ = propagate_teme(c, [START])
     radius = np.linalg.norm(r[0], axis=1)
@@ -213,12 +259,31 @@ def test_subset_keeps_every_per_satellite_field(snapshot):
 def test_build_constellation_from_duck_typed_config(tmp_path):
     walker_cfg = SimpleNamespace(
         kind="walker",
-        shells=[SimpleNamespace(total=6, planes=2, phasing=1, altitude_m=550e3, inclination_rad=0.9, raan_offset_rad=0.0, name="S")],
+        shells=[
+            SimpleNamespace(
+                total=6,
+                planes=2,
+                phasing=1,
+                altitude_m=550e3,
+                inclination_rad=0.9,
+                raan_offset_rad=0.0,
+                name="S",
+            )
+        ],
     )
     assert len(build_constellation(walker_cfg, START)) == 6
-    tle_cfg = SimpleNamespace(kind="tle", tle_file=snapshot_path(), max_satellites=25, max_epoch_age_s=3 * 86400)
+    tle_cfg = SimpleNamespace(
+        kind="tle", tle_file=snapshot_path(), max_satellites=25, max_epoch_age_s=3 * 86400
+    )
     assert len(build_constellation(tle_cfg, START)) == 25
-    assert len(build_constellation(SimpleNamespace(kind="tle", tle_file=snapshot_path(), max_satellites=0), START)) > 10000
+    assert (
+        len(
+            build_constellation(
+                SimpleNamespace(kind="tle", tle_file=snapshot_path(), max_satellites=0), START
+            )
+        )
+        > 10000
+    )
     with pytest.raises(ValueError, match="kind"):
         build_constellation(SimpleNamespace(kind="keplerian"), START)
 
@@ -234,13 +299,27 @@ def test_export_ephemeris_columns_dtypes_and_round_trip(tmp_path):
     src = _small_tle(tmp_path)
     out = tmp_path / "sub" / "eph.parquet"
     frame = export_ephemeris(src, START, 600.0, 60.0, out)
-    assert list(frame.columns) == ["time", "sat", "norad", "x_m", "y_m", "z_m", "lat_deg", "lon_deg", "alt_m"]
+    assert list(frame.columns) == [
+        "time",
+        "sat",
+        "norad",
+        "x_m",
+        "y_m",
+        "z_m",
+        "lat_deg",
+        "lon_deg",
+        "alt_m",
+    ]
     assert len(frame) == 11 * 5  # 0..600 s inclusive, 5 satellites
     back = pd.read_parquet(out)
     pd.testing.assert_frame_equal(back, frame)
     assert str(back["time"].dtype) == "datetime64[ns, UTC]" and back["norad"].dtype == np.int64
-    assert all(back[c].dtype == np.float64 for c in ["x_m", "y_m", "z_m", "lat_deg", "lon_deg", "alt_m"])
-    assert back["time"].iloc[0] == pd.Timestamp("2026-05-28T12:00Z") and back["time"].iloc[-1] == pd.Timestamp("2026-05-28T12:10Z")
+    assert all(
+        back[c].dtype == np.float64 for c in ["x_m", "y_m", "z_m", "lat_deg", "lon_deg", "alt_m"]
+    )
+    assert back["time"].iloc[0] == pd.Timestamp("2026-05-28T12:00Z") and back["time"].iloc[
+        -1
+    ] == pd.Timestamp("2026-05-28T12:10Z")
     assert back["sat"].iloc[0] == "STARLINK-1008" and back["norad"].iloc[0] == 44714
     # values: the same ITRS states and geodetic coordinates computed directly
     c = read_tle(src)
@@ -248,7 +327,11 @@ def test_export_ephemeris_columns_dtypes_and_round_trip(tmp_path):
     row = back[(back["time"] == pd.Timestamp("2026-05-28T12:05Z")) & (back["norad"] == c.norad[2])]
     np.testing.assert_allclose(row[["x_m", "y_m", "z_m"]].to_numpy()[0], pos[0, 2], atol=1e-6)
     lat, lon, alt = ecef_to_geodetic(pos[0, 2])
-    np.testing.assert_allclose(row[["lat_deg", "lon_deg", "alt_m"]].to_numpy()[0], [math.degrees(lat), math.degrees(lon), alt], atol=1e-9)
+    np.testing.assert_allclose(
+        row[["lat_deg", "lon_deg", "alt_m"]].to_numpy()[0],
+        [math.degrees(lat), math.degrees(lon), alt],
+        atol=1e-9,
+    )
     assert ((back["alt_m"] > 300e3) & (back["alt_m"] < 700e3)).all()
     assert [p.name for p in out.parent.iterdir()] == ["eph.parquet"]  # no temporary file left
 
@@ -268,7 +351,9 @@ def test_export_ephemeris_refuses_bad_input_and_keeps_old_file(tmp_path):
 
 
 def test_export_ephemeris_from_a_scenario_file(tmp_path):
-    scenario_mod = pytest.importorskip("twin.scenario", reason="twin.scenario (another engineer's module) not importable")
+    scenario_mod = pytest.importorskip(
+        "twin.scenario", reason="twin.scenario (another engineer's module) not importable"
+    )
     toml = tmp_path / "walker.toml"
     toml.write_text(
         '[run]\nname = "w"\nstart = 2026-05-28T12:00:00Z\nduration = "2m"\nstep = "60s"\n\n'
@@ -289,7 +374,9 @@ def test_full_snapshot_matches_skyfield():
     """Every satellite of the snapshot, 2 h at 60 s (the script prints the same numbers)."""
     import importlib.util
 
-    spec = importlib.util.spec_from_file_location("full_check", ROOT / "tests" / "bench" / "full_snapshot_skyfield_check.py")
+    spec = importlib.util.spec_from_file_location(
+        "full_check", ROOT / "tests" / "bench" / "full_snapshot_skyfield_check.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     result = module.compare(snapshot_path())

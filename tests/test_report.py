@@ -56,8 +56,13 @@ enabled = false
 dir = "out"
 """
 
-BASE_FIGURES = {"geometry_timeseries.png", "geometry_cdf.png", "ground_track.png", "handover_timeline.png",
-                "isl_topology.png"}
+BASE_FIGURES = {
+    "geometry_timeseries.png",
+    "geometry_cdf.png",
+    "ground_track.png",
+    "handover_timeline.png",
+    "isl_topology.png",
+}
 
 
 def _run(tmp_path: Path, duration: str) -> Path:
@@ -94,7 +99,9 @@ def _check_page(page: Path, expected: set[str]) -> None:
     for name in pngs:
         data = (out / name).read_bytes()
         assert len(data) > 5000 and data[:8] == b"\x89PNG\r\n\x1a\n", name
-    assert sorted(_figures_in(page)) == sorted(expected)  # every figure referenced, once, by a relative link
+    assert sorted(_figures_in(page)) == sorted(
+        expected
+    )  # every figure referenced, once, by a relative link
     assert (out / "summary.csv").stat().st_size > 0
 
 
@@ -104,7 +111,15 @@ def test_report_without_isac_and_pnt(run_dir, report_page):
     _check_page(report_page, BASE_FIGURES)
     text = report_page.read_text(encoding="utf-8")
     assert run_info(run_dir)["n_epochs"] == 21
-    for words in ("tiny", "792", "21 × 30 s", "wall time", "time by stage", "topology", "Walker Delta"):
+    for words in (
+        "tiny",
+        "792",
+        "21 × 30 s",
+        "wall time",
+        "time by stage",
+        "topology",
+        "Walker Delta",
+    ):
         assert words in text, words
 
 
@@ -121,12 +136,17 @@ def test_summary_equals_direct_computation(run_dir, report_page):
     for entity in ("t1", "north"):
         for kind in ("central", "group", "interruption", "restored"):
             count = int(((handovers["entity"] == entity) & (handovers["kind"] == kind)).sum())
-            assert summary.loc[entity, f"{kind}_handovers_per_h"] == pytest.approx(count / hours, rel=1e-12)
+            assert summary.loc[entity, f"{kind}_handovers_per_h"] == pytest.approx(
+                count / hours, rel=1e-12
+            )
         mine = groups[groups["entity"] == entity]
-        assert summary.loc[entity, "valid_group_fraction"] == pytest.approx(mine["valid"].sum() / len(mine))
+        assert summary.loc[entity, "valid_group_fraction"] == pytest.approx(
+            mine["valid"].sum() / len(mine)
+        )
         assert summary.loc[entity, "epochs"] == len(mine) == info["n_epochs"]
         assert summary.loc[entity, "central_elevation_deg_median"] == pytest.approx(
-            float(np.median(mine["central_elevation_deg"])))
+            float(np.median(mine["central_elevation_deg"]))
+        )
         seen = visibility[visibility["entity"] == entity]["n_visible"]
         assert summary.loc[entity, "n_visible_median"] == pytest.approx(float(np.median(seen)))
     assert summary.loc["t1", "valid_group_fraction"] == 1.0
@@ -137,13 +157,19 @@ def _add_table(run: Path, name: str, frame: pd.DataFrame) -> None:
     write_parquet_atomic(frame, run / "tables" / name / "part-00000000.parquet")
 
 
-def _synthetic_metric_tables(run: Path, rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _synthetic_metric_tables(
+    run: Path, rng: np.random.Generator
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """ISAC rows per epoch × target × design (entity column ``target``) and PNT rows per
     epoch × cluster × cell (entity column ``cluster``, cell ``ut``), shaped like the ISAC
     and PNT processes' tables; a list column, statuses and missing values included."""
     groups = _raw(run, "groups")
-    targets = groups[groups["role"] == "target"][["epoch", "time", "entity"]].rename(columns={"entity": "target"})
-    terminals = groups[groups["role"] == "terminal"][["epoch", "time", "entity"]].rename(columns={"entity": "cluster"})
+    targets = groups[groups["role"] == "target"][["epoch", "time", "entity"]].rename(
+        columns={"entity": "target"}
+    )
+    terminals = groups[groups["role"] == "terminal"][["epoch", "time", "entity"]].rename(
+        columns={"entity": "cluster"}
+    )
     isac = []
     for design, scale in (("alg2", 1.0), ("zfbf", 3.0)):
         part = targets.copy()
@@ -172,22 +198,33 @@ def _synthetic_metric_tables(run: Path, rng: np.random.Generator) -> tuple[pd.Da
 
 def test_isac_and_pnt_tables_are_picked_up(run_dir, tmp_path):
     run = tmp_path / "run"
-    shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("report"))  # without any report of another test
+    shutil.copytree(
+        run_dir, run, ignore=shutil.ignore_patterns("report")
+    )  # without any report of another test
     isac, pnt = _synthetic_metric_tables(run, np.random.default_rng(7))
     _add_table(run, "isac", isac)
     _add_table(run, "pnt", pnt)
     page = write_report(run)
-    _check_page(page, BASE_FIGURES | {"isac_timeseries.png", "isac_cdf.png", "pnt_timeseries.png", "pnt_cdf.png"})
+    _check_page(
+        page,
+        BASE_FIGURES | {"isac_timeseries.png", "isac_cdf.png", "pnt_timeseries.png", "pnt_cdf.png"},
+    )
     summary = pd.read_csv(run / "report" / "summary.csv", index_col="entity")
     for design in ("alg2", "zfbf"):
         values = isac[(isac["target"] == "t1") & (isac["design"] == design)]["rcrb_m"].to_numpy()
         assert summary.loc["t1", f"rcrb_m [{design}] median"] == pytest.approx(np.median(values))
-        assert summary.loc["t1", f"rcrb_m [{design}] p95"] == pytest.approx(np.percentile(values, 95))
-        assert np.isnan(summary.loc["north", f"rcrb_m [{design}] median"])  # a terminal has no ISAC rows
+        assert summary.loc["t1", f"rcrb_m [{design}] p95"] == pytest.approx(
+            np.percentile(values, 95)
+        )
+        assert np.isnan(
+            summary.loc["north", f"rcrb_m [{design}] median"]
+        )  # a terminal has no ISAC rows
         assert f"rate_mean_bps_hz [{design}] p95" in summary.columns
     crlb = pnt[pnt["cluster"] == "north"]["crlb_m"].to_numpy()  # over epochs and cells
     assert summary.loc["north", "crlb_m p95"] == pytest.approx(np.nanpercentile(crlb, 95))
-    assert summary.loc["north", "sinr_min_db median"] == pytest.approx(np.median(pnt["sinr_min_db"]))
+    assert summary.loc["north", "sinr_min_db median"] == pytest.approx(
+        np.median(pnt["sinr_min_db"])
+    )
     assert not any("solve_time" in c or "status" in c or "rates" in c for c in summary.columns)
     # process handover kinds: 0 per hour for served entities without events, NaN for the others
     assert summary.loc["t1", "isac_beams_handovers_per_h"] == 0.0
@@ -206,7 +243,9 @@ def test_run_without_handovers_reports(tmp_path):
     assert set(_figures_in(page)) == BASE_FIGURES
     summary = summary_table(tables, run_info(run))
     n = len(tables["handovers"])
-    counts = summary[[c for c in summary.columns if c.endswith("_handovers_per_h")]].to_numpy().sum()
+    counts = (
+        summary[[c for c in summary.columns if c.endswith("_handovers_per_h")]].to_numpy().sum()
+    )
     assert counts == pytest.approx(n / (30.0 / 3600.0))
 
 
@@ -221,7 +260,9 @@ def test_missing_optional_columns_are_skipped(run_dir, tmp_path):
     table, then visibility without n_visible too: the report is written without them."""
     run = tmp_path / "run"
     shutil.copytree(run_dir, run, ignore=shutil.ignore_patterns("report"))
-    groups = _raw(run, "groups").drop(columns=["central_lat_deg", "central_lon_deg", "central_elevation_deg"])
+    groups = _raw(run, "groups").drop(
+        columns=["central_lat_deg", "central_lon_deg", "central_elevation_deg"]
+    )
     _replace_table(run, "groups", groups)
     shutil.rmtree(run / "tables" / "isl")
     page = write_report(run)
@@ -254,8 +295,10 @@ def test_cli_report_default_folder(run_dir):
 
 def test_invalid_spans_and_ecdf():
     times = pd.date_range("2026-05-28T12:00:00Z", periods=6, freq="10s")
-    groups = pd.DataFrame({"entity": "e", "valid": [True, False, False, True, True, False]},
-                          index=pd.DatetimeIndex(times, name="time"))
+    groups = pd.DataFrame(
+        {"entity": "e", "valid": [True, False, False, True, True, False]},
+        index=pd.DatetimeIndex(times, name="time"),
+    )
     spans = plots.invalid_spans(groups)
     naive = times.tz_localize(None).to_numpy()
     assert spans == {"e": [(naive[1], naive[3]), (naive[5], naive[5] + np.timedelta64(10, "s"))]}
@@ -278,6 +321,11 @@ def test_axis_labels_carry_units():
 
 def test_panels_group_metrics_by_unit():
     metrics = ["rcrb_m", "echo_snr_db", "error_m", "gdop", "rate_min_bps_hz", "n_visible", "crlb_m"]
-    assert plots.panels_by_unit(metrics) == [["rcrb_m", "error_m", "crlb_m"], ["echo_snr_db"], ["gdop"],
-                                             ["rate_min_bps_hz"], ["n_visible"]]
+    assert plots.panels_by_unit(metrics) == [
+        ["rcrb_m", "error_m", "crlb_m"],
+        ["echo_snr_db"],
+        ["gdop"],
+        ["rate_min_bps_hz"],
+        ["n_visible"],
+    ]
     assert plots.panels_by_unit(["a_m", "b_m", "c_m"], max_per_panel=2) == [["a_m", "b_m"], ["c_m"]]

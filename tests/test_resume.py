@@ -55,8 +55,12 @@ tables = ["epochs", "visibility", "isl", "groups", "handovers"]
 
 
 def _twin(*args, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "twin.cli", *args, "--quiet"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "twin.cli", *args, "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        **kwargs,
+    )
 
 
 def test_sigkill_then_resume_equals_uninterrupted(tmp_path):

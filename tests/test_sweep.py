@@ -53,11 +53,19 @@ def write(tmp_path: Path, text: str, name: str = "sweep.toml") -> Path:
     return path
 
 
-def serial_scenario(tmp_path: Path, *, group_size: int, particles: int, iterations: int, seed: int, out: Path) -> Path:
+def serial_scenario(
+    tmp_path: Path, *, group_size: int, particles: int, iterations: int, seed: int, out: Path
+) -> Path:
     """default.toml edited as text (independently of the sweep code) into one run of the sweep."""
     text = DEFAULT.read_text(encoding="utf-8")
-    for key, value in (("duration", '"1m"'), ("group_size", group_size), ("pso_particles", particles),
-                       ("pso_iterations", iterations), ("seed", seed), ("dir", f'"{out.as_posix()}"')):
+    for key, value in (
+        ("duration", '"1m"'),
+        ("group_size", group_size),
+        ("pso_particles", particles),
+        ("pso_iterations", iterations),
+        ("seed", seed),
+        ("dir", f'"{out.as_posix()}"'),
+    ):
         text, n = re.subn(rf"(?m)^{key} = .*$", f"{key} = {value}", text)
         assert n == 1, key
     path = tmp_path / f"serial-{group_size}-{particles}-{seed}.toml"
@@ -65,7 +73,9 @@ def serial_scenario(tmp_path: Path, *, group_size: int, particles: int, iteratio
     return path
 
 
-def assert_tables_equal(a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame], *, drop_wall_clock: bool) -> None:
+def assert_tables_equal(
+    a: dict[str, pd.DataFrame], b: dict[str, pd.DataFrame], *, drop_wall_clock: bool
+) -> None:
     assert sorted(a) == sorted(b)
     for name in a:
         left, right = a[name], b[name]
@@ -96,11 +106,26 @@ def test_expansion_order_dirs_and_overrides(tmp_path):
     assert sweep.parameters == ["serving.group_size", "isac.pso_particles", "isac.pso_iterations"]
     assert len(sweep.runs) == 2 * 2 * 2
     run = sweep.runs[5]  # group 5, second zip pair, seed 2? -> order: group, zip, seed innermost
-    assert [(r.params["serving.group_size"], r.params["isac.pso_particles"], r.seed) for r in sweep.runs] == [
-        (3, 20, 1), (3, 20, 2), (3, 30, 1), (3, 30, 2), (5, 20, 1), (5, 20, 2), (5, 30, 1), (5, 30, 2)]
-    assert run.rel_dir == "runs/serving.group_size=5/isac.pso_particles=20/isac.pso_iterations=10/seed=2"
+    assert [
+        (r.params["serving.group_size"], r.params["isac.pso_particles"], r.seed) for r in sweep.runs
+    ] == [
+        (3, 20, 1),
+        (3, 20, 2),
+        (3, 30, 1),
+        (3, 30, 2),
+        (5, 20, 1),
+        (5, 20, 2),
+        (5, 30, 1),
+        (5, 30, 2),
+    ]
+    assert (
+        run.rel_dir
+        == "runs/serving.group_size=5/isac.pso_particles=20/isac.pso_iterations=10/seed=2"
+    )
     assert run.scenario["serving"]["group_size"] == 5
-    assert run.scenario["isac"]["pso_particles"] == 20 and run.scenario["isac"]["pso_iterations"] == 10
+    assert (
+        run.scenario["isac"]["pso_particles"] == 20 and run.scenario["isac"]["pso_iterations"] == 10
+    )
     assert run.scenario["run"]["seed"] == 2 and run.scenario["run"]["duration"] == 60.0
     assert sweep.output_dir == (tmp_path / "out").absolute()
 
@@ -113,10 +138,20 @@ constellation.shells.0.planes = [36, 72]
 """
     sweep = expand_sweep(write(tmp_path, text))
     assert sweep.seeds == [7, 8, 9]
-    assert [r.scenario["constellation"]["shells"][0]["planes"] for r in sweep.runs] == [36] * 3 + [72] * 3
+    assert [r.scenario["constellation"]["shells"][0]["planes"] for r in sweep.runs] == [36] * 3 + [
+        72
+    ] * 3
     # no seeds: the base scenario's seed (1 in default.toml), one run per grid point
-    sweep = expand_sweep(write(tmp_path, f'base = "{DEFAULT.as_posix()}"\n[grid]\n"serving.collaboration" = ["I", "III"]\n'))
-    assert [(r.seed, r.params["serving.collaboration"]) for r in sweep.runs] == [(1, "I"), (1, "III")]
+    sweep = expand_sweep(
+        write(
+            tmp_path,
+            f'base = "{DEFAULT.as_posix()}"\n[grid]\n"serving.collaboration" = ["I", "III"]\n',
+        )
+    )
+    assert [(r.seed, r.params["serving.collaboration"]) for r in sweep.runs] == [
+        (1, "I"),
+        (1, "III"),
+    ]
     assert sweep.runs[1].rel_dir == "runs/serving.collaboration=III/seed=1"
 
 
@@ -131,22 +166,58 @@ def test_dir_names_are_safe_and_round_trip(tmp_path):
 
 BAD_CASES = [
     # (extra sweep text, expected "where" (regex), expected words in the reason)
-    ('[grid]\n"serving.group_sise" = [3, 5]\n', r":4 grid\.serving\.group_sise$", "did you mean 'serving.group_size'"),
-    ('[grid]\n"serving.group_size" = [3, "5"]\n', r":4 grid\.serving\.group_size\[1\]$", "valid integer"),
+    (
+        '[grid]\n"serving.group_sise" = [3, 5]\n',
+        r":4 grid\.serving\.group_sise$",
+        "did you mean 'serving.group_size'",
+    ),
+    (
+        '[grid]\n"serving.group_size" = [3, "5"]\n',
+        r":4 grid\.serving\.group_size\[1\]$",
+        "valid integer",
+    ),
     ('[grid]\n"serving.group_size" = 3\n', r":4 grid\.serving\.group_size$", "list of values"),
-    ('[grid]\n"constellation.shells.0.planes" = [36, 7]\n', r":4 grid\.constellation\.shells\.0\.planes\[1\]$", "not divisible by planes = 7"),
-    ('[grid]\n"constellation.shells.2.planes" = [36]\n', r":4 grid\.constellation\.shells\.2\.planes$", "out of range"),
-    ('[grid]\n"serving.collaboration" = ["I", "IV"]\n', r":4 grid\.serving\.collaboration\[1\]$", "'I', 'II' or 'III'"),
+    (
+        '[grid]\n"constellation.shells.0.planes" = [36, 7]\n',
+        r":4 grid\.constellation\.shells\.0\.planes\[1\]$",
+        "not divisible by planes = 7",
+    ),
+    (
+        '[grid]\n"constellation.shells.2.planes" = [36]\n',
+        r":4 grid\.constellation\.shells\.2\.planes$",
+        "out of range",
+    ),
+    (
+        '[grid]\n"serving.collaboration" = ["I", "IV"]\n',
+        r":4 grid\.serving\.collaboration\[1\]$",
+        "'I', 'II' or 'III'",
+    ),
     ('[grid]\n"serving.group_size" = []\n', r":4 grid\.serving\.group_size$", "empty list"),
-    ('[grid]\n', r":3 grid$", "empty grid"),
-    ('[grid]\n"serving.group_size" = [3, 3]\n', r":4 grid\.serving\.group_size\[1\]$", "listed twice"),
-    ('[grid]\n"visibility.mask_elevation_deg" = [10, 10.0]\n', r":4 grid\.visibility\.mask_elevation_deg\[1\]$", "duplicate run"),
+    ("[grid]\n", r":3 grid$", "empty grid"),
+    (
+        '[grid]\n"serving.group_size" = [3, 3]\n',
+        r":4 grid\.serving\.group_size\[1\]$",
+        "listed twice",
+    ),
+    (
+        '[grid]\n"visibility.mask_elevation_deg" = [10, 10.0]\n',
+        r":4 grid\.visibility\.mask_elevation_deg\[1\]$",
+        "duplicate run",
+    ),
     ('[grid]\n"run.seed" = [1, 2]\n', r":4 grid\.run\.seed$", "seeds"),
     ('max_runs = 3\n[grid]\n"serving.group_size" = [3, 4]\n', r":3 max_runs$", "set max_runs = 4"),
-    ('[grid]\n"isac.n_ue" = [1, 2]\n[zip.z]\n"isac.nx" = [1, 2]\n"isac.nz" = [1]\n', r":5 zip\.z$", "same length"),
-    ('[zip.z]\n"isac.nx" = [1, 2]\n"serving.collaboration" = ["II", "V"]\n', r":5 zip\.z\.serving\.collaboration\[1\]$", "'I', 'II' or 'III'"),
+    (
+        '[grid]\n"isac.n_ue" = [1, 2]\n[zip.z]\n"isac.nx" = [1, 2]\n"isac.nz" = [1]\n',
+        r":5 zip\.z$",
+        "same length",
+    ),
+    (
+        '[zip.z]\n"isac.nx" = [1, 2]\n"serving.collaboration" = ["II", "V"]\n',
+        r":5 zip\.z\.serving\.collaboration\[1\]$",
+        "'I', 'II' or 'III'",
+    ),
     ('[set]\n"run.duration" = "-3m"\n', r":4 set\.run\.duration$", "duration"),
-    ('colour = 1\n', r":3 colour$", "unknown key"),
+    ("colour = 1\n", r":3 colour$", "unknown key"),
     ('[grid]\n"serving" = [1]\n', r":4 grid\.serving\[0\]$", "refused by the scenario schema"),
 ]
 
@@ -157,19 +228,25 @@ def test_problems_name_file_line_and_field(tmp_path, extra, where, words):
     with pytest.raises(InputError) as info:
         expand_sweep(path)
     problems = info.value.problems
-    assert any(p.where.startswith(str(path)) and re.search(where, p.where) and words in p.reason for p in problems), \
-        "\n".join(map(str, problems))
+    assert any(
+        p.where.startswith(str(path)) and re.search(where, p.where) and words in p.reason
+        for p in problems
+    ), "\n".join(map(str, problems))
 
 
 def test_duplicate_run_message_names_both_runs(tmp_path):
-    text = (f'base = "{DEFAULT.as_posix()}"\nseeds = [1, 2]\n[grid]\n"isac.n_ue" = [10, 20]\n'
-            f'"visibility.mask_elevation_deg" = [10, 10.0]\n')
+    text = (
+        f'base = "{DEFAULT.as_posix()}"\nseeds = [1, 2]\n[grid]\n"isac.n_ue" = [10, 20]\n'
+        f'"visibility.mask_elevation_deg" = [10, 10.0]\n'
+    )
     with pytest.raises(InputError) as info:
         expand_sweep(write(tmp_path, text))
     (problem,) = info.value.problems
     assert problem.where.endswith(":5 grid.visibility.mask_elevation_deg[1]")
-    assert ("run 2 (isac.n_ue=10, visibility.mask_elevation_deg=10.0, seed=1) is the same scenario and seed as "
-            "run 0 (isac.n_ue=10, visibility.mask_elevation_deg=10, seed=1) (and 3 more duplicate run(s))") in problem.reason
+    assert (
+        "run 2 (isac.n_ue=10, visibility.mask_elevation_deg=10.0, seed=1) is the same scenario and seed as "
+        "run 0 (isac.n_ue=10, visibility.mask_elevation_deg=10, seed=1) (and 3 more duplicate run(s))"
+    ) in problem.reason
 
 
 def test_default_cap_and_raising_it(tmp_path):
@@ -189,7 +266,9 @@ def test_file_level_problems(tmp_path):
     assert re.match(rf"{re.escape(str(tmp_path))}.*:2$", info.value.problems[0].where)
     with pytest.raises(InputError) as info:
         expand_sweep(write(tmp_path, 'base = "nothere.toml"\n'))
-    assert "base" in info.value.problems[0].where and any("scenario file not found" in p.reason for p in info.value.problems)
+    assert "base" in info.value.problems[0].where and any(
+        "scenario file not found" in p.reason for p in info.value.problems
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -231,7 +310,9 @@ def test_sweep_completes_and_load_sweep_equals_per_run_load(swept):
     # every run's slice equals twin.results.load of its directory, all columns, row for row
     for run in info["runs"]:
         own = results.load(sweep_dir / run["dir"])
-        assert_tables_equal(run_rows(tables, run["params"], run["seed"]), own, drop_wall_clock=False)
+        assert_tables_equal(
+            run_rows(tables, run["params"], run["seed"]), own, drop_wall_clock=False
+        )
     assert len(tables["epochs"]) == 8 * 3  # 3 epochs (1 min at 30 s) per run
     # twin.results.load of a sweep directory gives the same combined tables
     assert_tables_equal(results.load(sweep_dir), tables, drop_wall_clock=False)
@@ -242,8 +323,12 @@ def test_sweep_tables_equal_serial_run(swept, tmp_path):
     _, sweep_dir = swept
     tables = load_sweep(sweep_dir)
     serial_dir = tmp_path / "serial"
-    run_scenario(serial_scenario(tmp_path, group_size=3, particles=30, iterations=20, seed=1, out=serial_dir),
-                 quiet=True)
+    run_scenario(
+        serial_scenario(
+            tmp_path, group_size=3, particles=30, iterations=20, seed=1, out=serial_dir
+        ),
+        quiet=True,
+    )
     serial = results.load(serial_dir)
     params = {"serving.group_size": 3, "isac.pso_particles": 30, "isac.pso_iterations": 20}
     assert_tables_equal(run_rows(tables, params, 1), serial, drop_wall_clock=True)
@@ -253,7 +338,10 @@ def test_sweep_tables_equal_serial_run(swept, tmp_path):
 
 
 def _mtimes(sweep_dir: Path) -> dict[str, int]:
-    return {str(p.relative_to(sweep_dir)): p.stat().st_mtime_ns for p in (sweep_dir / "runs").rglob("run.json")}
+    return {
+        str(p.relative_to(sweep_dir)): p.stat().st_mtime_ns
+        for p in (sweep_dir / "runs").rglob("run.json")
+    }
 
 
 def test_reinvocation_skips_complete_runs_and_resumes_interrupted(swept, tmp_path, cluster):
@@ -265,7 +353,9 @@ def test_reinvocation_skips_complete_runs_and_resumes_interrupted(swept, tmp_pat
     run_sweep(path, resume=copy_dir, client=cluster, quiet=True)  # nothing to do
     assert _mtimes(copy_dir) == mtimes
     # interrupt one run: run.json back to "running", no checkpoint, no tables (as if killed early)
-    victim = copy_dir / "runs/serving.group_size=5/isac.pso_particles=30/isac.pso_iterations=20/seed=1"
+    victim = (
+        copy_dir / "runs/serving.group_size=5/isac.pso_particles=30/isac.pso_iterations=20/seed=1"
+    )
     info = json.loads((victim / "run.json").read_text())
     info["status"] = "running"
     (victim / "run.json").write_text(json.dumps(info))
@@ -278,14 +368,23 @@ def test_reinvocation_skips_complete_runs_and_resumes_interrupted(swept, tmp_pat
     after = _mtimes(copy_dir)
     changed = sorted(k for k in after if after[k] != mtimes[k])
     assert changed == [str((victim / "run.json").relative_to(copy_dir))]
-    entry = next(r for r in json.loads((copy_dir / SWEEP_INFO).read_text())["runs"] if r["dir"] in str(victim))
+    entry = next(
+        r
+        for r in json.loads((copy_dir / SWEEP_INFO).read_text())["runs"]
+        if r["dir"] in str(victim)
+    )
     assert entry["action"] == "resumed" and entry["status"] == "complete"
     assert_tables_equal(load_sweep(copy_dir), before, drop_wall_clock=True)
 
 
 def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, cluster):
-    path = write(tmp_path, SWEEP.replace('"isac.pso_particles" = [20, 30]\n"isac.pso_iterations" = [10, 20]\n',
-                                         '"isac.pso_particles" = [20]\n"isac.pso_iterations" = [10]\n'))
+    path = write(
+        tmp_path,
+        SWEEP.replace(
+            '"isac.pso_particles" = [20, 30]\n"isac.pso_iterations" = [10, 20]\n',
+            '"isac.pso_particles" = [20]\n"isac.pso_iterations" = [10]\n',
+        ),
+    )
     sweep = expand_sweep(path)
     blocked = sweep.output_dir / sweep.runs[1].rel_dir
     blocked.parent.mkdir(parents=True)
@@ -293,12 +392,17 @@ def test_failed_run_is_recorded_and_the_sweep_goes_on(tmp_path, cluster):
     with pytest.raises(SweepFailed) as info:
         run_sweep(path, client=cluster, quiet=True)
     assert info.value.code == 1 and len(info.value.failures) == 1
-    assert info.value.failures[0]["dir"] == sweep.runs[1].rel_dir and "Error" in info.value.failures[0]["error"]
+    assert (
+        info.value.failures[0]["dir"] == sweep.runs[1].rel_dir
+        and "Error" in info.value.failures[0]["error"]
+    )
     recorded = json.loads((sweep.output_dir / SWEEP_INFO).read_text())
     assert recorded["state"] == "failed"
     assert [r["status"] for r in recorded["runs"]] == ["complete", "failed", "complete", "complete"]
     blocked.unlink()
-    run_sweep(path, scheduler_address=cluster.scheduler.address, quiet=True)  # re-invocation: only the failed one
+    run_sweep(
+        path, scheduler_address=cluster.scheduler.address, quiet=True
+    )  # re-invocation: only the failed one
     recorded = json.loads((sweep.output_dir / SWEEP_INFO).read_text())
     assert [r.get("action") for r in recorded["runs"]] == [None, "ran", None, None]
     assert set(sweep_status(sweep.output_dir).values()) == {"complete"}
@@ -316,7 +420,9 @@ def test_a_different_sweep_is_refused_in_the_same_directory(swept, tmp_path, clu
 def test_worker_killed_mid_sweep_loses_nothing(tmp_path, cluster):
     """SIGKILL one worker process of the 2-worker LocalCluster while runs are in flight
     (its nanny starts a new worker; dask reschedules the lost task, which resumes its run)."""
-    text = SWEEP.replace('"run.duration" = "1m"', '"run.duration" = "3m"').replace("seeds = [1, 2]", "seeds = [1]")
+    text = SWEEP.replace('"run.duration" = "1m"', '"run.duration" = "3m"').replace(
+        "seeds = [1, 2]", "seeds = [1]"
+    )
     path = write(tmp_path, text)
     sweep = expand_sweep(path)
     client = cluster
@@ -325,12 +431,25 @@ def test_worker_killed_mid_sweep_loses_nothing(tmp_path, cluster):
     def killer():
         pids = client.run(os.getpid)  # worker address -> pid
         deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:  # wait for a run to be under way, then kill a busy worker
-            running = [r for r in sweep.runs if (sweep.output_dir / r.rel_dir / "run.json").exists()
-                       and json.loads((sweep.output_dir / r.rel_dir / "run.json").read_text())["status"] == "running"]
-            for run in running:  # the worker executing that run's task (keys are twin-run-<index>-...)
-                busy = [address for address, keys in client.processing().items()
-                        if address in pids and any(str(k).startswith(f"twin-run-{run.index}-") for k in keys)]
+        while (
+            time.monotonic() < deadline
+        ):  # wait for a run to be under way, then kill a busy worker
+            running = [
+                r
+                for r in sweep.runs
+                if (sweep.output_dir / r.rel_dir / "run.json").exists()
+                and json.loads((sweep.output_dir / r.rel_dir / "run.json").read_text())["status"]
+                == "running"
+            ]
+            for (
+                run
+            ) in running:  # the worker executing that run's task (keys are twin-run-<index>-...)
+                busy = [
+                    address
+                    for address, keys in client.processing().items()
+                    if address in pids
+                    and any(str(k).startswith(f"twin-run-{run.index}-") for k in keys)
+                ]
                 if busy:
                     os.kill(pids[busy[0]], signal.SIGKILL)
                     killed["pid"], killed["run"] = pids[busy[0]], run.rel_dir
@@ -343,19 +462,31 @@ def test_worker_killed_mid_sweep_loses_nothing(tmp_path, cluster):
     thread.join()
     assert killed, "no run was seen in flight"
     entries = json.loads((sweep.output_dir / SWEEP_INFO).read_text())["runs"]
-    print(f"killed worker pid {killed['pid']} running {killed['run']}; actions", [e["action"] for e in entries])
+    print(
+        f"killed worker pid {killed['pid']} running {killed['run']}; actions",
+        [e["action"] for e in entries],
+    )
     assert all(e["status"] == "complete" for e in entries)
-    assert {e["dir"]: e["action"] for e in entries}[killed["run"]] == "resumed"  # the lost task resumed its run
+    assert {e["dir"]: e["action"] for e in entries}[
+        killed["run"]
+    ] == "resumed"  # the lost task resumed its run
     assert set(sweep_status(sweep.output_dir).values()) == {"complete"}
     tables = load_sweep(sweep.output_dir)
     for run in sweep.runs[:2]:  # two of the four runs against serial runs
         serial_dir = tmp_path / f"serial-{run.index}"
-        scenario = serial_scenario(tmp_path, group_size=run.params["serving.group_size"],
-                                   particles=run.params["isac.pso_particles"],
-                                   iterations=run.params["isac.pso_iterations"], seed=run.seed, out=serial_dir)
+        scenario = serial_scenario(
+            tmp_path,
+            group_size=run.params["serving.group_size"],
+            particles=run.params["isac.pso_particles"],
+            iterations=run.params["isac.pso_iterations"],
+            seed=run.seed,
+            out=serial_dir,
+        )
         scenario.write_text(scenario.read_text().replace('duration = "1m"', 'duration = "3m"'))
         run_scenario(scenario, quiet=True)
-        assert_tables_equal(run_rows(tables, run.params, run.seed), results.load(serial_dir), drop_wall_clock=True)
+        assert_tables_equal(
+            run_rows(tables, run.params, run.seed), results.load(serial_dir), drop_wall_clock=True
+        )
 
 
 @pytest.mark.slow
@@ -365,8 +496,13 @@ def test_sigkilled_twin_sweep_resumes_only_incomplete_runs(tmp_path, cluster):
     path = write(tmp_path, text)
     sweep = expand_sweep(path)
     twin_cli = Path(sys.executable).parent / "twin"
-    proc = subprocess.Popen([str(twin_cli), "sweep", str(path), "--workers", "1", "--quiet"], cwd=tmp_path,
-                            start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(twin_cli), "sweep", str(path), "--workers", "1", "--quiet"],
+        cwd=tmp_path,
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -384,14 +520,25 @@ def test_sigkilled_twin_sweep_resumes_only_incomplete_runs(tmp_path, cluster):
     mtimes = _mtimes(sweep.output_dir)
     run_sweep(path, resume=sweep.output_dir, client=cluster, quiet=True)
     after = _mtimes(sweep.output_dir)
-    assert all(after[f"{d}/run.json"] == mtimes[f"{d}/run.json"] for d in done)  # complete runs untouched
+    assert all(
+        after[f"{d}/run.json"] == mtimes[f"{d}/run.json"] for d in done
+    )  # complete runs untouched
     assert set(sweep_status(sweep.output_dir).values()) == {"complete"}
-    actions = {r["dir"]: r.get("action") for r in json.loads((sweep.output_dir / SWEEP_INFO).read_text())["runs"]}
-    assert all(actions[d] is None for d in done) and all(actions[d] in ("ran", "resumed") for d in status if d not in done)
+    actions = {
+        r["dir"]: r.get("action")
+        for r in json.loads((sweep.output_dir / SWEEP_INFO).read_text())["runs"]
+    }
+    assert all(actions[d] is None for d in done) and all(
+        actions[d] in ("ran", "resumed") for d in status if d not in done
+    )
     tables = load_sweep(sweep.output_dir)
     run = sweep.runs[-1]
     serial_dir = tmp_path / "serial"
-    scenario = serial_scenario(tmp_path, group_size=5, particles=30, iterations=20, seed=2, out=serial_dir)
+    scenario = serial_scenario(
+        tmp_path, group_size=5, particles=30, iterations=20, seed=2, out=serial_dir
+    )
     scenario.write_text(scenario.read_text().replace('duration = "1m"', 'duration = "3m"'))
     run_scenario(scenario, quiet=True)
-    assert_tables_equal(run_rows(tables, run.params, run.seed), results.load(serial_dir), drop_wall_clock=True)
+    assert_tables_equal(
+        run_rows(tables, run.params, run.seed), results.load(serial_dir), drop_wall_clock=True
+    )

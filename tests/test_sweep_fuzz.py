@@ -46,10 +46,36 @@ dir = "out"
 LINES = VALID.splitlines(keepends=True)
 
 #: Right-hand sides of the wrong (or odd) types a user might write.
-ODD_VALUES = ["true", '"x"', "[]", "{}", "-1", "0", "1.5", '[1, "a"]', "nan", "inf", "-inf", "99999999999999999999",
-              "1979-05-27T07:32:00Z", "1979-05-27", "[[1, 2], [3]]", "{count = 0}", "{count = 3, first = -1}",
-              '{count = 2, first = 1, extra = 1}', '["I", "II", "I"]', "[3, 3]", "[3.0, 5]", '"../nowhere.toml"',
-              '""', "[0]", "[1e400]", '["II"]', '[""]', "[-1, 2]"]
+ODD_VALUES = [
+    "true",
+    '"x"',
+    "[]",
+    "{}",
+    "-1",
+    "0",
+    "1.5",
+    '[1, "a"]',
+    "nan",
+    "inf",
+    "-inf",
+    "99999999999999999999",
+    "1979-05-27T07:32:00Z",
+    "1979-05-27",
+    "[[1, 2], [3]]",
+    "{count = 0}",
+    "{count = 3, first = -1}",
+    "{count = 2, first = 1, extra = 1}",
+    '["I", "II", "I"]',
+    "[3, 3]",
+    "[3.0, 5]",
+    '"../nowhere.toml"',
+    '""',
+    "[0]",
+    "[1e400]",
+    '["II"]',
+    '[""]',
+    "[-1, 2]",
+]
 KEYS = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_.0123456789", min_size=1, max_size=30)
 
 #: outcome counts per property, printed at the end of the module (run pytest -s).
@@ -90,8 +116,17 @@ def test_valid_file_is_accepted():
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.sampled_from(["delete", "duplicate", "swap"]), st.integers(0, len(LINES) - 1),
-                          st.integers(0, len(LINES) - 1)), min_size=1, max_size=4))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["delete", "duplicate", "swap"]),
+            st.integers(0, len(LINES) - 1),
+            st.integers(0, len(LINES) - 1),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
 def test_line_edits(edits):
     lines = list(LINES)
     for kind, i, j in edits:
@@ -108,16 +143,23 @@ def test_line_edits(edits):
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, len(VALID.encode())),
-       st.one_of(st.binary(min_size=1, max_size=8), st.text(min_size=1, max_size=8).map(str.encode)), st.integers(0, 8))
+@given(
+    st.integers(0, len(VALID.encode())),
+    st.one_of(st.binary(min_size=1, max_size=8), st.text(min_size=1, max_size=8).map(str.encode)),
+    st.integers(0, 8),
+)
 def test_random_bytes(position, junk, cut):
     data = VALID.encode()
-    check("random bytes", data[:position] + junk + data[position + cut:])
+    check("random bytes", data[:position] + junk + data[position + cut :])
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.integers(0, len(LINES) - 1), st.one_of(st.sampled_from(ODD_VALUES), st.integers().map(str),
-                                                 st.floats(allow_nan=False).map(repr)))
+@given(
+    st.integers(0, len(LINES) - 1),
+    st.one_of(
+        st.sampled_from(ODD_VALUES), st.integers().map(str), st.floats(allow_nan=False).map(repr)
+    ),
+)
 def test_wrong_values(index, value):
     lines = list(LINES)
     if "=" not in lines[index]:
@@ -149,7 +191,9 @@ def report():
 
 VALUES = st.one_of(
     st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=80),
-    st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.booleans(),
+    st.integers(),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.booleans(),
     st.lists(st.integers(-5, 5), max_size=30),
 )
 
@@ -172,14 +216,25 @@ def test_dir_names_round_trip_through_load_sweep(value):
     with tempfile.TemporaryDirectory() as folder:
         sweep_dir = Path(folder)
         rel = f"runs/{segment}/seed=3"
-        write_json_atomic(sweep_dir / "sweep.json", {
-            "parameters": ["serving.collaboration"], "dir_values": {"serving.collaboration": {dir_text(value): value}},
-            "runs": [{"dir": rel, "params": {"serving.collaboration": value}, "seed": 3}]})
+        write_json_atomic(
+            sweep_dir / "sweep.json",
+            {
+                "parameters": ["serving.collaboration"],
+                "dir_values": {"serving.collaboration": {dir_text(value): value}},
+                "runs": [{"dir": rel, "params": {"serving.collaboration": value}, "seed": 3}],
+            },
+        )
         (sweep_dir / rel).mkdir(parents=True)
         write_json_atomic(sweep_dir / rel / "run.json", {"status": "complete", "tables": ["t"]})
-        write_parquet_atomic(pd.DataFrame({"x": [1.5, 2.5]}), sweep_dir / rel / "tables" / "t" / "part-00000000.parquet")
+        write_parquet_atomic(
+            pd.DataFrame({"x": [1.5, 2.5]}),
+            sweep_dir / rel / "tables" / "t" / "part-00000000.parquet",
+        )
         frame = load_sweep(sweep_dir)["t"]
     expected = json.dumps(value) if isinstance(value, list) else value
-    assert frame["serving.collaboration"].tolist() == [expected] * 2 and frame["seed"].tolist() == [3, 3]
+    assert frame["serving.collaboration"].tolist() == [expected] * 2 and frame["seed"].tolist() == [
+        3,
+        3,
+    ]
     assert frame["x"].tolist() == [1.5, 2.5]
     OUTCOMES["dir names"]["round trip"] += 1

@@ -18,7 +18,10 @@ SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 
 
 def snapshot_path() -> Path:
-    for candidate in (ROOT / "ephemeris" / SNAPSHOT_NAME, ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME):
+    for candidate in (
+        ROOT / "ephemeris" / SNAPSHOT_NAME,
+        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
+    ):
         if candidate.exists():
             return candidate
     pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
@@ -79,7 +82,9 @@ def test_two_line_crlf_and_blank_lines_read_like_three_line(tmp_path):
     np.testing.assert_array_equal(c2.epochs, three.epochs)
     assert c2.tle_lines == [(1, 2), (4, 5), (7, 8)]
     blank = tmp_path / "c.tle"
-    blank.write_bytes(("\r\n\r\n" + "\r\n\r\n".join("\r\n".join(r) for r in recs) + "\r\n   \r\n").encode())
+    blank.write_bytes(
+        ("\r\n\r\n" + "\r\n\r\n".join("\r\n".join(r) for r in recs) + "\r\n   \r\n").encode()
+    )
     c3 = read_tle(blank)
     assert c3.names == three.names and c3.tle_lines[0] == (4, 5)
 
@@ -87,7 +92,9 @@ def test_two_line_crlf_and_blank_lines_read_like_three_line(tmp_path):
 def test_max_satellites_keeps_first_records(tmp_path):
     path = write3(tmp_path / "a.tle", real_records(5))
     c = read_tle(path, max_satellites=2)
-    assert len(c) == 2 and c.satrec_array.sgp4(np.array([c.satrecs[0].jdsatepoch]), np.array([0.0]))[0].shape == (2, 1)
+    assert len(c) == 2 and c.satrec_array.sgp4(
+        np.array([c.satrecs[0].jdsatepoch]), np.array([0.0])
+    )[0].shape == (2, 1)
     with pytest.raises(ValueError, match="max_satellites"):
         read_tle(path, max_satellites=0)
 
@@ -121,7 +128,10 @@ def test_checksum_refused(tmp_path):
     path = write3(tmp_path / "sum.tle", recs)
     err = refusal(path)
     assert len(err.problems) == 1 and err.problems[0].where == f"{path}:6"
-    assert err.problems[0].reason.startswith("checksum") and f"says {bad[68]}" in err.problems[0].reason
+    assert (
+        err.problems[0].reason.startswith("checksum")
+        and f"says {bad[68]}" in err.problems[0].reason
+    )
 
 
 def test_catalog_mismatch_refused(tmp_path):
@@ -131,7 +141,9 @@ def test_catalog_mismatch_refused(tmp_path):
     path = write3(tmp_path / "cat.tle", recs)
     err = refusal(path)
     assert len(err.problems) == 1 and err.problems[0].where == f"{path}:2"
-    assert "catalog number mismatch" in err.problems[0].reason and "'99999'" in err.problems[0].reason
+    assert (
+        "catalog number mismatch" in err.problems[0].reason and "'99999'" in err.problems[0].reason
+    )
 
 
 def test_duplicate_catalog_number_names_both_lines(tmp_path):
@@ -150,7 +162,9 @@ def test_unparsable_field_refused(tmp_path):
     recs[1] = (name, l1, fix(l2[:9] + "5x" + l2[11:]))
     path = write3(tmp_path / "field.tle", recs)
     err = refusal(path)
-    assert len(err.problems) == 1 and err.problems[0].where == f"{path}:6"  # the faulty line itself (line 2 of record 2)
+    assert (
+        len(err.problems) == 1 and err.problems[0].where == f"{path}:6"
+    )  # the faulty line itself (line 2 of record 2)
     assert err.problems[0].reason.startswith("unparsable field") and "5x" in err.problems[0].reason
 
 
@@ -214,15 +228,27 @@ def test_decayed_at_run_epochs_reported(tmp_path):
     one_day = epoch + np.arange(0, 7200, 600).astype("timedelta64[s]") + np.timedelta64(1, "D")
     problems = check_at_times(c.subset([0, 1, 2]), one_day)
     assert len(problems) == 1 and problems[0].where == f"{path}:8"
-    assert "DRAGGY: decayed: altitude" in problems[0].reason and "below 150 km" in problems[0].reason
+    assert (
+        "DRAGGY: decayed: altitude" in problems[0].reason and "below 150 km" in problems[0].reason
+    )
     at_epoch = c.epochs[3] + np.arange(0, 7200, 60).astype("timedelta64[s]")
     problems = check_at_times(c, at_epoch)
     assert [p.where for p in problems] == [f"{path}:11"]
-    assert "PLUNGE: sgp4 error 6 at" in problems[0].reason and "decayed: mrt is less than 1.0" in problems[0].reason
+    assert (
+        "PLUNGE: sgp4 error 6 at" in problems[0].reason
+        and "decayed: mrt is less than 1.0" in problems[0].reason
+    )
     pos, vel, err = propagate_itrs(c, at_epoch)  # states are blanked where sgp4 reports an error
     assert (err[:, 3] == 6).sum() > 10 and not err[:, :3].any()
-    assert np.isnan(pos[err != 0]).all() and np.isnan(vel[err != 0]).all() and np.isfinite(pos[err == 0]).all()
-    assert check_at_times(c.subset([0, 1, 2]), epoch + np.arange(0, 600, 60).astype("timedelta64[s]")) == []
+    assert (
+        np.isnan(pos[err != 0]).all()
+        and np.isnan(vel[err != 0]).all()
+        and np.isfinite(pos[err == 0]).all()
+    )
+    assert (
+        check_at_times(c.subset([0, 1, 2]), epoch + np.arange(0, 600, 60).astype("timedelta64[s]"))
+        == []
+    )
 
 
 def test_stale_epoch_warning_and_age_report(tmp_path):
@@ -231,7 +257,9 @@ def test_stale_epoch_warning_and_age_report(tmp_path):
     start = datetime(2026, 6, 4, tzinfo=timezone.utc)
     report = epoch_age_report(c, start)
     assert list(report.columns) == ["name", "norad", "epoch", "age_days"]
-    expected = (np.datetime64("2026-06-04T00:00") - c.epochs).astype("timedelta64[ns]").astype(float) / 86400e9
+    expected = (np.datetime64("2026-06-04T00:00") - c.epochs).astype("timedelta64[ns]").astype(
+        float
+    ) / 86400e9
     np.testing.assert_allclose(report["age_days"], expected)
     assert (report["age_days"] > 6).all()
     warns = stale(c, start, max_age_s=3 * 86400)

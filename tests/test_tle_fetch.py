@@ -19,9 +19,14 @@ NOW = datetime(2026, 5, 29, 1, 2, 3, tzinfo=timezone.utc)
 
 
 def _good_text() -> str:
-    for candidate in (ROOT / "ephemeris" / SNAPSHOT_NAME, ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME):
+    for candidate in (
+        ROOT / "ephemeris" / SNAPSHOT_NAME,
+        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
+    ):
         if candidate.exists():
-            return "\r\n".join(candidate.read_text().splitlines()[:30]) + "\r\n"  # CelesTrak sends CRLF
+            return (
+                "\r\n".join(candidate.read_text().splitlines()[:30]) + "\r\n"
+            )  # CelesTrak sends CRLF
     pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
 
 
@@ -80,7 +85,9 @@ def test_good_download_is_written_validated_and_named_by_fetch_time(server, tmp_
         ("html", InputError, "HTML page"),
     ],
 )
-def test_bad_download_writes_nothing_and_keeps_existing_file(server, tmp_path, group, error, message):
+def test_bad_download_writes_nothing_and_keeps_existing_file(
+    server, tmp_path, group, error, message
+):
     url, _ = server
     existing = fetch_tle("good", tmp_path, base_url=url, now=NOW, timeout_s=5)
     before = existing.read_bytes()
@@ -90,7 +97,13 @@ def test_bad_download_writes_nothing_and_keeps_existing_file(server, tmp_path, g
     with pytest.raises(error, match=message):
         fetch_tle(group, tmp_path, base_url=url, now=NOW, timeout_s=5)
     with pytest.raises(error, match=message):
-        fetch_tle(group, tmp_path, base_url=url, now=datetime(2026, 5, 30, tzinfo=timezone.utc), timeout_s=5)
+        fetch_tle(
+            group,
+            tmp_path,
+            base_url=url,
+            now=datetime(2026, 5, 30, tzinfo=timezone.utc),
+            timeout_s=5,
+        )
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([existing.name, clash.name])
     assert existing.read_bytes() == before and clash.read_bytes() == before
 

@@ -11,7 +11,12 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from twin.geometry import WGS84_EQUATORIAL_RADIUS_M, ecef_to_geodetic, geocentric_nadir_point, look_angles
+from twin.geometry import (
+    WGS84_EQUATORIAL_RADIUS_M,
+    ecef_to_geodetic,
+    geocentric_nadir_point,
+    look_angles,
+)
 from twin.topology import (
     GRID_COLUMNS,
     PlaneLabels,
@@ -30,8 +35,15 @@ STARLINK_TLE = SHARED / "data" / "tle" / "starlink-2026-05-28.tle"
 EPOCH = datetime(2026, 5, 28, 12, 0, tzinfo=timezone.utc)
 
 
-def ideal_walker(planes, per_plane, phasing, altitude_m=550e3, inclination_rad=np.radians(53.0), raan0=0.0,
-                 raan_span=2 * np.pi):
+def ideal_walker(
+    planes,
+    per_plane,
+    phasing,
+    altitude_m=550e3,
+    inclination_rad=np.radians(53.0),
+    raan0=0.0,
+    raan_span=2 * np.pi,
+):
     """Ideal circular Walker-Delta states in an inertial frame (taken as Earth-fixed at t = 0).
 
     Plane p has RAAN = raan0 + raan_span p / P (pi for a Walker star); slot s has argument of latitude
@@ -45,7 +57,9 @@ def ideal_walker(planes, per_plane, phasing, altitude_m=550e3, inclination_rad=n
     co, so, cu, su = np.cos(raan), np.sin(raan), np.cos(u), np.sin(u)
     ci, si = np.cos(inclination_rad), np.sin(inclination_rad)
     r = a * np.stack([cu * co - su * ci * so, cu * so + su * ci * co, su * si], axis=1)
-    v = np.sqrt(MU / a) * np.stack([-su * co - cu * ci * so, -su * so + cu * ci * co, cu * si], axis=1)
+    v = np.sqrt(MU / a) * np.stack(
+        [-su * co - cu * ci * so, -su * so + cu * ci * co, cu * si], axis=1
+    )
     return r, v, p, s
 
 
@@ -60,7 +74,9 @@ def assert_same_partition_and_cyclic_slots(plane, slot, true_plane, true_slot, p
     for q in np.unique(plane):
         m = plane == q
         shift = (slot[m] - true_slot[m]) % per_plane[m]
-        assert np.all(shift == shift[0]), f"plane {q}: slots are not a cyclic shift of the true ones"
+        assert np.all(shift == shift[0]), (
+            f"plane {q}: slots are not a cyclic shift of the true ones"
+        )
 
 
 # --------------------------------------------------------------------------- elements and plane inference
@@ -76,7 +92,9 @@ def test_orbital_elements_of_ideal_walker():
     np.testing.assert_allclose(sma, WGS84_EQUATORIAL_RADIUS_M + 550e3, rtol=1e-12)
 
 
-@pytest.mark.parametrize("planes,per_plane,phasing", [(72, 22, 1), (36, 18, 1), (54, 28, 39), (24, 6, 5)])
+@pytest.mark.parametrize(
+    "planes,per_plane,phasing", [(72, 22, 1), (36, 18, 1), (54, 28, 39), (24, 6, 5)]
+)
 def test_infer_planes_recovers_ideal_walker_exactly(planes, per_plane, phasing):
     r, v, p, s = ideal_walker(planes, per_plane, phasing, raan0=0.3)
     labels = infer_planes(r, v, min_plane_size=3)
@@ -93,7 +111,9 @@ def test_infer_planes_recovers_ideal_walker_exactly(planes, per_plane, phasing):
 def test_infer_planes_recovers_sgp4_walker_shells_and_keeps_transit_satellites_apart():
     orbits = pytest.importorskip("twin.orbits")
     a = orbits.walker_delta(72 * 22, 72, 1, 550e3, np.radians(53.0), epoch=EPOCH, shell_id=0)
-    b = orbits.walker_delta(36 * 20, 36, 1, 570e3, np.radians(70.0), epoch=EPOCH, shell_id=1, first_catalog=95000)
+    b = orbits.walker_delta(
+        36 * 20, 36, 1, 570e3, np.radians(70.0), epoch=EPOCH, shell_id=1, first_catalog=95000
+    )
     c = orbits.concat_constellations([a, b])
     r, v, err = orbits.propagate_teme(c, orbits.to_datetime64([EPOCH]))
     assert np.all(err == 0)
@@ -102,28 +122,41 @@ def test_infer_planes_recovers_sgp4_walker_shells_and_keeps_transit_satellites_a
     raising = ideal_walker(1, 4, 0, altitude_m=420e3, raan0=np.radians(52.5))
     inc, raan, _, sma = orbital_elements(r, v)
     key = c.shell * 1000 + c.plane
-    for name, x, unit in (("i", np.degrees(inc), "deg"), ("RAAN", np.degrees(np.unwrap(raan)), "deg"),
-                          ("a", sma / 1e3, "km")):
+    for name, x, unit in (
+        ("i", np.degrees(inc), "deg"),
+        ("RAAN", np.degrees(np.unwrap(raan)), "deg"),
+        ("a", sma / 1e3, "km"),
+    ):
         spread = max(np.ptp(x[key == k]) for k in np.unique(key))
-        print(f"\nSGP4 Walker osculating scatter within a plane: {name} peak-to-peak up to {spread:.3f} {unit}", end="")
+        print(
+            f"\nSGP4 Walker osculating scatter within a plane: {name} peak-to-peak up to {spread:.3f} {unit}",
+            end="",
+        )
     r_all = np.vstack([r, raising[0]])
     v_all = np.vstack([v, raising[1]])
     labels = infer_planes(r_all, v_all)
     real = slice(0, len(c))
     true_plane = c.shell * 1000 + c.plane
-    assert_same_partition_and_cyclic_slots(labels.plane[real], labels.slot[real], true_plane, c.slot,
-                                           per_plane=np.where(c.shell == 0, 22, 20))
+    assert_same_partition_and_cyclic_slots(
+        labels.plane[real],
+        labels.slot[real],
+        true_plane,
+        c.slot,
+        per_plane=np.where(c.shell == 0, 22, 20),
+    )
     # shells follow the construction (shell ids by decreasing size: 1584 then 720)
     np.testing.assert_array_equal(labels.shell[real], c.shell)
     # the 4 raising satellites form their own plane, in a shell of their own
-    tail = labels.plane[len(c):]
+    tail = labels.plane[len(c) :]
     assert np.all(tail == tail[0]) and not np.isin(tail[0], labels.plane[real])
     assert labels.shell[len(c)] not in (0, 1)
 
 
 def test_drifting_satellite_between_planes_at_the_same_altitude_stays_apart():
     r, v, p, s = ideal_walker(72, 22, 1, raan0=0.0)
-    drift = ideal_walker(1, 1, 0, raan0=np.radians(5 * 7 + 2.5))  # half-way between planes 7 and 8, same altitude
+    drift = ideal_walker(
+        1, 1, 0, raan0=np.radians(5 * 7 + 2.5)
+    )  # half-way between planes 7 and 8, same altitude
     labels = infer_planes(np.vstack([r, drift[0]]), np.vstack([v, drift[1]]))
     assert_same_partition_and_cyclic_slots(labels.plane[:-1], labels.slot[:-1], p, s, 22)
     assert labels.plane_sizes[labels.plane[-1]] == 1 and labels.shell[-1] != labels.shell[0]
@@ -183,17 +216,28 @@ def _min_radius_sampled(a, b, n=4001):
     return np.linalg.norm(pts, axis=-1).min(axis=1)
 
 
-@pytest.mark.parametrize("max_range_km,margin_km", [(np.inf, 200.0), (5000.0, 150.0), (3000.0, 80.0), (2500.0, 0.0)])
+@pytest.mark.parametrize(
+    "max_range_km,margin_km", [(np.inf, 200.0), (5000.0, 150.0), (3000.0, 80.0), (2500.0, 0.0)]
+)
 def test_range_cut_and_occlusion_remove_exactly_the_right_links(max_range_km, margin_km):
     # 9 per plane at 550 km: in-plane links pass 6510 km from the centre (clear for an 80 km
     # margin, occluded for 200 km); inter-plane links vary in length with latitude.
     kw = dict(planes=10, per_plane=9, phasing=1, altitude_m=550e3)
     r, p, s, labels, full = walker_graph(**kw, atmosphere_margin_m=0.0)
-    _, _, _, _, cut = walker_graph(**kw, max_range_m=max_range_km * 1e3, atmosphere_margin_m=margin_km * 1e3)
+    _, _, _, _, cut = walker_graph(
+        **kw, max_range_m=max_range_km * 1e3, atmosphere_margin_m=margin_km * 1e3
+    )
     edges = np.array(list(full.edges()))
     length = np.linalg.norm(r[edges[:, 0]] - r[edges[:, 1]], axis=1)
-    clear = _min_radius_sampled(r[edges[:, 0]], r[edges[:, 1]]) >= WGS84_EQUATORIAL_RADIUS_M + margin_km * 1e3
-    expect = {tuple(sorted(e)) for e, ok in zip(edges.tolist(), (length <= max_range_km * 1e3) & clear) if ok}
+    clear = (
+        _min_radius_sampled(r[edges[:, 0]], r[edges[:, 1]])
+        >= WGS84_EQUATORIAL_RADIUS_M + margin_km * 1e3
+    )
+    expect = {
+        tuple(sorted(e))
+        for e, ok in zip(edges.tolist(), (length <= max_range_km * 1e3) & clear)
+        if ok
+    }
     got = {tuple(sorted(e)) for e in cut.edges()}
     assert got == expect
     assert 0 < len(got) < len(edges)  # the case removes some links and keeps some
@@ -204,11 +248,15 @@ def test_invalid_satellites_keep_their_node_and_rings_close_over_them():
     valid = np.ones(len(p), dtype=bool)
     dead = 43  # plane 2, slot 3
     valid[dead] = False
-    g = isl_graph(r, labels, max_range_m=np.inf, valid=valid, names=[f"S{i}" for i in range(len(p))])
+    g = isl_graph(
+        r, labels, max_range_m=np.inf, valid=valid, names=[f"S{i}" for i in range(len(p))]
+    )
     assert g.degree(dead) == 0 and g.nodes[dead]["name"] == "S43"
     assert g.has_edge(42, 44) and g.edges[42, 44]["kind"] == "intra"
     assert g.graph["grid"][42, 0] == 44
-    assert sum(d == 4 for _, d in g.degree()) == len(p) - 3  # the dead one, and its west/east partners lost one link
+    assert (
+        sum(d == 4 for _, d in g.degree()) == len(p) - 3
+    )  # the dead one, and its west/east partners lost one link
     g2 = isl_graph(r, labels, max_range_m=np.inf, inter_plane=False)
     assert {d["kind"] for _, _, d in g2.edges(data=True)} == {"intra"}
     with pytest.raises(ValueError, match="max_range_m"):
@@ -229,8 +277,12 @@ def test_isl_graph_is_built_on_first_use_and_pickles():
     assert not clone.materialised
     assert g.number_of_nodes() == len(p) and g.number_of_edges() == len(e["a"]) > 0
     assert g.materialised and g.nodes[7]["name"] == "S7"
-    want = {(min(a, b), max(a, b)): (d, "inter" if k else "intra")
-            for a, b, d, k in zip(e["a"].tolist(), e["b"].tolist(), e["length_m"].tolist(), e["kind_inter"].tolist())}
+    want = {
+        (min(a, b), max(a, b)): (d, "inter" if k else "intra")
+        for a, b, d, k in zip(
+            e["a"].tolist(), e["b"].tolist(), e["length_m"].tolist(), e["kind_inter"].tolist()
+        )
+    }
     got = {(min(a, b), max(a, b)): (d["length_m"], d["kind"]) for a, b, d in g.edges(data=True)}
     assert got == want
     assert all(d["delay_s"] == d["length_m"] / C_LIGHT for _, _, d in g.edges(data=True))
@@ -321,7 +373,11 @@ def test_group_size_truncates_by_elevation_and_fills_by_hops(snapshot):
     assert big.members[:3] == serving_group(graph, el, labels, collaboration="I").members
     hops = nx.single_source_shortest_path_length(graph, central)
     fill = big.members[3:]
-    assert [hops[m] for m in fill] == [1, 1, 2]  # the two inter-plane neighbours, then the best 2-hop one
+    assert [hops[m] for m in fill] == [
+        1,
+        1,
+        2,
+    ]  # the two inter-plane neighbours, then the best 2-hop one
     two_hop = [m for m, h in hops.items() if h == 2 and el[m] >= 0]
     assert el[fill[2]] == max(el[m] for m in two_hop)
 
@@ -333,12 +389,29 @@ def test_hysteresis_keeps_previous_central_until_beaten_by_more_than_threshold(s
     el[prev], el[other] = np.radians(50.0), np.radians(50.5)
     kw = dict(collaboration="I", mask_rad=np.radians(25.0), group_mask_rad=np.radians(-90.0))
     assert serving_group(graph, el, labels, **kw).central == other
-    assert serving_group(graph, el, labels, previous_central=prev, hysteresis_rad=np.radians(1.0), **kw).central == prev
+    assert (
+        serving_group(
+            graph, el, labels, previous_central=prev, hysteresis_rad=np.radians(1.0), **kw
+        ).central
+        == prev
+    )
     el[other] = np.radians(51.5)
-    assert serving_group(graph, el, labels, previous_central=prev, hysteresis_rad=np.radians(1.0), **kw).central == other
+    assert (
+        serving_group(
+            graph, el, labels, previous_central=prev, hysteresis_rad=np.radians(1.0), **kw
+        ).central
+        == other
+    )
     el[other] = np.radians(30.0)
-    el[prev] = np.radians(20.0)  # previous dropped below the mask: switch even though the new one is lower
-    assert serving_group(graph, el, labels, previous_central=prev, hysteresis_rad=np.radians(20.0), **kw).central == other
+    el[prev] = np.radians(
+        20.0
+    )  # previous dropped below the mask: switch even though the new one is lower
+    assert (
+        serving_group(
+            graph, el, labels, previous_central=prev, hysteresis_rad=np.radians(20.0), **kw
+        ).central
+        == other
+    )
 
 
 def test_invalid_group_when_target_sees_too_few(snapshot):
@@ -348,7 +421,12 @@ def test_invalid_group_when_target_sees_too_few(snapshot):
     assert not g.valid and g.central == central and g.members == (central,)
     assert "found 1 of 5" in g.reason and "below" in g.reason
     none = serving_group(graph, np.full(len(p), -0.5), labels, mask_rad=0.0)
-    assert none.central == -1 and not none.valid and none.members == () and "no satellite" in none.reason
+    assert (
+        none.central == -1
+        and not none.valid
+        and none.members == ()
+        and "no satellite" in none.reason
+    )
     with pytest.raises(ValueError, match="collaboration"):
         serving_group(graph, el, labels, collaboration="IV")
 
@@ -368,7 +446,9 @@ def test_substitute_fills_missing_natural_members_by_hop_distance(snapshot):
     assert "substituted" in filled.reason and "east: no ISL" in filled.reason
     hops = nx.single_source_shortest_path_length(cut, central)
     extra = filled.members[4]
-    best_two_hop = max((m for m, h in hops.items() if h == 2 and m not in strict.members), key=lambda m: el[m])
+    best_two_hop = max(
+        (m for m, h in hops.items() if h == 2 and m not in strict.members), key=lambda m: el[m]
+    )
     assert hops[extra] == 2 and extra == best_two_hop
     assert serving_group(graph, el, labels, collaboration="II", substitute=True).reason == ""
 
@@ -379,9 +459,13 @@ def test_serving_groups_vectorised_equals_one_by_one(snapshot):
     sites = geocentric_nadir_point(r[rng.choice(len(p), 6, replace=False)])
     el, _, _ = look_angles(sites, r)
     prev = np.array([-1, 3, -1, 40, -1, 7])
-    batch = serving_groups(graph, el, labels, collaboration="III", previous_central=prev, hysteresis_rad=0.01)
+    batch = serving_groups(
+        graph, el, labels, collaboration="III", previous_central=prev, hysteresis_rad=0.01
+    )
     for g in range(len(sites)):
-        one = serving_group(graph, el[g], labels, collaboration="III", previous_central=prev[g], hysteresis_rad=0.01)
+        one = serving_group(
+            graph, el[g], labels, collaboration="III", previous_central=prev[g], hysteresis_rad=0.01
+        )
         assert one == batch[g]
 
 
@@ -397,7 +481,9 @@ def test_walker_group_snapshot(collaboration, k):
     assert abs(h[0]) < 1e-3
     # the service-area centre is straight below the central (geocentric nadir) ...
     c = g.sat_pos[0]
-    np.testing.assert_allclose(np.cross(c, g.central_nadir_ecef) / np.linalg.norm(c) ** 2, 0.0, atol=1e-9)
+    np.testing.assert_allclose(
+        np.cross(c, g.central_nadir_ecef) / np.linalg.norm(c) ** 2, 0.0, atol=1e-9
+    )
     # ... near the equator on an ascending pass
     lat, _, alt = ecef_to_geodetic(c[None, :])
     assert abs(np.degrees(lat[0])) < 5.0 and g.sat_vel[0, 2] > 0
@@ -429,25 +515,36 @@ def test_real_starlink_planes_and_plus_grid_degree():
     pos, _, _ = orbits.propagate_itrs(c, t)
     graph = isl_graph(pos[0][ok], labels, max_range_m=5000e3, atmosphere_margin_m=80e3)
     deg = np.array([d for _, d in graph.degree()])
-    print(f"\nStarlink {STARLINK_TLE.name} at {t[0]}: {ok.sum()} satellites, {labels.n_planes} planes, "
-          f"{labels.plane_shell.max() + 1} shells; +Grid (5000 km, 80 km margin) degree 4: {np.mean(deg == 4):.3f}; "
-          f"degree histogram {np.bincount(deg, minlength=5).tolist()}")
+    print(
+        f"\nStarlink {STARLINK_TLE.name} at {t[0]}: {ok.sum()} satellites, {labels.n_planes} planes, "
+        f"{labels.plane_shell.max() + 1} shells; +Grid (5000 km, 80 km margin) degree 4: {np.mean(deg == 4):.3f}; "
+        f"degree histogram {np.bincount(deg, minlength=5).tolist()}"
+    )
     for sh in range(labels.plane_shell.max() + 1):
         m = labels.shell == sh
         if m.sum() < 100:
             continue
-        print(f"  shell {sh}: {m.sum():5d} sats, {np.count_nonzero(labels.plane_shell == sh):3d} planes, "
-              f"i = {np.degrees(inc[m].mean()):.2f} deg, a - R_eq = {(sma[m].mean() - 6378137) / 1e3:.0f} km, "
-              f"degree 4: {np.mean(deg[m] == 4):.3f}")
+        print(
+            f"  shell {sh}: {m.sum():5d} sats, {np.count_nonzero(labels.plane_shell == sh):3d} planes, "
+            f"i = {np.degrees(inc[m].mean()):.2f} deg, a - R_eq = {(sma[m].mean() - 6378137) / 1e3:.0f} km, "
+            f"degree 4: {np.mean(deg[m] == 4):.3f}"
+        )
     unlimited = isl_graph(pos[0][ok], labels, max_range_m=np.inf, atmosphere_margin_m=0.0)
     east = np.count_nonzero(unlimited.graph["grid"][:, 2] >= 0)
     has_next = labels.plane_next >= 0
-    bound = np.minimum(labels.plane_sizes, np.where(has_next, labels.plane_sizes[np.maximum(labels.plane_next, 0)], 0)).sum()
+    bound = np.minimum(
+        labels.plane_sizes,
+        np.where(has_next, labels.plane_sizes[np.maximum(labels.plane_next, 0)], 0),
+    ).sum()
     deg_u = np.array([d for _, d in unlimited.degree()])
-    print(f"  unlimited range, no margin: {east} east-west links of at most sum_p min(n_p, n_next) = {bound}; "
-          f"degree 4: {np.mean(deg_u == 4):.3f}")
+    print(
+        f"  unlimited range, no margin: {east} east-west links of at most sum_p min(n_p, n_next) = {bound}; "
+        f"degree 4: {np.mean(deg_u == 4):.3f}"
+    )
     small = labels.plane_sizes < 5
-    print(f"  {small.sum()} planes of < 5 satellites (in transit) hold {labels.plane_sizes[small].sum()} satellites")
+    print(
+        f"  {small.sum()} planes of < 5 satellites (in transit) hold {labels.plane_sizes[small].sum()} satellites"
+    )
     # structural checks (not tuned numbers): every plane is one orbit plane, degree <= 4
     assert deg.max() <= 4
     centre = labels.plane_raan_rad[labels.plane]
@@ -487,15 +584,24 @@ def test_unusable_states_get_their_own_planes_and_empty_inputs_work():
     assert len(pairs) == 12 == len(set(labels.plane[good].tolist()))
     for q in set(labels.plane[good].tolist()):
         m = good & (labels.plane == q)
-        seq = s[m][np.argsort(labels.slot[m])]  # true slots in inferred order: one cyclic rotation of a sorted run
-        assert np.count_nonzero(np.diff(seq) < 0) <= 1 and sorted(labels.slot[m]) == list(range(m.sum()))
+        seq = s[m][
+            np.argsort(labels.slot[m])
+        ]  # true slots in inferred order: one cyclic rotation of a sorted run
+        assert np.count_nonzero(np.diff(seq) < 0) <= 1 and sorted(labels.slot[m]) == list(
+            range(m.sum())
+        )
     assert len({labels.plane[3], labels.plane[50]} & set(labels.plane[good].tolist())) == 0
     assert labels.plane[3] != labels.plane[50] and labels.plane_next[labels.plane[3]] == -1
     g = isl_graph(r, labels, max_range_m=np.inf)
     assert g.degree(3) == 0 and g.degree(50) == 0 and g.degree(7) == 4
-    assert not g.has_edge(2, 4)  # skipping the dead satellite: a 72-deg chord, below the 80 km margin
+    assert not g.has_edge(
+        2, 4
+    )  # skipping the dead satellite: a 72-deg chord, below the 80 km margin
     empty = infer_planes(np.zeros((0, 3)), np.zeros((0, 3)))
-    assert empty.n_sats == 0 and isl_graph(np.zeros((0, 3)), empty, max_range_m=1e6).number_of_nodes() == 0
+    assert (
+        empty.n_sats == 0
+        and isl_graph(np.zeros((0, 3)), empty, max_range_m=1e6).number_of_nodes() == 0
+    )
     none_valid = isl_graph(r, labels, max_range_m=np.inf, valid=np.zeros(len(p), dtype=bool))
     assert none_valid.number_of_edges() == 0 and none_valid.number_of_nodes() == len(p)
 
@@ -511,7 +617,9 @@ def test_two_plane_shell_links_each_pair_once():
 
 def test_walker_star_seam_is_not_an_adjacency():
     # OneWeb-like star: 12 polar planes over 180 deg of RAAN; the far side (RAAN + 180) is counter-rotating
-    r, v, p, s = ideal_walker(12, 20, 0, altitude_m=1200e3, inclination_rad=np.radians(87.9), raan_span=np.pi)
+    r, v, p, s = ideal_walker(
+        12, 20, 0, altitude_m=1200e3, inclination_rad=np.radians(87.9), raan_span=np.pi
+    )
     labels = infer_planes(r, v)
     true_of = np.empty(labels.n_planes, dtype=int)
     true_of[labels.plane] = p
@@ -522,5 +630,7 @@ def test_walker_star_seam_is_not_an_adjacency():
     g = isl_graph(r, labels, max_range_m=np.inf, atmosphere_margin_m=0.0)
     deg = np.array([d for _, d in g.degree()])
     np.testing.assert_array_equal(deg, np.where(np.isin(p, [0, 11]), 3, 4))
-    wrapped = infer_planes(r, v, seam_gap_rad=2 * np.pi)  # no seam rule: cyclic as in a Walker delta
+    wrapped = infer_planes(
+        r, v, seam_gap_rad=2 * np.pi
+    )  # no seam rule: cyclic as in a Walker delta
     assert np.all(wrapped.plane_next >= 0)

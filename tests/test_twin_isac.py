@@ -58,8 +58,16 @@ dir = "unused"
 
 
 def _run(tmp_path, **kw):
-    values = {"duration": "20s", "total": 1584, "planes": 72, "motion": "", "track": "false", "particles": 10,
-              "iterations": 5, **kw}
+    values = {
+        "duration": "20s",
+        "total": 1584,
+        "planes": 72,
+        "motion": "",
+        "track": "false",
+        "particles": 10,
+        "iterations": 5,
+        **kw,
+    }
     scenario = scenario_from_dict(tomllib.loads(PAPER.format(**values)), base_dir=tmp_path)
     twin = Twin(scenario, tmp_path / "run")
     twin.run()
@@ -92,8 +100,16 @@ def test_the_clock_adds_no_error_to_the_paper_rcrb(tmp_path):
         H = comm_channels(q, ues, frames=frames, params=params, rng=rng, center_ecef=target)
         beta = reflection_coefficients("paper", q, prior, rng=rng)
         W, R = matched_filter_isotropic(H, 5, 16, float(dbm_to_w(30.0)), comm_fraction=0.5)
-        expected = crb.rcrb(q, target, W @ W.conj().T + R, beta, noise_power=float(dbm_to_w(-110.0)), nx=4, nz=4,
-                            frames=frames)
+        expected = crb.rcrb(
+            q,
+            target,
+            W @ W.conj().T + R,
+            beta,
+            noise_power=float(dbm_to_w(-110.0)),
+            nx=4,
+            nz=4,
+            frames=frames,
+        )
         assert row.rcrb_m == pytest.approx(expected, rel=1e-9)
         _, rates = sinr_rate(H, W, R)
         np.testing.assert_allclose(row.rates_bps_hz, rates, rtol=1e-9)
@@ -104,8 +120,16 @@ def test_the_clock_adds_no_error_to_the_paper_rcrb(tmp_path):
 def test_moving_target_error_stays_bounded_across_central_handovers(tmp_path):
     """A car at 20 m/s tracked with the previous estimate as the next prior: across every
     central-satellite handover the estimate stays close (never re-acquired from scratch)."""
-    scenario, _, tables = _run(tmp_path, duration="6m", total=792, planes=36, track="true",
-                               motion="velocity_enu_mps = [20.0, 5.0, 0.0]", particles=30, iterations=20)
+    scenario, _, tables = _run(
+        tmp_path,
+        duration="6m",
+        total=792,
+        planes=36,
+        track="true",
+        motion="velocity_enu_mps = [20.0, 5.0, 0.0]",
+        particles=30,
+        iterations=20,
+    )
     isac, handovers = tables["isac"], tables["handovers"]
     central = handovers[(handovers.entity == "t") & (handovers.kind == "central")]
     assert len(central) >= 1, "no central-satellite handover in the window: lengthen it"
@@ -113,22 +137,29 @@ def test_moving_target_error_stays_bounded_across_central_handovers(tmp_path):
     assert (isac.prior_source.iloc[1:] == "track").all()  # never lost
     errors = isac.set_index("epoch").error_m
     for e in central.epoch:
-        window = errors.loc[max(e - 2, 0): e + 3]
+        window = errors.loc[max(e - 2, 0) : e + 3]
         assert window.max() < 60.0, window
     assert errors.max() < 60.0 and errors.median() < 15.0
     # the truth moved 20.6 m/s x 360 s; the estimates followed it
-    ends = geodetic_to_ecef(np.radians(isac.target_lat_deg.iloc[[0, -1]].to_numpy()),
-                            np.radians(isac.target_lon_deg.iloc[[0, -1]].to_numpy()), 0.0)
+    ends = geodetic_to_ecef(
+        np.radians(isac.target_lat_deg.iloc[[0, -1]].to_numpy()),
+        np.radians(isac.target_lon_deg.iloc[[0, -1]].to_numpy()),
+        0.0,
+    )
     assert np.linalg.norm(ends[1] - ends[0]) == pytest.approx(20.6 * 360, rel=0.01)
-    print(f"{len(central)} central handovers; error median {errors.median():.2f} m, max {errors.max():.2f} m; "
-          f"RCRB median {isac.rcrb_m.median():.3f} m")
+    print(
+        f"{len(central)} central handovers; error median {errors.median():.2f} m, max {errors.max():.2f} m; "
+        f"RCRB median {isac.rcrb_m.median():.3f} m"
+    )
 
 
 @pytest.mark.slow
 def test_paper_design_path_on_the_clock(tmp_path):
     """design = "paper" runs cvxpy Algorithm 2 per re-plan (small instance: K = 3, 2 x 2 arrays,
     M = 2): the recorded design meets the rate target and its RCRB is that of its own beams."""
-    text = PAPER.format(duration="10s", total=1584, planes=72, motion="", track="false", particles=10, iterations=5)
+    text = PAPER.format(
+        duration="10s", total=1584, planes=72, motion="", track="false", particles=10, iterations=5
+    )
     data = tomllib.loads(text)
     data["isac"].update(design="paper", nx=2, nz=2, n_ue=2)
     data["serving"].update(group_size=3, collaboration="I")

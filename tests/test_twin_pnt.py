@@ -55,8 +55,16 @@ dir = "unused"
 
 
 def _run(tmp_path, **kw):
-    values = {"duration": "10s", "step": "10s", "total": 1584, "planes": 72, "rings": 2, "beamformer": "mf",
-              "isl": "true", **kw}
+    values = {
+        "duration": "10s",
+        "step": "10s",
+        "total": 1584,
+        "planes": 72,
+        "rings": 2,
+        "beamformer": "mf",
+        "isl": "true",
+        **kw,
+    }
     scenario = scenario_from_dict(tomllib.loads(PAPER.format(**values)), base_dir=tmp_path)
     twin = Twin(scenario, tmp_path / "run")
     twin.run()
@@ -100,14 +108,18 @@ def test_the_clock_adds_no_error_to_the_paper_crlb(tmp_path):
         ref, cands = order[0], order[1:22]
         assert set(rows.reference) == {names[ref]}
         frames = pnt_body_frames(pos[cands], sat_vel=vel[cands], x_axis="along_track")
-        H = channels(pos[cands], ut, frames, freq_hz=4e9, nx=8, ny=8, rng=entity_rng(scenario.run.seed, e, 0))
+        H = channels(
+            pos[cands], ut, frames, freq_hz=4e9, nx=8, ny=8, rng=entity_rng(scenario.run.seed, e, 0)
+        )
         delta = np.zeros((len(cands), len(ut)), dtype=bool)
         for c, sats in enumerate(rows.sats):
             for name in sats.split(";"):
                 delta[list(cands).index(names.index(name)), c] = True
         assert (delta.sum(axis=0) == 4).all() and (delta.sum(axis=1) <= 12).all()
         sinr = _mf_sinr_brute_force(H, delta, float(dbw_to_w(26.0)), float(noise_power_w(50e6)))
-        expected = accuracy_per_ut(ut, pos[cands], pos[ref], delta, np.nan_to_num(sinr), 50e6, 1e-19)
+        expected = accuracy_per_ut(
+            ut, pos[cands], pos[ref], delta, np.nan_to_num(sinr), 50e6, 1e-19
+        )
         np.testing.assert_allclose(rows.crlb_m, expected, rtol=1e-9)
         sat_idx = np.nonzero(delta.T)[1].reshape(len(ut), 4)
         np.testing.assert_allclose(rows.gdop, gdop(ut, pos[cands][sat_idx], pos[ref]), rtol=1e-9)
@@ -131,7 +143,9 @@ def test_tdoa_fixes_scatter_as_the_crlb_says(tmp_path):
 def test_too_few_satellites_is_recorded_as_an_interruption(tmp_path):
     """A sparse shell leaves the cluster with fewer than i_tdoa + 1 visible satellites: rows
     with status too_few_satellites and pnt_interruption / pnt_restored handover rows."""
-    _, _, tables = _run(tmp_path, duration="30m", step="60s", total=60, planes=6, rings=0, isl="false")
+    _, _, tables = _run(
+        tmp_path, duration="30m", step="60s", total=60, planes=6, rings=0, isl="false"
+    )
     pnt, handovers = tables["pnt"], tables["handovers"]
     assert len(pnt) == 31  # one row per epoch, none skipped
     bad = pnt[pnt.status == "too_few_satellites"]

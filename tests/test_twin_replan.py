@@ -13,7 +13,13 @@ import pandas as pd
 import pytest
 
 from twin.clock import Twin
-from twin.processes.replan import decide, decode_array, direction_drift_rad, encode_array, unit_directions
+from twin.processes.replan import (
+    decide,
+    decode_array,
+    direction_drift_rad,
+    encode_array,
+    unit_directions,
+)
 from twin.results import load, read_checkpoint, run_info
 from twin.scenario import scenario_from_dict
 
@@ -71,14 +77,26 @@ dir = "unused"
 
 
 def _config(**kw):
-    base = {"policy": "every_epoch", "every_n": 3, "on": ["handover", "group_change", "drift"],
-            "drift_rad": np.radians(1.0), "max_age": 0}
+    base = {
+        "policy": "every_epoch",
+        "every_n": 3,
+        "on": ["handover", "group_change", "drift"],
+        "drift_rad": np.radians(1.0),
+        "max_age": 0,
+    }
     return SimpleNamespace(**{**base, **kw})
 
 
 def _decide(config, **kw):
-    args = {"epoch": 10, "plan_epoch": 8, "forced": False, "handover": False, "group_change": False,
-            "drift_rad": 0.0, **kw}
+    args = {
+        "epoch": 10,
+        "plan_epoch": 8,
+        "forced": False,
+        "handover": False,
+        "group_change": False,
+        "drift_rad": 0.0,
+        **kw,
+    }
     return decide(config, **args)
 
 
@@ -105,15 +123,20 @@ def test_decide_every_policy_and_the_overrides():
 def test_drift_is_the_largest_angle_between_directions():
     origin = np.zeros(3)
     sats = np.array([[7e6, 0.0, 0.0], [0.0, 7e6, 0.0]])
-    turned = np.array([[7e6, 7e6 * np.tan(np.radians(3.0)), 0.0], [0.0, 7e6, 7e6 * np.tan(np.radians(0.5))]])
+    turned = np.array(
+        [[7e6, 7e6 * np.tan(np.radians(3.0)), 0.0], [0.0, 7e6, 7e6 * np.tan(np.radians(0.5))]]
+    )
     drift = direction_drift_rad(unit_directions(origin, sats), unit_directions(origin, turned))
     assert np.degrees(drift) == pytest.approx(3.0, rel=1e-9)
 
 
 def test_arrays_survive_the_checkpoint_text_exactly():
     rng = np.random.default_rng(3)
-    for array in (rng.normal(size=(80, 10)) + 1j * rng.normal(size=(80, 10)), rng.random((4, 7)) > 0.5,
-                  np.array([np.inf, -0.0, 1e-300])):
+    for array in (
+        rng.normal(size=(80, 10)) + 1j * rng.normal(size=(80, 10)),
+        rng.random((4, 7)) > 0.5,
+        np.array([np.inf, -0.0, 1e-300]),
+    ):
         again = decode_array(encode_array(array))
         assert again.dtype == array.dtype and again.shape == array.shape
         np.testing.assert_array_equal(again, array)
@@ -126,7 +149,9 @@ def test_arrays_survive_the_checkpoint_text_exactly():
 def _scenario(tmp_path, **kw):
     import tomllib
 
-    text = BASE.format(**{"duration": "3m", "checkpoint_every": 60, "policy": "every_n", "beamformer": "mf", **kw})
+    text = BASE.format(
+        **{"duration": "3m", "checkpoint_every": 60, "policy": "every_n", "beamformer": "mf", **kw}
+    )
     data = tomllib.loads(text)
     return scenario_from_dict(data, base_dir=tmp_path)
 
@@ -169,7 +194,13 @@ def test_every_epoch_plans_are_fresh_and_events_hold_longer(tmp_path):
     ev = load(tmp_path / "events")["isac"]
     ev = ev[ev.status == "ok"]
     assert ev.replanned.sum() < len(ev)
-    assert set(ev.replan_reason[ev.replanned]) <= {"initial", "forced", "handover", "group_change", "drift"}
+    assert set(ev.replan_reason[ev.replanned]) <= {
+        "initial",
+        "forced",
+        "handover",
+        "group_change",
+        "drift",
+    }
     assert ev.drift_deg[~ev.replanned].max() <= 10.0 and ev.drift_deg.max() > 1.0
 
 
@@ -185,8 +216,11 @@ def _comparable(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _twin(*args):
-    return subprocess.Popen([sys.executable, "-m", "twin.cli", *args, "--quiet"], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE)
+    return subprocess.Popen(
+        [sys.executable, "-m", "twin.cli", *args, "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
 
 
 @pytest.mark.slow
@@ -194,7 +228,9 @@ def test_sigkill_then_resume_equals_uninterrupted_with_processes(tmp_path):
     """Held plans (every_n = 3 across checkpoints of 7 epochs) and tracked estimates are
     checkpointed: the resumed run's tables equal an uninterrupted run's."""
     scenario = tmp_path / "scenario.toml"
-    scenario.write_text(BASE.format(duration="4m", checkpoint_every=7, policy="every_n", beamformer="dsta"))
+    scenario.write_text(
+        BASE.format(duration="4m", checkpoint_every=7, policy="every_n", beamformer="dsta")
+    )
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     process = _twin("run", str(scenario), "--out", str(killed))
     deadline = time.monotonic() + 240
@@ -217,5 +253,9 @@ def test_sigkill_then_resume_equals_uninterrupted_with_processes(tmp_path):
     a, b = load(killed), load(whole)
     for table in ("isac", "pnt", "handovers", "groups"):
         assert len(b[table]) > 0
-        pd.testing.assert_frame_equal(_comparable(a[table]), _comparable(b[table]), check_exact=True)
-    assert b["isac"].replanned.sum() < (b["isac"].status == "ok").sum()  # beams were held across checkpoints
+        pd.testing.assert_frame_equal(
+            _comparable(a[table]), _comparable(b[table]), check_exact=True
+        )
+    assert (
+        b["isac"].replanned.sum() < (b["isac"].status == "ok").sum()
+    )  # beams were held across checkpoints

@@ -78,9 +78,13 @@ dir = "unused"
 WALL_CLOCK_COLUMNS = ["solve_time_s"]  # wall seconds of a solve: differ between any two runs
 
 
-def write_scenario(tmp_path: Path, *, duration="190s", checkpoint_every=4, window=6, name="scenario.toml") -> Path:
+def write_scenario(
+    tmp_path: Path, *, duration="190s", checkpoint_every=4, window=6, name="scenario.toml"
+) -> Path:
     path = tmp_path / name
-    path.write_text(SCENARIO.format(duration=duration, checkpoint_every=checkpoint_every, window=window))
+    path.write_text(
+        SCENARIO.format(duration=duration, checkpoint_every=checkpoint_every, window=window)
+    )
     return path
 
 
@@ -100,8 +104,13 @@ def cluster():
     from distributed import LocalCluster
 
     with dask.config.set({"distributed.scheduler.allowed-failures": 5}):
-        local = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                             silence_logs=logging.ERROR)
+        local = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     yield local
     local.close()
 
@@ -111,7 +120,9 @@ def serial_and_windowed(tmp_path_factory, cluster):
     tmp = tmp_path_factory.mktemp("windows")
     scenario = write_scenario(tmp)
     serial = run_scenario(scenario, out=tmp / "serial", quiet=True)
-    windowed = run_scenario(scenario, out=tmp / "windowed", quiet=True, scheduler_address=cluster.scheduler_address)
+    windowed = run_scenario(
+        scenario, out=tmp / "windowed", quiet=True, scheduler_address=cluster.scheduler_address
+    )
     return scenario, serial, windowed
 
 
@@ -138,7 +149,9 @@ def test_central_chain_equals_select_central_brute_force():
     el = np.cumsum(rng.normal(0, np.radians(1.5), size=(T, G, S)), axis=0) + np.radians(20.0)
     el = np.round(el / np.radians(0.5)) * np.radians(0.5)
     el[rng.uniform(size=el.shape) < 0.03] = -np.pi / 2  # invalid satellites
-    el[rng.uniform(size=(T, G)) < 0.05] -= np.radians(90.0)  # epochs with every satellite below the mask
+    el[rng.uniform(size=(T, G)) < 0.05] -= np.radians(
+        90.0
+    )  # epochs with every satellite below the mask
     fake = FakeTwin()
     fake.scenario = type("S", (), {})()
     fake.scenario.visibility = type("V", (), {"mask_elevation_rad": mask})()
@@ -150,8 +163,12 @@ def test_central_chain_equals_select_central_brute_force():
     prev = np.full(G, -1)
     changes = 0
     for t in range(T):
-        want = np.array([topology._select_central(el[t, g][None, :], mask, [prev[g]], hysteresis)[0]
-                         for g in range(G)])
+        want = np.array(
+            [
+                topology._select_central(el[t, g][None, :], mask, [prev[g]], hysteresis)[0]
+                for g in range(G)
+            ]
+        )
         np.testing.assert_array_equal(chain[t], want, err_msg=f"epoch {t}")
         changes += int(np.sum((want != prev) & (prev >= 0)))
         prev = want
@@ -162,13 +179,23 @@ def test_central_chain_equals_select_central_brute_force():
 def test_drop_parts_in_a_window_leaves_other_windows_alone(tmp_path):
     table = tmp_path / "tables" / "epochs"
     table.mkdir(parents=True)
-    names = ["part-00000000.parquet", "part-00000006.parquet", ".part-00000008.parquet.tmp",
-             "part-00000012.parquet", ".part-00000014.parquet.tmp"]
+    names = [
+        "part-00000000.parquet",
+        "part-00000006.parquet",
+        ".part-00000008.parquet.tmp",
+        "part-00000012.parquet",
+        ".part-00000014.parquet.tmp",
+    ]
     for n in names:
         (table / n).write_bytes(b"x")
     removed = drop_parts_from(tmp_path, 6, 12)
-    assert sorted(p.name for p in removed) == [".part-00000008.parquet.tmp", "part-00000006.parquet"]
-    assert sorted(p.name for p in table.iterdir()) == sorted(set(names) - {n for n in names if "0006" in n or "0008" in n})
+    assert sorted(p.name for p in removed) == [
+        ".part-00000008.parquet.tmp",
+        "part-00000006.parquet",
+    ]
+    assert sorted(p.name for p in table.iterdir()) == sorted(
+        set(names) - {n for n in names if "0006" in n or "0008" in n}
+    )
 
 
 # --------------------------------------------------------------------------- whole runs
@@ -181,11 +208,17 @@ def test_windowed_equals_serial_every_table(serial_and_windowed):
     isac, pnt = tables["isac"], tables["pnt"]
     assert set(isac.loc[isac.epoch.isin([6, 12, 18]), "replan_reason"]) == {"window"}
     assert (isac.loc[isac.epoch.isin([6, 12, 18]), "prior_source"] == "fresh").all()
-    assert (isac.prior_source == "track").sum() >= 10, "the moving target's prior is tracked inside windows"
-    assert (isac.replan_reason == "").sum() > 0 and (pnt.replan_reason == "").sum() > 0, "plans are held"
+    assert (isac.prior_source == "track").sum() >= 10, (
+        "the moving target's prior is tracked inside windows"
+    )
+    assert (isac.replan_reason == "").sum() > 0 and (pnt.replan_reason == "").sum() > 0, (
+        "plans are held"
+    )
     assert set(pnt.loc[pnt.epoch.isin([6, 12, 18]), "replan_reason"]) == {"window"}
     foundation = tables["handovers"][tables["handovers"].kind.isin(["central", "group"])]
-    assert len(foundation) > 0 and (foundation.epoch % 6 == 0).any(), "handovers at window boundaries"
+    assert len(foundation) > 0 and (foundation.epoch % 6 == 0).any(), (
+        "handovers at window boundaries"
+    )
     # summary counts are summed over windows: equal to the serial run's
     assert info["summary"] == read_checkpoint(serial)["state"]["summary"]
     # every window finished; no temporary part left anywhere
@@ -207,7 +240,9 @@ def test_windowed_equals_serial_when_a_window_starts_the_last_propagation_block(
     path = tmp_path / "geometry.toml"
     path.write_text(text)
     serial = run_scenario(path, out=tmp_path / "serial", quiet=True)
-    windowed = run_scenario(path, out=tmp_path / "windowed", quiet=True, scheduler_address=cluster.scheduler_address)
+    windowed = run_scenario(
+        path, out=tmp_path / "windowed", quiet=True, scheduler_address=cluster.scheduler_address
+    )
     tables = assert_tables_equal(serial, windowed)
     assert len(tables["epochs"]) == 61 and run_info(windowed)["n_windows"] == 3
 
@@ -217,7 +252,9 @@ def test_resume_of_a_complete_windowed_run_is_a_no_op(serial_and_windowed):
     parts = {p: p.stat().st_mtime_ns for p in (Path(windowed) / "tables").rglob("*.parquet")}
     before = run_info(windowed)
     run_scenario(None, resume=windowed, quiet=True, workers=2)  # starts no cluster: nothing to do
-    assert {p: p.stat().st_mtime_ns for p in (Path(windowed) / "tables").rglob("*.parquet")} == parts
+    assert {
+        p: p.stat().st_mtime_ns for p in (Path(windowed) / "tables").rglob("*.parquet")
+    } == parts
     after = run_info(windowed)
     assert after["status"] == "complete" and after["summary"] == before["summary"]
     assert_tables_equal(serial, windowed)
@@ -227,18 +264,26 @@ def test_window_rule_changes_only_rows_from_the_first_boundary_on(tmp_path):
     """Serial runs with and without boundaries: the foundation's tables (geometry, groups,
     serving-group handovers) are identical; the processes' rows are identical before the
     first boundary and differ from it on (cold re-plan, fresh prior)."""
-    with_windows = run_scenario(write_scenario(tmp_path, window=6, name="a.toml"), out=tmp_path / "a", quiet=True)
-    without = run_scenario(write_scenario(tmp_path, window=1000, name="b.toml"), out=tmp_path / "b", quiet=True)
+    with_windows = run_scenario(
+        write_scenario(tmp_path, window=6, name="a.toml"), out=tmp_path / "a", quiet=True
+    )
+    without = run_scenario(
+        write_scenario(tmp_path, window=1000, name="b.toml"), out=tmp_path / "b", quiet=True
+    )
     a, b = load(with_windows), load(without)
     for name in ("epochs", "visibility", "isl", "groups"):
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
     process_kinds = {"isac_beams", "pnt_reference", "pnt_positioning", "pnt_beams"}
     ha, hb = a["handovers"], b["handovers"]
-    pd.testing.assert_frame_equal(ha[~ha.kind.isin(process_kinds)], hb[~hb.kind.isin(process_kinds)], check_exact=True)
+    pd.testing.assert_frame_equal(
+        ha[~ha.kind.isin(process_kinds)], hb[~hb.kind.isin(process_kinds)], check_exact=True
+    )
     for name in ("isac", "pnt"):
         left = a[name].drop(columns=WALL_CLOCK_COLUMNS)
         right = b[name].drop(columns=WALL_CLOCK_COLUMNS)
-        pd.testing.assert_frame_equal(left[left.epoch < 6], right[right.epoch < 6], check_exact=True)
+        pd.testing.assert_frame_equal(
+            left[left.epoch < 6], right[right.epoch < 6], check_exact=True
+        )
         assert (left.loc[left.epoch == 6, "replan_reason"] == "window").all()
         assert not (right.replan_reason == "window").any()
     assert not a["isac"].loc[a["isac"].epoch == 6, "prior_source"].eq("track").any()
@@ -252,7 +297,9 @@ def test_a_window_refuses_a_wrong_pre_pass(tmp_path):
     scenario = load_scenario(write_scenario(tmp_path))
     run_dir = tmp_path / "run"
     run_dir.mkdir()
-    chain = np.full((scenario.run.n_epochs, 3), 5, dtype=np.int64)  # satellite 5 is no one's central
+    chain = np.full(
+        (scenario.run.n_epochs, 3), 5, dtype=np.int64
+    )  # satellite 5 is no one's central
     with pytest.raises(RuntimeError, match="differ from the windowed pre-pass"):
         run_window(scenario, run_dir, 6, 12, chain=chain)
     assert not list(run_dir.rglob("*.parquet"))

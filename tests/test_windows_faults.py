@@ -57,8 +57,13 @@ def test_killed_worker_loses_no_finished_result(tmp_path, serial):
 
     scenario, serial_dir = serial
     with dask.config.set({"distributed.scheduler.allowed-failures": 5}):
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                               silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
     client = Client(cluster)
     out, errors = tmp_path / "windowed", []
 
@@ -77,7 +82,9 @@ def test_killed_worker_loses_no_finished_result(tmp_path, serial):
             for first, (state, stop) in _window_states(out).items():
                 if first < state["next_epoch"] < stop and state.get("memory"):
                     pid, seen = state["memory"][-1]["pid"], state["next_epoch"]
-                    assert pid in client.run(os.getpid).values(), "window checkpoints name their worker's pid"
+                    assert pid in client.run(os.getpid).values(), (
+                        "window checkpoints name their worker's pid"
+                    )
                     os.kill(pid, signal.SIGKILL)
                     killed = (first, stop, pid, seen)
                     break
@@ -94,7 +101,9 @@ def test_killed_worker_loses_no_finished_result(tmp_path, serial):
     pids = [m["pid"] for m in state["memory"]]
     # the samples written before the kill survive (the window continued from its checkpoint)
     # and the rest of the window ran in another process
-    assert {"epoch": seen, "pid": pid} in [{"epoch": m["epoch"], "pid": m["pid"]} for m in state["memory"]]
+    assert {"epoch": seen, "pid": pid} in [
+        {"epoch": m["epoch"], "pid": m["pid"]} for m in state["memory"]
+    ]
     assert pids[-1] != pid
     assert not _alive(pid)
     assert run_info(out)["status"] == "complete"
@@ -106,8 +115,22 @@ def test_sigkill_of_windowed_run_then_resume(tmp_path, serial):
     `--resume` re-runs only the unfinished windows; tables equal the serial run's."""
     scenario, serial_dir = serial
     out = tmp_path / "windowed"
-    process = subprocess.Popen([sys.executable, "-m", "twin.cli", "run", str(scenario), "--out", str(out),
-                                "--workers", "2", "--quiet"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "twin.cli",
+            "run",
+            str(scenario),
+            "--out",
+            str(out),
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 240
     finished = {}
     while time.monotonic() < deadline:
@@ -128,8 +151,21 @@ def test_sigkill_of_windowed_run_then_resume(tmp_path, serial):
     assert not any(_alive(p) for p in worker_pids), "orphaned workers outlived the killed run"
     before = {first: state["memory"] for first, state in finished.items()}
 
-    resumed = subprocess.run([sys.executable, "-m", "twin.cli", "run", "--resume", str(out), "--workers", "2",
-                              "--quiet"], capture_output=True, timeout=300)
+    resumed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "twin.cli",
+            "run",
+            "--resume",
+            str(out),
+            "--workers",
+            "2",
+            "--quiet",
+        ],
+        capture_output=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr.decode()
     assert run_info(out)["status"] == "complete"
     for first, memory in before.items():  # finished windows were not run again

@@ -14,7 +14,11 @@ from rich.console import Console
 
 from .errors import InputError
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="leo-twin: a digital twin of LEO constellations that communicate, sense and position.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="leo-twin: a digital twin of LEO constellations that communicate, sense and position.",
+)
 tle_app = typer.Typer(no_args_is_help=True, help="Two-line element sets: fetch and check.")
 paper_app = typer.Typer(no_args_is_help=True, help="Reproduce the seed papers' figures and tables.")
 app.add_typer(tle_app, name="tle")
@@ -45,7 +49,9 @@ err_console = Console(stderr=True)
 def _print_problems(error: InputError) -> None:
     err_console.print(f"[bold red]refused[/]: {len(error.problems)} problem(s)")
     for problem in error.problems:
-        err_console.print(f"  {problem.where}: {problem.reason}", markup=False, highlight=False, soft_wrap=True)
+        err_console.print(
+            f"  {problem.where}: {problem.reason}", markup=False, highlight=False, soft_wrap=True
+        )
 
 
 def default_scenario_path() -> Path:
@@ -66,25 +72,47 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to ch
     except InputError as error:
         _print_problems(error)
         raise typer.Exit(2)
-    console.print(f"[green]ok[/]: {scenario} ({loaded.run.n_epochs} epochs of {loaded.run.step_s:g} s)")
+    console.print(
+        f"[green]ok[/]: {scenario} ({loaded.run.n_epochs} epochs of {loaded.run.step_s:g} s)"
+    )
 
 
 @app.command()
 def run(
-    scenario: Path = typer.Argument(None, help="Scenario TOML file (default: scenarios/default.toml)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Run directory (default: the scenario's output.dir)."),
-    resume: Path = typer.Option(None, "--resume", help="Continue the interrupted run in this run directory."),
+    scenario: Path = typer.Argument(
+        None, help="Scenario TOML file (default: scenarios/default.toml)."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Run directory (default: the scenario's output.dir)."
+    ),
+    resume: Path = typer.Option(
+        None, "--resume", help="Continue the interrupted run in this run directory."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
-    workers: int = typer.Option(0, "--workers", "-w", min=0,
-                                help="> 1: run time windows in parallel on that many local dask workers (docs/twin.md)."),
-    scheduler: str = typer.Option(None, "--scheduler", help="Run the windows on an existing dask scheduler (tcp://host:8786)."),
+    workers: int = typer.Option(
+        0,
+        "--workers",
+        "-w",
+        min=0,
+        help="> 1: run time windows in parallel on that many local dask workers (docs/twin.md).",
+    ),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="Run the windows on an existing dask scheduler (tcp://host:8786)."
+    ),
 ) -> None:
     """Run a scenario on the SimPy clock and write its tables to a run directory."""
     from .runner import run_scenario
 
     try:
-        run_scenario(scenario, out=out, resume=resume, quiet=quiet, console=console, workers=workers,
-                     scheduler_address=scheduler)
+        run_scenario(
+            scenario,
+            out=out,
+            resume=resume,
+            quiet=quiet,
+            console=console,
+            workers=workers,
+            scheduler_address=scheduler,
+        )
     except InputError as error:
         _print_problems(error)
         raise typer.Exit(2)
@@ -92,19 +120,36 @@ def run(
 
 @app.command()
 def sweep(
-    sweep_file: Path = typer.Argument(..., help="Sweep TOML: a base scenario and a parameter grid (docs/sweeps.md)."),
-    out: Path = typer.Option(None, "--out", "-o", help="Sweep directory (default: the sweep file's output.dir)."),
-    workers: int = typer.Option(0, "--workers", "-w", help="Local dask workers (0 = one per core)."),
-    scheduler: str = typer.Option(None, "--scheduler", help="Address of an existing dask scheduler (tcp://host:8786)."),
-    resume: Path = typer.Option(None, "--resume", help="Finish an interrupted sweep in this directory."),
+    sweep_file: Path = typer.Argument(
+        ..., help="Sweep TOML: a base scenario and a parameter grid (docs/sweeps.md)."
+    ),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Sweep directory (default: the sweep file's output.dir)."
+    ),
+    workers: int = typer.Option(
+        0, "--workers", "-w", help="Local dask workers (0 = one per core)."
+    ),
+    scheduler: str = typer.Option(
+        None, "--scheduler", help="Address of an existing dask scheduler (tcp://host:8786)."
+    ),
+    resume: Path = typer.Option(
+        None, "--resume", help="Finish an interrupted sweep in this directory."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Run a grid of scenarios x seeds on dask.distributed into one partitioned dataset."""
     from .sweep import run_sweep
 
     try:
-        run_sweep(sweep_file, out=out, workers=workers, scheduler_address=scheduler, resume=resume,
-                  quiet=quiet, console=console)
+        run_sweep(
+            sweep_file,
+            out=out,
+            workers=workers,
+            scheduler_address=scheduler,
+            resume=resume,
+            quiet=quiet,
+            console=console,
+        )
     except InputError as error:
         _print_problems(error)
         raise typer.Exit(2)
@@ -126,7 +171,9 @@ def ephemeris(
         start_utc = parse_utc(start)
         duration_s, step_s = parse_duration(duration), parse_duration(step)
         if step_s <= 0 or duration_s < 0:
-            raise ValueError(f"need step > 0 and duration >= 0 (got step {step!r}, duration {duration!r})")
+            raise ValueError(
+                f"need step > 0 and duration >= 0 (got step {step!r}, duration {duration!r})"
+            )
     except ValueError as error:
         err_console.print(f"[bold red]refused[/]: {error}")
         raise typer.Exit(2)
@@ -141,7 +188,9 @@ def ephemeris(
 @app.command()
 def report(
     run_dir: Path = typer.Argument(..., help="A run directory written by `twin run`."),
-    out: Path = typer.Option(None, "--out", "-o", help="Folder for the figures and page (default: RUN_DIR/report)."),
+    out: Path = typer.Option(
+        None, "--out", "-o", help="Folder for the figures and page (default: RUN_DIR/report)."
+    ),
 ) -> None:
     """Figures and an HTML page (with a summary table) for a finished run."""
     from .report import write_report
@@ -158,7 +207,9 @@ def report(
 def tle_fetch(
     group: str = typer.Argument(..., help="CelesTrak GP group, e.g. starlink, oneweb, stations."),
     dest: Path = typer.Option(Path("ephemeris"), help="Folder to write into."),
-    base_url: str = typer.Option("https://celestrak.org/NORAD/elements/gp.php", help="GP query endpoint."),
+    base_url: str = typer.Option(
+        "https://celestrak.org/NORAD/elements/gp.php", help="GP query endpoint."
+    ),
 ) -> None:
     """Download a CelesTrak GP group (TLE format), validate it, keep it with the fetch time in its name."""
     from .orbits import fetch_tle

@@ -116,7 +116,9 @@ class GroundEntities:
         """(T, G, 3) Earth-fixed positions at `times_s` seconds from the start."""
         if not self.specs:
             return np.zeros((len(times_s), 0, 3))
-        return np.stack([np.asarray(spec.position_ecef(times_s), dtype=float) for spec in self.specs], axis=1)
+        return np.stack(
+            [np.asarray(spec.position_ecef(times_s), dtype=float) for spec in self.specs], axis=1
+        )
 
 
 @dataclass
@@ -168,8 +170,16 @@ def free_run_dir(path: Path) -> Path:
 class Twin:
     """One run of a scenario on the SimPy clock, written to `run_dir`."""
 
-    def __init__(self, scenario, run_dir: Path, *, resume: bool = False, constellation=None, labels=None,
-                 span: tuple[int, int] | None = None):
+    def __init__(
+        self,
+        scenario,
+        run_dir: Path,
+        *,
+        resume: bool = False,
+        constellation=None,
+        labels=None,
+        span: tuple[int, int] | None = None,
+    ):
         """`span` = (first, stop): run only epochs ``[first, stop)`` as one window of a
         windowed run (checkpoint in ``windows/<first>.json``, no run.json; see
         `twin.windows`); `labels`: the constellation's plane labels if already known."""
@@ -180,38 +190,67 @@ class Twin:
         run = scenario.run
         self.step_s = float(run.step_s)
         self.n_epochs = int(run.n_epochs)
-        self.start = pd.Timestamp(run.start).tz_convert("UTC") if pd.Timestamp(run.start).tzinfo else pd.Timestamp(run.start, tz="UTC")
+        self.start = (
+            pd.Timestamp(run.start).tz_convert("UTC")
+            if pd.Timestamp(run.start).tzinfo
+            else pd.Timestamp(run.start, tz="UTC")
+        )
         self.times = self.start + pd.to_timedelta(np.arange(self.n_epochs) * self.step_s, unit="s")
         started = wallclock.perf_counter()
-        self.constellation = constellation if constellation is not None else orbits.build_constellation(scenario.constellation, self.start.to_pydatetime())
+        self.constellation = (
+            constellation
+            if constellation is not None
+            else orbits.build_constellation(scenario.constellation, self.start.to_pydatetime())
+        )
         self.timer.add("load", started)
         self.sat_names = np.asarray(self.constellation.names)
         categories, self.sat_name_codes = np.unique(self.sat_names.astype(str), return_inverse=True)
         self.sat_name_dtype = pd.CategoricalDtype(categories)  # names need not be unique
         self.ground = GroundEntities.from_scenario(scenario)
         self.entity_index = {name: g for g, name in enumerate(self.ground.names)}
-        self.ground_track = self.ground.positions(np.arange(self.n_epochs) * self.step_s)  # (T, G, 3)
+        self.ground_track = self.ground.positions(
+            np.arange(self.n_epochs) * self.step_s
+        )  # (T, G, 3)
         self.labels = labels if labels is not None else self._plane_labels()
         self.tracker = HandoverTracker()
         self.window = int(getattr(run, "window", 0) or self.n_epochs)
         self.span = None if span is None else (int(span[0]), int(span[1]))
         if self.span is not None and not (0 <= self.span[0] < self.span[1] <= self.n_epochs):
-            raise ValueError(f"span must satisfy 0 <= first < stop <= n_epochs = {self.n_epochs}, got {span}")
+            raise ValueError(
+                f"span must satisfy 0 <= first < stop <= n_epochs = {self.n_epochs}, got {span}"
+            )
         self.first_epoch = 0 if self.span is None else self.span[0]
         self.stop_epoch = self.n_epochs if self.span is None else self.span[1]
-        self.window_seed: dict | None = None  # entity -> central at first-2 (set by twin.windows for a span)
-        self.expected_central: tuple[int, np.ndarray] | None = None  # (first epoch, (T, G) centrals) to check
+        self.window_seed: dict | None = (
+            None  # entity -> central at first-2 (set by twin.windows for a span)
+        )
+        self.expected_central: tuple[int, np.ndarray] | None = (
+            None  # (first epoch, (T, G) centrals) to check
+        )
         self.memory: list[dict] = []  # {epoch, rss_mb, wall_s, pid} at every checkpoint
         self.info_extra: dict = {}  # more run.json keys (a windowed run's "mode", "workers", "windows")
-        self.wall_origin = (wallclock.time(), 0.0)  # (unix time of this session's start, wall s of earlier sessions)
-        self.recorder = Recorder(self.run_dir, tuple(scenario.output.tables) + (("links",) if scenario.output.links else ()),
-                                 checkpoint_path=None if self.span is None else window_checkpoint_path(self.run_dir, self.span[0]))
+        self.wall_origin = (
+            wallclock.time(),
+            0.0,
+        )  # (unix time of this session's start, wall s of earlier sessions)
+        self.recorder = Recorder(
+            self.run_dir,
+            tuple(scenario.output.tables) + (("links",) if scenario.output.links else ()),
+            checkpoint_path=None
+            if self.span is None
+            else window_checkpoint_path(self.run_dir, self.span[0]),
+        )
         self.env: simpy.Environment | None = None
         self._inboxes: list[simpy.Store] = []
         self._subscribers: list = []
         self._block: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.progress_callback = None  # called with (epochs_done, n_epochs) after each epoch
-        self.summary_counts = {"handovers": 0, "visible_sum": 0.0, "visible_n": 0, "invalid_groups": 0}
+        self.summary_counts = {
+            "handovers": 0,
+            "visible_sum": 0.0,
+            "visible_n": 0,
+            "invalid_groups": 0,
+        }
         self.stateful: dict = {}  # process name -> object with state() / load_state(state), checkpointed
         from .processes import attach
 
@@ -233,7 +272,9 @@ class Twin:
     # ------------------------------------------------------------ the epochs
     def _propagated(self, index: int):
         """(pos, vel, err) of epoch `index`, propagating a block when needed."""
-        if self._block is None or not (self._block[0] <= index < self._block[0] + len(self._block[1])):
+        if self._block is None or not (
+            self._block[0] <= index < self._block[0] + len(self._block[1])
+        ):
             started = wallclock.perf_counter()
             first, stop = index, min(index + PROPAGATION_BLOCK, self.n_epochs)
             if stop - first == 1 and first > 0:
@@ -241,7 +282,9 @@ class Twin:
                 # (another TEME->ITRS path; 1.8e-12 m/s measured): never propagate one epoch
                 # alone, so serial, resumed and windowed runs see the same numbers
                 first -= 1
-            pos, vel, err = orbits.propagate_itrs(self.constellation, self.times[first:stop].to_numpy())
+            pos, vel, err = orbits.propagate_itrs(
+                self.constellation, self.times[first:stop].to_numpy()
+            )
             self._block = (first, pos, vel, err)
             self.timer.add("propagation", started)
         first, pos, vel, err = self._block
@@ -271,9 +314,14 @@ class Twin:
         pos, vel, valid, ground, elevation, azimuth, range_m = self.look(index)
         started = wallclock.perf_counter()
         if sc.isl.enabled:
-            graph = topology.isl_graph(pos, self.labels, max_range_m=sc.isl.max_range_m,
-                                       atmosphere_margin_m=sc.isl.atmosphere_margin_m,
-                                       inter_plane=sc.isl.inter_plane, valid=valid)
+            graph = topology.isl_graph(
+                pos,
+                self.labels,
+                max_range_m=sc.isl.max_range_m,
+                atmosphere_margin_m=sc.isl.atmosphere_margin_m,
+                inter_plane=sc.isl.inter_plane,
+                valid=valid,
+            )
         else:
             graph = nx.Graph()
             graph.add_nodes_from(range(len(pos)))
@@ -284,27 +332,56 @@ class Twin:
         for g, name in enumerate(self.ground.names):
             previous = self.tracker.central_of(name)
             group = topology.serving_group(
-                graph, elevation[g], self.labels,
-                group_size=sc.serving.group_size, collaboration=sc.serving.collaboration,
-                mask_rad=mask, group_mask_rad=sc.serving.group_mask_elevation_rad,
-                previous_central=previous, hysteresis_rad=sc.serving.hysteresis_rad)
+                graph,
+                elevation[g],
+                self.labels,
+                group_size=sc.serving.group_size,
+                collaboration=sc.serving.collaboration,
+                mask_rad=mask,
+                group_mask_rad=sc.serving.group_mask_elevation_rad,
+                previous_central=previous,
+                hysteresis_rad=sc.serving.hysteresis_rad,
+            )
             groups[name] = group
-            handovers.extend(self.tracker.update(
-                epoch=index, time=time, entity=name, central=group.central, members=tuple(group.members),
-                valid=group.valid, reason=group.reason, sat_names=self.sat_names,
-                previous_central_visible=bool(previous >= 0 and elevation[g, previous] >= mask)))
+            handovers.extend(
+                self.tracker.update(
+                    epoch=index,
+                    time=time,
+                    entity=name,
+                    central=group.central,
+                    members=tuple(group.members),
+                    valid=group.valid,
+                    reason=group.reason,
+                    sat_names=self.sat_names,
+                    previous_central_visible=bool(previous >= 0 and elevation[g, previous] >= mask),
+                )
+            )
         self.timer.add("groups", started)
         if self.expected_central is not None:
             first, expected = self.expected_central
             if 0 <= index - first < len(expected):
                 got = np.array([groups[name].central for name in self.ground.names], dtype=np.int64)
                 if not np.array_equal(got, expected[index - first]):
-                    raise RuntimeError(f"epoch {index}: central satellites {got.tolist()} differ from the windowed "
-                                       f"pre-pass's {expected[index - first].tolist()}; the window would not equal "
-                                       "the serial run")
-        return Epoch(index=index, time=time, sat_pos=pos, sat_vel=vel, sat_valid=valid, ground_pos=ground,
-                     elevation=elevation, azimuth=azimuth, range_m=range_m, graph=graph, groups=groups,
-                     handovers=handovers, rng=epoch_rng(sc.run.seed, index))
+                    raise RuntimeError(
+                        f"epoch {index}: central satellites {got.tolist()} differ from the windowed "
+                        f"pre-pass's {expected[index - first].tolist()}; the window would not equal "
+                        "the serial run"
+                    )
+        return Epoch(
+            index=index,
+            time=time,
+            sat_pos=pos,
+            sat_vel=vel,
+            sat_valid=valid,
+            ground_pos=ground,
+            elevation=elevation,
+            azimuth=azimuth,
+            range_m=range_m,
+            graph=graph,
+            groups=groups,
+            handovers=handovers,
+            rng=epoch_rng(sc.run.seed, index),
+        )
 
     # ------------------------------------------------------------- processes
     def _orbit_process(self):
@@ -330,13 +407,31 @@ class Twin:
 
     def checkpoint(self, next_epoch: int) -> None:
         started = wallclock.perf_counter()
-        self.memory.append({"epoch": int(next_epoch), "rss_mb": round(current_rss_mb(), 3), "wall_s": round(self.wall_s(), 3),
-                            "pid": os.getpid()})
+        self.memory.append(
+            {
+                "epoch": int(next_epoch),
+                "rss_mb": round(current_rss_mb(), 3),
+                "wall_s": round(self.wall_s(), 3),
+                "pid": os.getpid(),
+            }
+        )
         extra = None
         if self.span is not None:
-            extra = {"first": self.span[0], "stop": self.span[1], "memory": self.memory, "stage_s": self.timer.seconds}
-        self.recorder.flush(next_epoch, {"handovers": self.tracker.state(), "summary": self.summary_counts,
-                                         "processes": {name: p.state() for name, p in self.stateful.items()}}, extra)
+            extra = {
+                "first": self.span[0],
+                "stop": self.span[1],
+                "memory": self.memory,
+                "stage_s": self.timer.seconds,
+            }
+        self.recorder.flush(
+            next_epoch,
+            {
+                "handovers": self.tracker.state(),
+                "summary": self.summary_counts,
+                "processes": {name: p.state() for name, p in self.stateful.items()},
+            },
+            extra,
+        )
         if self.span is None and next_epoch < self.n_epochs:
             self._write_info("running", wall_s=0.0)  # the memory samples, for plots of a long run
         self.timer.add("recording", started)
@@ -366,11 +461,19 @@ class Twin:
                 seed = self.window_seed
                 if first - 1 > 0:
                     if seed is None:
-                        raise ValueError(f"window at epoch {first}: the central satellites at epoch {first - 2} "
-                                         "(window_seed) are needed to seed the handover hysteresis")
-                    self.tracker = HandoverTracker(previous={
-                        name: {"central": int(seed[name]), "members": [], "valid": True} for name in self.ground.names})
-                before = self.build_epoch(first - 1)  # its rows are not recorded: epoch first-1 belongs to the previous window
+                        raise ValueError(
+                            f"window at epoch {first}: the central satellites at epoch {first - 2} "
+                            "(window_seed) are needed to seed the handover hysteresis"
+                        )
+                    self.tracker = HandoverTracker(
+                        previous={
+                            name: {"central": int(seed[name]), "members": [], "valid": True}
+                            for name in self.ground.names
+                        }
+                    )
+                before = self.build_epoch(
+                    first - 1
+                )  # its rows are not recorded: epoch first-1 belongs to the previous window
                 for process in self.stateful.values():
                     process.seed_from_epoch(self, before)
         drop_parts_from(self.run_dir, self.first_epoch, stop)
@@ -383,7 +486,11 @@ class Twin:
         if self.resume:
             checkpoint = read_checkpoint(self.run_dir)
             info = read_json(self.run_dir / RUN_INFO)
-            self.memory = [m for m in info.get("memory", []) if checkpoint is None or m["epoch"] <= checkpoint["next_epoch"]]
+            self.memory = [
+                m
+                for m in info.get("memory", [])
+                if checkpoint is None or m["epoch"] <= checkpoint["next_epoch"]
+            ]
             self.wall_origin = (self.wall_origin[0], float(info.get("wall_s_total", 0.0)))
             if info.get("status") == "complete":
                 self.first_epoch = self.n_epochs
@@ -427,14 +534,29 @@ class Twin:
             "n_ground_entities": len(self.ground.names),
             "tables": list(self.recorder.tables),
             "versions": {
-                "twin": __version__, "python": platform.python_version(), "numpy": np.__version__,
-                "pandas": pd.__version__, "sgp4": sgp4.__version__, "skyfield": skyfield.__version__,
-                "simpy": simpy.__version__, "networkx": nx.__version__,
+                "twin": __version__,
+                "python": platform.python_version(),
+                "numpy": np.__version__,
+                "pandas": pd.__version__,
+                "sgp4": sgp4.__version__,
+                "skyfield": skyfield.__version__,
+                "simpy": simpy.__version__,
+                "networkx": nx.__version__,
             },
             "wall_s_total": wall_total,
             "memory": self.memory,
-            "sessions": previous.get("sessions", []) + ([{"wall_s": wall_s, "stage_s": self.timer.seconds,
-                                                           "ended": datetime.now(timezone.utc).isoformat()}] if wall_s else []),
+            "sessions": previous.get("sessions", [])
+            + (
+                [
+                    {
+                        "wall_s": wall_s,
+                        "stage_s": self.timer.seconds,
+                        "ended": datetime.now(timezone.utc).isoformat(),
+                    }
+                ]
+                if wall_s
+                else []
+            ),
             **self.info_extra,
         }
         write_json_atomic(self.run_dir / RUN_INFO, info)
@@ -480,8 +602,12 @@ def edge_arrays(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
         lengths = np.array([d["length_m"] for _, _, d in data], dtype=float)
         inter = np.array([d.get("kind") == "inter" for _, _, d in data], dtype=bool)
         return a, b, lengths, inter
-    return (np.asarray(arrays["a"]), np.asarray(arrays["b"]), np.asarray(arrays["length_m"], dtype=float),
-            np.asarray(arrays["kind_inter"], dtype=bool))
+    return (
+        np.asarray(arrays["a"]),
+        np.asarray(arrays["b"]),
+        np.asarray(arrays["length_m"], dtype=float),
+        np.asarray(arrays["kind_inter"], dtype=bool),
+    )
 
 
 def isl_summary(epoch: Epoch) -> dict:
@@ -490,32 +616,42 @@ def isl_summary(epoch: Epoch) -> dict:
     n = len(epoch.sat_valid)
     adjacency = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     _, component = connected_components(adjacency, directed=False)
-    sizes = np.bincount(component[epoch.sat_valid]) if epoch.sat_valid.any() else np.zeros(0, dtype=int)
+    sizes = (
+        np.bincount(component[epoch.sat_valid]) if epoch.sat_valid.any() else np.zeros(0, dtype=int)
+    )
     sizes = sizes[sizes > 0]
     return {
-        "epoch": epoch.index, "time": epoch.time, "n_links": int(len(a)),
-        "n_intra": int((~inter).sum()), "n_inter": int(inter.sum()),
+        "epoch": epoch.index,
+        "time": epoch.time,
+        "n_links": int(len(a)),
+        "n_intra": int((~inter).sum()),
+        "n_inter": int(inter.sum()),
         "mean_length_km": float(lengths.mean() / 1e3) if len(lengths) else np.nan,
         "max_length_km": float(lengths.max() / 1e3) if len(lengths) else np.nan,
-        "n_components": int(len(sizes)), "largest_component": int(sizes.max()) if len(sizes) else 0,
+        "n_components": int(len(sizes)),
+        "largest_component": int(sizes.max()) if len(sizes) else 0,
     }
 
 
-def links_frame(epoch: Epoch, time: pd.Timestamp, name_codes: np.ndarray, names: pd.CategoricalDtype) -> pd.DataFrame:
+def links_frame(
+    epoch: Epoch, time: pd.Timestamp, name_codes: np.ndarray, names: pd.CategoricalDtype
+) -> pd.DataFrame:
     """The `links` rows of one epoch (one per ISL), columnar. Satellite names are categoricals
     (``name_codes`` (S,) satellite index -> code in ``names``; 2 bytes a row instead of a
     Python string, written to parquet as plain strings), so a 10k-satellite epoch (~16k links)
     buffers under 1 MB until the next checkpoint instead of one dict per link."""
     a, b, lengths, inter = edge_arrays(epoch.graph)
-    return pd.DataFrame({
-        "epoch": np.full(len(a), epoch.index, dtype=np.int64),
-        "time": pd.DatetimeIndex([time]).repeat(len(a)),
-        "sat_a": pd.Categorical.from_codes(name_codes[a], dtype=names),
-        "sat_b": pd.Categorical.from_codes(name_codes[b], dtype=names),
-        "kind": pd.Categorical.from_codes(inter.astype(np.int8), categories=["intra", "inter"]),
-        "length_km": lengths / 1e3,
-        "delay_ms": lengths / C_LIGHT * 1e3,
-    })
+    return pd.DataFrame(
+        {
+            "epoch": np.full(len(a), epoch.index, dtype=np.int64),
+            "time": pd.DatetimeIndex([time]).repeat(len(a)),
+            "sat_a": pd.Categorical.from_codes(name_codes[a], dtype=names),
+            "sat_b": pd.Categorical.from_codes(name_codes[b], dtype=names),
+            "kind": pd.Categorical.from_codes(inter.astype(np.int8), categories=["intra", "inter"]),
+            "length_km": lengths / 1e3,
+            "delay_ms": lengths / C_LIGHT * 1e3,
+        }
+    )
 
 
 def recorder_process(twin: Twin, inbox: simpy.Store):
@@ -529,44 +665,78 @@ def recorder_process(twin: Twin, inbox: simpy.Store):
         time = epoch.time
         visible = epoch.elevation >= mask  # (G, S)
         n_visible = visible.sum(axis=1)
-        lat, lon, alt = geometry.ecef_to_geodetic(epoch.ground_pos) if len(epoch.ground_pos) else ([], [], [])
+        lat, lon, alt = (
+            geometry.ecef_to_geodetic(epoch.ground_pos) if len(epoch.ground_pos) else ([], [], [])
+        )
         centrals = np.array([epoch.groups[e].central for e in twin.ground.names], dtype=int)
-        sub_lat, sub_lon, sub_alt = geometry.ecef_to_geodetic(epoch.sat_pos[np.maximum(centrals, 0)])
+        sub_lat, sub_lon, sub_alt = geometry.ecef_to_geodetic(
+            epoch.sat_pos[np.maximum(centrals, 0)]
+        )
         visibility_rows, group_rows = [], []
         for g, entity in enumerate(twin.ground.names):
             best = int(np.argmax(epoch.elevation[g])) if epoch.elevation.shape[1] else -1
             best_visible = best >= 0 and visible[g, best]
-            visibility_rows.append({
-                "epoch": epoch.index, "time": time, "entity": entity, "role": twin.ground.roles[g],
-                "lat_deg": float(np.degrees(lat[g])), "lon_deg": float(np.degrees(lon[g])), "alt_m": float(alt[g]),
-                "n_visible": int(n_visible[g]),
-                "best_sat": str(names[best]) if best_visible else "",
-                "best_elevation_deg": float(np.degrees(epoch.elevation[g, best])) if best_visible else np.nan,
-                "best_range_km": float(epoch.range_m[g, best] / 1e3) if best_visible else np.nan,
-            })
+            visibility_rows.append(
+                {
+                    "epoch": epoch.index,
+                    "time": time,
+                    "entity": entity,
+                    "role": twin.ground.roles[g],
+                    "lat_deg": float(np.degrees(lat[g])),
+                    "lon_deg": float(np.degrees(lon[g])),
+                    "alt_m": float(alt[g]),
+                    "n_visible": int(n_visible[g]),
+                    "best_sat": str(names[best]) if best_visible else "",
+                    "best_elevation_deg": float(np.degrees(epoch.elevation[g, best]))
+                    if best_visible
+                    else np.nan,
+                    "best_range_km": float(epoch.range_m[g, best] / 1e3)
+                    if best_visible
+                    else np.nan,
+                }
+            )
             group = epoch.groups[entity]
             central = group.central
-            group_rows.append({
-                "epoch": epoch.index, "time": time, "entity": entity, "role": twin.ground.roles[g],
-                "valid": bool(group.valid), "reason": group.reason,
-                "central": str(names[central]) if central >= 0 else "",
-                "central_elevation_deg": float(np.degrees(epoch.elevation[g, central])) if central >= 0 else np.nan,
-                "central_range_km": float(epoch.range_m[g, central] / 1e3) if central >= 0 else np.nan,
-                "central_lat_deg": float(np.degrees(sub_lat[g])) if central >= 0 else np.nan,
-                "central_lon_deg": float(np.degrees(sub_lon[g])) if central >= 0 else np.nan,
-                "central_alt_km": float(sub_alt[g] / 1e3) if central >= 0 else np.nan,
-                "n_members": len(group.members),
-                "members": ";".join(str(names[m]) for m in group.members),
-            })
+            group_rows.append(
+                {
+                    "epoch": epoch.index,
+                    "time": time,
+                    "entity": entity,
+                    "role": twin.ground.roles[g],
+                    "valid": bool(group.valid),
+                    "reason": group.reason,
+                    "central": str(names[central]) if central >= 0 else "",
+                    "central_elevation_deg": float(np.degrees(epoch.elevation[g, central]))
+                    if central >= 0
+                    else np.nan,
+                    "central_range_km": float(epoch.range_m[g, central] / 1e3)
+                    if central >= 0
+                    else np.nan,
+                    "central_lat_deg": float(np.degrees(sub_lat[g])) if central >= 0 else np.nan,
+                    "central_lon_deg": float(np.degrees(sub_lon[g])) if central >= 0 else np.nan,
+                    "central_alt_km": float(sub_alt[g] / 1e3) if central >= 0 else np.nan,
+                    "n_members": len(group.members),
+                    "members": ";".join(str(names[m]) for m in group.members),
+                }
+            )
             twin.summary_counts["invalid_groups"] += int(not group.valid)
         twin.recorder.add("isl", [isl_summary(epoch)])
         if "links" in twin.recorder.tables:
-            twin.recorder.add("links", links_frame(epoch, time, twin.sat_name_codes, twin.sat_name_dtype))
-        twin.recorder.add("epochs", [{
-            "epoch": epoch.index, "time": time, "n_valid_sats": int(epoch.sat_valid.sum()),
-            "mean_visible": float(n_visible.mean()) if len(n_visible) else np.nan,
-            "n_handovers": len(epoch.handovers),
-        }])
+            twin.recorder.add(
+                "links", links_frame(epoch, time, twin.sat_name_codes, twin.sat_name_dtype)
+            )
+        twin.recorder.add(
+            "epochs",
+            [
+                {
+                    "epoch": epoch.index,
+                    "time": time,
+                    "n_valid_sats": int(epoch.sat_valid.sum()),
+                    "mean_visible": float(n_visible.mean()) if len(n_visible) else np.nan,
+                    "n_handovers": len(epoch.handovers),
+                }
+            ],
+        )
         twin.recorder.add("visibility", visibility_rows)
         twin.recorder.add("groups", group_rows)
         twin.recorder.add("handovers", epoch.handovers)

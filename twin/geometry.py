@@ -56,7 +56,9 @@ def ecef_to_geodetic(pos_m):
 def geodetic_to_ecef(lat_rad, lon_rad, alt_m):
     """Earth-fixed metres (..., 3) of WGS84 geodetic coordinates (radians, metres)."""
     lat, lon, alt = np.broadcast_arrays(
-        np.asarray(lat_rad, dtype=float), np.asarray(lon_rad, dtype=float), np.asarray(alt_m, dtype=float)
+        np.asarray(lat_rad, dtype=float),
+        np.asarray(lon_rad, dtype=float),
+        np.asarray(alt_m, dtype=float),
     )
     shape = lat.shape
     pos = wgs84.latlon(np.degrees(lat.ravel()), np.degrees(lon.ravel()), alt.ravel()).itrs_xyz.m
@@ -78,7 +80,9 @@ def enu_basis(lat_rad, lon_rad):
     east, north and up unit vectors expressed in ECEF, so ``basis @ d_ecef``
     gives (east, north, up) components of an ECEF vector ``d_ecef``.
     """
-    lat, lon = np.broadcast_arrays(np.asarray(lat_rad, dtype=float), np.asarray(lon_rad, dtype=float))
+    lat, lon = np.broadcast_arrays(
+        np.asarray(lat_rad, dtype=float), np.asarray(lon_rad, dtype=float)
+    )
     sl, cl = np.sin(lat), np.cos(lat)
     so, co = np.sin(lon), np.cos(lon)
     zero = np.zeros_like(lat)
@@ -135,7 +139,9 @@ def look_angles(ground_ecef, sat_ecef, *, enu=None):
     local = (rows @ flat.T).reshape(g, 3, -1)  # (G, 3, N)
     local -= np.einsum("gij,gj->gi", basis, ground)[:, :, None]
     east, north, up = local[:, 0], local[:, 1], local[:, 2]  # (G, N)
-    horiz2 = east * east + north * north  # (np.hypot is several times slower; no overflow risk at metres)
+    horiz2 = (
+        east * east + north * north
+    )  # (np.hypot is several times slower; no overflow risk at metres)
     range_m = np.sqrt(horiz2 + up * up)
     elevation = np.arctan2(up, np.sqrt(horiz2))
     azimuth = np.arctan2(east, north)  # (-pi, pi]
@@ -172,7 +178,9 @@ def nadir_frames(sat_pos, sat_vel):
     pos = _check_xyz("sat_pos", sat_pos)
     vel = _check_xyz("sat_vel", sat_vel)
     if pos.shape != vel.shape:
-        raise ValueError(f"sat_pos and sat_vel must have the same shape, got {pos.shape} and {vel.shape}")
+        raise ValueError(
+            f"sat_pos and sat_vel must have the same shape, got {pos.shape} and {vel.shape}"
+        )
     rnorm = np.linalg.norm(pos, axis=-1, keepdims=True)
     if np.any(rnorm == 0):
         raise ValueError("sat_pos contains a zero vector (no nadir direction)")
@@ -180,7 +188,9 @@ def nadir_frames(sat_pos, sat_vel):
     along = vel - np.sum(vel * z, axis=-1, keepdims=True) * z
     anorm = np.linalg.norm(along, axis=-1, keepdims=True)
     if np.any(anorm <= 1e-12 * np.maximum(np.linalg.norm(vel, axis=-1, keepdims=True), 1e-300)):
-        raise ValueError("sat_vel is zero or parallel to nadir for some satellite (no along-track direction)")
+        raise ValueError(
+            "sat_vel is zero or parallel to nadir for some satellite (no along-track direction)"
+        )
     x = along / anorm
     y = np.cross(z, x)
     return np.stack([x, y, z], axis=-2)

@@ -25,8 +25,19 @@ class HandoverTracker:
 
     previous: dict[str, dict] = field(default_factory=dict)
 
-    def update(self, *, epoch: int, time, entity: str, central: int, members: tuple[int, ...], valid: bool,
-               reason: str, sat_names, previous_central_visible: bool) -> list[dict]:
+    def update(
+        self,
+        *,
+        epoch: int,
+        time,
+        entity: str,
+        central: int,
+        members: tuple[int, ...],
+        valid: bool,
+        reason: str,
+        sat_names,
+        previous_central_visible: bool,
+    ) -> list[dict]:
         """Rows for the handovers table caused by this entity's new group.
 
         `central` and `members` are satellite indices (-1 / () when none);
@@ -37,8 +48,15 @@ class HandoverTracker:
         old = self.previous.get(entity)
 
         def row(kind: str, old_value: str, new_value: str, why: str) -> dict:
-            return {"epoch": epoch, "time": time, "entity": entity, "kind": kind,
-                    "from_sat": old_value, "to_sat": new_value, "reason": why}
+            return {
+                "epoch": epoch,
+                "time": time,
+                "entity": entity,
+                "kind": kind,
+                "from_sat": old_value,
+                "to_sat": new_value,
+                "reason": why,
+            }
 
         def name(index: int) -> str:
             return "" if index < 0 else str(sat_names[index])
@@ -51,15 +69,27 @@ class HandoverTracker:
             if old_members != new_members:
                 joined = sorted(name(i) for i in new_members - old_members)
                 left = sorted(name(i) for i in old_members - new_members)
-                rows.append(row("group", ";".join(left), ";".join(joined),
-                                f"{len(joined)} joined, {len(left)} left"))
+                rows.append(
+                    row(
+                        "group",
+                        ";".join(left),
+                        ";".join(joined),
+                        f"{len(joined)} joined, {len(left)} left",
+                    )
+                )
             if old["valid"] and not valid:
                 rows.append(row("interruption", name(old["central"]), name(central), reason))
             elif not old["valid"] and valid:
-                rows.append(row("restored", name(old["central"]), name(central), "valid group again"))
+                rows.append(
+                    row("restored", name(old["central"]), name(central), "valid group again")
+                )
         elif not valid:
             rows.append(row("interruption", "", name(central), reason))
-        self.previous[entity] = {"central": int(central), "members": [int(m) for m in members], "valid": bool(valid)}
+        self.previous[entity] = {
+            "central": int(central),
+            "members": [int(m) for m in members],
+            "valid": bool(valid),
+        }
         return rows
 
     def central_of(self, entity: str) -> int:

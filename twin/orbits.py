@@ -80,7 +80,9 @@ def to_datetime64(times) -> np.ndarray:
         idx = pd.DatetimeIndex(times)
     else:
         values = times if isinstance(times, (list, tuple, np.ndarray)) else [times]
-        idx = pd.DatetimeIndex([pd.Timestamp(v) for v in np.ravel(np.asarray(values, dtype=object))])
+        idx = pd.DatetimeIndex(
+            [pd.Timestamp(v) for v in np.ravel(np.asarray(values, dtype=object))]
+        )
     idx = idx.tz_localize("UTC") if idx.tz is None else idx.tz_convert("UTC")
     return idx.tz_localize(None).to_numpy(dtype="datetime64[ns]")
 
@@ -201,7 +203,9 @@ def _check_walker(total, planes, phasing, altitude_m, inclination_rad):
     if total % planes != 0:
         raise ValueError(f"walker total ({total}) must be a multiple of planes ({planes})")
     if not 0 <= phasing <= planes - 1:
-        raise ValueError(f"walker phasing F must be in 0..planes-1 (0..{planes - 1}), got {phasing}")
+        raise ValueError(
+            f"walker phasing F must be in 0..planes-1 (0..{planes - 1}), got {phasing}"
+        )
     if not (MIN_ALTITUDE_M <= altitude_m <= MAX_ALTITUDE_M):
         raise ValueError(
             f"walker altitude_m must be in {MIN_ALTITUDE_M:.0f}..{MAX_ALTITUDE_M:.0f} m "
@@ -217,14 +221,18 @@ def _sgp4_epoch_days(epoch: datetime) -> float:
     return (epoch - _SGP4_EPOCH).total_seconds() / 86400.0
 
 
-def _circular_satrec(satnum, epoch_days, no_kozai_rad_min, inclination_rad, raan_rad, mean_anomaly_rad):
+def _circular_satrec(
+    satnum, epoch_days, no_kozai_rad_min, inclination_rad, raan_rad, mean_anomaly_rad
+):
     sat = Satrec()
     sat.sgp4init(
         WGS72, "i", int(satnum), epoch_days, 0.0, 0.0, 0.0, WALKER_ECCENTRICITY,
         0.0, float(inclination_rad), float(mean_anomaly_rad), float(no_kozai_rad_min), float(raan_rad),
     )  # fmt: skip
     if sat.error:
-        raise ValueError(f"sgp4init refused satellite {satnum}: {SGP4_ERRORS.get(sat.error, sat.error)}")
+        raise ValueError(
+            f"sgp4init refused satellite {satnum}: {SGP4_ERRORS.get(sat.error, sat.error)}"
+        )
     return sat
 
 
@@ -253,7 +261,12 @@ def mean_altitude_m(sat: Satrec, reference: str = "geodetic", samples: int = 720
 
 
 def walker_mean_motion(
-    altitude_m: float, inclination_rad: float, epoch: datetime, *, reference: str = "geodetic", tol_m: float = 0.1
+    altitude_m: float,
+    inclination_rad: float,
+    epoch: datetime,
+    *,
+    reference: str = "geodetic",
+    tol_m: float = 0.1,
 ):
     """SGP4 (Kozai) mean motion [rad/min] of a circular orbit whose mean
     altitude over one orbit (see `mean_altitude_m` for `reference`) equals
@@ -265,7 +278,9 @@ def walker_mean_motion(
     Returns (no_kozai_rad_min, residual_m) of the calibration satellite.
     """
     if reference not in ALTITUDE_REFERENCES:
-        raise ValueError(f"altitude reference must be one of {ALTITUDE_REFERENCES}, got {reference!r}")
+        raise ValueError(
+            f"altitude reference must be one of {ALTITUDE_REFERENCES}, got {reference!r}"
+        )
     epoch_days = _sgp4_epoch_days(epoch)
     a_m = _R_EQ_WGS84_M + altitude_m
     residual = math.inf
@@ -306,17 +321,22 @@ def walker_delta(
     _check_walker(total, planes, phasing, altitude_m, inclination_rad)
     total, planes, phasing = int(total), int(planes), int(phasing)
     if not 1 <= first_catalog <= MAX_SATNUM - total + 1:
-        raise ValueError(f"first_catalog must leave room for {total} numbers below {MAX_SATNUM}, got {first_catalog}")
+        raise ValueError(
+            f"first_catalog must leave room for {total} numbers below {MAX_SATNUM}, got {first_catalog}"
+        )
     per_plane = total // planes
     plane = np.repeat(np.arange(planes), per_plane)
     slot = np.tile(np.arange(per_plane), planes)
     raan = np.mod(raan_offset_rad + 2.0 * np.pi * plane / planes, 2.0 * np.pi)
-    mean_anomaly = np.mod(2.0 * np.pi * slot / per_plane + 2.0 * np.pi * phasing * plane / total, 2.0 * np.pi)
+    mean_anomaly = np.mod(
+        2.0 * np.pi * slot / per_plane + 2.0 * np.pi * phasing * plane / total, 2.0 * np.pi
+    )
     n, _ = walker_mean_motion(altitude_m, inclination_rad, epoch, reference=altitude_reference)
     epoch_days = _sgp4_epoch_days(epoch)
     norad = first_catalog + np.arange(total, dtype=np.int64)
     satrecs = [
-        _circular_satrec(norad[k], epoch_days, n, inclination_rad, raan[k], mean_anomaly[k]) for k in range(total)
+        _circular_satrec(norad[k], epoch_days, n, inclination_rad, raan[k], mean_anomaly[k])
+        for k in range(total)
     ]
     return Constellation(
         names=[f"{name_prefix}-{p:02d}-{s:02d}" for p, s in zip(plane, slot)],
@@ -356,7 +376,9 @@ def concat_constellations(parts: list[Constellation]) -> Constellation:
         satrec_array=SatrecArray(satrecs),
         source=sources.pop() if len(sources) == 1 else "+".join(sorted(sources)),
         epochs=np.concatenate([c.epochs for c in parts]),
-        tle_lines=None if any(c.tle_lines is None for c in parts) else [x for c in parts for x in c.tle_lines],
+        tle_lines=None
+        if any(c.tle_lines is None for c in parts)
+        else [x for c in parts for x in c.tle_lines],
         shell=cat("shell"),
         plane=cat("plane"),
         slot=cat("slot"),
@@ -439,7 +461,9 @@ def check_at_times(
             )
         # Geodetic altitude >= |r| - R_eq, so only low-radius points need the exact test.
         radius = np.linalg.norm(r, axis=-1)
-        cand = np.argwhere((err == 0) & (radius - _R_EQ_WGS84_M < min_altitude_m))  # time-major order
+        cand = np.argwhere(
+            (err == 0) & (radius - _R_EQ_WGS84_M < min_altitude_m)
+        )  # time-major order
         if len(cand):
             alt = ecef_to_geodetic(r[cand[:, 0], cand[:, 1]])[2]
             low = alt < min_altitude_m
@@ -473,7 +497,9 @@ def build_constellation(constellation_cfg, start: datetime) -> Constellation:
         path = _get(constellation_cfg, "tle_file")
         if path is None:
             raise ValueError("constellation.kind = 'tle' needs constellation.tle_file")
-        return read_tle(path, max_satellites=_get(constellation_cfg, "max_satellites") or None)  # 0 = all
+        return read_tle(
+            path, max_satellites=_get(constellation_cfg, "max_satellites") or None
+        )  # 0 = all
     raise ValueError(f"constellation.kind must be 'walker' or 'tle', got {kind!r}")
 
 
@@ -511,7 +537,9 @@ def ephemeris_frame(constellation: Constellation, times) -> pd.DataFrame:
     )
 
 
-def export_ephemeris(source, start: datetime, duration_s: float, step_s: float, out) -> pd.DataFrame:
+def export_ephemeris(
+    source, start: datetime, duration_s: float, step_s: float, out
+) -> pd.DataFrame:
     """Write the ITRS ephemeris of a TLE file or a scenario TOML to parquet.
 
     source: a TLE file, or a scenario ``.toml`` (its constellation section is

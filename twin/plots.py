@@ -36,12 +36,36 @@ _SPARE_MARKERS = ["D", "s", "P", "*", "h", "o"]
 
 #: Unit suffixes of column names -> unit text for axis labels (longest first).
 _UNITS = [
-    ("_bps_hz", "bit/s/Hz"), ("_mbps", "Mbit/s"), ("_gbps", "Gbit/s"), ("_bps", "bit/s"),
-    ("_dbw", "dBW"), ("_dbm", "dBm"), ("_dbi", "dBi"), ("_db", "dB"),
-    ("_deg", "°"), ("_km", "km"), ("_ms", "ms"), ("_m", "m"), ("_s", "s"), ("_hz", "Hz"), ("_w", "W"),
+    ("_bps_hz", "bit/s/Hz"),
+    ("_mbps", "Mbit/s"),
+    ("_gbps", "Gbit/s"),
+    ("_bps", "bit/s"),
+    ("_dbw", "dBW"),
+    ("_dbm", "dBm"),
+    ("_dbi", "dBi"),
+    ("_db", "dB"),
+    ("_deg", "°"),
+    ("_km", "km"),
+    ("_ms", "ms"),
+    ("_m", "m"),
+    ("_s", "s"),
+    ("_hz", "Hz"),
+    ("_w", "W"),
 ]
-_WORDS = {"rcrb": "RCRB", "crlb": "CRLB", "crb": "CRB", "gdop": "GDOP", "sinr": "SINR", "snr": "SNR",
-          "rmse": "RMSE", "ue": "UE", "ut": "UT", "isl": "ISL", "n": "number of", "sqrt": "√"}
+_WORDS = {
+    "rcrb": "RCRB",
+    "crlb": "CRLB",
+    "crb": "CRB",
+    "gdop": "GDOP",
+    "sinr": "SINR",
+    "snr": "SNR",
+    "rmse": "RMSE",
+    "ue": "UE",
+    "ut": "UT",
+    "isl": "ISL",
+    "n": "number of",
+    "sqrt": "√",
+}
 
 
 #: Labels of the foundation's columns where the generic rule reads badly.
@@ -50,7 +74,7 @@ LABELS = {
     "central_elevation_deg": "central-satellite elevation (°)",
     "best_elevation_deg": "best elevation (°)",
     "n_members": "group members",
-    "crlb_m": "√CRLB (m)",             # the pnt table's crlb_m is the square root (docs/twin.md)
+    "crlb_m": "√CRLB (m)",  # the pnt table's crlb_m is the square root (docs/twin.md)
     "crlb_at_plan_m": "√CRLB at plan (m)",
     "error_h_m": "horizontal error (m)",
     "fix_error_h_m": "horizontal fix error (m)",
@@ -89,8 +113,10 @@ def kind_styles(kinds: Iterable[str]) -> dict[str, dict]:
         if kind in KIND_STYLE:
             styles[kind] = KIND_STYLE[kind]
         else:
-            styles[kind] = {"color": _SPARE_COLOURS[spare % len(_SPARE_COLOURS)],
-                            "marker": _SPARE_MARKERS[spare % len(_SPARE_MARKERS)]}
+            styles[kind] = {
+                "color": _SPARE_COLOURS[spare % len(_SPARE_COLOURS)],
+                "marker": _SPARE_MARKERS[spare % len(_SPARE_MARKERS)],
+            }
             spare += 1
     return styles
 
@@ -163,17 +189,41 @@ def _mark_handovers(ax, events: pd.DataFrame, styles: dict[str, dict], spans=Non
             continue
         style = styles[kind]
         if kind == "central" and len(at) <= MAX_HANDOVER_LINES:
-            ax.vlines(at, 0, 1, transform=ax.get_xaxis_transform(), colors=style["color"], alpha=0.25, lw=0.6)
+            ax.vlines(
+                at,
+                0,
+                1,
+                transform=ax.get_xaxis_transform(),
+                colors=style["color"],
+                alpha=0.25,
+                lw=0.6,
+            )
         height = 0.97 - 0.06 * rank
-        ax.plot(at, np.full(len(at), height), linestyle="none", marker=style["marker"], color=style["color"],
-                markersize=4, transform=ax.get_xaxis_transform(), clip_on=False)
+        ax.plot(
+            at,
+            np.full(len(at), height),
+            linestyle="none",
+            marker=style["marker"],
+            color=style["color"],
+            markersize=4,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+        )
 
 
-def _handover_legend(styles: dict[str, dict], with_span: bool, span_label: str = "no valid group") -> list:
-    handles = [Line2D([], [], linestyle="none", marker=s["marker"], color=s["color"], label=f"{k} handover")
-               for k, s in styles.items()]
+def _handover_legend(
+    styles: dict[str, dict], with_span: bool, span_label: str = "no valid group"
+) -> list:
+    handles = [
+        Line2D(
+            [], [], linestyle="none", marker=s["marker"], color=s["color"], label=f"{k} handover"
+        )
+        for k, s in styles.items()
+    ]
     if with_span:
-        handles.append(Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.15, label=span_label))
+        handles.append(
+            Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.15, label=span_label)
+        )
     return handles
 
 
@@ -227,11 +277,20 @@ def panels_by_unit(metrics: Sequence[str], max_per_panel: int = 4) -> list[list[
 _SCHEME_STYLES = ["-", "--", ":", "-."]
 
 
-def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.DataFrame | None = None, *,
-                    groups: pd.DataFrame | None = None, scheme: str | None = None, title: str = "",
-                    entities: Sequence[str] | None = None, max_entities: int = 8,
-                    panels: Sequence[Sequence[str]] | None = None, span_label: str = "no valid group",
-                    sharey: bool = False) -> Figure:
+def timeseries_grid(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    handovers: pd.DataFrame | None = None,
+    *,
+    groups: pd.DataFrame | None = None,
+    scheme: str | None = None,
+    title: str = "",
+    entities: Sequence[str] | None = None,
+    max_entities: int = 8,
+    panels: Sequence[Sequence[str]] | None = None,
+    span_label: str = "no valid group",
+    sharey: bool = False,
+) -> Figure:
     """Metrics vs time: one row per entity, one column per panel, handovers marked.
 
     frame: long table, UTC index, an ``entity`` column and the ``metrics`` columns
@@ -255,7 +314,9 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
         groups = groups[groups["entity"].isin(entities)]
     n_rows, n_cols = max(len(entities), 1), max(len(panels), 1)
     fig = Figure(figsize=(min(5.0 * n_cols + 1.0, 22.0), 2.4 * n_rows + 1.4), layout="constrained")
-    axes = fig.subplots(n_rows, n_cols, sharex=True, sharey="col" if sharey else False, squeeze=False)
+    axes = fig.subplots(
+        n_rows, n_cols, sharex=True, sharey="col" if sharey else False, squeeze=False
+    )
     kinds = handovers["kind"].unique() if handovers is not None and not handovers.empty else []
     styles = kind_styles(kinds)
     spans = invalid_spans(groups) if groups is not None else {}
@@ -272,18 +333,32 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
                 colour = f"C{k}" if len(panel) > 1 else "C0"
                 for j, label in enumerate(schemes):
                     part = rows if label is None else rows[rows[scheme] == label]
-                    values = part[metric].astype(float).where(np.isfinite(part[metric].astype(float)))
+                    values = (
+                        part[metric].astype(float).where(np.isfinite(part[metric].astype(float)))
+                    )
                     if values.notna().sum() == 0:
                         continue
                     stats = values.groupby(level=0).agg(["median", "min", "max"])
                     t = _naive_utc(stats.index)
                     drawstyle = "steps-post" if metric.startswith("n_") else "default"
-                    ax.plot(t, stats["median"].to_numpy(), lw=1.0, drawstyle=drawstyle, color=colour,
-                            ls=_SCHEME_STYLES[j % len(_SCHEME_STYLES)],
-                            label=re.sub(r" \([^()]*\)$", "", axis_label(metric)) if j == 0 else None)
+                    ax.plot(
+                        t,
+                        stats["median"].to_numpy(),
+                        lw=1.0,
+                        drawstyle=drawstyle,
+                        color=colour,
+                        ls=_SCHEME_STYLES[j % len(_SCHEME_STYLES)],
+                        label=re.sub(r" \([^()]*\)$", "", axis_label(metric)) if j == 0 else None,
+                    )
                     if (stats["max"] > stats["min"]).any():
-                        ax.fill_between(t, stats["min"].to_numpy(), stats["max"].to_numpy(), color=colour,
-                                        alpha=0.15, lw=0)
+                        ax.fill_between(
+                            t,
+                            stats["min"].to_numpy(),
+                            stats["max"].to_numpy(),
+                            color=colour,
+                            alpha=0.15,
+                            lw=0,
+                        )
                         banded = True
                     column_values[col].append(values.to_numpy())
     # one scale type (log or linear) per column; headroom once per shared axis, else per axis
@@ -308,22 +383,45 @@ def timeseries_grid(frame: pd.DataFrame, metrics: Sequence[str], handovers: pd.D
             if len(panel) > 1 and row == 0:
                 ax.legend(fontsize=7, loc="best", framealpha=0.7)
             if col == 0:
-                ax.annotate(str(entity), (0, 0.5), xycoords="axes fraction", xytext=(-62, 0),
-                            textcoords="offset points", rotation=90, va="center", ha="center", fontweight="bold")
+                ax.annotate(
+                    str(entity),
+                    (0, 0.5),
+                    xycoords="axes fraction",
+                    xytext=(-62, 0),
+                    textcoords="offset points",
+                    rotation=90,
+                    va="center",
+                    ha="center",
+                    fontweight="bold",
+                )
             _time_axis(ax, label=row == n_rows - 1)
     if title:
-        fig.suptitle(title + (" (line: median over the entity's rows; band: min-max)" if banded else ""))
+        fig.suptitle(
+            title + (" (line: median over the entity's rows; band: min-max)" if banded else "")
+        )
     handles = _handover_legend(styles, with_span=bool(spans), span_label=span_label)
     if scheme:
-        handles = [Line2D([], [], color="black", ls=_SCHEME_STYLES[i % len(_SCHEME_STYLES)], label=str(s))
-                   for i, s in enumerate(schemes)] + handles
+        handles = [
+            Line2D([], [], color="black", ls=_SCHEME_STYLES[i % len(_SCHEME_STYLES)], label=str(s))
+            for i, s in enumerate(schemes)
+        ] + handles
     if handles:
-        fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 6), fontsize=9, frameon=False)
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=min(len(handles), 6),
+            fontsize=9,
+            frameon=False,
+        )
     return fig
 
 
-def merge_on_time_entity(left: pd.DataFrame, right: pd.DataFrame | None, left_columns: Sequence[str],
-                         right_columns: Sequence[str]) -> pd.DataFrame:
+def merge_on_time_entity(
+    left: pd.DataFrame,
+    right: pd.DataFrame | None,
+    left_columns: Sequence[str],
+    right_columns: Sequence[str],
+) -> pd.DataFrame:
     """Columns of two per-epoch × entity tables side by side (outer join on time and entity),
     UTC index kept; columns missing from a table are left out."""
     keep_left = ["entity"] + [c for c in left_columns if c in left]
@@ -334,14 +432,25 @@ def merge_on_time_entity(left: pd.DataFrame, right: pd.DataFrame | None, left_co
     return merged.set_index("time")
 
 
-def geometry_timeseries(groups: pd.DataFrame, visibility: pd.DataFrame, handovers: pd.DataFrame | None = None,
-                        *, max_entities: int = 8) -> Figure:
+def geometry_timeseries(
+    groups: pd.DataFrame,
+    visibility: pd.DataFrame,
+    handovers: pd.DataFrame | None = None,
+    *,
+    max_entities: int = 8,
+) -> Figure:
     """Central-satellite elevation (°) and number of visible satellites per entity vs time,
     handovers marked (the ``groups``, ``visibility`` and ``handovers`` tables)."""
     frame = merge_on_time_entity(groups, visibility, ["central_elevation_deg"], ["n_visible"])
-    return timeseries_grid(frame, ["central_elevation_deg", "n_visible"], handovers, groups=groups,
-                           title="Serving geometry per entity", entities=list(pd.unique(groups["entity"])),
-                           max_entities=max_entities)
+    return timeseries_grid(
+        frame,
+        ["central_elevation_deg", "n_visible"],
+        handovers,
+        groups=groups,
+        title="Serving geometry per entity",
+        entities=list(pd.unique(groups["entity"])),
+        max_entities=max_entities,
+    )
 
 
 def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
@@ -355,8 +464,14 @@ def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
     return x, (below + np.arange(1, len(x) + 1)) / max(len(v), 1)
 
 
-def cdf_panels(frame: pd.DataFrame, metrics: Sequence[str], *, by: str = "entity", title: str = "",
-               order: Sequence[str] | None = None) -> Figure:
+def cdf_panels(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    *,
+    by: str = "entity",
+    title: str = "",
+    order: Sequence[str] | None = None,
+) -> Figure:
     """Empirical CDFs (:func:`ecdf`): one panel per metric, one line per value of column
     `by` (the entity, or a scheme column pooled over entities), in `order` if given.
     Wide positive ranges (max/min > 100) get a log x axis."""
@@ -372,7 +487,9 @@ def cdf_panels(frame: pd.DataFrame, metrics: Sequence[str], *, by: str = "entity
             part = frame if label is None else frame[frame[by] == label]
             x, p = ecdf(part[metric])
             if len(x):
-                ax.step(x, p, where="post", lw=1.2, label=str(label) if label is not None else metric)
+                ax.step(
+                    x, p, where="post", lw=1.2, label=str(label) if label is not None else metric
+                )
         values = frame[metric].to_numpy(dtype=float)
         values = values[np.isfinite(values)]
         if len(values) and values.min() > 0 and values.max() / values.min() > 100:
@@ -381,8 +498,10 @@ def cdf_panels(frame: pd.DataFrame, metrics: Sequence[str], *, by: str = "entity
         ax.set_ylabel("fraction of samples ≤ x")
         ax.set_ylim(0, 1.02)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, title=by if label is not None else None, title_fontsize=8, loc="lower right")
-    for ax in list(axes.flat)[len(metrics):]:
+        ax.legend(
+            fontsize=8, title=by if label is not None else None, title_fontsize=8, loc="lower right"
+        )
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
     if title:
         fig.suptitle(title)
@@ -404,7 +523,10 @@ def _regions(centres: dict[str, tuple[float, float]], size_deg: float) -> list[l
     anchors: list[tuple[float, float]] = []
     for entity, (lat, lon) in centres.items():
         for members, (lat0, lon0) in zip(regions, anchors):
-            if abs(lat - lat0) <= size_deg and abs((lon - lon0 + 180.0) % 360.0 - 180.0) <= size_deg:
+            if (
+                abs(lat - lat0) <= size_deg
+                and abs((lon - lon0 + 180.0) % 360.0 - 180.0) <= size_deg
+            ):
                 members.append(entity)
                 break
         else:
@@ -413,8 +535,13 @@ def _regions(centres: dict[str, tuple[float, float]], size_deg: float) -> list[l
     return regions
 
 
-def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *, max_entities: int = 12,
-                 region_size_deg: float = 30.0) -> Figure:
+def ground_track(
+    groups: pd.DataFrame,
+    visibility: pd.DataFrame | None = None,
+    *,
+    max_entities: int = 12,
+    region_size_deg: float = 30.0,
+) -> Figure:
     """Maps (longitude/latitude in degrees, plain grid) of each entity's serving satellites
     and of the entities themselves; entities more than `region_size_deg` apart get
     separate panels.
@@ -440,21 +567,30 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
             centres[entity] = (float(track["lat_deg"].iloc[0]), float(track["lon_deg"].iloc[0]))
         elif has_points:
             rows = groups[groups["entity"] == entity]
-            centres[entity] = (float(rows["central_lat_deg"].median()), float(rows["central_lon_deg"].median()))
+            centres[entity] = (
+                float(rows["central_lat_deg"].median()),
+                float(rows["central_lon_deg"].median()),
+            )
         else:
             centres[entity] = (0.0, 0.0)
     regions = _regions(centres, region_size_deg) or [[]]
     n = len(regions)
     n_cols = min(n, 3)
     n_rows = -(-n // n_cols)
-    fig = Figure(figsize=(min(max(6.0 * n_cols, 9.0), 18.0), 5.5 * n_rows + 1.0), layout="constrained")
+    fig = Figure(
+        figsize=(min(max(6.0 * n_cols, 9.0), 18.0), 5.5 * n_rows + 1.0), layout="constrained"
+    )
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     handles = []
     for ax, region in zip(axes.flat, regions):
         lon_all, lat_all = [], []
         for k, entity in enumerate(region):
             colour = colours[entity]
-            rows = groups[(groups["entity"] == entity) & groups["central_lat_deg"].notna()] if has_points else []
+            rows = (
+                groups[(groups["entity"] == entity) & groups["central_lat_deg"].notna()]
+                if has_points
+                else []
+            )
             if len(rows):
                 lon = rows["central_lon_deg"].to_numpy(dtype=float)
                 lat = rows["central_lat_deg"].to_numpy(dtype=float)
@@ -464,28 +600,65 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
                     pick = segment == seg
                     x, y = _break_at_wrap(lon[pick], lat[pick])
                     ax.plot(x, y, color=colour, lw=1.0, alpha=0.6)
-                ax.plot(lon, lat, linestyle="none", marker=".", markersize=2.5, color=colour, alpha=0.6)
+                ax.plot(
+                    lon, lat, linestyle="none", marker=".", markersize=2.5, color=colour, alpha=0.6
+                )
                 lon_all.append(lon)
                 lat_all.append(lat)
             if has_points:
-                handles.append(Line2D([], [], color=colour, lw=1.0, marker=".", label=f"{entity}: serving satellites"))
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        color=colour,
+                        lw=1.0,
+                        marker=".",
+                        label=f"{entity}: serving satellites",
+                    )
+                )
             if entity in tracks:
                 track = tracks[entity]
-                x, y = _break_at_wrap(track["lon_deg"].to_numpy(dtype=float), track["lat_deg"].to_numpy(dtype=float))
+                x, y = _break_at_wrap(
+                    track["lon_deg"].to_numpy(dtype=float), track["lat_deg"].to_numpy(dtype=float)
+                )
                 ax.plot(x, y, color="black", lw=2.0)
-                ax.plot(x[0], y[0], marker="*", markersize=14, color=colour, markeredgecolor="black",
-                        linestyle="none", zorder=5)
-                ax.plot(x[-1], y[-1], marker="o", markersize=5, color=colour, markeredgecolor="black",
-                        linestyle="none", zorder=5)
+                ax.plot(
+                    x[0],
+                    y[0],
+                    marker="*",
+                    markersize=14,
+                    color=colour,
+                    markeredgecolor="black",
+                    linestyle="none",
+                    zorder=5,
+                )
+                ax.plot(
+                    x[-1],
+                    y[-1],
+                    marker="o",
+                    markersize=5,
+                    color=colour,
+                    markeredgecolor="black",
+                    linestyle="none",
+                    zorder=5,
+                )
                 # several entities in a panel: names stacked in the top-left corner with dotted
                 # leader lines, so that close entities stay readable; one: the name beside it
                 stacked = len(region) > 1
-                ax.annotate(str(entity), (x[0], y[0]),
-                            xytext=(0.03, 0.96 - 0.065 * k) if stacked else (10, 8),
-                            textcoords="axes fraction" if stacked else "offset points",
-                            fontsize=9, fontweight="bold", va="top" if stacked else "bottom", color=colour,
-                            bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.85, "lw": 0},
-                            arrowprops={"arrowstyle": "-", "lw": 0.6, "ls": ":", "color": colour} if stacked else None)
+                ax.annotate(
+                    str(entity),
+                    (x[0], y[0]),
+                    xytext=(0.03, 0.96 - 0.065 * k) if stacked else (10, 8),
+                    textcoords="axes fraction" if stacked else "offset points",
+                    fontsize=9,
+                    fontweight="bold",
+                    va="top" if stacked else "bottom",
+                    color=colour,
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.85, "lw": 0},
+                    arrowprops={"arrowstyle": "-", "lw": 0.6, "ls": ":", "color": colour}
+                    if stacked
+                    else None,
+                )
                 lon_all.append(x)
                 lat_all.append(y)
         if lon_all:
@@ -503,17 +676,38 @@ def ground_track(groups: pd.DataFrame, visibility: pd.DataFrame | None = None, *
         ax.set_title(", ".join(map(str, region)), fontsize=10)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    handles += [Line2D([], [], marker="*", markersize=11, color="white", markeredgecolor="black", linestyle="none",
-                       label="entity start (dot: end)"),
-                Line2D([], [], color="black", lw=2.0, label="entity track")]
-    fig.suptitle("Sub-satellite points of the central (serving) satellites, and the ground entities")
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 3 if n_cols == 1 else 4),
-               fontsize=8, frameon=False)
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker="*",
+            markersize=11,
+            color="white",
+            markeredgecolor="black",
+            linestyle="none",
+            label="entity start (dot: end)",
+        ),
+        Line2D([], [], color="black", lw=2.0, label="entity track"),
+    ]
+    fig.suptitle(
+        "Sub-satellite points of the central (serving) satellites, and the ground entities"
+    )
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=min(len(handles), 3 if n_cols == 1 else 4),
+        fontsize=8,
+        frameon=False,
+    )
     return fig
 
 
-def handover_timeline(handovers: pd.DataFrame, groups: pd.DataFrame | None = None, *,
-                      entities: Sequence[str] | None = None) -> Figure:
+def handover_timeline(
+    handovers: pd.DataFrame,
+    groups: pd.DataFrame | None = None,
+    *,
+    entities: Sequence[str] | None = None,
+) -> Figure:
     """Handover events: entities on y, time (UTC) on x, one marker per event coloured by
     kind (kinds offset slightly in y), spans without a valid group shaded.
 
@@ -522,25 +716,42 @@ def handover_timeline(handovers: pd.DataFrame, groups: pd.DataFrame | None = Non
     """
     if entities is None:
         source = groups if groups is not None and not groups.empty else handovers
-        entities = list(pd.unique(source["entity"])) if source is not None and not source.empty else []
+        entities = (
+            list(pd.unique(source["entity"])) if source is not None and not source.empty else []
+        )
     entities = list(entities)
     fig = Figure(figsize=(11.0, 1.0 + 0.55 * max(len(entities), 1) + 0.6), layout="constrained")
     ax = fig.subplots()
     rows = {e: i for i, e in enumerate(entities)}
-    kinds = list(handovers["kind"].unique()) if handovers is not None and not handovers.empty else []
+    kinds = (
+        list(handovers["kind"].unique()) if handovers is not None and not handovers.empty else []
+    )
     styles = kind_styles(kinds)
     offsets = np.linspace(-0.3, 0.3, len(styles)) if len(styles) > 1 else [0.0]
     spans = invalid_spans(groups) if groups is not None else {}
     for entity, entity_spans in spans.items():
         if entity in rows:
             for start, stop in entity_spans:
-                ax.fill_between([start, stop], rows[entity] - 0.4, rows[entity] + 0.4,
-                                color=KIND_STYLE["interruption"]["color"], alpha=0.2, lw=0)
+                ax.fill_between(
+                    [start, stop],
+                    rows[entity] - 0.4,
+                    rows[entity] + 0.4,
+                    color=KIND_STYLE["interruption"]["color"],
+                    alpha=0.2,
+                    lw=0,
+                )
     for offset, (kind, style) in zip(offsets, styles.items()):
         events = handovers[(handovers["kind"] == kind) & handovers["entity"].isin(rows)]
         y = events["entity"].map(rows).to_numpy(dtype=float) + offset
-        ax.plot(_naive_utc(events.index), y, linestyle="none", marker=style["marker"], color=style["color"],
-                markersize=5, label=f"{kind} ({len(events)})")
+        ax.plot(
+            _naive_utc(events.index),
+            y,
+            linestyle="none",
+            marker=style["marker"],
+            color=style["color"],
+            markersize=5,
+            label=f"{kind} ({len(events)})",
+        )
     if groups is not None and not groups.empty:
         times = _naive_utc(groups.index)
         ax.set_xlim(times.min(), times.max() + _step_of(groups.index))
@@ -553,9 +764,13 @@ def handover_timeline(handovers: pd.DataFrame, groups: pd.DataFrame | None = Non
     ax.set_title("Handovers by kind (count in legend); shaded: no valid serving group")
     handles, _ = ax.get_legend_handles_labels()
     if spans:
-        handles.append(Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.2, label="no valid group"))
+        handles.append(
+            Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.2, label="no valid group")
+        )
     if handles:
-        ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+        ax.legend(
+            handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
+        )
     return fig
 
 
@@ -565,21 +780,32 @@ def isl_topology(isl: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(11.0, 8.0), layout="constrained")
     axes = fig.subplots(3, 1, sharex=True)
     t = _naive_utc(isl.index)
-    for column, label, style in (("n_links", "all", "-"), ("n_intra", "intra-plane", "--"),
-                                 ("n_inter", "inter-plane", ":")):
+    for column, label, style in (
+        ("n_links", "all", "-"),
+        ("n_intra", "intra-plane", "--"),
+        ("n_inter", "inter-plane", ":"),
+    ):
         if column in isl:
             axes[0].plot(t, isl[column], drawstyle="steps-post", label=label, ls=style, lw=1.6)
     axes[0].set_ylabel("number of ISLs")
     axes[0].set_title("Inter-satellite links")
     ax_c = axes[1]
     if "n_components" in isl:
-        ax_c.plot(t, isl["n_components"], drawstyle="steps-post", color="tab:purple", label="components")
+        ax_c.plot(
+            t, isl["n_components"], drawstyle="steps-post", color="tab:purple", label="components"
+        )
     ax_c.set_ylabel("connected components")
     ax_c.yaxis.get_major_locator().set_params(integer=True)
     ax_l = ax_c.twinx()
     if "largest_component" in isl:
-        ax_l.plot(t, isl["largest_component"], drawstyle="steps-post", color="tab:gray", ls="--",
-                  label="largest component")
+        ax_l.plot(
+            t,
+            isl["largest_component"],
+            drawstyle="steps-post",
+            color="tab:gray",
+            ls="--",
+            label="largest component",
+        )
     ax_l.set_ylabel("satellites in largest component")
     ax_c.set_title("Connectivity (over valid satellites)")
     h1, l1 = ax_c.get_legend_handles_labels()

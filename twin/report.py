@@ -31,11 +31,25 @@ from .results import RESOLVED_SCENARIO, RUN_INFO, load, read_json
 BASE_KINDS = ("central", "group", "interruption", "restored")
 #: Handover kinds written by a process (docs/twin.md): given a column when that table is present,
 #: NaN for entities the process does not serve.
-PROCESS_KINDS = {"isac": ("isac_beams",),
-                 "pnt": ("pnt_reference", "pnt_positioning", "pnt_beams", "pnt_interruption", "pnt_restored")}
+PROCESS_KINDS = {
+    "isac": ("isac_beams",),
+    "pnt": ("pnt_reference", "pnt_positioning", "pnt_beams", "pnt_interruption", "pnt_restored"),
+}
 #: A numeric column whose name contains one of these is an accuracy or rate metric.
-METRIC_WORDS = ("rcrb", "crb", "crlb", "error", "accuracy", "rmse", "gdop", "rate", "sinr", "snr",
-                "throughput", "capacity")
+METRIC_WORDS = (
+    "rcrb",
+    "crb",
+    "crlb",
+    "error",
+    "accuracy",
+    "rmse",
+    "gdop",
+    "rate",
+    "sinr",
+    "snr",
+    "throughput",
+    "capacity",
+)
 #: Columns naming the scheme (design, baseline, scheduler, beamformer...) a row was computed with.
 SCHEME_COLUMNS = ("scheme", "design", "method", "algorithm", "baseline", "scheduler", "beamformer")
 #: Columns that may name the entity when a table has no ``entity`` column.
@@ -79,8 +93,11 @@ def _prepare_metric_table(frame: pd.DataFrame) -> tuple[pd.DataFrame, str | None
                 break
         else:
             frame["entity"] = "all"
-    present = [c for c in SCHEME_COLUMNS if c in frame and not pd.api.types.is_numeric_dtype(frame[c])
-               and frame[c].nunique() > 1]
+    present = [
+        c
+        for c in SCHEME_COLUMNS
+        if c in frame and not pd.api.types.is_numeric_dtype(frame[c]) and frame[c].nunique() > 1
+    ]
     if not present:
         return frame, None
     if present == ["scheme"]:
@@ -103,8 +120,11 @@ def _validity(frame: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
 
 def _fixed_schemes(frame: pd.DataFrame) -> str:
     """Scheme columns with one value for the whole table, as text ("design: fast")."""
-    return ", ".join(f"{c}: {frame[c].iloc[0]}" for c in SCHEME_COLUMNS
-                     if c in frame and not pd.api.types.is_numeric_dtype(frame[c]) and frame[c].nunique() == 1)
+    return ", ".join(
+        f"{c}: {frame[c].iloc[0]}"
+        for c in SCHEME_COLUMNS
+        if c in frame and not pd.api.types.is_numeric_dtype(frame[c]) and frame[c].nunique() == 1
+    )
 
 
 def _plot_metrics(frame: pd.DataFrame, metrics: list[str]) -> tuple[pd.DataFrame, list[str], str]:
@@ -130,7 +150,9 @@ def _plot_metrics(frame: pd.DataFrame, metrics: list[str]) -> tuple[pd.DataFrame
             chosen.append(family)
             notes.append(f"{family}: mean of {len(members)} indexed columns")
     if len(chosen) > MAX_PANELS:
-        notes.append(f"first {MAX_PANELS} of {len(chosen)} metrics shown; all are in the summary table")
+        notes.append(
+            f"first {MAX_PANELS} of {len(chosen)} metrics shown; all are in the summary table"
+        )
         chosen = chosen[:MAX_PANELS]
     return frame, chosen, "; ".join(notes)
 
@@ -189,7 +211,11 @@ def summary_table(tables: dict[str, pd.DataFrame], info: dict) -> pd.DataFrame:
     else:
         counts = pd.DataFrame()
     for kind in kinds:
-        n = counts[kind].reindex(summary.index, fill_value=0) if kind in counts else pd.Series(0, index=summary.index)
+        n = (
+            counts[kind].reindex(summary.index, fill_value=0)
+            if kind in counts
+            else pd.Series(0, index=summary.index)
+        )
         rate = n / hours if hours > 0 else pd.Series(np.nan, index=summary.index)
         if kind in served:
             rate = rate.where(rate.index.isin(list(served[kind])) | (n > 0))
@@ -197,7 +223,9 @@ def summary_table(tables: dict[str, pd.DataFrame], info: dict) -> pd.DataFrame:
     if not visibility.empty and "n_visible" in visibility:
         summary["n_visible_median"] = visibility.groupby("entity")["n_visible"].median()
     if not groups.empty and "central_elevation_deg" in groups:
-        summary["central_elevation_deg_median"] = groups.groupby("entity")["central_elevation_deg"].median()
+        summary["central_elevation_deg_median"] = groups.groupby("entity")[
+            "central_elevation_deg"
+        ].median()
     seen: set[str] = set(summary.columns)
     for table in METRIC_TABLES:
         raw = tables.get(table, pd.DataFrame())
@@ -241,12 +269,17 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
     n_entities = groups["entity"].nunique() if not groups.empty else 0
     geometry = ("central_elevation_deg" in groups) or ("n_visible" in visibility)
     if not groups.empty and not visibility.empty and geometry:
-        specs.append(FigureSpec(
-            "geometry_timeseries.png",
-            "Central-satellite elevation and number of visible satellites per entity vs time; markers along "
-            "the top mark handovers by kind (faint lines: central handovers), red shading epochs without a "
-            f"valid serving group{_cap_note(n_entities, MAX_TIME_ENTITIES)}.",
-            lambda: plots.geometry_timeseries(groups, visibility, handovers, max_entities=MAX_TIME_ENTITIES)))
+        specs.append(
+            FigureSpec(
+                "geometry_timeseries.png",
+                "Central-satellite elevation and number of visible satellites per entity vs time; markers along "
+                "the top mark handovers by kind (faint lines: central handovers), red shading epochs without a "
+                f"valid serving group{_cap_note(n_entities, MAX_TIME_ENTITIES)}.",
+                lambda: plots.geometry_timeseries(
+                    groups, visibility, handovers, max_entities=MAX_TIME_ENTITIES
+                ),
+            )
+        )
     for table in METRIC_TABLES:
         raw = tables.get(table, pd.DataFrame())
         metrics = metric_columns(raw) if not raw.empty else []
@@ -261,68 +294,111 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
         panels = plots.panels_by_unit(shown)
         omitted = sum(len(p) for p in panels[MAX_TIME_PANELS:])
         panels = panels[:MAX_TIME_PANELS]
-        several = (frame.groupby([frame.index, "entity"] + ([scheme] if scheme else [])).size() > 1).any()
+        several = (
+            frame.groupby([frame.index, "entity"] + ([scheme] if scheme else [])).size() > 1
+        ).any()
         caption = [f"{table.upper()} accuracy and rate per {who} vs time, one panel per unit"]
         if scheme:
             caption.append("one line style per scheme")
         if several:
             caption.append(f"line: median over the {who}'s rows at each epoch, band: min to max")
         shaded = "status other than ok" if "status" in frame else "no valid serving group"
-        caption.append(f"handovers of that {who} marked, red shading: {shaded}{note}"
-                       f"{_cap_note(frame['entity'].nunique(), MAX_TIME_ENTITIES)}")
+        caption.append(
+            f"handovers of that {who} marked, red shading: {shaded}{note}"
+            f"{_cap_note(frame['entity'].nunique(), MAX_TIME_ENTITIES)}"
+        )
         if omitted:
             caption.append(f"{omitted} more metrics in the CDFs and the summary")
-        specs.append(FigureSpec(
-            f"{table}_timeseries.png", "; ".join(caption) + ".",
-            lambda frame=frame, panels=panels, scheme=scheme, table=table: plots.timeseries_grid(
-                frame, [m for p in panels for m in p], handovers, groups=_validity(frame, groups), scheme=scheme,
-                title=f"{table.upper()} vs time", entities=list(pd.unique(frame["entity"])), panels=panels,
-                max_entities=MAX_TIME_ENTITIES,
-                span_label="status not ok" if "status" in frame else "no valid group")))
+        specs.append(
+            FigureSpec(
+                f"{table}_timeseries.png",
+                "; ".join(caption) + ".",
+                lambda frame=frame, panels=panels, scheme=scheme, table=table: (
+                    plots.timeseries_grid(
+                        frame,
+                        [m for p in panels for m in p],
+                        handovers,
+                        groups=_validity(frame, groups),
+                        scheme=scheme,
+                        title=f"{table.upper()} vs time",
+                        entities=list(pd.unique(frame["entity"])),
+                        panels=panels,
+                        max_entities=MAX_TIME_ENTITIES,
+                        span_label="status not ok" if "status" in frame else "no valid group",
+                    )
+                ),
+            )
+        )
         by = scheme or "entity"
-        specs.append(FigureSpec(
-            f"{table}_cdf.png",
-            f"Empirical CDFs of the {table.upper()} metrics over all rows "
-            f"(epochs{', cells' if several else ''}), one line per "
-            f"{'scheme (all ' + who + 's pooled)' if scheme else who}{note}.",
-            lambda frame=frame, shown=shown, by=by, table=table: plots.cdf_panels(
-                frame, shown, by=by, title=f"{table.upper()}: distributions")))
+        specs.append(
+            FigureSpec(
+                f"{table}_cdf.png",
+                f"Empirical CDFs of the {table.upper()} metrics over all rows "
+                f"(epochs{', cells' if several else ''}), one line per "
+                f"{'scheme (all ' + who + 's pooled)' if scheme else who}{note}.",
+                lambda frame=frame, shown=shown, by=by, table=table: plots.cdf_panels(
+                    frame, shown, by=by, title=f"{table.upper()}: distributions"
+                ),
+            )
+        )
     if not groups.empty:
-        geo = plots.merge_on_time_entity(groups, visibility, ["central_elevation_deg"], ["n_visible"])
+        geo = plots.merge_on_time_entity(
+            groups, visibility, ["central_elevation_deg"], ["n_visible"]
+        )
         metrics = [m for m in ("central_elevation_deg", "n_visible") if m in geo]
     if not groups.empty and metrics:
-        specs.append(FigureSpec(
-            "geometry_cdf.png",
-            "Empirical CDFs of the central satellite's elevation and of the number of visible satellites, per entity.",
-            lambda geo=geo, metrics=metrics: plots.cdf_panels(
-                geo, metrics, by="entity", order=list(pd.unique(groups["entity"])),
-                title="Serving geometry: distributions")))
+        specs.append(
+            FigureSpec(
+                "geometry_cdf.png",
+                "Empirical CDFs of the central satellite's elevation and of the number of visible satellites, per entity.",
+                lambda geo=geo, metrics=metrics: plots.cdf_panels(
+                    geo,
+                    metrics,
+                    by="entity",
+                    order=list(pd.unique(groups["entity"])),
+                    title="Serving geometry: distributions",
+                ),
+            )
+        )
     if not groups.empty:
-        specs.append(FigureSpec(
-            "ground_track.png",
-            "Sub-satellite points of each entity's central (serving) satellite over the run "
-            "(one line per serving satellite) and the entities' own tracks (star: start)"
-            f"{_cap_note(n_entities, MAX_MAP_ENTITIES)}.",
-            lambda: plots.ground_track(groups, visibility, max_entities=MAX_MAP_ENTITIES)))
-        specs.append(FigureSpec(
-            "handover_timeline.png",
-            "Every handover event by entity and kind; red spans: epochs without a valid serving group.",
-            lambda: plots.handover_timeline(handovers, groups)))
+        specs.append(
+            FigureSpec(
+                "ground_track.png",
+                "Sub-satellite points of each entity's central (serving) satellite over the run "
+                "(one line per serving satellite) and the entities' own tracks (star: start)"
+                f"{_cap_note(n_entities, MAX_MAP_ENTITIES)}.",
+                lambda: plots.ground_track(groups, visibility, max_entities=MAX_MAP_ENTITIES),
+            )
+        )
+        specs.append(
+            FigureSpec(
+                "handover_timeline.png",
+                "Every handover event by entity and kind; red spans: epochs without a valid serving group.",
+                lambda: plots.handover_timeline(handovers, groups),
+            )
+        )
     if not isl.empty:
-        specs.append(FigureSpec(
-            "isl_topology.png",
-            "Inter-satellite links over time: counts by kind, connected components, link lengths.",
-            lambda: plots.isl_topology(isl)))
+        specs.append(
+            FigureSpec(
+                "isl_topology.png",
+                "Inter-satellite links over time: counts by kind, connected components, link lengths.",
+                lambda: plots.isl_topology(isl),
+            )
+        )
     return specs
 
 
 def _check_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir():
-        raise FileNotFoundError(f"{run_dir}: no such directory (expected a run directory written by `twin run`)")
+        raise FileNotFoundError(
+            f"{run_dir}: no such directory (expected a run directory written by `twin run`)"
+        )
     missing = [name for name in (RUN_INFO, "tables") if not (run_dir / name).exists()]
     if missing:
-        raise FileNotFoundError(f"{run_dir}: not a run directory ({' and '.join(missing)} missing; "
-                                f"expected the output of `twin run`)")
+        raise FileNotFoundError(
+            f"{run_dir}: not a run directory ({' and '.join(missing)} missing; "
+            f"expected the output of `twin run`)"
+        )
 
 
 def _describe_constellation(scenario: dict) -> str:
@@ -332,9 +408,11 @@ def _describe_constellation(scenario: dict) -> str:
         shells = []
         for shell in constellation.get("shells", []):
             planes, total = int(shell.get("planes") or 1), int(shell.get("total") or 0)
-            shells.append(f"{shell.get('name', 'shell')}: {planes} planes × {total // max(planes, 1)} ({total} "
-                          f"satellites), {float(shell.get('altitude_km', float('nan'))):g} km, "
-                          f"{float(shell.get('inclination_deg', float('nan'))):g}°")
+            shells.append(
+                f"{shell.get('name', 'shell')}: {planes} planes × {total // max(planes, 1)} ({total} "
+                f"satellites), {float(shell.get('altitude_km', float('nan'))):g} km, "
+                f"{float(shell.get('inclination_deg', float('nan'))):g}°"
+            )
         return "Walker Delta; " + "; ".join(shells)
     files = constellation.get("tle_files") or constellation.get("tle_file") or ""
     if isinstance(files, list):
@@ -342,7 +420,9 @@ def _describe_constellation(scenario: dict) -> str:
     return f"{kind}: {files}" if files else str(kind)
 
 
-def _info_rows(info: dict, scenario: dict, tables: dict[str, pd.DataFrame]) -> list[tuple[str, str]]:
+def _info_rows(
+    info: dict, scenario: dict, tables: dict[str, pd.DataFrame]
+) -> list[tuple[str, str]]:
     sessions = info.get("sessions", [])
     stages: dict[str, float] = {}
     for session in sessions:
@@ -357,14 +437,26 @@ def _info_rows(info: dict, scenario: dict, tables: dict[str, pd.DataFrame]) -> l
         ("scenario file", str(info.get("scenario", ""))),
         ("constellation", _describe_constellation(scenario)),
         ("satellites", str(info.get("n_satellites", ""))),
-        ("targets / terminals", f"{', '.join(map(str, targets)) or '—'} / {', '.join(map(str, terminals)) or '—'}"),
+        (
+            "targets / terminals",
+            f"{', '.join(map(str, targets)) or '—'} / {', '.join(map(str, terminals)) or '—'}",
+        ),
         ("start (UTC)", str(info.get("start", ""))),
         ("epochs", f"{n_epochs} × {float(step_s):g} s" if n_epochs and step_s else str(n_epochs)),
-        ("simulated span", f"{(int(n_epochs) - 1) * float(step_s) / 3600.0:.3g} h" if n_epochs and step_s else "—"),
+        (
+            "simulated span",
+            f"{(int(n_epochs) - 1) * float(step_s) / 3600.0:.3g} h" if n_epochs and step_s else "—",
+        ),
         ("seed", str(info.get("seed", ""))),
-        ("wall time", f"{float(info.get('wall_s_total', float('nan'))):.1f} s in {len(sessions)} session(s)"),
-        ("time by stage", ", ".join(f"{k} {v:.1f} s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
-         or "—"),
+        (
+            "wall time",
+            f"{float(info.get('wall_s_total', float('nan'))):.1f} s in {len(sessions)} session(s)",
+        ),
+        (
+            "time by stage",
+            ", ".join(f"{k} {v:.1f} s" for k, v in sorted(stages.items(), key=lambda kv: -kv[1]))
+            or "—",
+        ),
         ("tables", ", ".join(f"{name} ({len(frame)} rows)" for name, frame in tables.items())),
         ("versions", ", ".join(f"{k} {v}" for k, v in info.get("versions", {}).items())),
     ]
@@ -388,8 +480,11 @@ figcaption { color: #444; font-size: 0.95em; }
 def describe_column(column: str) -> str:
     """A readable description of a summary column ("rcrb_m [alg2] p95" -> "RCRB (m), 95th
     percentile [alg2]")."""
-    fixed = {"role": "role", "epochs": "epochs recorded",
-             "valid_group_fraction": "fraction of epochs with a valid serving group"}
+    fixed = {
+        "role": "role",
+        "epochs": "epochs recorded",
+        "valid_group_fraction": "fraction of epochs with a valid serving group",
+    }
     if column in fixed:
         return fixed[column]
     if column.endswith("_handovers_per_h"):
@@ -420,35 +515,53 @@ def _summary_html(summary: pd.DataFrame, max_transposed: int = 12) -> str:
         body = []
         for column in summary.columns:
             cells = "".join(f"<td>{_fmt(v)}</td>" for v in summary[column].to_numpy())
-            body.append(f"<tr><td class=key>{html.escape(describe_column(column))}</td>"
-                        f"<td class=key><code>{html.escape(column)}</code></td>{cells}</tr>")
-        return (f"<div class=scroll><table class=summary><thead><tr><th class=key>quantity</th>"
-                f"<th class=key>summary.csv column</th>{header}</tr></thead><tbody>{''.join(body)}</tbody>"
-                f"</table></div>")
-    header = "".join(f"<th title=\"{html.escape(describe_column(str(c)))}\">{html.escape(str(c))}</th>"
-                     for c in summary.columns)
+            body.append(
+                f"<tr><td class=key>{html.escape(describe_column(column))}</td>"
+                f"<td class=key><code>{html.escape(column)}</code></td>{cells}</tr>"
+            )
+        return (
+            f"<div class=scroll><table class=summary><thead><tr><th class=key>quantity</th>"
+            f"<th class=key>summary.csv column</th>{header}</tr></thead><tbody>{''.join(body)}</tbody>"
+            f"</table></div>"
+        )
+    header = "".join(
+        f'<th title="{html.escape(describe_column(str(c)))}">{html.escape(str(c))}</th>'
+        for c in summary.columns
+    )
     body = []
     for entity, row in summary.iterrows():
         cells = "".join(f"<td>{_fmt(v)}</td>" for v in row.to_numpy())
         body.append(f"<tr><th class=key>{html.escape(str(entity))}</th>{cells}</tr>")
-    return (f"<div class=scroll><table class=summary><thead><tr><th class=key>entity</th>{header}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table></div>")
+    return (
+        f"<div class=scroll><table class=summary><thead><tr><th class=key>entity</th>{header}</tr></thead>"
+        f"<tbody>{''.join(body)}</tbody></table></div>"
+    )
 
 
-def render_html(info: dict, scenario: dict, tables: dict[str, pd.DataFrame], summary: pd.DataFrame,
-                figures: list[tuple[str, str]]) -> str:
+def render_html(
+    info: dict,
+    scenario: dict,
+    tables: dict[str, pd.DataFrame],
+    summary: pd.DataFrame,
+    figures: list[tuple[str, str]],
+) -> str:
     """The page: run facts, the summary table, then each (png name, caption) figure."""
     title = f"leo-twin run {info.get('name', '')}"
-    rows = "".join(f"<tr><td class=key><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
-                   for k, v in _info_rows(info, scenario, tables))
+    rows = "".join(
+        f"<tr><td class=key><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
+        for k, v in _info_rows(info, scenario, tables)
+    )
     figs = "".join(
         f'<figure><img src="{html.escape(name)}" alt="{html.escape(caption)}">'
         f"<figcaption><b>Figure {i}.</b> {html.escape(caption)}</figcaption></figure>"
-        for i, (name, caption) in enumerate(figures, start=1))
-    note = ("Handovers per hour: events of that kind divided by (epochs − 1) × step; a process's own kinds "
-            "(isac_beams, pnt_…) show — for entities that process does not serve. Medians and 95th "
-            "percentiles are over the entity's rows (epochs, and cells for a PNT cluster), missing values "
-            "left out; [name] marks a scheme. One row per entity in <a href=\"summary.csv\">summary.csv</a>.")
+        for i, (name, caption) in enumerate(figures, start=1)
+    )
+    note = (
+        "Handovers per hour: events of that kind divided by (epochs − 1) × step; a process's own kinds "
+        "(isac_beams, pnt_…) show — for entities that process does not serve. Medians and 95th "
+        "percentiles are over the entity's rows (epochs, and cells for a PNT cluster), missing values "
+        'left out; [name] marks a scheme. One row per entity in <a href="summary.csv">summary.csv</a>.'
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
 <style>{_CSS}</style></head>

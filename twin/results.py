@@ -124,9 +124,19 @@ class Recorder:
                 frame = pd.concat(rows, ignore_index=True)
             else:
                 frame = pd.DataFrame.from_records(rows)
-            write_parquet_atomic(frame, Path(self.run_dir) / "tables" / table / f"part-{self.chunk_first_epoch:08d}.parquet")
+            write_parquet_atomic(
+                frame,
+                Path(self.run_dir)
+                / "tables"
+                / table
+                / f"part-{self.chunk_first_epoch:08d}.parquet",
+            )
         self._rows = {}
-        path = self.checkpoint_path if self.checkpoint_path is not None else Path(self.run_dir) / CHECKPOINT
+        path = (
+            self.checkpoint_path
+            if self.checkpoint_path is not None
+            else Path(self.run_dir) / CHECKPOINT
+        )
         path.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(path, {**(extra or {}), "next_epoch": int(next_epoch), "state": state})
         self.chunk_first_epoch = int(next_epoch)
@@ -181,7 +191,9 @@ def load(run_dir: str | Path, tables: list[str] | None = None) -> dict[str, pd.D
     ``rolling`` and ``groupby``). A sweep directory (one holding ``sweep.json``)
     is read by ``twin.sweep.load_sweep`` instead.
     """
-    if (Path(run_dir) / "sweep.json").exists():  # a sweep directory: one DataFrame per table over all runs
+    if (
+        Path(run_dir) / "sweep.json"
+    ).exists():  # a sweep directory: one DataFrame per table over all runs
         from .sweep import load_sweep
 
         return load_sweep(run_dir, tables)

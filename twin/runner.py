@@ -12,7 +12,14 @@ from pathlib import Path
 
 import numpy as np
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from . import orbits
@@ -27,7 +34,9 @@ def _scenario_for(scenario_path: Path | None, resume: Path | None):
     if resume is not None:
         resolved = Path(resume) / RESOLVED_SCENARIO
         if not resolved.exists():
-            raise InputError([Problem(str(resume), f"not a run directory: {RESOLVED_SCENARIO} is missing")])
+            raise InputError(
+                [Problem(str(resume), f"not a run directory: {RESOLVED_SCENARIO} is missing")]
+            )
         return scenario_from_dict(read_json(resolved), source=str(resolved))
     if scenario_path is None:
         from .cli import default_scenario_path
@@ -36,12 +45,16 @@ def _scenario_for(scenario_path: Path | None, resume: Path | None):
     return load_scenario(scenario_path)
 
 
-def prepare(scenario_path: Path | None = None, *, resume: Path | None = None, console: Console | None = None):
+def prepare(
+    scenario_path: Path | None = None, *, resume: Path | None = None, console: Console | None = None
+):
     """Scenario, constellation and warnings, or InputError naming every problem."""
     scenario = _scenario_for(scenario_path, resume)
     start = scenario.run.start
     constellation = orbits.build_constellation(scenario.constellation, start)
-    times = np.asarray([np.datetime64(t.replace(tzinfo=None), "ns") for t in scenario.run.epoch_times()])
+    times = np.asarray(
+        [np.datetime64(t.replace(tzinfo=None), "ns") for t in scenario.run.epoch_times()]
+    )
     problems = orbits.check_at_times(constellation, times)
     if problems:
         raise InputError(problems)
@@ -52,13 +65,23 @@ def prepare(scenario_path: Path | None = None, *, resume: Path | None = None, co
         for warning in warnings[:10]:
             console.print(f"[yellow]warning[/]: {warning}", highlight=False)
         if len(warnings) > 10:
-            console.print(f"[yellow]warning[/]: ... and {len(warnings) - 10} more stale records", highlight=False)
+            console.print(
+                f"[yellow]warning[/]: ... and {len(warnings) - 10} more stale records",
+                highlight=False,
+            )
     return scenario, constellation
 
 
-def run_scenario(scenario_path: Path | None = None, *, out: Path | None = None, resume: Path | None = None,
-                 quiet: bool = False, console: Console | None = None, workers: int = 0,
-                 scheduler_address: str | None = None) -> Path:
+def run_scenario(
+    scenario_path: Path | None = None,
+    *,
+    out: Path | None = None,
+    resume: Path | None = None,
+    quiet: bool = False,
+    console: Console | None = None,
+    workers: int = 0,
+    scheduler_address: str | None = None,
+) -> Path:
     """Run (or resume) a scenario; returns the run directory.
 
     workers > 1 or a `scheduler_address`: a windowed run on dask.distributed
@@ -71,10 +94,19 @@ def run_scenario(scenario_path: Path | None = None, *, out: Path | None = None, 
     if workers > 1 or scheduler_address or windowed_resume:
         from .windows import run_windowed
 
-        return run_windowed(scenario_path, out=out, resume=resume, workers=max(int(workers), 1),
-                            scheduler_address=scheduler_address, quiet=quiet, console=console)
+        return run_windowed(
+            scenario_path,
+            out=out,
+            resume=resume,
+            workers=max(int(workers), 1),
+            scheduler_address=scheduler_address,
+            quiet=quiet,
+            console=console,
+        )
     console = console or Console()
-    scenario, constellation = prepare(scenario_path, resume=resume, console=None if quiet else console)
+    scenario, constellation = prepare(
+        scenario_path, resume=resume, console=None if quiet else console
+    )
     if resume is not None:
         run_dir = Path(resume)
     else:
@@ -85,14 +117,25 @@ def run_scenario(scenario_path: Path | None = None, *, out: Path | None = None, 
         info = twin.run()
     else:
         step_s = twin.step_s
-        with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                      TextColumn("sim {task.fields[sim]}"), TextColumn("wall"), TimeElapsedColumn(),
-                      TextColumn("eta"), TimeRemainingColumn(), console=console, transient=False) as progress:
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("sim {task.fields[sim]}"),
+            TextColumn("wall"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        ) as progress:
             total = twin.n_epochs
             task = progress.add_task(scenario.run.name, total=total, sim="0:00:00")
 
             def update(done: int, n: int) -> None:
-                progress.update(task, completed=done, sim=str(timedelta(seconds=round((done - 1) * step_s))))
+                progress.update(
+                    task, completed=done, sim=str(timedelta(seconds=round((done - 1) * step_s)))
+                )
 
             twin.progress_callback = update
             info = twin.run()
@@ -103,7 +146,9 @@ def run_scenario(scenario_path: Path | None = None, *, out: Path | None = None, 
 
 def print_summary(console: Console, run_dir: Path, info: dict, twin: Twin, wall_s: float) -> None:
     counts = twin.summary_counts
-    mean_visible = counts["visible_sum"] / counts["visible_n"] if counts["visible_n"] else float("nan")
+    mean_visible = (
+        counts["visible_sum"] / counts["visible_n"] if counts["visible_n"] else float("nan")
+    )
     table = Table(title=f"run {info['name']}", show_header=False)
     table.add_row("run directory", str(run_dir))
     table.add_row("satellites", f"{info['n_satellites']}")
@@ -114,15 +159,23 @@ def print_summary(console: Console, run_dir: Path, info: dict, twin: Twin, wall_
     table.add_row("mean visible satellites", f"{mean_visible:.1f}")
     for process in getattr(twin, "processes", []):
         if process.name == "isac":
-            table.add_row("ISAC target-epochs (re-plans)",
-                          f"{counts.get('isac_rows', 0)} ({counts.get('isac_replans', 0)}), design {process.design}, "
-                          f"estimator {process.config.estimator}")
+            table.add_row(
+                "ISAC target-epochs (re-plans)",
+                f"{counts.get('isac_rows', 0)} ({counts.get('isac_replans', 0)}), design {process.design}, "
+                f"estimator {process.config.estimator}",
+            )
         elif process.name == "pnt":
-            table.add_row("PNT UT-epochs", f"{counts.get('pnt_rows', 0)}, scheduler {process.config.scheduler}, "
-                          f"beamformer {process.beamformer}")
+            table.add_row(
+                "PNT UT-epochs",
+                f"{counts.get('pnt_rows', 0)}, scheduler {process.config.scheduler}, "
+                f"beamformer {process.beamformer}",
+            )
     table.add_row("wall time", f"{wall_s:.1f} s")
     stages = twin.timer.seconds
     if stages:
         table.add_row("time by stage", ", ".join(f"{k} {v:.1f} s" for k, v in stages.items()))
     console.print(table)
-    console.print(f"tables: python -c \"import twin.results as r; print(r.load('{run_dir}'))\"", highlight=False)
+    console.print(
+        f"tables: python -c \"import twin.results as r; print(r.load('{run_dir}'))\"",
+        highlight=False,
+    )

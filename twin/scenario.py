@@ -115,7 +115,15 @@ class _Located(ValueError):
         super().__init__("; ".join(reason for _, reason in self.items))
 
 
-def _check_range(name: str, value: float, lo: float | None, hi: float | None, unit: str = "", *, lo_open: bool = False) -> float:
+def _check_range(
+    name: str,
+    value: float,
+    lo: float | None,
+    hi: float | None,
+    unit: str = "",
+    *,
+    lo_open: bool = False,
+) -> float:
     """Return ``value`` or raise ValueError naming ``name``, the value and the allowed range."""
     too_low = lo is not None and (value <= lo if lo_open else value < lo)
     too_high = hi is not None and value > hi
@@ -201,8 +209,12 @@ class RunConfig(_Section):
             except ValueError as exc:
                 raise ValueError(f"start: {exc}") from None
         if isinstance(value, date):
-            raise ValueError(f"start = {value} is a date without a time; give a UTC time, e.g. {value}T00:00:00Z")
-        raise ValueError(f"start must be a TOML datetime or ISO 8601 text (e.g. 2026-05-28T12:00:00Z), got {value!r}")
+            raise ValueError(
+                f"start = {value} is a date without a time; give a UTC time, e.g. {value}T00:00:00Z"
+            )
+        raise ValueError(
+            f"start must be a TOML datetime or ISO 8601 text (e.g. 2026-05-28T12:00:00Z), got {value!r}"
+        )
 
     @field_validator("duration", mode="before")
     @classmethod
@@ -225,7 +237,9 @@ class RunConfig(_Section):
         _check_range("step", value, 0.0, None, " s", lo_open=True)
         duration = info.data.get("duration")
         if duration is not None and value > duration:
-            raise ValueError(f"step = {value:g} s is longer than duration = {duration:g} s (need 0 < step <= duration)")
+            raise ValueError(
+                f"step = {value:g} s is longer than duration = {duration:g} s (need 0 < step <= duration)"
+            )
         if duration is not None and duration / value >= MAX_EPOCHS:
             raise ValueError(
                 f"duration / step = {duration:g} s / {value:g} s gives more than {MAX_EPOCHS:,} epochs "
@@ -309,7 +323,9 @@ class Shell(_Section):
         _check_range("planes", value, 1, None)
         total = info.data.get("total")
         if total is not None and total % value != 0:
-            raise ValueError(f"total = {total} is not divisible by planes = {value} (a Walker-Delta shell has total/planes satellites per plane)")
+            raise ValueError(
+                f"total = {total} is not divisible by planes = {value} (a Walker-Delta shell has total/planes satellites per plane)"
+            )
         return value
 
     @field_validator("phasing")
@@ -318,7 +334,9 @@ class Shell(_Section):
         planes = info.data.get("planes")
         if planes is not None:
             if not 0 <= value <= planes - 1:
-                raise ValueError(f"phasing = {value} is out of range (allowed: 0 .. planes-1 = 0 .. {planes - 1})")
+                raise ValueError(
+                    f"phasing = {value} is out of range (allowed: 0 .. planes-1 = 0 .. {planes - 1})"
+                )
         elif value < 0:
             raise ValueError(f"phasing = {value} must be >= 0")
         return value
@@ -372,7 +390,9 @@ class Constellation(_Section):
     def _default_shell_names(cls, data: Any) -> Any:
         if isinstance(data, dict) and isinstance(data.get("shells"), list):
             shells = [
-                {**shell, "name": f"shell-{i + 1}"} if isinstance(shell, dict) and "name" not in shell else shell
+                {**shell, "name": f"shell-{i + 1}"}
+                if isinstance(shell, dict) and "name" not in shell
+                else shell
                 for i, shell in enumerate(data["shells"])
             ]
             data = {**data, "shells": shells}
@@ -385,12 +405,19 @@ class Constellation(_Section):
         if kind == "walker" and not value:
             raise ValueError("kind = 'walker' needs at least one [[constellation.shells]] table")
         if kind == "tle" and value:
-            raise ValueError("shells are only used with kind = 'walker' (this constellation has kind = 'tle')")
+            raise ValueError(
+                "shells are only used with kind = 'walker' (this constellation has kind = 'tle')"
+            )
         seen: dict[str, int] = {}
         problems = []
         for i, shell in enumerate(value):
             if shell.name in seen:
-                problems.append(((i, "name"), f"shell name '{shell.name}' is already used by shells[{seen[shell.name]}]"))
+                problems.append(
+                    (
+                        (i, "name"),
+                        f"shell name '{shell.name}' is already used by shells[{seen[shell.name]}]",
+                    )
+                )
             seen.setdefault(shell.name, i)
         if problems:
             raise _Located(problems)
@@ -406,9 +433,13 @@ class Constellation(_Section):
     def _tle_file(cls, value: Path | None, info: ValidationInfo) -> Path | None:
         kind = info.data.get("kind")
         if kind == "tle" and value is None:
-            raise ValueError("kind = 'tle' needs tle_file = \"<path to a TLE file>\" (relative to the scenario file's folder)")
+            raise ValueError(
+                "kind = 'tle' needs tle_file = \"<path to a TLE file>\" (relative to the scenario file's folder)"
+            )
         if kind == "walker" and value is not None:
-            raise ValueError("tle_file is only used with kind = 'tle' (this constellation has kind = 'walker')")
+            raise ValueError(
+                "tle_file is only used with kind = 'tle' (this constellation has kind = 'walker')"
+            )
         if value is not None and not value.is_file():
             raise ValueError(f"tle_file not found: {value}")
         return value
@@ -592,24 +623,34 @@ def read_track_csv(path: Path) -> list[dict]:
         try:
             header = [h.strip() for h in next(reader)]
         except StopIteration:
-            raise ValueError(f"{path}:1: empty track CSV (need a header: {', '.join(TRACK_CSV_COLUMNS)})") from None
+            raise ValueError(
+                f"{path}:1: empty track CSV (need a header: {', '.join(TRACK_CSV_COLUMNS)})"
+            ) from None
         unknown = [h for h in header if h not in TRACK_CSV_COLUMNS]
         missing = [h for h in TRACK_CSV_COLUMNS[:3] if h not in header]
         if unknown or missing:
-            raise ValueError(f"{path}:1: track CSV header must name time, lat_deg, lon_deg [, alt_m]"
-                             + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                             + (f"; missing: {', '.join(missing)}" if missing else ""))
+            raise ValueError(
+                f"{path}:1: track CSV header must name time, lat_deg, lon_deg [, alt_m]"
+                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
+                + (f"; missing: {', '.join(missing)}" if missing else "")
+            )
         rows = []
         for line_no, record in enumerate(reader, start=2):
             if not record or all(not cell.strip() for cell in record):
                 continue
             if len(record) != len(header):
-                raise ValueError(f"{path}:{line_no}: {len(record)} values for {len(header)} columns")
+                raise ValueError(
+                    f"{path}:{line_no}: {len(record)} values for {len(header)} columns"
+                )
             row = {}
             for name, cell in zip(header, record):
                 cell = cell.strip()
                 try:
-                    row[name] = parse_duration(cell if not _is_number(cell) else float(cell)) if name == "time" else float(cell)
+                    row[name] = (
+                        parse_duration(cell if not _is_number(cell) else float(cell))
+                        if name == "time"
+                        else float(cell)
+                    )
                 except ValueError as exc:
                     raise ValueError(f"{path}:{line_no}: column {name}: {exc}") from None
             row.setdefault("alt_m", 0.0)
@@ -661,13 +702,27 @@ class GroundEntity(_Section):
                 return data  # a resolved scenario: its rows are the waypoints
             raise _Located([(("track_csv",), f"track_csv not found: {path}")])
         if "velocity_enu_mps" in data:
-            raise _Located([(("track_csv",), "track_csv and velocity_enu_mps are mutually exclusive: give one or the other")])
+            raise _Located(
+                [
+                    (
+                        ("track_csv",),
+                        "track_csv and velocity_enu_mps are mutually exclusive: give one or the other",
+                    )
+                ]
+            )
         try:
             rows = read_track_csv(path)
         except (ValueError, OSError) as exc:
             raise _Located([(("track_csv",), str(exc))]) from None
         if data.get("waypoints") is not None and data["waypoints"] != rows:
-            raise _Located([(("track_csv",), "track_csv and waypoints are mutually exclusive: give one or the other")])
+            raise _Located(
+                [
+                    (
+                        ("track_csv",),
+                        "track_csv and waypoints are mutually exclusive: give one or the other",
+                    )
+                ]
+            )
         return {**data, "waypoints": rows}
 
     @model_validator(mode="before")
@@ -677,11 +732,19 @@ class GroundEntity(_Section):
             return data
         data = dict(cls._track_rows(data, info))
         waypoints = data.get("waypoints")
-        first = waypoints[0] if isinstance(waypoints, list) and waypoints and isinstance(waypoints[0], dict) else None
+        first = (
+            waypoints[0]
+            if isinstance(waypoints, list) and waypoints and isinstance(waypoints[0], dict)
+            else None
+        )
         if first is not None:
             for key, default in (("lat_deg", None), ("lon_deg", None), ("alt_m", 0.0)):
                 value = first.get(key, default)
-                if key not in data and isinstance(value, (int, float)) and not isinstance(value, bool):
+                if (
+                    key not in data
+                    and isinstance(value, (int, float))
+                    and not isinstance(value, bool)
+                ):
                     data[key] = float(value)
         elif "alt_m" not in data:
             data["alt_m"] = 0.0
@@ -713,7 +776,9 @@ class GroundEntity(_Section):
     @classmethod
     def _velocity_tuple(cls, value: Any) -> Any:
         if isinstance(value, (list, tuple)) and len(value) != 3:
-            raise ValueError(f"velocity_enu_mps must be 3 numbers [east, north, up] in m/s, got {len(value)}")
+            raise ValueError(
+                f"velocity_enu_mps must be 3 numbers [east, north, up] in m/s, got {len(value)}"
+            )
         return _as_tuple(value)
 
     @field_validator("waypoints")
@@ -727,9 +792,19 @@ class GroundEntity(_Section):
         for i in range(1, len(value)):
             before, after = value[i - 1], value[i]
             if not after.time > before.time:
-                problems.append(((i, "time"), f"waypoints[{i}].time = {after.time:g} s is not after waypoints[{i - 1}].time = {before.time:g} s (times must increase)"))
+                problems.append(
+                    (
+                        (i, "time"),
+                        f"waypoints[{i}].time = {after.time:g} s is not after waypoints[{i - 1}].time = {before.time:g} s (times must increase)",
+                    )
+                )
             elif _angle_between_rad(before, after) > math.pi - 1e-9:
-                problems.append(((i,), f"waypoints[{i - 1}] and waypoints[{i}] are antipodal: the great circle between them is undefined"))
+                problems.append(
+                    (
+                        (i,),
+                        f"waypoints[{i - 1}] and waypoints[{i}] are antipodal: the great circle between them is undefined",
+                    )
+                )
         if problems:
             raise _Located(problems)
         return value
@@ -743,12 +818,22 @@ class GroundEntity(_Section):
                     problems.append(((key,), f"{key} is required (or give waypoints)"))
         else:
             if self.velocity_enu_mps is not None:
-                problems.append((("velocity_enu_mps",), "velocity_enu_mps and waypoints are mutually exclusive: give one or the other"))
+                problems.append(
+                    (
+                        ("velocity_enu_mps",),
+                        "velocity_enu_mps and waypoints are mutually exclusive: give one or the other",
+                    )
+                )
             first = self.waypoints[0]
             for key in ("lat_deg", "lon_deg", "alt_m"):
                 mine, theirs = getattr(self, key), getattr(first, key)
                 if mine is not None and abs(mine - theirs) > 1e-9:
-                    problems.append(((key,), f"{key} = {mine:g} differs from waypoints[0].{key} = {theirs:g}; omit it or make them equal"))
+                    problems.append(
+                        (
+                            (key,),
+                            f"{key} = {mine:g} differs from waypoints[0].{key} = {theirs:g}; omit it or make them equal",
+                        )
+                    )
         if problems:
             raise _Located(problems)
         return self
@@ -931,7 +1016,14 @@ class IsacConfig(_Section):
     @model_validator(mode="after")
     def _spread_inside_cube(self) -> IsacConfig:
         if self.prior_spread_m > self.search_half_width_m:
-            raise _Located([(("search_half_width_m",), f"prior_spread_m = {self.prior_spread_m:g} m must be <= search_half_width_m = {self.search_half_width_m:g} m (the target must lie inside the search cube)")])
+            raise _Located(
+                [
+                    (
+                        ("search_half_width_m",),
+                        f"prior_spread_m = {self.prior_spread_m:g} m must be <= search_half_width_m = {self.search_half_width_m:g} m (the target must lie inside the search cube)",
+                    )
+                ]
+            )
         return self
 
     @property
@@ -1006,7 +1098,9 @@ class PntConfig(_Section):
     @model_validator(mode="after")
     def _enough_sats(self) -> PntConfig:
         if self.max_sats < self.i_tdoa:
-            raise _Located([(("max_sats",), f"max_sats = {self.max_sats} must be >= i_tdoa = {self.i_tdoa}")])
+            raise _Located(
+                [(("max_sats",), f"max_sats = {self.max_sats} must be >= i_tdoa = {self.i_tdoa}")]
+            )
         return self
 
     @property
@@ -1033,7 +1127,9 @@ class ReplanConfig(_Section):
 
     policy: Literal["every_epoch", "every_n", "on_event"] = "every_epoch"
     every_n: int = 1
-    on: list[Literal["handover", "group_change", "drift"]] = Field(default_factory=lambda: list(REPLAN_EVENTS))
+    on: list[Literal["handover", "group_change", "drift"]] = Field(
+        default_factory=lambda: list(REPLAN_EVENTS)
+    )
     drift_deg: float = 10.0
     max_age: int = 0
 
@@ -1061,7 +1157,9 @@ class Output(_Section):
     """``[output]``: where the run directory goes and what it records."""
 
     dir: Path
-    tables: list[Literal["epochs", "visibility", "isl", "groups", "handovers", "isac", "pnt"]] = Field(default_factory=lambda: list(TABLE_NAMES))
+    tables: list[Literal["epochs", "visibility", "isl", "groups", "handovers", "isac", "pnt"]] = (
+        Field(default_factory=lambda: list(TABLE_NAMES))
+    )
     links: bool = False
 
     @field_validator("dir", mode="before")
@@ -1078,7 +1176,9 @@ class Output(_Section):
         problems = []
         for i, name in enumerate(value):
             if name in seen:
-                problems.append(((i,), f"table '{name}' is listed twice (first at tables[{seen[name]}])"))
+                problems.append(
+                    ((i,), f"table '{name}' is listed twice (first at tables[{seen[name]}])")
+                )
             seen.setdefault(name, i)
         if problems:
             raise _Located(problems)
@@ -1141,11 +1241,19 @@ class Scenario(_Section):
     def _process_entities_exist(self) -> Scenario:
         """``[isac] targets`` and ``[pnt] terminals`` must name entities of the scenario."""
         problems = []
-        for section, key, pool in (("isac", "targets", self.targets), ("pnt", "terminals", self.terminals)):
+        for section, key, pool in (
+            ("isac", "targets", self.targets),
+            ("pnt", "terminals", self.terminals),
+        ):
             names = {e.name for e in pool}
             for i, name in enumerate(getattr(getattr(self, section), key) or []):
                 if name not in names:
-                    problems.append(((section, key, i), f"'{name}' is not one of the scenario's {key} ({', '.join(sorted(names)) or 'none'})"))
+                    problems.append(
+                        (
+                            (section, key, i),
+                            f"'{name}' is not one of the scenario's {key} ({', '.join(sorted(names)) or 'none'})",
+                        )
+                    )
         if problems:
             raise _Located(problems)
         return self
@@ -1162,11 +1270,21 @@ class Scenario(_Section):
                 try:
                     _, _, alt = entity.geodetic_track(ends)
                 except ValueError as exc:
-                    problems.append(((section, i, "velocity_enu_mps"), f"{exc} within the run's {self.run.duration:g} s"))
+                    problems.append(
+                        (
+                            (section, i, "velocity_enu_mps"),
+                            f"{exc} within the run's {self.run.duration:g} s",
+                        )
+                    )
                     continue
                 lo, hi = GROUND_ALT_RANGE_M
                 if alt.min() < lo or alt.max() > hi:
-                    problems.append(((section, i, "velocity_enu_mps"), f"the track's height leaves {lo:g} .. {hi:g} m within the run's {self.run.duration:g} s"))
+                    problems.append(
+                        (
+                            (section, i, "velocity_enu_mps"),
+                            f"the track's height leaves {lo:g} .. {hi:g} m within the run's {self.run.duration:g} s",
+                        )
+                    )
         if problems:
             raise _Located(problems)
         return self
@@ -1197,12 +1315,19 @@ class Scenario(_Section):
         return self.model_dump(mode="json", exclude_none=True)
 
 
-def _duplicate_names(section: str, entities: list[GroundEntity], seen: dict[str, str]) -> list[tuple[tuple, str]]:
+def _duplicate_names(
+    section: str, entities: list[GroundEntity], seen: dict[str, str]
+) -> list[tuple[tuple, str]]:
     """Problems for entity names already in ``seen`` (name -> where); updates ``seen``."""
     problems = []
     for i, entity in enumerate(entities):
         if entity.name in seen:
-            problems.append(((i, "name"), f"name '{entity.name}' is already used by {seen[entity.name]} (names must be unique across targets and terminals)"))
+            problems.append(
+                (
+                    (i, "name"),
+                    f"name '{entity.name}' is already used by {seen[entity.name]} (names must be unique across targets and terminals)",
+                )
+            )
         else:
             seen[entity.name] = f"{section}[{i}]"
     return problems
@@ -1379,7 +1504,9 @@ def _skip_string_body(line: str, i: int, delim: str) -> tuple[int, str | None]:
             continue
         if line.startswith(delim, i):
             end = i + len(delim)
-            while len(delim) == 3 and end < n and line[end] == delim[0]:  # """a"""" ends with the last three
+            while (
+                len(delim) == 3 and end < n and line[end] == delim[0]
+            ):  # """a"""" ends with the last three
                 end += 1
             return end, None
         i += 1
@@ -1452,7 +1579,9 @@ def _error_items(err: dict) -> list[tuple[tuple, str]]:
     if kind == "extra_forbidden":
         return [(loc, _unknown_field_reason(loc))]
     if kind == "missing":
-        return [(loc, f"required field '{loc[-1]}' is missing" if loc else "required field is missing")]
+        return [
+            (loc, f"required field '{loc[-1]}' is missing" if loc else "required field is missing")
+        ]
     value = err.get("input")
     got = f" (got {_short_repr(value)})" if not isinstance(value, (dict, list)) else ""
     if kind == "literal_error" and isinstance(value, str):
@@ -1471,7 +1600,9 @@ def _problems(exc: ValidationError, source: str, locator: TomlLocator | None) ->
             path = _format_loc(loc)
             line = locator.line_of(loc) if locator is not None else None
             where = f"{source}:{line}" if line is not None else source
-            located.append((math.inf if line is None else line, Problem(f"{where} {path}".rstrip(), reason)))
+            located.append(
+                (math.inf if line is None else line, Problem(f"{where} {path}".rstrip(), reason))
+            )
     located.sort(key=lambda item: item[0])  # stable: same-line problems keep schema order
     return [problem for _, problem in located]
 
@@ -1480,9 +1611,13 @@ def _problems(exc: ValidationError, source: str, locator: TomlLocator | None) ->
 # public loaders
 
 
-def _build(data: Any, *, source: str, base_dir: Path, locator: TomlLocator | None, source_path: Path | None) -> Scenario:
+def _build(
+    data: Any, *, source: str, base_dir: Path, locator: TomlLocator | None, source_path: Path | None
+) -> Scenario:
     if not isinstance(data, dict):
-        raise InputError([Problem(source, f"a scenario must be a table/dict, got {type(data).__name__}")])
+        raise InputError(
+            [Problem(source, f"a scenario must be a table/dict, got {type(data).__name__}")]
+        )
     try:
         scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
     except ValidationError as exc:
@@ -1491,7 +1626,9 @@ def _build(data: Any, *, source: str, base_dir: Path, locator: TomlLocator | Non
     return scenario
 
 
-def scenario_from_dict(data: dict, *, source: str = "<dict>", base_dir: Path | None = None) -> Scenario:
+def scenario_from_dict(
+    data: dict, *, source: str = "<dict>", base_dir: Path | None = None
+) -> Scenario:
     """Validate an already-parsed scenario mapping (e.g. a sweep's overridden copy).
 
     data: the TOML structure as a dict (``to_resolved_dict()`` output works).
@@ -1519,9 +1656,13 @@ def read_toml_file(path: Path, kind: str) -> tuple[str, dict]:
     except IsADirectoryError:
         raise InputError([Problem(source, f"is a directory, not a {kind}")]) from None
     except UnicodeDecodeError as exc:
-        raise InputError([Problem(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]) from None
+        raise InputError(
+            [Problem(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
+        ) from None
     except OSError as exc:
-        raise InputError([Problem(source, f"cannot read the {kind}: {exc.strerror or exc}")]) from None
+        raise InputError(
+            [Problem(source, f"cannot read the {kind}: {exc.strerror or exc}")]
+        ) from None
     try:
         return text, tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -1550,4 +1691,10 @@ def load_scenario(path: str | Path) -> Scenario:
     source = str(path)
     text, data = read_toml_file(path, "scenario file")
     absolute = path.absolute()
-    return _build(data, source=source, base_dir=absolute.parent, locator=TomlLocator(text), source_path=absolute)
+    return _build(
+        data,
+        source=source,
+        base_dir=absolute.parent,
+        locator=TomlLocator(text),
+        source_path=absolute,
+    )

@@ -41,7 +41,15 @@ from twin.errors import InputError, Problem
 from twin.results import PART_RE, RESOLVED_SCENARIO, RUN_INFO, read_json, write_json_atomic
 from twin.sweep_grammar import RunSpec, Sweep, expand_sweep, scenario_key
 
-__all__ = ["SWEEP_INFO", "SweepFailed", "expand_sweep", "run_one", "run_sweep", "load_sweep", "sweep_status"]
+__all__ = [
+    "SWEEP_INFO",
+    "SweepFailed",
+    "expand_sweep",
+    "run_one",
+    "run_sweep",
+    "load_sweep",
+    "sweep_status",
+]
 
 SWEEP_INFO = "sweep.json"
 SWEEP_COPY = "sweep.toml"
@@ -108,16 +116,24 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
             run_scenario(resume=run_dir, quiet=True)
             action = "resumed"
         else:
-            built = scenario_from_dict(scenario, source=str(run_dir / RESOLVED_SCENARIO), base_dir=base_dir)
+            built = scenario_from_dict(
+                scenario, source=str(run_dir / RESOLVED_SCENARIO), base_dir=base_dir
+            )
             constellation = orbits.build_constellation(built.constellation, built.run.start)
             problems = orbits.check_at_times(constellation, built.run.epoch_times64())
             if problems:
                 raise InputError(problems)
             if run_dir.exists():
-                drop_parts_from(run_dir, 0)  # a run that died before writing run.json wrote no table yet
+                drop_parts_from(
+                    run_dir, 0
+                )  # a run that died before writing run.json wrote no table yet
             Twin(built, run_dir, constellation=constellation).run()
             action = "ran"
-    return {"status": _run_status(run_dir), "action": action, "wall_s": wallclock.perf_counter() - started}
+    return {
+        "status": _run_status(run_dir),
+        "action": action,
+        "wall_s": wallclock.perf_counter() - started,
+    }
 
 
 # ---------------------------------------------------------------------------
@@ -144,8 +160,13 @@ def _prepare_dir(sweep: Sweep, sweep_dir: Path) -> list[dict]:
         except (OSError, ValueError) as exc:
             raise InputError([Problem(str(info_path), f"unreadable sweep.json: {exc}")]) from None
         if previous.get("parameters") != sweep.parameters:
-            problems.append(Problem(str(sweep_dir), f"this directory holds a sweep over {previous.get('parameters')}; "
-                                                    f"this sweep varies {sweep.parameters}: use another --out"))
+            problems.append(
+                Problem(
+                    str(sweep_dir),
+                    f"this directory holds a sweep over {previous.get('parameters')}; "
+                    f"this sweep varies {sweep.parameters}: use another --out",
+                )
+            )
     entries = []
     for spec in sweep.runs:
         run_dir = sweep_dir / spec.rel_dir
@@ -157,22 +178,46 @@ def _prepare_dir(sweep: Sweep, sweep_dir: Path) -> list[dict]:
             except (OSError, ValueError):
                 same = False
             if not same:
-                problems.append(Problem(str(run_dir), "this run directory holds a different scenario than the sweep's run "
-                                                      f"({spec.label()}): use another --out or remove it"))
-        entries.append({"index": spec.index, "dir": spec.rel_dir, "params": spec.params, "seed": spec.seed,
-                        "status": "complete" if status == "complete" else ("interrupted" if status != "absent" else "pending"),
-                        "error": None})
+                problems.append(
+                    Problem(
+                        str(run_dir),
+                        "this run directory holds a different scenario than the sweep's run "
+                        f"({spec.label()}): use another --out or remove it",
+                    )
+                )
+        entries.append(
+            {
+                "index": spec.index,
+                "dir": spec.rel_dir,
+                "params": spec.params,
+                "seed": spec.seed,
+                "status": "complete"
+                if status == "complete"
+                else ("interrupted" if status != "absent" else "pending"),
+                "error": None,
+            }
+        )
     if problems:
         raise InputError(problems)
     return entries
 
 
 def _write_info(sweep: Sweep, sweep_dir: Path, entries: list[dict], state: str, **extra) -> None:
-    write_json_atomic(sweep_dir / SWEEP_INFO, {
-        "sweep_file": str(sweep.path), "base": str(sweep.base_path), "parameters": sweep.parameters,
-        "seeds": sweep.seeds, "dir_values": sweep.dir_values, "n_runs": len(entries), "state": state,
-        "updated": _now(), "runs": entries, **extra,
-    })
+    write_json_atomic(
+        sweep_dir / SWEEP_INFO,
+        {
+            "sweep_file": str(sweep.path),
+            "base": str(sweep.base_path),
+            "parameters": sweep.parameters,
+            "seeds": sweep.seeds,
+            "dir_values": sweep.dir_values,
+            "n_runs": len(entries),
+            "state": state,
+            "updated": _now(),
+            "runs": entries,
+            **extra,
+        },
+    )
 
 
 def _client(workers: int, scheduler_address: str | None):
@@ -183,7 +228,9 @@ def _client(workers: int, scheduler_address: str | None):
     if scheduler_address:
         return Client(scheduler_address, set_as_default=False), None
     n = int(workers) if workers and workers > 0 else (os.cpu_count() or 1)
-    cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0")
+    cluster = LocalCluster(
+        n_workers=n, threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
     return Client(cluster, set_as_default=False), cluster
 
 
@@ -196,9 +243,17 @@ def _error_text(exc: BaseException) -> str:
     return f"{text} (at {where})" if where else text
 
 
-def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers: int = 0,
-              scheduler_address: str | None = None, resume: str | Path | None = None, quiet: bool = False,
-              console: Console | None = None, client=None) -> Path:
+def run_sweep(
+    sweep_path: str | Path,
+    *,
+    out: str | Path | None = None,
+    workers: int = 0,
+    scheduler_address: str | None = None,
+    resume: str | Path | None = None,
+    quiet: bool = False,
+    console: Console | None = None,
+    client=None,
+) -> Path:
     """Run every run of a sweep on dask.distributed; returns the sweep directory.
 
     sweep_path: the sweep TOML (checked and expanded first: InputError before
@@ -218,7 +273,9 @@ def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers:
     if resume is not None:
         sweep_dir = Path(resume)
         if not (sweep_dir / SWEEP_INFO).exists():
-            raise InputError([Problem(str(sweep_dir), f"not a sweep directory: {SWEEP_INFO} is missing")])
+            raise InputError(
+                [Problem(str(sweep_dir), f"not a sweep directory: {SWEEP_INFO} is missing")]
+            )
     else:
         sweep_dir = Path(out) if out is not None else sweep.output_dir
     sweep_dir = sweep_dir.absolute()
@@ -230,8 +287,10 @@ def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers:
     skipped = len(entries) - len(todo)
     _write_info(sweep, sweep_dir, entries, "running", started=_now())
     if not quiet:
-        console.print(f"sweep {sweep.path.name}: {len(entries)} runs ({skipped} already complete) -> {sweep_dir}",
-                      highlight=False)
+        console.print(
+            f"sweep {sweep.path.name}: {len(entries)} runs ({skipped} already complete) -> {sweep_dir}",
+            highlight=False,
+        )
 
     if todo:
         owned = client is None
@@ -244,18 +303,37 @@ def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers:
             for entry in todo:
                 spec = specs[entry["index"]]
                 entry["status"] = "running"
-                future = client.submit(run_one, _run_scenario_dict(spec, sweep_dir), str(sweep_dir / spec.rel_dir),
-                                       str(sweep.path.parent), retries=TASK_RETRIES, pure=False,
-                                       key=f"twin-run-{spec.index}-{os.urandom(4).hex()}")
+                future = client.submit(
+                    run_one,
+                    _run_scenario_dict(spec, sweep_dir),
+                    str(sweep_dir / spec.rel_dir),
+                    str(sweep.path.parent),
+                    retries=TASK_RETRIES,
+                    pure=False,
+                    key=f"twin-run-{spec.index}-{os.urandom(4).hex()}",
+                )
                 futures[future] = entry
             _write_info(sweep, sweep_dir, entries, "running", started=_now())
             progress = None
             if not quiet:
-                from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+                from rich.progress import (
+                    BarColumn,
+                    MofNCompleteColumn,
+                    Progress,
+                    TextColumn,
+                    TimeElapsedColumn,
+                    TimeRemainingColumn,
+                )
 
-                progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                                    TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn(), TimeRemainingColumn(),
-                                    console=console)
+                progress = Progress(
+                    TextColumn("[bold]{task.description}"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TextColumn("failed {task.fields[failed]}"),
+                    TimeElapsedColumn(),
+                    TimeRemainingColumn(),
+                    console=console,
+                )
                 progress.start()
                 bar = progress.add_task("runs", total=len(futures), failed=0)
             failed = 0
@@ -286,15 +364,23 @@ def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers:
 
     failures = [e for e in entries if e["status"] != "complete"]
     wall_s = wallclock.perf_counter() - started
-    _write_info(sweep, sweep_dir, entries, "failed" if failures else "complete", wall_s=round(wall_s, 3))
+    _write_info(
+        sweep, sweep_dir, entries, "failed" if failures else "complete", wall_s=round(wall_s, 3)
+    )
     if not quiet:
         table = Table(title=f"sweep {sweep.path.name}", show_header=False)
         table.add_row("sweep directory", str(sweep_dir))
         table.add_row("parameters", ", ".join(sweep.parameters + ["seed"]))
-        table.add_row("runs", f"{len(entries)}: {len(entries) - len(failures)} complete ({skipped} skipped), {len(failures)} failed")
+        table.add_row(
+            "runs",
+            f"{len(entries)}: {len(entries) - len(failures)} complete ({skipped} skipped), {len(failures)} failed",
+        )
         table.add_row("wall time", f"{wall_s:.1f} s")
         console.print(table)
-        console.print(f"tables: python -c \"import twin.sweep as s; print(s.load_sweep('{sweep_dir}'))\"", highlight=False)
+        console.print(
+            f"tables: python -c \"import twin.sweep as s; print(s.load_sweep('{sweep_dir}'))\"",
+            highlight=False,
+        )
     if failures:
         table = Table(title=f"{len(failures)} failed run(s)")
         table.add_column("run")
@@ -302,7 +388,9 @@ def run_sweep(sweep_path: str | Path, *, out: str | Path | None = None, workers:
         for entry in failures:
             table.add_row(entry["dir"], entry.get("error") or entry["status"])
         console.print(table)
-        raise SweepFailed(sweep_dir, [{k: e.get(k) for k in ("dir", "params", "seed", "error")} for e in failures])
+        raise SweepFailed(
+            sweep_dir, [{k: e.get(k) for k in ("dir", "params", "seed", "error")} for e in failures]
+        )
     return sweep_dir
 
 
@@ -319,10 +407,14 @@ def sweep_status(sweep_dir: str | Path) -> dict[str, str]:
 def _column(values: list) -> pd.Series:
     if all(isinstance(v, (str, int, float, bool)) for v in values):
         return pd.Series(values)
-    return pd.Series([json.dumps(v) if isinstance(v, (list, dict)) else v for v in values], dtype=object)
+    return pd.Series(
+        [json.dumps(v) if isinstance(v, (list, dict)) else v for v in values], dtype=object
+    )
 
 
-def load_sweep(path: str | Path, tables: list[str] | None = None, *, include_incomplete: bool = False) -> dict[str, pd.DataFrame]:
+def load_sweep(
+    path: str | Path, tables: list[str] | None = None, *, include_incomplete: bool = False
+) -> dict[str, pd.DataFrame]:
     """Every table of every complete run of a sweep, concatenated, keyed by table name.
 
     The run directories (``runs/<param>=<value>/.../seed=<s>/tables/<table>/part-*.parquet``)
@@ -344,8 +436,11 @@ def load_sweep(path: str | Path, tables: list[str] | None = None, *, include_inc
     runs = info["runs"]
     left_out = [r["dir"] for r in runs if _run_status(sweep_dir / r["dir"]) != "complete"]
     if left_out and not include_incomplete:
-        warnings.warn(f"{sweep_dir}: {len(left_out)} run(s) not complete, left out of the tables: {', '.join(left_out[:5])}"
-                      f"{' ...' if len(left_out) > 5 else ''}", stacklevel=2)
+        warnings.warn(
+            f"{sweep_dir}: {len(left_out)} run(s) not complete, left out of the tables: {', '.join(left_out[:5])}"
+            f"{' ...' if len(left_out) > 5 else ''}",
+            stacklevel=2,
+        )
         runs = [r for r in runs if r["dir"] not in left_out]
     names = set(tables or [])
     if not tables:
@@ -371,10 +466,16 @@ def load_sweep(path: str | Path, tables: list[str] | None = None, *, include_inc
         data_schema = pa.unify_schemas(schemas, promote_options="permissive")
         clash = [k for k in keys if k in data_schema.names]
         if clash:
-            raise ValueError(f"table {name!r} has column(s) {clash} named like swept parameters; cannot add them")
-        dataset = ds.dataset(files, format="parquet", partitioning=partitioning,
-                             partition_base_dir=str(sweep_dir / "runs"),
-                             schema=pa.unify_schemas([data_schema, partitioning.schema]))
+            raise ValueError(
+                f"table {name!r} has column(s) {clash} named like swept parameters; cannot add them"
+            )
+        dataset = ds.dataset(
+            files,
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=str(sweep_dir / "runs"),
+            schema=pa.unify_schemas([data_schema, partitioning.schema]),
+        )
         frame = dataset.to_table().to_pandas()
         for key in keys:
             texts = frame.pop(key).tolist()
@@ -382,8 +483,14 @@ def load_sweep(path: str | Path, tables: list[str] | None = None, *, include_inc
                 values = [int(t) for t in texts]
             else:
                 lookup = dir_values.get(key, {})
-                values = [lookup.get("" if t is None else t, t) for t in texts]  # hive reads "p=" as null
-            frame[key] = _column(values).to_numpy() if key != "seed" else pd.Series(values, dtype="int64").to_numpy()
+                values = [
+                    lookup.get("" if t is None else t, t) for t in texts
+                ]  # hive reads "p=" as null
+            frame[key] = (
+                _column(values).to_numpy()
+                if key != "seed"
+                else pd.Series(values, dtype="int64").to_numpy()
+            )
         frame = frame[keys + [c for c in frame.columns if c not in keys]]
         if "time" in frame.columns:
             frame = frame.set_index(pd.DatetimeIndex(frame.pop("time"), name="time"))

@@ -44,9 +44,24 @@ from typing import Any
 from pydantic import BaseModel
 
 from twin.errors import InputError, Problem
-from twin.scenario import Scenario, TomlLocator, _find_model, load_scenario, read_toml_file, scenario_from_dict
+from twin.scenario import (
+    Scenario,
+    TomlLocator,
+    _find_model,
+    load_scenario,
+    read_toml_file,
+    scenario_from_dict,
+)
 
-__all__ = ["DEFAULT_MAX_RUNS", "RunSpec", "Sweep", "expand_sweep", "dir_text", "dir_segment", "scenario_key"]
+__all__ = [
+    "DEFAULT_MAX_RUNS",
+    "RunSpec",
+    "Sweep",
+    "expand_sweep",
+    "dir_text",
+    "dir_segment",
+    "scenario_key",
+]
 
 #: Most runs a sweep may expand to unless its file sets ``max_runs`` higher.
 DEFAULT_MAX_RUNS = 256
@@ -57,8 +72,10 @@ MAX_DIR_TEXT = 60
 #: ... and longest once URI-encoded (a file name holds at most 255 bytes).
 MAX_DIR_BYTES = 120
 #: Fields a sweep may not vary: the sweep sets them itself.
-RESERVED = {"run.seed": "the seed is varied by `seeds = [...]`, not by a field override",
-            "output.dir": "each run's directory is chosen by the sweep (runs/<param=value>/.../seed=<s>/)"}
+RESERVED = {
+    "run.seed": "the seed is varied by `seeds = [...]`, not by a field override",
+    "output.dir": "each run's directory is chosen by the sweep (runs/<param=value>/.../seed=<s>/)",
+}
 
 
 @dataclass(frozen=True)
@@ -80,7 +97,9 @@ class RunSpec:
 
     def label(self) -> str:
         """``a=1, b=II, seed=2``: the run's parameters as text."""
-        return ", ".join([f"{k}={_short(v)}" for k, v in self.params.items()] + [f"seed={self.seed}"])
+        return ", ".join(
+            [f"{k}={_short(v)}" for k, v in self.params.items()] + [f"seed={self.seed}"]
+        )
 
 
 @dataclass(frozen=True)
@@ -136,7 +155,7 @@ def dir_text(value: Any) -> str:
         import hashlib
 
         digest = hashlib.sha1(json.dumps(value, sort_keys=True).encode()).hexdigest()[:10]
-        cut = text[:MAX_DIR_TEXT - 12]
+        cut = text[: MAX_DIR_TEXT - 12]
         while len(urllib.parse.quote(cut, safe="")) > MAX_DIR_BYTES - 12:
             cut = cut[:-1]
         text = f"{cut}~{digest}"
@@ -285,12 +304,18 @@ def _parse_seeds(value: Any, out: _Collector, default: int) -> list[int]:
         return [default]
     if isinstance(value, list):
         if not value:
-            out.add(("seeds",), "seeds", "empty list: give at least one seed, e.g. seeds = [1, 2, 3]")
+            out.add(
+                ("seeds",), "seeds", "empty list: give at least one seed, e.g. seeds = [1, 2, 3]"
+            )
             return []
         seeds = []
         for i, seed in enumerate(value):
             if not is_int(seed) or seed < 0:
-                out.add(("seeds", i), f"seeds[{i}]", f"a seed must be an integer >= 0 (got {_short(seed)})")
+                out.add(
+                    ("seeds", i),
+                    f"seeds[{i}]",
+                    f"a seed must be an integer >= 0 (got {_short(seed)})",
+                )
             elif seed in seeds:
                 out.add(("seeds", i), f"seeds[{i}]", f"seed {seed} is listed twice")
             else:
@@ -301,17 +326,32 @@ def _parse_seeds(value: Any, out: _Collector, default: int) -> list[int]:
         for key in unknown:
             close = difflib.get_close_matches(key, ["count", "first"], n=1, cutoff=0.5)
             hint = f"; did you mean '{close[0]}'?" if close else ""
-            out.add(("seeds", key), f"seeds.{key}", f"unknown field '{key}'{hint} (allowed: count, first)")
+            out.add(
+                ("seeds", key),
+                f"seeds.{key}",
+                f"unknown field '{key}'{hint} (allowed: count, first)",
+            )
         count, first = value.get("count"), value.get("first", 0)
         if not is_int(count) or count < 1:
-            out.add(("seeds", "count") if "count" in value else ("seeds",), "seeds.count",
-                    f"count must be an integer >= 1 (got {_short(count) if count is not None else 'nothing'})")
+            out.add(
+                ("seeds", "count") if "count" in value else ("seeds",),
+                "seeds.count",
+                f"count must be an integer >= 1 (got {_short(count) if count is not None else 'nothing'})",
+            )
             return []
         if not is_int(first) or first < 0:
-            out.add(("seeds", "first"), "seeds.first", f"first must be an integer >= 0 (got {_short(first)})")
+            out.add(
+                ("seeds", "first"),
+                "seeds.first",
+                f"first must be an integer >= 0 (got {_short(first)})",
+            )
             return []
         return list(range(first, first + count)) if not unknown else []
-    out.add(("seeds",), "seeds", f"seeds must be a list of integers or a table {{count = n, first = s}} (got {_short(value)})")
+    out.add(
+        ("seeds",),
+        "seeds",
+        f"seeds must be a list of integers or a table {{count = n, first = s}} (got {_short(value)})",
+    )
     return []
 
 
@@ -326,26 +366,51 @@ def _parse_params(data: dict, out: _Collector) -> tuple[list[_Param], list[_Para
             fixed.append(_Param("set", ".".join(keys), keys, [value]))
     raw_grid = data.get("grid", {})
     if not isinstance(raw_grid, dict):
-        out.add(("grid",), "grid", f"[grid] must be a table of field = [values] (got {_short(raw_grid)})")
+        out.add(
+            ("grid",),
+            "grid",
+            f"[grid] must be a table of field = [values] (got {_short(raw_grid)})",
+        )
     else:
         if "grid" in data and not raw_grid:
-            out.add(("grid",), "grid", "empty grid: [grid] has no fields (give e.g. \"serving.group_size\" = [3, 5], or remove it)")
+            out.add(
+                ("grid",),
+                "grid",
+                'empty grid: [grid] has no fields (give e.g. "serving.group_size" = [3, 5], or remove it)',
+            )
         for keys, values in _flatten(raw_grid):
             swept.append(_Param("grid", ".".join(keys), keys, values))
     raw_zip = data.get("zip", {})
     if not isinstance(raw_zip, dict):
-        out.add(("zip",), "zip", f"zip must be tables [zip.<name>] of field = [values] (got {_short(raw_zip)})")
+        out.add(
+            ("zip",),
+            "zip",
+            f"zip must be tables [zip.<name>] of field = [values] (got {_short(raw_zip)})",
+        )
     else:
         for name, group in raw_zip.items():
             section = f"zip.{name}"
             if not isinstance(group, dict) or not group:
-                out.add(("zip", name), section, f"[zip.{name}] must be a non-empty table of field = [values] (got {_short(group)})")
+                out.add(
+                    ("zip", name),
+                    section,
+                    f"[zip.{name}] must be a non-empty table of field = [values] (got {_short(group)})",
+                )
                 continue
-            members = [_Param(section, ".".join(keys), keys, values, group=name) for keys, values in _flatten(group)]
+            members = [
+                _Param(section, ".".join(keys), keys, values, group=name)
+                for keys, values in _flatten(group)
+            ]
             lengths = {len(p.values) for p in members if isinstance(p.values, list)}
             if len(lengths) > 1:
-                detail = ", ".join(f"{p.path}: {len(p.values)}" for p in members if isinstance(p.values, list))
-                out.add(("zip", name), section, f"the fields of one zip group vary together and need lists of the same length ({detail})")
+                detail = ", ".join(
+                    f"{p.path}: {len(p.values)}" for p in members if isinstance(p.values, list)
+                )
+                out.add(
+                    ("zip", name),
+                    section,
+                    f"the fields of one zip group vary together and need lists of the same length ({detail})",
+                )
             swept.extend(members)
     return fixed, swept
 
@@ -376,27 +441,42 @@ def expand_sweep(path: str | Path) -> Sweep:
     base_path = None
     base: Scenario | None = None
     if not isinstance(base_raw, str) or not base_raw.strip():
-        out.add(("base",), "base", "base = \"<scenario file>\" is required (a path relative to the sweep file)"
-                if base_raw is None else f"base must be a path string (got {_short(base_raw)})")
+        out.add(
+            ("base",),
+            "base",
+            'base = "<scenario file>" is required (a path relative to the sweep file)'
+            if base_raw is None
+            else f"base must be a path string (got {_short(base_raw)})",
+        )
     else:
         base_path = Path(base_raw) if Path(base_raw).is_absolute() else folder / base_raw
         try:
             base = load_scenario(base_path)
         except InputError as exc:
-            out.add(("base",), "base", f"the base scenario {base_path} is refused ({len(exc.problems)} problem(s) below)")
+            out.add(
+                ("base",),
+                "base",
+                f"the base scenario {base_path} is refused ({len(exc.problems)} problem(s) below)",
+            )
             out.problems.extend(exc.problems)
 
     # max_runs
     max_runs = data.get("max_runs", DEFAULT_MAX_RUNS)
     if not isinstance(max_runs, int) or isinstance(max_runs, bool) or max_runs < 1:
-        out.add(("max_runs",), "max_runs", f"max_runs must be an integer >= 1 (got {_short(max_runs)})")
+        out.add(
+            ("max_runs",), "max_runs", f"max_runs must be an integer >= 1 (got {_short(max_runs)})"
+        )
         max_runs = DEFAULT_MAX_RUNS
 
     # output
     output = data.get("output", {})
     output_dir = folder / "runs" / path.stem
     if not isinstance(output, dict):
-        out.add(("output",), "output", f"[output] must be a table with dir = \"<folder>\" (got {_short(output)})")
+        out.add(
+            ("output",),
+            "output",
+            f'[output] must be a table with dir = "<folder>" (got {_short(output)})',
+        )
     else:
         for key in output:
             if key != "dir":
@@ -404,7 +484,11 @@ def expand_sweep(path: str | Path) -> Sweep:
         if "dir" in output:
             raw = output["dir"]
             if not isinstance(raw, str) or not raw.strip():
-                out.add(("output", "dir"), "output.dir", f"dir must be a non-empty path string (got {_short(raw)})")
+                out.add(
+                    ("output", "dir"),
+                    "output.dir",
+                    f"dir must be a non-empty path string (got {_short(raw)})",
+                )
             else:
                 output_dir = Path(raw) if Path(raw).is_absolute() else folder / raw
 
@@ -418,7 +502,11 @@ def expand_sweep(path: str | Path) -> Sweep:
         loc = _section_loc(param.section) + param.keys
         label = _label(param)
         if param.path in seen:
-            out.add(loc, label, f"'{param.path}' is already given in {seen[param.path].section}; give each field once")
+            out.add(
+                loc,
+                label,
+                f"'{param.path}' is already given in {seen[param.path].section}; give each field once",
+            )
             continue
         seen[param.path] = param
         if param.path in RESERVED:
@@ -427,13 +515,19 @@ def expand_sweep(path: str | Path) -> Sweep:
         if base_dict is not None:
             reason = _check_path(param.path, base_dict)
             if reason and param.path.split(".")[0] in TOP_KEYS:
-                reason += (f"; '{param.path.split('.')[0]}' is a key of the sweep file itself: put it before "
-                           f"the first [table] header")
+                reason += (
+                    f"; '{param.path.split('.')[0]}' is a key of the sweep file itself: put it before "
+                    f"the first [table] header"
+                )
             if reason:
                 out.add(loc, label, reason)
         if param.section != "set":
             if not isinstance(param.values, list):
-                out.add(loc, label, f"a swept field takes a list of values, e.g. [3, 5] (got {_short(param.values)})")
+                out.add(
+                    loc,
+                    label,
+                    f"a swept field takes a list of values, e.g. [3, 5] (got {_short(param.values)})",
+                )
             elif not param.values:
                 out.add(loc, label, "empty list of values: give at least one value")
             else:
@@ -441,8 +535,12 @@ def expand_sweep(path: str | Path) -> Sweep:
                 for i, value in enumerate(param.values):
                     text = json.dumps(value, sort_keys=True, default=str)
                     if text in first_at:
-                        out.add(loc + (i,), _label(param, i), f"value {_short(value)} is listed twice "
-                                                              f"(also at {param.section}.{param.path}[{first_at[text]}])")
+                        out.add(
+                            loc + (i,),
+                            _label(param, i),
+                            f"value {_short(value)} is listed twice "
+                            f"(also at {param.section}.{param.path}[{first_at[text]}])",
+                        )
                     first_at.setdefault(text, i)
 
     if out.problems or base is None:
@@ -461,8 +559,12 @@ def expand_sweep(path: str | Path) -> Sweep:
         n_runs *= len(axis[0].values)
     if n_runs > max_runs:
         loc = ("max_runs",) if "max_runs" in data else (("grid",) if "grid" in data else ())
-        out.add(loc, "max_runs", f"the sweep expands to {n_runs} runs, more than the cap of {max_runs} "
-                                 f"(set max_runs = {n_runs} in the sweep file to allow it)")
+        out.add(
+            loc,
+            "max_runs",
+            f"the sweep expands to {n_runs} runs, more than the cap of {max_runs} "
+            f"(set max_runs = {n_runs} in the sweep file to allow it)",
+        )
         raise InputError(out.sorted())
 
     # expand and validate every run
@@ -489,9 +591,13 @@ def expand_sweep(path: str | Path) -> Sweep:
                 _set_path(scenario, param.path, value)
             scenario["run"]["seed"] = seed
             params = {param.path: value for param, _, value in chosen}
-            segments = [dir_segment(param.path, value) for param, _, value in chosen] + [f"seed={seed}"]
+            segments = [dir_segment(param.path, value) for param, _, value in chosen] + [
+                f"seed={seed}"
+            ]
             rel_dir = "/".join(["runs", *segments])
-            spec_label = ", ".join([f"{p.path}={_short(v)}" for p, _, v in chosen] + [f"seed={seed}"])
+            spec_label = ", ".join(
+                [f"{p.path}={_short(v)}" for p, _, v in chosen] + [f"seed={seed}"]
+            )
             labels[index] = spec_label
             runs_choice[index] = {p.path: i for p, i, _ in chosen}
             try:
@@ -504,7 +610,9 @@ def expand_sweep(path: str | Path) -> Sweep:
             resolved = built.to_resolved_dict()
             first = canonical.setdefault(scenario_key(resolved), index)
             if first != index:
-                differing = [(p, i) for p, i, _ in chosen if runs_choice[first].get(p.path) != i] or [(p, i) for p, i, _ in chosen]
+                differing = [
+                    (p, i) for p, i, _ in chosen if runs_choice[first].get(p.path) != i
+                ] or [(p, i) for p, i, _ in chosen]
                 if differing:
                     param, i = differing[-1]
                     where = (_section_loc(param.section) + param.keys + (i,), _label(param, i))
@@ -514,28 +622,49 @@ def expand_sweep(path: str | Path) -> Sweep:
                 continue
             owner = dir_owner.setdefault(rel_dir, index)
             if owner != index:
-                out.add(_section_loc(chosen[-1][0].section) + chosen[-1][0].keys, _label(chosen[-1][0]),
-                        f"runs {owner} and {index} would share the directory {rel_dir} (values that differ only "
-                        f"beyond {MAX_DIR_TEXT} characters of text); make them shorter")
+                out.add(
+                    _section_loc(chosen[-1][0].section) + chosen[-1][0].keys,
+                    _label(chosen[-1][0]),
+                    f"runs {owner} and {index} would share the directory {rel_dir} (values that differ only "
+                    f"beyond {MAX_DIR_TEXT} characters of text); make them shorter",
+                )
                 continue
             for param, _, value in chosen:
-                dir_values[param.path][urllib.parse.unquote(dir_segment(param.path, value).split("=", 1)[1])] = value
-            runs.append(RunSpec(index=index, params=params, seed=seed, rel_dir=rel_dir, scenario=resolved))
+                dir_values[param.path][
+                    urllib.parse.unquote(dir_segment(param.path, value).split("=", 1)[1])
+                ] = value
+            runs.append(
+                RunSpec(index=index, params=params, seed=seed, rel_dir=rel_dir, scenario=resolved)
+            )
         if problems_fixed:
             break
     if duplicates:
         index, first, where = duplicates[0]
         more = f" (and {len(duplicates) - 1} more duplicate run(s))" if len(duplicates) > 1 else ""
-        out.add(where[0], where[1], f"duplicate run: run {index} ({labels[index]}) is the same scenario and seed as "
-                                    f"run {first} ({labels[first]}){more}")
+        out.add(
+            where[0],
+            where[1],
+            f"duplicate run: run {index} ({labels[index]}) is the same scenario and seed as "
+            f"run {first} ({labels[first]}){more}",
+        )
     if out.problems:
         raise InputError(out.sorted())
-    return Sweep(path=path.absolute(), base_path=Path(base_path).absolute(), parameters=parameters, seeds=seeds,
-                 runs=runs, output_dir=Path(os.path.normpath(Path(output_dir).absolute())), max_runs=max_runs, dir_values=dir_values, text=text)
+    return Sweep(
+        path=path.absolute(),
+        base_path=Path(base_path).absolute(),
+        parameters=parameters,
+        seeds=seeds,
+        runs=runs,
+        output_dir=Path(os.path.normpath(Path(output_dir).absolute())),
+        max_runs=max_runs,
+        dir_values=dir_values,
+        text=text,
+    )
 
 
 def scenario_key(resolved: dict) -> str:
     """Canonical JSON of a resolved scenario dict without ``output.dir``: equal keys = the same run."""
+
     def normal(value: Any) -> Any:  # 10 and 10.0 are the same value to the scenario's float fields
         if isinstance(value, dict):
             return {k: normal(v) for k, v in value.items()}
@@ -554,7 +683,9 @@ def scenario_key(resolved: dict) -> str:
 _PROBLEM_FIELD_RE = re.compile(r"^run \d+ ?(.*)$")
 
 
-def _blame(exc: InputError, chosen: list, fixed: list[_Param], spec_label: str, out: _Collector) -> None:
+def _blame(
+    exc: InputError, chosen: list, fixed: list[_Param], spec_label: str, out: _Collector
+) -> None:
     """Turn a run's scenario problems into problems at the sweep lines that caused them."""
     for problem in exc.problems:
         match = _PROBLEM_FIELD_RE.match(problem.where)
@@ -562,22 +693,40 @@ def _blame(exc: InputError, chosen: list, fixed: list[_Param], spec_label: str, 
         culprit = None
         for param, index, _ in chosen:
             loc_text = _scenario_loc_text(param.path)
-            if field_text == loc_text or field_text.startswith(loc_text + ".") or field_text.startswith(loc_text + "["):
+            if (
+                field_text == loc_text
+                or field_text.startswith(loc_text + ".")
+                or field_text.startswith(loc_text + "[")
+            ):
                 culprit = (param, index)
         if culprit is not None:
             param, index = culprit
-            out.add(_section_loc(param.section) + param.keys + (index,), _label(param, index),
-                    f"refused by the scenario schema: {problem.reason}")
+            out.add(
+                _section_loc(param.section) + param.keys + (index,),
+                _label(param, index),
+                f"refused by the scenario schema: {problem.reason}",
+            )
             continue
         for param in fixed:
             loc_text = _scenario_loc_text(param.path)
-            if field_text == loc_text or field_text.startswith(loc_text + ".") or field_text.startswith(loc_text + "["):
+            if (
+                field_text == loc_text
+                or field_text.startswith(loc_text + ".")
+                or field_text.startswith(loc_text + "[")
+            ):
                 culprit = param
         if culprit is not None:
-            out.add(_section_loc(culprit.section) + culprit.keys, _label(culprit),
-                    f"refused by the scenario schema: {problem.reason}")
+            out.add(
+                _section_loc(culprit.section) + culprit.keys,
+                _label(culprit),
+                f"refused by the scenario schema: {problem.reason}",
+            )
             continue
         anchor = chosen[-1][0] if chosen else (fixed[-1] if fixed else None)
         loc = (_section_loc(anchor.section) + anchor.keys) if anchor is not None else ("base",)
         label = _label(anchor) if anchor is not None else "base"
-        out.add(loc, label, f"run ({spec_label}) is refused by the scenario schema at {field_text or 'the scenario'}: {problem.reason}")
+        out.add(
+            loc,
+            label,
+            f"run ({spec_label}) is refused by the scenario schema at {field_text or 'the scenario'}: {problem.reason}",
+        )

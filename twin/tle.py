@@ -144,7 +144,13 @@ _EXP = r"[ +-][0-9]{5}[+-][0-9]"  # assumed-decimal mantissa and exponent, e.g. 
 TLE_FIELDS = {
     1: (
         (2, 2, "separator", r" ", "a blank"),
-        (3, 7, "catalog number", r"[0-9A-Z ][0-9 ]{3}[0-9]", "5 digits (Alpha-5: a letter then 4 digits)"),
+        (
+            3,
+            7,
+            "catalog number",
+            r"[0-9A-Z ][0-9 ]{3}[0-9]",
+            "5 digits (Alpha-5: a letter then 4 digits)",
+        ),
         (8, 8, "classification", r"[UCS]", "U, C or S"),
         (9, 9, "separator", r" ", "a blank"),
         (10, 17, "international designator", r"[0-9A-Z ]{8}", "digits, capitals or blanks"),
@@ -164,7 +170,13 @@ TLE_FIELDS = {
     ),
     2: (
         (2, 2, "separator", r" ", "a blank"),
-        (3, 7, "catalog number", r"[0-9A-Z ][0-9 ]{3}[0-9]", "5 digits (Alpha-5: a letter then 4 digits)"),
+        (
+            3,
+            7,
+            "catalog number",
+            r"[0-9A-Z ][0-9 ]{3}[0-9]",
+            "5 digits (Alpha-5: a letter then 4 digits)",
+        ),
         (8, 8, "separator", r" ", "a blank"),
         (9, 16, "inclination", _ANGLE, "DDD.DDDD degrees"),
         (17, 17, "separator", r" ", "a blank"),
@@ -180,7 +192,10 @@ TLE_FIELDS = {
         (64, 68, "revolution number", _RIGHT_INT, "up to 5 digits, right-aligned"),
     ),
 }
-_FIELD_RES = {n: [(a, b, name, re.compile(rx), words) for a, b, name, rx, words in f] for n, f in TLE_FIELDS.items()}
+_FIELD_RES = {
+    n: [(a, b, name, re.compile(rx), words) for a, b, name, rx, words in f]
+    for n, f in TLE_FIELDS.items()
+}
 
 #: Ranges checked after parsing: (line, first column, last column, field, low, high) in the file's units.
 _FIELD_RANGES = (
@@ -198,7 +213,12 @@ def _format_problems(line: str, number: int, where: str) -> list[Problem]:
         text = line[a - 1 : b]
         if not rx.fullmatch(text):
             cols = f"column {a}" if a == b else f"columns {a}-{b}"
-            return [Problem(where, f"unparsable field: line {number} {name} ({cols}) is {text!r}, expected {words}")]
+            return [
+                Problem(
+                    where,
+                    f"unparsable field: line {number} {name} ({cols}) is {text!r}, expected {words}",
+                )
+            ]
     return []
 
 
@@ -210,9 +230,19 @@ def _range_problems(rec: "_Record", label: str) -> list[Problem]:
         value = float(line[a - 1 : b])
         if not (lo <= value < hi if name == "epoch day" else lo <= value <= hi):
             allowed = f"{lo:g} <= value < {hi:g}" if name == "epoch day" else f"{lo:g}..{hi:g}"
-            out.append(Problem(f"{label}:{n}", f"line {number} {name} (columns {a}-{b}) = {value:g} is out of range ({allowed})"))
+            out.append(
+                Problem(
+                    f"{label}:{n}",
+                    f"line {number} {name} (columns {a}-{b}) = {value:g} is out of range ({allowed})",
+                )
+            )
     if not float(rec.line2[52:63]) > 0.0:
-        out.append(Problem(f"{label}:{rec.n2}", "line 2 mean motion (columns 53-63) must be > 0 revolutions per day"))
+        out.append(
+            Problem(
+                f"{label}:{rec.n2}",
+                "line 2 mean motion (columns 53-63) must be > 0 revolutions per day",
+            )
+        )
     return out
 
 
@@ -256,7 +286,10 @@ def _split_records(text: str, label: str) -> tuple[list[_Record], list[Problem]]
             bad = [c for c in chunk[0][1] if not (" " <= c <= "~")]
             if bad:
                 problems.append(
-                    Problem(f"{label}:{chunk[0][0]}", f"name line holds a control character {bad[0]!r} (names are printable ASCII)")
+                    Problem(
+                        f"{label}:{chunk[0][0]}",
+                        f"name line holds a control character {bad[0]!r} (names are printable ASCII)",
+                    )
                 )
                 continue  # the record is bad (dropped with strict=False)
             name = chunk[0][1].strip()
@@ -275,14 +308,28 @@ def _line_problems(line: str, number: int, n: int, label: str) -> list[Problem]:
     where = f"{label}:{n}"
     out = []
     if len(line) != TLE_LINE_LENGTH:
-        out.append(Problem(where, f"line {number} is {len(line)} characters long, expected {TLE_LINE_LENGTH}"))
+        out.append(
+            Problem(
+                where, f"line {number} is {len(line)} characters long, expected {TLE_LINE_LENGTH}"
+            )
+        )
     if not line.startswith(f"{number} "):
-        out.append(Problem(where, f"wrong line number: line {number} must start with '{number} ', found {line[:2]!r}"))
+        out.append(
+            Problem(
+                where,
+                f"wrong line number: line {number} must start with '{number} ', found {line[:2]!r}",
+            )
+        )
     if len(line) == TLE_LINE_LENGTH:
         if not line[68].isdigit():
             out.append(Problem(where, f"checksum: column 69 is {line[68]!r}, not a digit"))
         elif int(line[68]) != tle_checksum(line):
-            out.append(Problem(where, f"checksum: column 69 says {line[68]}, the line sums to {tle_checksum(line)} (mod 10)"))
+            out.append(
+                Problem(
+                    where,
+                    f"checksum: column 69 says {line[68]}, the line sums to {tle_checksum(line)} (mod 10)",
+                )
+            )
         if not out:
             out.extend(_format_problems(line, number, where))
     return out
@@ -290,7 +337,9 @@ def _line_problems(line: str, number: int, n: int, label: str) -> list[Problem]:
 
 def _check_record(rec: _Record, label: str) -> tuple[Satrec | None, list[Problem]]:
     """All single-record checks; returns the Satrec when the record is good."""
-    problems = _line_problems(rec.line1, 1, rec.n1, label) + _line_problems(rec.line2, 2, rec.n2, label)
+    problems = _line_problems(rec.line1, 1, rec.n1, label) + _line_problems(
+        rec.line2, 2, rec.n2, label
+    )
     if problems:
         return None, problems
     where = f"{label}:{rec.n1}"
@@ -315,11 +364,18 @@ def _check_record(rec: _Record, label: str) -> tuple[Satrec | None, list[Problem
     if code == 0:
         code = sat.sgp4(sat.jdsatepoch, sat.jdsatepochF)[0]
     if code != 0:
-        return None, [Problem(where, f"sgp4 error {code} at the record's epoch: {SGP4_ERRORS.get(code, 'unknown error')}")]
+        return None, [
+            Problem(
+                where,
+                f"sgp4 error {code} at the record's epoch: {SGP4_ERRORS.get(code, 'unknown error')}",
+            )
+        ]
     return sat, []
 
 
-def parse_tle_text(text: str, label: str, *, strict: bool = True, max_satellites: int | None = None) -> Constellation:
+def parse_tle_text(
+    text: str, label: str, *, strict: bool = True, max_satellites: int | None = None
+) -> Constellation:
     """Constellation from TLE text; `label` names the source in messages.
 
     strict=True refuses the whole text with one InputError listing every bad
@@ -328,7 +384,9 @@ def parse_tle_text(text: str, label: str, *, strict: bool = True, max_satellites
     max_satellites keeps the first N good records (after validating all).
     """
     if max_satellites is not None and (int(max_satellites) != max_satellites or max_satellites < 1):
-        raise ValueError(f"max_satellites must be a positive integer or None, got {max_satellites!r}")
+        raise ValueError(
+            f"max_satellites must be a positive integer or None, got {max_satellites!r}"
+        )
     records, problems = _split_records(text, label)
     good: list[tuple[_Record, Satrec]] = []
     first_line: dict[int, int] = {}
@@ -352,7 +410,8 @@ def parse_tle_text(text: str, label: str, *, strict: bool = True, max_satellites
         raise InputError(problems)
     if problems:
         warnings.warn(
-            f"{label}: dropped {len(problems)} bad TLE record(s):\n" + "\n".join(str(p) for p in problems),
+            f"{label}: dropped {len(problems)} bad TLE record(s):\n"
+            + "\n".join(str(p) for p in problems),
             UserWarning,
             stacklevel=3,
         )
@@ -381,12 +440,16 @@ def read_tle(path, *, max_satellites: int | None = None, strict: bool = True) ->
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise InputError([Problem(str(path), f"cannot read TLE file: {exc.strerror or exc}")]) from None
+        raise InputError(
+            [Problem(str(path), f"cannot read TLE file: {exc.strerror or exc}")]
+        ) from None
     try:
         text = raw.decode("ascii")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise InputError([Problem(f"{path}:{line}", "not ASCII text (a TLE file is plain ASCII)")]) from None
+        raise InputError(
+            [Problem(f"{path}:{line}", "not ASCII text (a TLE file is plain ASCII)")]
+        ) from None
     return parse_tle_text(text, str(path), strict=strict, max_satellites=max_satellites)
 
 
@@ -477,7 +540,9 @@ def fetch_tle(
         raise InputError([Problem(url, "empty response body; nothing written")])
     head = body.lstrip()[:200].lower()
     if head.startswith(b"<") or b"<html" in head:
-        raise InputError([Problem(url, "server returned an HTML page, not TLE text; nothing written")])
+        raise InputError(
+            [Problem(url, "server returned an HTML page, not TLE text; nothing written")]
+        )
     try:
         text = body.decode("ascii")
     except UnicodeDecodeError:

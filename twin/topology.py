@@ -30,7 +30,12 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import DEFAULT_ATMOSPHERE_MARGIN_M, WGS84_EQUATORIAL_RADIUS_M, earth_occluded, nadir_frames
+from .geometry import (
+    DEFAULT_ATMOSPHERE_MARGIN_M,
+    WGS84_EQUATORIAL_RADIUS_M,
+    earth_occluded,
+    nadir_frames,
+)
 from .units import C_LIGHT, parse_utc
 
 MU_EARTH_M3_S2 = 3.986004418e14  # WGS84 GM (m^3/s^2)
@@ -74,7 +79,9 @@ class PlaneLabels:
         self.slot = np.asarray(self.slot, dtype=np.int64)
         s = self.plane.shape
         if self.plane.ndim != 1 or self.shell.shape != s or self.slot.shape != s:
-            raise ValueError(f"shell, plane, slot must be 1-D of equal length, got {self.shell.shape}, {s}, {self.slot.shape}")
+            raise ValueError(
+                f"shell, plane, slot must be 1-D of equal length, got {self.shell.shape}, {s}, {self.slot.shape}"
+            )
         self.plane_sizes = np.asarray(self.plane_sizes, dtype=np.int64)
         n_planes = len(self.plane_sizes)
         if len(self.plane) and (self.plane.min() < 0 or self.plane.max() >= n_planes):
@@ -85,7 +92,9 @@ class PlaneLabels:
             self.plane_shell = shell_of
         self.plane_shell = np.asarray(self.plane_shell, dtype=np.int64)
         if self.plane_next is None or self.plane_prev is None:
-            self.plane_next, self.plane_prev = _cyclic_neighbours(self.plane_shell, np.arange(n_planes, dtype=float))
+            self.plane_next, self.plane_prev = _cyclic_neighbours(
+                self.plane_shell, np.arange(n_planes, dtype=float)
+            )
         self.plane_next = np.asarray(self.plane_next, dtype=np.int64)
         self.plane_prev = np.asarray(self.plane_prev, dtype=np.int64)
         if self.plane_raan_rad is None:
@@ -115,14 +124,23 @@ class PlaneLabels:
         slot_in = np.asarray(slot, dtype=np.int64)
         if not (shell.shape == plane_in.shape == slot_in.shape) or shell.ndim != 1:
             raise ValueError("shell, plane, slot must be 1-D arrays of equal length")
-        keys, plane_ids = np.unique(np.stack([shell, plane_in], axis=1), axis=0, return_inverse=True)
+        keys, plane_ids = np.unique(
+            np.stack([shell, plane_in], axis=1), axis=0, return_inverse=True
+        )
         plane_ids = plane_ids.ravel()
         sizes = np.bincount(plane_ids, minlength=len(keys))
         plane_shell = keys[:, 0]
         slot = _rank_within(plane_ids, slot_in.astype(float))
         nxt, prv = _cyclic_neighbours(plane_shell, keys[:, 1].astype(float))
-        return cls(shell=shell, plane=plane_ids, slot=slot, plane_sizes=sizes, plane_shell=plane_shell,
-                   plane_next=nxt, plane_prev=prv)
+        return cls(
+            shell=shell,
+            plane=plane_ids,
+            slot=slot,
+            plane_sizes=sizes,
+            plane_shell=plane_shell,
+            plane_next=nxt,
+            plane_prev=prv,
+        )
 
 
 def _rank_within(group, key):
@@ -193,7 +211,9 @@ def orbital_elements(r_teme_m, v_teme_mps):
     r = np.asarray(r_teme_m, dtype=float)
     v = np.asarray(v_teme_mps, dtype=float)
     if r.ndim != 2 or r.shape[1] != 3 or v.shape != r.shape:
-        raise ValueError(f"r_teme_m and v_teme_mps must both be (S, 3), got {r.shape} and {v.shape}")
+        raise ValueError(
+            f"r_teme_m and v_teme_mps must both be (S, 3), got {r.shape} and {v.shape}"
+        )
     h = np.cross(r, v)
     hn = np.linalg.norm(h, axis=1)
     if np.any(hn == 0):
@@ -241,9 +261,18 @@ def _circular_mean(angles, groups, n_groups):
     return np.mod(np.arctan2(s, c), TWO_PI)
 
 
-def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination_gap_rad=radians(0.1),
-                 altitude_gap_m=10e3, shell_inclination_gap_rad=radians(0.1), shell_altitude_gap_m=8e3,
-                 min_plane_size=5, seam_gap_rad=radians(90.0)) -> PlaneLabels:
+def infer_planes(
+    r_teme_m,
+    v_teme_mps,
+    *,
+    raan_gap_rad=radians(0.5),
+    inclination_gap_rad=radians(0.1),
+    altitude_gap_m=10e3,
+    shell_inclination_gap_rad=radians(0.1),
+    shell_altitude_gap_m=8e3,
+    min_plane_size=5,
+    seam_gap_rad=radians(90.0),
+) -> PlaneLabels:
     """Shell, plane and slot labels of satellites from one inertial snapshot.
 
     r_teme_m (S, 3) m, v_teme_mps (S, 3) m/s in TEME at one time.
@@ -273,9 +302,13 @@ def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination
     and a shell of their own, numbered last. Returns :class:`PlaneLabels` with
     plane adjacency by RAAN within the shell (cyclic).
     """
-    for name, value in (("raan_gap_rad", raan_gap_rad), ("inclination_gap_rad", inclination_gap_rad),
-                        ("altitude_gap_m", altitude_gap_m), ("shell_inclination_gap_rad", shell_inclination_gap_rad),
-                        ("shell_altitude_gap_m", shell_altitude_gap_m)):
+    for name, value in (
+        ("raan_gap_rad", raan_gap_rad),
+        ("inclination_gap_rad", inclination_gap_rad),
+        ("altitude_gap_m", altitude_gap_m),
+        ("shell_inclination_gap_rad", shell_inclination_gap_rad),
+        ("shell_altitude_gap_m", shell_altitude_gap_m),
+    ):
         if not (np.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be a finite positive number, got {value!r}")
     if not (0 < raan_gap_rad < np.pi):
@@ -285,13 +318,25 @@ def infer_planes(r_teme_m, v_teme_mps, *, raan_gap_rad=radians(0.5), inclination
     r = np.asarray(r_teme_m, dtype=float)
     v = np.asarray(v_teme_mps, dtype=float)
     if r.ndim != 2 or r.shape[1] != 3 or v.shape != r.shape:
-        raise ValueError(f"r_teme_m and v_teme_mps must both be (S, 3), got {r.shape} and {v.shape}")
-    usable = np.all(np.isfinite(r), axis=1) & np.all(np.isfinite(v), axis=1) & np.any(np.cross(r, v) != 0, axis=1)
+        raise ValueError(
+            f"r_teme_m and v_teme_mps must both be (S, 3), got {r.shape} and {v.shape}"
+        )
+    usable = (
+        np.all(np.isfinite(r), axis=1)
+        & np.all(np.isfinite(v), axis=1)
+        & np.any(np.cross(r, v) != 0, axis=1)
+    )
     if not (np.isfinite(seam_gap_rad) and 0 < seam_gap_rad <= TWO_PI):
         raise ValueError(f"seam_gap_rad must be in (0, 2 pi], got {seam_gap_rad!r}")
-    kw = dict(raan_gap_rad=raan_gap_rad, inclination_gap_rad=inclination_gap_rad, altitude_gap_m=altitude_gap_m,
-              shell_inclination_gap_rad=shell_inclination_gap_rad, shell_altitude_gap_m=shell_altitude_gap_m,
-              min_plane_size=min_plane_size, seam_gap_rad=seam_gap_rad)
+    kw = dict(
+        raan_gap_rad=raan_gap_rad,
+        inclination_gap_rad=inclination_gap_rad,
+        altitude_gap_m=altitude_gap_m,
+        shell_inclination_gap_rad=shell_inclination_gap_rad,
+        shell_altitude_gap_m=shell_altitude_gap_m,
+        min_plane_size=min_plane_size,
+        seam_gap_rad=seam_gap_rad,
+    )
     if not np.all(usable):
         return _with_unusable(_infer_planes_usable(r[usable], v[usable], **kw), usable)
     return _infer_planes_usable(r, v, **kw)
@@ -311,14 +356,30 @@ def _with_unusable(core: PlaneLabels, usable) -> PlaneLabels:
     plane[bad] = core.n_planes + np.arange(len(bad))
     shell[bad] = n_shells + np.arange(len(bad))
     none = np.full(len(bad), -1, dtype=np.int64)
-    return PlaneLabels(shell=shell, plane=plane, slot=slot, plane_sizes=np.r_[core.plane_sizes, np.ones(len(bad), dtype=np.int64)],
-                       plane_shell=np.r_[core.plane_shell, n_shells + np.arange(len(bad))],
-                       plane_next=np.r_[core.plane_next, none], plane_prev=np.r_[core.plane_prev, none],
-                       plane_raan_rad=np.r_[core.plane_raan_rad, np.full(len(bad), np.nan)])
+    return PlaneLabels(
+        shell=shell,
+        plane=plane,
+        slot=slot,
+        plane_sizes=np.r_[core.plane_sizes, np.ones(len(bad), dtype=np.int64)],
+        plane_shell=np.r_[core.plane_shell, n_shells + np.arange(len(bad))],
+        plane_next=np.r_[core.plane_next, none],
+        plane_prev=np.r_[core.plane_prev, none],
+        plane_raan_rad=np.r_[core.plane_raan_rad, np.full(len(bad), np.nan)],
+    )
 
 
-def _infer_planes_usable(r_teme_m, v_teme_mps, *, raan_gap_rad, inclination_gap_rad, altitude_gap_m,
-                         shell_inclination_gap_rad, shell_altitude_gap_m, min_plane_size, seam_gap_rad) -> PlaneLabels:
+def _infer_planes_usable(
+    r_teme_m,
+    v_teme_mps,
+    *,
+    raan_gap_rad,
+    inclination_gap_rad,
+    altitude_gap_m,
+    shell_inclination_gap_rad,
+    shell_altitude_gap_m,
+    min_plane_size,
+    seam_gap_rad,
+) -> PlaneLabels:
     """:func:`infer_planes` on finite state vectors."""
     inc, raan, u, sma = orbital_elements(r_teme_m, v_teme_mps)
     n = len(inc)
@@ -326,7 +387,9 @@ def _infer_planes_usable(r_teme_m, v_teme_mps, *, raan_gap_rad, inclination_gap_
         empty = np.zeros(0, dtype=np.int64)
         return PlaneLabels(shell=empty, plane=empty, slot=empty, plane_sizes=empty)
     feats = np.stack([inc, raan, sma], axis=1)
-    raw = _single_linkage(feats, [inclination_gap_rad, raan_gap_rad, altitude_gap_m], [np.inf, TWO_PI, np.inf])
+    raw = _single_linkage(
+        feats, [inclination_gap_rad, raan_gap_rad, altitude_gap_m], [np.inf, TWO_PI, np.inf]
+    )
     n_raw = raw.max() + 1
     sizes = np.bincount(raw, minlength=n_raw)
     mean_inc = np.bincount(raw, weights=inc, minlength=n_raw) / sizes
@@ -335,8 +398,10 @@ def _infer_planes_usable(r_teme_m, v_teme_mps, *, raan_gap_rad, inclination_gap_
     big = sizes >= int(min_plane_size)
     shell_of_raw = np.empty(n_raw, dtype=np.int64)
     if np.any(big):
-        shell_big = _single_linkage(np.stack([mean_inc[big], mean_sma[big]], axis=1),
-                                    [shell_inclination_gap_rad, shell_altitude_gap_m])
+        shell_big = _single_linkage(
+            np.stack([mean_inc[big], mean_sma[big]], axis=1),
+            [shell_inclination_gap_rad, shell_altitude_gap_m],
+        )
         shell_of_raw[big] = shell_big
         offset = shell_big.max() + 1
     else:
@@ -357,9 +422,16 @@ def _infer_planes_usable(r_teme_m, v_teme_mps, *, raan_gap_rad, inclination_gap_
     plane_shell = shell_of_raw[plane_order]
     plane_raan_sorted = plane_raan[plane_order]
     nxt, prv = _cyclic_neighbours(plane_shell, plane_raan_sorted, seam_gap=seam_gap_rad)
-    return PlaneLabels(shell=plane_shell[plane], plane=plane, slot=_rank_within(plane, u),
-                       plane_sizes=sizes[plane_order], plane_shell=plane_shell, plane_next=nxt, plane_prev=prv,
-                       plane_raan_rad=plane_raan_sorted)
+    return PlaneLabels(
+        shell=plane_shell[plane],
+        plane=plane,
+        slot=_rank_within(plane, u),
+        plane_sizes=sizes[plane_order],
+        plane_shell=plane_shell,
+        plane_next=nxt,
+        plane_prev=prv,
+        plane_raan_rad=plane_raan_sorted,
+    )
 
 
 # --------------------------------------------------------------------------- ISL graph
@@ -412,9 +484,16 @@ def _nearest_in_plane(pos, plane, rows, target_plane, allowed):
     cand = np.flatnonzero(allowed)
     if len(rows) == 0 or len(cand) == 0:
         return best
-    tree = cKDTree(np.hstack([pos[cand], plane[cand, None] * _PLANE_AXIS_M]), balanced_tree=False, compact_nodes=False)
-    dist, j = tree.query(np.hstack([pos[rows], target_plane[:, None] * _PLANE_AXIS_M]), k=1,
-                         distance_upper_bound=0.5 * _PLANE_AXIS_M)
+    tree = cKDTree(
+        np.hstack([pos[cand], plane[cand, None] * _PLANE_AXIS_M]),
+        balanced_tree=False,
+        compact_nodes=False,
+    )
+    dist, j = tree.query(
+        np.hstack([pos[rows], target_plane[:, None] * _PLANE_AXIS_M]),
+        k=1,
+        distance_upper_bound=0.5 * _PLANE_AXIS_M,
+    )
     ok = np.isfinite(dist)
     best[ok] = cand[j[ok]]
     return best
@@ -466,8 +545,16 @@ def _inter_pairs(pos, labels, keep, max_rounds=8):
     return a, east_partner[a]
 
 
-def isl_graph(sat_pos_m, labels: PlaneLabels, *, max_range_m, atmosphere_margin_m=DEFAULT_ATMOSPHERE_MARGIN_M,
-              inter_plane=True, valid=None, names=None) -> nx.Graph:
+def isl_graph(
+    sat_pos_m,
+    labels: PlaneLabels,
+    *,
+    max_range_m,
+    atmosphere_margin_m=DEFAULT_ATMOSPHERE_MARGIN_M,
+    inter_plane=True,
+    valid=None,
+    names=None,
+) -> nx.Graph:
     """+Grid inter-satellite link graph of one epoch.
 
     sat_pos_m (S, 3) Earth-fixed metres; labels from :func:`infer_planes` or
@@ -503,9 +590,13 @@ def isl_graph(sat_pos_m, labels: PlaneLabels, *, max_range_m, atmosphere_margin_
     if labels.n_sats != s:
         raise ValueError(f"labels describe {labels.n_sats} satellites but sat_pos_m has {s}")
     if not (max_range_m > 0):
-        raise ValueError(f"max_range_m must be > 0 (use np.inf for no range limit), got {max_range_m!r}")
+        raise ValueError(
+            f"max_range_m must be > 0 (use np.inf for no range limit), got {max_range_m!r}"
+        )
     if not (np.isfinite(atmosphere_margin_m) and atmosphere_margin_m >= 0):
-        raise ValueError(f"atmosphere_margin_m must be a finite number >= 0, got {atmosphere_margin_m!r}")
+        raise ValueError(
+            f"atmosphere_margin_m must be a finite number >= 0, got {atmosphere_margin_m!r}"
+        )
     keep = np.all(np.isfinite(pos), axis=1)
     if valid is not None:
         valid = np.asarray(valid, dtype=bool)
@@ -523,7 +614,9 @@ def isl_graph(sat_pos_m, labels: PlaneLabels, *, max_range_m, atmosphere_margin_
     b = np.r_[ib, eb]
     inter = np.r_[np.zeros(len(ia), dtype=bool), np.ones(len(ea), dtype=bool)]
     length = np.linalg.norm(pos[a] - pos[b], axis=1)
-    ok = (length <= max_range_m) & ~earth_occluded(pos[a], pos[b], WGS84_EQUATORIAL_RADIUS_M + atmosphere_margin_m)
+    ok = (length <= max_range_m) & ~earth_occluded(
+        pos[a], pos[b], WGS84_EQUATORIAL_RADIUS_M + atmosphere_margin_m
+    )
     a, b, inter, length = a[ok], b[ok], inter[ok], length[ok]
     grid = np.full((s, 4), -1, dtype=np.int64)
     grid[a[~inter], 0] = b[~inter]
@@ -571,7 +664,9 @@ class IslGraph(nx.Graph):
         kinds = np.where(e["kind_inter"], "inter", "intra").tolist()
         self.add_edges_from(
             (u, v, {"length_m": d, "delay_s": t, "kind": k})
-            for u, v, d, t, k in zip(e["a"].tolist(), e["b"].tolist(), length.tolist(), delay.tolist(), kinds)
+            for u, v, d, t, k in zip(
+                e["a"].tolist(), e["b"].tolist(), length.tolist(), delay.tolist(), kinds
+            )
         )
 
     # networkx keeps nodes and adjacency in these two dicts; reading either materialises.
@@ -638,7 +733,9 @@ def grid_neighbours(graph: nx.Graph, labels: PlaneLabels) -> np.ndarray:
     lone = first & np.r_[ai[1:] != ai[:-1], True]
     n_ring = np.maximum(labels.plane_sizes[labels.plane[ai]], 1)
     ahead_i = (labels.slot[bi] - labels.slot[ai]) % n_ring
-    behind = lone & ((2 * ahead_i > n_ring) | ((2 * ahead_i == n_ring) & (labels.slot[ai] > labels.slot[bi])))
+    behind = lone & (
+        (2 * ahead_i > n_ring) | ((2 * ahead_i == n_ring) & (labels.slot[ai] > labels.slot[bi]))
+    )
     grid[ai[behind], 0] = -1
     grid[ai[behind], 1] = bi[behind]
     return grid
@@ -726,14 +823,27 @@ def _hop_fill(graph, central, exclude, eligible, elevation, count):
         return _hop_fill_grid(graph.graph["grid"], central, exclude, eligible, elevation, count)
     for cutoff in (2, 4, 8, None):  # widen the breadth-first search only as far as needed
         hops = nx.single_source_shortest_path_length(graph, central, cutoff=cutoff)
-        cands = sorted((h, -elevation[n], n) for n, h in hops.items() if n not in exclude and eligible[n])
+        cands = sorted(
+            (h, -elevation[n], n) for n, h in hops.items() if n not in exclude and eligible[n]
+        )
         if len(cands) >= count:
             break
     return [n for _, _, n in cands[:count]]
 
 
-def serving_group(graph, elevation_rad, labels: PlaneLabels, *, group_size=None, collaboration="II", mask_rad=0.0,
-                  group_mask_rad=0.0, previous_central=-1, hysteresis_rad=0.0, substitute=False) -> ServingGroup:
+def serving_group(
+    graph,
+    elevation_rad,
+    labels: PlaneLabels,
+    *,
+    group_size=None,
+    collaboration="II",
+    mask_rad=0.0,
+    group_mask_rad=0.0,
+    previous_central=-1,
+    hysteresis_rad=0.0,
+    substitute=False,
+) -> ServingGroup:
     """Serving group of one ground target (seed 000 Sec. II / Fig. 5; seed-math B.1, B.9).
 
     graph: from :func:`isl_graph` (its ``grid`` table and ``sat_pos_m``);
@@ -759,13 +869,33 @@ def serving_group(graph, elevation_rad, labels: PlaneLabels, *, group_size=None,
     group_size does (ISL hop distance, then elevation); the group is then
     valid, and its reason records what was substituted.
     """
-    return serving_groups(graph, np.asarray(elevation_rad, dtype=float)[None, :], labels, group_size=group_size,
-                          collaboration=collaboration, mask_rad=mask_rad, group_mask_rad=group_mask_rad,
-                          previous_central=[previous_central], hysteresis_rad=hysteresis_rad, substitute=substitute)[0]
+    return serving_groups(
+        graph,
+        np.asarray(elevation_rad, dtype=float)[None, :],
+        labels,
+        group_size=group_size,
+        collaboration=collaboration,
+        mask_rad=mask_rad,
+        group_mask_rad=group_mask_rad,
+        previous_central=[previous_central],
+        hysteresis_rad=hysteresis_rad,
+        substitute=substitute,
+    )[0]
 
 
-def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None, collaboration="II", mask_rad=0.0,
-                   group_mask_rad=0.0, previous_central=None, hysteresis_rad=0.0, substitute=False) -> list:
+def serving_groups(
+    graph,
+    elevation_rad,
+    labels: PlaneLabels,
+    *,
+    group_size=None,
+    collaboration="II",
+    mask_rad=0.0,
+    group_mask_rad=0.0,
+    previous_central=None,
+    hysteresis_rad=0.0,
+    substitute=False,
+) -> list:
     """Serving groups of G targets: elevation_rad (G, S); previous_central (G,) or None.
 
     Same rules as :func:`serving_group`; central selection and the natural
@@ -784,9 +914,15 @@ def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None
     if not hysteresis_rad >= 0:
         raise ValueError(f"hysteresis_rad must be >= 0, got {hysteresis_rad!r}")
     n_targets = el.shape[0]
-    prev = np.full(n_targets, -1) if previous_central is None else np.asarray(previous_central, dtype=np.int64)
+    prev = (
+        np.full(n_targets, -1)
+        if previous_central is None
+        else np.asarray(previous_central, dtype=np.int64)
+    )
     if prev.shape != (n_targets,):
-        raise ValueError(f"previous_central must have one entry per target ({n_targets}), got {prev.shape}")
+        raise ValueError(
+            f"previous_central must have one entry per target ({n_targets}), got {prev.shape}"
+        )
     grid = grid_neighbours(graph, labels)
     pos = graph.graph.get("sat_pos_m")
     central = _select_central(el, mask_rad, prev, hysteresis_rad)
@@ -801,8 +937,12 @@ def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None
             jj = np.maximum(j, 0)
             fore, aft = grid[jj, 0], grid[jj, 1]
             if pos is not None:
-                d_fore = np.where(fore >= 0, np.linalg.norm(pos[np.maximum(fore, 0)] - pos[c], axis=1), np.inf)
-                d_aft = np.where(aft >= 0, np.linalg.norm(pos[np.maximum(aft, 0)] - pos[c], axis=1), np.inf)
+                d_fore = np.where(
+                    fore >= 0, np.linalg.norm(pos[np.maximum(fore, 0)] - pos[c], axis=1), np.inf
+                )
+                d_aft = np.where(
+                    aft >= 0, np.linalg.norm(pos[np.maximum(aft, 0)] - pos[c], axis=1), np.inf
+                )
             else:  # no positions: prefer the one the target sees higher
                 g = np.arange(n_targets)
                 d_fore = np.where(fore >= 0, -el[g, np.maximum(fore, 0)], np.inf)
@@ -815,7 +955,11 @@ def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None
     out = []
     for g in range(n_targets):
         if central[g] < 0:
-            out.append(ServingGroup(-1, (), False, f"no satellite above the {np.degrees(mask_rad):.2f} deg mask"))
+            out.append(
+                ServingGroup(
+                    -1, (), False, f"no satellite above the {np.degrees(mask_rad):.2f} deg mask"
+                )
+            )
             continue
         cg = int(central[g])
         members, missing, seen = [], [], {cg}
@@ -826,7 +970,9 @@ def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None
             elif m in seen:
                 missing.append(f"{name}: duplicate of another member")
             elif not eligible[g, m]:
-                missing.append(f"{name}: sat {m} below the {np.degrees(group_mask_rad):.2f} deg group mask")
+                missing.append(
+                    f"{name}: sat {m} below the {np.degrees(group_mask_rad):.2f} deg group mask"
+                )
             else:
                 members.append(m)
                 seen.add(m)
@@ -836,7 +982,11 @@ def serving_groups(graph, elevation_rad, labels: PlaneLabels, *, group_size=None
             members += _hop_fill(graph, cg, seen, eligible[g], el[g], k - 1 - len(members))
         group = (cg,) + tuple(members)
         if len(group) >= k:
-            note = "substituted by ISL hop distance: " + ", ".join(missing) if (missing and substitute) else ""
+            note = (
+                "substituted by ISL hop distance: " + ", ".join(missing)
+                if (missing and substitute)
+                else ""
+            )
             out.append(ServingGroup(cg, group, True, note))
         else:
             why = f"found {len(group)} of {k} members (type {collaboration})"
@@ -877,9 +1027,20 @@ def _as_datetime(epoch):
     return epoch
 
 
-def walker_group_snapshot(*, planes=72, per_plane=22, phasing=1, altitude_m=550e3, inclination_rad=radians(53.0),
-                          collaboration="II", group_size=None, epoch=None, central_index=None,
-                          max_range_m=np.inf, atmosphere_margin_m=DEFAULT_ATMOSPHERE_MARGIN_M) -> GroupGeometry:
+def walker_group_snapshot(
+    *,
+    planes=72,
+    per_plane=22,
+    phasing=1,
+    altitude_m=550e3,
+    inclination_rad=radians(53.0),
+    collaboration="II",
+    group_size=None,
+    epoch=None,
+    central_index=None,
+    max_range_m=np.inf,
+    atmosphere_margin_m=DEFAULT_ATMOSPHERE_MARGIN_M,
+) -> GroupGeometry:
     """Serving-group geometry on a Walker Delta snapshot (seed 000 Table I, seed-math B.1/B.9).
 
     Builds ``orbits.walker_delta(planes*per_plane, planes, phasing, altitude_m,
@@ -902,7 +1063,9 @@ def walker_group_snapshot(*, planes=72, per_plane=22, phasing=1, altitude_m=550e
     if planes < 1 or per_plane < 1:
         raise ValueError(f"planes and per_plane must be >= 1, got {planes}, {per_plane}")
     epoch_dt = parse_utc(DEFAULT_SNAPSHOT_EPOCH if epoch is None else _as_datetime(epoch))
-    constellation = orbits.walker_delta(planes * per_plane, planes, phasing, altitude_m, inclination_rad, epoch=epoch_dt)
+    constellation = orbits.walker_delta(
+        planes * per_plane, planes, phasing, altitude_m, inclination_rad, epoch=epoch_dt
+    )
     pos, vel, err = orbits.propagate_itrs(constellation, orbits.to_datetime64([epoch_dt]))
     pos, vel, err = pos[0], vel[0], err[0]
     if np.any(err != 0):
@@ -920,10 +1083,26 @@ def walker_group_snapshot(*, planes=72, per_plane=22, phasing=1, altitude_m=550e
     nadir = geocentric_nadir_point(pos[central])
     el, _, _ = look_angles(nadir[None, :], pos)
     # the central is imposed: it is the 'previous' central and no hysteresis threshold can be exceeded
-    group = serving_group(graph, el[0], labels, group_size=group_size, collaboration=collaboration,
-                          mask_rad=-np.pi / 2, group_mask_rad=0.0, previous_central=central, hysteresis_rad=np.inf)
+    group = serving_group(
+        graph,
+        el[0],
+        labels,
+        group_size=group_size,
+        collaboration=collaboration,
+        mask_rad=-np.pi / 2,
+        group_mask_rad=0.0,
+        previous_central=central,
+        hysteresis_rad=np.inf,
+    )
     if not group.valid:
-        raise ValueError(f"no complete type-{collaboration} group around satellite {central}: {group.reason}")
+        raise ValueError(
+            f"no complete type-{collaboration} group around satellite {central}: {group.reason}"
+        )
     members = np.asarray(group.members)
-    return GroupGeometry(sat_pos=pos[members], sat_vel=vel[members], members=tuple(int(m) for m in members),
-                         central_nadir_ecef=np.asarray(nadir, dtype=float), collaboration=collaboration)
+    return GroupGeometry(
+        sat_pos=pos[members],
+        sat_vel=vel[members],
+        members=tuple(int(m) for m in members),
+        central_nadir_ecef=np.asarray(nadir, dtype=float),
+        collaboration=collaboration,
+    )

@@ -78,7 +78,9 @@ def parse_utc(text) -> datetime:
         try:
             value = datetime.fromisoformat(candidate)
         except ValueError:
-            raise ValueError(f"not an ISO 8601 UTC time: {text!r} (e.g. 2026-05-28T12:00:00Z)") from None
+            raise ValueError(
+                f"not an ISO 8601 UTC time: {text!r} (e.g. 2026-05-28T12:00:00Z)"
+            ) from None
     else:
         raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
     if value.tzinfo is None:

@@ -73,7 +73,14 @@ from .results import (
     write_json_atomic,
 )
 
-__all__ = ["run_windowed", "window_spans", "central_candidates", "central_chain", "run_window", "sum_counts"]
+__all__ = [
+    "run_windowed",
+    "window_spans",
+    "central_candidates",
+    "central_chain",
+    "run_window",
+    "sum_counts",
+]
 
 #: Retries of a window task that raised (a killed worker is covered by ALLOWED_FAILURES).
 WINDOW_RETRIES = 2
@@ -97,13 +104,24 @@ def _twin(scenario, run_dir, span):
     """A Twin for `span`, reusing this worker process's constellation and plane labels."""
     from . import orbits
 
-    key = json.dumps([scenario.constellation.model_dump(mode="json"), str(scenario.run.start)], sort_keys=True,
-                     default=str)
+    key = json.dumps(
+        [scenario.constellation.model_dump(mode="json"), str(scenario.run.start)],
+        sort_keys=True,
+        default=str,
+    )
     if _CACHE.get("key") != key:
         _CACHE.clear()
-        _CACHE["constellation"] = orbits.build_constellation(scenario.constellation, scenario.run.start)
+        _CACHE["constellation"] = orbits.build_constellation(
+            scenario.constellation, scenario.run.start
+        )
         _CACHE["key"] = key
-    twin = Twin(scenario, run_dir, constellation=_CACHE["constellation"], labels=_CACHE.get("labels"), span=span)
+    twin = Twin(
+        scenario,
+        run_dir,
+        constellation=_CACHE["constellation"],
+        labels=_CACHE.get("labels"),
+        span=span,
+    )
     _CACHE["labels"] = twin.labels
     return twin
 
@@ -131,8 +149,12 @@ def central_candidates(twin: Twin, first: int, stop: int) -> dict:
             keep = np.flatnonzero((el[0] >= mask) & ~(best_el > el[0] + hysteresis))
             idx.append(keep)
             ptr.append(ptr[-1] + len(keep))
-    return {"first": first, "best": best_all, "ptr": np.asarray(ptr, dtype=np.int64),
-            "idx": np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, dtype=np.int64)}
+    return {
+        "first": first,
+        "best": best_all,
+        "ptr": np.asarray(ptr, dtype=np.int64),
+        "idx": np.concatenate(idx).astype(np.int64) if idx else np.zeros(0, dtype=np.int64),
+    }
 
 
 def central_chain(parts: list[dict], n_epochs: int, n_entities: int) -> np.ndarray:
@@ -144,13 +166,15 @@ def central_chain(parts: list[dict], n_epochs: int, n_entities: int) -> np.ndarr
     covered = 0
     for part in sorted(parts, key=lambda p: p["first"]):
         if part["first"] != covered:
-            raise ValueError(f"pre-pass parts must cover the run without gaps: expected epoch {covered}, "
-                             f"got a part from {part['first']}")
+            raise ValueError(
+                f"pre-pass parts must cover the run without gaps: expected epoch {covered}, "
+                f"got a part from {part['first']}"
+            )
         best, ptr, idx = part["best"], part["ptr"], part["idx"]
         for t in range(best.shape[0]):
             for g in range(n_entities):
                 k = t * n_entities + g
-                cands = idx[ptr[k]:ptr[k + 1]]
+                cands = idx[ptr[k] : ptr[k + 1]]
                 prev[g] = prev[g] if (prev[g] >= 0 and np.any(cands == prev[g])) else best[t, g]
             chain[covered + t] = prev
         covered += best.shape[0]
@@ -164,8 +188,15 @@ def prepass_task(scenario, run_dir: str, first: int, stop: int) -> dict:
     return central_candidates(_twin(scenario, Path(run_dir), None), first, stop)
 
 
-def run_window(scenario, run_dir: str | Path, first: int, stop: int, *, chain: np.ndarray,
-               wall_origin: tuple[float, float] | None = None) -> dict:
+def run_window(
+    scenario,
+    run_dir: str | Path,
+    first: int,
+    stop: int,
+    *,
+    chain: np.ndarray,
+    wall_origin: tuple[float, float] | None = None,
+) -> dict:
     """Run (or continue) window ``[first, stop)`` of a windowed run in `run_dir`.
 
     chain: (n_epochs, G) centrals from :func:`central_chain` (rows first-2 .. stop-1 are
@@ -183,7 +214,12 @@ def run_window(scenario, run_dir: str | Path, first: int, stop: int, *, chain: n
     if wall_origin is not None:
         twin.wall_origin = (float(wall_origin[0]), float(wall_origin[1]))
     state = twin.run()
-    return {"first": first, "stop": stop, "next_epoch": state["next_epoch"], "summary": state["state"]["summary"]}
+    return {
+        "first": first,
+        "stop": stop,
+        "next_epoch": state["next_epoch"],
+        "summary": state["state"]["summary"],
+    }
 
 
 def sum_counts(counts: list[dict]) -> dict:
@@ -219,8 +255,13 @@ def _client(workers: int, scheduler_address: str | None):
     if workers < 1:
         raise ValueError(f"workers must be >= 1 for a windowed run, got {workers}")
     with dask.config.set({"distributed.scheduler.allowed-failures": ALLOWED_FAILURES}):
-        cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = LocalCluster(
+            n_workers=int(workers),
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         return Client(cluster), cluster
 
 
@@ -229,8 +270,15 @@ def _prepare_run_dir(scenario, scenario_path, out, resume) -> tuple[Path, dict]:
         run_dir = Path(resume)
         info = read_json(run_dir / RUN_INFO) if (run_dir / RUN_INFO).exists() else {}
         if info.get("mode") != "windowed":
-            raise InputError([Problem(str(run_dir), "this run was not started with --workers: resume it without "
-                                                    "--workers (its checkpoint.json is a serial run's)")])
+            raise InputError(
+                [
+                    Problem(
+                        str(run_dir),
+                        "this run was not started with --workers: resume it without "
+                        "--workers (its checkpoint.json is a serial run's)",
+                    )
+                ]
+            )
         return run_dir, info
     run_dir = free_run_dir(Path(out) if out is not None else Path(scenario.output.dir))
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -238,9 +286,16 @@ def _prepare_run_dir(scenario, scenario_path, out, resume) -> tuple[Path, dict]:
     return run_dir, {}
 
 
-def run_windowed(scenario_path: Path | None = None, *, out: Path | None = None, resume: Path | None = None,
-                 workers: int = 2, scheduler_address: str | None = None, quiet: bool = False,
-                 console: Console | None = None) -> Path:
+def run_windowed(
+    scenario_path: Path | None = None,
+    *,
+    out: Path | None = None,
+    resume: Path | None = None,
+    workers: int = 2,
+    scheduler_address: str | None = None,
+    quiet: bool = False,
+    console: Console | None = None,
+) -> Path:
     """Run (or resume) a scenario as parallel windows on dask.distributed; returns the run
     directory. Its tables equal the serial run's (``twin run`` without ``--workers``).
 
@@ -251,17 +306,27 @@ def run_windowed(scenario_path: Path | None = None, *, out: Path | None = None, 
     from .runner import prepare, print_summary
 
     console = console or Console()
-    scenario, constellation = prepare(scenario_path, resume=resume, console=None if quiet else console)
+    scenario, constellation = prepare(
+        scenario_path, resume=resume, console=None if quiet else console
+    )
     run_dir, previous_info = _prepare_run_dir(scenario, scenario_path, out, resume)
-    driver = Twin(scenario, run_dir, constellation=constellation)  # run.json writer, summary, no epochs
+    driver = Twin(
+        scenario, run_dir, constellation=constellation
+    )  # run.json writer, summary, no epochs
     spans = window_spans(driver.n_epochs, driver.window)
     driver.memory = list(previous_info.get("memory", []))
-    driver.info_extra = {"mode": "windowed", "window_epochs": driver.window, "n_windows": len(spans),
-                         "workers": scheduler_address or int(workers)}
+    driver.info_extra = {
+        "mode": "windowed",
+        "window_epochs": driver.window,
+        "n_windows": len(spans),
+        "workers": scheduler_address or int(workers),
+    }
     session_started = wallclock.perf_counter()
     wall_origin = (wallclock.time(), float(previous_info.get("wall_s_total", 0.0)))
     driver._write_info("running", wall_s=0.0)
-    todo = [span for span in spans if (_window_state(run_dir, span) or {}).get("next_epoch") != span[1]]
+    todo = [
+        span for span in spans if (_window_state(run_dir, span) or {}).get("next_epoch") != span[1]
+    ]
     G = len(driver.ground.names)
     if todo:
         client, cluster = _client(workers, scheduler_address)
@@ -270,8 +335,18 @@ def run_windowed(scenario_path: Path | None = None, *, out: Path | None = None, 
             chain = np.load(centrals_path) if centrals_path.exists() else None
             if chain is None or chain.shape != (driver.n_epochs, G):
                 prepass_started = wallclock.perf_counter()
-                pre = [client.submit(prepass_task, scenario, str(run_dir), a, b, retries=WINDOW_RETRIES, pure=False)
-                       for a, b in spans]
+                pre = [
+                    client.submit(
+                        prepass_task,
+                        scenario,
+                        str(run_dir),
+                        a,
+                        b,
+                        retries=WINDOW_RETRIES,
+                        pure=False,
+                    )
+                    for a, b in spans
+                ]
                 chain = central_chain(client.gather(pre), driver.n_epochs, G)
                 del pre
                 centrals_path.parent.mkdir(parents=True, exist_ok=True)
@@ -279,19 +354,36 @@ def run_windowed(scenario_path: Path | None = None, *, out: Path | None = None, 
                 with open(tmp, "wb") as handle:
                     np.save(handle, chain)
                 os.replace(tmp, centrals_path)
-                driver.info_extra["prepass_wall_s"] = round(wallclock.perf_counter() - prepass_started, 3)
+                driver.info_extra["prepass_wall_s"] = round(
+                    wallclock.perf_counter() - prepass_started, 3
+                )
             chain_future = client.scatter(chain, broadcast=True)
-            futures = {client.submit(run_window, scenario, str(run_dir), a, b, chain=chain_future,
-                                     wall_origin=wall_origin, retries=WINDOW_RETRIES, pure=False,
-                                     key=f"twin-window-{a:08d}-{os.getpid()}-{wallclock.time_ns()}"): (a, b)
-                       for a, b in todo}
+            futures = {
+                client.submit(
+                    run_window,
+                    scenario,
+                    str(run_dir),
+                    a,
+                    b,
+                    chain=chain_future,
+                    wall_origin=wall_origin,
+                    retries=WINDOW_RETRIES,
+                    pure=False,
+                    key=f"twin-window-{a:08d}-{os.getpid()}-{wallclock.time_ns()}",
+                ): (a, b)
+                for a, b in todo
+            }
             _follow(futures, spans, run_dir, driver, scenario, quiet, console, wait)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
     states = [_window_state(run_dir, span) for span in spans]
-    missing = [span for span, state in zip(spans, states) if state is None or state["next_epoch"] != span[1]]
+    missing = [
+        span
+        for span, state in zip(spans, states)
+        if state is None or state["next_epoch"] != span[1]
+    ]
     if missing:
         raise RuntimeError(f"windows {missing} did not finish")
     driver.summary_counts = sum_counts([s["state"]["summary"] for s in states])
@@ -300,9 +392,15 @@ def run_windowed(scenario_path: Path | None = None, *, out: Path | None = None, 
         for stage, seconds in state.get("stage_s", {}).items():
             driver.timer.seconds[stage] = driver.timer.seconds.get(stage, 0.0) + seconds
     driver.memory = _merged_memory(states, spans)
-    driver.memory.append({"epoch": driver.n_epochs, "rss_mb": round(current_rss_mb(), 3),
-                          "wall_s": round(wall_origin[1] + wallclock.time() - wall_origin[0], 3),
-                          "pid": os.getpid(), "window": "driver"})
+    driver.memory.append(
+        {
+            "epoch": driver.n_epochs,
+            "rss_mb": round(current_rss_mb(), 3),
+            "wall_s": round(wall_origin[1] + wallclock.time() - wall_origin[0], 3),
+            "pid": os.getpid(),
+            "window": "driver",
+        }
+    )
     driver.info_extra["summary"] = driver.summary_counts
     driver._write_info("complete", wall_s=wallclock.perf_counter() - session_started)
     if not quiet:
@@ -320,16 +418,37 @@ def _merged_memory(states, spans) -> list[dict]:
     return sorted(samples, key=lambda s: (s["wall_s"], s["epoch"]))
 
 
-def _follow(futures: dict, spans, run_dir: Path, driver: Twin, scenario, quiet: bool, console: Console, wait) -> None:
+def _follow(
+    futures: dict, spans, run_dir: Path, driver: Twin, scenario, quiet: bool, console: Console, wait
+) -> None:
     """Wait for the window futures with a progress bar over epochs (read from the windows'
     checkpoints); each finished window's memory samples go into run.json at once."""
     from contextlib import nullcontext
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
 
-    progress = nullcontext() if quiet else Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TextColumn("windows {task.fields[win]}"),
-        TextColumn("wall"), TimeElapsedColumn(), TextColumn("eta"), TimeRemainingColumn(), console=console)
+    progress = (
+        nullcontext()
+        if quiet
+        else Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("windows {task.fields[win]}"),
+            TextColumn("wall"),
+            TimeElapsedColumn(),
+            TextColumn("eta"),
+            TimeRemainingColumn(),
+            console=console,
+        )
+    )
     pending = set(futures)
     finished: dict = {}  # first epoch -> final state of a finished window (read once)
 
@@ -345,8 +464,13 @@ def _follow(futures: dict, spans, run_dir: Path, driver: Twin, scenario, quiet: 
         return out
 
     with progress:
-        task = None if quiet else progress.add_task(f"{scenario.run.name} (windowed)", total=driver.n_epochs,
-                                                   win=f"0/{len(spans)}")
+        task = (
+            None
+            if quiet
+            else progress.add_task(
+                f"{scenario.run.name} (windowed)", total=driver.n_epochs, win=f"0/{len(spans)}"
+            )
+        )
         while pending:
             try:
                 done, pending = wait(pending, timeout=0.5, return_when="FIRST_COMPLETED")

@@ -24,7 +24,10 @@ START = datetime(2026, 5, 28, 12, tzinfo=timezone.utc)
 
 
 def default_snapshot() -> Path | None:
-    for candidate in (ROOT / "ephemeris" / SNAPSHOT_NAME, ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME):
+    for candidate in (
+        ROOT / "ephemeris" / SNAPSHOT_NAME,
+        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
+    ):
         if candidate.exists():
             return candidate
     return None

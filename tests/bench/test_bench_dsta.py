@@ -56,7 +56,13 @@ def _capture(tmp_path, monkeypatch):
     original = bf.beamform
 
     def recording(method, H, delta, **kw):
-        drops.append({"H": np.array(H), "delta": np.array(delta), **{k: v for k, v in kw.items() if k != "rng"}})
+        drops.append(
+            {
+                "H": np.array(H),
+                "delta": np.array(delta),
+                **{k: v for k, v in kw.items() if k != "rng"},
+            }
+        )
         return original(method, H, delta, **kw)
 
     monkeypatch.setattr(bf, "beamform", recording)
@@ -70,12 +76,29 @@ def _capture(tmp_path, monkeypatch):
 def _run(drops, **kw):
     stats0 = (fz.STATS.iterations, fz.STATS.fallbacks)
     started = time.process_time()
-    results = [bf.dsta(d["H"], d["delta"], d["ut_pos"], d["sat_pos"], d["ref_pos"], power_w=d["power_w"],
-                       noise_w=d["noise_w"], bandwidth_hz=d["bandwidth_hz"], ref_var=d["ref_var"], **kw) for d in drops]
+    results = [
+        bf.dsta(
+            d["H"],
+            d["delta"],
+            d["ut_pos"],
+            d["sat_pos"],
+            d["ref_pos"],
+            power_w=d["power_w"],
+            noise_w=d["noise_w"],
+            bandwidth_hz=d["bandwidth_hz"],
+            ref_var=d["ref_var"],
+            **kw,
+        )
+        for d in drops
+    ]
     cpu = time.process_time() - started
-    return {"cpu_s": cpu, "tests": int(sum(r.n_tests.sum() for r in results)),
-            "iterations": fz.STATS.iterations - stats0[0], "fallbacks": fz.STATS.fallbacks - stats0[1],
-            "results": results}
+    return {
+        "cpu_s": cpu,
+        "tests": int(sum(r.n_tests.sum() for r in results)),
+        "iterations": fz.STATS.iterations - stats0[0],
+        "fallbacks": fz.STATS.fallbacks - stats0[1],
+        "results": results,
+    }
 
 
 def test_bench_dsta_replay_epochs(benchmark, tmp_path, monkeypatch):
@@ -94,9 +117,11 @@ def test_bench_dsta_replay_epochs(benchmark, tmp_path, monkeypatch):
     print(f"\nStarlink replay cluster: {n} epochs, {I} satellites x {C} UTs, N = {N}")
     base = runs["before"]
     for name, r in runs.items():
-        print(f"{name:8s} {r['cpu_s'] / n * 1e3:7.0f} ms CPU/epoch  tests {r['tests'] / n:6.0f}/epoch  "
-              f"iterations {r['iterations'] / n:7.0f}/epoch  SOCP fallbacks {r['fallbacks']:3d}  "
-              f"CPU ratio vs before {r['cpu_s'] / base['cpu_s']:.2f}")
+        print(
+            f"{name:8s} {r['cpu_s'] / n * 1e3:7.0f} ms CPU/epoch  tests {r['tests'] / n:6.0f}/epoch  "
+            f"iterations {r['iterations'] / n:7.0f}/epoch  SOCP fallbacks {r['fallbacks']:3d}  "
+            f"CPU ratio vs before {r['cpu_s'] / base['cpu_s']:.2f}"
+        )
     benchmark.extra_info.update({f"{k}_cpu_s_per_epoch": r["cpu_s"] / n for k, r in runs.items()})
     for r in (runs["current"], runs["cold"]):
         for a, b, d in zip(r["results"], base["results"], drops):

@@ -51,13 +51,19 @@ def test_bench_fast_vs_sdr(benchmark):
     benchmark.pedantic(lambda: fast_design(pb), rounds=1, iterations=1)
     lo, hi = fast.extra["dual_bound_m"], fast.rcrb_m
     inside = lo * (1 - 1e-4) <= bound.bound_m <= hi * (1 + 1e-4)
-    eps = f", eps {scs_eps(pb):.0e}, {bound.extra.get('solver_iterations')} iterations" if bound.solver == "SCS" else ""
-    print(f"\n[{size}] SDR ({bound.solver}{eps}, subspace d = {bound.extra.get('subspace_dim')}) "
-          f"{c_sdr:.2f} s CPU, status {bound.status} ({bound.solver_status}), bound {bound.bound_m:.6g} m, "
-          f"violation {bound.extra.get('feasibility_violation', float('nan')):.2e}; "
-          f"fast_design {c_fast:.3f} s CPU ({fast.status}, {hi:.6g} m, {fast.extra['lbfgs_iterations']} L-BFGS it.); "
-          f"certified bracket [{lo:.6g}, {hi:.6g}] m, SDR bound inside: {inside} "
-          f"({100 * (bound.bound_m / hi - 1):+.4f} % vs fast); speed-up x{c_sdr / c_fast:.1f}")
+    eps = (
+        f", eps {scs_eps(pb):.0e}, {bound.extra.get('solver_iterations')} iterations"
+        if bound.solver == "SCS"
+        else ""
+    )
+    print(
+        f"\n[{size}] SDR ({bound.solver}{eps}, subspace d = {bound.extra.get('subspace_dim')}) "
+        f"{c_sdr:.2f} s CPU, status {bound.status} ({bound.solver_status}), bound {bound.bound_m:.6g} m, "
+        f"violation {bound.extra.get('feasibility_violation', float('nan')):.2e}; "
+        f"fast_design {c_fast:.3f} s CPU ({fast.status}, {hi:.6g} m, {fast.extra['lbfgs_iterations']} L-BFGS it.); "
+        f"certified bracket [{lo:.6g}, {hi:.6g}] m, SDR bound inside: {inside} "
+        f"({100 * (bound.bound_m / hi - 1):+.4f} % vs fast); speed-up x{c_sdr / c_fast:.1f}"
+    )
     assert fast.status == "optimal" and bound.status == "optimal"
     assert inside
 
@@ -70,8 +76,10 @@ def test_bench_fast_table2(benchmark):
     benchmark.pedantic(lambda: fast_design(pbs[0]), rounds=1, iterations=1)
     cpu = [c for _, c in runs]
     gaps = [100 * r.extra["dual_gap"] for r, _ in runs]
-    print(f"\n[Table II, 5 random geometries, cold] CPU per design {np.median(cpu):.3f} s median, {max(cpu):.3f} s max; "
-          f"certified gap (RCRB / sqrt(dual bound) - 1) max {max(gaps):.4f} %")
+    print(
+        f"\n[Table II, 5 random geometries, cold] CPU per design {np.median(cpu):.3f} s median, {max(cpu):.3f} s max; "
+        f"certified gap (RCRB / sqrt(dual bound) - 1) max {max(gaps):.4f} %"
+    )
     assert all(r.status == "optimal" for r, _ in runs)
 
 
@@ -93,13 +101,32 @@ def _pass_problems(n_epochs: int, step_s: float = 10.0, seed: int = 5):
     phases = rng.uniform(0, 2 * np.pi, (5, 5))
     out = []
     for e in range(n_epochs):
-        g = walker_group_snapshot(collaboration="II", epoch=t0 + timedelta(seconds=e * step_s), central_index=central)
+        g = walker_group_snapshot(
+            collaboration="II", epoch=t0 + timedelta(seconds=e * step_s), central_index=central
+        )
         frames = isac_array_frames(g.sat_pos, g.sat_vel)
-        H = channel.comm_channels(g.sat_pos, ues, frames=frames, rng=np.random.default_rng(seed),
-                                  center_ecef=g0.central_nadir_ecef)
+        H = channel.comm_channels(
+            g.sat_pos,
+            ues,
+            frames=frames,
+            rng=np.random.default_rng(seed),
+            center_ecef=g0.central_nadir_ecef,
+        )
         beta = paper_beta(g.sat_pos, target, phases=phases)
-        out.append(DesignProblem(sat_pos=g.sat_pos, target=target, beta=beta, H=H, eta=2.0, p_max_w=1.0,
-                                 sensing_noise_w=1e-14, nx=4, nz=4, frames=frames))
+        out.append(
+            DesignProblem(
+                sat_pos=g.sat_pos,
+                target=target,
+                beta=beta,
+                H=H,
+                eta=2.0,
+                p_max_w=1.0,
+                sensing_noise_w=1e-14,
+                nx=4,
+                nz=4,
+                frames=frames,
+            )
+        )
     return out
 
 
@@ -123,17 +150,21 @@ def test_bench_warm_start_along_pass(benchmark):
     it_cold = np.mean([rc.extra["lbfgs_iterations"] for _, rc in cold[1:]])
     it_warm = np.mean([rw.extra["lbfgs_iterations"] for _, rw, _ in warm])
     cert = max(100 * rw.extra["dual_gap"] for _, rw, _ in warm)
-    print(f"\n[orbit pass, Table II, {len(problems)} epochs of 10 s] per epoch: cold {c_cold:.3f} s CPU "
-          f"({it_cold:.0f} L-BFGS it.), warm {c_warm:.3f} s CPU ({it_warm:.0f} it.) (x{c_cold / c_warm:.1f}); "
-          f"warm certified gap max {cert:.4f} %; warm vs cold RCRB "
-          f"{min(gaps):+.4f} .. {max(gaps):+.4f} %; RCRB per epoch (m): "
-          + ", ".join(f"{rc.rcrb_m:.4g}" for _, rc in cold))
+    print(
+        f"\n[orbit pass, Table II, {len(problems)} epochs of 10 s] per epoch: cold {c_cold:.3f} s CPU "
+        f"({it_cold:.0f} L-BFGS it.), warm {c_warm:.3f} s CPU ({it_warm:.0f} it.) (x{c_cold / c_warm:.1f}); "
+        f"warm certified gap max {cert:.4f} %; warm vs cold RCRB "
+        f"{min(gaps):+.4f} .. {max(gaps):+.4f} %; RCRB per epoch (m): "
+        + ", ".join(f"{rc.rcrb_m:.4g}" for _, rc in cold)
+    )
     assert all(rw.status == "optimal" for _, rw, _ in warm)
 
 
-@pytest.mark.skipif(os.environ.get("TWIN_BENCH_SDR_EPS") is None,
-                    reason="long (minutes of CPU per SDR): set TWIN_BENCH_SDR_EPS=1 (paper_problem('II') only) or "
-                           "TWIN_BENCH_SDR_EPS=1,11,12 (plus random_problem seeds 11 and 12)")
+@pytest.mark.skipif(
+    os.environ.get("TWIN_BENCH_SDR_EPS") is None,
+    reason="long (minutes of CPU per SDR): set TWIN_BENCH_SDR_EPS=1 (paper_problem('II') only) or "
+    "TWIN_BENCH_SDR_EPS=1,11,12 (plus random_problem seeds 11 and 12)",
+)
 def test_bench_sdr_eps_sweep(benchmark):
     """SCS SDRs at Table II size for eps 1e-4 / 1e-5 / 1e-6 (docs/isac-design.md, "Solver choice"):
     SCS iterations, CPU, status, bound, sdr_violation, and whether the bound lies in the fast
@@ -150,19 +181,26 @@ def test_bench_sdr_eps_sweep(benchmark):
         if name == "1":
             pb, label = paper_problem("II", nx=4, nz=4, n_ue=10), "paper_problem('II')"
         else:
-            pb = random_problem(np.random.default_rng(int(name)), collaboration="II", nx=4, nz=4, n_ue=10)
+            pb = random_problem(
+                np.random.default_rng(int(name)), collaboration="II", nx=4, nz=4, n_ue=10
+            )
             label = f"random_problem(default_rng({name}))"
         fast = fast_design(pb)
         lo, hi = fast.extra["dual_bound_m"], fast.rcrb_m
         for eps in (1e-4, 1e-5, 1e-6):
             model = _Model(_Sdp(pb), solver="SCS")
-            res, cpu = _cpu(lambda: sdr_lower_bound(pb, solver="SCS", solver_opts=dict(eps_abs=eps, eps_rel=eps),
-                                                    _model=model))
+            res, cpu = _cpu(
+                lambda: sdr_lower_bound(
+                    pb, solver="SCS", solver_opts=dict(eps_abs=eps, eps_rel=eps), _model=model
+                )
+            )
             inside = lo * (1 - 1e-9) <= res.bound_m <= hi * (1 + 1e-9)
             rows.append(inside)
-            print(f"\n[{label}, eps {eps:.0e}] {model.last_iterations} SCS iterations, {cpu:.1f} s CPU, "
-                  f"{res.solver_status} -> {res.status}, bound {res.bound_m:.8g} m, violation "
-                  f"{res.extra.get('feasibility_violation', float('nan')):.2e}, min rate {res.rates.min():.6f}, "
-                  f"max power {res.sat_power_w.max():.7f} W; bracket [{lo:.8g}, {hi:.8g}] m, inside: {inside}")
+            print(
+                f"\n[{label}, eps {eps:.0e}] {model.last_iterations} SCS iterations, {cpu:.1f} s CPU, "
+                f"{res.solver_status} -> {res.status}, bound {res.bound_m:.8g} m, violation "
+                f"{res.extra.get('feasibility_violation', float('nan')):.2e}, min rate {res.rates.min():.6f}, "
+                f"max power {res.sat_power_w.max():.7f} W; bracket [{lo:.8g}, {hi:.8g}] m, inside: {inside}"
+            )
     benchmark.pedantic(lambda: None, rounds=1, iterations=1)
     assert all(rows)

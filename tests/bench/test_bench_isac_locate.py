@@ -18,7 +18,14 @@ import pytest
 
 from twin.geometry import geodetic_to_ecef
 from twin.isac.locate import SensingProblem, concentrated_likelihood, draw_prior_centre, estimate
-from twin.isac.model import angles, echo, echo_matrix, isac_array_frames, paper_beta, transmit_samples
+from twin.isac.model import (
+    angles,
+    echo,
+    echo_matrix,
+    isac_array_frames,
+    paper_beta,
+    transmit_samples,
+)
 from twin.isac.optimizers import pso
 
 pytestmark = pytest.mark.bench
@@ -64,11 +71,15 @@ def _best(fn, repeats):
 def test_bench_likelihood_50_particles(benchmark):
     problem, y = _problem()
     pts = problem.to_ecef(np.random.default_rng(1).uniform(-500, 500, size=(50, 3)))
-    np.testing.assert_allclose(concentrated_likelihood(problem, y, pts), _loop_likelihood(problem, y, pts), rtol=1e-9)
+    np.testing.assert_allclose(
+        concentrated_likelihood(problem, y, pts), _loop_likelihood(problem, y, pts), rtol=1e-9
+    )
     t_vec = _best(lambda: concentrated_likelihood(problem, y, pts), 50)
     t_loop = _best(lambda: _loop_likelihood(problem, y, pts), 5)
-    print(f"\nlikelihood, 50 particles, N=16, K=5: vectorised {50 / t_vec:,.0f} evals/s, "
-          f"per-particle echo_matrix loop {50 / t_loop:,.0f} evals/s, ratio {t_loop / t_vec:.1f}x")
+    print(
+        f"\nlikelihood, 50 particles, N=16, K=5: vectorised {50 / t_vec:,.0f} evals/s, "
+        f"per-particle echo_matrix loop {50 / t_loop:,.0f} evals/s, ratio {t_loop / t_vec:.1f}x"
+    )
     benchmark(concentrated_likelihood, problem, y, pts)
 
 
@@ -77,10 +88,14 @@ def test_bench_one_pso_localisation(benchmark):
     lo, hi = problem.bounds()
 
     def loop_fitness(offsets):  # same optimiser, baseline objective
-        return _loop_likelihood(problem, y, problem.to_ecef(offsets.reshape(-1, 3))).reshape(offsets.shape[:-1])
+        return _loop_likelihood(problem, y, problem.to_ecef(offsets.reshape(-1, 3))).reshape(
+            offsets.shape[:-1]
+        )
 
     t_vec = _best(lambda: estimate("pso", problem, y, np.random.default_rng(0)), 5)
     t_loop = _best(lambda: pso(loop_fitness, lo, hi, np.random.default_rng(0)), 1)
-    print(f"\none PSO localisation (50 particles x 41 iterations = 2050 evaluations): vectorised {t_vec * 1e3:.1f} ms, "
-          f"per-particle loop {t_loop * 1e3:.0f} ms, ratio {t_loop / t_vec:.1f}x")
+    print(
+        f"\none PSO localisation (50 particles x 41 iterations = 2050 evaluations): vectorised {t_vec * 1e3:.1f} ms, "
+        f"per-particle loop {t_loop * 1e3:.0f} ms, ratio {t_loop / t_vec:.1f}x"
+    )
     benchmark(estimate, "pso", problem, y, np.random.default_rng(0))

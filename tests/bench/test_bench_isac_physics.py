@@ -56,8 +56,10 @@ def test_bench_echo_apply(benchmark, P, L):
     t_fast, y = _best(lambda: echo_apply(th, ph, beta, x, nx, nz))
     t_dense, yd = _best(lambda: echo_matrix(th, ph, beta, nx, nz) @ x, repeats=3)
     assert np.max(np.abs(y - yd)) < 1e-12 * np.max(np.abs(yd))
-    print(f"\necho_apply P={P} L={L}: structured {t_fast * 1e3:.2f} ms, dense {t_dense * 1e3:.2f} ms, "
-          f"speed-up x{t_dense / t_fast:.1f}, {t_fast / P * 1e6:.2f} us per position")
+    print(
+        f"\necho_apply P={P} L={L}: structured {t_fast * 1e3:.2f} ms, dense {t_dense * 1e3:.2f} ms, "
+        f"speed-up x{t_dense / t_fast:.1f}, {t_fast / P * 1e6:.2f} us per position"
+    )
     benchmark(lambda: echo_apply(th, ph, beta, x, nx, nz))
 
 
@@ -65,7 +67,9 @@ def _dense_rcrb(q, p, Rx, beta, nx, nz, frames, noise):
     D0, Ds = C.fim_operators(q, p, beta, nx=nx, nz=nz, frames=frames)
     ops = np.concatenate([D0[None], Ds])
     Phi = np.einsum("iab,jab->ij", ops.conj(), ops @ Rx)
-    F = C._position_fim_from_phi(Phi, C.angle_jacobian(q, p, frames), alpha=1.0, noise_power=noise, snapshots=1)
+    F = C._position_fim_from_phi(
+        Phi, C.angle_jacobian(q, p, frames), alpha=1.0, noise_power=noise, snapshots=1
+    )
     return float(np.sqrt(np.trace(np.linalg.inv(F))))
 
 
@@ -83,6 +87,8 @@ def test_bench_location_crb(benchmark, side):
     t_fast, r = _best(lambda: C.rcrb(q, p, Rx, beta, **kw))
     t_dense, rd = _best(lambda: _dense_rcrb(q, p, Rx, beta, side, side, frames, 1e-14), repeats=3)
     assert r == pytest.approx(rd, rel=1e-9)
-    print(f"\nlocation_crb K={K} N={side}x{side}: structured {t_fast * 1e3:.2f} ms, dense operators "
-          f"{t_dense * 1e3:.2f} ms, speed-up x{t_dense / t_fast:.1f}")
+    print(
+        f"\nlocation_crb K={K} N={side}x{side}: structured {t_fast * 1e3:.2f} ms, dense operators "
+        f"{t_dense * 1e3:.2f} ms, speed-up x{t_dense / t_fast:.1f}"
+    )
     benchmark(lambda: C.rcrb(q, p, Rx, beta, **kw))

@@ -29,7 +29,9 @@ R_E = 6371e3
 def _drop(rng, n_sats, n_ut, nx, spacing_m=75e3):
     """n_ut UTs on a hexagonal-ish grid (spacing_m) under n_sats satellites at 600 km."""
     side = int(np.ceil(np.sqrt(n_ut)))
-    grid = np.array([(e + 0.5 * (n % 2), n) for n in range(side) for e in range(side)], dtype=float)[:n_ut]
+    grid = np.array(
+        [(e + 0.5 * (n % 2), n) for n in range(side) for e in range(side)], dtype=float
+    )[:n_ut]
     grid = (grid - grid.mean(axis=0)) * spacing_m + rng.uniform(-10e3, 10e3, size=(n_ut, 2))
     ut = np.stack([np.full(n_ut, R_E), grid[:, 0], grid[:, 1]], axis=1)
     ut = R_E * ut / np.linalg.norm(ut, axis=1, keepdims=True)
@@ -38,8 +40,16 @@ def _drop(rng, n_sats, n_ut, nx, spacing_m=75e3):
     off = rng.uniform(0, 300e3, size=n_sats)
     sats = np.stack([np.full(n_sats, rs), off * np.cos(ang), off * np.sin(ang)], axis=1)
     sats = rs * sats / np.linalg.norm(sats, axis=1, keepdims=True)
-    H = channels(sats, ut, pnt_body_frames(sats), freq_hz=PARAMS.freq_hz, nx=nx, ny=nx,
-                 element_gain_dbi=PARAMS.element_gain_dbi, rng=rng)
+    H = channels(
+        sats,
+        ut,
+        pnt_body_frames(sats),
+        freq_hz=PARAMS.freq_hz,
+        nx=nx,
+        ny=nx,
+        element_gain_dbi=PARAMS.element_gain_dbi,
+        rng=rng,
+    )
     return H, ut, sats, np.array([rs, 0.0, 0.0])
 
 
@@ -116,15 +126,29 @@ def test_dsta_satellite_fast_vs_socp():
     for m in ("fast", "socp"):
         fz.STATS.__init__()
         t0 = time.perf_counter()
-        r = bf.dsta(H, delta, ut, sats, ref, power_w=P_W, noise_w=NOISE_W, bandwidth_hz=PARAMS.bandwidth_hz,
-                    ref_var=PARAMS.ref_toa_var_s2, feasibility=m)
+        r = bf.dsta(
+            H,
+            delta,
+            ut,
+            sats,
+            ref,
+            power_w=P_W,
+            noise_w=NOISE_W,
+            bandwidth_hz=PARAMS.bandwidth_hz,
+            ref_var=PARAMS.ref_toa_var_s2,
+            feasibility=m,
+        )
         out[m] = (time.perf_counter() - t0, r, fz.STATS.fallbacks)
     (tf, rf, fb), (ts, rs, _) = out["fast"], out["socp"]
     assert np.array_equal(rf.n_tests, rs.n_tests)
     assert np.allclose(rf.sinr, rs.sinr, rtol=fz.FEAS_RTOL, equal_nan=True)
     n = int(rf.n_tests.sum())
-    print(f"\nDSTA 3 satellites x 12 beams: {n} tests, statuses {list(rf.status)}, fast fallbacks {fb}")
-    print(f"fast {tf:.3f} s ({tf / n * 1e3:.3f} ms/test), socp {ts:.3f} s ({ts / n * 1e3:.3f} ms/test), ratio {ts / tf:.1f}")
+    print(
+        f"\nDSTA 3 satellites x 12 beams: {n} tests, statuses {list(rf.status)}, fast fallbacks {fb}"
+    )
+    print(
+        f"fast {tf:.3f} s ({tf / n * 1e3:.3f} ms/test), socp {ts:.3f} s ({ts / n * 1e3:.3f} ms/test), ratio {ts / tf:.1f}"
+    )
 
 
 @pytest.mark.parametrize("element_gain_dbi", [0.0, 5.5])
@@ -137,21 +161,42 @@ def test_dsta_paper_drop(element_gain_dbi):
     params = PntParams(element_gain_dbi=element_gain_dbi)
     rng = np.random.default_rng(0)
     d = paper_002_drop(rng)
-    H = channels(d.sat_pos, d.ut_pos, d.frames, freq_hz=params.freq_hz, nx=8, ny=8,
-                 element_gain_dbi=element_gain_dbi, rng=rng)
+    H = channels(
+        d.sat_pos,
+        d.ut_pos,
+        d.frames,
+        freq_hz=params.freq_hz,
+        nx=8,
+        ny=8,
+        element_gain_dbi=element_gain_dbi,
+        rng=rng,
+    )
     delta = hbs(H, d.ut_pos, d.sat_pos, d.ref_pos, i_tdoa=4, max_beams=12)
     fz.STATS.__init__()
     c0 = time.process_time()
-    r = bf.dsta(H, delta, d.ut_pos, d.sat_pos, d.ref_pos, power_w=params.power_w, noise_w=params.noise_w,
-                bandwidth_hz=params.bandwidth_hz, ref_var=params.ref_toa_var_s2)
+    r = bf.dsta(
+        H,
+        delta,
+        d.ut_pos,
+        d.sat_pos,
+        d.ref_pos,
+        power_w=params.power_w,
+        noise_w=params.noise_w,
+        bandwidth_hz=params.bandwidth_hz,
+        ref_var=params.ref_toa_var_s2,
+    )
     cpu = time.process_time() - c0
     n_sat = int(np.sum(r.status != "empty"))
     n = int(r.n_tests.sum())
     st = fz.STATS
     assert np.all(np.sum(np.abs(r.W) ** 2, axis=2) <= params.power_w * (1 + 1e-9))
-    print(f"\nDSTA paper drop, element gain {element_gain_dbi} dBi: {n_sat} satellites, {n} tests, "
-          f"CPU {cpu:.2f} s = {cpu / n_sat * 1e3:.1f} ms/satellite, {cpu / n * 1e3:.3f} ms/test; "
-          f"fast iterations {st.iterations}, SOCP fallbacks {st.fallbacks} ({st.fallbacks / max(st.calls, 1):.2%}); "
-          f"statuses {dict(zip(*np.unique(r.status.astype(str), return_counts=True)))}")
-    print(f"Table III extrapolation: 10500 satellite runs x {cpu / n_sat:.3f} s = {10500 * cpu / n_sat / 60:.1f} CPU-min "
-          f"({10500 * cpu / n_sat / 120:.1f} min on 2 cores)")
+    print(
+        f"\nDSTA paper drop, element gain {element_gain_dbi} dBi: {n_sat} satellites, {n} tests, "
+        f"CPU {cpu:.2f} s = {cpu / n_sat * 1e3:.1f} ms/satellite, {cpu / n * 1e3:.3f} ms/test; "
+        f"fast iterations {st.iterations}, SOCP fallbacks {st.fallbacks} ({st.fallbacks / max(st.calls, 1):.2%}); "
+        f"statuses {dict(zip(*np.unique(r.status.astype(str), return_counts=True)))}"
+    )
+    print(
+        f"Table III extrapolation: 10500 satellite runs x {cpu / n_sat:.3f} s = {10500 * cpu / n_sat / 60:.1f} CPU-min "
+        f"({10500 * cpu / n_sat / 120:.1f} min on 2 cores)"
+    )

@@ -30,7 +30,10 @@ pytestmark = pytest.mark.bench
 
 
 def _snapshot() -> Path:
-    for candidate in (ROOT / "ephemeris" / SNAPSHOT_NAME, ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME):
+    for candidate in (
+        ROOT / "ephemeris" / SNAPSHOT_NAME,
+        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
+    ):
         if candidate.exists():
             return candidate
     pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
@@ -72,7 +75,10 @@ def test_bench_propagate_itrs_full_snapshot(benchmark):
     # skyfield, one call per satellite and epoch, on a small sample
     ts = load.timescale(builtin=True)
     sample = [EarthSatellite.from_satrec(s, ts) for s in constellation.satrecs[:: n_sat // 8][:8]]
-    dts = [(T0 + k * STEP).astype("datetime64[us]").item().replace(tzinfo=timezone.utc) for k in range(25)]
+    dts = [
+        (T0 + k * STEP).astype("datetime64[us]").item().replace(tzinfo=timezone.utc)
+        for k in range(25)
+    ]
 
     def skyfield_loop():
         for sat in sample:
@@ -83,8 +89,15 @@ def test_bench_propagate_itrs_full_snapshot(benchmark):
     sky_n = len(sample) * len(dts)
 
     # skyfield's best use: one satellite at a time, vectorised over all 360 epochs
-    vec_sample = [EarthSatellite.from_satrec(s, ts) for s in constellation.satrecs[:: n_sat // 40][:40]]
-    t_all = ts.from_datetimes([(T0 + k * STEP).astype("datetime64[us]").item().replace(tzinfo=timezone.utc) for k in range(N_EPOCHS)])
+    vec_sample = [
+        EarthSatellite.from_satrec(s, ts) for s in constellation.satrecs[:: n_sat // 40][:40]
+    ]
+    t_all = ts.from_datetimes(
+        [
+            (T0 + k * STEP).astype("datetime64[us]").item().replace(tzinfo=timezone.utc)
+            for k in range(N_EPOCHS)
+        ]
+    )
 
     def skyfield_vectorised():
         for sat in vec_sample:
@@ -102,12 +115,23 @@ def test_bench_propagate_itrs_full_snapshot(benchmark):
     print(f"satellites {n_sat}, epochs {N_EPOCHS}: {n} satellite-epochs")
     print(f"raw SatrecArray.sgp4 (TEME)   {raw_s:8.3f} s  {rate_raw:12.4g} sat-epochs/s")
     print(f"propagate_itrs (ours, ITRS)   {ours_s:8.3f} s  {rate_ours:12.4g} sat-epochs/s")
-    print(f"skyfield loop ({sky_n} calls)   {sky_s:8.3f} s  {rate_sky:12.4g} sat-epochs/s (extrapolated)")
-    print(f"skyfield per satellite, vectorised over epochs ({len(vec_sample)} sats) {vec_s:8.3f} s  {rate_vec:12.4g} sat-epochs/s (extrapolated)")
+    print(
+        f"skyfield loop ({sky_n} calls)   {sky_s:8.3f} s  {rate_sky:12.4g} sat-epochs/s (extrapolated)"
+    )
+    print(
+        f"skyfield per satellite, vectorised over epochs ({len(vec_sample)} sats) {vec_s:8.3f} s  {rate_vec:12.4g} sat-epochs/s (extrapolated)"
+    )
     print(
         f"ours / raw = {rate_ours / rate_raw:.2f} (target >= 0.8); ours / skyfield loop = {rate_ours / rate_sky:.0f}x; "
         f"ours / skyfield vectorised = {rate_ours / rate_vec:.1f}x"
     )
     benchmark.extra_info.update(
-        {"sat_epochs": n, "raw_per_s": rate_raw, "ours_per_s": rate_ours, "skyfield_per_s": rate_sky, "skyfield_vectorised_per_s": rate_vec, "ours_over_raw": rate_ours / rate_raw}
+        {
+            "sat_epochs": n,
+            "raw_per_s": rate_raw,
+            "ours_per_s": rate_ours,
+            "skyfield_per_s": rate_sky,
+            "skyfield_vectorised_per_s": rate_vec,
+            "ours_over_raw": rate_ours / rate_raw,
+        }
     )

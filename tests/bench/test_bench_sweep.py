@@ -51,7 +51,10 @@ def test_bench_sweep_16_runs_2_workers_vs_serial(tmp_path):
 
     started = time.perf_counter()
     for spec in sweep.runs:
-        scenario = dict(spec.scenario, output={**spec.scenario["output"], "dir": str(tmp_path / "serial" / spec.rel_dir)})
+        scenario = dict(
+            spec.scenario,
+            output={**spec.scenario["output"], "dir": str(tmp_path / "serial" / spec.rel_dir)},
+        )
         run_one(scenario, tmp_path / "serial" / spec.rel_dir)
     serial_s = time.perf_counter() - started
 
@@ -63,12 +66,19 @@ def test_bench_sweep_16_runs_2_workers_vs_serial(tmp_path):
     for spec in sweep.runs[::5]:  # spot-check: the sweep's rows equal the serial run's
         serial = results.load(tmp_path / "serial" / spec.rel_dir)
         for name, frame in serial.items():
-            mask = (tables[name]["seed"] == spec.seed) & (tables[name]["serving.group_size"] == spec.params["serving.group_size"])
+            mask = (tables[name]["seed"] == spec.seed) & (
+                tables[name]["serving.group_size"] == spec.params["serving.group_size"]
+            )
             mine = tables[name][mask.to_numpy()].drop(columns=["serving.group_size", "seed"])
-            pd.testing.assert_frame_equal(mine.drop(columns=["solve_time_s"], errors="ignore"),
-                                          frame.drop(columns=["solve_time_s"], errors="ignore"), obj=name)
-    print(f"\n16-run sweep (default.toml, 10 min at 30 s, group_size 3..6 x 4 seeds), cores {os.cpu_count()}, "
-          f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+            pd.testing.assert_frame_equal(
+                mine.drop(columns=["solve_time_s"], errors="ignore"),
+                frame.drop(columns=["solve_time_s"], errors="ignore"),
+                obj=name,
+            )
+    print(
+        f"\n16-run sweep (default.toml, 10 min at 30 s, group_size 3..6 x 4 seeds), cores {os.cpu_count()}, "
+        f"load average before {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}"
+    )
     print(f"  serial in one process : {serial_s:7.1f} s ({serial_s / 16:.2f} s per run)")
     print(f"  sweep, 2-worker dask  : {sweep_s:7.1f} s (cluster start and stop included)")
     print(f"  speed-up serial/sweep : {serial_s / sweep_s:7.2f}x")

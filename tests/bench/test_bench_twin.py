@@ -76,13 +76,31 @@ def _run(tmp_path: Path, name: str, on: bool, beamformer: str) -> tuple[float, T
 @pytest.mark.parametrize("beamformer", ["zf", "dsta"])
 def test_bench_processes_per_epoch(benchmark, tmp_path, beamformer):
     base_s, base = _run(tmp_path, f"base-{beamformer}", False, beamformer)
-    full_s, full = benchmark.pedantic(lambda: _run(tmp_path, f"full-{beamformer}", True, beamformer), rounds=1,
-                                      iterations=1)
+    full_s, full = benchmark.pedantic(
+        lambda: _run(tmp_path, f"full-{beamformer}", True, beamformer), rounds=1, iterations=1
+    )
     n = full.n_epochs
-    stages = {k: v / n for k, v in full.timer.seconds.items()
-              if k in ("isac_channels", "design", "isac_crb", "estimation", "pnt_channels", "pnt_scheduling",
-                       "pnt_beamforming", "pnt_positioning")}
-    print(f"\n{n} epochs; foundation alone {base_s / n * 1e3:.0f} ms/epoch, with ISAC + PNT ({beamformer}) "
-          f"{full_s / n * 1e3:.0f} ms/epoch: ratio {full_s / base_s:.1f}")
+    stages = {
+        k: v / n
+        for k, v in full.timer.seconds.items()
+        if k
+        in (
+            "isac_channels",
+            "design",
+            "isac_crb",
+            "estimation",
+            "pnt_channels",
+            "pnt_scheduling",
+            "pnt_beamforming",
+            "pnt_positioning",
+        )
+    }
+    print(
+        f"\n{n} epochs; foundation alone {base_s / n * 1e3:.0f} ms/epoch, with ISAC + PNT ({beamformer}) "
+        f"{full_s / n * 1e3:.0f} ms/epoch: ratio {full_s / base_s:.1f}"
+    )
     print("process stages, ms/epoch: " + ", ".join(f"{k} {v * 1e3:.0f}" for k, v in stages.items()))
-    assert full.summary_counts.get("isac_rows", 0) == n and full.summary_counts.get("pnt_rows", 0) == 61 * n
+    assert (
+        full.summary_counts.get("isac_rows", 0) == n
+        and full.summary_counts.get("pnt_rows", 0) == 61 * n
+    )

@@ -117,7 +117,9 @@ def main(argv=None) -> int:
     parser.add_argument("--scenario", default="scenarios/week-load.toml")
     parser.add_argument("--out", required=True, help="output folder (the run goes to OUT/run)")
     parser.add_argument("--interval", type=float, default=5.0, help="seconds between samples")
-    parser.add_argument("--twin", default=str(Path(sys.executable).with_name("twin")), help="twin CLI")
+    parser.add_argument(
+        "--twin", default=str(Path(sys.executable).with_name("twin")), help="twin CLI"
+    )
     args = parser.parse_args(argv)
 
     out = Path(args.out)
@@ -144,11 +146,16 @@ def main(argv=None) -> int:
         if rss is not None and not done:
             cpu_s = cpu if cpu is not None else cpu_s
             nxt = read_next_epoch(run_dir)
-            rows.append({
-                "wall_s": round(time.monotonic() - started, 2), "rss_mb": round(rss, 2), "cpu_s": round(cpu_s, 2),
-                "next_epoch": nxt, "orbital_days": round(nxt * step_s / 86400.0, 5),
-                "load1": os.getloadavg()[0],
-            })
+            rows.append(
+                {
+                    "wall_s": round(time.monotonic() - started, 2),
+                    "rss_mb": round(rss, 2),
+                    "cpu_s": round(cpu_s, 2),
+                    "next_epoch": nxt,
+                    "orbital_days": round(nxt * step_s / 86400.0, 5),
+                    "load1": os.getloadavg()[0],
+                }
+            )
             write_csv(out / "memory.csv", rows)
         if done:
             break
@@ -164,17 +171,28 @@ def main(argv=None) -> int:
     load = np.array([r["load1"] for r in rows])
     epochs_done = read_next_epoch(run_dir) if rc == 0 else rows[-1]["next_epoch"]
     summary = {
-        "command": " ".join(cmd), "returncode": rc, "n_epochs": n_epochs, "epochs_done": epochs_done,
-        "step_s": step_s, "samples": len(rows), "interval_s": args.interval,
-        "peak_rss_mb": float(rss.max()), "median_rss_mb": float(np.median(rss)),
-        "wall_s": wall_s, "cpu_s_last_sample": rows[-1]["cpu_s"],
+        "command": " ".join(cmd),
+        "returncode": rc,
+        "n_epochs": n_epochs,
+        "epochs_done": epochs_done,
+        "step_s": step_s,
+        "samples": len(rows),
+        "interval_s": args.interval,
+        "peak_rss_mb": float(rss.max()),
+        "median_rss_mb": float(np.median(rss)),
+        "wall_s": wall_s,
+        "cpu_s_last_sample": rows[-1]["cpu_s"],
         "epochs_per_wall_s": epochs_done / wall_s,
         "rss_slope_second_half_mb_per_day": slope_mb_per_day(days, rss),
-        "load1_mean": float(load.mean()), "load1_max": float(load.max()),
+        "load1_mean": float(load.mean()),
+        "load1_max": float(load.max()),
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    plot(rows, out / "memory.png",
-         f"twin run {Path(args.scenario).name}: {epochs_done}/{n_epochs} epochs x {step_s:g} s, peak {rss.max():.0f} MB")
+    plot(
+        rows,
+        out / "memory.png",
+        f"twin run {Path(args.scenario).name}: {epochs_done}/{n_epochs} epochs x {step_s:g} s, peak {rss.max():.0f} MB",
+    )
     for key, value in summary.items():
         print(f"{key}: {value}")
     print(f"plot: {out / 'memory.png'}")

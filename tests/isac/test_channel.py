@@ -53,7 +53,9 @@ def test_bessel_pattern_limit_and_3db_point():
     assert b[0] == bmax
     u = 2.07123 * np.sin(eps) / np.sin(e3)
     # small-u expansion of the bracket: 1 - 5 u^2 / 64 (J1: 1/4 - u^2/32, 36 J3/u^3: 3/4 - 3u^2/64)
-    assert np.allclose(b[:-1], bmax * (1 - 5 * u[:-1] ** 2 / 64) ** 2, rtol=1e-9)  # u^4 term < 1e-10 there
+    assert np.allclose(
+        b[:-1], bmax * (1 - 5 * u[:-1] ** 2 / 64) ** 2, rtol=1e-9
+    )  # u^4 term < 1e-10 there
     assert np.all(np.diff(b) <= 0)  # monotone decreasing near boresight
     # direct formula away from the origin
     e = np.radians(0.25)
@@ -61,7 +63,9 @@ def test_bessel_pattern_limit_and_3db_point():
     direct = bmax * (jv(1, u) / (2 * u) + 36 * jv(3, u) / u**3) ** 2
     assert ch.bessel_feed_gain(e, b_max=bmax, eps_3db_rad=e3) == pytest.approx(direct, rel=1e-12)
     # squared pattern is 3 dB down at eps_3dB (this is what fixes the exponent to 2)
-    assert ch.bessel_feed_gain(e3, b_max=bmax, eps_3db_rad=e3) / bmax == pytest.approx(0.5, abs=2e-4)
+    assert ch.bessel_feed_gain(e3, b_max=bmax, eps_3db_rad=e3) / bmax == pytest.approx(
+        0.5, abs=2e-4
+    )
 
 
 def test_rain_statistics():
@@ -74,8 +78,11 @@ def test_rain_statistics():
     assert np.std(ln) == pytest.approx(1.63, rel=0.01)
     assert abs(np.mean(np.exp(1j * np.angle(chi)))) < 0.01  # uniform phase
     # mean power loss vs numerical integration over the log-normal
-    expect, _ = integrate.quad(lambda z: 10 ** (-np.exp(-2.6 + 1.63 * z) / 10) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi),
-                               -12, 12)
+    expect, _ = integrate.quad(
+        lambda z: 10 ** (-np.exp(-2.6 + 1.63 * z) / 10) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi),
+        -12,
+        12,
+    )
     assert np.mean(np.abs(chi) ** 2) == pytest.approx(expect, rel=0.005)
 
 
@@ -125,20 +132,25 @@ def test_comm_channels_mean_power_and_los_structure():
     H = ch.comm_channels(q, ue, frames=frames, params=P, rng=rng, center_ecef=center)
     assert H.shape == (2 * copies, 3 * 16)
     # E|h_{k,m,i}|^2 = path_gain(d) b_i E[rain power] (E|rician|^2 = 1)
-    rain, _ = integrate.quad(lambda z: 10 ** (-np.exp(-2.6 + 1.63 * z) / 10) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi),
-                             -12, 12)
+    rain, _ = integrate.quad(
+        lambda z: 10 ** (-np.exp(-2.6 + 1.63 * z) / 10) * np.exp(-z * z / 2) / np.sqrt(2 * np.pi),
+        -12,
+        12,
+    )
     feeds = ch.feed_boresight_points(center, P)
     eps = ch.feed_off_axis_angles(q, base, feeds)
     b = ch.bessel_feed_gain(eps, b_max=P.b_max, eps_3db_rad=P.eps_3db_rad)  # (K, 2, N)
     d = np.linalg.norm(base[None] - q[:, None], axis=-1)
     for m in range(2):
-        hm = H[m * copies:(m + 1) * copies].reshape(copies, 3, 16)
+        hm = H[m * copies : (m + 1) * copies].reshape(copies, 3, 16)
         expect = ch.path_gain(d[:, m], P)[:, None] * b[:, m, :] * rain  # (K, N)
         ratio = np.mean(np.abs(hm) ** 2, axis=0) / expect
         assert np.allclose(ratio.mean(axis=1), 1.0, atol=0.04), ratio.mean(axis=1)
     # pure LOS, no rain: h_{k,m} = sqrt(path b) e^{j psi} sqrt(N) a(theta, phi) (y = h^H x convention)
     los = dataclasses.replace(P, rain_mu=-50.0, rician_k_db=300.0)
-    H1 = ch.comm_channels(q, base, frames=frames, params=los, rng=rng, center_ecef=center).reshape(2, 3, 16)
+    H1 = ch.comm_channels(q, base, frames=frames, params=los, rng=rng, center_ecef=center).reshape(
+        2, 3, 16
+    )
     th, ph = angles(q, base, frames)
     a = steering(th, ph, 4, 4)  # (M, K, N)
     amp = np.sqrt(ch.path_gain(d.T, los)[..., None] * b.transpose(1, 0, 2))
@@ -184,15 +196,21 @@ def test_matched_filter_isotropic_budget_and_coherence():
     q, v = _group(rng, K)
     center = geocentric_nadir_point(q[0])
     ue = ch.ue_positions(center, 15e3, 10, rng)
-    H = ch.comm_channels(q, ue, frames=isac_array_frames(q, v), params=P, rng=rng, center_ecef=center)
+    H = ch.comm_channels(
+        q, ue, frames=isac_array_frames(q, v), params=P, rng=rng, center_ecef=center
+    )
     pmax = np.array([1.0, 0.5, 2.0, 1.0, 0.8])
     W, R = matched_filter_isotropic(H, K, N, pmax, comm_fraction=0.3)
     assert np.allclose(satellite_powers(W, R, K), pmax)  # eq. (2) met with equality
     assert np.allclose(satellite_powers(W, None, K), 0.3 * pmax)
     assert np.allclose(R, np.kron(np.diag(0.7 * pmax / N), np.eye(N)))
     # every satellite's contribution to the useful term is real positive (coherent MRT)
-    contrib = np.einsum("mkn,kmn->mk", H.reshape(10, K, N).conj(), W.reshape(K, N, 10).transpose(0, 2, 1))
-    assert np.all(contrib.real > 0) and np.allclose(contrib.imag, 0, atol=1e-12 * np.abs(contrib).max())
+    contrib = np.einsum(
+        "mkn,kmn->mk", H.reshape(10, K, N).conj(), W.reshape(K, N, 10).transpose(0, 2, 1)
+    )
+    assert np.all(contrib.real > 0) and np.allclose(
+        contrib.imag, 0, atol=1e-12 * np.abs(contrib).max()
+    )
     Rx = transmit_covariance(W, R)
     assert np.allclose(Rx, W @ W.conj().T + R)
     sinr, rate = ch.sinr_rate(H, W, R)

@@ -65,9 +65,18 @@ def walker_type2_group(planes=72, per_plane=22, phasing=1, altitude_m=550e3, inc
     j, s = np.meshgrid(np.arange(planes), np.arange(per_plane), indexing="ij")
     raan = 2 * np.pi * j / planes
     u = 2 * np.pi * s / per_plane + 2 * np.pi * phasing * j / T
-    cO, sO, cu, su, ci, si = np.cos(raan), np.sin(raan), np.cos(u), np.sin(u), np.cos(inc), np.sin(inc)
+    cO, sO, cu, su, ci, si = (
+        np.cos(raan),
+        np.sin(raan),
+        np.cos(u),
+        np.sin(u),
+        np.cos(inc),
+        np.sin(inc),
+    )
     pos = r * np.stack([cO * cu - sO * su * ci, sO * cu + cO * su * ci, su * si], axis=-1)
-    vel = np.sqrt(mu / r) * np.stack([-cO * su - sO * cu * ci, -sO * su + cO * cu * ci, cu * si], axis=-1)
+    vel = np.sqrt(mu / r) * np.stack(
+        [-cO * su - sO * cu * ci, -sO * su + cO * cu * ci, cu * si], axis=-1
+    )
     central = pos[0, 0]
     members = [(0, 0), (0, 1), (0, per_plane - 1)]
     for jp in (1, planes - 1):
@@ -95,14 +104,16 @@ def _indep_D(sat_pos, p, beta, nx, nz, frames):
         v = np.empty(N, complex)
         for ix in range(nx):
             for iz in range(nz):
-                v[ix * nz + iz] = np.exp(1j * np.pi * (ix * np.cos(ph) * np.sin(th) + iz * np.cos(th)))
+                v[ix * nz + iz] = np.exp(
+                    1j * np.pi * (ix * np.cos(ph) * np.sin(th) + iz * np.cos(th))
+                )
         return v / np.sqrt(N)
 
     a = [steer(k) for k in range(K)]
     D = np.zeros((N * K, N * K), complex)
     for u in range(K):
         for k in range(K):
-            D[u * N:(u + 1) * N, k * N:(k + 1) * N] = beta[k, u] * np.outer(a[u], a[k].conj())
+            D[u * N : (u + 1) * N, k * N : (k + 1) * N] = beta[k, u] * np.outer(a[u], a[k].conj())
     return D
 
 
@@ -112,7 +123,10 @@ def fd_crb(sat_pos, p, Rx, beta, sigma2, nx, nz, alpha=1.0, frames=None, L=1, h=
     def cdiff(j, step):
         e = np.zeros(3)
         e[j] = step
-        return (_indep_D(sat_pos, p + e, beta, nx, nz, frames) - _indep_D(sat_pos, p - e, beta, nx, nz, frames)) / (2 * step)
+        return (
+            _indep_D(sat_pos, p + e, beta, nx, nz, frames)
+            - _indep_D(sat_pos, p - e, beta, nx, nz, frames)
+        ) / (2 * step)
 
     # Richardson: (4 c(h/2) - c(h)) / 3 cancels the h^2 term
     dD = [(4 * cdiff(j, h / 2) - cdiff(j, h)) / 3 for j in range(3)]
@@ -153,7 +167,9 @@ def test_closed_form_matches_finite_difference_fim(K, side):
         Rx = _random_rx(NK, rng)
         sigma2 = 1e-14
         alpha = 0.7
-        Cc = C.location_crb(q, p, Rx, beta, noise_power=sigma2, nx=side, nz=side, alpha=alpha, frames=frames)
+        Cc = C.location_crb(
+            q, p, Rx, beta, noise_power=sigma2, nx=side, nz=side, alpha=alpha, frames=frames
+        )
         Cf = fd_crb(q, p, Rx, beta, sigma2, side, side, alpha=alpha, frames=frames)
         err = _rel(Cc, Cf)
         worst = max(worst, err)
@@ -161,7 +177,9 @@ def test_closed_form_matches_finite_difference_fim(K, side):
         # CRB is a covariance bound: symmetric positive definite
         assert np.all(np.linalg.eigvalsh(Cc) > 0)
     WORST[(K, side)] = worst
-    print(f"K={K} N={side}x{side}: worst relative error closed form vs finite-difference FIM = {worst:.2e}")
+    print(
+        f"K={K} N={side}x{side}: worst relative error closed form vs finite-difference FIM = {worst:.2e}"
+    )
 
 
 def test_rectangular_array_and_spacing_and_snapshots():
@@ -176,7 +194,9 @@ def test_rectangular_array_and_spacing_and_snapshots():
     X = (rng.normal(size=(K * nx * nz, L)) + 1j * rng.normal(size=(K * nx * nz, L))) / np.sqrt(2)
     Rx_sample = X @ X.conj().T / L
     sigma2 = 2e-13
-    C_L = C.location_crb(q, p, Rx_sample, beta, noise_power=sigma2, nx=nx, nz=nz, frames=frames, snapshots=L)
+    C_L = C.location_crb(
+        q, p, Rx_sample, beta, noise_power=sigma2, nx=nx, nz=nz, frames=frames, snapshots=L
+    )
     C_1 = C.location_crb(q, p, Rx_sample, beta, noise_power=sigma2, nx=nx, nz=nz, frames=frames)
     assert _rel(C_L * L, C_1) < 1e-12
     # sum over snapshots of the deterministic-mean FIM == FD with Rx = X X^H, L = 1
@@ -215,7 +235,9 @@ def test_derivative_matrices_match_finite_differences_of_angles():
         op, omn = om.copy(), om.copy()
         op[i] += h
         omn[i] -= h
-        fd = (echo_matrix(op[:K], op[K:], beta, nx, nz) - echo_matrix(omn[:K], omn[K:], beta, nx, nz)) / (2 * h)
+        fd = (
+            echo_matrix(op[:K], op[K:], beta, nx, nz) - echo_matrix(omn[:K], omn[K:], beta, nx, nz)
+        ) / (2 * h)
         assert np.max(np.abs(fd - Ds[i])) < 1e-8 * max(1.0, np.max(np.abs(Ds[i])))
 
 
@@ -234,13 +256,20 @@ def test_structured_traces_equal_dense_operators():
     Phi = C.trace_products(q, p, Rx, beta, nx=nx, nz=nz, frames=frames)
     assert np.max(np.abs(Phi - dense)) < 1e-12 * np.max(np.abs(dense))
     # the isotropic shortcut of the report equals the general path
-    r_iso, snr_iso = C._isotropic_rcrb_and_snr(q, p, beta, power_per_element=0.3, noise_power=1e-3,
-                                               nx=nx, nz=nz, frames=frames)
+    r_iso, snr_iso = C._isotropic_rcrb_and_snr(
+        q, p, beta, power_per_element=0.3, noise_power=1e-3, nx=nx, nz=nz, frames=frames
+    )
     I = 0.3 * np.eye(K * nx * nz)
-    assert r_iso == pytest.approx(C.rcrb(q, p, I, beta, noise_power=1e-3, nx=nx, nz=nz, frames=frames), rel=1e-10)
-    assert snr_iso == pytest.approx(C.echo_snr(q, p, I, beta, noise_power=1e-3, nx=nx, nz=nz, frames=frames), rel=1e-10)
+    assert r_iso == pytest.approx(
+        C.rcrb(q, p, I, beta, noise_power=1e-3, nx=nx, nz=nz, frames=frames), rel=1e-10
+    )
+    assert snr_iso == pytest.approx(
+        C.echo_snr(q, p, I, beta, noise_power=1e-3, nx=nx, nz=nz, frames=frames), rel=1e-10
+    )
     # echo SNR is E||D x||^2 / sigma^2: check by Monte Carlo over samples x ~ CN(0, I)
-    X = (rng.normal(size=(K * nx * nz, 20000)) + 1j * rng.normal(size=(K * nx * nz, 20000))) * np.sqrt(0.3 / 2)
+    X = (
+        rng.normal(size=(K * nx * nz, 20000)) + 1j * rng.normal(size=(K * nx * nz, 20000))
+    ) * np.sqrt(0.3 / 2)
     mc = np.mean(np.sum(np.abs(D0 @ X) ** 2, axis=0)) / 1e-3
     assert mc == pytest.approx(snr_iso, rel=0.03)
 
@@ -311,7 +340,9 @@ def test_operating_point_report_walker_type2():
     assert res["radar"]["t_cpi_for_1m_s"] == pytest.approx(r1**2 / 20e6, rel=1e-12)
     # one SNR governs both beta models: the radar integration time for 1 m reaches the same echo SNR
     L_1m = res["radar"]["t_cpi_for_1m_s"] * 20e6
-    assert res["radar"]["echo_snr_db"] + 10 * np.log10(L_1m) == pytest.approx(res["paper"]["echo_snr_for_1m_db"], abs=1e-6)
+    assert res["radar"]["echo_snr_db"] + 10 * np.log10(L_1m) == pytest.approx(
+        res["paper"]["echo_snr_for_1m_db"], abs=1e-6
+    )
     rc = [c["rcrb_m"] for c in res["radar"]["cpi"]]
     assert rc == sorted(rc, reverse=True)
     ap = [a["rcrb_m_10ms"] for a in res["radar"]["aperture"]]
@@ -334,8 +365,18 @@ def test_monte_carlo_ml_attains_crb():
     alpha = 0.9
     # noise chosen so that the RCRB is ~ 1 m: deep in the asymptotic regime of this geometry
     sigma2 = 1.0
-    Cb = C.location_crb(q, p, X @ X.conj().T / L, beta, noise_power=sigma2, nx=nx, nz=nz, alpha=alpha,
-                        frames=frames, snapshots=L)
+    Cb = C.location_crb(
+        q,
+        p,
+        X @ X.conj().T / L,
+        beta,
+        noise_power=sigma2,
+        nx=nx,
+        nz=nz,
+        alpha=alpha,
+        frames=frames,
+        snapshots=L,
+    )
     sigma2 = 1.0 / np.trace(Cb)
     Cb = Cb * sigma2
     mean = lambda pos, a: a * (echo_matrix(*angles(q, pos, frames), beta, nx, nz) @ X)  # noqa: E731
@@ -348,11 +389,19 @@ def test_monte_carlo_ml_attains_crb():
     errs = []
     for _ in range(300):
         y = y0 + np.sqrt(sigma2 / 2) * (rng.normal(size=y0.shape) + 1j * rng.normal(size=y0.shape))
-        sol = least_squares(resid, np.array([0.0, 0.0, 0.0, alpha]), args=(y,), x_scale=[1.0, 1.0, 1.0, 1e-3],
-                            xtol=1e-12, ftol=1e-12)
+        sol = least_squares(
+            resid,
+            np.array([0.0, 0.0, 0.0, alpha]),
+            args=(y,),
+            x_scale=[1.0, 1.0, 1.0, 1e-3],
+            xtol=1e-12,
+            ftol=1e-12,
+        )
         errs.append(sol.x[:3])
     errs = np.array(errs)
     mse = np.mean(np.sum(errs**2, axis=1))
-    print(f"MC ML: MSE {mse:.4f} m^2 vs tr(CRB) {np.trace(Cb):.4f} m^2 (ratio {mse / np.trace(Cb):.3f})")
+    print(
+        f"MC ML: MSE {mse:.4f} m^2 vs tr(CRB) {np.trace(Cb):.4f} m^2 (ratio {mse / np.trace(Cb):.3f})"
+    )
     assert mse == pytest.approx(np.trace(Cb), rel=0.2)
     assert np.max(np.abs(errs.mean(axis=0))) < 0.2  # unbiased at this SNR

@@ -56,8 +56,15 @@ def block_powers(W, R, K):
 
 
 def rcrb_of(problem, Rx):
-    return float(np.sqrt(np.trace(crb.location_crb(problem.sat_pos, problem.target, Rx, problem.beta,
-                                                   **problem.crb_kwargs()))))
+    return float(
+        np.sqrt(
+            np.trace(
+                crb.location_crb(
+                    problem.sat_pos, problem.target, Rx, problem.beta, **problem.crb_kwargs()
+                )
+            )
+        )
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -73,8 +80,15 @@ def test_sdp_fim_map_matches_trace_products(problem):
     G = rng.standard_normal((problem.NK, 5)) + 1j * rng.standard_normal((problem.NK, 5))
     X = G @ G.conj().T / problem.NK
     A = (sdp.A @ sdp.to_reduced(X).ravel(order="F")).real.reshape(4, 4)
-    Phi = crb.trace_products(problem.sat_pos, problem.target, X * sdp.s, problem.beta, nx=problem.nx, nz=problem.nz,
-                             frames=problem.frames)
+    Phi = crb.trace_products(
+        problem.sat_pos,
+        problem.target,
+        X * sdp.s,
+        problem.beta,
+        nx=problem.nx,
+        nz=problem.nz,
+        frames=problem.frames,
+    )
     kw = dict(noise_power=problem.sensing_noise_w, snapshots=problem.snapshots)
     F_oo = crb.fim_angle_angle(Phi, alpha=problem.alpha, **kw)
     F_oa = crb.fim_angle_alpha(Phi, alpha=problem.alpha, **kw)
@@ -87,7 +101,9 @@ def test_sdp_fim_map_matches_trace_products(problem):
     expect = full * np.outer(sdp.d, sdp.d)
     np.testing.assert_allclose(A, expect, rtol=1e-9, atol=1e-9 * np.abs(expect).max())
     # and the Schur complement of that matrix is the position FIM whose inverse location_crb gives
-    C = crb.location_crb(problem.sat_pos, problem.target, X * sdp.s, problem.beta, **problem.crb_kwargs())
+    C = crb.location_crb(
+        problem.sat_pos, problem.target, X * sdp.s, problem.beta, **problem.crb_kwargs()
+    )
     Fp = full[:3, :3] - np.outer(full[:3, 3], full[:3, 3]) / full[3, 3]
     np.testing.assert_allclose(np.linalg.inv(Fp), C, rtol=1e-7)
 
@@ -108,7 +124,9 @@ def test_rank_one_beams_keep_rx_and_sinr(problem):
     assert np.linalg.eigvalsh(R).min() > -1e-9 * np.abs(Rx).max()
     for m in range(problem.M):
         h = problem.H[m]
-        np.testing.assert_allclose(abs(np.vdot(h, W[:, m])) ** 2, np.real(np.vdot(h, Ws[m] @ h)), rtol=1e-10)
+        np.testing.assert_allclose(
+            abs(np.vdot(h, W[:, m])) ** 2, np.real(np.vdot(h, Ws[m] @ h)), rtol=1e-10
+        )
 
 
 def test_zf_directions_null_other_ues(problem):
@@ -141,8 +159,11 @@ def test_sdr_bound_below_every_design(problem, sdr, schemes):
     so = schemes["sensing_only"]
     assert so.ok
     assert so.rcrb_m <= sdr.bound_m * (1 + 1e-6)
-    fb = design.evaluate_design(problem, *design.matched_filter_isotropic(problem.H, problem.K, problem.N,
-                                                                          problem.p_max_w), scheme="mf")
+    fb = design.evaluate_design(
+        problem,
+        *design.matched_filter_isotropic(problem.H, problem.K, problem.N, problem.p_max_w),
+        scheme="mf",
+    )
     for name in ("zfbf", "non_assisted", "algorithm2"):
         res = schemes[name]
         assert res.ok, (name, res.message)
@@ -188,16 +209,24 @@ def test_algorithm2_feasible_rank_one(problem, schemes, sdr):
 def test_power_min_start_is_feasible(problem):
     Ws, R0, status, _, _ = design.power_min_start(problem)
     assert status in ("optimal", "optimal_inaccurate")
-    W, _ = design.rank_one_beams(problem, Ws, Ws.sum(axis=0) + R0)  # W_m rank one at the start anyway
+    W, _ = design.rank_one_beams(
+        problem, Ws, Ws.sum(axis=0) + R0
+    )  # W_m rank one at the start anyway
     powers = np.real(np.diag(Ws.sum(axis=0) + R0)).reshape(problem.K, -1).sum(axis=1)
     assert np.all(powers <= problem.p_max_w * (1 + 1e-6))
-    sinr = [np.real(np.vdot(h, Ws[i] @ h)) / (sum(np.real(np.vdot(h, Ws[m] @ h)) for m in range(problem.M) if m != i)
-                                             + np.real(np.vdot(h, R0 @ h)) + 1.0)
-            for i, h in enumerate(problem.H)]
+    sinr = [
+        np.real(np.vdot(h, Ws[i] @ h))
+        / (
+            sum(np.real(np.vdot(h, Ws[m] @ h)) for m in range(problem.M) if m != i)
+            + np.real(np.vdot(h, R0 @ h))
+            + 1.0
+        )
+        for i, h in enumerate(problem.H)
+    ]
     assert np.all(np.log2(1 + np.array(sinr)) >= ETA - 1e-5)
     # R0 is isotropic per satellite
     for k in range(problem.K):
-        blk = R0[k * problem.N:(k + 1) * problem.N, k * problem.N:(k + 1) * problem.N]
+        blk = R0[k * problem.N : (k + 1) * problem.N, k * problem.N : (k + 1) * problem.N]
         np.testing.assert_allclose(blk, blk[0, 0] * np.eye(problem.N), atol=1e-9)
 
 
@@ -242,7 +271,12 @@ def test_comm_centric_meets_budget(problem, schemes):
 
 def test_infeasible_targets_fall_back_without_raising(problem):
     bad = problem.with_(eta=40.0)  # 40 bit/s/Hz: far above any SINR the budget allows
-    for fn in (sdr_lower_bound, baselines.zfbf, baselines.non_assisted, lambda p: algorithm2(p, max_iter=2)):
+    for fn in (
+        sdr_lower_bound,
+        baselines.zfbf,
+        baselines.non_assisted,
+        lambda p: algorithm2(p, max_iter=2),
+    ):
         res = fn(bad)
         assert res.status == "fallback:matched_filter_isotropic"
         assert res.cause == "infeasible", (res.scheme, res.solver_status)
@@ -278,12 +312,18 @@ def test_sdr_violation_flags_an_infeasible_solver_point(problem, sdr):
     assert sdr.status == "optimal"
     assert sdr.extra["feasibility_violation"] <= SDR_FEASIBILITY_TOL
     louder = evaluate_design(problem, sdr.W * np.sqrt(10.0), sdr.R * 10.0, scheme="scaled")
-    assert sdr_violation(problem, louder) == pytest.approx(np.max(louder.sat_power_w / problem.p_max_w) - 1.0)
+    assert sdr_violation(problem, louder) == pytest.approx(
+        np.max(louder.sat_power_w / problem.p_max_w) - 1.0
+    )
     assert sdr_violation(problem, louder) > 8.0
     quieter = evaluate_design(problem, sdr.W * np.sqrt(0.1), sdr.R, scheme="scaled")
-    sinr = 2.0 ** quieter.rates - 1.0
-    assert sdr_violation(problem, quieter) == pytest.approx(max(0.0, np.max(1.0 - sinr / (2.0 ** ETA - 1.0))))
-    assert sdr_violation(problem, quieter) > 0.1  # R still interferes, so SINR falls by less than 10x
+    sinr = 2.0**quieter.rates - 1.0
+    assert sdr_violation(problem, quieter) == pytest.approx(
+        max(0.0, np.max(1.0 - sinr / (2.0**ETA - 1.0)))
+    )
+    assert (
+        sdr_violation(problem, quieter) > 0.1
+    )  # R still interferes, so SINR falls by less than 10x
     assert sdr_violation(problem, replace(sdr)) == sdr.extra["feasibility_violation"]
 
 

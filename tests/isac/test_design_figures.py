@@ -16,8 +16,15 @@ from twin.isac.design_cli import app
 
 @pytest.fixture(scope="module")
 def fig6():
-    return dfig.fig6(etas=(1.0, 3.0), collaboration="I", nx=2, nz=2, n_ue=2, engine="sdr",
-                     alg2_kwargs={"max_iter": 4})
+    return dfig.fig6(
+        etas=(1.0, 3.0),
+        collaboration="I",
+        nx=2,
+        nz=2,
+        n_ue=2,
+        engine="sdr",
+        alg2_kwargs={"max_iter": 4},
+    )
 
 
 def test_fig6_ordering(fig6):
@@ -58,8 +65,14 @@ def test_fig6_files(fig6, tmp_path):
 
 
 def test_fig7_power_and_aperture():
-    fig = dfig.fig7(p_max_dbm=(20.0, 40.0), sizes=(2,), collaboration="I", n_ue=2, engine="sdr",
-                    alg2_kwargs={"max_iter": 3})
+    fig = dfig.fig7(
+        p_max_dbm=(20.0, 40.0),
+        sizes=(2,),
+        collaboration="I",
+        n_ue=2,
+        engine="sdr",
+        alg2_kwargs={"max_iter": 3},
+    )
     p, r = fig.curve("N = 2x2")
     np.testing.assert_array_equal(p, [20.0, 40.0])
     assert r[1] < r[0]  # more power, better CRB
@@ -72,8 +85,21 @@ def test_fig4_cli_quick(tmp_path):
     curves = {}
     for engine in ("fast", "sdr"):
         out = tmp_path / engine
-        res = CliRunner().invoke(app, ["fig4", "--quick", "--types", "I", "--out", str(out), "--iterations", "2",
-                                       "--engine", engine])
+        res = CliRunner().invoke(
+            app,
+            [
+                "fig4",
+                "--quick",
+                "--types",
+                "I",
+                "--out",
+                str(out),
+                "--iterations",
+                "2",
+                "--engine",
+                engine,
+            ],
+        )
         assert res.exit_code == 0, res.output
         df = pd.read_csv(out / "fig4.csv")
         main = df[df["curve"] == "type I"]
@@ -113,14 +139,18 @@ def test_fig6_fast_engine_all_curves_certified(fig6_fast, fig6):
     assert (df["engine"] == "fast").all() and (df["status"] == "optimal").all()
     assert np.all(df["dual_bound_m"] <= df["rcrb_m"] * (1 + 1e-9))
     cc_rows = df["curve"] == "Comm-centric"
-    assert np.all(df.loc[~cc_rows, "dual_gap"] <= 5e-3) and np.all(df.loc[cc_rows, "dual_gap"] <= 1e-2)
+    assert np.all(df.loc[~cc_rows, "dual_gap"] <= 5e-3) and np.all(
+        df.loc[cc_rows, "dual_gap"] <= 1e-2
+    )
 
     def col(curve, name="rcrb_m"):
         return df.loc[df["curve"] == curve, name].to_numpy()
 
     alg2, so = col("Algorithm 2"), col("Sensing only")
     np.testing.assert_array_equal(col("Algorithm 2", "x"), [1.0, 3.0])
-    assert np.all(alg2 < col("ZFBF", "dual_bound_m")) and np.all(alg2 < col("Non-assisted sensing", "dual_bound_m"))
+    assert np.all(alg2 < col("ZFBF", "dual_bound_m")) and np.all(
+        alg2 < col("Non-assisted sensing", "dual_bound_m")
+    )
     assert np.all(so <= alg2 * (1 + 1e-6))
     for c in ("ZFBF", "Non-assisted sensing", "Sensing only"):
         np.testing.assert_allclose(col(c), fig6.curve(c)[1], rtol=5e-3)
@@ -133,9 +163,23 @@ def test_fig4_crb_unit_sets_the_step_size():
     """A smaller CRB unit in (46) weighs the CRB more against the rank penalty: Algorithm 2 then
     converges in fewer iterations (measured on this instance: 17 at 1 %, 4 at 0.1 %), to the same
     final RCRB within 1e-3."""
-    runs = {f: dfig.fig4(types=("I",), nx=2, nz=2, n_ue=2, iterations=20, engine="fast", with_bound=False,
-                         crb_unit_fraction=f) for f in (1e-2, 1e-3)}
-    done = {f: [r for r in fig.rows if r["curve"] == "type I" and not r["converged"]] for f, fig in runs.items()}
+    runs = {
+        f: dfig.fig4(
+            types=("I",),
+            nx=2,
+            nz=2,
+            n_ue=2,
+            iterations=20,
+            engine="fast",
+            with_bound=False,
+            crb_unit_fraction=f,
+        )
+        for f in (1e-2, 1e-3)
+    }
+    done = {
+        f: [r for r in fig.rows if r["curve"] == "type I" and not r["converged"]]
+        for f, fig in runs.items()
+    }
     assert len(done[1e-3]) < len(done[1e-2])
     assert done[1e-3][-1]["rcrb_m"] == pytest.approx(done[1e-2][-1]["rcrb_m"], rel=1e-3)
     assert "0.001 x isotropic tr CRB" in runs[1e-3].notes[-1]

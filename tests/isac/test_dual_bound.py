@@ -27,7 +27,7 @@ def cases():
 
 def _split(pb, res):
     Z, _ = _factors(res.extra["factors"], pb.p_max_w)
-    return Z[:, :pb.M], Z[:, pb.M:]
+    return Z[:, : pb.M], Z[:, pb.M :]
 
 
 def test_gradient_matrix_matches_finite_differences(cases):
@@ -65,8 +65,10 @@ def test_bound_below_sdr_and_tight_at_fast_design(cases, i):
     # tight when the fast design is converged (within 0.1 % in RCRB)
     assert res.rcrb_m / best.bound_m - 1 <= 1e-3
     assert res.extra["dual_gap"] <= 2e-3 + 1e-9
-    print(f"seed {SEEDS[i]}: fast {res.rcrb_m:.7g} m, SDR {sdr.bound_m:.7g} m, dual (stationarity) "
-          f"{cert.bound_m:.7g} m, dual (optimised) {best.bound_m:.7g} m")
+    print(
+        f"seed {SEEDS[i]}: fast {res.rcrb_m:.7g} m, SDR {sdr.bound_m:.7g} m, dual (stationarity) "
+        f"{cert.bound_m:.7g} m, dual (optimised) {best.bound_m:.7g} m"
+    )
 
 
 def test_bound_valid_for_random_multipliers_and_poor_designs(cases):
@@ -79,10 +81,14 @@ def test_bound_valid_for_random_multipliers_and_poor_designs(cases):
         c = dual_lower_bound(ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, V, L, lam=lam, mu=mu)
         assert c.bound_m2 <= sdr.bound_m**2 * (1 + 1e-6)
     # an arbitrary design (random beams and sensing, full power; rates not necessarily met): still a valid bound
-    Y = rng.standard_normal((pb.K, pb.N, pb.M + 2)) + 1j * rng.standard_normal((pb.K, pb.N, pb.M + 2))
+    Y = rng.standard_normal((pb.K, pb.N, pb.M + 2)) + 1j * rng.standard_normal(
+        (pb.K, pb.N, pb.M + 2)
+    )
     Z, _ = _factors(Y, pb.p_max_w)
-    c = dual_lower_bound(ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, :pb.M], Z[:, pb.M:])
-    o = optimise_multipliers(ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, :pb.M], Z[:, pb.M:])
+    c = dual_lower_bound(ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, : pb.M], Z[:, pb.M :])
+    o = optimise_multipliers(
+        ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, : pb.M], Z[:, pb.M :]
+    )
     assert c.bound_m2 <= sdr.bound_m**2 * (1 + 1e-6)
     assert o.bound_m2 <= sdr.bound_m**2 * (1 + 1e-6)
     assert o.crb_m2 > sdr.bound_m**2  # the poor design is indeed worse than the optimum

@@ -34,8 +34,12 @@ def _unit(problem):
 
 @pytest.fixture(scope="module")
 def fast_given_start(problem, reference):
-    return fa.algorithm2_fast(problem, max_iter=N_ITER, start=(reference["Ws0"], reference["R0"]),
-                              crb_unit_m2=_unit(problem))
+    return fa.algorithm2_fast(
+        problem,
+        max_iter=N_ITER,
+        start=(reference["Ws0"], reference["R0"]),
+        crb_unit_m2=_unit(problem),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +68,7 @@ def _rates_by_hand(H, W, R, noise):
 def test_start_matches_power_min_start(problem, reference):
     st = fa.fast_start(problem, rate_margin=1e-3)
     s = float(np.max(problem.p_max_w))
-    t_ref = np.real(np.diag(reference["R0"]))[::problem.N] / s
+    t_ref = np.real(np.diag(reference["R0"]))[:: problem.N] / s
     assert st.status == "optimal"
     assert _rel(st.t, t_ref) < 1e-4  # measured 2e-6 (Clarabel reports "optimal_inaccurate")
     assert st.upper_bound >= st.value and st.gap < 1e-6  # certified: measured 1e-9
@@ -76,12 +80,27 @@ def test_start_matches_power_min_start(problem, reference):
         v = np.linalg.eigh(st.Ws[m])[1][:, -1]
         assert abs(np.vdot(v_ref, v)) > 1 - 1e-6
     # feasible: rates with the isotropic R0 interfering, recomputed by hand; powers within limits
-    W = np.stack([np.linalg.eigh(X)[1][:, -1] * np.sqrt(max(np.linalg.eigh(X)[0][-1], 0)) for X in st.Ws], axis=1)
+    W = np.stack(
+        [np.linalg.eigh(X)[1][:, -1] * np.sqrt(max(np.linalg.eigh(X)[0][-1], 0)) for X in st.Ws],
+        axis=1,
+    )
     rates = _rates_by_hand(problem.H, W, st.R0, problem.comm_noise)
     assert np.all(rates >= problem.eta - 1e-6)
-    power = np.array([np.real(np.trace(sum(st.Ws)[k * problem.N:(k + 1) * problem.N, k * problem.N:(k + 1) * problem.N]
-                                       + st.R0[k * problem.N:(k + 1) * problem.N, k * problem.N:(k + 1) * problem.N]))
-                      for k in range(problem.K)])
+    power = np.array(
+        [
+            np.real(
+                np.trace(
+                    sum(st.Ws)[
+                        k * problem.N : (k + 1) * problem.N, k * problem.N : (k + 1) * problem.N
+                    ]
+                    + st.R0[
+                        k * problem.N : (k + 1) * problem.N, k * problem.N : (k + 1) * problem.N
+                    ]
+                )
+            )
+            for k in range(problem.K)
+        ]
+    )
     assert np.all(power <= problem.p_max_w * (1 + 1e-9))
 
 
@@ -109,7 +128,9 @@ def test_subproblem_certificates(reference, fast_given_start):
     assert np.all(lbs <= obj)
     assert np.all(np.array(fast.extra["subproblem_gaps"]) <= 1e-5)
     # each certificate is a lower bound on the optimum Clarabel found for the same (46)
-    assert np.all(lbs <= np.array(ref.objective_history) * (1 + 1e-5))  # Clarabel value accurate to ~1e-5
+    assert np.all(
+        lbs <= np.array(ref.objective_history) * (1 + 1e-5)
+    )  # Clarabel value accurate to ~1e-5
     assert np.all(np.array(fast.extra["subproblem_violations"]) < 1e-6)
 
 
@@ -120,7 +141,9 @@ def test_certificate_is_valid_away_from_the_optimum(problem, reference):
     s = nd.s
     Xs, Y = reference["Ws0"] / s, reference["R0"] / s
     owner = np.concatenate([np.repeat(np.arange(problem.M), 2), np.full(3 * problem.K, problem.M)])
-    Z = np.concatenate([fa._factor_of(X, 2) for X in Xs] + [fa._factor_of(Y, 3 * problem.K)], axis=1)
+    Z = np.concatenate(
+        [fa._factor_of(X, 2) for X in Xs] + [fa._factor_of(Y, 3 * problem.K)], axis=1
+    )
     dirs = [fa._principal_mat(X) for X in Xs] + [fa._principal_mat(Y)]
     gamma = design._gamma(problem.eta, 1e-3)
     lb, lam, mu, _ = fa.penalty_lower_bound(nd, Z, owner, gamma, 10.0, dirs)
@@ -129,8 +152,16 @@ def test_certificate_is_valid_away_from_the_optimum(problem, reference):
     # any non-negative multipliers give a valid bound too
     rng = np.random.default_rng(1)
     for _ in range(3):
-        lb_r, *_ = fa.penalty_lower_bound(nd, Z, owner, gamma, 10.0, dirs, lam=rng.uniform(0, 2 * lam.max() + 1, lam.size),
-                                          mu=rng.uniform(0, 2 * mu.max() + 1, mu.size))
+        lb_r, *_ = fa.penalty_lower_bound(
+            nd,
+            Z,
+            owner,
+            gamma,
+            10.0,
+            dirs,
+            lam=rng.uniform(0, 2 * lam.max() + 1, lam.size),
+            mu=rng.uniform(0, 2 * mu.max() + 1, mu.size),
+        )
         assert lb_r <= opt
 
 
@@ -138,13 +169,21 @@ def test_objective_gradient_finite_differences(problem):
     nd = fa._Norm(problem, None)
     rng = np.random.default_rng(4)
     owner = np.concatenate([np.repeat(np.arange(problem.M), 2), np.full(2, problem.M)])
-    Z = 0.3 * (rng.standard_normal((problem.NK, owner.size)) + 1j * rng.standard_normal((problem.NK, owner.size)))
-    v = rng.standard_normal((problem.M + 1, problem.NK)) + 1j * rng.standard_normal((problem.M + 1, problem.NK))
+    Z = 0.3 * (
+        rng.standard_normal((problem.NK, owner.size))
+        + 1j * rng.standard_normal((problem.NK, owner.size))
+    )
+    v = rng.standard_normal((problem.M + 1, problem.NK)) + 1j * rng.standard_normal(
+        (problem.M + 1, problem.NK)
+    )
     dirs = [u / np.linalg.norm(u) for u in v]
     f, g, _ = fa._objective_46(nd, Z, owner, 10.0, dirs)
     D = rng.standard_normal(Z.shape) + 1j * rng.standard_normal(Z.shape)
     h = 1e-6
-    fd = (fa._objective_46(nd, Z + h * D, owner, 10.0, dirs)[0] - fa._objective_46(nd, Z - h * D, owner, 10.0, dirs)[0]) / (2 * h)
+    fd = (
+        fa._objective_46(nd, Z + h * D, owner, 10.0, dirs)[0]
+        - fa._objective_46(nd, Z - h * D, owner, 10.0, dirs)[0]
+    ) / (2 * h)
     assert fd == pytest.approx(2 * np.real(np.vdot(g, D)), rel=1e-5)
 
 
@@ -153,9 +192,16 @@ def test_output_feasible_and_rank_one(problem, fast_own):
     assert res.status == "optimal"
     rates = _rates_by_hand(problem.H, res.W, res.R, problem.comm_noise)
     assert np.all(rates >= problem.eta - 1e-9)
-    power = np.sum(np.abs(res.W.reshape(problem.K, problem.N, -1)) ** 2, axis=(1, 2)) + \
-        np.array([np.real(np.trace(res.R[k * problem.N:(k + 1) * problem.N, k * problem.N:(k + 1) * problem.N]))
-                  for k in range(problem.K)])
+    power = np.sum(np.abs(res.W.reshape(problem.K, problem.N, -1)) ** 2, axis=(1, 2)) + np.array(
+        [
+            np.real(
+                np.trace(
+                    res.R[k * problem.N : (k + 1) * problem.N, k * problem.N : (k + 1) * problem.N]
+                )
+            )
+            for k in range(problem.K)
+        ]
+    )
     assert np.all(power <= problem.p_max_w * (1 + 1e-9))
     assert res.rank_residual <= 1e-4
     assert np.linalg.matrix_rank(res.R, tol=1e-9 * np.abs(res.R).max()) == 1

@@ -32,13 +32,17 @@ def case():
     ops = FastOperators(pb)
     sdp = {"sensing_only": {e: baselines.sensing_only(pb, solver="CLARABEL") for e in ETAS[:1]}}
     sdp["sensing_only"][ETAS[1]] = sdp["sensing_only"][ETAS[0]]
-    sdp["non_assisted"] = {e: baselines.non_assisted(pb.with_(eta=e), solver="CLARABEL") for e in ETAS}
+    sdp["non_assisted"] = {
+        e: baselines.non_assisted(pb.with_(eta=e), solver="CLARABEL") for e in ETAS
+    }
     sdp["zfbf"] = {e: baselines.zfbf(pb.with_(eta=e), solver="CLARABEL") for e in ETAS}
     so = fast_sensing_only(pb, ops=ops)
-    fast = {"sensing_only": {e: so for e in ETAS},
-            "non_assisted": {e: fast_non_assisted(pb.with_(eta=e), ops=ops) for e in ETAS},
-            "zfbf": {e: fast_zfbf(pb.with_(eta=e), ops=ops) for e in ETAS},
-            "proposed": {e: fast_design(pb.with_(eta=e), ops=ops) for e in ETAS}}
+    fast = {
+        "sensing_only": {e: so for e in ETAS},
+        "non_assisted": {e: fast_non_assisted(pb.with_(eta=e), ops=ops) for e in ETAS},
+        "zfbf": {e: fast_zfbf(pb.with_(eta=e), ops=ops) for e in ETAS},
+        "proposed": {e: fast_design(pb.with_(eta=e), ops=ops) for e in ETAS},
+    }
     return pb, ops, sdp, fast
 
 
@@ -47,7 +51,12 @@ def _sinr_and_power(pb, W, R):
     g = pb.H.conj() @ W  # [i, m] = h_i^H w_m
     a2 = np.abs(g) ** 2
     useful = np.diag(a2)
-    interf = a2.sum(axis=1) - useful + np.real(np.einsum("in,nm,im->i", pb.H.conj(), R, pb.H)) + pb.comm_noise
+    interf = (
+        a2.sum(axis=1)
+        - useful
+        + np.real(np.einsum("in,nm,im->i", pb.H.conj(), R, pb.H))
+        + pb.comm_noise
+    )
     d = np.sum(np.abs(W) ** 2, axis=1) + np.real(np.diag(R))
     return useful / interf, d.reshape(pb.K, pb.N).sum(axis=1)
 
@@ -65,7 +74,9 @@ def test_fast_matches_sdp_and_certificate_brackets_it(case, scheme, eta):
     assert bound <= s.rcrb_m * (1 + SOLVER_TOL)
     assert s.rcrb_m <= f.rcrb_m * (1 + SOLVER_TOL)
     assert f.extra["dual_gap"] == pytest.approx(f.rcrb_m / bound - 1.0)
-    assert -1e-9 <= f.extra["dual_gap"] <= 5e-3  # (sensing only closes to rounding: ~1e-15 either sign)
+    assert (
+        -1e-9 <= f.extra["dual_gap"] <= 5e-3
+    )  # (sensing only closes to rounding: ~1e-15 either sign)
 
 
 @pytest.mark.parametrize("scheme", ["non_assisted", "zfbf", "proposed"])
@@ -118,8 +129,19 @@ def test_random_multipliers_give_valid_bounds(case, scheme):
     for _ in range(5):
         lam = cert0.lam * rng.uniform(0, 3, cert0.lam.shape)
         mu = cert0.mu * rng.uniform(0, 3, cert0.mu.shape)
-        c = scheme_dual_bound(ops, pb.H, pb.comm_noise, eta, pb.p_max_w, res.W, L, scheme=scheme, directions=U,
-                              lam=lam, mu=mu)
+        c = scheme_dual_bound(
+            ops,
+            pb.H,
+            pb.comm_noise,
+            eta,
+            pb.p_max_w,
+            res.W,
+            L,
+            scheme=scheme,
+            directions=U,
+            lam=lam,
+            mu=mu,
+        )
         assert c.bound_m2 <= sdp[scheme][eta].rcrb_m ** 2 * (1 + SOLVER_TOL)
 
 
@@ -188,7 +210,7 @@ def test_comm_centric_budget_and_bracket(case):
     assert cc.status == "optimal" and cc.scheme == "comm_centric"
     so = fast["sensing_only"][ETAS[0]]
     assert cc.extra["crb_budget_m2"] == pytest.approx((2 * so.rcrb_m) ** 2)
-    assert cc.rcrb_m ** 2 <= cc.extra["crb_budget_m2"]
+    assert cc.rcrb_m**2 <= cc.extra["crb_budget_m2"]
     lo, hi = cc.extra["rate_bracket"]
     assert lo <= cc.extra["max_min_rate_bps_hz"] + 1e-9
     assert hi - lo <= 0.1 + 1e-12 or cc.extra["undecided_rates"]
@@ -212,4 +234,4 @@ def test_comm_centric_matches_sdp_bisection(case):
     assert ref.status == "optimal"
     assert rlo <= hi + 1e-6
     assert lo >= rlo - 0.03
-    assert ref.rcrb_m ** 2 <= cc.extra["crb_budget_m2"] * (1 + 1e-3)
+    assert ref.rcrb_m**2 <= cc.extra["crb_budget_m2"] * (1 + 1e-3)

@@ -14,7 +14,10 @@ from twin.isac.fast_design import crb_and_gradient, fast_design, fast_operators,
 @pytest.fixture(scope="module")
 def small():
     """N = 2x2, K = 3, M = 3 instances (random central satellite, UE drop and target)."""
-    return [random_problem(np.random.default_rng(s), collaboration="I", nx=2, nz=2, n_ue=3) for s in (11, 12)]
+    return [
+        random_problem(np.random.default_rng(s), collaboration="I", nx=2, nz=2, n_ue=3)
+        for s in (11, 12)
+    ]
 
 
 def _independent_rates_powers(pb, W, R):
@@ -23,8 +26,13 @@ def _independent_rates_powers(pb, W, R):
     S = np.abs(H.conj() @ W) ** 2
     sens = np.real(np.einsum("in,nm,im->i", H.conj(), R, H))
     sinr = np.diag(S) / (S.sum(axis=1) - np.diag(S) + sens + pb.comm_noise)
-    power = np.array([np.sum(np.abs(W[k * pb.N:(k + 1) * pb.N]) ** 2) + np.real(np.trace(R[k * pb.N:(k + 1) * pb.N, k * pb.N:(k + 1) * pb.N]))
-                      for k in range(pb.K)])
+    power = np.array(
+        [
+            np.sum(np.abs(W[k * pb.N : (k + 1) * pb.N]) ** 2)
+            + np.real(np.trace(R[k * pb.N : (k + 1) * pb.N, k * pb.N : (k + 1) * pb.N]))
+            for k in range(pb.K)
+        ]
+    )
     return np.log2(1 + sinr), power
 
 
@@ -59,8 +67,10 @@ def test_fast_design_reaches_sdr_bound_and_is_feasible(small, i):
     # the design's own weak-duality certificate is below the SDR optimum and proves the stop rule
     assert res.extra["dual_bound_m"] <= bound.bound_m * (1 + 1e-6)
     assert res.extra["dual_gap"] <= 2e-3 + 1e-9
-    print(f"instance {i}: fast {res.rcrb_m:.6g} m, SDR bound {bound.bound_m:.6g} m, "
-          f"gap {100 * (res.rcrb_m / bound.bound_m - 1):.4f} %")
+    print(
+        f"instance {i}: fast {res.rcrb_m:.6g} m, SDR bound {bound.bound_m:.6g} m, "
+        f"gap {100 * (res.rcrb_m / bound.bound_m - 1):.4f} %"
+    )
 
 
 def test_single_stream_sensing_is_rank_one_and_feasible(small):
@@ -109,4 +119,3 @@ def test_linear_rate_rows_reach_the_same_design(small):
     b = fast_design(pb, rate_form="linear", rho0=10.0)
     assert a.status == b.status == "optimal"
     assert a.rcrb_m == pytest.approx(b.rcrb_m, rel=3e-3)
-

@@ -17,7 +17,15 @@ from twin.isac.locate import (
     estimate,
     satellite_angle_mle,
 )
-from twin.isac.model import angles, echo, echo_apply, echo_matrix, isac_array_frames, paper_beta, transmit_samples
+from twin.isac.model import (
+    angles,
+    echo,
+    echo_apply,
+    echo_matrix,
+    isac_array_frames,
+    paper_beta,
+    transmit_samples,
+)
 from twin.isac.optimizers import genetic, grid_search, grid_steps, pso
 
 LAT0, LON0 = np.radians(30.0), np.radians(10.0)
@@ -81,8 +89,11 @@ def test_receiver_subset_uses_only_that_satellites_rows():
     pts = target + np.random.default_rng(2).normal(scale=100.0, size=(4, 3))
     y2 = y.copy()
     y2[:16] = 0.0  # wipe satellite 0's echo: satellite 1's own likelihood must not change
-    np.testing.assert_allclose(concentrated_likelihood(prob, y, pts, receivers=[1]),
-                               concentrated_likelihood(prob, y2, pts, receivers=[1]), rtol=1e-12)
+    np.testing.assert_allclose(
+        concentrated_likelihood(prob, y, pts, receivers=[1]),
+        concentrated_likelihood(prob, y2, pts, receivers=[1]),
+        rtol=1e-12,
+    )
 
 
 def test_problem_validation_and_enu_roundtrip():
@@ -138,8 +149,18 @@ def test_pso_follows_algorithm_1_bookkeeping():
 def test_pso_batching_does_not_change_results():
     centres = np.array([[100.0, 0.0, 0.0], [-50.0, 20.0, 10.0]])
     f = _quadratic(centres, H_RIDGE)
-    both = pso(f, np.full((2, 3), -500.0), np.full((2, 3), 500.0), [np.random.default_rng(7), np.random.default_rng(8)])
-    one = pso(_quadratic(centres[1:], H_RIDGE), np.full(3, -500.0), np.full(3, 500.0), np.random.default_rng(8))
+    both = pso(
+        f,
+        np.full((2, 3), -500.0),
+        np.full((2, 3), 500.0),
+        [np.random.default_rng(7), np.random.default_rng(8)],
+    )
+    one = pso(
+        _quadratic(centres[1:], H_RIDGE),
+        np.full(3, -500.0),
+        np.full(3, 500.0),
+        np.random.default_rng(8),
+    )
     np.testing.assert_array_equal(both.x[1], one.x[0])
     np.testing.assert_array_equal(both.history[1], one.history[0])
 
@@ -163,7 +184,12 @@ def test_grid_steps_hit_the_paper_accuracies():
 
 def test_grid_search_walks_along_an_oblique_ridge():
     centres = np.array([[123.4567, -201.2345, 50.0012], [-333.3, 444.4, -7.7]])
-    res = grid_search(_quadratic(centres, H_RIDGE), np.full((2, 3), -500.0), np.full((2, 3), 500.0), final_step=1e-3)
+    res = grid_search(
+        _quadratic(centres, H_RIDGE),
+        np.full((2, 3), -500.0),
+        np.full((2, 3), 500.0),
+        final_step=1e-3,
+    )
     # A lattice of step ε cannot beat the quantisation of a ridge with axis ratio √1000 ≈ 32:
     # the objective must be as good as the nearest lattice point's bound (λ_max · 3/4 · ε²)...
     assert np.all(-res.value <= 0.75 * 1e-3**2 * 1.0)
@@ -197,7 +223,9 @@ def test_direct_estimators_are_seeded_and_near_the_truth(method):
     np.testing.assert_array_equal(a.position, b.position)
     # conditional RCRB of this draw is ~0.5 m (see test_montecarlo); the box is 1 km wide
     assert np.linalg.norm(a.position - target) < 15.0
-    assert a.fitness == pytest.approx(concentrated_likelihood(prob, y, a.position[None])[0], rel=1e-12)
+    assert a.fitness == pytest.approx(
+        concentrated_likelihood(prob, y, a.position[None])[0], rel=1e-12
+    )
 
 
 def test_grid_is_at_least_as_good_as_pso_on_the_likelihood():
@@ -233,7 +261,9 @@ def test_aux_direct_weights_by_single_receiver_crb():
     crbs = est.extra["crb_m2"]
     assert crbs.shape == (5,) and np.all(crbs > 0)
     w = 1 / crbs
-    np.testing.assert_allclose(est.position, (w[:, None] * est.extra["per_satellite"]).sum(0) / w.sum())
+    np.testing.assert_allclose(
+        est.position, (w[:, None] * est.extra["per_satellite"]).sum(0) / w.sum()
+    )
     assert est.n_evaluations == 5 * 20 * 11
     assert set(METHODS) == {"pso", "pso_refined", "grid", "ga", "two_step", "aux_direct"}
 
@@ -252,12 +282,23 @@ def test_pso_refined_never_worsens_the_fit_and_reaches_the_grid_ml():
         data_rng, est_rng = trial_rngs(7, i)
         trial = scenario.draw(data_rng)
         pso_seed = int(est_rng.integers(2**32))
-        got = {m: estimate(m, trial.problem, trial.y, np.random.default_rng(pso_seed), particles=30, iterations=20)
-               for m in ("pso", "pso_refined")}
+        got = {
+            m: estimate(
+                m,
+                trial.problem,
+                trial.y,
+                np.random.default_rng(pso_seed),
+                particles=30,
+                iterations=20,
+            )
+            for m in ("pso", "pso_refined")
+        }
         got["grid"] = estimate("grid", trial.problem, trial.y, est_rng)
         # the same PSO run underlies both: the refined fit is at least PSO's
         assert got["pso_refined"].fitness >= got["pso"].fitness * (1 - 1e-15)
-        assert np.all(np.abs(trial.problem.to_enu(got["pso_refined"].position)) <= trial.problem.half_width_m)
+        assert np.all(
+            np.abs(trial.problem.to_enu(got["pso_refined"].position)) <= trial.problem.half_width_m
+        )
         assert got["pso_refined"].n_evaluations > got["pso"].n_evaluations
         for m, e in got.items():
             sq[m].append(np.sum((e.position - trial.target) ** 2))

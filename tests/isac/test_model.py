@@ -48,7 +48,11 @@ def test_steering_norm_shape_spacing_and_derivatives():
     # spacing d = lambda gives phases 2 pi (...)
     a1 = M.steering(th, ph, 4, 3, spacing_wl=1.0)
     ix, iz = M.element_indices(4, 3)
-    expect = np.exp(2j * np.pi * (ix * np.cos(ph[..., None]) * np.sin(th[..., None]) + iz * np.cos(th[..., None]))) / np.sqrt(12)
+    expect = np.exp(
+        2j
+        * np.pi
+        * (ix * np.cos(ph[..., None]) * np.sin(th[..., None]) + iz * np.cos(th[..., None]))
+    ) / np.sqrt(12)
     assert np.allclose(a1, expect)
     a0, dth, dph = M.steering_derivatives(th, ph, 4, 3)
     assert np.allclose(a0, a)
@@ -69,8 +73,11 @@ def test_angles_match_printed_case_split():
     d = pts[:, None, :] - sats[None]
     rho = np.hypot(d[..., 0], d[..., 1])
     th_print = np.arctan(rho / d[..., 2]) + np.pi * (d[..., 2] < 0)
-    ph_print = np.arctan(d[..., 1] / d[..., 0]) + np.pi * ((d[..., 0] < 0) & (d[..., 1] > 0)) \
+    ph_print = (
+        np.arctan(d[..., 1] / d[..., 0])
+        + np.pi * ((d[..., 0] < 0) & (d[..., 1] > 0))
         - np.pi * ((d[..., 0] < 0) & (d[..., 1] < 0))
+    )
     assert np.allclose(theta, th_print, atol=1e-12)
     assert np.allclose(phi, ph_print, atol=1e-12)
 
@@ -120,7 +127,9 @@ def test_paper_and_radar_beta():
     k, u = 1, 3
     p_rx = 1.0 * 16.0 * 20.0 * lam**2 * 10.0 / ((4 * np.pi) ** 3 * d[k] ** 2 * d[u] ** 2)
     assert abs(r[k, u]) ** 2 == pytest.approx(p_rx, rel=1e-12)
-    assert np.allclose(M.reflection_coefficients("paper", sats, p, phases=ph), M.paper_beta(sats, p, phases=ph))
+    assert np.allclose(
+        M.reflection_coefficients("paper", sats, p, phases=ph), M.paper_beta(sats, p, phases=ph)
+    )
     b1 = M.reflection_coefficients("radar", sats, p, rng=np.random.default_rng(5))
     b2 = M.radar_beta(sats, p, rng=np.random.default_rng(5))
     assert np.allclose(b1, b2)
@@ -138,7 +147,7 @@ def _loop_D(theta, phi, beta, nx, nz):
         for k in range(K):
             au = M.steering(theta[u], phi[u], nx, nz)
             ak = M.steering(theta[k], phi[k], nx, nz)
-            D[u * N:(u + 1) * N, k * N:(k + 1) * N] = beta[k, u] * np.outer(au, ak.conj())
+            D[u * N : (u + 1) * N, k * N : (k + 1) * N] = beta[k, u] * np.outer(au, ak.conj())
     return D
 
 
@@ -209,12 +218,20 @@ def test_radar_beta_is_a_constant_multiple_of_paper_beta():
     ratio = M.radar_beta(sats, p, phases=ph) / M.paper_beta(sats, p, phases=ph)
     assert np.allclose(ratio, ratio[0, 0], rtol=1e-12)
     lam = C_LIGHT / 35e9
-    assert ratio[0, 0].real == pytest.approx(np.sqrt(16 * 16 * lam**2 * 10 / (4 * np.pi) ** 3) / 550e3**2, rel=1e-12)
+    assert ratio[0, 0].real == pytest.approx(
+        np.sqrt(16 * 16 * lam**2 * 10 / (4 * np.pi) ** 3) / 550e3**2, rel=1e-12
+    )
 
 
 @settings(max_examples=40, deadline=None)
-@given(K=st.integers(1, 4), nx=st.integers(1, 4), nz=st.integers(1, 3), L=st.integers(1, 3),
-       P=st.integers(1, 3), seed=st.integers(0, 2**32 - 1))
+@given(
+    K=st.integers(1, 4),
+    nx=st.integers(1, 4),
+    nz=st.integers(1, 3),
+    L=st.integers(1, 3),
+    P=st.integers(1, 3),
+    seed=st.integers(0, 2**32 - 1),
+)
 def test_echo_apply_equals_dense_for_any_shape(K, nx, nz, L, P, seed):
     rng = np.random.default_rng(seed)
     th = rng.uniform(0, np.pi, (P, K))

@@ -26,9 +26,16 @@ def toy_scenario(noise_dbm=-110.0, p_w=1.0, random_target=False, L=1):
     sat = np.array([geodetic_to_ecef(LAT0 + a, LON0 + b, 550e3) for a, b in offs])
     ahead = np.array([geodetic_to_ecef(LAT0 + a + 1e-3, LON0 + b, 550e3) for a, b in offs])
     centre = geodetic_to_ecef(LAT0, LON0, 0.0)
-    return SensingScenario(sat, isac_array_frames(sat, ahead - sat), None, np.eye(80) * p_w / 16,
-                           float(dbm_to_w(noise_dbm)), target=None if random_target else centre,
-                           area_centre=centre, snapshots=L)
+    return SensingScenario(
+        sat,
+        isac_array_frames(sat, ahead - sat),
+        None,
+        np.eye(80) * p_w / 16,
+        float(dbm_to_w(noise_dbm)),
+        target=None if random_target else centre,
+        area_centre=centre,
+        snapshots=L,
+    )
 
 
 def test_trials_do_not_depend_on_batching_or_method():
@@ -58,12 +65,16 @@ def test_conditional_crb_matches_finite_difference_fisher_information():
         return echo_apply(th, ph, p.beta, p.samples, 4, 4)[0].ravel()
 
     h = 1e-2
-    cols = [(mu(tr.target + h * e) - mu(tr.target - h * e)) / (2 * h) for e in np.eye(3)] + [mu(tr.target)]
+    cols = [(mu(tr.target + h * e) - mu(tr.target - h * e)) / (2 * h) for e in np.eye(3)] + [
+        mu(tr.target)
+    ]
     J = np.array(cols).T
     C_fd = np.linalg.inv(2 / p.noise_power * np.real(J.conj().T @ J))[:3, :3]
     crb, cond = trial_crbs(tr)
     assert cond == pytest.approx(np.trace(C_fd), rel=1e-5)
-    C = location_crb(p.sat_pos, tr.target, sc.Rx, p.beta, noise_power=p.noise_power, nx=4, nz=4, frames=p.frames)
+    C = location_crb(
+        p.sat_pos, tr.target, sc.Rx, p.beta, noise_power=p.noise_power, nx=4, nz=4, frames=p.frames
+    )
     assert crb == pytest.approx(np.trace(C), rel=1e-12)
 
 
@@ -86,7 +97,9 @@ def test_grid_rmse_respects_the_bound_fast():
 
 
 def test_low_snr_errors_stay_inside_the_prior_box():
-    res = monte_carlo(toy_scenario(noise_dbm=-40.0), "pso", trials=4, seed=0, crb_trials=2, conditional_crb=False)
+    res = monte_carlo(
+        toy_scenario(noise_dbm=-40.0), "pso", trials=4, seed=0, crb_trials=2, conditional_crb=False
+    )
     assert np.isnan(res.cond_rcrb_m)
     assert np.all(np.abs(res.errors_enu) <= 750.0 + 1e-6)  # |p̂ − p̄| ≤ 500, |p̄ − p| ≤ 250 per axis
     assert res.rmse_m > 10 * res.rcrb_m or res.rcrb_m > 100.0
@@ -98,7 +111,9 @@ def test_bad_inputs_are_refused():
     with pytest.raises(ValueError, match="target"):
         SensingScenario(np.zeros((1, 3)), None, None, np.eye(16), 1e-14)
     with pytest.raises(ValueError, match="prior_spread_m"):
-        SensingScenario(np.zeros((1, 3)), None, None, np.eye(16), 1e-14, target=np.ones(3), prior_spread_m=600.0)
+        SensingScenario(
+            np.zeros((1, 3)), None, None, np.eye(16), 1e-14, target=np.ones(3), prior_spread_m=600.0
+        )
 
 
 def test_design_crb_scales_with_snapshots():
@@ -125,7 +140,9 @@ def test_operating_point_1000_trials_grid_and_pso():
     pso_.rcrb_m, pso_.crb_se_m2 = grid.rcrb_m, grid.crb_se_m2  # same trials, same bound
     for res in (grid, pso_):
         assert res.consistent_with_bound()  # RMSE ≥ RCRB within 1.96 standard errors
-        assert res.mse_se_m2 < 0.1 * res.rmse_m**2  # the tolerance is tight enough to mean something
+        assert (
+            res.mse_se_m2 < 0.1 * res.rmse_m**2
+        )  # the tolerance is tight enough to mean something
     assert grid.rmse_m / grid.rcrb_m <= 1.5
     # the grid ML is efficient w.r.t. the bound given the realised samples (complex α costs a little)
     assert grid.rmse_m <= 1.15 * grid.cond_rcrb_m

@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 from twin.isac import paper
 from twin.isac.cli import app
 
-pytest.importorskip("twin.isac.transmit", reason="twin/isac/transmit.py (stand-in transmit design) not written yet")
+pytest.importorskip(
+    "twin.isac.transmit", reason="twin/isac/transmit.py (stand-in transmit design) not written yet"
+)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +34,9 @@ def test_fig3_quick(runner, tmp_path):
     assert len(df) == 41
     for ip in (10, 30, 50):
         f = df[f"F_gbest_Ip{ip}"].to_numpy()
-        assert np.all(np.diff(f) >= 0)  # g_best never gets worse (Algorithm 1 keeps the best by value)
+        assert np.all(
+            np.diff(f) >= 0
+        )  # g_best never gets worse (Algorithm 1 keeps the best by value)
         r = df[f"residual_over_noise_Ip{ip}"].to_numpy()
         assert r[0] > r[-1] and 0.3 < r[-1] < 3.0  # converges to the noise floor
     # more particles: a better (or equal) start; the paper's Fig. 3 message
@@ -45,7 +49,9 @@ def test_fig8_quick(runner, tmp_path):
     df = pd.read_csv(tmp_path / "fig8.csv")
     assert len(df) == 6 and (tmp_path / "fig8.png").exists()
     assert {"RCRB", "PSO (Algorithm 1)", "Two-step", "Grid search eps=0.001 m"} <= set(df.columns)
-    assert np.all(df["Grid search eps=1 m"] > df["Grid search eps=0.001 m"])  # 1 m quantisation dominates
+    assert np.all(
+        df["Grid search eps=1 m"] > df["Grid search eps=0.001 m"]
+    )  # 1 m quantisation dominates
     assert np.all(df["PSO (Algorithm 1)"] > 0.5 * df["RCRB"])
 
 
@@ -70,10 +76,14 @@ def test_fig10_quick(runner, tmp_path):
 def test_groups_table(runner, tmp_path):
     _run(runner, tmp_path, "groups")
     df = pd.read_csv(tmp_path / "groups.csv").set_index("group")
-    assert df.loc["type I", "K"] == 3 and df.loc["type II", "K"] == 5 and df.loc["type III", "K"] == 7
+    assert (
+        df.loc["type I", "K"] == 3 and df.loc["type II", "K"] == 5 and df.loc["type III", "K"] == 7
+    )
     # one satellite sees two angles only: no 3-D fix; on the ground it has one, but K = 5 is far better
     assert np.isinf(df.loc["K=1 (non-cooperative)", "RCRB_3d_m"])
-    assert df.loc["type II", "RCRB_ground_m"] < 0.5 * df.loc["K=1 (non-cooperative)", "RCRB_ground_m"]
+    assert (
+        df.loc["type II", "RCRB_ground_m"] < 0.5 * df.loc["K=1 (non-cooperative)", "RCRB_ground_m"]
+    )
     for col in ("RCRB_3d_m", "RCRB_ground_m"):
         assert df.loc["type III", col] <= df.loc["type II", col] <= df.loc["type I", col]
 

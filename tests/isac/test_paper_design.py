@@ -25,11 +25,21 @@ def setting():
 def _channels(op, g, frames):
     """The UE channels transmit_design draws (same generator, same order)."""
     rng = np.random.default_rng(op.channel_seed)
-    params = channel.IsacParams(nx=op.nx, nz=op.nz, K=len(g.members), M=op.n_ue, p_max_dbm=op.p_max_dbm,
-                                rate_target_bps_hz=op.eta_bps_hz, altitude_m=op.altitude_m,
-                                service_radius_m=op.area_radius_m, sensing_noise_dbm=op.sensing_noise_dbm)
+    params = channel.IsacParams(
+        nx=op.nx,
+        nz=op.nz,
+        K=len(g.members),
+        M=op.n_ue,
+        p_max_dbm=op.p_max_dbm,
+        rate_target_bps_hz=op.eta_bps_hz,
+        altitude_m=op.altitude_m,
+        service_radius_m=op.area_radius_m,
+        sensing_noise_dbm=op.sensing_noise_dbm,
+    )
     ues = channel.ue_positions(g.central_nadir_ecef, op.area_radius_m, op.n_ue, rng)
-    H = channel.comm_channels(g.sat_pos, ues, frames=frames, params=params, rng=rng, center_ecef=g.central_nadir_ecef)
+    H = channel.comm_channels(
+        g.sat_pos, ues, frames=frames, params=params, rng=rng, center_ecef=g.central_nadir_ecef
+    )
     return H, rng
 
 
@@ -43,8 +53,12 @@ def test_fast_design_meets_rates_and_power_and_beats_the_stand_in(setting):
     beta = reflection_coefficients(op.beta_model, g.sat_pos, g.central_nadir_ecef, rng=rng)
     kw = dict(noise_power=float(dbm_to_w(op.sensing_noise_dbm)), nx=op.nx, nz=op.nz, frames=frames)
     W0, R0 = paper.transmit_design(op, g, frames)
-    crb_fast = np.trace(location_crb(g.sat_pos, g.central_nadir_ecef, W @ W.conj().T + R, beta, **kw))
-    crb_stand_in = np.trace(location_crb(g.sat_pos, g.central_nadir_ecef, W0 @ W0.conj().T + R0, beta, **kw))
+    crb_fast = np.trace(
+        location_crb(g.sat_pos, g.central_nadir_ecef, W @ W.conj().T + R, beta, **kw)
+    )
+    crb_stand_in = np.trace(
+        location_crb(g.sat_pos, g.central_nadir_ecef, W0 @ W0.conj().T + R0, beta, **kw)
+    )
     assert crb_fast < crb_stand_in
 
 

@@ -25,7 +25,16 @@ def cluster_channels(rng, K, nx, ny, *, spacing_m=75e3, offset_m=150e3, element_
     north = rng.uniform(-1, 1) * offset_m + rng.uniform(-1, 1, size=K) * spacing_m * np.sqrt(K) / 2
     ut = np.stack([np.full(K, R_E), east, north], axis=1)
     ut = R_E * ut / np.linalg.norm(ut, axis=1, keepdims=True)
-    H = channels(sat, ut, pnt_body_frames(sat), freq_hz=PARAMS.freq_hz, nx=nx, ny=ny, element_gain_dbi=element_gain_dbi, rng=rng)
+    H = channels(
+        sat,
+        ut,
+        pnt_body_frames(sat),
+        freq_hz=PARAMS.freq_hz,
+        nx=nx,
+        ny=ny,
+        element_gain_dbi=element_gain_dbi,
+        rng=rng,
+    )
     return H[0]
 
 
@@ -100,7 +109,9 @@ def test_scb_and_scbwi():
     W = bf.scb_beams(H, P_W)
     assert np.allclose(np.sum(np.abs(W) ** 2, axis=1), P_W)
     gain = np.abs(np.sum(H * W, axis=1)) ** 2
-    assert np.allclose(gain, P_W * np.sum(np.abs(H) ** 2, axis=1))  # matched filter: |h^T w|² = P‖h‖²
+    assert np.allclose(
+        gain, P_W * np.sum(np.abs(H) ** 2, axis=1)
+    )  # matched filter: |h^T w|² = P‖h‖²
     snr = bf.scbwi_sinr(H, P_W, NOISE_W)
     assert np.allclose(snr, gain / NOISE_W)
     assert np.all(sinr_of(H, W) < snr)  # interference only lowers it
@@ -191,7 +202,9 @@ def test_fast_matches_socp_on_240_instances():
                 assert np.allclose(s_s, gamma, rtol=1e-5)
                 assert np.all(np.sum(np.abs(W_f) ** 2, axis=1) <= P_W * (1 + 1e-9))
                 assert np.all(np.sum(np.abs(W_s) ** 2, axis=1) <= P_W * (1 + 1e-5))
-    print(f"fast vs socp: {agree} verdicts agree ({feasible} feasible); fallbacks so far: {fz.STATS.fallbacks}")
+    print(
+        f"fast vs socp: {agree} verdicts agree ({feasible} feasible); fallbacks so far: {fz.STATS.fallbacks}"
+    )
     assert agree == 240 and feasible == 120
 
 
@@ -207,7 +220,9 @@ def test_fill_power_reaches_equality_without_losing_sinr():
         assert np.allclose(np.sum(np.abs(Wf) ** 2, axis=1), P_W, rtol=1e-9)
         assert np.all(sinr_of(H, Wf) >= gamma * (1 - fz.FEAS_RTOL))
         others = H @ (Wf - W).T
-        assert np.max(np.abs(others - np.diag(np.diag(others)))) < 1e-9 * np.sqrt(P_W) * np.max(np.abs(H))
+        assert np.max(np.abs(others - np.diag(np.diag(others)))) < 1e-9 * np.sqrt(P_W) * np.max(
+            np.abs(H)
+        )
 
 
 def _small_instances(n, seed):
@@ -231,7 +246,9 @@ def _sdr_vs_socp(instances, factors):
         for f in factors:
             gamma = f * t * w
             ok_s, _ = fz.feasible(H, gamma, P_W, NOISE_W, method="socp")
-            ok_r, W_r = fz.feasible(H, gamma, P_W, NOISE_W, method="sdr", rng=np.random.default_rng(0))
+            ok_r, W_r = fz.feasible(
+                H, gamma, P_W, NOISE_W, method="sdr", rng=np.random.default_rng(0)
+            )
             assert ok_r == ok_s, (H.shape, f)
             if ok_r:
                 assert np.all(sinr_of(H, W_r) >= gamma * (1 - 1e-3))
@@ -273,7 +290,9 @@ def test_feasible_rejects_bad_input():
 def small_drop(seed, I=3, C=6, nx=4, i_tdoa=3, element_gain_dbi=5.5, spacing_m=75e3):
     """A small drop: C ≤ 9 UTs on a grid (spacing_m, ±10 km), I satellites at 600 km, I_TDOA satellites per UT."""
     rng = np.random.default_rng(seed)
-    grid = np.array([(e, n) for n in range(-1, 2) for e in range(-1, 2)], dtype=float)[:C] * spacing_m
+    grid = (
+        np.array([(e, n) for n in range(-1, 2) for e in range(-1, 2)], dtype=float)[:C] * spacing_m
+    )
     east = grid[:, 0] + rng.uniform(-10e3, 10e3, size=C)
     north = grid[:, 1] + rng.uniform(-10e3, 10e3, size=C)
     ut = np.stack([np.full(C, R_E), east, north], axis=1)
@@ -284,7 +303,16 @@ def small_drop(seed, I=3, C=6, nx=4, i_tdoa=3, element_gain_dbi=5.5, spacing_m=7
     sats = np.stack([np.full(I, rs), off * np.cos(ang), off * np.sin(ang)], axis=1)
     sats = rs * sats / np.linalg.norm(sats, axis=1, keepdims=True)
     ref = np.array([rs, 0.0, 0.0])
-    H = channels(sats, ut, pnt_body_frames(sats), freq_hz=PARAMS.freq_hz, nx=nx, ny=nx, element_gain_dbi=element_gain_dbi, rng=rng)
+    H = channels(
+        sats,
+        ut,
+        pnt_body_frames(sats),
+        freq_hz=PARAMS.freq_hz,
+        nx=nx,
+        ny=nx,
+        element_gain_dbi=element_gain_dbi,
+        rng=rng,
+    )
     delta = np.zeros((I, C), dtype=bool)
     for c in range(C):
         delta[rng.choice(I, size=i_tdoa, replace=False), c] = True
@@ -293,14 +321,25 @@ def small_drop(seed, I=3, C=6, nx=4, i_tdoa=3, element_gain_dbi=5.5, spacing_m=7
 
 def run_dsta(H, delta, ut, sats, ref, method, **kw):
     return bf.dsta(
-        H, delta, ut, sats, ref, power_w=P_W, noise_w=NOISE_W, bandwidth_hz=PARAMS.bandwidth_hz,
-        ref_var=PARAMS.ref_toa_var_s2, feasibility=method, **kw,
+        H,
+        delta,
+        ut,
+        sats,
+        ref,
+        power_w=P_W,
+        noise_w=NOISE_W,
+        bandwidth_hz=PARAMS.bandwidth_hz,
+        ref_var=PARAMS.ref_toa_var_s2,
+        feasibility=method,
+        **kw,
     )
 
 
 @pytest.mark.parametrize("seed,gain,spacing_m", [(0, 5.5, 200e3), (1, 0.0, 75e3)])
 def test_dsta_fast_equals_socp_and_stops_at_the_boundary(seed, gain, spacing_m):
-    H, delta, ut, sats, ref = small_drop(seed, I=4, C=6, nx=8, element_gain_dbi=gain, spacing_m=spacing_m)
+    H, delta, ut, sats, ref = small_drop(
+        seed, I=4, C=6, nx=8, element_gain_dbi=gain, spacing_m=spacing_m
+    )
     rf = run_dsta(H, delta, ut, sats, ref, "fast")
     rs = run_dsta(H, delta, ut, sats, ref, "socp")
     assert np.array_equal(rf.n_tests, rs.n_tests)
@@ -327,7 +366,9 @@ def test_dsta_fast_equals_socp_and_stops_at_the_boundary(seed, gain, spacing_m):
                 continue
             trial = gam.copy()
             trial[n] += 2.0
-            ok, _ = fz.feasible(H[i, cs], trial * (1 + 2 * fz.FEAS_RTOL), P_W, NOISE_W, method="socp")
+            ok, _ = fz.feasible(
+                H[i, cs], trial * (1 + 2 * fz.FEAS_RTOL), P_W, NOISE_W, method="socp"
+            )
             assert not ok
 
 
@@ -341,8 +382,16 @@ def test_dsta_empty_satellite_fill_and_dispatch():
     r0 = run_dsta(H, delta, ut, sats, ref, "fast")
     assert np.all(r.sinr[delta] >= r0.sinr[delta] * (1 - 1e-9))
     rd = bf.beamform(
-        "dsta", H, delta, power_w=P_W, noise_w=NOISE_W, ut_pos=ut, sat_pos=sats, ref_pos=ref,
-        bandwidth_hz=PARAMS.bandwidth_hz, ref_var=PARAMS.ref_toa_var_s2,
+        "dsta",
+        H,
+        delta,
+        power_w=P_W,
+        noise_w=NOISE_W,
+        ut_pos=ut,
+        sat_pos=sats,
+        ref_pos=ref,
+        bandwidth_hz=PARAMS.bandwidth_hz,
+        ref_var=PARAMS.ref_toa_var_s2,
     )
     assert np.allclose(rd.sinr[delta], r0.sinr[delta])
 
@@ -370,6 +419,13 @@ def test_dsta_gradient_order_prefers_largest_crlb_gain():
     grads = []
     for c in cs:
         idx = np.flatnonzero(delta[:, c])
-        g = crlb.crlb_sinr_gradient(ut[c], sats[idx], ref, np.full(len(idx), 10.0), PARAMS.bandwidth_hz, PARAMS.ref_toa_var_s2)
+        g = crlb.crlb_sinr_gradient(
+            ut[c],
+            sats[idx],
+            ref,
+            np.full(len(idx), 10.0),
+            PARAMS.bandwidth_hz,
+            PARAMS.ref_toa_var_s2,
+        )
         grads.append(g[list(idx).index(0)])
     assert raised == int(np.argmin(grads))

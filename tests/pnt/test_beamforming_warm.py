@@ -20,14 +20,32 @@ def drop(seed, I=4, C=9, nx=8, spacing_m=75e3, i_tdoa=3):
     """C UTs on a 3 x 3 grid (spacing_m, ±10 km jitter) under I satellites at 600 km, each UT
     scheduled on i_tdoa random satellites. Returns H, delta, ut, sats, ref."""
     rng = np.random.default_rng(seed)
-    grid = np.array([(e, n) for n in range(-1, 2) for e in range(-1, 2)], dtype=float)[:C] * spacing_m
-    ut = np.stack([np.full(C, R_E), grid[:, 0] + rng.uniform(-1e4, 1e4, C), grid[:, 1] + rng.uniform(-1e4, 1e4, C)], 1)
+    grid = (
+        np.array([(e, n) for n in range(-1, 2) for e in range(-1, 2)], dtype=float)[:C] * spacing_m
+    )
+    ut = np.stack(
+        [
+            np.full(C, R_E),
+            grid[:, 0] + rng.uniform(-1e4, 1e4, C),
+            grid[:, 1] + rng.uniform(-1e4, 1e4, C),
+        ],
+        1,
+    )
     ut = R_E * ut / np.linalg.norm(ut, axis=1, keepdims=True)
     rs = R_E + PARAMS.altitude_m
     ang, off = rng.uniform(0, 2 * np.pi, I), rng.uniform(50e3, 300e3, I)
     sats = np.stack([np.full(I, rs), off * np.cos(ang), off * np.sin(ang)], axis=1)
     sats = rs * sats / np.linalg.norm(sats, axis=1, keepdims=True)
-    H = channels(sats, ut, pnt_body_frames(sats), freq_hz=PARAMS.freq_hz, nx=nx, ny=nx, element_gain_dbi=5.5, rng=rng)
+    H = channels(
+        sats,
+        ut,
+        pnt_body_frames(sats),
+        freq_hz=PARAMS.freq_hz,
+        nx=nx,
+        ny=nx,
+        element_gain_dbi=5.5,
+        rng=rng,
+    )
     delta = np.zeros((I, C), dtype=bool)
     for c in range(C):
         delta[rng.choice(I, size=i_tdoa, replace=False), c] = True
@@ -36,8 +54,18 @@ def drop(seed, I=4, C=9, nx=8, spacing_m=75e3, i_tdoa=3):
 
 def run(H, delta, ut, sats, ref, **kw):
     before = fz.STATS.iterations
-    res = bf.dsta(H, delta, ut, sats, ref, power_w=P_W, noise_w=NOISE_W, bandwidth_hz=PARAMS.bandwidth_hz,
-                  ref_var=PARAMS.ref_toa_var_s2, **kw)
+    res = bf.dsta(
+        H,
+        delta,
+        ut,
+        sats,
+        ref,
+        power_w=P_W,
+        noise_w=NOISE_W,
+        bandwidth_hz=PARAMS.bandwidth_hz,
+        ref_var=PARAMS.ref_toa_var_s2,
+        **kw,
+    )
     return res, fz.STATS.iterations - before
 
 

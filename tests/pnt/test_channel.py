@@ -92,7 +92,16 @@ def test_channels_link_budget_and_structure():
     assert np.allclose(ratio, ratio[0])
     assert abs(ratio[0]) ** 2 == pytest.approx(channel.path_gain(np.linalg.norm(d), p.freq_hz))
     # element gain scales |h|² linearly; same rng seed -> same phases
-    H2 = channel.channels(sat, ut, F, freq_hz=p.freq_hz, nx=8, ny=8, element_gain_dbi=5.5, rng=np.random.default_rng(5))
+    H2 = channel.channels(
+        sat,
+        ut,
+        F,
+        freq_hz=p.freq_hz,
+        nx=8,
+        ny=8,
+        element_gain_dbi=5.5,
+        rng=np.random.default_rng(5),
+    )
     assert np.allclose(np.abs(H2) ** 2, np.abs(H) ** 2 * 10**0.55)
     assert np.allclose(np.angle(H2 / H), 0.0)
 
@@ -100,7 +109,9 @@ def test_channels_link_budget_and_structure():
 def test_channel_phases_uniform():
     sat = np.array([[6971e3, 0.0, 0.0]])
     ut = np.tile([[6371e3, 0.0, 0.0]], (4000, 1))
-    H = channel.channels(sat, ut, channel.pnt_body_frames(sat), freq_hz=4e9, nx=2, ny=2, rng=np.random.default_rng(9))
+    H = channel.channels(
+        sat, ut, channel.pnt_body_frames(sat), freq_hz=4e9, nx=2, ny=2, rng=np.random.default_rng(9)
+    )
     ph = np.angle(H[0, :, 0]) % (2 * np.pi)
     hist, _ = np.histogram(ph, bins=8, range=(0, 2 * np.pi))
     assert np.all(np.abs(hist - 500) < 5 * np.sqrt(500))
@@ -108,7 +119,9 @@ def test_channel_phases_uniform():
 
 def test_noise_and_params():
     assert lin_to_db(channel.noise_power_w(50e6)) + 30 == pytest.approx(-97.01, abs=0.01)
-    assert channel.noise_power_w(50e6, ut_gain_dbi=3.0) == pytest.approx(channel.noise_power_w(50e6) / 10**0.3)
+    assert channel.noise_power_w(50e6, ut_gain_dbi=3.0) == pytest.approx(
+        channel.noise_power_w(50e6) / 10**0.3
+    )
     p = channel.PntParams()
     assert (p.nx, p.ny, p.n_beams, p.i_tdoa, p.n_sats, p.n_cells) == (8, 8, 12, 4, 21, 61)
     assert p.power_w == pytest.approx(10**2.6)

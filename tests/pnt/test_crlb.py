@@ -29,7 +29,10 @@ def enu_basis(ut):
 def sat_at(ut, elevation_rad, azimuth_rad, alt_m=ALT_M):
     """Satellite position (3,) seen from ut at (elevation, azimuth), altitude alt_m."""
     east, north, up = enu_basis(ut)
-    d = np.cos(elevation_rad) * (np.sin(azimuth_rad) * east + np.cos(azimuth_rad) * north) + np.sin(elevation_rad) * up
+    d = (
+        np.cos(elevation_rad) * (np.sin(azimuth_rad) * east + np.cos(azimuth_rad) * north)
+        + np.sin(elevation_rad) * up
+    )
     r = R_EARTH_M + alt_m
     b = ut @ d
     rho = -b + np.sqrt(b * b - (ut @ ut - r * r))
@@ -53,7 +56,9 @@ def fd_jacobian(ut, sats, ref, h=1.0):
     for k in range(3):
         e = np.zeros(3)
         e[k] = h
-        J[:, k] = (crlb.tdoa_measurements(ut + e, sats, ref) - crlb.tdoa_measurements(ut - e, sats, ref)) / (2 * h)
+        J[:, k] = (
+            crlb.tdoa_measurements(ut + e, sats, ref) - crlb.tdoa_measurements(ut - e, sats, ref)
+        ) / (2 * h)
     return J
 
 
@@ -81,7 +86,9 @@ def test_jacobian_and_crlb_match_finite_differences(seed):
     got = crlb.tdoa_crlb(ut, sats, ref, toa_var, REF_VAR)
     assert np.allclose(got, got.T)
     assert np.max(np.abs(got - crlb_fd)) <= 1e-6 * np.max(np.abs(crlb_fd))
-    assert crlb.positioning_accuracy(ut, sats, ref, toa_var, REF_VAR) == pytest.approx(np.sqrt(np.trace(crlb_fd)), rel=1e-6)
+    assert crlb.positioning_accuracy(ut, sats, ref, toa_var, REF_VAR) == pytest.approx(
+        np.sqrt(np.trace(crlb_fd)), rel=1e-6
+    )
 
 
 def test_covariance_structure():
@@ -118,7 +125,9 @@ def test_monte_carlo_gauss_newton_reaches_crlb():
     rmse = np.sqrt(err2.mean())
     target = np.sqrt(np.trace(bound))
     rel_se = err2.std(ddof=1) / (2 * np.sqrt(T) * err2.mean())
-    print(f"MC: RMSE {rmse:.4f} m, sqrt(CRLB) {target:.4f} m, ratio {rmse / target:.4f}, rel. s.e. {rel_se:.4f}")
+    print(
+        f"MC: RMSE {rmse:.4f} m, sqrt(CRLB) {target:.4f} m, ratio {rmse / target:.4f}, rel. s.e. {rel_se:.4f}"
+    )
     assert 3 * rel_se < 0.05
     assert abs(rmse / target - 1) < 0.05
     # The error covariance itself also matches the bound (largest entry within 10 %).
@@ -187,7 +196,9 @@ def test_accuracy_per_ut_matches_loop():
     ut0, _, ref = random_geometry(rng, n_sats=1)
     uts = np.array([random_geometry(np.random.default_rng(500 + c), n_sats=1)[0] for c in range(C)])
     uts = ut0 + 0.01 * (uts - uts.mean(axis=0))  # UTs within a few tens of km
-    sats = np.array([sat_at(ut0, np.radians(rng.uniform(40, 89)), rng.uniform(0, 2 * np.pi)) for _ in range(I)])
+    sats = np.array(
+        [sat_at(ut0, np.radians(rng.uniform(40, 89)), rng.uniform(0, 2 * np.pi)) for _ in range(I)]
+    )
     delta = np.zeros((I, C), dtype=bool)
     for c in range(C):
         delta[rng.choice(I, size=L, replace=False), c] = True
@@ -197,6 +208,8 @@ def test_accuracy_per_ut_matches_loop():
     got = crlb.accuracy_per_ut(uts, sats, ref, delta, sinr, B, REF_VAR)
     for c in range(C - 1):
         idx = np.flatnonzero(delta[:, c])
-        want = crlb.positioning_accuracy(uts[c], sats[idx], ref, crlb.toa_variance(sinr[idx, c], B), REF_VAR)
+        want = crlb.positioning_accuracy(
+            uts[c], sats[idx], ref, crlb.toa_variance(sinr[idx, c], B), REF_VAR
+        )
         assert got[c] == pytest.approx(want, rel=1e-12)
     assert got[C - 1] == np.inf

@@ -41,10 +41,26 @@ def test_parse_scheduler_and_rings():
 def test_run_drop_rows_and_physics():
     geo, chan = drop_rngs(1, 0)
     drop = make_drop(SMALL, geo)
-    df = run_drop(drop, scheduler=["hbs4", "gdop"], beamformer=list(BEAMFORMERS), params=SMALL, rng=chan, drop_index=7)
+    df = run_drop(
+        drop,
+        scheduler=["hbs4", "gdop"],
+        beamformer=list(BEAMFORMERS),
+        params=SMALL,
+        rng=chan,
+        drop_index=7,
+    )
     assert len(df) == 19 * 2 * 4
     assert set(df["drop"]) == {7}
-    assert {"accuracy_m", "gdop", "sinr_mean_db", "sinr_min_db", "sinr_db_0", "sinr_db_2", "status", "n_tests"} <= set(df.columns)
+    assert {
+        "accuracy_m",
+        "gdop",
+        "sinr_mean_db",
+        "sinr_min_db",
+        "sinr_db_0",
+        "sinr_db_2",
+        "status",
+        "n_tests",
+    } <= set(df.columns)
     assert np.isfinite(df["accuracy_m"]).mean() > 0.9 and (df["accuracy_m"] > 0).all()
     assert (df["sinr_min_db"] <= df["sinr_mean_db"] + 1e-12).all()
     key = ["scheduler", "ut"]
@@ -66,7 +82,9 @@ def test_run_drop_rows_and_physics():
 
 
 def test_experiment_is_independent_of_batching_and_workers():
-    kw = dict(drops=2, seed=3, schedulers=["hbs4", "parallax"], beamformers=["scb", "zf"], progress=False)
+    kw = dict(
+        drops=2, seed=3, schedulers=["hbs4", "parallax"], beamformers=["scb", "zf"], progress=False
+    )
     serial = run_experiment(SMALL, workers=1, **kw)
     assert len(serial) == 2 * 2 * 2 * 19
     parallel = run_experiment(SMALL, workers=2, **kw)
@@ -105,10 +123,14 @@ def test_phase_model_and_sweep_reach_the_channels_and_the_scheduler():
     def rows(**changes):
         p = params_with(SMALL, **changes)
         _, c = drop_rngs(2, 0)
-        return run_drop(drop, scheduler="gdop", beamformer=["scb", "scbwi"], params=p, rng=c).set_index(["beamformer", "ut"])
+        return run_drop(
+            drop, scheduler="gdop", beamformer=["scb", "scbwi"], params=p, rng=c
+        ).set_index(["beamformer", "ut"])
 
     link, elem, per_ut = rows(), rows(phase_model="element"), rows(sweep="per_ut")
     loss = lambda df: (df.loc["scbwi", "sinr_mean_db"] - df.loc["scb", "sinr_mean_db"]).mean()  # noqa: E731
     assert loss(elem) < loss(link)
-    np.testing.assert_array_equal(link.loc["scb", "gdop"], elem.loc["scb", "gdop"])  # same schedule (GDOP-greedy)
+    np.testing.assert_array_equal(
+        link.loc["scb", "gdop"], elem.loc["scb", "gdop"]
+    )  # same schedule (GDOP-greedy)
     assert not np.allclose(link.loc["scb", "gdop"], per_ut.loc["scb", "gdop"])

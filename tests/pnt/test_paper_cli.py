@@ -14,12 +14,22 @@ runner = CliRunner()
 
 def test_paper_gains_follow_from_the_paper_tables():
     """The headline percentages are the relative accuracy improvements of the tables."""
-    assert gain_pct(PAPER_TABLE3[(20.0, 21, 4)]["dsta"], PAPER_TABLE3[(20.0, 21, 4)]["zf"]) == pytest.approx(17.1, abs=0.05)
-    assert gain_pct(PAPER_TABLE4["hbs4"]["dsta"], PAPER_TABLE4["gdop"]["dsta"]) == pytest.approx(55.9, abs=0.1)
-    assert gain_pct(PAPER_TABLE4["hbs12"]["dsta"], PAPER_TABLE4["gdop"]["dsta"]) == pytest.approx(53.2, abs=0.1)
-    assert gain_pct(PAPER_TABLE3[(26.0, 26, 5)]["dsta"], PAPER_TABLE3[(26.0, 16, 3)]["dsta"]) == pytest.approx(29.8, abs=0.05)
+    assert gain_pct(
+        PAPER_TABLE3[(20.0, 21, 4)]["dsta"], PAPER_TABLE3[(20.0, 21, 4)]["zf"]
+    ) == pytest.approx(17.1, abs=0.05)
+    assert gain_pct(PAPER_TABLE4["hbs4"]["dsta"], PAPER_TABLE4["gdop"]["dsta"]) == pytest.approx(
+        55.9, abs=0.1
+    )
+    assert gain_pct(PAPER_TABLE4["hbs12"]["dsta"], PAPER_TABLE4["gdop"]["dsta"]) == pytest.approx(
+        53.2, abs=0.1
+    )
+    assert gain_pct(
+        PAPER_TABLE3[(26.0, 26, 5)]["dsta"], PAPER_TABLE3[(26.0, 16, 3)]["dsta"]
+    ) == pytest.approx(29.8, abs=0.05)
     # seed-math [C]: the table gives 29.7 % for m = 1, the text prints 28.3 %
-    assert gain_pct(PAPER_TABLE4["hbs1"]["dsta"], PAPER_TABLE4["gdop"]["dsta"]) == pytest.approx(29.7, abs=0.05)
+    assert gain_pct(PAPER_TABLE4["hbs1"]["dsta"], PAPER_TABLE4["gdop"]["dsta"]) == pytest.approx(
+        29.7, abs=0.05
+    )
     # Table III's P=26/I_TDOA=4 row is Table IV's HBS m=4 row
     assert PAPER_TABLE3[(26.0, 21, 4)] == PAPER_TABLE4["hbs4"]
 
@@ -52,7 +62,13 @@ def test_quick_tables_and_figures(tmp_path):
     res = runner.invoke(app, ["table4", "--quick", "--out", str(out)])
     assert res.exit_code == 0, res.output
     t4 = pd.read_csv(out / "table4.csv")
-    assert len(t4) == 5 * 4 and list(dict.fromkeys(t4["scheduler"])) == ["hbs1", "hbs4", "hbs12", "gdop", "parallax"]
+    assert len(t4) == 5 * 4 and list(dict.fromkeys(t4["scheduler"])) == [
+        "hbs1",
+        "hbs4",
+        "hbs12",
+        "gdop",
+        "parallax",
+    ]
     assert "55.9" in res.output
 
     for fig in ("fig3", "fig4", "fig5", "fig6", "fig7", "fig8", "fig9"):
@@ -75,14 +91,33 @@ def test_reading_flags_reach_the_experiment(tmp_path):
     import json
 
     out = tmp_path / "r"
-    args = ["table3", "--quick", "--drops", "1", "--out", str(out), "--cell-radius", "inradius", "--boresight", "cluster",
-            "--min-elevation-deg", "65", "--reference", "cap"]
+    args = [
+        "table3",
+        "--quick",
+        "--drops",
+        "1",
+        "--out",
+        str(out),
+        "--cell-radius",
+        "inradius",
+        "--boresight",
+        "cluster",
+        "--min-elevation-deg",
+        "65",
+        "--reference",
+        "cap",
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     specs = [json.loads(p.read_text()) for p in (out / "raw").glob("*.json")]
     assert len(specs) == 5
     for sp in specs:
         p = sp["params"]
-        assert (p["cell_radius_kind"], p["boresight"], p["min_elevation_deg"], p["reference"]) == ("inradius", "cluster", 65.0, "cap")
+        assert (p["cell_radius_kind"], p["boresight"], p["min_elevation_deg"], p["reference"]) == (
+            "inradius",
+            "cluster",
+            65.0,
+            "cap",
+        )
     bad = runner.invoke(app, ["table3", "--quick", "--out", str(out), "--boresight", "east"])
     assert bad.exit_code != 0

@@ -66,9 +66,9 @@ def test_ut_points_fall_in_their_own_hexagon_and_are_uniform():
     assert np.abs(many[:, 0]).max() <= np.sqrt(3) / 2 * R_HEX + 1e-6
     # Independent check: rejection sampling from the bounding box, two-sample KS on radius.
     box = rng.uniform([-R_HEX, -R_HEX], [R_HEX, R_HEX], size=(400_000, 2))
-    inside = np.argmin(
-        np.linalg.norm(box[:, None] - hex_cells(rings=1)[None], axis=-1), axis=1
-    ) == 0
+    inside = (
+        np.argmin(np.linalg.norm(box[:, None] - hex_cells(rings=1)[None], axis=-1), axis=1) == 0
+    )
     ref = np.linalg.norm(box[inside], axis=1)[:50_000]
     ks = stats.ks_2samp(np.linalg.norm(many[:50_000], axis=1), ref)
     assert ks.pvalue > 1e-3
@@ -105,11 +105,17 @@ def test_cap_sampling_is_uniform_in_area():
 @pytest.mark.parametrize("n_visible,i_tdoa", PAPER_PAIRS)
 def test_paper_drop_geometry(n_visible, i_tdoa):
     drop = paper_002_drop(np.random.default_rng(3), n_visible=n_visible, i_tdoa=i_tdoa)
-    in_cap = paper_002_drop(np.random.default_rng(3), n_visible=n_visible, i_tdoa=i_tdoa, reference="cap")
+    in_cap = paper_002_drop(
+        np.random.default_rng(3), n_visible=n_visible, i_tdoa=i_tdoa, reference="cap"
+    )
     # the option draws the reference in the cap after everything else: other draws unchanged
     np.testing.assert_array_equal(in_cap.sat_pos, drop.sat_pos)
     np.testing.assert_array_equal(in_cap.ut_pos, drop.ut_pos)
-    assert 60.0 - 1e-9 <= np.rad2deg(elevation_rad(in_cap.cell_centres[0], in_cap.ref_pos[None]))[0] < 90.0
+    assert (
+        60.0 - 1e-9
+        <= np.rad2deg(elevation_rad(in_cap.cell_centres[0], in_cap.ref_pos[None]))[0]
+        < 90.0
+    )
     assert drop.ut_pos.shape == (61, 3) and drop.cell_centres.shape == (61, 3)
     assert drop.sat_pos.shape == (n_visible, 3) and drop.ref_pos.shape == (3,)
     assert drop.frames.shape == (n_visible, 3, 3) and drop.i_tdoa == i_tdoa
@@ -118,7 +124,9 @@ def test_paper_drop_geometry(n_visible, i_tdoa):
     np.testing.assert_allclose(np.linalg.norm(drop.sat_pos, axis=1), r_ground + 600e3, rtol=1e-12)
     # reference at the zenith of the centre (0N, 0E): on the +x axis
     np.testing.assert_allclose(drop.ref_pos, [r_ground + 600e3, 0, 0], atol=1e-6)
-    np.testing.assert_allclose(np.rad2deg(elevation_rad(drop.cell_centres[0], drop.ref_pos[None])), [90.0])
+    np.testing.assert_allclose(
+        np.rad2deg(elevation_rad(drop.cell_centres[0], drop.ref_pos[None])), [90.0]
+    )
     el = np.rad2deg(elevation_rad(drop.cell_centres[0], drop.sat_pos))
     assert el.min() >= 60.0 - 1e-9
     # geodesic centre spacing 75 km (arc length = local offset length)
@@ -127,8 +135,16 @@ def test_paper_drop_geometry(n_visible, i_tdoa):
     )
     np.testing.assert_allclose(arc, np.sqrt(3) * R_HEX, rtol=1e-9)
     # frames orthonormal, z row = geocentric nadir, x row = local east (paper preset)
-    np.testing.assert_allclose(drop.frames @ drop.frames.transpose(0, 2, 1), np.broadcast_to(np.eye(3), drop.frames.shape), atol=1e-9)
-    np.testing.assert_allclose(drop.frames[:, 2], -drop.sat_pos / np.linalg.norm(drop.sat_pos, axis=1, keepdims=True), atol=1e-12)
+    np.testing.assert_allclose(
+        drop.frames @ drop.frames.transpose(0, 2, 1),
+        np.broadcast_to(np.eye(3), drop.frames.shape),
+        atol=1e-9,
+    )
+    np.testing.assert_allclose(
+        drop.frames[:, 2],
+        -drop.sat_pos / np.linalg.norm(drop.sat_pos, axis=1, keepdims=True),
+        atol=1e-12,
+    )
     assert np.abs(drop.frames[:, 0, 2]).max() < 1e-12  # east has no z component
     # the beam budget is just sufficient: I K >= C I_TDOA with K = 12 (A.11)
     assert n_visible * 12 >= 61 * i_tdoa > (n_visible - 1) * 12
@@ -152,8 +168,14 @@ def test_paper_drop_readings_boresight_reference_and_cell_radius():
     clu = paper_002_drop(np.random.default_rng(4), boresight="cluster")
     np.testing.assert_array_equal(base.sat_pos, clu.sat_pos)  # same draws, other frames
     los = clu.cell_centres[0][None] - clu.sat_pos
-    np.testing.assert_allclose(clu.frames[:, 2], los / np.linalg.norm(los, axis=1, keepdims=True), atol=1e-12)
-    np.testing.assert_allclose(clu.frames @ clu.frames.transpose(0, 2, 1), np.broadcast_to(np.eye(3), clu.frames.shape), atol=1e-9)
+    np.testing.assert_allclose(
+        clu.frames[:, 2], los / np.linalg.norm(los, axis=1, keepdims=True), atol=1e-12
+    )
+    np.testing.assert_allclose(
+        clu.frames @ clu.frames.transpose(0, 2, 1),
+        np.broadcast_to(np.eye(3), clu.frames.shape),
+        atol=1e-9,
+    )
     # the cluster centre is on boresight: direction cosines (0, 0)
     u = los / np.linalg.norm(los, axis=1, keepdims=True)
     np.testing.assert_allclose(np.einsum("ij,ij->i", u, clu.frames[:, 0]), 0.0, atol=1e-12)
@@ -161,13 +183,22 @@ def test_paper_drop_readings_boresight_reference_and_cell_radius():
 
     cap = paper_002_drop(np.random.default_rng(4), reference="cap", min_elevation_deg=65.0)
     el = np.rad2deg(elevation_rad(cap.cell_centres[0], np.vstack([cap.sat_pos, cap.ref_pos[None]])))
-    assert el.min() >= 65.0 - 1e-9 and el[-1] < 89.9  # the reference is in the cap, not at the zenith
-    refs = np.array([paper_002_drop(np.random.default_rng(s), reference="cap").ref_pos for s in range(200)])
+    assert (
+        el.min() >= 65.0 - 1e-9 and el[-1] < 89.9
+    )  # the reference is in the cap, not at the zenith
+    refs = np.array(
+        [paper_002_drop(np.random.default_rng(s), reference="cap").ref_pos for s in range(200)]
+    )
     r_ground = np.linalg.norm(cap.cell_centres[0])
     psi = np.arccos(np.clip(refs[:, 0] / np.linalg.norm(refs, axis=1), -1, 1))
     psi_max = cap_half_angle(np.deg2rad(60.0), r_ground, r_ground + 600e3)
     # uniform in area: cos(psi) uniform on [cos psi_max, 1]
-    assert stats.kstest(np.cos(psi), stats.uniform(loc=np.cos(psi_max), scale=1 - np.cos(psi_max)).cdf).pvalue > 1e-3
+    assert (
+        stats.kstest(
+            np.cos(psi), stats.uniform(loc=np.cos(psi_max), scale=1 - np.cos(psi_max)).cdf
+        ).pvalue
+        > 1e-3
+    )
     with pytest.raises(ValueError, match="reference"):
         paper_002_drop(np.random.default_rng(0), reference="per_ut")
     with pytest.raises(ValueError, match="boresight"):

@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 
 from twin.pnt import scheduling as sch
-from twin.pnt.preset import cap_half_angle, hex_cells, points_on_sphere, sample_cap, sample_in_hexagons
+from twin.pnt.preset import (
+    cap_half_angle,
+    hex_cells,
+    points_on_sphere,
+    sample_cap,
+    sample_in_hexagons,
+)
 
 R_E = 6378137.0
 H_SAT = 600e3
@@ -17,7 +23,9 @@ def _geometry(rng, n_sat=21, rings=4):
     centre = np.array([R_E, 0.0, 0.0])
     cells = hex_cells(rings)
     en = sample_in_hexagons(cells, 43.3e3, rng)
-    ut = points_on_sphere(centre, np.hypot(en[:, 0], en[:, 1]) / R_E, np.arctan2(en[:, 0], en[:, 1]), R_E)
+    ut = points_on_sphere(
+        centre, np.hypot(en[:, 0], en[:, 1]) / R_E, np.arctan2(en[:, 0], en[:, 1]), R_E
+    )
     psi, az = sample_cap(rng, n_sat, cap_half_angle(np.deg2rad(60), R_E, R_E + H_SAT))
     sat = points_on_sphere(centre, psi, az, R_E + H_SAT)
     ref = np.array([R_E + H_SAT, 0.0, 0.0])
@@ -25,12 +33,19 @@ def _geometry(rng, n_sat=21, rings=4):
 
 
 def _channels(rng, n_sat, n_ut, n_ant=16):
-    return rng.standard_normal((n_sat, n_ut, n_ant)) + 1j * rng.standard_normal((n_sat, n_ut, n_ant))
+    return rng.standard_normal((n_sat, n_ut, n_ant)) + 1j * rng.standard_normal(
+        (n_sat, n_ut, n_ant)
+    )
 
 
 def _all_methods(H, ut, sat, ref, i_tdoa, K, order=None):
-    out = {f"hbs{m}": sch.hbs(H, ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, m=m, order=order) for m in (1, 4, 12)}
-    out["hbs_fast"] = sch.hbs(H, ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, m=4, mu_method="paper_fast", order=order)
+    out = {
+        f"hbs{m}": sch.hbs(H, ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, m=m, order=order)
+        for m in (1, 4, 12)
+    }
+    out["hbs_fast"] = sch.hbs(
+        H, ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, m=4, mu_method="paper_fast", order=order
+    )
     out["gdop"] = sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, order=order)
     out["comm"] = sch.comm_oriented(H, i_tdoa=i_tdoa, max_beams=K, order=order)
     out["parallax"] = sch.parallax(ut, sat, i_tdoa=i_tdoa, max_beams=K, order=order)
@@ -119,11 +134,21 @@ def test_greedy_never_strands_ut_when_budget_is_tight():
             np.testing.assert_array_equal(d.sum(axis=0), i_tdoa, err_msg=name)
             assert d.sum(axis=1).max() <= K
         plain_fns = {
-            "hbs1": lambda: sch.hbs(H, ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, m=1, order=order, budget_guard=False),
-            "hbs4": lambda: sch.hbs(H, ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, m=4, order=order, budget_guard=False),
-            "gdop": lambda: sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, order=order, budget_guard=False),
-            "comm": lambda: sch.comm_oriented(H, i_tdoa=i_tdoa, max_beams=K, order=order, budget_guard=False),
-            "parallax": lambda: sch.parallax(ut, sat, i_tdoa=i_tdoa, max_beams=K, order=order, budget_guard=False),
+            "hbs1": lambda: sch.hbs(
+                H, ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, m=1, order=order, budget_guard=False
+            ),
+            "hbs4": lambda: sch.hbs(
+                H, ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, m=4, order=order, budget_guard=False
+            ),
+            "gdop": lambda: sch.gdop_greedy(
+                ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, order=order, budget_guard=False
+            ),
+            "comm": lambda: sch.comm_oriented(
+                H, i_tdoa=i_tdoa, max_beams=K, order=order, budget_guard=False
+            ),
+            "parallax": lambda: sch.parallax(
+                ut, sat, i_tdoa=i_tdoa, max_beams=K, order=order, budget_guard=False
+            ),
         }
         for name, fn in plain_fns.items():  # the paper's plain greedy
             try:
@@ -145,7 +170,8 @@ def test_channel_similarity_matches_direct_formula_and_is_scale_free():
     served = np.array([1, 3, 4])
     c, i = 2, 1
     direct = sum(
-        abs(np.vdot(H[i, c], H[i, k])) / (np.linalg.norm(H[i, c]) * np.linalg.norm(H[i, k])) for k in served
+        abs(np.vdot(H[i, c], H[i, k])) / (np.linalg.norm(H[i, c]) * np.linalg.norm(H[i, k]))
+        for k in served
     )
     assert sch.channel_similarity(H, c, i, served) == pytest.approx(direct, rel=1e-12)
     mask = np.zeros(6, bool)
@@ -161,7 +187,9 @@ def test_channel_similarity_matches_direct_formula_and_is_scale_free():
     for k in range(4):
         assert vec[k] == pytest.approx(sch.channel_similarity(H, c, k, delta[k]), rel=1e-12)
     gram = sch.similarity_gram(H)
-    np.testing.assert_allclose(sch.channel_similarity(None, c, np.arange(4), delta, gram=gram), vec, rtol=1e-12)
+    np.testing.assert_allclose(
+        sch.channel_similarity(None, c, np.arange(4), delta, gram=gram), vec, rtol=1e-12
+    )
     np.testing.assert_allclose(np.diagonal(gram, axis1=1, axis2=2), 1.0)
     # identical channels: similarity 1 per served UT; orthogonal: 0
     Hs = np.zeros((1, 3, 4), complex)
@@ -172,7 +200,9 @@ def test_channel_similarity_matches_direct_formula_and_is_scale_free():
 
 
 def _brute_mu(X, a):
-    return np.trace(np.linalg.pinv(X + np.outer(a, a), rcond=1e-9)) - np.trace(np.linalg.pinv(X, rcond=1e-9))
+    return np.trace(np.linalg.pinv(X + np.outer(a, a), rcond=1e-9)) - np.trace(
+        np.linalg.pinv(X, rcond=1e-9)
+    )
 
 
 @pytest.mark.parametrize("rank", [0, 1, 2, 3])
@@ -200,14 +230,18 @@ def test_paper_fast_update_exact_only_along_eigenvectors_or_orthogonal():
     ortho = 1.3 * Q[:, 2]
     generic = 0.8 * Q[:, 0] + 0.6 * Q[:, 1] + 0.4 * Q[:, 2]
     for a in (along, ortho):
-        assert sch.geometry_gain(X, a, "paper_fast") == pytest.approx(sch.geometry_gain(X, a), rel=1e-9)
+        assert sch.geometry_gain(X, a, "paper_fast") == pytest.approx(
+            sch.geometry_gain(X, a), rel=1e-9
+        )
     fast, exact = sch.geometry_gain(X, generic, "paper_fast"), sch.geometry_gain(X, generic)
     assert exact == pytest.approx(_brute_mu(X, generic), rel=1e-9)
     assert abs(fast - exact) > 0.05 * abs(exact)  # the dropped cross terms matter
     # full-rank X, a mixing two eigenvectors: also off
     Xf = X + 0.3 * np.outer(Q[:, 2], Q[:, 2])
     mix = Q[:, 0] + Q[:, 2]
-    assert abs(sch.geometry_gain(Xf, mix, "paper_fast") - sch.geometry_gain(Xf, mix)) > 0.05 * abs(sch.geometry_gain(Xf, mix))
+    assert abs(sch.geometry_gain(Xf, mix, "paper_fast") - sch.geometry_gain(Xf, mix)) > 0.05 * abs(
+        sch.geometry_gain(Xf, mix)
+    )
     with pytest.raises(ValueError, match="unknown geometry-gain"):
         sch.geometry_gain(X, generic, "fast")
 
@@ -289,14 +323,18 @@ def test_round_sweep_gives_each_ut_one_satellite_per_round():
             for i in range(16):
                 if delta[i, c] or load[i] >= K:
                     continue
-                g = gdop(ut[c][None], np.concatenate([sat[delta[:, c]], sat[i][None]])[None], ref)[0]
+                g = gdop(ut[c][None], np.concatenate([sat[delta[:, c]], sat[i][None]])[None], ref)[
+                    0
+                ]
                 if g < best_g:
                     best, best_g = i, g
             delta[best, c] = True
             load[best] += 1
     rounds = sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, budget_guard=False)
     np.testing.assert_array_equal(rounds, delta)
-    assert not np.array_equal(rounds, sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, sweep="per_ut"))
+    assert not np.array_equal(
+        rounds, sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, sweep="per_ut")
+    )
     with pytest.raises(ValueError, match="unknown sweep"):
         sch.gdop_greedy(ut, sat, ref, i_tdoa=i_tdoa, max_beams=K, sweep="random")
 
@@ -309,7 +347,9 @@ def test_round_sweep_finishes_where_per_ut_sweep_strands_on_the_preset_budget():
         rng = np.random.default_rng(300 + seed)
         ut, sat, ref = _geometry(rng, 21)
         try:
-            sch.gdop_greedy(ut, sat, ref, i_tdoa=4, max_beams=12, sweep="per_ut", budget_guard=False)
+            sch.gdop_greedy(
+                ut, sat, ref, i_tdoa=4, max_beams=12, sweep="per_ut", budget_guard=False
+            )
         except ValueError as err:
             assert "beam budget exhausted" in str(err)
             stranded_per_ut += 1

@@ -41,9 +41,21 @@ class AlmResult:
     stopped_inner: bool = False
 
 
-def augmented_lagrangian(lagrangian, measure, x, lam, *, rho: float, max_outer: int, inner_iter: int,
-                         rho_growth: float = 5.0, rho_max: float = 1e8, ftol: float = 1e-12, inner_stop=None,
-                         outer_stop=None) -> AlmResult:
+def augmented_lagrangian(
+    lagrangian,
+    measure,
+    x,
+    lam,
+    *,
+    rho: float,
+    max_outer: int,
+    inner_iter: int,
+    rho_growth: float = 5.0,
+    rho_max: float = 1e8,
+    ftol: float = 1e-12,
+    inner_stop=None,
+    outer_stop=None,
+) -> AlmResult:
     """PHR augmented Lagrangian for min f(x) s.t. c(x) >= 0 (module docstring).
 
     lagrangian(x, lam, rho) -> (L_rho(x, lam), gradient), the caller's one-pass evaluation (use
@@ -61,8 +73,14 @@ def augmented_lagrangian(lagrangian, measure, x, lam, *, rho: float, max_outer: 
 
     history, n_lbfgs, viol_prev, viol, k = [], 0, np.inf, np.inf, 0
     for k in range(1, int(max_outer) + 1):
-        x, _, nit = lbfgs(lambda z: lagrangian(z, lam, rho), x, max_iter=int(inner_iter), ftol=ftol,
-                          callback=callback if inner_stop is not None else None, every=1)
+        x, _, nit = lbfgs(
+            lambda z: lagrangian(z, lam, rho),
+            x,
+            max_iter=int(inner_iter),
+            ftol=ftol,
+            callback=callback if inner_stop is not None else None,
+            every=1,
+        )
         n_lbfgs += nit
         f, c = measure(x)
         c = np.asarray(c, dtype=float)
@@ -76,11 +94,21 @@ def augmented_lagrangian(lagrangian, measure, x, lam, *, rho: float, max_outer: 
         viol_prev = viol
         if outer_stop is not None and outer_stop(x, f, viol, history):
             break
-    return AlmResult(x=x, lam=lam, rho=rho, violation=viol, outer=k, lbfgs_iterations=n_lbfgs, history=history,
-                     stopped_inner=stopped[0])
+    return AlmResult(
+        x=x,
+        lam=lam,
+        rho=rho,
+        violation=viol,
+        outer=k,
+        lbfgs_iterations=n_lbfgs,
+        history=history,
+        stopped_inner=stopped[0],
+    )
 
 
-def lbfgs(fun, x, *, max_iter: int, memory: int = 60, ftol: float = 1e-12, callback=None, every: int = 50):
+def lbfgs(
+    fun, x, *, max_iter: int, memory: int = 60, ftol: float = 1e-12, callback=None, every: int = 50
+):
     """Minimise a smooth fun(x) -> (value, gradient) by L-BFGS with Armijo backtracking; the
     inverse-Hessian product uses the compact representation (Nocedal & Wright, Numerical
     Optimization, eq. (7.24)) with the pairs in a ring buffer and S^T Y updated by one row and one
@@ -149,4 +177,3 @@ def lbfgs(fun, x, *, max_iter: int, memory: int = 60, ftol: float = 1e-12, callb
         if callback is not None and it % every == 0 and callback(x):
             break
     return x, f, it
-

@@ -42,8 +42,13 @@ def zf_directions(H) -> np.ndarray:
     return U / np.linalg.norm(U, axis=0, keepdims=True)
 
 
-def zfbf(problem: DesignProblem, *, solver: str = "auto", rate_margin: float = 1e-6,
-         solver_opts: dict | None = None) -> DesignResult:
+def zfbf(
+    problem: DesignProblem,
+    *,
+    solver: str = "auto",
+    rate_margin: float = 1e-6,
+    solver_opts: dict | None = None,
+) -> DesignResult:
     """ZFBF baseline (seed 000 Fig. 6, seed-math B.7): beams w~_m = sqrt(p_m) u_m with the ZF
     directions of :func:`zf_directions`; p (M,) >= 0 and R (PSD) minimise tr CRB (20) (FIM from
     R_x = sum p_m u_m u_m^H + R) s.t. (38) and the linear rate constraint (39). One SDP."""
@@ -59,13 +64,27 @@ def zfbf(problem: DesignProblem, *, solver: str = "auto", rate_margin: float = 1
     s = sdp.s
     W = U * np.sqrt(np.maximum(model.pw.value, 0.0) * s)
     R = model.sensing_mat() * s
-    return evaluate_design(problem, W, R, scheme="zfbf", solver=slv, solver_status=st, iterations=1,
-                           objective_history=[model.crb_value_m2()], rank_residual=0.0,
-                           solve_time_s=time.perf_counter() - t0)
+    return evaluate_design(
+        problem,
+        W,
+        R,
+        scheme="zfbf",
+        solver=slv,
+        solver_status=st,
+        iterations=1,
+        objective_history=[model.crb_value_m2()],
+        rank_residual=0.0,
+        solve_time_s=time.perf_counter() - t0,
+    )
 
 
-def non_assisted(problem: DesignProblem, *, solver: str = "auto", rate_margin: float = 1e-6,
-                 solver_opts: dict | None = None) -> DesignResult:
+def non_assisted(
+    problem: DesignProblem,
+    *,
+    solver: str = "auto",
+    rate_margin: float = 1e-6,
+    solver_opts: dict | None = None,
+) -> DesignResult:
     """Non-assisted sensing (seed-math B.7): min tr CRB with the FIM of the sensing signal R alone
     (the W_m still interfere and use power) s.t. (38), (39); SDR, then rank-one beams by
     :func:`twin.isac.design.rank_one_beams` (moves W_m - w~_m w~_m^H >= 0 into R: the rates are
@@ -77,18 +96,37 @@ def non_assisted(problem: DesignProblem, *, solver: str = "auto", rate_margin: f
     model.set_gamma(_gamma(problem.eta, rate_margin))
     st, _ = model.solve(slv, solver_opts)
     if st not in _OK:
-        return _failure(problem, "non_assisted", st, slv, time.perf_counter() - t0, "non-assisted SDP",
-                        sensing_from="R")
+        return _failure(
+            problem,
+            "non_assisted",
+            st,
+            slv,
+            time.perf_counter() - t0,
+            "non-assisted SDP",
+            sensing_from="R",
+        )
     s = sdp.s
     Ws = model.beam_mats() * s
     Rs = model.sensing_mat() * s
     W, R = rank_one_beams(problem, Ws, Ws.sum(axis=0) + Rs)
-    return evaluate_design(problem, W, R, scheme="non_assisted", sensing_from="R", solver=slv, solver_status=st,
-                           iterations=1, objective_history=[model.crb_value_m2()], rank_residual=0.0,
-                           solve_time_s=time.perf_counter() - t0)
+    return evaluate_design(
+        problem,
+        W,
+        R,
+        scheme="non_assisted",
+        sensing_from="R",
+        solver=slv,
+        solver_status=st,
+        iterations=1,
+        objective_history=[model.crb_value_m2()],
+        rank_residual=0.0,
+        solve_time_s=time.perf_counter() - t0,
+    )
 
 
-def sensing_only(problem: DesignProblem, *, solver: str = "auto", solver_opts: dict | None = None) -> DesignResult:
+def sensing_only(
+    problem: DesignProblem, *, solver: str = "auto", solver_opts: dict | None = None
+) -> DesignResult:
     """Location sensing only (seed-math B.7): min tr CRB over the covariance R_x = R s.t. (38) only
     (rate constraint (33c) dropped) - the performance upper bound of Fig. 6. W = 0, so rates are 0."""
     t0 = time.perf_counter()
@@ -97,9 +135,20 @@ def sensing_only(problem: DesignProblem, *, solver: str = "auto", solver_opts: d
     model = _Model(sdp, beams=None, rate=None)
     st, _ = model.solve(slv, solver_opts)
     if st not in _OK:
-        return _failure(problem, "sensing_only", st, slv, time.perf_counter() - t0, "sensing-only SDP")
+        return _failure(
+            problem, "sensing_only", st, slv, time.perf_counter() - t0, "sensing-only SDP"
+        )
     R = model.sensing_mat() * sdp.s
     W = np.zeros((problem.NK, problem.M), dtype=complex)
-    return evaluate_design(problem, W, R, scheme="sensing_only", solver=slv, solver_status=st, iterations=1,
-                           objective_history=[model.crb_value_m2()], rank_residual=0.0,
-                           solve_time_s=time.perf_counter() - t0)
+    return evaluate_design(
+        problem,
+        W,
+        R,
+        scheme="sensing_only",
+        solver=slv,
+        solver_status=st,
+        iterations=1,
+        objective_history=[model.crb_value_m2()],
+        rank_residual=0.0,
+        solve_time_s=time.perf_counter() - t0,
+    )

@@ -154,7 +154,9 @@ def feed_boresight_points(center_ecef, params: IsacParams = IsacParams()) -> np.
     Returns (N, 3) Earth-fixed metres on the ellipsoid."""
     spacing = 2.0 * params.altitude_m * np.tan(params.eps_3db_rad)
     ix, iz = element_indices(params.nx, params.nz)
-    en = np.stack([(ix - (params.nx - 1) / 2.0) * spacing, (iz - (params.nz - 1) / 2.0) * spacing], axis=-1)
+    en = np.stack(
+        [(ix - (params.nx - 1) / 2.0) * spacing, (iz - (params.nz - 1) / 2.0) * spacing], axis=-1
+    )
     return _tangent_to_ground(center_ecef, en)
 
 
@@ -171,7 +173,9 @@ def feed_off_axis_angles(sat_pos, ue_pos, feed_points) -> np.ndarray:
     return np.arctan2(cross, dot)  # accurate for tiny angles, unlike arccos
 
 
-def rain_attenuation(shape, rng: np.random.Generator, *, mu: float = -2.6, sigma: float = 1.63) -> np.ndarray:
+def rain_attenuation(
+    shape, rng: np.random.Generator, *, mu: float = -2.6, sigma: float = 1.63
+) -> np.ndarray:
     """Rain factor chi of eq. (4), one per link (seed-math B.9 reading).
 
     ln(xi_dB) ~ N(mu, sigma^2) (xi_dB the rain attenuation in dB), amplitude
@@ -190,14 +194,20 @@ def rician_fading(h_los, k_factor: float, rng: np.random.Generator) -> np.ndarra
     h_los = np.asarray(h_los, dtype=complex)
     if k_factor < 0:
         raise ValueError(f"Rician factor must be >= 0, got {k_factor}")
-    return np.sqrt(k_factor / (k_factor + 1.0)) * h_los + np.sqrt(1.0 / (k_factor + 1.0)) * complex_normal(h_los.shape, rng)
+    return np.sqrt(k_factor / (k_factor + 1.0)) * h_los + np.sqrt(
+        1.0 / (k_factor + 1.0)
+    ) * complex_normal(h_los.shape, rng)
 
 
 def path_gain(distance_m, params: IsacParams = IsacParams()) -> np.ndarray:
     """Noise-normalised power gain of eq. (4) without rain and feed pattern:
     (c/(4 pi f d))^2 G_m/(k_B B T) = (lambda/(4 pi d))^2 (G/T) / (k_B B). distance_m (...) m. Linear (...)."""
     d = np.asarray(distance_m, dtype=float)
-    return (params.wavelength_m / (4.0 * np.pi * d)) ** 2 * params.g_over_t / (K_BOLTZMANN * params.bandwidth_hz)
+    return (
+        (params.wavelength_m / (4.0 * np.pi * d)) ** 2
+        * params.g_over_t
+        / (K_BOLTZMANN * params.bandwidth_hz)
+    )
 
 
 def ue_positions(center_ecef, radius_m: float, M: int, rng: np.random.Generator) -> np.ndarray:
@@ -208,11 +218,20 @@ def ue_positions(center_ecef, radius_m: float, M: int, rng: np.random.Generator)
         raise ValueError(f"radius_m must be >= 0 and M a non-negative integer, got {radius_m}, {M}")
     r = radius_m * np.sqrt(rng.uniform(size=int(M)))
     az = rng.uniform(0.0, 2.0 * np.pi, size=int(M))
-    return _tangent_to_ground(center_ecef, np.stack([r * np.cos(az), r * np.sin(az)], axis=-1)).reshape(int(M), 3)
+    return _tangent_to_ground(
+        center_ecef, np.stack([r * np.cos(az), r * np.sin(az)], axis=-1)
+    ).reshape(int(M), 3)
 
 
-def comm_channels(sat_pos, ue_pos, *, frames=None, params: IsacParams = IsacParams(), rng: np.random.Generator,
-                  center_ecef=None) -> np.ndarray:
+def comm_channels(
+    sat_pos,
+    ue_pos,
+    *,
+    frames=None,
+    params: IsacParams = IsacParams(),
+    rng: np.random.Generator,
+    center_ecef=None,
+) -> np.ndarray:
     """Stacked UE channels, seed 000 eqs. (3)-(5). Returns H (M, NK), row m = h~_m.
 
     h_{k,m} = g_{k,m} (.) (sqrt(l/(l+1)) sqrt(N) a(theta_{k,m}, phi_{k,m}) + sqrt(1/(l+1)) CN(0, I_N)),
@@ -225,9 +244,15 @@ def comm_channels(sat_pos, ue_pos, *, frames=None, params: IsacParams = IsacPara
     q = np.asarray(sat_pos, dtype=float)
     ue = np.asarray(ue_pos, dtype=float)
     if q.ndim != 2 or q.shape[1] != 3 or ue.ndim != 2 or ue.shape[1] != 3:
-        raise ValueError(f"sat_pos must be (K, 3) and ue_pos (M, 3) metres, got {q.shape}, {ue.shape}")
+        raise ValueError(
+            f"sat_pos must be (K, 3) and ue_pos (M, 3) metres, got {q.shape}, {ue.shape}"
+        )
     K, M, N = q.shape[0], ue.shape[0], params.N
-    center = geocentric_nadir_point(q[0]) if center_ecef is None else np.asarray(center_ecef, dtype=float)
+    center = (
+        geocentric_nadir_point(q[0])
+        if center_ecef is None
+        else np.asarray(center_ecef, dtype=float)
+    )
     feeds = feed_boresight_points(center, params)
     eps = feed_off_axis_angles(q, ue, feeds)  # (K, M, N)
     b = bessel_feed_gain(eps, b_max=params.b_max, eps_3db_rad=params.eps_3db_rad)

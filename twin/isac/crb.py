@@ -54,7 +54,9 @@ __all__ = [
 # derivative matrices
 
 
-def angle_derivative_matrices(theta, phi, beta, nx: int, nz: int, spacing_wl: float = 0.5) -> np.ndarray:
+def angle_derivative_matrices(
+    theta, phi, beta, nx: int, nz: int, spacing_wl: float = 0.5
+) -> np.ndarray:
     """D_i = dA/dOmega_i (.) B for Omega = [theta_1..theta_K, phi_1..phi_K] (seed-math B.5 [R]).
 
     theta_k enters A in block-row k (receive, a(theta_k) a^H(theta_k')) and in
@@ -73,8 +75,16 @@ def angle_derivative_matrices(theta, phi, beta, nx: int, nz: int, spacing_wl: fl
     da = np.stack([da_th, da_ph])  # (2, K, N): [type, satellite k, element]
     eye = np.eye(K)
     # axes: (type, k, u, n, k', m)
-    receive = eye[None, :, :, None, None, None] * da[:, :, None, :, None, None] * np.conj(a)[None, None, None, None, :, :]
-    transmit = eye[None, :, None, None, :, None] * a[None, None, :, :, None, None] * np.conj(da)[:, :, None, None, None, :]
+    receive = (
+        eye[None, :, :, None, None, None]
+        * da[:, :, None, :, None, None]
+        * np.conj(a)[None, None, None, None, :, :]
+    )
+    transmit = (
+        eye[None, :, None, None, :, None]
+        * a[None, None, :, :, None, None]
+        * np.conj(da)[:, :, None, None, None, :]
+    )
     blocks = (receive + transmit) * b.T[None, None, :, None, :, None]
     return blocks.reshape(2 * K, K * N, K * N)
 
@@ -145,8 +155,9 @@ def _steering_stack(theta, phi, nx, nz, spacing_wl):
     return np.stack([a, da_th, da_ph], axis=-2)  # (K, 3, N)
 
 
-def trace_products(sat_pos, target, Rx, beta, *, nx: int, nz: int, spacing_wl: float = 0.5,
-                   frames=None) -> np.ndarray:
+def trace_products(
+    sat_pos, target, Rx, beta, *, nx: int, nz: int, spacing_wl: float = 0.5, frames=None
+) -> np.ndarray:
     """Phi (2K+1, 2K+1) complex, Phi_ij = tr(D_i^H D_j R_x) with D_0 = A (.) B first and
     D_i = dA/dOmega_i (.) B (Omega = [theta_1..theta_K, phi_1..phi_K]) next: the traces of
     seed 000 eqs. (30)-(32), computed from the rank-one block structure of D (seed-math B.5)
@@ -198,7 +209,9 @@ def angle_fim(F_oo, F_oa, F_aa) -> np.ndarray:
     F_Omega = F_OmegaOmega - F_Omegaalpha F_Omegaalpha^T / F_alphaalpha. Returns (2K, 2K).
     """
     if not F_aa > 0:
-        raise ValueError(f"F_alphaalpha must be > 0 (no echo energy: Rx = 0 or beta = 0?), got {F_aa}")
+        raise ValueError(
+            f"F_alphaalpha must be > 0 (no echo energy: Rx = 0 or beta = 0?), got {F_aa}"
+        )
     F_oa = np.asarray(F_oa, dtype=float)
     return np.asarray(F_oo, dtype=float) - np.outer(F_oa, F_oa) / F_aa
 
@@ -248,12 +261,26 @@ def _invert_fim(F):
     try:
         C = np.linalg.inv(F)
     except np.linalg.LinAlgError:
-        raise ValueError("position Fisher information is singular (geometry or Rx gives no information)") from None
+        raise ValueError(
+            "position Fisher information is singular (geometry or Rx gives no information)"
+        ) from None
     return 0.5 * (C + C.T)
 
 
-def location_fim(sat_pos, target, Rx, beta, *, noise_power: float, nx: int, nz: int, alpha: float = 1.0,
-                 spacing_wl: float = 0.5, frames=None, snapshots: float = 1) -> np.ndarray:
+def location_fim(
+    sat_pos,
+    target,
+    Rx,
+    beta,
+    *,
+    noise_power: float,
+    nx: int,
+    nz: int,
+    alpha: float = 1.0,
+    spacing_wl: float = 0.5,
+    frames=None,
+    snapshots: float = 1,
+) -> np.ndarray:
     """Equivalent Fisher information of the target position J^T F_Omega J (inverse of the CRB of
     seed 000 eq. (20)). Arguments as :func:`location_crb`. Returns (3, 3) in 1/m^2."""
     q = _as_positions(sat_pos, "sat_pos", lead=1)
@@ -262,8 +289,20 @@ def location_fim(sat_pos, target, Rx, beta, *, noise_power: float, nx: int, nz: 
     return _position_fim_from_phi(Phi, J, alpha=alpha, noise_power=noise_power, snapshots=snapshots)
 
 
-def location_crb(sat_pos, target, Rx, beta, *, noise_power: float, nx: int, nz: int, alpha: float = 1.0,
-                 spacing_wl: float = 0.5, frames=None, snapshots: float = 1) -> np.ndarray:
+def location_crb(
+    sat_pos,
+    target,
+    Rx,
+    beta,
+    *,
+    noise_power: float,
+    nx: int,
+    nz: int,
+    alpha: float = 1.0,
+    spacing_wl: float = 0.5,
+    frames=None,
+    snapshots: float = 1,
+) -> np.ndarray:
     """CRB matrix of the target position, seed 000 eq. (20): (J^T F_Omega J)^{-1}, (3, 3) in m^2.
 
     sat_pos (K, 3), target (3,) Earth-fixed metres; Rx (NK, NK) = sum_m w_m w_m^H + r r^H (W)
@@ -273,8 +312,19 @@ def location_crb(sat_pos, target, Rx, beta, *, noise_power: float, nx: int, nz: 
     frames (K, 3, 3) rotate Earth-fixed vectors into each array frame (None = identity);
     snapshots L multiplies the FIM. Raises ValueError if the FIM is singular.
     """
-    F = location_fim(sat_pos, target, Rx, beta, noise_power=noise_power, nx=nx, nz=nz, alpha=alpha,
-                     spacing_wl=spacing_wl, frames=frames, snapshots=snapshots)
+    F = location_fim(
+        sat_pos,
+        target,
+        Rx,
+        beta,
+        noise_power=noise_power,
+        nx=nx,
+        nz=nz,
+        alpha=alpha,
+        spacing_wl=spacing_wl,
+        frames=frames,
+        snapshots=snapshots,
+    )
     return _invert_fim(F)
 
 
@@ -283,28 +333,46 @@ def rcrb(sat_pos, target, Rx, beta, **kwargs) -> float:
     return float(np.sqrt(np.trace(location_crb(sat_pos, target, Rx, beta, **kwargs))))
 
 
-def echo_snr(sat_pos, target, Rx, beta, *, noise_power: float, nx: int, nz: int, alpha: float = 1.0,
-             spacing_wl: float = 0.5, frames=None) -> float:
+def echo_snr(
+    sat_pos,
+    target,
+    Rx,
+    beta,
+    *,
+    noise_power: float,
+    nx: int,
+    nz: int,
+    alpha: float = 1.0,
+    spacing_wl: float = 0.5,
+    frames=None,
+) -> float:
     """Total coherent echo SNR per snapshot, alpha^2 tr(D R_x D^H) / sigma_n^2 (linear).
 
     This is E||alpha D x_bar||^2 / sigma_n^2: the SNR of an ideal matched filter on one
     snapshot of the whole stacked echo (NK receive elements). Multiply by L for L snapshots.
     """
     _check_noise(noise_power, 1)
-    Phi = trace_products(sat_pos, target, Rx, beta, nx=nx, nz=nz, spacing_wl=spacing_wl, frames=frames)
+    Phi = trace_products(
+        sat_pos, target, Rx, beta, nx=nx, nz=nz, spacing_wl=spacing_wl, frames=frames
+    )
     return float(alpha**2 * Phi[0, 0].real / noise_power)
 
 
-def _isotropic_rcrb_and_snr(q, p, beta, *, power_per_element, noise_power, nx, nz, frames, snapshots=1):
+def _isotropic_rcrb_and_snr(
+    q, p, beta, *, power_per_element, noise_power, nx, nz, frames, snapshots=1
+):
     """RCRB (m) and echo SNR for R_x = power_per_element * I without forming R_x (large arrays)."""
     theta, phi = angles(q, p, frames)
     vecs = _steering_stack(theta, phi, nx, nz, 0.5)
     K = vecs.shape[0]
     gram = np.zeros((K, 3, K, 3), dtype=complex)
-    gram[np.arange(K), :, np.arange(K), :] = power_per_element * np.einsum("ksn,ktn->kst", np.conj(vecs), vecs)
+    gram[np.arange(K), :, np.arange(K), :] = power_per_element * np.einsum(
+        "ksn,ktn->kst", np.conj(vecs), vecs
+    )
     Phi = _phi_from_gram(vecs, _check_beta(beta, K), gram)
-    F = _position_fim_from_phi(Phi, angle_jacobian(q, p, frames), alpha=1.0, noise_power=noise_power,
-                               snapshots=snapshots)
+    F = _position_fim_from_phi(
+        Phi, angle_jacobian(q, p, frames), alpha=1.0, noise_power=noise_power, snapshots=snapshots
+    )
     return float(np.sqrt(np.trace(_invert_fim(F)))), float(Phi[0, 0].real / noise_power)
 
 
@@ -312,11 +380,23 @@ def _isotropic_rcrb_and_snr(q, p, beta, *, power_per_element, noise_power, nx, n
 # operating-point report (docs/isac-physics.md, echo-SNR section)
 
 
-def operating_point_report(sat_pos, sat_vel, *, target=None, nx: int = 4, nz: int = 4,
-                           p_max_w: float = 1.0, paper_noise_power_w: float = float(dbm_to_w(-110.0)),
-                           freq_hz: float = 35e9, bandwidth_hz: float = 20e6, temperature_k: float = 290.0,
-                           rcs_m2: float = 10.0, t_cpi_s=(1e-3, 1e-2, 1e-1, 1.0), seed: int = 0,
-                           file=None) -> dict:
+def operating_point_report(
+    sat_pos,
+    sat_vel,
+    *,
+    target=None,
+    nx: int = 4,
+    nz: int = 4,
+    p_max_w: float = 1.0,
+    paper_noise_power_w: float = float(dbm_to_w(-110.0)),
+    freq_hz: float = 35e9,
+    bandwidth_hz: float = 20e6,
+    temperature_k: float = 290.0,
+    rcs_m2: float = 10.0,
+    t_cpi_s=(1e-3, 1e-2, 1e-1, 1.0),
+    seed: int = 0,
+    file=None,
+) -> dict:
     """Print and return the echo SNR and RCRB at an ISAC operating point (docs/isac-physics.md).
 
     sat_pos, sat_vel (K, 3): group geometry (row 0 = central satellite), Earth-fixed m, m/s.
@@ -346,41 +426,82 @@ def operating_point_report(sat_pos, sat_vel, *, target=None, nx: int = 4, nz: in
 
     def _point(n_x, n_z, model, noise, **bkw):
         beta = reflection_coefficients(model, q, p, phases=phases, **bkw)
-        r1, snr = _isotropic_rcrb_and_snr(q, p, beta, power_per_element=p_max_w / (n_x * n_z), noise_power=noise,
-                                          nx=n_x, nz=n_z, frames=frames)
+        r1, snr = _isotropic_rcrb_and_snr(
+            q,
+            p,
+            beta,
+            power_per_element=p_max_w / (n_x * n_z),
+            noise_power=noise,
+            nx=n_x,
+            nz=n_z,
+            frames=frames,
+        )
         link = p_max_w * np.abs(beta[c, c]) ** 2 / noise
         return snr, link, r1
 
-    print(f"ISAC operating point: K = {K}, N = {nx}x{nz}, P_max = {p_max_w:g} W per satellite, "
-          f"isotropic sensing R_x = (P_max/N) I", file=out)
-    print("  ranges target-satellite [km]: " + ", ".join(f"{r:.0f}" for r in res["ranges_km"]), file=out)
+    print(
+        f"ISAC operating point: K = {K}, N = {nx}x{nz}, P_max = {p_max_w:g} W per satellite, "
+        f"isotropic sensing R_x = (P_max/N) I",
+        file=out,
+    )
+    print(
+        "  ranges target-satellite [km]: " + ", ".join(f"{r:.0f}" for r in res["ranges_km"]),
+        file=out,
+    )
 
     snr, link, r1 = _point(nx, nz, "paper", paper_noise_power_w)
-    res["paper"] = {"echo_snr_db": float(lin_to_db(snr)), "link_snr_db": float(lin_to_db(link)), "rcrb_m": r1}
-    print(f"paper beta (beta_ref = 1, sigma_n^2 = {lin_to_db(paper_noise_power_w) + 30:.0f} dBm, L = 1):", file=out)
-    print(f"  closest-satellite monostatic link SNR P|beta_cc|^2/sigma^2 = {lin_to_db(link):.1f} dB; "
-          f"total echo SNR = {lin_to_db(snr):.1f} dB; RCRB = {r1:.3g} m", file=out)
+    res["paper"] = {
+        "echo_snr_db": float(lin_to_db(snr)),
+        "link_snr_db": float(lin_to_db(link)),
+        "rcrb_m": r1,
+    }
+    print(
+        f"paper beta (beta_ref = 1, sigma_n^2 = {lin_to_db(paper_noise_power_w) + 30:.0f} dBm, L = 1):",
+        file=out,
+    )
+    print(
+        f"  closest-satellite monostatic link SNR P|beta_cc|^2/sigma^2 = {lin_to_db(link):.1f} dB; "
+        f"total echo SNR = {lin_to_db(snr):.1f} dB; RCRB = {r1:.3g} m",
+        file=out,
+    )
     # CRB is proportional to 1/SNR when every beta scales together (both models are ~ 1/(d_k d_u))
     snr_1m_db = float(lin_to_db(snr * r1**2))
     res["paper"]["echo_snr_for_1m_db"] = snr_1m_db
-    print(f"  RCRB = 1 m needs a total (integrated) echo SNR of {snr_1m_db:.1f} dB with this geometry and R_x",
-          file=out)
+    print(
+        f"  RCRB = 1 m needs a total (integrated) echo SNR of {snr_1m_db:.1f} dB with this geometry and R_x",
+        file=out,
+    )
 
     gain = float(nx * nz)
     radar_kw = dict(rcs_m2=rcs_m2, wavelength_m=wavelength, tx_gain=gain, rx_gain=gain)
     snr, link, r1 = _point(nx, nz, "radar", radar_noise, **radar_kw)
-    res["radar"] = {"echo_snr_db": float(lin_to_db(snr)), "link_snr_db": float(lin_to_db(link)),
-                    "rcrb_m_per_snapshot": r1, "noise_power_dbm": float(lin_to_db(radar_noise) + 30), "cpi": []}
-    print(f"radar beta (RCS {rcs_m2:g} m^2, G_t = G_r = N = {gain:.0f}, f = {freq_hz / 1e9:g} GHz, "
-          f"sigma_n^2 = k_B {temperature_k:g} K {bandwidth_hz / 1e6:g} MHz = {lin_to_db(radar_noise) + 30:.1f} dBm):", file=out)
-    print(f"  per snapshot: closest-satellite monostatic link SNR = {lin_to_db(link):.1f} dB; total echo SNR = {lin_to_db(snr):.1f} dB; "
-          f"RCRB = {r1:.3g} m", file=out)
+    res["radar"] = {
+        "echo_snr_db": float(lin_to_db(snr)),
+        "link_snr_db": float(lin_to_db(link)),
+        "rcrb_m_per_snapshot": r1,
+        "noise_power_dbm": float(lin_to_db(radar_noise) + 30),
+        "cpi": [],
+    }
+    print(
+        f"radar beta (RCS {rcs_m2:g} m^2, G_t = G_r = N = {gain:.0f}, f = {freq_hz / 1e9:g} GHz, "
+        f"sigma_n^2 = k_B {temperature_k:g} K {bandwidth_hz / 1e6:g} MHz = {lin_to_db(radar_noise) + 30:.1f} dBm):",
+        file=out,
+    )
+    print(
+        f"  per snapshot: closest-satellite monostatic link SNR = {lin_to_db(link):.1f} dB; total echo SNR = {lin_to_db(snr):.1f} dB; "
+        f"RCRB = {r1:.3g} m",
+        file=out,
+    )
     for t in t_cpi_s:
         L = bandwidth_hz * t
         rL = r1 / np.sqrt(L)
-        res["radar"]["cpi"].append({"t_cpi_s": t, "L": L, "rcrb_m": rL, "echo_snr_db": float(lin_to_db(snr * L))})
-        print(f"  T_cpi = {t:g} s, L = {L:.3g}: integrated echo SNR = {lin_to_db(snr * L):.1f} dB, RCRB = {rL:.3g} m",
-              file=out)
+        res["radar"]["cpi"].append(
+            {"t_cpi_s": t, "L": L, "rcrb_m": rL, "echo_snr_db": float(lin_to_db(snr * L))}
+        )
+        print(
+            f"  T_cpi = {t:g} s, L = {L:.3g}: integrated echo SNR = {lin_to_db(snr * L):.1f} dB, RCRB = {rL:.3g} m",
+            file=out,
+        )
     # what would be needed for 1 m
     t_ref = 1e-2
     L_ref = bandwidth_hz * t_ref
@@ -388,23 +509,46 @@ def operating_point_report(sat_pos, sat_vel, *, target=None, nx: int = 4, nz: in
     need_t = r1**2 / bandwidth_hz
     res["radar"]["rcs_for_1m_at_10ms_m2"] = need_rcs
     res["radar"]["t_cpi_for_1m_s"] = need_t
-    print(f"  RCRB = 1 m needs: RCS = {need_rcs:.3g} m^2 at T_cpi = 10 ms, or T_cpi = {need_t:.3g} s at RCS {rcs_m2:g} m^2",
-          file=out)
+    print(
+        f"  RCRB = 1 m needs: RCS = {need_rcs:.3g} m^2 at T_cpi = 10 ms, or T_cpi = {need_t:.3g} s at RCS {rcs_m2:g} m^2",
+        file=out,
+    )
     res["radar"]["aperture"] = []
     for side in (4, 8, 16, 32, 64):
-        _, _, rs = _point(side, side, "radar", radar_noise, rcs_m2=rcs_m2, wavelength_m=wavelength,
-                          tx_gain=float(side * side), rx_gain=float(side * side))
+        _, _, rs = _point(
+            side,
+            side,
+            "radar",
+            radar_noise,
+            rcs_m2=rcs_m2,
+            wavelength_m=wavelength,
+            tx_gain=float(side * side),
+            rx_gain=float(side * side),
+        )
         rL = rs / np.sqrt(L_ref)
-        res["radar"]["aperture"].append({"side": side, "rcrb_m_10ms": rL, "t_cpi_for_1m_s": rs**2 / bandwidth_hz})
-        print(f"  N = {side}x{side} (G = {10 * np.log10(side * side):.0f} dBi): RCRB = {rL:.3g} m at T_cpi = 10 ms; "
-              f"1 m needs T_cpi = {rs**2 / bandwidth_hz:.3g} s", file=out)
+        res["radar"]["aperture"].append(
+            {"side": side, "rcrb_m_10ms": rL, "t_cpi_for_1m_s": rs**2 / bandwidth_hz}
+        )
+        print(
+            f"  N = {side}x{side} (G = {10 * np.log10(side * side):.0f} dBi): RCRB = {rL:.3g} m at T_cpi = 10 ms; "
+            f"1 m needs T_cpi = {rs**2 / bandwidth_hz:.3g} s",
+            file=out,
+        )
     best = res["radar"]["aperture"][-1]
     t_max = max(t_cpi_s)
     r_best = best["rcrb_m_10ms"] * np.sqrt(L_ref / (bandwidth_hz * t_max))
     rcs_best = rcs_m2 * r_best**2
-    res["radar"]["best_case"] = {"side": best["side"], "t_cpi_s": t_max, "rcrb_m": r_best, "rcs_for_1m_m2": rcs_best}
-    print(f"  best case here (N = {best['side']}x{best['side']}, T_cpi = {t_max:g} s): RCRB = {r_best:.3g} m; "
-          f"1 m would need RCS = {rcs_best:.3g} m^2", file=out)
+    res["radar"]["best_case"] = {
+        "side": best["side"],
+        "t_cpi_s": t_max,
+        "rcrb_m": r_best,
+        "rcs_for_1m_m2": rcs_best,
+    }
+    print(
+        f"  best case here (N = {best['side']}x{best['side']}, T_cpi = {t_max:g} s): RCRB = {r_best:.3g} m; "
+        f"1 m would need RCS = {rcs_best:.3g} m^2",
+        file=out,
+    )
     return res
 
 
@@ -412,8 +556,10 @@ def _main() -> None:  # pragma: no cover - thin CLI wrapper
     try:
         from twin.topology import walker_group_snapshot
     except ImportError:
-        raise SystemExit("twin.topology.walker_group_snapshot is not available yet; call "
-                         "operating_point_report(sat_pos, sat_vel) with your own group geometry")
+        raise SystemExit(
+            "twin.topology.walker_group_snapshot is not available yet; call "
+            "operating_point_report(sat_pos, sat_vel) with your own group geometry"
+        )
     g = walker_group_snapshot(collaboration="II")
     operating_point_report(g.sat_pos, g.sat_vel, target=g.central_nadir_ecef)
 

@@ -153,8 +153,15 @@ class DesignProblem:
 
     def crb_kwargs(self) -> dict:
         """Keyword arguments of :func:`twin.isac.crb.location_crb` for this problem."""
-        return dict(noise_power=self.sensing_noise_w, nx=self.nx, nz=self.nz, alpha=self.alpha,
-                    spacing_wl=self.spacing_wl, frames=self.frames, snapshots=self.snapshots)
+        return dict(
+            noise_power=self.sensing_noise_w,
+            nx=self.nx,
+            nz=self.nz,
+            alpha=self.alpha,
+            spacing_wl=self.spacing_wl,
+            frames=self.frames,
+            snapshots=self.snapshots,
+        )
 
     def with_(self, **changes) -> "DesignProblem":
         """A copy with some fields replaced (e.g. ``problem.with_(eta=3.0)``)."""
@@ -210,17 +217,34 @@ class DesignResult:
     def crb_m2(self) -> float:
         return self.rcrb_m**2
 
-    def meets(self, problem: DesignProblem, *, rate_tol: float = 1e-6, power_rtol: float = 1e-6) -> bool:
+    def meets(
+        self, problem: DesignProblem, *, rate_tol: float = 1e-6, power_rtol: float = 1e-6
+    ) -> bool:
         """Whether the design meets every rate target (33c) and power limit (33b) of ``problem``
         (within ``rate_tol`` bit/s/Hz and relative ``power_rtol``), recomputed from (W, R)."""
-        return bool(np.all(self.rates >= problem.eta - rate_tol)
-                    and np.all(self.sat_power_w <= problem.p_max_w * (1 + power_rtol)))
+        return bool(
+            np.all(self.rates >= problem.eta - rate_tol)
+            and np.all(self.sat_power_w <= problem.p_max_w * (1 + power_rtol))
+        )
 
 
-def paper_problem(collaboration: str = "II", *, nx: int = 4, nz: int = 4, n_ue: int = 10, p_max_dbm: float = 30.0,
-                  eta_bps_hz: float = 2.0, sensing_noise_dbm: float = -110.0, snapshots: float = 1.0,
-                  planes: int = 72, per_plane: int = 22, phasing: int = 1, beta_model: str = "paper",
-                  seed: int = 0, group_size: int | None = None) -> DesignProblem:
+def paper_problem(
+    collaboration: str = "II",
+    *,
+    nx: int = 4,
+    nz: int = 4,
+    n_ue: int = 10,
+    p_max_dbm: float = 30.0,
+    eta_bps_hz: float = 2.0,
+    sensing_noise_dbm: float = -110.0,
+    snapshots: float = 1.0,
+    planes: int = 72,
+    per_plane: int = 22,
+    phasing: int = 1,
+    beta_model: str = "paper",
+    seed: int = 0,
+    group_size: int | None = None,
+) -> DesignProblem:
     """Seed 000 Table I/II instance (seed-math B.8/B.9): Walker 53:planes*per_plane/planes/phasing at
     550 km, group ``collaboration`` (I/II/III -> K = 3/5/7) from ``walker_group_snapshot``, body-frame
     arrays, target at the central's nadir, ``n_ue`` UEs uniform in the 15 km service disk,
@@ -231,20 +255,45 @@ def paper_problem(collaboration: str = "II", *, nx: int = 4, nz: int = 4, n_ue: 
     from twin.topology import walker_group_snapshot
     from twin.units import dbm_to_w
 
-    g = walker_group_snapshot(planes=planes, per_plane=per_plane, phasing=phasing, collaboration=collaboration,
-                              group_size=group_size)
+    g = walker_group_snapshot(
+        planes=planes,
+        per_plane=per_plane,
+        phasing=phasing,
+        collaboration=collaboration,
+        group_size=group_size,
+    )
     frames = isac_array_frames(g.sat_pos, g.sat_vel)
     K = g.sat_pos.shape[0]
     rng = np.random.default_rng(seed)
-    params = channel.IsacParams(nx=nx, nz=nz, K=K, M=n_ue, p_max_dbm=p_max_dbm, rate_target_bps_hz=eta_bps_hz,
-                                sensing_noise_dbm=sensing_noise_dbm)
+    params = channel.IsacParams(
+        nx=nx,
+        nz=nz,
+        K=K,
+        M=n_ue,
+        p_max_dbm=p_max_dbm,
+        rate_target_bps_hz=eta_bps_hz,
+        sensing_noise_dbm=sensing_noise_dbm,
+    )
     ues = channel.ue_positions(g.central_nadir_ecef, params.service_radius_m, n_ue, rng)
-    H = channel.comm_channels(g.sat_pos, ues, frames=frames, params=params, rng=rng, center_ecef=g.central_nadir_ecef)
+    H = channel.comm_channels(
+        g.sat_pos, ues, frames=frames, params=params, rng=rng, center_ecef=g.central_nadir_ecef
+    )
     target = np.asarray(g.central_nadir_ecef, dtype=float)
     beta = reflection_coefficients(beta_model, g.sat_pos, target, rng=rng)
-    return DesignProblem(sat_pos=g.sat_pos, target=target, beta=beta, H=H, eta=eta_bps_hz,
-                         p_max_w=float(dbm_to_w(p_max_dbm)), sensing_noise_w=float(dbm_to_w(sensing_noise_dbm)),
-                         nx=nx, nz=nz, frames=frames, comm_noise=1.0, snapshots=snapshots)
+    return DesignProblem(
+        sat_pos=g.sat_pos,
+        target=target,
+        beta=beta,
+        H=H,
+        eta=eta_bps_hz,
+        p_max_w=float(dbm_to_w(p_max_dbm)),
+        sensing_noise_w=float(dbm_to_w(sensing_noise_dbm)),
+        nx=nx,
+        nz=nz,
+        frames=frames,
+        comm_noise=1.0,
+        snapshots=snapshots,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -261,8 +310,16 @@ def _crb_rx(problem: DesignProblem, Rx) -> float:
     return float(np.sqrt(tr)) if tr > 0 else float("inf")
 
 
-def evaluate_design(problem: DesignProblem, W, R, *, scheme: str, status: str = "optimal",
-                    sensing_from: str = "Rx", **fields) -> DesignResult:
+def evaluate_design(
+    problem: DesignProblem,
+    W,
+    R,
+    *,
+    scheme: str,
+    status: str = "optimal",
+    sensing_from: str = "Rx",
+    **fields,
+) -> DesignResult:
     """Build a :class:`DesignResult` for beams W (NK, M) and sensing R ((NK, NK) covariance or
     (NK,) waveform), recomputing RCRB (seed 000 eq. (20) via ``location_crb``), rates (eq. (8)
     via ``sinr_rate``) and per-satellite powers (eq. (2)). ``sensing_from`` "Rx" (FIM from
@@ -279,18 +336,46 @@ def evaluate_design(problem: DesignProblem, W, R, *, scheme: str, status: str = 
     Rx = W @ W.conj().T + R if sensing_from == "Rx" else R
     _, rates = sinr_rate(problem.H, W, R, problem.comm_noise)
     power = satellite_powers(W, R, problem.K)
-    return DesignResult(scheme=scheme, status=status, W=W, R=R, r=r, Rx=Rx, rcrb_m=_crb_rx(problem, Rx),
-                        rates=rates, sat_power_w=power, sensing_from=sensing_from, **fields)
+    return DesignResult(
+        scheme=scheme,
+        status=status,
+        W=W,
+        R=R,
+        r=r,
+        Rx=Rx,
+        rcrb_m=_crb_rx(problem, Rx),
+        rates=rates,
+        sat_power_w=power,
+        sensing_from=sensing_from,
+        **fields,
+    )
 
 
-def fallback_design(problem: DesignProblem, *, scheme: str, cause: str, message: str = "",
-                    comm_fraction: float = 0.5, **fields) -> DesignResult:
+def fallback_design(
+    problem: DesignProblem,
+    *,
+    scheme: str,
+    cause: str,
+    message: str = "",
+    comm_fraction: float = 0.5,
+    **fields,
+) -> DesignResult:
     """The documented fallback: :func:`twin.isac.transmit.matched_filter_isotropic` (MRT beams on
     ``comm_fraction`` of each satellite's budget, isotropic sensing on the rest), returned with
     status "fallback:matched_filter_isotropic" and ``cause`` ("infeasible" | "solver_error")."""
-    W, R = matched_filter_isotropic(problem.H, problem.K, problem.N, problem.p_max_w, comm_fraction=comm_fraction)
-    return evaluate_design(problem, W, R, scheme=scheme, status=f"fallback:{FALLBACK}", cause=cause,
-                           message=message, **fields)
+    W, R = matched_filter_isotropic(
+        problem.H, problem.K, problem.N, problem.p_max_w, comm_fraction=comm_fraction
+    )
+    return evaluate_design(
+        problem,
+        W,
+        R,
+        scheme=scheme,
+        status=f"fallback:{FALLBACK}",
+        cause=cause,
+        message=message,
+        **fields,
+    )
 
 
 def subspace_dim(problem: DesignProblem) -> int:
@@ -300,7 +385,7 @@ def subspace_dim(problem: DesignProblem) -> int:
 
 
 def choose_solver(problem: DesignProblem, solver: str = "auto") -> str:
-    """"CLARABEL" for small SDPs (reduced dimension :func:`subspace_dim` d <= 20, e.g. 2x2 arrays
+    """ "CLARABEL" for small SDPs (reduced dimension :func:`subspace_dim` d <= 20, e.g. 2x2 arrays
     with K <= 5, or 3x3 arrays with K = 3 and M = 2), else "SCS"; explicit names pass through.
     Clarabel (interior point) is ~1e-8 accurate and fast on small problems, but its dense PSD-cone
     KKT blocks grow like (d^2)^2: at d = 27 (3x3, K = 3, M = 2, before the subspace reduction) one
@@ -346,7 +431,9 @@ def _solve(prob: cp.Problem, solver: str, solver_opts: dict | None) -> tuple[str
         opts.setdefault("eps_abs", SCS_EPS)
         opts.setdefault("eps_rel", SCS_EPS)
         opts.setdefault("max_iters", 50_000)
-        opts.setdefault("warm_start", True)  # re-solves of one model (Algorithm 2, bisection) start from the last
+        opts.setdefault(
+            "warm_start", True
+        )  # re-solves of one model (Algorithm 2, bisection) start from the last
     t0 = time.perf_counter()
     c0 = time.process_time()
     try:
@@ -383,8 +470,9 @@ class _Sdp:
         self.p = p
         K, N, NK = p.K, p.N, p.NK
         self.s = float(np.max(p.p_max_w))
-        D0, Ds = fim_operators(p.sat_pos, p.target, p.beta, nx=p.nx, nz=p.nz, spacing_wl=p.spacing_wl,
-                               frames=p.frames)
+        D0, Ds = fim_operators(
+            p.sat_pos, p.target, p.beta, nx=p.nx, nz=p.nz, spacing_wl=p.spacing_wl, frames=p.frames
+        )
         J = angle_jacobian(p.sat_pos, p.target, p.frames)  # (2K, 3)
         T = np.zeros((2 * K + 1, 4))
         T[1:, :3] = p.alpha * J
@@ -395,18 +483,28 @@ class _Sdp:
         Gref = coef * np.real(np.einsum("abnm,mn->ab", C, self._reference(p)))
         dg = np.diag(Gref)
         if np.any(dg <= 0):
-            raise ValueError("the isotropic design gives no Fisher information about the target "
-                             "(beta = 0, or a 1 x 1 array, whose steering vector does not depend on the angles)")
+            raise ValueError(
+                "the isotropic design gives no Fisher information about the target "
+                "(beta = 0, or a 1 x 1 array, whose steering vector does not depend on the angles)"
+            )
         self.d = 1.0 / np.sqrt(dg)
-        self.Cs = coef * C * np.outer(self.d, self.d)[:, :, None, None]  # full-space scaled FIM operators
-        self.B, self.sat_of = self._basis(p) if subspace else (np.eye(NK, dtype=complex), np.repeat(np.arange(K), N))
+        self.Cs = (
+            coef * C * np.outer(self.d, self.d)[:, :, None, None]
+        )  # full-space scaled FIM operators
+        self.B, self.sat_of = (
+            self._basis(p) if subspace else (np.eye(NK, dtype=complex), np.repeat(np.arange(K), N))
+        )
         self.dim = self.B.shape[1]
-        Cb = np.einsum("nr,abnm,ms->abrs", self.B.conj(), self.Cs, self.B)  # B^H C_ab B (4, 4, d, d)
+        Cb = np.einsum(
+            "nr,abnm,ms->abrs", self.B.conj(), self.Cs, self.B
+        )  # B^H C_ab B (4, 4, d, d)
         # tr(C V) = sum_ij C_ji V_ij and vec_F(V)[i + j d] = V_ij, so the row is C.ravel(order="C")
         self.A = Cb.reshape(16, self.dim**2)
         Gref_s = Gref * np.outer(self.d, self.d)
         Fp = Gref_s[:3, :3] - np.outer(Gref_s[:3, 3], Gref_s[:3, 3]) / Gref_s[3, 3]
-        self.obj_ref = float(np.sum(self.d[:3] ** 2 * np.diag(np.linalg.inv(Fp))))  # m^2, reference CRB
+        self.obj_ref = float(
+            np.sum(self.d[:3] ** 2 * np.diag(np.linalg.inv(Fp)))
+        )  # m^2, reference CRB
         # channels normalised by the UE noise: g_i = h_i sqrt(s / sigma_i^2), so noise nu_i = 1 and
         # tr(X G_i) is the SNR; every rate row is O(SINR target) at the optimum (first-order
         # solvers check residuals against the largest row, so no row may be tiny or huge)
@@ -422,14 +520,20 @@ class _Sdp:
         """B (NK, d) block-diagonal with orthonormal columns spanning each S_k, and sat_of (d,) the
         satellite of each column (SVD of [a_k, da_k/dtheta, da_k/dphi, h_{1,k} .. h_{M,k}])."""
         theta, phi = angles(p.sat_pos, p.target, p.frames)
-        vecs = np.stack(steering_derivatives(theta, phi, p.nx, p.nz, p.spacing_wl), axis=1)  # (K, 3, N)
+        vecs = np.stack(
+            steering_derivatives(theta, phi, p.nx, p.nz, p.spacing_wl), axis=1
+        )  # (K, 3, N)
         Hk = p.H.reshape(p.M, p.K, p.N).transpose(1, 0, 2)  # (K, M, N)
         cols, owner = [], []
         for k in range(p.K):
-            U, sv, _ = np.linalg.svd(np.concatenate([vecs[k], Hk[k]]).T, full_matrices=False)  # (N, 3 + M)
+            U, sv, _ = np.linalg.svd(
+                np.concatenate([vecs[k], Hk[k]]).T, full_matrices=False
+            )  # (N, 3 + M)
             r = int(np.count_nonzero(sv > rtol * sv[0]))
             blk = np.zeros((p.NK, r), dtype=complex)
-            blk[k * p.N:(k + 1) * p.N] = U[:, :r] if r < p.N else np.eye(p.N)  # whole space: keep the axes
+            blk[k * p.N : (k + 1) * p.N] = (
+                U[:, :r] if r < p.N else np.eye(p.N)
+            )  # whole space: keep the axes
             cols.append(blk)
             owner.append(np.full(r, k))
         return np.concatenate(cols, axis=1), np.concatenate(owner)
@@ -441,14 +545,20 @@ class _Sdp:
         optimal sensing covariance lives in), so the scaled FIM is O(1) near the optimum.
         (An isotropic reference left SCS residuals 10x the power limit at Table II size.)"""
         theta, phi = angles(p.sat_pos, p.target, p.frames)
-        vecs = np.stack(steering_derivatives(theta, phi, p.nx, p.nz, p.spacing_wl), axis=1)  # (K, 3, N)
+        vecs = np.stack(
+            steering_derivatives(theta, phi, p.nx, p.nz, p.spacing_wl), axis=1
+        )  # (K, 3, N)
         norms = np.linalg.norm(vecs, axis=2, keepdims=True)
         u = np.where(norms > 0, vecs / np.where(norms > 0, norms, 1.0), 0.0)
-        w = p.p_max_w / np.max(p.p_max_w) / np.maximum(np.count_nonzero(norms[..., 0] > 0, axis=1), 1)
+        w = (
+            p.p_max_w
+            / np.max(p.p_max_w)
+            / np.maximum(np.count_nonzero(norms[..., 0] > 0, axis=1), 1)
+        )
         blocks = np.einsum("k,ktn,ktm->knm", w, u, u.conj())
         X = np.zeros((p.NK, p.NK), dtype=complex)
         for k in range(p.K):
-            X[k * p.N:(k + 1) * p.N, k * p.N:(k + 1) * p.N] = blocks[k]
+            X[k * p.N : (k + 1) * p.N, k * p.N : (k + 1) * p.N] = blocks[k]
         return X
 
     # -- affine maps in the reduced coordinates (V: d x d cvxpy expressions) --------------------
@@ -543,8 +653,21 @@ class _Model:
     on the small test instance at high rate targets.
     """
 
-    def __init__(self, sdp: _Sdp, *, beams="psd", directions=None, sensing="psd", fim_from="Rx", rate="linear",
-                 penalty=False, penalize_sensing=True, objective="crb", aux_total=None, solver="auto"):
+    def __init__(
+        self,
+        sdp: _Sdp,
+        *,
+        beams="psd",
+        directions=None,
+        sensing="psd",
+        fim_from="Rx",
+        rate="linear",
+        penalty=False,
+        penalize_sensing=True,
+        objective="crb",
+        aux_total=None,
+        solver="auto",
+    ):
         self.sdp = sdp
         p = sdp.p
         clarabel = choose_solver(p, solver) == "CLARABEL"
@@ -575,7 +698,9 @@ class _Model:
         if beams == "psd":
             self.Xs = sdp.hermitian_vars(M)
             cons += [X >> 0 for X in self.Xs]
-            useful = cp.hstack([cp.real(sdp.Gb[m].conj() @ X @ sdp.Gb[m]) for m, X in enumerate(self.Xs)])
+            useful = cp.hstack(
+                [cp.real(sdp.Gb[m].conj() @ X @ sdp.Gb[m]) for m, X in enumerate(self.Xs)]
+            )
             tot_parts = self.Xs + ([self.Y] if self.Y is not None else [])
             if aux_total:
                 self.T = cp.Variable((sdp.dim, sdp.dim), hermitian=True)
@@ -594,7 +719,9 @@ class _Model:
             self.pw = cp.Variable(M, nonneg=True)
             gain = np.abs(sdp.G.conj() @ U) ** 2  # [i, m] = |g_i^H u_m|^2
             useful = cp.multiply(np.diag(gain), self.pw)
-            total = gain @ self.pw + (sdp.quad(self.Y) if self.Y is not None else (qY if qY is not None else 0))
+            total = gain @ self.pw + (
+                sdp.quad(self.Y) if self.Y is not None else (qY if qY is not None else 0)
+            )
             power = sdp.sel @ ((np.abs(U) ** 2) @ self.pw) + powY
             fim_W = sdp.fim_rank_one(U) @ self.pw
         elif beams is None:
@@ -619,7 +746,9 @@ class _Model:
                 self.params.update(eta_ln2=eta_ln2, inv_i0=inv_i0, log_i0_m1=log_i0)
                 interf = total - useful + sdp.nu
                 # (41): ln(total) >= eta ln 2 + ln I0 + (I - I0) / I0, natural-log form of (39)-(41)
-                cons.append(cp.log(total + sdp.nu) >= eta_ln2 + log_i0 + cp.multiply(inv_i0, interf))
+                cons.append(
+                    cp.log(total + sdp.nu) >= eta_ln2 + log_i0 + cp.multiply(inv_i0, interf)
+                )
             else:
                 raise ValueError(f"rate_form must be 'linear' or 'sca', got {rate!r}")
         # objective
@@ -663,14 +792,23 @@ class _Model:
 
     # -- parameter setters -----------------------------------------------------------------
     def set_gamma(self, gamma):
-        self.params["gamma"].value = np.broadcast_to(np.asarray(gamma, dtype=float), (self.sdp.p.M,)).copy()
+        self.params["gamma"].value = np.broadcast_to(
+            np.asarray(gamma, dtype=float), (self.sdp.p.M,)
+        ).copy()
 
     def set_sca(self, eta, Xs_prev, Y_prev):
         """(40) at the previous full-space iterate (normalised) Xs_prev (M, NK, NK), Y_prev (NK, NK)."""
         sdp = self.sdp
         Tp = np.array([sdp.quad_np(X) for X in Xs_prev])
-        i0 = Tp.sum(axis=0) - np.diag(Tp) + (sdp.quad_np(Y_prev) if Y_prev is not None else 0) + sdp.nu
-        self.params["eta_ln2"].value = np.log(2.0) * np.broadcast_to(np.asarray(eta, float), (sdp.p.M,))
+        i0 = (
+            Tp.sum(axis=0)
+            - np.diag(Tp)
+            + (sdp.quad_np(Y_prev) if Y_prev is not None else 0)
+            + sdp.nu
+        )
+        self.params["eta_ln2"].value = np.log(2.0) * np.broadcast_to(
+            np.asarray(eta, float), (sdp.p.M,)
+        )
         self.params["inv_i0"].value = 1.0 / i0
         self.params["log_i0_m1"].value = np.log(i0) - 1.0
 
@@ -699,7 +837,9 @@ class _Model:
         out = _solve(self.prob, solver, opts)
         self.last_cpu_s = time.process_time() - c0
         stats = self.prob.solver_stats
-        self.last_iterations = int(stats.num_iters) if stats is not None and stats.num_iters is not None else -1
+        self.last_iterations = (
+            int(stats.num_iters) if stats is not None and stats.num_iters is not None else -1
+        )
         return out
 
     # -- values (normalised, full space) ------------------------------------------------------
@@ -792,17 +932,32 @@ def _fit_power(problem: DesignProblem, W, R):
 
 def _failure(problem, scheme, status, slv, secs, msg, **fields) -> DesignResult:
     cause = "infeasible" if status in _INFEASIBLE else "solver_error"
-    return fallback_design(problem, scheme=scheme, cause=cause, solver=slv, solver_status=status,
-                           solve_time_s=secs, message=f"{msg}: {status}", **fields)
+    return fallback_design(
+        problem,
+        scheme=scheme,
+        cause=cause,
+        solver=slv,
+        solver_status=status,
+        solve_time_s=secs,
+        message=f"{msg}: {status}",
+        **fields,
+    )
 
 
 # ---------------------------------------------------------------------------
 # (33) relaxed: the lower bound
 
 
-def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: str = "linear",
-                    sensing_rank: str = "full", rate_margin: float = 0.0, solver_opts: dict | None = None,
-                    _model: _Model | None = None) -> DesignResult:
+def sdr_lower_bound(
+    problem: DesignProblem,
+    *,
+    solver: str = "auto",
+    rate_form: str = "linear",
+    sensing_rank: str = "full",
+    rate_margin: float = 0.0,
+    solver_opts: dict | None = None,
+    _model: _Model | None = None,
+) -> DesignResult:
     """Semidefinite relaxation of seed 000 (33): min tr(U^{-1}) over Hermitian PSD W_1..W_M, R and
     symmetric U s.t. the epigraph LMI (34) with FIM entries (35)-(37) linear in R_x = sum W_m + R,
     per-satellite power (38) and the rate constraint (39) in linear form (seed-math B.6 [R]);
@@ -822,8 +977,10 @@ def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: 
     fallback with cause "infeasible" / "solver_error".
     """
     if rate_form != "linear":
-        raise ValueError(f"sdr_lower_bound supports rate_form='linear' only (got {rate_form!r}): "
-                         "the SCA form is an inner approximation and gives no lower bound")
+        raise ValueError(
+            f"sdr_lower_bound supports rate_form='linear' only (got {rate_form!r}): "
+            "the SCA form is an inner approximation and gives no lower bound"
+        )
     if sensing_rank not in ("full", "one"):
         raise ValueError(f"sensing_rank must be 'full' or 'one', got {sensing_rank!r}")
     slv = choose_solver(problem, solver)
@@ -843,12 +1000,26 @@ def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: 
     else:
         W, R = _extract_47(Ws, Rs)
     bound = float(np.sqrt(max(crb_star, 0.0)))
-    res = evaluate_design(problem, W, R, scheme=scheme, solver=slv, solver_status=status, iterations=1,
-                          objective_history=[crb_star], rcrb_history_m=[bound],
-                          rank_residual=rank_residual(list(Ws) + ([Rs] if sensing_rank == "one" else []), s),
-                          solve_time_s=secs, bound_m=bound)
-    res.extra.update(relaxed_rcrb_m=_crb_rx(problem, Rx), solver_iterations=model.last_iterations,
-                     solver_cpu_s=model.last_cpu_s, subspace_dim=model.sdp.dim)
+    res = evaluate_design(
+        problem,
+        W,
+        R,
+        scheme=scheme,
+        solver=slv,
+        solver_status=status,
+        iterations=1,
+        objective_history=[crb_star],
+        rcrb_history_m=[bound],
+        rank_residual=rank_residual(list(Ws) + ([Rs] if sensing_rank == "one" else []), s),
+        solve_time_s=secs,
+        bound_m=bound,
+    )
+    res.extra.update(
+        relaxed_rcrb_m=_crb_rx(problem, Rx),
+        solver_iterations=model.last_iterations,
+        solver_cpu_s=model.last_cpu_s,
+        subspace_dim=model.sdp.dim,
+    )
     # A first-order solver can stop at a point it labels optimal that violates (33b)-(33c) by far
     # (SCS at N = 4x4, K = 5, M = 10: 220 W on a 1 W satellite, docs/isac-fast-design.md); its
     # objective is then no bound. The extracted beams keep R_x and every SINR, so check them.
@@ -863,7 +1034,9 @@ def sdr_lower_bound(problem: DesignProblem, *, solver: str = "auto", rate_form: 
 SDR_FEASIBILITY_TOL = 1e-2
 
 
-def sdr_violation(problem: DesignProblem, result: DesignResult, *, rate_margin: float = 0.0) -> float:
+def sdr_violation(
+    problem: DesignProblem, result: DesignResult, *, rate_margin: float = 0.0
+) -> float:
     """Largest relative violation of the per-satellite power (38) and of the SINR targets (39)
     by ``result`` (0 when feasible): max over satellites of P_k / P_k^max - 1 and over UEs of
     1 - SINR_m / gamma_m, with gamma_m = (2^eta_m - 1)(1 + rate_margin) (UEs with eta_m = 0 have
@@ -873,7 +1046,9 @@ def sdr_violation(problem: DesignProblem, result: DesignResult, *, rate_margin: 
     sinr = 2.0 ** np.asarray(result.rates, dtype=float) - 1.0
     power_excess = float(np.max(result.sat_power_w / p_max - 1.0))
     has_target = gamma > 0  # eta_m = 0 (comm-centric bisection at r = 0) asks for nothing
-    sinr_shortfall = float(np.max(1.0 - sinr[has_target] / gamma[has_target])) if np.any(has_target) else 0.0
+    sinr_shortfall = (
+        float(np.max(1.0 - sinr[has_target] / gamma[has_target])) if np.any(has_target) else 0.0
+    )
     return max(0.0, power_excess, sinr_shortfall)
 
 
@@ -881,8 +1056,13 @@ def sdr_violation(problem: DesignProblem, result: DesignResult, *, rate_margin: 
 # Algorithm 2
 
 
-def power_min_start(problem: DesignProblem, *, solver: str = "auto", rate_margin: float = 0.0,
-                    solver_opts: dict | None = None):
+def power_min_start(
+    problem: DesignProblem,
+    *,
+    solver: str = "auto",
+    rate_margin: float = 0.0,
+    solver_opts: dict | None = None,
+):
     """Feasible starting point of Algorithm 2 (seed-math B.6 [D]): beams W_m^(0) from the SDR that
     meets the rate targets (39) with the least communication power, and the leftover power spread
     isotropically per satellite as R^(0) = blockdiag(t_k I_N). Because that isotropic R^(0)
@@ -909,13 +1089,30 @@ def default_crb_unit_m2(problem: DesignProblem, fraction: float = CRB_UNIT_FRACT
     measure how the fraction sets the convergence speed."""
     if not fraction > 0:
         raise ValueError(f"the CRB unit fraction must be > 0, got {fraction}")
-    return fraction * _crb_rx(problem, np.diag(np.repeat(problem.p_max_w / problem.N, problem.N)).astype(complex)) ** 2
+    return (
+        fraction
+        * _crb_rx(
+            problem, np.diag(np.repeat(problem.p_max_w / problem.N, problem.N)).astype(complex)
+        )
+        ** 2
+    )
 
 
-def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, delta: float = 1e-4,
-               max_iter: int = 30, rel_tol: float = 1e-4, rate_form: str = "linear", sensing_rank: str = "one",
-               solver: str = "auto", rate_margin: float = 1e-3, crb_unit_m2: float | None = None,
-               solver_opts: dict | None = None) -> DesignResult:
+def algorithm2(
+    problem: DesignProblem,
+    *,
+    rho: float = 10.0,
+    iota: float = 1.5,
+    delta: float = 1e-4,
+    max_iter: int = 30,
+    rel_tol: float = 1e-4,
+    rate_form: str = "linear",
+    sensing_rank: str = "one",
+    solver: str = "auto",
+    rate_margin: float = 1e-3,
+    crb_unit_m2: float | None = None,
+    solver_opts: dict | None = None,
+) -> DesignResult:
     """Seed 000 Algorithm 2: penalty-based rank-one design of (33) via (42)-(47).
 
     Start (line 1) from :func:`power_min_start`. Iteration j+1 solves (46): min tr(U^{-1}) +
@@ -945,17 +1142,29 @@ def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, 
         raise ValueError("need rho > 0, iota >= 1, delta > 0, max_iter >= 1, rel_tol > 0")
     scheme = "algorithm2"
     t_start = time.perf_counter()
-    Ws0, R0, status, secs, slv = power_min_start(problem, solver=solver, rate_margin=rate_margin,
-                                                 solver_opts=solver_opts)
+    Ws0, R0, status, secs, slv = power_min_start(
+        problem, solver=solver, rate_margin=rate_margin, solver_opts=solver_opts
+    )
     if Ws0 is None:
-        return _failure(problem, scheme, status, slv, time.perf_counter() - t_start, "starting point (power-min SDR)")
+        return _failure(
+            problem,
+            scheme,
+            status,
+            slv,
+            time.perf_counter() - t_start,
+            "starting point (power-min SDR)",
+        )
     sdp = _Sdp(problem)
     s = sdp.s
-    model = _Model(sdp, rate=rate_form, penalty=True, penalize_sensing=(sensing_rank == "one"), solver=slv)
+    model = _Model(
+        sdp, rate=rate_form, penalty=True, penalize_sensing=(sensing_rank == "one"), solver=slv
+    )
     unit = default_crb_unit_m2(problem) if crb_unit_m2 is None else float(crb_unit_m2)
     if not unit > 0:
         raise ValueError(f"crb_unit_m2 must be > 0 m^2, got {crb_unit_m2}")
-    rho_scale = unit / sdp.obj_ref  # (CRB/unit + rho pen) = (obj_ref/unit) (CRB/obj_ref + rho (unit/obj_ref) pen)
+    rho_scale = (
+        unit / sdp.obj_ref
+    )  # (CRB/unit + rho pen) = (obj_ref/unit) (CRB/obj_ref + rho (unit/obj_ref) pen)
     if rate_form == "linear":
         model.set_gamma(_gamma(problem.eta, rate_margin))
     Xs, Y = Ws0 / s, R0 / s
@@ -979,8 +1188,15 @@ def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, 
         last_status = st
         if st not in _OK:
             if it == 1:
-                return _failure(problem, scheme, st, slv, time.perf_counter() - t_start, "Algorithm 2 iteration 1",
-                                iterations=it)
+                return _failure(
+                    problem,
+                    scheme,
+                    st,
+                    slv,
+                    time.perf_counter() - t_start,
+                    "Algorithm 2 iteration 1",
+                    iterations=it,
+                )
             it -= 1
             break
         Xs, Y = model.beam_mats(), model.sensing_mat()
@@ -996,15 +1212,37 @@ def algorithm2(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, 
         f_prev = f
         if stop:
             break
-    return algorithm2_result(problem, Xs * s, Y * s, sensing_rank, scheme=scheme, solver=slv,
-                             solver_status=last_status, iterations=it, objective_history=obj_hist,
-                             rcrb_history_m=rcrb_hist, rank_one_history_m=r1_hist, rho_history=rho_hist,
-                             rank_residual_history=res_hist, t_start=t_start,
-                             start_solve_s=secs, solver_history=solver_hist, subspace_dim=sdp.dim)
+    return algorithm2_result(
+        problem,
+        Xs * s,
+        Y * s,
+        sensing_rank,
+        scheme=scheme,
+        solver=slv,
+        solver_status=last_status,
+        iterations=it,
+        objective_history=obj_hist,
+        rcrb_history_m=rcrb_hist,
+        rank_one_history_m=r1_hist,
+        rho_history=rho_hist,
+        rank_residual_history=res_hist,
+        t_start=t_start,
+        start_solve_s=secs,
+        solver_history=solver_hist,
+        subspace_dim=sdp.dim,
+    )
 
 
-def penalty_step(f: float, f_prev: float | None, resid: float, rho: float, *, iota: float, delta: float,
-                 rel_tol: float) -> tuple[bool, float]:
+def penalty_step(
+    f: float,
+    f_prev: float | None,
+    resid: float,
+    rho: float,
+    *,
+    iota: float,
+    delta: float,
+    rel_tol: float,
+) -> tuple[bool, float]:
     """Algorithm 2 lines 5-8 after one (46) solve: the iteration has converged when the (46)
     objective ``f`` changed by <= ``rel_tol`` relative to ``f_prev`` (None at the first solve);
     then stop if the rank residual ``resid`` <= ``delta``, else raise rho <- iota rho.
@@ -1015,9 +1253,24 @@ def penalty_step(f: float, f_prev: float | None, resid: float, rho: float, *, io
     return False, rho * iota if converged else rho
 
 
-def algorithm2_result(problem: DesignProblem, Ws, Rs, sensing_rank: str, *, scheme: str, solver: str,
-                      solver_status: str, iterations: int, objective_history, rcrb_history_m, rank_one_history_m,
-                      rho_history, rank_residual_history, t_start: float, **extra) -> DesignResult:
+def algorithm2_result(
+    problem: DesignProblem,
+    Ws,
+    Rs,
+    sensing_rank: str,
+    *,
+    scheme: str,
+    solver: str,
+    solver_status: str,
+    iterations: int,
+    objective_history,
+    rcrb_history_m,
+    rank_one_history_m,
+    rho_history,
+    rank_residual_history,
+    t_start: float,
+    **extra,
+) -> DesignResult:
     """Algorithm 2's output from its last iterate (W_m (M, NK, NK), R (NK, NK), W): (47)
     (``sensing_rank="one"``) or :func:`rank_one_beams` (``"full"``), fitted to the power limits and
     evaluated from scratch; histories and ``extra`` go to ``result.extra``. Shared by
@@ -1027,14 +1280,29 @@ def algorithm2_result(problem: DesignProblem, Ws, Rs, sensing_rank: str, *, sche
     else:
         W, R = rank_one_beams(problem, Ws, Ws.sum(axis=0) + Rs)
     W, R = _fit_power(problem, W, R)
-    res = evaluate_design(problem, W, R, scheme=scheme, solver=solver, solver_status=solver_status,
-                          iterations=iterations, objective_history=objective_history, rcrb_history_m=rcrb_history_m,
-                          rank_residual=rank_residual_history[-1] if rank_residual_history else float("nan"),
-                          solve_time_s=time.perf_counter() - t_start)
-    res.extra.update(rcrb_rank_one_history_m=rank_one_history_m, rho_history=rho_history,
-                     rank_residual_history=rank_residual_history, **extra)
+    res = evaluate_design(
+        problem,
+        W,
+        R,
+        scheme=scheme,
+        solver=solver,
+        solver_status=solver_status,
+        iterations=iterations,
+        objective_history=objective_history,
+        rcrb_history_m=rcrb_history_m,
+        rank_residual=rank_residual_history[-1] if rank_residual_history else float("nan"),
+        solve_time_s=time.perf_counter() - t_start,
+    )
+    res.extra.update(
+        rcrb_rank_one_history_m=rank_one_history_m,
+        rho_history=rho_history,
+        rank_residual_history=rank_residual_history,
+        **extra,
+    )
     if not res.meets(problem, rate_tol=1e-6):
-        res.message = "rank-one output misses a rate target by more than 1e-6 bit/s/Hz (raise rate_margin)"
+        res.message = (
+            "rank-one output misses a rate target by more than 1e-6 bit/s/Hz (raise rate_margin)"
+        )
     return res
 
 
@@ -1042,9 +1310,16 @@ def algorithm2_result(problem: DesignProblem, Ws, Rs, sensing_rank: str, *, sche
 # communication-centric design (48)-(50)
 
 
-def comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = None, solver: str = "auto",
-                 tol_bps_hz: float = 0.02, max_steps: int = 30, solver_opts: dict | None = None,
-                 sensing_only_rcrb_m: float | None = None) -> DesignResult:
+def comm_centric(
+    problem: DesignProblem,
+    *,
+    crb_budget_m2: float | None = None,
+    solver: str = "auto",
+    tol_bps_hz: float = 0.02,
+    max_steps: int = 30,
+    solver_opts: dict | None = None,
+    sensing_only_rcrb_m: float | None = None,
+) -> DesignResult:
     """Seed 000 communication-centric design (48)-(50): max min_i R_i s.t. (48b) power and (48c)
     tr CRB <= eta~ (``crb_budget_m2``, m^2).
 
@@ -1067,7 +1342,14 @@ def comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = None, 
 
             so = sensing_only(problem, solver=solver, solver_opts=solver_opts)
             if not so.ok:
-                return _failure(problem, scheme, so.solver_status, slv, time.perf_counter() - t0, "sensing-only design")
+                return _failure(
+                    problem,
+                    scheme,
+                    so.solver_status,
+                    slv,
+                    time.perf_counter() - t0,
+                    "sensing-only design",
+                )
             sensing_only_rcrb_m = so.rcrb_m
         crb_budget_m2 = (2.0 * sensing_only_rcrb_m) ** 2
     if not crb_budget_m2 > 0:
@@ -1081,7 +1363,9 @@ def comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = None, 
     budget_n = crb_budget_m2
 
     def feasible(r):
-        res = sdr_lower_bound(problem.with_(eta=r), solver=slv, solver_opts=solver_opts, _model=model)
+        res = sdr_lower_bound(
+            problem.with_(eta=r), solver=slv, solver_opts=solver_opts, _model=model
+        )
         return res, res.ok and res.bound_m**2 <= budget_n
 
     best, ok0 = feasible(lo)
@@ -1089,9 +1373,18 @@ def comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = None, 
     if not ok0:
         if best.ok:
             msg = f"CRB budget {crb_budget_m2:.3g} m^2 below the sensing-only CRB {best.bound_m**2:.3g} m^2"
-            return fallback_design(problem, scheme=scheme, cause="infeasible", solver=slv, message=msg,
-                                   solve_time_s=time.perf_counter() - t0, iterations=steps)
-        return _failure(problem, scheme, best.solver_status, slv, time.perf_counter() - t0, "comm-centric r = 0")
+            return fallback_design(
+                problem,
+                scheme=scheme,
+                cause="infeasible",
+                solver=slv,
+                message=msg,
+                solve_time_s=time.perf_counter() - t0,
+                iterations=steps,
+            )
+        return _failure(
+            problem, scheme, best.solver_status, slv, time.perf_counter() - t0, "comm-centric r = 0"
+        )
     best_r = lo
     while hi - lo > tol_bps_hz and steps < max_steps:
         mid = 0.5 * (lo + hi)
@@ -1101,9 +1394,25 @@ def comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = None, 
             lo, best, best_r = mid, res, mid
         else:
             hi = mid
-    out = evaluate_design(problem, best.W, best.R, scheme=scheme, solver=slv, solver_status=best.solver_status,
-                          iterations=steps, objective_history=[best.bound_m**2], rcrb_history_m=[best.bound_m],
-                          rank_residual=0.0, solve_time_s=time.perf_counter() - t0, bound_m=best.bound_m)
-    out.extra.update(max_min_rate_bps_hz=float(out.rates.min()), bisection_rate_bps_hz=best_r, crb_budget_m2=crb_budget_m2, rate_bracket=(lo, hi),
-                     sensing_only_rcrb_m=sensing_only_rcrb_m)
+    out = evaluate_design(
+        problem,
+        best.W,
+        best.R,
+        scheme=scheme,
+        solver=slv,
+        solver_status=best.solver_status,
+        iterations=steps,
+        objective_history=[best.bound_m**2],
+        rcrb_history_m=[best.bound_m],
+        rank_residual=0.0,
+        solve_time_s=time.perf_counter() - t0,
+        bound_m=best.bound_m,
+    )
+    out.extra.update(
+        max_min_rate_bps_hz=float(out.rates.min()),
+        bisection_rate_bps_hz=best_r,
+        crb_budget_m2=crb_budget_m2,
+        rate_bracket=(lo, hi),
+        sensing_only_rcrb_m=sensing_only_rcrb_m,
+    )
     return out

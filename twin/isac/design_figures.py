@@ -24,7 +24,15 @@ import numpy as np
 
 from twin.isac import baselines, design
 
-__all__ = ["DesignFigure", "fig4", "fig6", "fig7", "write_design_figure", "proposed_engine", "SCHEMES_FIG6"]
+__all__ = [
+    "DesignFigure",
+    "fig4",
+    "fig6",
+    "fig7",
+    "write_design_figure",
+    "proposed_engine",
+    "SCHEMES_FIG6",
+]
 
 SCHEMES_FIG6 = ("Algorithm 2", "Comm-centric", "ZFBF", "Non-assisted sensing", "Sensing only")
 
@@ -89,19 +97,40 @@ def _proposed(problem, engine: str, solver: str, alg2_kwargs: dict):
 
 
 def _row(curve, x, res, **extra) -> dict:
-    return {"curve": curve, "x": float(x), "rcrb_m": float(res.rcrb_m), "status": res.status, "cause": res.cause,
-            "min_rate_bps_hz": float(np.min(res.rates)) if len(res.rates) else float("nan"),
-            "max_power_w": float(np.max(res.sat_power_w)), "solve_s": float(res.solve_time_s), **extra}
+    return {
+        "curve": curve,
+        "x": float(x),
+        "rcrb_m": float(res.rcrb_m),
+        "status": res.status,
+        "cause": res.cause,
+        "min_rate_bps_hz": float(np.min(res.rates)) if len(res.rates) else float("nan"),
+        "max_power_w": float(np.max(res.sat_power_w)),
+        "solve_s": float(res.solve_time_s),
+        **extra,
+    }
 
 
 # ---------------------------------------------------------------------------
 # Fig. 4
 
 
-def fig4(*, types: Sequence[str] = ("I", "II", "III"), nx: int = 4, nz: int = 4, n_ue: int = 10,
-         iterations: int = 15, eta_bps_hz: float = 2.0, p_max_dbm: float = 30.0, seed: int = 0,
-         engine: str = "auto", solver: str = "auto", with_bound: bool = True, advance: Progress = _noop,
-         crb_unit_fraction: float | None = None, **alg2_kwargs) -> DesignFigure:
+def fig4(
+    *,
+    types: Sequence[str] = ("I", "II", "III"),
+    nx: int = 4,
+    nz: int = 4,
+    n_ue: int = 10,
+    iterations: int = 15,
+    eta_bps_hz: float = 2.0,
+    p_max_dbm: float = 30.0,
+    seed: int = 0,
+    engine: str = "auto",
+    solver: str = "auto",
+    with_bound: bool = True,
+    advance: Progress = _noop,
+    crb_unit_fraction: float | None = None,
+    **alg2_kwargs,
+) -> DesignFigure:
     """Fig. 4: RCRB (m) vs Algorithm 2 iteration 0..``iterations`` for collaboration types ``types``
     (K = 3/5/7) at the Table II point. Curve "type X": RCRB of iterate j's R_x (j = 0 = the
     power-minimising start); after convergence the last value is held (column "converged" = 1).
@@ -117,10 +146,13 @@ def fig4(*, types: Sequence[str] = ("I", "II", "III"), nx: int = 4, nz: int = 4,
     (:func:`design.default_crb_unit_m2`; None = ``design.CRB_UNIT_FRACTION``)."""
     engine = proposed_engine(engine)
     t0, c0 = time.perf_counter(), time.process_time()
-    fig = DesignFigure("fig4", "Convergence of Algorithm 2 (seed 000 Fig. 4)", "iteration", "RCRB (m)")
+    fig = DesignFigure(
+        "fig4", "Convergence of Algorithm 2 (seed 000 Fig. 4)", "iteration", "RCRB (m)"
+    )
     for typ in types:
-        prob = design.paper_problem(typ, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p_max_dbm,
-                                    seed=seed)
+        prob = design.paper_problem(
+            typ, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p_max_dbm, seed=seed
+        )
         if crb_unit_fraction is not None:
             alg2_kwargs["crb_unit_m2"] = design.default_crb_unit_m2(prob, crb_unit_fraction)
         if engine == "fast":
@@ -138,34 +170,62 @@ def fig4(*, types: Sequence[str] = ("I", "II", "III"), nx: int = 4, nz: int = 4,
         for j in range(iterations + 1):
             conv = int(j >= n_done)
             jj = min(j, n_done - 1)
-            common = {"status": res.status, "converged": conv, "K": prob.K, "solve_s": res.solve_time_s}
+            common = {
+                "status": res.status,
+                "converged": conv,
+                "K": prob.K,
+                "solve_s": res.solve_time_s,
+            }
             if engine == "fast":
-                common.update(gap=gaps[jj] if jj < len(gaps) else float("nan"),
-                              sub_cpu_s=cpus[jj] if (jj < len(cpus) and not conv) else 0.0)
-            fig.rows.append({"curve": f"type {typ}", "x": j, "rcrb_m": hist[jj] if hist else res.rcrb_m, **common})
+                common.update(
+                    gap=gaps[jj] if jj < len(gaps) else float("nan"),
+                    sub_cpu_s=cpus[jj] if (jj < len(cpus) and not conv) else 0.0,
+                )
+            fig.rows.append(
+                {
+                    "curve": f"type {typ}",
+                    "x": j,
+                    "rcrb_m": hist[jj] if hist else res.rcrb_m,
+                    **common,
+                }
+            )
             if r1:
-                fig.rows.append({"curve": f"type {typ} rank-one (47)", "x": j, "rcrb_m": r1[min(j, len(r1) - 1)],
-                                 **common})
-        note = (f"type {typ} (K = {prob.K}): {res.status}, {res.iterations} iterations, final rank-one "
-                f"RCRB {res.rcrb_m:.6g} m, rank residual {res.rank_residual:.2g}, rho "
-                f"{res.extra['rho_history'][-1] if res.extra.get('rho_history') else 'n/a'}, "
-                f"min rate {float(np.min(res.rates)):.6f} bit/s/Hz, "
-                f"max P/Pmax {float(np.max(res.sat_power_w / prob.p_max_w)):.9f}, wall {res.solve_time_s:.1f} s")
+                fig.rows.append(
+                    {
+                        "curve": f"type {typ} rank-one (47)",
+                        "x": j,
+                        "rcrb_m": r1[min(j, len(r1) - 1)],
+                        **common,
+                    }
+                )
+        note = (
+            f"type {typ} (K = {prob.K}): {res.status}, {res.iterations} iterations, final rank-one "
+            f"RCRB {res.rcrb_m:.6g} m, rank residual {res.rank_residual:.2g}, rho "
+            f"{res.extra['rho_history'][-1] if res.extra.get('rho_history') else 'n/a'}, "
+            f"min rate {float(np.min(res.rates)):.6f} bit/s/Hz, "
+            f"max P/Pmax {float(np.max(res.sat_power_w / prob.p_max_w)):.9f}, wall {res.solve_time_s:.1f} s"
+        )
         if engine == "fast":
-            note += (f", worst certified (46) gap {max(res.extra.get('subproblem_gaps') or [float('nan')]):.2g}, "
-                     f"CPU {res.extra.get('cpu_s', float('nan')):.1f} s")
+            note += (
+                f", worst certified (46) gap {max(res.extra.get('subproblem_gaps') or [float('nan')]):.2g}, "
+                f"CPU {res.extra.get('cpu_s', float('nan')):.1f} s"
+            )
         fig.notes.append(note)
         if with_bound:
             fig.rows.extend(_fig4_bound_rows(prob, typ, iterations, engine, solver, fig.notes))
         advance(1)
-    fig.notes.append(f"N = {nx}x{nz}, M = {n_ue}, eta = {eta_bps_hz} bit/s/Hz, P_max = {p_max_dbm} dBm, "
-                     f"paper beta (B.9), sigma_n^2 = -110 dBm, L = 1; engine {engine}; CRB unit of (46) "
-                     f"{design.CRB_UNIT_FRACTION if crb_unit_fraction is None else crb_unit_fraction:g} x isotropic tr CRB")
+    fig.notes.append(
+        f"N = {nx}x{nz}, M = {n_ue}, eta = {eta_bps_hz} bit/s/Hz, P_max = {p_max_dbm} dBm, "
+        f"paper beta (B.9), sigma_n^2 = -110 dBm, L = 1; engine {engine}; CRB unit of (46) "
+        f"{design.CRB_UNIT_FRACTION if crb_unit_fraction is None else crb_unit_fraction:g} x isotropic tr CRB"
+    )
     fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
     return fig
 
 
-def _fig4_bound_rows(prob, typ: str, iterations: int, engine: str, solver: str, notes: list) -> list[dict]:
+def _fig4_bound_rows(
+    prob, typ: str, iterations: int, engine: str, solver: str, notes: list
+) -> list[dict]:
     """The flat "type X SDR bound" rows of Fig. 4 (see :func:`fig4`); appends a note."""
     if engine == "fast":
         from twin.isac.fast_design import fast_design
@@ -174,24 +234,48 @@ def _fig4_bound_rows(prob, typ: str, iterations: int, engine: str, solver: str, 
         bound = float(fd.extra.get("dual_bound_m", float("nan")))
         upper = float(fd.extra.get("unmet_design", fd).rcrb_m)
         row = {"status": "optimal", "solve_s": fd.solve_time_s, "sdr_upper_m": upper}
-        notes.append(f"type {typ}: SDR optimum certified in [{bound:.6g}, {upper:.6g}] m (fast_design {fd.status}, "
-                     f"dual gap {fd.extra.get('dual_gap', float('nan')):.2g}, {fd.solve_time_s:.1f} s)")
+        notes.append(
+            f"type {typ}: SDR optimum certified in [{bound:.6g}, {upper:.6g}] m (fast_design {fd.status}, "
+            f"dual gap {fd.extra.get('dual_gap', float('nan')):.2g}, {fd.solve_time_s:.1f} s)"
+        )
     else:
         b = design.sdr_lower_bound(prob, solver=solver)
         bound = b.bound_m
         row = {"status": b.status, "solve_s": b.solve_time_s}
-        notes.append(f"type {typ}: SDR lower bound {b.bound_m:.4g} m ({b.status}, {b.solve_time_s:.0f} s)")
-    return [{"curve": f"type {typ} SDR bound", "x": j, "rcrb_m": bound, "converged": 1, "K": prob.K, **row}
-            for j in range(iterations + 1)]
+        notes.append(
+            f"type {typ}: SDR lower bound {b.bound_m:.4g} m ({b.status}, {b.solve_time_s:.0f} s)"
+        )
+    return [
+        {
+            "curve": f"type {typ} SDR bound",
+            "x": j,
+            "rcrb_m": bound,
+            "converged": 1,
+            "K": prob.K,
+            **row,
+        }
+        for j in range(iterations + 1)
+    ]
 
 
 # ---------------------------------------------------------------------------
 # Fig. 6
 
 
-def fig6(*, etas: Sequence[float] = (1, 2, 3, 4, 5, 6), collaboration: str = "II", nx: int = 4, nz: int = 4,
-         n_ue: int = 10, p_max_dbm: float = 30.0, seed: int = 0, engine: str = "auto", solver: str = "auto",
-         advance: Progress = _noop, alg2_kwargs: dict | None = None) -> DesignFigure:
+def fig6(
+    *,
+    etas: Sequence[float] = (1, 2, 3, 4, 5, 6),
+    collaboration: str = "II",
+    nx: int = 4,
+    nz: int = 4,
+    n_ue: int = 10,
+    p_max_dbm: float = 30.0,
+    seed: int = 0,
+    engine: str = "auto",
+    solver: str = "auto",
+    advance: Progress = _noop,
+    alg2_kwargs: dict | None = None,
+) -> DesignFigure:
     """Fig. 6: RCRB (m) vs rate target η (bit/s/Hz) for Algorithm 2, the communication-centric
     design (budget (2 RCRB_sensing-only)^2; independent of η: its max-min rate is in the CSV),
     ZFBF, non-assisted sensing and sensing only (independent of η). Infeasible points keep the
@@ -205,9 +289,18 @@ def fig6(*, etas: Sequence[float] = (1, 2, 3, 4, 5, 6), collaboration: str = "II
     t0, c0 = time.perf_counter(), time.process_time()
     eng = proposed_engine(engine)
     kw = dict(alg2_kwargs or {})
-    base = design.paper_problem(collaboration, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=float(etas[0]),
-                                p_max_dbm=p_max_dbm, seed=seed)
-    fig = DesignFigure("fig6", "Scheme comparison vs rate target (seed 000 Fig. 6)", "eta (bit/s/Hz)", "RCRB (m)")
+    base = design.paper_problem(
+        collaboration,
+        nx=nx,
+        nz=nz,
+        n_ue=n_ue,
+        eta_bps_hz=float(etas[0]),
+        p_max_dbm=p_max_dbm,
+        seed=seed,
+    )
+    fig = DesignFigure(
+        "fig6", "Scheme comparison vs rate target (seed 000 Fig. 6)", "eta (bit/s/Hz)", "RCRB (m)"
+    )
     if eng == "fast":
         from twin.isac import fast_baselines as fb
         from twin.isac.fast_design import FastOperators, fast_design
@@ -215,14 +308,24 @@ def fig6(*, etas: Sequence[float] = (1, 2, 3, 4, 5, 6), collaboration: str = "II
         ops = FastOperators(base)
         so, so_cpu = _timed(fb.fast_sensing_only, base, ops=ops)
         cc, cc_cpu = _timed(fb.fast_comm_centric, base, ops=ops, sensing_only_rcrb_m=so.rcrb_m)
-        schemes = (("Algorithm 2", lambda p: fast_design(p, ops=ops)), ("ZFBF", lambda p: fb.fast_zfbf(p, ops=ops)),
-                   ("Non-assisted sensing", lambda p: fb.fast_non_assisted(p, ops=ops)))
+        schemes = (
+            ("Algorithm 2", lambda p: fast_design(p, ops=ops)),
+            ("ZFBF", lambda p: fb.fast_zfbf(p, ops=ops)),
+            ("Non-assisted sensing", lambda p: fb.fast_non_assisted(p, ops=ops)),
+        )
     else:
         so, so_cpu = _timed(baselines.sensing_only, base, solver=solver)
-        cc, cc_cpu = _timed(design.comm_centric, base, solver=solver, sensing_only_rcrb_m=so.rcrb_m if so.ok else None)
-        schemes = (("Algorithm 2", lambda p: _proposed(p, eng, solver, kw)),
-                   ("ZFBF", lambda p: baselines.zfbf(p, solver=solver)),
-                   ("Non-assisted sensing", lambda p: baselines.non_assisted(p, solver=solver)))
+        cc, cc_cpu = _timed(
+            design.comm_centric,
+            base,
+            solver=solver,
+            sensing_only_rcrb_m=so.rcrb_m if so.ok else None,
+        )
+        schemes = (
+            ("Algorithm 2", lambda p: _proposed(p, eng, solver, kw)),
+            ("ZFBF", lambda p: baselines.zfbf(p, solver=solver)),
+            ("Non-assisted sensing", lambda p: baselines.non_assisted(p, solver=solver)),
+        )
     advance(1)
     for eta in etas:
         prob = base.with_(eta=float(eta))
@@ -230,25 +333,38 @@ def fig6(*, etas: Sequence[float] = (1, 2, 3, 4, 5, 6), collaboration: str = "II
         for label, fn in schemes:
             res, cpu = _timed(fn, prob)
             rows[label] = _row(label, eta, res, engine=eng, cpu_s=cpu, **_cert(res))
-        rows["Comm-centric"] = _row("Comm-centric", eta, cc, engine=eng, cpu_s=cc_cpu, **_cert(cc),
-                                    max_min_rate_bps_hz=cc.extra.get("max_min_rate_bps_hz", np.nan),
-                                    crb_budget_m2=cc.extra.get("crb_budget_m2", np.nan),
-                                    meets_eta=int(cc.ok and cc.extra.get("max_min_rate_bps_hz", 0) >= eta))
+        rows["Comm-centric"] = _row(
+            "Comm-centric",
+            eta,
+            cc,
+            engine=eng,
+            cpu_s=cc_cpu,
+            **_cert(cc),
+            max_min_rate_bps_hz=cc.extra.get("max_min_rate_bps_hz", np.nan),
+            crb_budget_m2=cc.extra.get("crb_budget_m2", np.nan),
+            meets_eta=int(cc.ok and cc.extra.get("max_min_rate_bps_hz", 0) >= eta),
+        )
         rows["Sensing only"] = _row("Sensing only", eta, so, engine=eng, cpu_s=so_cpu, **_cert(so))
         fig.rows.extend(rows[label] for label in SCHEMES_FIG6)
         advance(1)
-    fig.notes.append(f"type {collaboration} (K = {base.K}), N = {nx}x{nz}, M = {n_ue}, P_max = {p_max_dbm} dBm; "
-                     f"engine: {eng}" + (" (all five curves certified fast paths)" if eng == "fast" else ""))
+    fig.notes.append(
+        f"type {collaboration} (K = {base.K}), N = {nx}x{nz}, M = {n_ue}, P_max = {p_max_dbm} dBm; "
+        f"engine: {eng}" + (" (all five curves certified fast paths)" if eng == "fast" else "")
+    )
     if cc.ok:
         br = cc.extra.get("rate_bracket")
-        fig.notes.append(f"comm-centric: budget {cc.extra['crb_budget_m2']:.4g} m^2 (RCRB {np.sqrt(cc.extra['crb_budget_m2']):.4g} m), "
-                         f"achieved RCRB {cc.rcrb_m:.4g} m, max-min rate {cc.extra['max_min_rate_bps_hz']:.3f} bit/s/Hz"
-                         + (f", bracket [{br[0]:.4f}, {br[1]:.4f}] bit/s/Hz" if br is not None else ""))
+        fig.notes.append(
+            f"comm-centric: budget {cc.extra['crb_budget_m2']:.4g} m^2 (RCRB {np.sqrt(cc.extra['crb_budget_m2']):.4g} m), "
+            f"achieved RCRB {cc.rcrb_m:.4g} m, max-min rate {cc.extra['max_min_rate_bps_hz']:.3f} bit/s/Hz"
+            + (f", bracket [{br[0]:.4f}, {br[1]:.4f}] bit/s/Hz" if br is not None else "")
+        )
     else:
         fig.notes.append(f"comm-centric: {cc.status} ({cc.cause}) {cc.message}")
     gaps = [r["dual_gap"] for r in fig.rows if np.isfinite(r.get("dual_gap", np.nan))]
     if gaps:
-        fig.notes.append(f"certificates: worst dual gap {100 * max(gaps):.3f} % (RCRB / lower bound - 1, over every point)")
+        fig.notes.append(
+            f"certificates: worst dual gap {100 * max(gaps):.3f} % (RCRB / lower bound - 1, over every point)"
+        )
     fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
     return fig
 
@@ -262,26 +378,41 @@ def _timed(fn, *args, **kwargs):
 
 def _cert(res) -> dict:
     """dual_bound_m / dual_gap columns of a fast-path result (NaN for the cvxpy path)."""
-    return {"dual_bound_m": float(res.extra.get("dual_bound_m", np.nan)),
-            "dual_gap": float(res.extra.get("dual_gap", np.nan))}
+    return {
+        "dual_bound_m": float(res.extra.get("dual_bound_m", np.nan)),
+        "dual_gap": float(res.extra.get("dual_gap", np.nan)),
+    }
 
 
 # ---------------------------------------------------------------------------
 # Fig. 7
 
 
-def fig7(*, p_max_dbm: Sequence[float] = (20, 25, 30, 35, 40), sizes: Sequence[int] = (2, 4, 6),
-         collaboration: str = "II", n_ue: int = 10, eta_bps_hz: float = 2.0, seed: int = 0, engine: str = "auto",
-         solver: str = "auto", advance: Progress = _noop, alg2_kwargs: dict | None = None) -> DesignFigure:
+def fig7(
+    *,
+    p_max_dbm: Sequence[float] = (20, 25, 30, 35, 40),
+    sizes: Sequence[int] = (2, 4, 6),
+    collaboration: str = "II",
+    n_ue: int = 10,
+    eta_bps_hz: float = 2.0,
+    seed: int = 0,
+    engine: str = "auto",
+    solver: str = "auto",
+    advance: Progress = _noop,
+    alg2_kwargs: dict | None = None,
+) -> DesignFigure:
     """Fig. 7: RCRB (m) of the proposed design vs P^max (dBm) for UPAs n x n, n in ``sizes``."""
     t0, c0 = time.perf_counter(), time.process_time()
     eng = proposed_engine(engine)
     kw = dict(alg2_kwargs or {})
-    fig = DesignFigure("fig7", "RCRB vs power budget for UPA sizes (seed 000 Fig. 7)", "P_max (dBm)", "RCRB (m)")
+    fig = DesignFigure(
+        "fig7", "RCRB vs power budget for UPA sizes (seed 000 Fig. 7)", "P_max (dBm)", "RCRB (m)"
+    )
     for n in sizes:
         for p in p_max_dbm:
-            prob = design.paper_problem(collaboration, nx=n, nz=n, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p,
-                                        seed=seed)
+            prob = design.paper_problem(
+                collaboration, nx=n, nz=n, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p, seed=seed
+            )
             res = _proposed(prob, eng, solver, kw)
             fig.rows.append(_row(f"N = {n}x{n}", p, res, engine=eng))
             advance(1)
@@ -307,12 +438,18 @@ def write_design_figure(fig: DesignFigure, out_dir: Path) -> tuple[Path, Path]:
     out.mkdir(parents=True, exist_ok=True)
     csv = out / f"{fig.name}.csv"
     pd.DataFrame(fig.rows).to_csv(csv, index=False)
-    (out / f"{fig.name}.notes.txt").write_text("\n".join(fig.notes + [f"wall time {fig.wall_s:.1f} s, process CPU time {fig.cpu_s:.1f} s"]) + "\n")
+    (out / f"{fig.name}.notes.txt").write_text(
+        "\n".join(fig.notes + [f"wall time {fig.wall_s:.1f} s, process CPU time {fig.cpu_s:.1f} s"])
+        + "\n"
+    )
     png = out / f"{fig.name}.png"
     f, ax = plt.subplots(figsize=(7.5, 5))
     for label in fig.curves:
-        pts = [(r["x"], r["rcrb_m"]) for r in fig.rows if r["curve"] == label and r["status"] == "optimal"
-               and np.isfinite(r["rcrb_m"])]
+        pts = [
+            (r["x"], r["rcrb_m"])
+            for r in fig.rows
+            if r["curve"] == label and r["status"] == "optimal" and np.isfinite(r["rcrb_m"])
+        ]
         if not pts:
             continue
         x, y = zip(*pts)

@@ -28,8 +28,16 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import lsq_linear
 
-__all__ = ["DualCertificate", "crb_gradient_matrix", "dual_lower_bound", "optimise_multipliers",
-           "stationarity_multipliers", "scheme_dual_bound", "optimise_scheme_multipliers", "SCHEMES"]
+__all__ = [
+    "DualCertificate",
+    "crb_gradient_matrix",
+    "dual_lower_bound",
+    "optimise_multipliers",
+    "stationarity_multipliers",
+    "scheme_dual_bound",
+    "optimise_scheme_multipliers",
+    "SCHEMES",
+]
 
 
 @dataclass
@@ -55,7 +63,9 @@ class DualCertificate:
 
     @property
     def gap(self) -> float:
-        return float(np.sqrt(self.crb_m2 / self.bound_m2) - 1.0) if self.bound_m2 > 0 else float("inf")
+        return (
+            float(np.sqrt(self.crb_m2 / self.bound_m2) - 1.0) if self.bound_m2 > 0 else float("inf")
+        )
 
 
 def crb_gradient_matrix(ops, Z) -> tuple[float, np.ndarray]:
@@ -73,7 +83,7 @@ def _blocks_mult(K: int, N: int, Z) -> np.ndarray:
     """(K, NK, cols): Lambda_k^T Lambda_k Z (Z restricted to satellite k's rows)."""
     out = np.zeros((K,) + Z.shape, dtype=complex)
     for k in range(K):
-        out[k, k * N:(k + 1) * N] = Z[k * N:(k + 1) * N]
+        out[k, k * N : (k + 1) * N] = Z[k * N : (k + 1) * N]
     return out
 
 
@@ -90,7 +100,7 @@ def stationarity_multipliers(G, H, gamma, V, L, K: int, N: int) -> tuple[np.ndar
     proj = H.conj() @ Z  # (M, cols): h_i^H z_b
     coef = np.repeat(gamma[:, None], cols, axis=1)
     coef[np.arange(M), np.arange(M)] = -1.0
-    Tl = (H[:, :, None] * (coef * proj)[:, None, :])  # (M, NK, cols): c_ib h_i (h_i^H z_b)
+    Tl = H[:, :, None] * (coef * proj)[:, None, :]  # (M, NK, cols): c_ib h_i (h_i^H z_b)
     Tm = _blocks_mult(K, N, Z)  # (K, NK, cols)
     A = np.concatenate([Tl, Tm], axis=0).reshape(M + K, -1).T  # (NK cols, M + K) complex
     x = nonneg_lstsq(A, -(G @ Z).ravel())
@@ -107,7 +117,9 @@ def nonneg_lstsq(A, b) -> np.ndarray:
     return lsq_linear(Ar / nrm, br, bounds=(0.0, np.inf), method="bvls", lsmr_tol="auto").x / nrm
 
 
-def dual_lower_bound(ops, H, comm_noise, eta, p_max_w, V, L, *, lam=None, mu=None) -> DualCertificate:
+def dual_lower_bound(
+    ops, H, comm_noise, eta, p_max_w, V, L, *, lam=None, mu=None
+) -> DualCertificate:
     """Weak-duality lower bound on the SDR optimum of seed 000 (33) at the design with beams
     V (NK, M) and sensing factor L (NK, r) (R = L L^H), both sqrt(W) (module docstring).
 
@@ -132,18 +144,37 @@ def dual_lower_bound(ops, H, comm_noise, eta, p_max_w, V, L, *, lam=None, mu=Non
     Hh = np.einsum("in,im->inm", H, H.conj())  # H_i = h_i h_i^H (M, NK, NK)
     base = G + np.diag(np.repeat(mu, N)) + np.einsum("i,inm->nm", lam * gamma, Hh)
     CR = base
-    Cm = base[None] - ((1.0 + gamma) * lam)[:, None, None] * Hh  # -lambda_m H_m - lambda_m gamma_m H_m
+    Cm = (
+        base[None] - ((1.0 + gamma) * lam)[:, None, None] * Hh
+    )  # -lambda_m H_m - lambda_m gamma_m H_m
     eigs = np.linalg.eigvalsh(np.concatenate([Cm, CR[None]], axis=0))
     min_eig = float(np.min(eigs[:, 0]))
     lin = float(np.real(np.vdot(Z, G @ Z)))  # <G, X0>
-    parts = dict(f0=f0, linear=-lin, power=-float(mu @ p_max), rate=float(np.sum(lam * gamma * sig2)),
-                 eig=float(np.sum(p_max)) * min(0.0, min_eig))
+    parts = dict(
+        f0=f0,
+        linear=-lin,
+        power=-float(mu @ p_max),
+        rate=float(np.sum(lam * gamma * sig2)),
+        eig=float(np.sum(p_max)) * min(0.0, min_eig),
+    )
     bound = float(sum(parts.values()))
     return DualCertificate(bound_m2=bound, crb_m2=f0, lam=lam, mu=mu, min_eig=min_eig, parts=parts)
 
 
-def optimise_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, lam0=None, mu0=None, max_iter: int = 30,
-                         temperature: float = 0.05) -> DualCertificate:
+def optimise_multipliers(
+    ops,
+    H,
+    comm_noise,
+    eta,
+    p_max_w,
+    V,
+    L,
+    *,
+    lam0=None,
+    mu0=None,
+    max_iter: int = 30,
+    temperature: float = 0.05,
+) -> DualCertificate:
     """Maximise the weak-duality bound of :func:`dual_lower_bound` over (lambda, mu) >= 0 at the fixed
     design (V, L), starting from ``lam0, mu0`` (default: the stationarity multipliers).
 
@@ -176,7 +207,9 @@ def optimise_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, lam0=None, m
         x = u * scale
         lam, mu = x[:M], x[M:]
         base = G + np.diag(sel.T @ mu) + np.einsum("i,inm->nm", lam * gamma, Hh)
-        C = np.concatenate([base[None] - ((1.0 + gamma) * lam)[:, None, None] * Hh, base[None]], axis=0)
+        C = np.concatenate(
+            [base[None] - ((1.0 + gamma) * lam)[:, None, None] * Hh, base[None]], axis=0
+        )
         e, U = np.linalg.eigh(C)  # (M+1, NK), (M+1, NK, NK)
         emin = float(np.min(e))
         w = np.exp(-(e - emin) / tau)
@@ -198,8 +231,14 @@ def optimise_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, lam0=None, m
         return -val / f0, -g * scale / f0
 
     u0 = np.where(scale > 0, x0 / scale, 0.0)
-    sol = minimize(neg_bound, u0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * (M + K),
-                   options=dict(maxiter=int(max_iter)))
+    sol = minimize(
+        neg_bound,
+        u0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, None)] * (M + K),
+        options=dict(maxiter=int(max_iter)),
+    )
     x = sol.x * scale
     best = dual_lower_bound(ops, H, comm_noise, eta, p_max_w, V, L, lam=x[:M], mu=x[M:])
     return best if best.bound_m2 > start.bound_m2 else start
@@ -233,12 +272,18 @@ class _SchemeDual:
             V = np.zeros((ops.K * ops.N, 0), dtype=complex)
         self.H = H
         self.M = M = H.shape[0]
-        self.gamma = 2.0 ** np.broadcast_to(np.asarray(eta, dtype=float), (M,)) - 1.0 if M else np.zeros(0)
+        self.gamma = (
+            2.0 ** np.broadcast_to(np.asarray(eta, dtype=float), (M,)) - 1.0 if M else np.zeros(0)
+        )
         self.sig2 = np.broadcast_to(np.asarray(comm_noise, dtype=float), (M,)) if M else np.zeros(0)
         self.p_max = np.broadcast_to(np.asarray(p_max_w, dtype=float), (ops.K,)).astype(float)
         self.p_tot = float(np.sum(self.p_max))
         self.V, self.L = np.asarray(V, dtype=complex), np.asarray(L, dtype=complex)
-        Zf = self.L if scheme in ("non_assisted", "sensing_only") else np.concatenate([self.V, self.L], axis=1)
+        Zf = (
+            self.L
+            if scheme in ("non_assisted", "sensing_only")
+            else np.concatenate([self.V, self.L], axis=1)
+        )
         self.f0, self.G = crb_gradient_matrix(ops, Zf)
         self.c0 = self.f0 - float(np.real(np.vdot(Zf, self.G @ Zf)))  # f(X0) - <G, X0>
         self.Hh = np.einsum("in,im->inm", H, H.conj())  # (M, NK, NK)
@@ -258,14 +303,22 @@ class _SchemeDual:
         if self.M:
             base = base + np.einsum("i,inm->nm", lam * self.gamma, self.Hh)
         if self.scheme == "zfbf":
-            c = (self.uGu + mu @ self.u2k + (lam * self.gamma) @ self.hu2
-                 - (1.0 + self.gamma) * lam * np.diagonal(self.hu2))
+            c = (
+                self.uGu
+                + mu @ self.u2k
+                + (lam * self.gamma) @ self.hu2
+                - (1.0 + self.gamma) * lam * np.diagonal(self.hu2)
+            )
             return base[None], np.array([-1]), c
         if self.scheme == "sensing_only":
             return base[None], np.array([-1]), None
         beam_base = base if self.scheme == "joint" else base - self.G
         Cm = beam_base[None] - ((1.0 + self.gamma) * lam)[:, None, None] * self.Hh
-        return np.concatenate([Cm, base[None]], axis=0), np.concatenate([np.arange(self.M), [-1]]), None
+        return (
+            np.concatenate([Cm, base[None]], axis=0),
+            np.concatenate([np.arange(self.M), [-1]]),
+            None,
+        )
 
     def value(self, lam, mu, tau=None):
         """(bound m^2, gradient wrt (lam, mu), min eigenvalue). tau None: exact min; else the soft
@@ -288,7 +341,7 @@ class _SchemeDual:
         if smin >= 0:
             return val, grad, emin
         p = w / zs
-        pm = p[:e.size].reshape(e.shape)  # (B, NK)
+        pm = p[: e.size].reshape(e.shape)  # (B, NK)
         absU2 = np.abs(Uv) ** 2  # (B, n, j)
         pw = np.einsum("bj,bnj->bn", pm, absU2)
         d_mu = self.sel @ pw.sum(axis=0)
@@ -301,9 +354,13 @@ class _SchemeDual:
                 if m >= 0:
                     d_lam[m] -= (1.0 + self.gamma[m]) * phu[b, m]
         if scal is not None and scal.size:
-            ps = p[e.size:]
+            ps = p[e.size :]
             d_mu = d_mu + self.u2k @ ps
-            d_lam = d_lam + (self.gamma[:, None] * self.hu2) @ ps - (1.0 + self.gamma) * np.diagonal(self.hu2) * ps
+            d_lam = (
+                d_lam
+                + (self.gamma[:, None] * self.hu2) @ ps
+                - (1.0 + self.gamma) * np.diagonal(self.hu2) * ps
+            )
         return val + self.p_tot * smin, grad + self.p_tot * np.concatenate([d_lam, d_mu]), emin
 
     def stationarity(self):
@@ -314,7 +371,9 @@ class _SchemeDual:
         L = self.L
         # C_R L = 0: base(lam, mu) L
         rows_b.append(-(self.G @ L).ravel())
-        cols = [(self.gamma[i] * np.outer(self.H[i], self.H[i].conj() @ L)).ravel() for i in range(M)]
+        cols = [
+            (self.gamma[i] * np.outer(self.H[i], self.H[i].conj() @ L)).ravel() for i in range(M)
+        ]
         cols += [(self.sel[k][:, None] * L).ravel() for k in range(K)]
         rows_A.append(np.stack(cols, axis=1) if cols else np.zeros((L.size, 0)))
         if self.scheme in ("joint", "non_assisted") and M:
@@ -343,13 +402,33 @@ class _SchemeDual:
         lam = np.maximum(np.asarray(lam, dtype=float), 0.0)
         mu = np.maximum(np.asarray(mu, dtype=float), 0.0)
         bound, _, emin = self.value(lam, mu)
-        parts = dict(scheme=self.scheme, f0=self.f0, linear=self.c0 - self.f0, power=-float(mu @ self.p_max),
-                     rate=float(np.sum(lam * self.gamma * self.sig2)), eig=self.p_tot * min(0.0, emin))
-        return DualCertificate(bound_m2=bound, crb_m2=self.f0, lam=lam, mu=mu, min_eig=emin, parts=parts)
+        parts = dict(
+            scheme=self.scheme,
+            f0=self.f0,
+            linear=self.c0 - self.f0,
+            power=-float(mu @ self.p_max),
+            rate=float(np.sum(lam * self.gamma * self.sig2)),
+            eig=self.p_tot * min(0.0, emin),
+        )
+        return DualCertificate(
+            bound_m2=bound, crb_m2=self.f0, lam=lam, mu=mu, min_eig=emin, parts=parts
+        )
 
 
-def scheme_dual_bound(ops, H, comm_noise, eta, p_max_w, V, L, *, scheme: str = "joint", directions=None,
-                      lam=None, mu=None) -> DualCertificate:
+def scheme_dual_bound(
+    ops,
+    H,
+    comm_noise,
+    eta,
+    p_max_w,
+    V,
+    L,
+    *,
+    scheme: str = "joint",
+    directions=None,
+    lam=None,
+    mu=None,
+) -> DualCertificate:
     """Weak-duality lower bound on the optimum of the convex problem of one Fig. 6 scheme (seed-math B.7)
     at the design with beams V (NK, M) and sensing factor L (NK, r), both sqrt(W) (R = L L^H):
 
@@ -369,9 +448,22 @@ def scheme_dual_bound(ops, H, comm_noise, eta, p_max_w, V, L, *, scheme: str = "
     return sd.certificate(lam, mu)
 
 
-def optimise_scheme_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, scheme: str = "joint",
-                                directions=None, lam0=None, mu0=None, max_iter: int = 30,
-                                temperature: float = 0.05) -> DualCertificate:
+def optimise_scheme_multipliers(
+    ops,
+    H,
+    comm_noise,
+    eta,
+    p_max_w,
+    V,
+    L,
+    *,
+    scheme: str = "joint",
+    directions=None,
+    lam0=None,
+    mu0=None,
+    max_iter: int = 30,
+    temperature: float = 0.05,
+) -> DualCertificate:
     """:func:`scheme_dual_bound` maximised over (lambda, mu) >= 0 by L-BFGS-B on the soft-minimum bound
     (as :func:`optimise_multipliers`), from ``lam0, mu0`` (default the stationarity fit); the exact bound
     of the better of start and optimum is returned."""
@@ -396,8 +488,14 @@ def optimise_scheme_multipliers(ops, H, comm_noise, eta, p_max_w, V, L, *, schem
         return -v / f0, -g * scale / f0
 
     u0 = x0 / scale
-    sol = minimize(neg, u0, jac=True, method="L-BFGS-B", bounds=[(0.0, None)] * x0.size,
-                   options=dict(maxiter=int(max_iter)))
+    sol = minimize(
+        neg,
+        u0,
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(0.0, None)] * x0.size,
+        options=dict(maxiter=int(max_iter)),
+    )
     x = sol.x * scale
     best = sd.certificate(x[:M], x[M:])
     return best if best.bound_m2 > start.bound_m2 else start

@@ -41,13 +41,29 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from twin.isac.design import (DesignProblem, DesignResult, _crb_rx, _extract_47, _gamma,
-                              algorithm2_result, default_crb_unit_m2, fallback_design, penalty_step)
+from twin.isac.design import (
+    DesignProblem,
+    DesignResult,
+    _crb_rx,
+    _extract_47,
+    _gamma,
+    algorithm2_result,
+    default_crb_unit_m2,
+    fallback_design,
+    penalty_step,
+)
 from twin.isac.alm import augmented_lagrangian, phr_penalty
 from twin.isac.fast_design import FastOperators, crb_and_gradient, crb_sigma
 
-__all__ = ["SubproblemResult", "StartResult", "fast_start", "solve_46", "algorithm2_fast",
-           "penalty_lower_bound", "compare_with_cvxpy"]
+__all__ = [
+    "SubproblemResult",
+    "StartResult",
+    "fast_start",
+    "solve_46",
+    "algorithm2_fast",
+    "penalty_lower_bound",
+    "compare_with_cvxpy",
+]
 
 
 # ---------------------------------------------------------------------------
@@ -58,7 +74,9 @@ class _Norm:
     """Normalised data of one problem: s (W); Gc (M, NK) channels h~_i sqrt(s / sigma_i^2); pk (K,)
     P_k^max / s; unit (m^2) of the CRB term; ops :class:`FastOperators`; K, N, M, NK."""
 
-    def __init__(self, problem: DesignProblem, crb_unit_m2: float | None, ops: FastOperators | None = None):
+    def __init__(
+        self, problem: DesignProblem, crb_unit_m2: float | None, ops: FastOperators | None = None
+    ):
         pb = problem
         self.pb = pb
         self.s = float(np.max(pb.p_max_w))
@@ -70,7 +88,9 @@ class _Norm:
         if not self.unit > 0 or not np.isfinite(self.unit):
             raise ValueError(f"crb_unit_m2 must be a finite value > 0 m^2, got {crb_unit_m2}")
         self.sel = np.repeat(np.eye(self.K), self.N, axis=1)  # (K, NK)
-        self.ch_blk = np.sum(np.abs(self.Gc.reshape(self.M, self.K, self.N)) ** 2, axis=2)  # (M, K) ||g_ik||^2
+        self.ch_blk = np.sum(
+            np.abs(self.Gc.reshape(self.M, self.K, self.N)) ** 2, axis=2
+        )  # (M, K) ||g_ik||^2
 
 
 def _to_real(Z):
@@ -79,7 +99,7 @@ def _to_real(Z):
 
 def _to_complex(x, shape):
     n = int(np.prod(shape))
-    return (x[:n] + 1j * x[n:2 * n]).reshape(shape)
+    return (x[:n] + 1j * x[n : 2 * n]).reshape(shape)
 
 
 def _block_power(nd: _Norm, Z) -> np.ndarray:
@@ -109,8 +129,21 @@ def _rates_log(nd: _Norm, Z, owner, gamma, iso_t=None):
 # the augmented Lagrangian driver
 
 
-def _alm(fun_obj, fun_cons, x0, lam0, *, rho_a: float, outer: int, inner: int, feas_tol: float,
-         rel_tol: float, growth: float = 5.0, rho_max: float = 1e8, check=None):
+def _alm(
+    fun_obj,
+    fun_cons,
+    x0,
+    lam0,
+    *,
+    rho_a: float,
+    outer: int,
+    inner: int,
+    feas_tol: float,
+    rel_tol: float,
+    growth: float = 5.0,
+    rho_max: float = 1e8,
+    check=None,
+):
     """Minimise fun_obj(x) -> (f, grad) s.t. c(x) >= 0, fun_cons(x) -> (c (m,), vjp) with
     vjp(w) = sum_j w_j grad c_j, by :func:`twin.isac.alm.augmented_lagrangian` (L-BFGS ftol 1e-13).
     Stops when max violation <= feas_tol and the objective changed by < rel_tol (relative) over an
@@ -128,11 +161,26 @@ def _alm(fun_obj, fun_cons, x0, lam0, *, rho_a: float, outer: int, inner: int, f
 
     def outer_stop(x, f, viol, history):
         f_prev = history[-2] if len(history) > 1 else None
-        done = viol <= feas_tol and f_prev is not None and abs(f - f_prev) <= rel_tol * max(abs(f), 1e-300)
+        done = (
+            viol <= feas_tol
+            and f_prev is not None
+            and abs(f - f_prev) <= rel_tol * max(abs(f), 1e-300)
+        )
         return (check is not None and viol <= feas_tol and check(x)) or done
 
-    run = augmented_lagrangian(lagrangian, measure, x0, lam0, rho=float(rho_a), max_outer=outer, inner_iter=inner,
-                               rho_growth=growth, rho_max=rho_max, ftol=1e-13, outer_stop=outer_stop)
+    run = augmented_lagrangian(
+        lagrangian,
+        measure,
+        x0,
+        lam0,
+        rho=float(rho_a),
+        max_outer=outer,
+        inner_iter=inner,
+        rho_growth=growth,
+        rho_max=rho_max,
+        ftol=1e-13,
+        outer_stop=outer_stop,
+    )
     return run.x, run.lam, run.violation, run.outer, run.lbfgs_iterations
 
 
@@ -151,7 +199,7 @@ def _nnls_multipliers(nd: _Norm, Z, owner, gamma, base_grad, iso=None):
     Tm = np.zeros((K,) + Z.shape, dtype=complex)
     Zk = Z.reshape(K, nd.N, -1)
     for k in range(K):
-        Tm[k, k * nd.N:(k + 1) * nd.N] = Zk[k]
+        Tm[k, k * nd.N : (k + 1) * nd.N] = Zk[k]
     A = np.concatenate([Tl, Tm], axis=0).reshape(M + K, -1).T
     b = -np.asarray(base_grad).ravel()
     Ar = np.concatenate([A.real, A.imag], axis=0)
@@ -211,12 +259,25 @@ def _start_upper_bound(nd: _Norm, Zb, owner, t, gamma, lam, mu) -> float:
     B = ((1.0 + gamma) * lam)[:, None, None] * Hh - common[None]
     emax = float(np.max(np.linalg.eigvalsh(B)[:, -1]))
     coef_t = 1.0 - nd.N * mu - (lam * gamma) @ nd.ch_blk
-    return float(mu @ nd.pk - np.sum(lam * gamma) + np.sum(np.maximum(coef_t, 0.0) * nd.pk / nd.N)
-                 + np.sum(nd.pk) * max(0.0, emax))
+    return float(
+        mu @ nd.pk
+        - np.sum(lam * gamma)
+        + np.sum(np.maximum(coef_t, 0.0) * nd.pk / nd.N)
+        + np.sum(nd.pk) * max(0.0, emax)
+    )
 
 
-def fast_start(problem: DesignProblem, *, rate_margin: float = 0.0, beam_cols: int = 2, nd: _Norm | None = None,
-               outer: int = 40, inner: int = 400, feas_tol: float = 1e-7, seed: int = 0) -> StartResult:
+def fast_start(
+    problem: DesignProblem,
+    *,
+    rate_margin: float = 0.0,
+    beam_cols: int = 2,
+    nd: _Norm | None = None,
+    outer: int = 40,
+    inner: int = 400,
+    feas_tol: float = 1e-7,
+    seed: int = 0,
+) -> StartResult:
     """Algorithm 2 line 1 (seed-math B.6 [D]), the problem of ``design.power_min_start``:
     maximise sum_k t_k over beams W_m >= 0 and t >= 0 s.t. per-satellite power (38)
     sum_m tr(Lambda_k W_m) + N t_k <= P_k and the linear rate rows (39) with R^(0) = blockdiag(t_k I_N)
@@ -234,7 +295,9 @@ def fast_start(problem: DesignProblem, *, rate_margin: float = 0.0, beam_cols: i
     # initial point: matched-filter beams on 20 % of each satellite's budget, tau on the rest
     V = np.zeros((NK, cols), dtype=complex)
     Gb = nd.Gc.reshape(M, K, N)
-    mf = (Gb / np.maximum(np.linalg.norm(Gb, axis=2, keepdims=True), 1e-300)).reshape(M, NK).T  # (NK, M)
+    mf = (
+        (Gb / np.maximum(np.linalg.norm(Gb, axis=2, keepdims=True), 1e-300)).reshape(M, NK).T
+    )  # (NK, M)
     V[:, ::r] = mf * np.sqrt(0.2 * np.repeat(nd.pk, N)[:, None] / M)
     V += 1e-3 * (rng.standard_normal(V.shape) + 1j * rng.standard_normal(V.shape))
     tau = np.sqrt(0.5 * nd.pk / N)
@@ -268,8 +331,17 @@ def fast_start(problem: DesignProblem, *, rate_margin: float = 0.0, beam_cols: i
         return c, vjp
 
     x0 = np.concatenate([_to_real(V), tau])
-    x, lam_a, viol, n_out, n_it = _alm(obj, cons, x0, np.zeros(M + K), rho_a=1.0, outer=outer, inner=inner,
-                                       feas_tol=feas_tol, rel_tol=1e-10)
+    x, lam_a, viol, n_out, n_it = _alm(
+        obj,
+        cons,
+        x0,
+        np.zeros(M + K),
+        rho_a=1.0,
+        outer=outer,
+        inner=inner,
+        feas_tol=feas_tol,
+        rel_tol=1e-10,
+    )
     Z, ta = split(x)
     t = ta**2
     # restore (38) exactly (ALM leaves ~feas_tol overshoot): scale each satellite's rows
@@ -289,9 +361,19 @@ def fast_start(problem: DesignProblem, *, rate_margin: float = 0.0, beam_cols: i
         Zs = Z * np.sqrt(nd.s)
         Ws = np.stack([Zs[:, owner == m] @ Zs[:, owner == m].conj().T for m in range(M)])
         R0 = np.diag(nd.sel.T @ t * nd.s).astype(complex)
-    return StartResult(Ws=Ws, R0=R0, t=t, value=value, upper_bound=ub, max_violation=viol, factors=Z * np.sqrt(nd.s),
-                       status=status, seconds=time.perf_counter() - t0, cpu_s=time.process_time() - c0,
-                       lbfgs_iterations=n_it)
+    return StartResult(
+        Ws=Ws,
+        R0=R0,
+        t=t,
+        value=value,
+        upper_bound=ub,
+        max_violation=viol,
+        factors=Z * np.sqrt(nd.s),
+        status=status,
+        seconds=time.perf_counter() - t0,
+        cpu_s=time.process_time() - c0,
+        lbfgs_iterations=n_it,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -391,16 +473,38 @@ def penalty_lower_bound(nd: _Norm, Z, owner, gamma, rho, dirs, lam=None, mu=None
     bmin = int(np.argmin(e[:, 0]))
     min_eig = float(e[bmin, 0])
     lin = float(np.real(np.vdot(Z, G @ Z)))
-    parts = dict(f0=f0 / nd.unit, linear=-lin, rate=float(np.sum(lam * gamma)), power=-float(mu @ nd.pk),
-                 eig=float(np.sum(nd.pk)) * min(0.0, min_eig), min_eig=min_eig, min_block=bmin,
-                 min_vec=U[bmin, :, 0])
+    parts = dict(
+        f0=f0 / nd.unit,
+        linear=-lin,
+        rate=float(np.sum(lam * gamma)),
+        power=-float(mu @ nd.pk),
+        eig=float(np.sum(nd.pk)) * min(0.0, min_eig),
+        min_eig=min_eig,
+        min_block=bmin,
+        min_vec=U[bmin, :, 0],
+    )
     lb = parts["f0"] + parts["linear"] + parts["rate"] + parts["power"] + parts["eig"]
     return lb, lam, mu, parts
 
 
-def solve_46(nd: _Norm, Z0, owner, gamma, rho, dirs, *, lam0=None, outer: int = 30, inner: int = 300,
-             feas_tol: float = 1e-8, rel_tol: float = 1e-9, gap_tol: float = 1e-6, rho_a: float = 10.0,
-             max_escapes: int = 10, escape_power: float = 1e-2) -> SubproblemResult:
+def solve_46(
+    nd: _Norm,
+    Z0,
+    owner,
+    gamma,
+    rho,
+    dirs,
+    *,
+    lam0=None,
+    outer: int = 30,
+    inner: int = 300,
+    feas_tol: float = 1e-8,
+    rel_tol: float = 1e-9,
+    gap_tol: float = 1e-6,
+    rho_a: float = 10.0,
+    max_escapes: int = 10,
+    escape_power: float = 1e-2,
+) -> SubproblemResult:
     """Solve one subproblem (46) (seed 000; normalised units of ``design.algorithm2``) from the
     factors Z0 (NK, cols) (column blocks ``owner``): minimise tr CRB / unit + rho penalty (see
     :func:`_objective_46`) s.t. (38) and (39) (log form, SINR targets ``gamma`` (M,)) by the
@@ -446,8 +550,18 @@ def solve_46(nd: _Norm, Z0, owner, gamma, rho, dirs, *, lam0=None, outer: int = 
     n_out = n_it = 0
     escapes = 0
     while True:
-        x, lam_a, viol, k_out, k_it = _alm(obj, cons, x, lam_a, rho_a=rho_a, outer=outer, inner=inner,
-                                           feas_tol=feas_tol, rel_tol=rel_tol, check=check)
+        x, lam_a, viol, k_out, k_it = _alm(
+            obj,
+            cons,
+            x,
+            lam_a,
+            rho_a=rho_a,
+            outer=outer,
+            inner=inner,
+            feas_tol=feas_tol,
+            rel_tol=rel_tol,
+            check=check,
+        )
         n_out += k_out
         n_it += k_it
         check(x)
@@ -474,9 +588,21 @@ def solve_46(nd: _Norm, Z0, owner, gamma, rho, dirs, *, lam0=None, outer: int = 
     viol = max(0.0, float(-np.min(c_r)))
     val, _, crb = _objective_46(nd, Z, owner, rho, dirs)
     lb, _, _, parts = penalty_lower_bound(nd, Z, owner, gamma, rho, dirs)
-    return SubproblemResult(Z=Z, owner=owner, objective=val, crb_m2=crb, lower_bound=lb, max_violation=viol,
-                            lam_alm=lam_a, lbfgs_iterations=n_it, outer_steps=n_out, escapes=escapes,
-                            seconds=time.perf_counter() - t0, cpu_s=time.process_time() - c0, parts=parts)
+    return SubproblemResult(
+        Z=Z,
+        owner=owner,
+        objective=val,
+        crb_m2=crb,
+        lower_bound=lb,
+        max_violation=viol,
+        lam_alm=lam_a,
+        lbfgs_iterations=n_it,
+        outer_steps=n_out,
+        escapes=escapes,
+        seconds=time.perf_counter() - t0,
+        cpu_s=time.process_time() - c0,
+        parts=parts,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -501,11 +627,25 @@ def _principal_mat(X):
     return V[:, -1]
 
 
-def algorithm2_fast(problem: DesignProblem, *, rho: float = 10.0, iota: float = 1.5, delta: float = 1e-4,
-                    max_iter: int = 30, rel_tol: float = 1e-4, sensing_rank: str = "one", rate_margin: float = 1e-3,
-                    crb_unit_m2: float | None = None, beam_cols: int = 2, sensing_cols: int | None = None,
-                    gap_tol: float = 1e-5, start: tuple | None = None, inner: int = 300, outer: int = 30,
-                    seed: int = 0) -> DesignResult:
+def algorithm2_fast(
+    problem: DesignProblem,
+    *,
+    rho: float = 10.0,
+    iota: float = 1.5,
+    delta: float = 1e-4,
+    max_iter: int = 30,
+    rel_tol: float = 1e-4,
+    sensing_rank: str = "one",
+    rate_margin: float = 1e-3,
+    crb_unit_m2: float | None = None,
+    beam_cols: int = 2,
+    sensing_cols: int | None = None,
+    gap_tol: float = 1e-5,
+    start: tuple | None = None,
+    inner: int = 300,
+    outer: int = 30,
+    seed: int = 0,
+) -> DesignResult:
     """Seed 000 Algorithm 2 (penalty iteration (42)-(47)) with every convex subproblem solved
     without cvxpy (module docstring); same definitions as :func:`twin.isac.design.algorithm2`:
 
@@ -549,9 +689,14 @@ def algorithm2_fast(problem: DesignProblem, *, rho: float = 10.0, iota: float = 
     if start is None:
         st = fast_start(pb, rate_margin=rate_margin, beam_cols=rb, seed=seed)
         if st.status != "optimal":
-            return fallback_design(pb, scheme=scheme, cause="infeasible", solver="alm-lbfgs",
-                                   solve_time_s=time.perf_counter() - t_start,
-                                   message=f"starting point: rate targets not met (violation {st.max_violation:.3g})")
+            return fallback_design(
+                pb,
+                scheme=scheme,
+                cause="infeasible",
+                solver="alm-lbfgs",
+                solve_time_s=time.perf_counter() - t_start,
+                message=f"starting point: rate targets not met (violation {st.max_violation:.3g})",
+            )
         Ws0, R0 = st.Ws, st.R0
         start_info = st
     else:
@@ -575,7 +720,9 @@ def algorithm2_fast(problem: DesignProblem, *, rho: float = 10.0, iota: float = 
     f_prev = None
     it = 0
     for it in range(1, max_iter + 1):
-        sub = solve_46(nd, Z, owner, gamma, rho, dirs, lam0=lam_alm, gap_tol=gap_tol, inner=inner, outer=outer)
+        sub = solve_46(
+            nd, Z, owner, gamma, rho, dirs, lam0=lam_alm, gap_tol=gap_tol, inner=inner, outer=outer
+        )
         Z, lam_alm = sub.Z, sub.lam_alm
         f = sub.objective
         obj_hist.append(f)
@@ -592,22 +739,41 @@ def algorithm2_fast(problem: DesignProblem, *, rho: float = 10.0, iota: float = 
         r1_hist.append(_rank_one_rcrb(Xs, Y))
         tops = [_top(Z[:, owner == b]) for b in range(M + 1)]
         pen_blocks = range(M + 1) if sensing_rank == "one" else range(M)
-        resid = float(sum(abs(float(np.sum(np.abs(Z[:, owner == b]) ** 2)) - tops[b][0]) for b in pen_blocks))
+        resid = float(
+            sum(abs(float(np.sum(np.abs(Z[:, owner == b]) ** 2)) - tops[b][0]) for b in pen_blocks)
+        )
         res_hist.append(resid)
         dirs = [tops[m][1] for m in range(M)] + [tops[M][1] if sensing_rank == "one" else None]
         stop, rho = penalty_step(f, f_prev, resid, rho, iota=iota, delta=delta, rel_tol=rel_tol)
         f_prev = f
         if stop:
             break
-    return algorithm2_result(pb, Xs * s, Y * s, sensing_rank, scheme=scheme, solver="alm-lbfgs",
-                             solver_status="optimal", iterations=it, objective_history=obj_hist,
-                             rcrb_history_m=rcrb_hist, rank_one_history_m=r1_hist, rho_history=rho_hist,
-                             rank_residual_history=res_hist, t_start=t_start,
-                             subproblem_gaps=gaps, subproblem_lower_bounds=lbs, subproblem_violations=viols,
-                             subproblem_cpu_s=cpu_sub, subproblem_wall_s=wall_sub, lbfgs_iterations=n_lbfgs,
-                             start=start_info,
-                             start_gap=(start_info.gap if start_info != "given" else float("nan")),
-                             cpu_s=time.process_time() - c_start, crb_unit_m2=nd.unit)
+    return algorithm2_result(
+        pb,
+        Xs * s,
+        Y * s,
+        sensing_rank,
+        scheme=scheme,
+        solver="alm-lbfgs",
+        solver_status="optimal",
+        iterations=it,
+        objective_history=obj_hist,
+        rcrb_history_m=rcrb_hist,
+        rank_one_history_m=r1_hist,
+        rho_history=rho_hist,
+        rank_residual_history=res_hist,
+        t_start=t_start,
+        subproblem_gaps=gaps,
+        subproblem_lower_bounds=lbs,
+        subproblem_violations=viols,
+        subproblem_cpu_s=cpu_sub,
+        subproblem_wall_s=wall_sub,
+        lbfgs_iterations=n_lbfgs,
+        start=start_info,
+        start_gap=(start_info.gap if start_info != "given" else float("nan")),
+        cpu_s=time.process_time() - c_start,
+        crb_unit_m2=nd.unit,
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -618,7 +784,9 @@ def algorithm2_fast(problem: DesignProblem, *, rho: float = 10.0, iota: float = 
 # comparison with the cvxpy reference (small instances)
 
 
-def compare_with_cvxpy(problem: DesignProblem, *, max_iter: int = 30, solver: str = "auto", **kwargs) -> dict:
+def compare_with_cvxpy(
+    problem: DesignProblem, *, max_iter: int = 30, solver: str = "auto", **kwargs
+) -> dict:
     """Run ``design.algorithm2`` (cvxpy) and :func:`algorithm2_fast` from the cvxpy start and from
     its own start on ``problem`` and return the measured differences (relative, max over the
     iterations both have): iterations, rcrb_hist_rel_given / _own, rank_one_hist_rel_given,
@@ -633,7 +801,9 @@ def compare_with_cvxpy(problem: DesignProblem, *, max_iter: int = 30, solver: st
         a, b = np.asarray(a[:n], float), np.asarray(b[:n], float)
         return float(np.max(np.abs(a - b) / np.abs(b)))
 
-    Ws0, R0, status, _, _ = design.power_min_start(problem, solver=solver, rate_margin=kwargs.get("rate_margin", 1e-3))
+    Ws0, R0, status, _, _ = design.power_min_start(
+        problem, solver=solver, rate_margin=kwargs.get("rate_margin", 1e-3)
+    )
     c = time.process_time()
     ref = design.algorithm2(problem, max_iter=max_iter, solver=solver, **kwargs)
     c_ref = time.process_time() - c
@@ -643,28 +813,48 @@ def compare_with_cvxpy(problem: DesignProblem, *, max_iter: int = 30, solver: st
     c = time.process_time()
     fo = algorithm2_fast(problem, max_iter=max_iter, **kwargs)
     c_o = time.process_time() - c
-    t_ref = np.real(np.diag(R0))[::problem.N] / float(np.max(problem.p_max_w))
-    return dict(iterations=(ref.iterations, fg.iterations, fo.iterations),
-                rcrb_hist_rel_given=rel(fg.rcrb_history_m, ref.rcrb_history_m),
-                rcrb_hist_rel_own=rel(fo.rcrb_history_m, ref.rcrb_history_m),
-                rank_one_hist_rel_given=rel(fg.extra["rcrb_rank_one_history_m"], ref.extra["rcrb_rank_one_history_m"]),
-                objective_rel_given=rel(fg.objective_history, ref.objective_history),
-                final_rel_own=float(fo.rcrb_m / ref.rcrb_m - 1.0), final_ref_m=ref.rcrb_m, final_own_m=fo.rcrb_m,
-                max_gap_given=max(fg.extra["subproblem_gaps"]), max_gap_own=max(fo.extra["subproblem_gaps"]),
-                lb_over_ref=float(np.max(np.asarray(fg.extra["subproblem_lower_bounds"])
-                                         / np.asarray(ref.objective_history[:len(fg.extra["subproblem_lower_bounds"])]) - 1.0)),
-                start_t_rel=float(np.max(np.abs(fo.extra["start"].t - t_ref) / t_ref)), start_status_ref=status,
-                start_gap_own=fo.extra["start"].gap, cpu_ref_s=c_ref, cpu_given_s=c_g, cpu_own_s=c_o)
+    t_ref = np.real(np.diag(R0))[:: problem.N] / float(np.max(problem.p_max_w))
+    return dict(
+        iterations=(ref.iterations, fg.iterations, fo.iterations),
+        rcrb_hist_rel_given=rel(fg.rcrb_history_m, ref.rcrb_history_m),
+        rcrb_hist_rel_own=rel(fo.rcrb_history_m, ref.rcrb_history_m),
+        rank_one_hist_rel_given=rel(
+            fg.extra["rcrb_rank_one_history_m"], ref.extra["rcrb_rank_one_history_m"]
+        ),
+        objective_rel_given=rel(fg.objective_history, ref.objective_history),
+        final_rel_own=float(fo.rcrb_m / ref.rcrb_m - 1.0),
+        final_ref_m=ref.rcrb_m,
+        final_own_m=fo.rcrb_m,
+        max_gap_given=max(fg.extra["subproblem_gaps"]),
+        max_gap_own=max(fo.extra["subproblem_gaps"]),
+        lb_over_ref=float(
+            np.max(
+                np.asarray(fg.extra["subproblem_lower_bounds"])
+                / np.asarray(ref.objective_history[: len(fg.extra["subproblem_lower_bounds"])])
+                - 1.0
+            )
+        ),
+        start_t_rel=float(np.max(np.abs(fo.extra["start"].t - t_ref) / t_ref)),
+        start_status_ref=status,
+        start_gap_own=fo.extra["start"].gap,
+        cpu_ref_s=c_ref,
+        cpu_given_s=c_g,
+        cpu_own_s=c_o,
+    )
 
 
 def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     import argparse
     from pathlib import Path
 
-    ap = argparse.ArgumentParser(prog="python -m twin.isac.fast_algorithm2",
-                                 description="seed 000 Algorithm 2 with fast certified subproblems")
+    ap = argparse.ArgumentParser(
+        prog="python -m twin.isac.fast_algorithm2",
+        description="seed 000 Algorithm 2 with fast certified subproblems",
+    )
     sub = ap.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser("compare", help="compare with design.algorithm2 (cvxpy) on a small paper_problem")
+    c = sub.add_parser(
+        "compare", help="compare with design.algorithm2 (cvxpy) on a small paper_problem"
+    )
     c.add_argument("--type", default="I")
     c.add_argument("--n", type=int, default=2)
     c.add_argument("--ues", type=int, default=2)
@@ -686,7 +876,14 @@ def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     else:
         from twin.isac.design_figures import fig4, write_design_figure
 
-        fig = fig4(types=tuple(a.types.split(",")), nx=a.n, nz=a.n, n_ue=a.ues, iterations=a.iterations, engine="fast")
+        fig = fig4(
+            types=tuple(a.types.split(",")),
+            nx=a.n,
+            nz=a.n,
+            n_ue=a.ues,
+            iterations=a.iterations,
+            engine="fast",
+        )
         csv, png = write_design_figure(fig, Path(a.out))
         print("\n".join(fig.notes))
         print(f"wrote {csv} and {png}; wall {fig.wall_s:.1f} s, process CPU {fig.cpu_s:.1f} s")

@@ -47,7 +47,13 @@ from twin.isac.fast_design import (
     fast_design,
 )
 
-__all__ = ["fast_sensing_only", "fast_non_assisted", "fast_zfbf", "fast_comm_centric", "fig6_ordering_study"]
+__all__ = [
+    "fast_sensing_only",
+    "fast_non_assisted",
+    "fast_zfbf",
+    "fast_comm_centric",
+    "fig6_ordering_study",
+]
 
 SOLVER = "alm-lbfgs"
 
@@ -77,11 +83,11 @@ class _NormParam:
 
     def crb(self, x):
         Y, Z, nrm = self.z(x)
-        f, gL = crb_and_gradient(self.ops, Z[:, self.M:])
+        f, gL = crb_and_gradient(self.ops, Z[:, self.M :])
         if not np.isfinite(f):
             return np.inf, None
         Gz = np.zeros_like(Z)
-        Gz[:, self.M:] = gL
+        Gz[:, self.M :] = gL
         return f, self._grad(Y, nrm, Gz)
 
     def rows(self, x):
@@ -95,7 +101,7 @@ class _NormParam:
 
     def design(self, x):
         _, Z, _ = self.z(x)
-        return Z[:, :self.M], Z[:, self.M:]
+        return Z[:, : self.M], Z[:, self.M :]
 
     def power_ok(self, x) -> bool:
         return True
@@ -125,7 +131,9 @@ class _ZfParam:
     def _grad(self, p, Gz):
         """Real gradient wrt x from the Wirtinger gradient Gz (NK, M + r) wrt Z*."""
         M = self.M
-        gv = np.real(np.sum(Gz[:, :M].conj() * self.U, axis=0)) * np.sqrt(p)  # dZ_m/dv_m = sqrt(p_m) u_m / 2
+        gv = np.real(np.sum(Gz[:, :M].conj() * self.U, axis=0)) * np.sqrt(
+            p
+        )  # dZ_m/dv_m = sqrt(p_m) u_m / 2
         return np.concatenate([gv, 2.0 * _to_real(Gz[:, M:])])
 
     def crb(self, x):
@@ -168,7 +176,7 @@ class _ZfParam:
 
     def design(self, x):
         _, L, Z = self.parts(self.repair(x))
-        return Z[:, :self.M], L
+        return Z[:, : self.M], L
 
     def power_ok(self, x) -> bool:
         return True  # design() repairs the point onto the power set
@@ -187,7 +195,9 @@ class _ZfFillParam:
         self.shape = (ops.K, ops.N, r)
         self.u2k = np.repeat(np.eye(ops.K), ops.N, axis=1) @ (np.abs(U) ** 2)  # (K, M)
         self.floor = 1e-9 * ops.p_max
-        self.v_max = np.log(10.0 * float(np.max(ops.p_max)) / p_ref)  # p_m <= 10 max P_k (no overflow)
+        self.v_max = np.log(
+            10.0 * float(np.max(ops.p_max)) / p_ref
+        )  # p_m <= 10 max P_k (no overflow)
         self.n_rows = self.M + ops.K
 
     def parts(self, x):
@@ -204,11 +214,15 @@ class _ZfFillParam:
         """Real gradient wrt x from the Wirtinger gradient Gz (NK, M + r) wrt Z*."""
         M = self.M
         gV, gL = Gz[:, :M], Gz[:, M:].reshape(self.shape)
-        gv = np.real(np.sum(gV.conj() * self.U, axis=0)) * np.sqrt(p)  # dZ_m/dv_m = sqrt(p_m) u_m / 2
+        gv = np.real(np.sum(gV.conj() * self.U, axis=0)) * np.sqrt(
+            p
+        )  # dZ_m/dv_m = sqrt(p_m) u_m / 2
         Yh = Y / nrm[:, None, None]
         t = 2.0 * np.real(np.sum(gL.conj() * Yh, axis=(1, 2)))  # d f / d a_k
         free = (self.ops.p_max - b) > self.floor
-        da2 = np.where(free, t / (2.0 * np.sqrt(a2)), 0.0)  # d f / d a_k^2, with d a_k^2 / d v_m = -p_m u2k
+        da2 = np.where(
+            free, t / (2.0 * np.sqrt(a2)), 0.0
+        )  # d f / d a_k^2, with d a_k^2 / d v_m = -p_m u2k
         gv = (gv - p * (da2 @ self.u2k)) * (x[:M] < self.v_max)
         return np.concatenate([gv, 2.0 * _to_real(_chain(Y, nrm, gL, a2))])
 
@@ -236,7 +250,7 @@ class _ZfFillParam:
 
     def design(self, x):
         Z = self.parts(x)[-1]
-        return Z[:, :self.M], Z[:, self.M:]
+        return Z[:, : self.M], Z[:, self.M :]
 
     def power_ok(self, x) -> bool:
         b = self.parts(x)[3]
@@ -261,8 +275,21 @@ def _iso_scale(ops: FastOperators) -> float:
     return 1.0 / crb0 if np.isfinite(crb0) and crb0 > 0 else 1.0
 
 
-def _solve(par, x, certify, *, max_iter: int, inner_iter: int, check_every: int, rho0: float,
-           rho_growth: float = 5.0, rho_max: float = 1e8, tol: float = 1e-6, scale: float = 1.0, abort=None):
+def _solve(
+    par,
+    x,
+    certify,
+    *,
+    max_iter: int,
+    inner_iter: int,
+    check_every: int,
+    rho0: float,
+    rho_growth: float = 5.0,
+    rho_max: float = 1e8,
+    tol: float = 1e-6,
+    scale: float = 1.0,
+    abort=None,
+):
     """Minimise scale * tr CRB(x) s.t. par.rows(x) >= 0 by :func:`twin.isac.alm.augmented_lagrangian`
     (as fast_design); ``certify(x)`` is called every ``check_every`` L-BFGS iterations and after each
     outer iteration, and ends the run when it returns True; ``abort(x)`` (optional), called after each
@@ -293,9 +320,19 @@ def _solve(par, x, certify, *, max_iter: int, inner_iter: int, check_every: int,
             return True
         return len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol
 
-    run = augmented_lagrangian(lagrangian, measure, x, np.zeros(par.n_rows), rho=float(rho0), max_outer=max_iter,
-                               inner_iter=inner_iter, rho_growth=rho_growth, rho_max=rho_max, inner_stop=scheduled,
-                               outer_stop=outer_stop)
+    run = augmented_lagrangian(
+        lagrangian,
+        measure,
+        x,
+        np.zeros(par.n_rows),
+        rho=float(rho0),
+        max_outer=max_iter,
+        inner_iter=inner_iter,
+        rho_growth=rho_growth,
+        rho_max=rho_max,
+        inner_stop=scheduled,
+        outer_stop=outer_stop,
+    )
     return run.x, run.lam, run.outer, run.lbfgs_iterations, run.history
 
 
@@ -309,7 +346,7 @@ class _Certifier:
         self.cert = None
         self.checks = 0
         self.last_opt = -100
-        self.gamma_true = 2.0 ** pb.eta - 1.0
+        self.gamma_true = 2.0**pb.eta - 1.0
 
     def feasible(self, x) -> bool:
         if not self.par.power_ok(x):
@@ -342,8 +379,12 @@ class _Certifier:
 
 
 def _finish(pb, res: DesignResult, cert, **extra) -> DesignResult:
-    res.extra.update(certificate=cert, dual_bound_m=cert.bound_m,
-                     dual_gap=(res.rcrb_m / cert.bound_m - 1.0) if cert.bound_m > 0 else float("inf"), **extra)
+    res.extra.update(
+        certificate=cert,
+        dual_bound_m=cert.bound_m,
+        dual_gap=(res.rcrb_m / cert.bound_m - 1.0) if cert.bound_m > 0 else float("inf"),
+        **extra,
+    )
     return res
 
 
@@ -358,8 +399,16 @@ def _check(gap_tol, rate_margin):
 # the baselines
 
 
-def fast_sensing_only(problem: DesignProblem, *, ops: FastOperators | None = None, gap_tol: float = 2e-3,
-                      max_iter: int = 5, inner_iter: int = 2000, check_every: int = 50, seed: int = 0) -> DesignResult:
+def fast_sensing_only(
+    problem: DesignProblem,
+    *,
+    ops: FastOperators | None = None,
+    gap_tol: float = 2e-3,
+    max_iter: int = 5,
+    inner_iter: int = 2000,
+    check_every: int = 50,
+    seed: int = 0,
+) -> DesignResult:
     """Location sensing only (seed-math B.7: (33) without the rate constraint (33c)): min tr CRB(R)
     (eq. (20)) over R = L L^H, L (NK, 3K) sqrt(W), s.t. (38), with every satellite at full power by
     construction (tr CRB is non-increasing in R). L-BFGS, stopped when the certificate
@@ -372,18 +421,44 @@ def fast_sensing_only(problem: DesignProblem, *, ops: FastOperators | None = Non
     r = 3 * pb.K
     par = _NormParam(ops, 0, r, np.zeros(0))
     par.n_rows = 0
-    Y0 = _initial_point(ops, r, np.random.default_rng(seed))[:, :, pb.M:]
+    Y0 = _initial_point(ops, r, np.random.default_rng(seed))[:, :, pb.M :]
     cer = _Certifier(ops, par, pb, "sensing_only", gap_tol)
-    x, _, outer, n_lbfgs, hist = _solve(par, _to_real(Y0), cer, max_iter=max_iter, inner_iter=inner_iter,
-                                        check_every=check_every, rho0=1.0, scale=_iso_scale(ops))
+    x, _, outer, n_lbfgs, hist = _solve(
+        par,
+        _to_real(Y0),
+        cer,
+        max_iter=max_iter,
+        inner_iter=inner_iter,
+        check_every=check_every,
+        rho0=1.0,
+        scale=_iso_scale(ops),
+    )
     _, L = par.design(x)
     secs = time.perf_counter() - t0
-    res = evaluate_design(pb, np.zeros((pb.NK, pb.M), dtype=complex), L @ L.conj().T, scheme="sensing_only",
-                          solver=SOLVER, iterations=outer, objective_history=hist,
-                          rcrb_history_m=[float(np.sqrt(h)) for h in hist], solve_time_s=secs)
-    cert = cer.cert if (cer.cert is not None and cer.cert.gap <= gap_tol) else cer.certificate(x, optimise=True)
-    return _finish(pb, res, cert, factors=_to_complex(x, par.shape), lbfgs_iterations=n_lbfgs,
-                   certificate_checks=cer.checks)
+    res = evaluate_design(
+        pb,
+        np.zeros((pb.NK, pb.M), dtype=complex),
+        L @ L.conj().T,
+        scheme="sensing_only",
+        solver=SOLVER,
+        iterations=outer,
+        objective_history=hist,
+        rcrb_history_m=[float(np.sqrt(h)) for h in hist],
+        solve_time_s=secs,
+    )
+    cert = (
+        cer.cert
+        if (cer.cert is not None and cer.cert.gap <= gap_tol)
+        else cer.certificate(x, optimise=True)
+    )
+    return _finish(
+        pb,
+        res,
+        cert,
+        factors=_to_complex(x, par.shape),
+        lbfgs_iterations=n_lbfgs,
+        certificate_checks=cer.checks,
+    )
 
 
 def _with_restarts(once, *, restarts: int, seed: int, rho0: float, gap_tol: float) -> DesignResult:
@@ -404,9 +479,19 @@ def _with_restarts(once, *, restarts: int, seed: int, rho0: float, gap_tol: floa
     return best
 
 
-def fast_non_assisted(problem: DesignProblem, *, ops: FastOperators | None = None, gap_tol: float = 2e-3,
-                      rate_margin: float = 1e-3, max_iter: int = 20, inner_iter: int = 1000, check_every: int = 50,
-                      rho0: float = 0.01, seed: int = 0, restarts: int = 2) -> DesignResult:
+def fast_non_assisted(
+    problem: DesignProblem,
+    *,
+    ops: FastOperators | None = None,
+    gap_tol: float = 2e-3,
+    rate_margin: float = 1e-3,
+    max_iter: int = 20,
+    inner_iter: int = 1000,
+    check_every: int = 50,
+    rho0: float = 0.01,
+    seed: int = 0,
+    restarts: int = 2,
+) -> DesignResult:
     """Non-assisted sensing (seed-math B.7, as :func:`twin.isac.baselines.non_assisted`): min tr CRB(R)
     with the FIM of R = L L^H alone (L (NK, 3K)); the beams V (NK, M) use power and interfere. Power
     (38) by construction (full power per satellite), the SINR rows (39) in the augmented Lagrangian
@@ -417,36 +502,85 @@ def fast_non_assisted(problem: DesignProblem, *, ops: FastOperators | None = Non
     ops = ops if ops is not None else FastOperators(problem)
 
     def once(seed, rho0):
-        return _non_assisted_once(problem, ops=ops, gap_tol=gap_tol, rate_margin=rate_margin, max_iter=max_iter,
-                                  inner_iter=inner_iter, check_every=check_every, rho0=rho0, seed=seed)
+        return _non_assisted_once(
+            problem,
+            ops=ops,
+            gap_tol=gap_tol,
+            rate_margin=rate_margin,
+            max_iter=max_iter,
+            inner_iter=inner_iter,
+            check_every=check_every,
+            rho0=rho0,
+            seed=seed,
+        )
 
     return _with_restarts(once, restarts=restarts, seed=seed, rho0=rho0, gap_tol=gap_tol)
 
 
-def _non_assisted_once(problem, *, ops, gap_tol, rate_margin, max_iter, inner_iter, check_every, rho0, seed):
+def _non_assisted_once(
+    problem, *, ops, gap_tol, rate_margin, max_iter, inner_iter, check_every, rho0, seed
+):
     t0 = time.perf_counter()
     pb = problem
     M, r = pb.M, 3 * pb.K
-    gamma = (2.0 ** pb.eta - 1.0) * (1.0 + rate_margin)
+    gamma = (2.0**pb.eta - 1.0) * (1.0 + rate_margin)
     par = _NormParam(ops, M, r, gamma)
     Y0 = _initial_point(ops, r, np.random.default_rng(seed))
     cer = _Certifier(ops, par, pb, "non_assisted", gap_tol)
-    x, lam, outer, n_lbfgs, hist = _solve(par, _to_real(Y0), cer, max_iter=max_iter, inner_iter=inner_iter,
-                                          check_every=check_every, rho0=rho0, scale=_iso_scale(ops))
+    x, lam, outer, n_lbfgs, hist = _solve(
+        par,
+        _to_real(Y0),
+        cer,
+        max_iter=max_iter,
+        inner_iter=inner_iter,
+        check_every=check_every,
+        rho0=rho0,
+        scale=_iso_scale(ops),
+    )
     V, L = par.design(x)
     secs = time.perf_counter() - t0
-    res = evaluate_design(pb, V, L @ L.conj().T, scheme="non_assisted", sensing_from="R", solver=SOLVER,
-                          iterations=outer, objective_history=hist,
-                          rcrb_history_m=[float(np.sqrt(h)) for h in hist], solve_time_s=secs)
-    cert = cer.cert if (cer.cert is not None and cer.cert.gap <= gap_tol) else cer.certificate(x, optimise=True)
-    res = _finish(pb, res, cert, factors=_to_complex(x, par.shape), multipliers=lam, lbfgs_iterations=n_lbfgs,
-                  certificate_checks=cer.checks)
+    res = evaluate_design(
+        pb,
+        V,
+        L @ L.conj().T,
+        scheme="non_assisted",
+        sensing_from="R",
+        solver=SOLVER,
+        iterations=outer,
+        objective_history=hist,
+        rcrb_history_m=[float(np.sqrt(h)) for h in hist],
+        solve_time_s=secs,
+    )
+    cert = (
+        cer.cert
+        if (cer.cert is not None and cer.cert.gap <= gap_tol)
+        else cer.certificate(x, optimise=True)
+    )
+    res = _finish(
+        pb,
+        res,
+        cert,
+        factors=_to_complex(x, par.shape),
+        multipliers=lam,
+        lbfgs_iterations=n_lbfgs,
+        certificate_checks=cer.checks,
+    )
     return _unmet(pb, res, "non_assisted", secs, outer, sensing_from="R")
 
 
-def fast_zfbf(problem: DesignProblem, *, ops: FastOperators | None = None, gap_tol: float = 2e-3,
-              rate_margin: float = 1e-3, max_iter: int = 20, inner_iter: int = 1000, check_every: int = 50,
-              rho0: float = 0.01, seed: int = 0, restarts: int = 2) -> DesignResult:
+def fast_zfbf(
+    problem: DesignProblem,
+    *,
+    ops: FastOperators | None = None,
+    gap_tol: float = 2e-3,
+    rate_margin: float = 1e-3,
+    max_iter: int = 20,
+    inner_iter: int = 1000,
+    check_every: int = 50,
+    rho0: float = 0.01,
+    seed: int = 0,
+    restarts: int = 2,
+) -> DesignResult:
     """ZFBF baseline (seed-math B.7, as :func:`twin.isac.baselines.zfbf`): beams w~_m = sqrt(p_m) u_m
     with the unit ZF directions u_m of :func:`twin.isac.baselines.zf_directions`; p (M,) >= 0 and
     R = L L^H (L (NK, 3K)) minimise tr CRB (20) of R_x = sum p_m u_m u_m^H + R s.t. (38), (39).
@@ -463,15 +597,39 @@ def fast_zfbf(problem: DesignProblem, *, ops: FastOperators | None = None, gap_t
     try:
         U = zf_directions(problem.H)
     except ValueError as exc:
-        return fallback_design(problem, scheme="zfbf", cause="infeasible", solver=SOLVER, message=str(exc))
+        return fallback_design(
+            problem, scheme="zfbf", cause="infeasible", solver=SOLVER, message=str(exc)
+        )
     ops = ops if ops is not None else FastOperators(problem)
 
     def once(seed, rho0):
-        return _zfbf_once(problem, U, ops=ops, gap_tol=gap_tol, rate_margin=rate_margin, max_iter=max_iter,
-                          inner_iter=inner_iter, check_every=check_every, rho0=rho0, seed=seed, exact_fill=False)
+        return _zfbf_once(
+            problem,
+            U,
+            ops=ops,
+            gap_tol=gap_tol,
+            rate_margin=rate_margin,
+            max_iter=max_iter,
+            inner_iter=inner_iter,
+            check_every=check_every,
+            rho0=rho0,
+            seed=seed,
+            exact_fill=False,
+        )
 
-    first = _zfbf_once(problem, U, ops=ops, gap_tol=gap_tol, rate_margin=rate_margin, max_iter=max_iter,
-                       inner_iter=inner_iter, check_every=check_every, rho0=rho0, seed=seed, exact_fill=True)
+    first = _zfbf_once(
+        problem,
+        U,
+        ops=ops,
+        gap_tol=gap_tol,
+        rate_margin=rate_margin,
+        max_iter=max_iter,
+        inner_iter=inner_iter,
+        check_every=check_every,
+        rho0=rho0,
+        seed=seed,
+        exact_fill=True,
+    )
     first.extra["parametrisation"] = "exact_fill"
     if first.ok and first.extra.get("dual_gap", np.inf) <= gap_tol:
         first.extra["attempts"] = 1
@@ -479,18 +637,33 @@ def fast_zfbf(problem: DesignProblem, *, ops: FastOperators | None = None, gap_t
     res = _with_restarts(once, restarts=restarts, seed=seed, rho0=rho0, gap_tol=gap_tol)
     res.extra["parametrisation"] = "power_rows"
     res.extra["attempts"] += 1
-    if not (res.ok and res.extra.get("dual_gap", np.inf) <= gap_tol) and first.ok and (
-            not res.ok or first.rcrb_m < res.rcrb_m):
+    if (
+        not (res.ok and res.extra.get("dual_gap", np.inf) <= gap_tol)
+        and first.ok
+        and (not res.ok or first.rcrb_m < res.rcrb_m)
+    ):
         return first
     return res
 
 
-def _zfbf_once(problem, U, *, ops, gap_tol, rate_margin, max_iter, inner_iter, check_every, rho0, seed,
-               exact_fill):
+def _zfbf_once(
+    problem,
+    U,
+    *,
+    ops,
+    gap_tol,
+    rate_margin,
+    max_iter,
+    inner_iter,
+    check_every,
+    rho0,
+    seed,
+    exact_fill,
+):
     t0 = time.perf_counter()
     pb = problem
     M, r = pb.M, 3 * pb.K
-    gamma = (2.0 ** pb.eta - 1.0) * (1.0 + rate_margin)
+    gamma = (2.0**pb.eta - 1.0) * (1.0 + rate_margin)
     gain = np.abs(np.sum(ops.Hn.conj().T * U, axis=0)) ** 2  # |h_m^H u_m|^2 (unit noise)
     p_ref = gamma / np.maximum(gain, 1e-300)
     par = _ZfFillParam(ops, U, r, gamma, p_ref) if exact_fill else _ZfParam(ops, U, r, gamma, p_ref)
@@ -507,18 +680,45 @@ def _zfbf_once(problem, U, *, ops, gap_tol, rate_margin, max_iter, inner_iter, c
         L0, _ = _factors(Y0, ops.p_max - b0)
         x0 = np.concatenate([np.log(p0 / p_ref), _to_real(L0)])
     cer = _Certifier(ops, par, pb, "zfbf", gap_tol, directions=U)
-    x, lam, outer, n_lbfgs, hist = _solve(par, x0, cer, max_iter=max_iter, inner_iter=inner_iter,
-                                          check_every=check_every, rho0=rho0, scale=_iso_scale(ops),
-                                          abort=par.failing if exact_fill else None)
+    x, lam, outer, n_lbfgs, hist = _solve(
+        par,
+        x0,
+        cer,
+        max_iter=max_iter,
+        inner_iter=inner_iter,
+        check_every=check_every,
+        rho0=rho0,
+        scale=_iso_scale(ops),
+        abort=par.failing if exact_fill else None,
+    )
     x = par.repair(x)
     V, L = par.design(x)
     secs = time.perf_counter() - t0
-    res = evaluate_design(pb, V, L @ L.conj().T, scheme="zfbf", solver=SOLVER, iterations=outer,
-                          objective_history=hist, rcrb_history_m=[float(np.sqrt(h)) for h in hist],
-                          solve_time_s=secs)
-    cert = cer.cert if (cer.cert is not None and cer.cert.gap <= gap_tol) else cer.certificate(x, optimise=True)
-    res = _finish(pb, res, cert, powers_w=np.sum(np.abs(V) ** 2, axis=0), multipliers=lam, lbfgs_iterations=n_lbfgs,
-                  certificate_checks=cer.checks)
+    res = evaluate_design(
+        pb,
+        V,
+        L @ L.conj().T,
+        scheme="zfbf",
+        solver=SOLVER,
+        iterations=outer,
+        objective_history=hist,
+        rcrb_history_m=[float(np.sqrt(h)) for h in hist],
+        solve_time_s=secs,
+    )
+    cert = (
+        cer.cert
+        if (cer.cert is not None and cer.cert.gap <= gap_tol)
+        else cer.certificate(x, optimise=True)
+    )
+    res = _finish(
+        pb,
+        res,
+        cert,
+        powers_w=np.sum(np.abs(V) ** 2, axis=0),
+        multipliers=lam,
+        lbfgs_iterations=n_lbfgs,
+        certificate_checks=cer.checks,
+    )
     return _unmet(pb, res, "zfbf", secs, outer)
 
 
@@ -527,9 +727,17 @@ def _unmet(pb, res: DesignResult, scheme: str, secs: float, outer: int, **fields
     rate target or power limit, else ``res``."""
     if res.meets(pb):
         return res
-    fb = fallback_design(pb, scheme=scheme, cause="infeasible", solver=SOLVER, solve_time_s=secs, iterations=outer,
-                         message=f"rate targets not met (worst rate {float(np.min(res.rates - pb.eta)):+.3g} "
-                                 f"bit/s/Hz from target)", **fields)
+    fb = fallback_design(
+        pb,
+        scheme=scheme,
+        cause="infeasible",
+        solver=SOLVER,
+        solve_time_s=secs,
+        iterations=outer,
+        message=f"rate targets not met (worst rate {float(np.min(res.rates - pb.eta)):+.3g} "
+        f"bit/s/Hz from target)",
+        **fields,
+    )
     fb.extra.update(res.extra)
     fb.extra["unmet_design"] = res
     return fb
@@ -539,10 +747,18 @@ def _unmet(pb, res: DesignResult, scheme: str, secs: float, outer: int, **fields
 # communication-centric (48)-(50)
 
 
-def fast_comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = None,
-                      sensing_only_rcrb_m: float | None = None, tol_bps_hz: float = 0.02, max_steps: int = 30,
-                      gap_tol: float = 2e-3, retry_gap_tol: float = 1e-4, ops: FastOperators | None = None,
-                      **design_kw) -> DesignResult:
+def fast_comm_centric(
+    problem: DesignProblem,
+    *,
+    crb_budget_m2: float | None = None,
+    sensing_only_rcrb_m: float | None = None,
+    tol_bps_hz: float = 0.02,
+    max_steps: int = 30,
+    gap_tol: float = 2e-3,
+    retry_gap_tol: float = 1e-4,
+    ops: FastOperators | None = None,
+    **design_kw,
+) -> DesignResult:
     """Seed 000 communication-centric design (48)-(50): max min_i R_i s.t. power (48b) and
     tr CRB <= eta~ (48c), by bisection on the common rate r (seed-math B.6 [D]) with
     :func:`twin.isac.fast_design.fast_design` at eta_i = r:
@@ -571,17 +787,29 @@ def fast_comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = N
     ops = ops if ops is not None else FastOperators(pb)
     so = fast_sensing_only(pb, ops=ops, gap_tol=min(gap_tol, retry_gap_tol))
     if crb_budget_m2 is None:
-        crb_budget_m2 = (2.0 * (so.rcrb_m if sensing_only_rcrb_m is None else sensing_only_rcrb_m)) ** 2
+        crb_budget_m2 = (
+            2.0 * (so.rcrb_m if sensing_only_rcrb_m is None else sensing_only_rcrb_m)
+        ) ** 2
     if not crb_budget_m2 > 0:
         raise ValueError(f"crb_budget_m2 must be > 0 m^2, got {crb_budget_m2}")
     budget = float(crb_budget_m2)
     if so.rcrb_m**2 > budget:
         proven = so.extra["dual_bound_m"] ** 2 > budget
-        msg = (f"CRB budget {budget:.4g} m^2 below the sensing-only optimum (>= {so.extra['dual_bound_m']**2:.4g} m^2)"
-               if proven else f"undecided at r = 0: sensing-only CRB {so.rcrb_m**2:.4g} m^2 > budget {budget:.4g} m^2 "
-                              f">= its lower bound {so.extra['dual_bound_m']**2:.4g} m^2")
-        fb = fallback_design(pb, scheme=scheme, cause="infeasible", solver=SOLVER, message=msg,
-                             solve_time_s=time.perf_counter() - t0, iterations=1)
+        msg = (
+            f"CRB budget {budget:.4g} m^2 below the sensing-only optimum (>= {so.extra['dual_bound_m'] ** 2:.4g} m^2)"
+            if proven
+            else f"undecided at r = 0: sensing-only CRB {so.rcrb_m**2:.4g} m^2 > budget {budget:.4g} m^2 "
+            f">= its lower bound {so.extra['dual_bound_m'] ** 2:.4g} m^2"
+        )
+        fb = fallback_design(
+            pb,
+            scheme=scheme,
+            cause="infeasible",
+            solver=SOLVER,
+            message=msg,
+            solve_time_s=time.perf_counter() - t0,
+            iterations=1,
+        )
         fb.extra.update(crb_budget_m2=budget, proven=proven)
         return fb
     per_sat = np.linalg.norm(pb.H.reshape(pb.M, pb.K, pb.N), axis=2)  # (M, K)
@@ -612,23 +840,46 @@ def fast_comm_centric(problem: DesignProblem, *, crb_budget_m2: float | None = N
                 undecided.append(mid)
     secs = time.perf_counter() - t0
     if best is None:  # only r = 0 is known feasible: the sensing-only design (no beams)
-        out = evaluate_design(pb, so.W, so.R, scheme=scheme, solver=SOLVER, iterations=steps, solve_time_s=secs)
+        out = evaluate_design(
+            pb, so.W, so.R, scheme=scheme, solver=SOLVER, iterations=steps, solve_time_s=secs
+        )
         cert = so.extra["certificate"]
     else:
-        out = evaluate_design(pb, best.W, best.R, scheme=scheme, solver=SOLVER, iterations=steps,
-                              objective_history=[best.rcrb_m**2], rcrb_history_m=[best.rcrb_m], solve_time_s=secs)
+        out = evaluate_design(
+            pb,
+            best.W,
+            best.R,
+            scheme=scheme,
+            solver=SOLVER,
+            iterations=steps,
+            objective_history=[best.rcrb_m**2],
+            rcrb_history_m=[best.rcrb_m],
+            solve_time_s=secs,
+        )
         cert = best.extra["certificate"]
-    return _finish(pb, out, cert, max_min_rate_bps_hz=float(np.min(out.rates)), bisection_rate_bps_hz=best_r,
-                   crb_budget_m2=budget, rate_bracket=(best_r, hi_proven), search_bracket=(lo, hi),
-                   undecided_rates=undecided, steps=steps, sensing_only_rcrb_m=so.rcrb_m,
-                   sensing_only_dual_bound_m=so.extra["dual_bound_m"])
+    return _finish(
+        pb,
+        out,
+        cert,
+        max_min_rate_bps_hz=float(np.min(out.rates)),
+        bisection_rate_bps_hz=best_r,
+        crb_budget_m2=budget,
+        rate_bracket=(best_r, hi_proven),
+        search_bracket=(lo, hi),
+        undecided_rates=undecided,
+        steps=steps,
+        sensing_only_rcrb_m=so.rcrb_m,
+        sensing_only_dual_bound_m=so.extra["dual_bound_m"],
+    )
 
 
 # ---------------------------------------------------------------------------
 # the Fig. 6 ordering study on random geometries
 
 
-def fig6_ordering_study(n: int, *, seed: int = 7, etas=(1, 2, 3, 4, 5, 6), file=None, **problem_kw) -> list[dict]:
+def fig6_ordering_study(
+    n: int, *, seed: int = 7, etas=(1, 2, 3, 4, 5, 6), file=None, **problem_kw
+) -> list[dict]:
     """Fig. 6's claims on ``n`` random Table II geometries (:func:`twin.isac.fast_design.random_problem`,
     instance i from SeedSequence(seed).spawn(n)): per geometry the sensing-only and comm-centric
     designs, per eta the proposed design, ZFBF and non-assisted sensing. Row per (geometry, eta):
@@ -649,19 +900,42 @@ def fig6_ordering_study(n: int, *, seed: int = 7, etas=(1, 2, 3, 4, 5, 6), file=
         cc = fast_comm_centric(pb, ops=ops, sensing_only_rcrb_m=so.rcrb_m)
         for eta in etas:
             p = pb.with_(eta=float(eta))
-            pr, zf, na = fast_design(p, ops=ops), fast_zfbf(p, ops=ops), fast_non_assisted(p, ops=ops)
-            rows.append(dict(
-                geometry=i, eta=float(eta), all_optimal=all(r.ok for r in (pr, zf, na, so)),
-                proven_order=bool(so.extra["dual_bound_m"] <= pr.rcrb_m
-                                  < min(zf.extra["dual_bound_m"], na.extra["dual_bound_m"])),
-                proposed_m=pr.rcrb_m, zfbf_m=zf.rcrb_m, non_assisted_m=na.rcrb_m, sensing_only_m=so.rcrb_m,
-                worst_gap=max(r.extra["dual_gap"] for r in (pr, zf, na, so)),
-                cc_status=cc.status, cc_rcrb_m=cc.rcrb_m, cc_budget_m=float(np.sqrt(cc.extra.get("crb_budget_m2", np.nan))),
-                cc_bracket=cc.extra.get("rate_bracket"), cc_undecided=len(cc.extra.get("undecided_rates", []))))
+            pr, zf, na = (
+                fast_design(p, ops=ops),
+                fast_zfbf(p, ops=ops),
+                fast_non_assisted(p, ops=ops),
+            )
+            rows.append(
+                dict(
+                    geometry=i,
+                    eta=float(eta),
+                    all_optimal=all(r.ok for r in (pr, zf, na, so)),
+                    proven_order=bool(
+                        so.extra["dual_bound_m"]
+                        <= pr.rcrb_m
+                        < min(zf.extra["dual_bound_m"], na.extra["dual_bound_m"])
+                    ),
+                    proposed_m=pr.rcrb_m,
+                    zfbf_m=zf.rcrb_m,
+                    non_assisted_m=na.rcrb_m,
+                    sensing_only_m=so.rcrb_m,
+                    worst_gap=max(r.extra["dual_gap"] for r in (pr, zf, na, so)),
+                    cc_status=cc.status,
+                    cc_rcrb_m=cc.rcrb_m,
+                    cc_budget_m=float(np.sqrt(cc.extra.get("crb_budget_m2", np.nan))),
+                    cc_bracket=cc.extra.get("rate_bracket"),
+                    cc_undecided=len(cc.extra.get("undecided_rates", [])),
+                )
+            )
             r = rows[-1]
-            print(" ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()),
-                  file=log, flush=True)
-        for r in rows[-len(etas):]:
+            print(
+                " ".join(
+                    f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()
+                ),
+                file=log,
+                flush=True,
+            )
+        for r in rows[-len(etas) :]:
             r["cpu_s"] = time.process_time() - c0
     return rows
 
@@ -669,17 +943,21 @@ def fig6_ordering_study(n: int, *, seed: int = 7, etas=(1, 2, 3, 4, 5, 6), file=
 def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m twin.isac.fast_baselines",
-                                 description="Fig. 6 ordering on random Table II geometries (fast, certified)")
+    ap = argparse.ArgumentParser(
+        prog="python -m twin.isac.fast_baselines",
+        description="Fig. 6 ordering on random Table II geometries (fast, certified)",
+    )
     ap.add_argument("--geometries", type=int, default=5)
     ap.add_argument("--seed", type=int, default=7)
     a = ap.parse_args(argv)
     rows = fig6_ordering_study(a.geometries, seed=a.seed)
-    print(f"{len(rows)} points: all optimal {all(r['all_optimal'] for r in rows)}, proven order at "
-          f"{sum(r['proven_order'] for r in rows)}/{len(rows)}, worst certified gap "
-          f"{100 * max(r['worst_gap'] for r in rows):.3f} %, comm-centric optimal at "
-          f"{len({r['geometry'] for r in rows if r['cc_status'] == 'optimal'})}/{a.geometries} geometries with budget met "
-          f"{all(r['cc_rcrb_m'] <= r['cc_budget_m'] for r in rows)}")
+    print(
+        f"{len(rows)} points: all optimal {all(r['all_optimal'] for r in rows)}, proven order at "
+        f"{sum(r['proven_order'] for r in rows)}/{len(rows)}, worst certified gap "
+        f"{100 * max(r['worst_gap'] for r in rows):.3f} %, comm-centric optimal at "
+        f"{len({r['geometry'] for r in rows if r['cc_status'] == 'optimal'})}/{a.geometries} geometries with budget met "
+        f"{all(r['cc_rcrb_m'] <= r['cc_budget_m'] for r in rows)}"
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -40,7 +40,14 @@ from twin.isac.design import DesignProblem, DesignResult, evaluate_design, fallb
 from twin.isac.dual_bound import dual_lower_bound, optimise_multipliers
 from twin.isac.model import angles, steering_derivatives
 
-__all__ = ["FastOperators", "fast_operators", "position_fim", "crb_sigma", "crb_and_gradient", "fast_design"]
+__all__ = [
+    "FastOperators",
+    "fast_operators",
+    "position_fim",
+    "crb_sigma",
+    "crb_and_gradient",
+    "fast_design",
+]
 
 SENSING_RANKS = ("full", "one")
 
@@ -62,17 +69,26 @@ class FastOperators:
 
     def __init__(self, problem: DesignProblem):
         pb = problem
-        D0, Ds = fim_operators(pb.sat_pos, pb.target, pb.beta, nx=pb.nx, nz=pb.nz, spacing_wl=pb.spacing_wl,
-                               frames=pb.frames)
+        D0, Ds = fim_operators(
+            pb.sat_pos,
+            pb.target,
+            pb.beta,
+            nx=pb.nx,
+            nz=pb.nz,
+            spacing_wl=pb.spacing_wl,
+            frames=pb.frames,
+        )
         J = angle_jacobian(pb.sat_pos, pb.target, pb.frames)  # (2K, 3) rad/m
-        Dt = np.concatenate([pb.alpha * np.einsum("ip,inm->pnm", J, Ds), D0[None]], axis=0)  # (4, NK, NK)
+        Dt = np.concatenate(
+            [pb.alpha * np.einsum("ip,inm->pnm", J, Ds), D0[None]], axis=0
+        )  # (4, NK, NK)
         th, ph = angles(pb.sat_pos, pb.target, pb.frames)
         a, dth, dph = steering_derivatives(th, ph, pb.nx, pb.nz, pb.spacing_wl)
         self.E = np.stack([a, dth, dph], axis=1)  # (K, 3, N)
         K, N = pb.K, pb.N
         Ebig = np.zeros((K * N, 3 * K), dtype=complex)
         for k in range(K):
-            Ebig[k * N:(k + 1) * N, 3 * k:3 * k + 3] = self.E[k].T
+            Ebig[k * N : (k + 1) * N, 3 * k : 3 * k + 3] = self.E[k].T
         B = Dt @ (Ebig @ np.linalg.pinv(Ebig.conj().T @ Ebig))  # (4, NK, 3K)
         self.S = np.einsum("anr,bns->abrs", B.conj(), B)  # (4, 4, 3K, 3K)
         # Q_ab = c Re sum_rs S_ab[r, s] Gamma[s, r] = c Re (S_T @ vec(Gamma)) with S_T[ab, (s, r)] = S_ab[r, s]
@@ -246,11 +262,24 @@ def _check_options(sensing_rank, tol, max_iter, rate_margin):
         raise ValueError(f"rate_margin must be in [0, 1), got {rate_margin}")
 
 
-def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = None, sensing_rank: str = "full",
-                tol: float = 1e-6, max_iter: int = 20, inner_iter: int = 1000, rate_margin: float = 1e-3,
-                seed: int = 0, ops: FastOperators | None = None, gap_tol: float = 2e-3,
-                check_every: int = 50, rho0: float = 0.01, rho_growth: float = 5.0,
-                rho_max: float = 1e8, rate_form: str = "log") -> DesignResult:
+def fast_design(
+    problem: DesignProblem,
+    *,
+    warm_start: DesignResult | None = None,
+    sensing_rank: str = "full",
+    tol: float = 1e-6,
+    max_iter: int = 20,
+    inner_iter: int = 1000,
+    rate_margin: float = 1e-3,
+    seed: int = 0,
+    ops: FastOperators | None = None,
+    gap_tol: float = 2e-3,
+    check_every: int = 50,
+    rho0: float = 0.01,
+    rho_growth: float = 5.0,
+    rho_max: float = 1e8,
+    rate_form: str = "log",
+) -> DesignResult:
     """Joint design of seed 000 (33) by an augmented Lagrangian on the beamformers (module docstring).
 
     problem: :class:`twin.isac.design.DesignProblem`. warm_start: a previous result (e.g. the last
@@ -294,7 +323,7 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
     K, N, M = pb.K, pb.N, pb.M
     r = 3 * K if sensing_rank == "full" else 1
     cols = M + r
-    gamma = (2.0 ** pb.eta - 1.0) * (1.0 + rate_margin)
+    gamma = (2.0**pb.eta - 1.0) * (1.0 + rate_margin)
     S = _sinr_signs(M, cols, gamma)
     p_max = pb.p_max_w
     rng = np.random.default_rng(seed)
@@ -342,7 +371,7 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
         Gy = _chain(Yc, nrm, Gz.reshape(shape), p_max)
         return val, 2.0 * _to_real(Gy)
 
-    gamma_true = 2.0 ** pb.eta - 1.0
+    gamma_true = 2.0**pb.eta - 1.0
     S_true = _sinr_signs(M, cols, gamma_true)
     state = {"cert": None, "done": False, "checks": 0, "last_opt": -100, "it": 0}
     # certificate schedule: every check_every L-BFGS iterations, and early (10, 20) after a warm start
@@ -359,8 +388,17 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
         if gap_tol < cert.gap <= 5.0 * gap_tol and state["checks"] - state["last_opt"] >= 10:
             # close: the stationarity multipliers are not the best ones; maximise the bound over them
             state["last_opt"] = state["checks"]
-            cert = optimise_multipliers(ops, pb.H, pb.comm_noise, pb.eta, p_max, Z[:, :M], Z[:, M:],
-                                        lam0=cert.lam, mu0=cert.mu)
+            cert = optimise_multipliers(
+                ops,
+                pb.H,
+                pb.comm_noise,
+                pb.eta,
+                p_max,
+                Z[:, :M],
+                Z[:, M:],
+                lam0=cert.lam,
+                mu0=cert.mu,
+            )
         state["cert"] = cert
         state["done"] = cert.gap <= gap_tol
         return state["done"]
@@ -373,7 +411,11 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
 
     def measure(x):
         Z, _ = _factors(unpack(x), p_max)
-        c = _rate_log_slack(ops, Z, gamma)[0] if rate_form == "log" else _rate_slack(ops, Z, S, gamma)[0]
+        c = (
+            _rate_log_slack(ops, Z, gamma)[0]
+            if rate_form == "log"
+            else _rate_slack(ops, Z, S, gamma)[0]
+        )
         return crb_and_gradient(ops, Z)[0], c
 
     def outer_stop(x, f, viol, history):
@@ -381,30 +423,69 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
             return True
         return len(history) > 1 and abs(history[-2] - f) <= tol * f and viol <= tol
 
-    run = augmented_lagrangian(phi, measure, pack(Y), lam, rho=float(rho0), max_outer=max_iter, inner_iter=inner_iter,
-                               rho_growth=rho_growth, rho_max=rho_max,
-                               inner_stop=scheduled if gap_tol > 0 else None, outer_stop=outer_stop)
-    x, lam, rho, viol, history, n_lbfgs = run.x, run.lam, run.rho, run.violation, run.history, run.lbfgs_iterations
+    run = augmented_lagrangian(
+        phi,
+        measure,
+        pack(Y),
+        lam,
+        rho=float(rho0),
+        max_outer=max_iter,
+        inner_iter=inner_iter,
+        rho_growth=rho_growth,
+        rho_max=rho_max,
+        inner_stop=scheduled if gap_tol > 0 else None,
+        outer_stop=outer_stop,
+    )
+    x, lam, rho, viol, history, n_lbfgs = (
+        run.x,
+        run.lam,
+        run.rho,
+        run.violation,
+        run.history,
+        run.lbfgs_iterations,
+    )
     Yf = unpack(x)
     Z, _ = _factors(Yf, p_max)
     W, L = Z[:, :M], Z[:, M:]
     R = L[:, 0] if r == 1 else L @ L.conj().T
     secs = time.perf_counter() - t0
-    result = evaluate_design(pb, W, R, scheme="fast_design", solver="alm-lbfgs", iterations=len(history),
-                             objective_history=[float(h) for h in history],
-                             rcrb_history_m=[float(np.sqrt(h)) for h in history], solve_time_s=secs)
+    result = evaluate_design(
+        pb,
+        W,
+        R,
+        scheme="fast_design",
+        solver="alm-lbfgs",
+        iterations=len(history),
+        objective_history=[float(h) for h in history],
+        rcrb_history_m=[float(np.sqrt(h)) for h in history],
+        solve_time_s=secs,
+    )
     cert = state["cert"]
     if cert is None or not state["done"]:  # certificate of the returned point, best multipliers
         cert = optimise_multipliers(ops, pb.H, pb.comm_noise, pb.eta, p_max, W, L)
-    result.extra.update(factors=Yf, max_violation=viol, lbfgs_iterations=n_lbfgs, sensing_rank=sensing_rank,
-                        multipliers=lam, certificate=cert, dual_bound_m=cert.bound_m,
-                        dual_gap=(result.rcrb_m / cert.bound_m - 1.0) if cert.bound_m > 0 else float("inf"),
-                        certificate_checks=state["checks"], rho=rho)
+    result.extra.update(
+        factors=Yf,
+        max_violation=viol,
+        lbfgs_iterations=n_lbfgs,
+        sensing_rank=sensing_rank,
+        multipliers=lam,
+        certificate=cert,
+        dual_bound_m=cert.bound_m,
+        dual_gap=(result.rcrb_m / cert.bound_m - 1.0) if cert.bound_m > 0 else float("inf"),
+        certificate_checks=state["checks"],
+        rho=rho,
+    )
     if not result.meets(pb):
-        fb = fallback_design(pb, scheme="fast_design", cause="infeasible", solver="alm-lbfgs",
-                             solve_time_s=secs, iterations=len(history),
-                             message=f"rate targets not met after {len(history)} outer iterations "
-                                     f"(worst rate {float(np.min(result.rates - pb.eta)):+.3g} bit/s/Hz from target)")
+        fb = fallback_design(
+            pb,
+            scheme="fast_design",
+            cause="infeasible",
+            solver="alm-lbfgs",
+            solve_time_s=secs,
+            iterations=len(history),
+            message=f"rate targets not met after {len(history)} outer iterations "
+            f"(worst rate {float(np.min(result.rates - pb.eta)):+.3g} bit/s/Hz from target)",
+        )
         fb.extra.update(result.extra)
         fb.extra["unmet_design"] = result
         return fb
@@ -415,10 +496,19 @@ def fast_design(problem: DesignProblem, *, warm_start: DesignResult | None = Non
 # random instances and the certification study
 
 
-def random_problem(rng: np.random.Generator, *, collaboration: str = "II", nx: int = 4, nz: int = 4,
-                   n_ue: int = 10, eta_bps_hz: float = 2.0, p_max_dbm: float = 30.0,
-                   sensing_noise_dbm: float = -110.0, central_index: int | None = None,
-                   max_tries: int = 20) -> DesignProblem:
+def random_problem(
+    rng: np.random.Generator,
+    *,
+    collaboration: str = "II",
+    nx: int = 4,
+    nz: int = 4,
+    n_ue: int = 10,
+    eta_bps_hz: float = 2.0,
+    p_max_dbm: float = 30.0,
+    sensing_noise_dbm: float = -110.0,
+    central_index: int | None = None,
+    max_tries: int = 20,
+) -> DesignProblem:
     """A random seed 000 Table I/II instance: Walker 72 x 22 (F = 1) group of type ``collaboration``
     around a random central satellite (``central_index`` or drawn from ``rng``; redrawn if no
     complete group exists), ``n_ue`` UEs uniform in the 15 km service disk at the central's nadir,
@@ -438,23 +528,56 @@ def random_problem(rng: np.random.Generator, *, collaboration: str = "II", nx: i
             if central_index is not None:
                 raise
     if g is None:
-        raise ValueError(f"no complete type-{collaboration} group found in {max_tries} random draws")
+        raise ValueError(
+            f"no complete type-{collaboration} group found in {max_tries} random draws"
+        )
     K = g.sat_pos.shape[0]
-    params = channel.IsacParams(nx=nx, nz=nz, K=K, M=n_ue, p_max_dbm=p_max_dbm, rate_target_bps_hz=eta_bps_hz,
-                                sensing_noise_dbm=sensing_noise_dbm)
+    params = channel.IsacParams(
+        nx=nx,
+        nz=nz,
+        K=K,
+        M=n_ue,
+        p_max_dbm=p_max_dbm,
+        rate_target_bps_hz=eta_bps_hz,
+        sensing_noise_dbm=sensing_noise_dbm,
+    )
     frames = isac_array_frames(g.sat_pos, g.sat_vel)
     target = channel.ue_positions(g.central_nadir_ecef, params.service_radius_m, 1, rng)[0]
     ues = channel.ue_positions(g.central_nadir_ecef, params.service_radius_m, n_ue, rng)
-    H = channel.comm_channels(g.sat_pos, ues, frames=frames, params=params, rng=rng, center_ecef=g.central_nadir_ecef)
+    H = channel.comm_channels(
+        g.sat_pos, ues, frames=frames, params=params, rng=rng, center_ecef=g.central_nadir_ecef
+    )
     beta = paper_beta(g.sat_pos, target, rng=rng)
-    return DesignProblem(sat_pos=g.sat_pos, target=target, beta=beta, H=H, eta=eta_bps_hz,
-                         p_max_w=float(dbm_to_w(p_max_dbm)), sensing_noise_w=float(dbm_to_w(sensing_noise_dbm)),
-                         nx=nx, nz=nz, frames=frames, comm_noise=1.0)
+    return DesignProblem(
+        sat_pos=g.sat_pos,
+        target=target,
+        beta=beta,
+        H=H,
+        eta=eta_bps_hz,
+        p_max_w=float(dbm_to_w(p_max_dbm)),
+        sensing_noise_w=float(dbm_to_w(sensing_noise_dbm)),
+        nx=nx,
+        nz=nz,
+        frames=frames,
+        comm_noise=1.0,
+    )
 
 
-def certify(n: int, *, seed: int = 2026, collaboration: str = "II", nx: int = 4, nz: int = 4, n_ue: int = 10,
-            out=None, sdr: bool = False, single_stream: bool = False, sdr_solver: str = "auto", file=None,
-            **design_kw) -> list[dict]:
+def certify(
+    n: int,
+    *,
+    seed: int = 2026,
+    collaboration: str = "II",
+    nx: int = 4,
+    nz: int = 4,
+    n_ue: int = 10,
+    out=None,
+    sdr: bool = False,
+    single_stream: bool = False,
+    sdr_solver: str = "auto",
+    file=None,
+    **design_kw,
+) -> list[dict]:
     """Certify :func:`fast_design` on ``n`` random instances (:func:`random_problem`, instance i from
     SeedSequence(seed).spawn) with the weak-duality bound (:func:`twin.isac.dual_bound.optimise_multipliers`
     at the returned design; no SDP solve). Optionally (``sdr=True``) also solves the SDR
@@ -479,33 +602,56 @@ def certify(n: int, *, seed: int = 2026, collaboration: str = "II", nx: int = 4,
         fh = open(out, "w", newline="")
     try:
         for i, ss in enumerate(np.random.SeedSequence(seed).spawn(int(n))):
-            pb = random_problem(np.random.default_rng(ss), collaboration=collaboration, nx=nx, nz=nz, n_ue=n_ue)
+            pb = random_problem(
+                np.random.default_rng(ss), collaboration=collaboration, nx=nx, nz=nz, n_ue=n_ue
+            )
             c = time.process_time()
             ops = FastOperators(pb)
             fd = fast_design(pb, ops=ops, **design_kw)
             c_fast = time.process_time() - c
             d = fd.extra.get("unmet_design", fd)
             c = time.process_time()
-            Z, _ = _factors(d.extra["factors"] if "factors" in d.extra else fd.extra["factors"], pb.p_max_w)
-            cert = optimise_multipliers(ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, :pb.M], Z[:, pb.M:])
+            Z, _ = _factors(
+                d.extra["factors"] if "factors" in d.extra else fd.extra["factors"], pb.p_max_w
+            )
+            cert = optimise_multipliers(
+                ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, : pb.M], Z[:, pb.M :]
+            )
             c_cert = time.process_time() - c
-            row = dict(instance=i, status=fd.status, rcrb_m=d.rcrb_m, dual_bound_m=cert.bound_m,
-                       gap_pct=100.0 * (d.rcrb_m / cert.bound_m - 1.0) if cert.bound_m > 0 else float("inf"),
-                       min_rate_margin=float(np.min(d.rates - pb.eta)),
-                       max_power_ratio=float(np.max(d.sat_power_w / pb.p_max_w)),
-                       cpu_fast_s=c_fast, cpu_cert_s=c_cert, lbfgs_iterations=fd.extra.get("lbfgs_iterations", 0))
+            row = dict(
+                instance=i,
+                status=fd.status,
+                rcrb_m=d.rcrb_m,
+                dual_bound_m=cert.bound_m,
+                gap_pct=100.0 * (d.rcrb_m / cert.bound_m - 1.0)
+                if cert.bound_m > 0
+                else float("inf"),
+                min_rate_margin=float(np.min(d.rates - pb.eta)),
+                max_power_ratio=float(np.max(d.sat_power_w / pb.p_max_w)),
+                cpu_fast_s=c_fast,
+                cpu_cert_s=c_cert,
+                lbfgs_iterations=fd.extra.get("lbfgs_iterations", 0),
+            )
             if single_stream:
                 c = time.process_time()
                 f1 = fast_design(pb, ops=ops, sensing_rank="one", **design_kw)
-                row.update(status_one=f1.status, rcrb_one_m=f1.rcrb_m, cpu_one_s=time.process_time() - c,
-                           gap_one_pct=100.0 * (f1.rcrb_m / cert.bound_m - 1.0),
-                           min_rate_margin_one=float(np.min(f1.rates - pb.eta)),
-                           max_power_ratio_one=float(np.max(f1.sat_power_w / pb.p_max_w)))
+                row.update(
+                    status_one=f1.status,
+                    rcrb_one_m=f1.rcrb_m,
+                    cpu_one_s=time.process_time() - c,
+                    gap_one_pct=100.0 * (f1.rcrb_m / cert.bound_m - 1.0),
+                    min_rate_margin_one=float(np.min(f1.rates - pb.eta)),
+                    max_power_ratio_one=float(np.max(f1.sat_power_w / pb.p_max_w)),
+                )
             if sdr:
                 c = time.process_time()
                 b = sdr_lower_bound(pb, solver=sdr_solver)
-                row.update(sdr_status=b.status, sdr_bound_m=b.bound_m, cpu_sdr_s=time.process_time() - c,
-                           gap_sdr_pct=100.0 * (d.rcrb_m / b.bound_m - 1.0))
+                row.update(
+                    sdr_status=b.status,
+                    sdr_bound_m=b.bound_m,
+                    cpu_sdr_s=time.process_time() - c,
+                    gap_sdr_pct=100.0 * (d.rcrb_m / b.bound_m - 1.0),
+                )
             rows.append(row)
             if fh is not None:
                 if writer is None:
@@ -513,8 +659,13 @@ def certify(n: int, *, seed: int = 2026, collaboration: str = "II", nx: int = 4,
                     writer.writeheader()
                 writer.writerow(row)
                 fh.flush()
-            print(" ".join(f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()),
-                  file=log, flush=True)
+            print(
+                " ".join(
+                    f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+                ),
+                file=log,
+                flush=True,
+            )
     finally:
         if fh is not None:
             fh.close()
@@ -524,8 +675,10 @@ def certify(n: int, *, seed: int = 2026, collaboration: str = "II", nx: int = 4,
 def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m twin.isac.fast_design",
-                                 description="certify fast_design with the weak-duality bound on random instances")
+    ap = argparse.ArgumentParser(
+        prog="python -m twin.isac.fast_design",
+        description="certify fast_design with the weak-duality bound on random instances",
+    )
     ap.add_argument("--certify", type=int, default=50, help="number of random instances")
     ap.add_argument("--out", default="out/certify.csv")
     ap.add_argument("--seed", type=int, default=2026)
@@ -533,20 +686,37 @@ def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     ap.add_argument("--nx", type=int, default=4)
     ap.add_argument("--nz", type=int, default=4)
     ap.add_argument("--ues", type=int, default=10)
-    ap.add_argument("--sdr", action="store_true", help="also solve the cvxpy SDR (minutes each at Table II size)")
+    ap.add_argument(
+        "--sdr",
+        action="store_true",
+        help="also solve the cvxpy SDR (minutes each at Table II size)",
+    )
     ap.add_argument("--single-stream", action="store_true", help="also run sensing_rank='one'")
     a = ap.parse_args(argv)
-    rows = certify(a.certify, seed=a.seed, collaboration=a.collaboration, nx=a.nx, nz=a.nz, n_ue=a.ues, out=a.out,
-                   sdr=a.sdr, single_stream=a.single_stream)
+    rows = certify(
+        a.certify,
+        seed=a.seed,
+        collaboration=a.collaboration,
+        nx=a.nx,
+        nz=a.nz,
+        n_ue=a.ues,
+        out=a.out,
+        sdr=a.sdr,
+        single_stream=a.single_stream,
+    )
     cpu = np.array([r["cpu_fast_s"] for r in rows])
-    print(f"{len(rows)} instances: {sum(r['status'] == 'optimal' for r in rows)} optimal; worst certified gap "
-          f"{max(r['gap_pct'] for r in rows):.4f} % (RCRB / sqrt(dual bound) - 1); min rate margin "
-          f"{min(r['min_rate_margin'] for r in rows):+.3g} bit/s/Hz; max power ratio "
-          f"{max(r['max_power_ratio'] for r in rows):.9f}; CPU per design median {np.median(cpu):.3g} s, "
-          f"max {cpu.max():.3g} s")
+    print(
+        f"{len(rows)} instances: {sum(r['status'] == 'optimal' for r in rows)} optimal; worst certified gap "
+        f"{max(r['gap_pct'] for r in rows):.4f} % (RCRB / sqrt(dual bound) - 1); min rate margin "
+        f"{min(r['min_rate_margin'] for r in rows):+.3g} bit/s/Hz; max power ratio "
+        f"{max(r['max_power_ratio'] for r in rows):.9f}; CPU per design median {np.median(cpu):.3g} s, "
+        f"max {cpu.max():.3g} s"
+    )
     if a.sdr:
-        print(f"SDR: worst gap to the SDR {max(r['gap_sdr_pct'] for r in rows):.4f} %; dual bound <= SDR bound on "
-              f"{sum(r['dual_bound_m'] <= r['sdr_bound_m'] * (1 + 1e-6) for r in rows)}/{len(rows)}")
+        print(
+            f"SDR: worst gap to the SDR {max(r['gap_sdr_pct'] for r in rows):.4f} %; dual bound <= SDR bound on "
+            f"{sum(r['dual_bound_m'] <= r['sdr_bound_m'] * (1 + 1e-6) for r in rows)}/{len(rows)}"
+        )
     if a.single_stream:
         print(f"single stream: worst gap {max(r['gap_one_pct'] for r in rows):.4f} %")
 

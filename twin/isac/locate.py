@@ -68,9 +68,13 @@ class SensingProblem:
         if np.shape(self.beta) != (K, K):
             raise ValueError(f"beta must be (K, K) = ({K}, {K}), got {np.shape(self.beta)}")
         if np.ndim(self.samples) != 2 or np.shape(self.samples)[0] != N * K:
-            raise ValueError(f"samples must be (NK, L) with NK = {N * K}, got {np.shape(self.samples)}")
+            raise ValueError(
+                f"samples must be (NK, L) with NK = {N * K}, got {np.shape(self.samples)}"
+            )
         if np.shape(self.prior_centre) != (3,):
-            raise ValueError(f"prior_centre must be (3,) ECEF metres, got {np.shape(self.prior_centre)}")
+            raise ValueError(
+                f"prior_centre must be (3,) ECEF metres, got {np.shape(self.prior_centre)}"
+            )
         if not self.half_width_m > 0:
             raise ValueError(f"half_width_m must be > 0 m, got {self.half_width_m}")
         if not self.noise_power > 0:
@@ -122,7 +126,9 @@ def draw_prior_centre(target, rng: np.random.Generator, *, spread_m: float = 250
 def _modelled_echo(problem: SensingProblem, points, receivers=None) -> np.ndarray:
     """D(p) x̄ for each point, rows of the chosen receivers: (P, rows, L) complex."""
     theta, phi = angles(problem.sat_pos, points, problem.frames)
-    z = echo_apply(theta, phi, problem.beta, problem.samples, problem.nx, problem.nz, problem.spacing_wl)
+    z = echo_apply(
+        theta, phi, problem.beta, problem.samples, problem.nx, problem.nz, problem.spacing_wl
+    )
     return z[:, problem.block_rows(receivers), :]
 
 
@@ -131,7 +137,9 @@ def _check_y(problem: SensingProblem, y) -> np.ndarray:
     if y.ndim == 1:
         y = y[:, None]
     if y.shape != np.shape(problem.samples):
-        raise ValueError(f"y must have the shape of the samples (NK, L) = {np.shape(problem.samples)}, got {y.shape}")
+        raise ValueError(
+            f"y must have the shape of the samples (NK, L) = {np.shape(problem.samples)}, got {y.shape}"
+        )
     return y
 
 
@@ -178,7 +186,9 @@ def fitness_function(problem: SensingProblem, y, *, receivers=None):
     def f(offsets):
         offsets = np.asarray(offsets, dtype=float)
         pts = problem.to_ecef(offsets.reshape(-1, 3))
-        return -concentrated_residual(problem, y, pts, receivers=receivers).reshape(offsets.shape[:-1])
+        return -concentrated_residual(problem, y, pts, receivers=receivers).reshape(
+            offsets.shape[:-1]
+        )
 
     return f
 
@@ -226,13 +236,24 @@ def _direct_estimate(problem, y, rng, optimiser, **opts) -> Estimate:
             "stage_evaluations": np.cumsum(res.evaluations_per_stage),
         }
     return Estimate(
-        position=problem.to_ecef(res.x[0]), fitness=y2 + float(res.value[0]),
-        n_evaluations=int(res.n_evaluations[0]), history=y2 + res.history[0], extra=extra,
+        position=problem.to_ecef(res.x[0]),
+        fitness=y2 + float(res.value[0]),
+        n_evaluations=int(res.n_evaluations[0]),
+        history=y2 + res.history[0],
+        extra=extra,
     )
 
 
-def refine(problem: SensingProblem, y, start: Estimate, *, initial_step_m: float = 0.05,
-           xtol_m: float = 1e-4, ftol: float = 1e-9, max_evaluations: int = 600) -> Estimate:
+def refine(
+    problem: SensingProblem,
+    y,
+    start: Estimate,
+    *,
+    initial_step_m: float = 0.05,
+    xtol_m: float = 1e-4,
+    ftol: float = 1e-9,
+    max_evaluations: int = 600,
+) -> Estimate:
     """Local polish of a direct estimate: Nelder-Mead (scipy) on the same concentrated fit
     (:func:`concentrated_residual`) from ``start.position``, inside the prior cube.
 
@@ -246,19 +267,35 @@ def refine(problem: SensingProblem, y, start: Estimate, *, initial_step_m: float
     lo, hi = problem.bounds()
     x0 = np.clip(problem.to_enu(start.position), lo, hi)
     y2 = float(np.sum(np.abs(_check_y(problem, y)) ** 2))
-    unit = max(abs(float(f(x0[None, None])[0, 0])), np.finfo(float).tiny)  # O(1) objective for the tolerances
+    unit = max(
+        abs(float(f(x0[None, None])[0, 0])), np.finfo(float).tiny
+    )  # O(1) objective for the tolerances
 
     def cost(x):
         return -float(f(x[None, None])[0, 0]) / unit
 
     simplex = x0 + np.vstack([np.zeros(3), initial_step_m * np.eye(3)])
-    res = minimize(cost, x0, method="Nelder-Mead", bounds=list(zip(lo, hi)),
-                   options={"initial_simplex": np.clip(simplex, lo, hi), "xatol": xtol_m, "fatol": ftol,
-                            "maxfev": int(max_evaluations)})
+    res = minimize(
+        cost,
+        x0,
+        method="Nelder-Mead",
+        bounds=list(zip(lo, hi)),
+        options={
+            "initial_simplex": np.clip(simplex, lo, hi),
+            "xatol": xtol_m,
+            "fatol": ftol,
+            "maxfev": int(max_evaluations),
+        },
+    )
     best = res.x if res.fun <= cost(x0) else x0
     fit = y2 - cost(best) * unit
-    return Estimate(position=problem.to_ecef(best), fitness=fit, n_evaluations=start.n_evaluations + int(res.nfev),
-                    history=np.append(start.history, fit), extra={**start.extra, "refine_evaluations": int(res.nfev)})
+    return Estimate(
+        position=problem.to_ecef(best),
+        fitness=fit,
+        n_evaluations=start.n_evaluations + int(res.nfev),
+        history=np.append(start.history, fit),
+        extra={**start.extra, "refine_evaluations": int(res.nfev)},
+    )
 
 
 def _angle_window(problem: SensingProblem, u: int, margin: float = 0.1):
@@ -293,7 +330,9 @@ def satellite_angle_mle(problem: SensingProblem, y, u: int, *, final_step_rad: f
         theta = np.repeat(th0[None], len(pts), axis=0)
         phi = np.repeat(ph0[None], len(pts), axis=0)
         theta[:, u], phi[:, u] = pts[:, 0], pts[:, 1]
-        z = echo_apply(theta, phi, problem.beta, problem.samples, problem.nx, problem.nz, problem.spacing_wl)[:, rows]
+        z = echo_apply(
+            theta, phi, problem.beta, problem.samples, problem.nx, problem.nz, problem.spacing_wl
+        )[:, rows]
         num = np.einsum("prl,rl->p", z.conj(), yu)
         if problem.alpha_model == "real":
             num = num.real
@@ -301,10 +340,17 @@ def satellite_angle_mle(problem: SensingProblem, y, u: int, *, final_step_rad: f
         r = yu[None] - (num / den)[:, None, None] * z
         return -np.einsum("prl,prl->p", r.conj(), r).real.reshape(ab.shape[:-1]), num, den
 
-    res = grid_search(lambda ab: fit(origin + ab * span)[0], np.zeros(2), np.ones(2), final_step=final_step_rad / span)
+    res = grid_search(
+        lambda ab: fit(origin + ab * span)[0],
+        np.zeros(2),
+        np.ones(2),
+        final_step=final_step_rad / span,
+    )
     best = origin + res.x[0] * span
     _, num, den = fit(best[None, None])
-    snr = float(np.abs(num[0]) ** 2 / den[0] / (problem.n_elements * yu.shape[1] * problem.noise_power))
+    snr = float(
+        np.abs(num[0]) ** 2 / den[0] / (problem.n_elements * yu.shape[1] * problem.noise_power)
+    )
     return float(best[0]), float(best[1]), snr, int(res.n_evaluations[0])
 
 
@@ -330,7 +376,11 @@ def _two_step(problem: SensingProblem, y, rng, *, final_step_rad: float = 1e-10)
     weights = np.empty(K)
     n_eval = 0
     ranges = np.linalg.norm(problem.sat_pos - problem.prior_centre, axis=1)
-    frames = np.broadcast_to(np.eye(3), (K, 3, 3)) if problem.frames is None else np.asarray(problem.frames)
+    frames = (
+        np.broadcast_to(np.eye(3), (K, 3, 3))
+        if problem.frames is None
+        else np.asarray(problem.frames)
+    )
     for u in range(K):  # K ≤ 7 satellites; each search is itself vectorised
         th, ph, snr, n = satellite_angle_mle(problem, y, u, final_step_rad=final_step_rad)
         local = np.array([np.sin(th) * np.cos(ph), np.sin(th) * np.sin(ph), np.cos(th)])
@@ -340,8 +390,13 @@ def _two_step(problem: SensingProblem, y, rng, *, final_step_rad: float = 1e-10)
         n_eval += n
     pos = bearing_intersection(problem.sat_pos, dirs, weights)
     fit = float(concentrated_likelihood(problem, y, pos[None])[0])
-    return Estimate(position=pos, fitness=fit, n_evaluations=n_eval, history=np.array([fit]),
-                    extra={"directions": dirs, "weights": weights})
+    return Estimate(
+        position=pos,
+        fitness=fit,
+        n_evaluations=n_eval,
+        history=np.array([fit]),
+        extra={"directions": dirs, "weights": weights},
+    )
 
 
 def single_receiver_crbs(problem: SensingProblem, point, Rx=None) -> np.ndarray:
@@ -362,16 +417,27 @@ def single_receiver_crbs(problem: SensingProblem, point, Rx=None) -> np.ndarray:
         beta_u = np.zeros_like(beta)
         beta_u[:, u] = beta[:, u]
         try:
-            C = location_crb(problem.sat_pos, np.asarray(point, dtype=float), Rx, beta_u,
-                             noise_power=problem.noise_power, nx=problem.nx, nz=problem.nz,
-                             alpha=problem.alpha_true, spacing_wl=problem.spacing_wl, frames=problem.frames)
+            C = location_crb(
+                problem.sat_pos,
+                np.asarray(point, dtype=float),
+                Rx,
+                beta_u,
+                noise_power=problem.noise_power,
+                nx=problem.nx,
+                nz=problem.nz,
+                alpha=problem.alpha_true,
+                spacing_wl=problem.spacing_wl,
+                frames=problem.frames,
+            )
             out[u] = float(np.trace(C))
         except ValueError:
             out[u] = np.inf
     return out
 
 
-def _aux_direct(problem: SensingProblem, y, rng, *, inner: str = "pso", crb_weights=None, **opts) -> Estimate:
+def _aux_direct(
+    problem: SensingProblem, y, rng, *, inner: str = "pso", crb_weights=None, **opts
+) -> Estimate:
     """crb_weights: optional (K,) CRB_u (m²) to weight with; default :func:`single_receiver_crbs`
     at the prior centre with the realised samples."""
     K = problem.n_sats
@@ -381,16 +447,27 @@ def _aux_direct(problem: SensingProblem, y, rng, *, inner: str = "pso", crb_weig
         res, _ = _direct(problem, y, rng, inner, receivers=[u], **opts)
         positions[u] = problem.to_ecef(res.x[0])
         n_eval += int(res.n_evaluations[0])
-    crbs = single_receiver_crbs(problem, problem.prior_centre) if crb_weights is None else np.asarray(crb_weights, float)
+    crbs = (
+        single_receiver_crbs(problem, problem.prior_centre)
+        if crb_weights is None
+        else np.asarray(crb_weights, float)
+    )
     if crbs.shape != (K,):
         raise ValueError(f"crb_weights must be (K,) = ({K},) m², got {crbs.shape}")
     w = np.where(np.isfinite(crbs) & (crbs > 0), 1.0 / crbs, 0.0)
     if not w.sum() > 0:
-        raise ValueError("no satellite has a finite single-receiver CRB; cannot weight the estimates")
+        raise ValueError(
+            "no satellite has a finite single-receiver CRB; cannot weight the estimates"
+        )
     pos = (w[:, None] * positions).sum(axis=0) / w.sum()
     fit = float(concentrated_likelihood(problem, y, pos[None])[0])
-    return Estimate(position=pos, fitness=fit, n_evaluations=n_eval, history=np.array([fit]),
-                    extra={"per_satellite": positions, "crb_m2": crbs})
+    return Estimate(
+        position=pos,
+        fitness=fit,
+        n_evaluations=n_eval,
+        history=np.array([fit]),
+        extra={"per_satellite": positions, "crb_m2": crbs},
+    )
 
 
 def estimate(method: str, problem: SensingProblem, y, rng: np.random.Generator, **opts) -> Estimate:
@@ -414,7 +491,13 @@ def estimate(method: str, problem: SensingProblem, y, rng: np.random.Generator, 
         return _direct_estimate(problem, y, rng, method, **opts)
     if method == "pso_refined":
         step, xtol = opts.pop("refine_step_m", 0.05), opts.pop("refine_xtol_m", 1e-4)
-        return refine(problem, y, _direct_estimate(problem, y, rng, "pso", **opts), initial_step_m=step, xtol_m=xtol)
+        return refine(
+            problem,
+            y,
+            _direct_estimate(problem, y, rng, "pso", **opts),
+            initial_step_m=step,
+            xtol_m=xtol,
+        )
     if method == "two_step":
         return _two_step(problem, y, rng, **opts)
     if method == "aux_direct":

@@ -195,7 +195,9 @@ def _phases(K, phases, rng):
             raise ValueError(f"phases must have shape (K, K) = ({K}, {K}) radians, got {ph.shape}")
         return ph
     if rng is None:
-        raise ValueError("give either phases (K, K) radians or rng (numpy Generator) for the beta phases")
+        raise ValueError(
+            "give either phases (K, K) radians or rng (numpy Generator) for the beta phases"
+        )
     return rng.uniform(0.0, 2.0 * np.pi, size=(K, K))
 
 
@@ -208,8 +210,9 @@ def _ranges(sat_pos, target):
     return d
 
 
-def paper_beta(sat_pos, target, *, altitude_ref_m: float = 550e3, beta_ref: float = 1.0,
-               phases=None, rng=None) -> np.ndarray:
+def paper_beta(
+    sat_pos, target, *, altitude_ref_m: float = 550e3, beta_ref: float = 1.0, phases=None, rng=None
+) -> np.ndarray:
     """Seed-math B.9 "paper" reflection-coefficient model (seed 000 gives none).
 
     beta[k, u] = beta_ref * H^2 / (d_k d_u) * exp(j phi_{k,u}),
@@ -227,8 +230,17 @@ def paper_beta(sat_pos, target, *, altitude_ref_m: float = 550e3, beta_ref: floa
     return amp * np.exp(1j * _phases(d.size, phases, rng))
 
 
-def radar_beta(sat_pos, target, *, rcs_m2: float = 10.0, wavelength_m: float = C_LIGHT / 35e9,
-               tx_gain: float = 16.0, rx_gain: float = 16.0, phases=None, rng=None) -> np.ndarray:
+def radar_beta(
+    sat_pos,
+    target,
+    *,
+    rcs_m2: float = 10.0,
+    wavelength_m: float = C_LIGHT / 35e9,
+    tx_gain: float = 16.0,
+    rx_gain: float = 16.0,
+    phases=None,
+    rng=None,
+) -> np.ndarray:
     """Physical bistatic radar-equation reflection coefficients.
 
     |beta[k, u]| = sqrt(G_t G_r lambda^2 sigma / ((4 pi)^3 d_k^2 d_u^2)), dimensionless
@@ -253,7 +265,9 @@ def radar_beta(sat_pos, target, *, rcs_m2: float = 10.0, wavelength_m: float = C
     d = _ranges(sat_pos, target)
     if rcs_m2 < 0 or wavelength_m <= 0 or tx_gain <= 0 or rx_gain <= 0:
         raise ValueError("rcs_m2 must be >= 0 and wavelength_m, tx_gain, rx_gain > 0")
-    amp = np.sqrt(tx_gain * rx_gain * wavelength_m**2 * rcs_m2 / (4.0 * np.pi) ** 3) / np.outer(d, d)
+    amp = np.sqrt(tx_gain * rx_gain * wavelength_m**2 * rcs_m2 / (4.0 * np.pi) ** 3) / np.outer(
+        d, d
+    )
     return amp * np.exp(1j * _phases(d.size, phases, rng))
 
 
@@ -277,7 +291,9 @@ def reflection_coefficients(model: str, sat_pos, target, **kwargs) -> np.ndarray
 def _check_beta(beta, K):
     b = np.asarray(beta)
     if b.shape != (K, K):
-        raise ValueError(f"beta must have shape (K, K) = ({K}, {K}) [transmitter, receiver], got {b.shape}")
+        raise ValueError(
+            f"beta must have shape (K, K) = ({K}, {K}) [transmitter, receiver], got {b.shape}"
+        )
     return b.astype(complex)
 
 
@@ -325,8 +341,20 @@ def echo_apply(theta, phi, beta, x, nx: int, nz: int, spacing_wl: float = 0.5) -
     return out[..., 0] if vector else out
 
 
-def echo(sat_pos, target, beta, x, *, alpha: float = 1.0, noise_power: float, nx: int, nz: int,
-         frames=None, rng: np.random.Generator, spacing_wl: float = 0.5) -> np.ndarray:
+def echo(
+    sat_pos,
+    target,
+    beta,
+    x,
+    *,
+    alpha: float = 1.0,
+    noise_power: float,
+    nx: int,
+    nz: int,
+    frames=None,
+    rng: np.random.Generator,
+    spacing_wl: float = 0.5,
+) -> np.ndarray:
     """Noisy stacked echo at all K satellites, seed 000 eqs. (11)/(14).
 
     y = alpha D(p) x + n, n ~ CN(0, noise_power I_NK) i.i.d. per snapshot.
@@ -347,7 +375,9 @@ def _psd_sqrt(R):
     w, U = np.linalg.eigh(Rh)
     scale = max(1.0, float(np.max(np.abs(w), initial=0.0)))
     if np.min(w, initial=0.0) < -1e-9 * scale:
-        raise ValueError(f"sensing covariance is not positive semidefinite (min eigenvalue {np.min(w):.3g})")
+        raise ValueError(
+            f"sensing covariance is not positive semidefinite (min eigenvalue {np.min(w):.3g})"
+        )
     return (U * np.sqrt(np.clip(w, 0.0, None))) @ U.conj().T
 
 
@@ -382,7 +412,9 @@ def transmit_samples(W, r, L: int, rng: np.random.Generator) -> np.ndarray:
         elif rr.ndim == 2 and rr.shape[0] == rr.shape[1]:
             part = _psd_sqrt(rr) @ complex_normal((rr.shape[0], L), rng)
         else:
-            raise ValueError(f"r must be a vector (NK,) or a covariance (NK, NK), got shape {rr.shape}")
+            raise ValueError(
+                f"r must be a vector (NK,) or a covariance (NK, NK), got shape {rr.shape}"
+            )
         if NK is not None and part.shape[0] != NK:
             raise ValueError(f"r has size {part.shape[0]} but W has NK = {NK} rows")
         x = part if x is None else x + part

@@ -74,8 +74,10 @@ class SensingScenario:
         if self.target is None and self.area_centre is None:
             raise ValueError("give a fixed target (3,) or an area_centre (3,) to draw targets from")
         if self.prior_spread_m > self.half_width_m:
-            raise ValueError(f"prior_spread_m {self.prior_spread_m} m must be <= half_width_m {self.half_width_m} m "
-                             "so the target lies inside the search cube")
+            raise ValueError(
+                f"prior_spread_m {self.prior_spread_m} m must be <= half_width_m {self.half_width_m} m "
+                "so the target lies inside the search cube"
+            )
 
     @property
     def Rx(self) -> np.ndarray:
@@ -97,21 +99,43 @@ class SensingScenario:
         rad = self.area_radius_m * np.sqrt(rng.random())
         az = rng.uniform(0, 2 * np.pi)
         earth_r = 6.371e6
-        return geodetic_to_ecef(lat + rad * np.cos(az) / earth_r, lon + rad * np.sin(az) / (earth_r * np.cos(lat)), 0.0)
+        return geodetic_to_ecef(
+            lat + rad * np.cos(az) / earth_r, lon + rad * np.sin(az) / (earth_r * np.cos(lat)), 0.0
+        )
 
     def draw(self, rng: np.random.Generator) -> Trial:
         """One random trial. β magnitudes are evaluated at the prior centre and the same β (known
         phases) is used to simulate and to estimate (seed-math B.9)."""
         target = self.draw_target(rng)
         prior = draw_prior_centre(target, rng, spread_m=self.prior_spread_m)
-        beta = reflection_coefficients(self.beta_model, self.sat_pos, prior, rng=rng, **self.beta_kwargs)
+        beta = reflection_coefficients(
+            self.beta_model, self.sat_pos, prior, rng=rng, **self.beta_kwargs
+        )
         x = transmit_samples(self.W, self.R, self.snapshots, rng)
-        y = echo(self.sat_pos, target, beta, x, alpha=self.alpha, noise_power=self.noise_power,
-                 nx=self.nx, nz=self.nz, frames=self.frames, rng=rng)
+        y = echo(
+            self.sat_pos,
+            target,
+            beta,
+            x,
+            alpha=self.alpha,
+            noise_power=self.noise_power,
+            nx=self.nx,
+            nz=self.nz,
+            frames=self.frames,
+            rng=rng,
+        )
         problem = SensingProblem(
-            sat_pos=np.asarray(self.sat_pos, dtype=float), beta=beta, nx=self.nx, nz=self.nz, samples=x,
-            noise_power=self.noise_power, prior_centre=prior, half_width_m=self.half_width_m,
-            frames=self.frames, alpha_true=self.alpha, alpha_model=self.alpha_model,
+            sat_pos=np.asarray(self.sat_pos, dtype=float),
+            beta=beta,
+            nx=self.nx,
+            nz=self.nz,
+            samples=x,
+            noise_power=self.noise_power,
+            prior_centre=prior,
+            half_width_m=self.half_width_m,
+            frames=self.frames,
+            alpha_true=self.alpha,
+            alpha_model=self.alpha_model,
         )
         return Trial(problem=problem, y=y, target=target, Rx=self.Rx)
 
@@ -165,9 +189,18 @@ def trial_rngs(seed: int, trial: int) -> tuple[np.random.Generator, np.random.Ge
 def trial_crbs(trial: Trial, conditional: bool = True) -> tuple[float, float]:
     """(tr CRB at R_x, tr CRB at the realised Σ_l x̄_l x̄_l^H) for one trial, m² (NaN if not conditional)."""
     p = trial.problem
-    kw = dict(noise_power=p.noise_power, nx=p.nx, nz=p.nz, alpha=p.alpha_true, spacing_wl=p.spacing_wl, frames=p.frames)
+    kw = dict(
+        noise_power=p.noise_power,
+        nx=p.nx,
+        nz=p.nz,
+        alpha=p.alpha_true,
+        spacing_wl=p.spacing_wl,
+        frames=p.frames,
+    )
     L = np.shape(p.samples)[1]  # FIM × L for L i.i.d. snapshots at the design covariance
-    crb = float(np.trace(location_crb(p.sat_pos, trial.target, trial.Rx, p.beta, snapshots=L, **kw)))
+    crb = float(
+        np.trace(location_crb(p.sat_pos, trial.target, trial.Rx, p.beta, snapshots=L, **kw))
+    )
     if not conditional:
         return crb, float("nan")
     x = np.asarray(p.samples)
@@ -221,7 +254,9 @@ def monte_carlo(
         n_evals[i] = est.n_evaluations
         histories.append(est.history)
         if "stage_positions" in est.extra:
-            for step, pos, ev in zip(est.extra["steps_m"], est.extra["stage_positions"], est.extra["stage_evaluations"]):
+            for step, pos, ev in zip(
+                est.extra["steps_m"], est.extra["stage_positions"], est.extra["stage_evaluations"]
+            ):
                 key = float(f"{step:.6g}")
                 stage_sq.setdefault(key, []).append(float(np.sum((pos - trial.target) ** 2)))
                 stage_ev.setdefault(key, []).append(float(ev))
@@ -230,11 +265,21 @@ def monte_carlo(
     sq = np.sum(errors**2, axis=1)
     lengths = {len(h) for h in histories}
     return MonteCarloResult(
-        method=method, trials=trials, rmse_m=float(np.sqrt(sq.mean())), rcrb_m=float(np.sqrt(crb.mean())),
-        cond_rcrb_m=float(np.sqrt(cond.mean())), mse_se_m2=float(sq.std(ddof=1) / np.sqrt(trials)),
+        method=method,
+        trials=trials,
+        rmse_m=float(np.sqrt(sq.mean())),
+        rcrb_m=float(np.sqrt(crb.mean())),
+        cond_rcrb_m=float(np.sqrt(cond.mean())),
+        mse_se_m2=float(sq.std(ddof=1) / np.sqrt(trials)),
         crb_se_m2=float(crb.std(ddof=1) / np.sqrt(n_crb)),
-        errors=errors, errors_enu=errors_enu, crb_m2=crb, cond_crb_m2=cond, n_evals=n_evals,
+        errors=errors,
+        errors_enu=errors_enu,
+        crb_m2=crb,
+        cond_crb_m2=cond,
+        n_evals=n_evals,
         history=np.array(histories) if len(lengths) == 1 else None,
-        stage_rmse_m={k: float(np.sqrt(np.mean(v))) for k, v in stage_sq.items() if len(v) == trials},
+        stage_rmse_m={
+            k: float(np.sqrt(np.mean(v))) for k, v in stage_sq.items() if len(v) == trials
+        },
         stage_evals={k: float(np.mean(v)) for k, v in stage_ev.items() if len(v) == trials},
     )

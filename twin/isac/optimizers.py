@@ -45,11 +45,15 @@ def _as_rngs(rng, batch: int) -> list[np.random.Generator]:
     """One Generator per batch element (a single Generator is allowed for batch 1)."""
     if isinstance(rng, np.random.Generator):
         if batch != 1:
-            raise ValueError(f"a single Generator serves one problem; batch has {batch}: pass a list of {batch} Generators")
+            raise ValueError(
+                f"a single Generator serves one problem; batch has {batch}: pass a list of {batch} Generators"
+            )
         return [rng]
     rngs = list(rng)
     if len(rngs) != batch or not all(isinstance(r, np.random.Generator) for r in rngs):
-        raise ValueError(f"need exactly {batch} numpy Generators (one per batch element), got {len(rngs)}")
+        raise ValueError(
+            f"need exactly {batch} numpy Generators (one per batch element), got {len(rngs)}"
+        )
     return rngs
 
 
@@ -66,7 +70,9 @@ def _check_box(lower, upper) -> tuple[np.ndarray, np.ndarray]:
     lower = np.atleast_2d(np.asarray(lower, dtype=float))
     upper = np.atleast_2d(np.asarray(upper, dtype=float))
     if lower.shape != upper.shape:
-        raise ValueError(f"lower {lower.shape} and upper {upper.shape} must have the same shape (B, d)")
+        raise ValueError(
+            f"lower {lower.shape} and upper {upper.shape} must have the same shape (B, d)"
+        )
     if not np.all(upper > lower):
         raise ValueError("every box must have upper > lower in each coordinate")
     return lower, upper
@@ -134,7 +140,12 @@ def pso(
         vel = w * vel + c1 * r1 * (pbest - pos) + c2 * r2 * (gbest[:, None, :] - pos)
         vel = np.clip(vel, -vmax, vmax)
         pos = np.clip(pos + vel, lower[:, None, :], upper[:, None, :])
-    return OptimResult(x=gbest, value=history[:, -1].copy(), n_evaluations=np.full(batch, particles * (iterations + 1)), history=history)
+    return OptimResult(
+        x=gbest,
+        value=history[:, -1].copy(),
+        n_evaluations=np.full(batch, particles * (iterations + 1)),
+        history=history,
+    )
 
 
 def genetic(
@@ -167,7 +178,9 @@ def genetic(
     f: (B, P, d) -> (B, P); lower, upper: (B, d) or (d,); rng: Generator (B = 1) or B Generators.
     """
     if population < 2 or generations < 0 or not 0 <= elite < population:
-        raise ValueError(f"need population >= 2, generations >= 0, 0 <= elite < population; got {population}, {generations}, {elite}")
+        raise ValueError(
+            f"need population >= 2, generations >= 0, 0 <= elite < population; got {population}, {generations}, {elite}"
+        )
     lower, upper = _check_box(lower, upper)
     batch, dim = lower.shape
     rngs = _as_rngs(rng, batch)
@@ -184,18 +197,26 @@ def genetic(
     for g in range(1, generations + 1):
         # Tournament selection: 2 * n_pairs parents, each the best of `tournament` random picks.
         picks = np.stack([r.integers(0, population, size=(2 * n_pairs, tournament)) for r in rngs])
-        winner = np.take_along_axis(picks, np.argmax(val[rows[..., None], picks], axis=2)[..., None], axis=2)[..., 0]
+        winner = np.take_along_axis(
+            picks, np.argmax(val[rows[..., None], picks], axis=2)[..., None], axis=2
+        )[..., 0]
         parents = pop[rows, winner].reshape(batch, n_pairs, 2, dim)
         p1, p2 = parents[:, :, 0], parents[:, :, 1]
         # SBX crossover.
         u = _uniform(rngs, (n_pairs, dim))
-        beta = np.where(u <= 0.5, (2 * u) ** (1 / (sbx_eta + 1)), (1 / (2 * (1 - u))) ** (1 / (sbx_eta + 1)))
+        beta = np.where(
+            u <= 0.5, (2 * u) ** (1 / (sbx_eta + 1)), (1 / (2 * (1 - u))) ** (1 / (sbx_eta + 1))
+        )
         do_cross = _uniform(rngs, (n_pairs, 1)) < crossover_prob
         c1 = np.where(do_cross, 0.5 * ((1 + beta) * p1 + (1 - beta) * p2), p1)
         c2 = np.where(do_cross, 0.5 * ((1 - beta) * p1 + (1 + beta) * p2), p2)
         children = np.concatenate([c1, c2], axis=1)[:, :n_children]
         # Gaussian mutation, step shrinking over the generations.
-        sigma = mutation_sigma_fraction * width * (1 - (1 - mutation_decay) * (g - 1) / max(generations - 1, 1))
+        sigma = (
+            mutation_sigma_fraction
+            * width
+            * (1 - (1 - mutation_decay) * (g - 1) / max(generations - 1, 1))
+        )
         mutate = _uniform(rngs, (n_children, dim)) < pm
         children = children + mutate * sigma * _normal(rngs, (n_children, dim))
         children = np.clip(children, lo, hi)
@@ -206,12 +227,16 @@ def genetic(
         history[:, g] = val.max(axis=1)
     best = np.argmax(val, axis=1)
     return OptimResult(
-        x=pop[np.arange(batch), best], value=val[np.arange(batch), best],
-        n_evaluations=np.full(batch, population + generations * n_children), history=history,
+        x=pop[np.arange(batch), best],
+        value=val[np.arange(batch), best],
+        n_evaluations=np.full(batch, population + generations * n_children),
+        history=history,
     )
 
 
-def grid_steps(width: float, final_step: float, *, coarse_points: int = 11, ratio: float = 10 ** 0.5) -> np.ndarray:
+def grid_steps(
+    width: float, final_step: float, *, coarse_points: int = 11, ratio: float = 10**0.5
+) -> np.ndarray:
     """Grid step of each stage of :func:`grid_search` (metres if the box is in metres).
 
     Stage 0 spans the box with ``coarse_points`` per axis (step width/(coarse_points-1)); each
@@ -219,7 +244,9 @@ def grid_steps(width: float, final_step: float, *, coarse_points: int = 11, rati
     ``final_step``; the stage count is the smallest that keeps every reduction <= ratio).
     """
     if final_step <= 0 or coarse_points < 2 or ratio <= 1:
-        raise ValueError(f"need final_step > 0, coarse_points >= 2, ratio > 1; got {final_step}, {coarse_points}, {ratio}")
+        raise ValueError(
+            f"need final_step > 0, coarse_points >= 2, ratio > 1; got {final_step}, {coarse_points}, {ratio}"
+        )
     s0 = width / (coarse_points - 1)
     if final_step >= s0:
         return np.array([s0])
@@ -234,7 +261,7 @@ def grid_search(
     *,
     final_step: float,
     coarse_points: int = 11,
-    ratio: float = 10 ** 0.5,
+    ratio: float = 10**0.5,
     half_points: int = 4,
     max_moves: int = 20,
 ) -> OptimResult:
@@ -255,7 +282,9 @@ def grid_search(
     batch, dim = lower.shape
     widths = upper - lower
     if not np.allclose(widths, widths[0, 0]):
-        raise ValueError("grid_search needs a cube (equal widths in every coordinate and batch element)")
+        raise ValueError(
+            "grid_search needs a cube (equal widths in every coordinate and batch element)"
+        )
     steps = grid_steps(float(widths[0, 0]), final_step, coarse_points=coarse_points, ratio=ratio)
     axis = np.linspace(0.0, 1.0, coarse_points)
     mesh = np.stack(np.meshgrid(*([axis] * dim), indexing="ij"), axis=-1).reshape(-1, dim)
@@ -276,7 +305,9 @@ def grid_search(
         active = np.ones(batch, dtype=bool)
         stage_evals = np.zeros(batch, dtype=int)
         for _ in range(max_moves + 1):
-            pts = np.clip(centre[:, None, :] + step * offsets[None], lower[:, None, :], upper[:, None, :])
+            pts = np.clip(
+                centre[:, None, :] + step * offsets[None], lower[:, None, :], upper[:, None, :]
+            )
             val = _evaluate(f, pts)
             arg = np.argmax(val, axis=1)
             cand_x, cand_val = pts[rows, arg], val[rows, arg]
@@ -295,6 +326,11 @@ def grid_search(
         history.append(best_val.copy())
         history_x.append(best_x.copy())
     return OptimResult(
-        x=best_x, value=best_val, n_evaluations=n_eval, history=np.stack(history, axis=1),
-        history_x=np.stack(history_x, axis=1), steps=steps, evaluations_per_stage=per_stage,
+        x=best_x,
+        value=best_val,
+        n_evaluations=n_eval,
+        history=np.stack(history, axis=1),
+        history_x=np.stack(history_x, axis=1),
+        steps=steps,
+        evaluations_per_stage=per_stage,
     )

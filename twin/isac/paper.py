@@ -32,6 +32,7 @@ def design_note(op: "OperatingPoint") -> str:
     """The figure note naming the transmit design of ``op``."""
     return DESIGN_NOTES[op.design]
 
+
 #: Localisation curves of Figs. 8-9: (label, method, estimator options). The three grid
 #: accuracies come from one coarse-to-fine run (coarser ε = earlier stages).
 LOCALISATION_CURVES = (
@@ -79,9 +80,15 @@ def group_geometry(op: OperatingPoint, group_size: int | None = None):
     """Walker snapshot serving group (``twin.topology.walker_group_snapshot``) for ``op``."""
     from twin.topology import walker_group_snapshot
 
-    return walker_group_snapshot(planes=op.planes, per_plane=op.per_plane, phasing=op.phasing, altitude_m=op.altitude_m,
-                                 inclination_rad=np.radians(op.inclination_deg), collaboration=op.collaboration,
-                                 group_size=group_size)
+    return walker_group_snapshot(
+        planes=op.planes,
+        per_plane=op.per_plane,
+        phasing=op.phasing,
+        altitude_m=op.altitude_m,
+        inclination_rad=np.radians(op.inclination_deg),
+        collaboration=op.collaboration,
+        group_size=group_size,
+    )
 
 
 def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, np.ndarray]:
@@ -97,29 +104,56 @@ def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, n
 
     rng = np.random.default_rng(op.channel_seed)
     K = len(geometry.members)
-    params = channel.IsacParams(nx=op.nx, nz=op.nz, K=K, M=op.n_ue, p_max_dbm=op.p_max_dbm,
-                                rate_target_bps_hz=op.eta_bps_hz, altitude_m=op.altitude_m,
-                                service_radius_m=op.area_radius_m, sensing_noise_dbm=op.sensing_noise_dbm)
+    params = channel.IsacParams(
+        nx=op.nx,
+        nz=op.nz,
+        K=K,
+        M=op.n_ue,
+        p_max_dbm=op.p_max_dbm,
+        rate_target_bps_hz=op.eta_bps_hz,
+        altitude_m=op.altitude_m,
+        service_radius_m=op.area_radius_m,
+        sensing_noise_dbm=op.sensing_noise_dbm,
+    )
     ues = channel.ue_positions(geometry.central_nadir_ecef, op.area_radius_m, op.n_ue, rng)
-    H = channel.comm_channels(geometry.sat_pos, ues, frames=frames, params=params, rng=rng,
-                              center_ecef=geometry.central_nadir_ecef)
+    H = channel.comm_channels(
+        geometry.sat_pos,
+        ues,
+        frames=frames,
+        params=params,
+        rng=rng,
+        center_ecef=geometry.central_nadir_ecef,
+    )
     if op.design == "stand_in":
-        return transmit.matched_filter_isotropic(H, K, op.nx * op.nz, float(dbm_to_w(op.p_max_dbm)),
-                                                 comm_fraction=op.comm_fraction)
+        return transmit.matched_filter_isotropic(
+            H, K, op.nx * op.nz, float(dbm_to_w(op.p_max_dbm)), comm_fraction=op.comm_fraction
+        )
     from twin.isac.design import DesignProblem
     from twin.isac.fast_design import fast_design
     from twin.isac.model import reflection_coefficients
 
     centre = geometry.central_nadir_ecef
     beta = reflection_coefficients(op.beta_model, geometry.sat_pos, centre, rng=rng)
-    problem = DesignProblem(sat_pos=geometry.sat_pos, target=centre, beta=beta, H=H, eta=op.eta_bps_hz,
-                            p_max_w=float(dbm_to_w(op.p_max_dbm)), sensing_noise_w=float(dbm_to_w(op.sensing_noise_dbm)),
-                            nx=op.nx, nz=op.nz, frames=frames, snapshots=op.snapshots)
+    problem = DesignProblem(
+        sat_pos=geometry.sat_pos,
+        target=centre,
+        beta=beta,
+        H=H,
+        eta=op.eta_bps_hz,
+        p_max_w=float(dbm_to_w(op.p_max_dbm)),
+        sensing_noise_w=float(dbm_to_w(op.sensing_noise_dbm)),
+        nx=op.nx,
+        nz=op.nz,
+        frames=frames,
+        snapshots=op.snapshots,
+    )
     result = fast_design(problem)
     return np.asarray(result.W), np.asarray(result.R)
 
 
-def build_scenario(op: OperatingPoint, *, fixed_target: bool = False, group_size: int | None = None) -> SensingScenario:
+def build_scenario(
+    op: OperatingPoint, *, fixed_target: bool = False, group_size: int | None = None
+) -> SensingScenario:
     """The :class:`SensingScenario` of an operating point: group, body-frame arrays, stand-in design,
     σ_n² = ``sensing_noise_dbm``, targets uniform on the ground in the service disk around the
     central's nadir (or fixed at the nadir with ``fixed_target``)."""
@@ -129,10 +163,18 @@ def build_scenario(op: OperatingPoint, *, fixed_target: bool = False, group_size
     frames = isac_array_frames(g.sat_pos, g.sat_vel)
     W, R = transmit_design(op, g, frames)
     return SensingScenario(
-        sat_pos=g.sat_pos, frames=frames, W=W, R=R,
-        noise_power=float(dbm_to_w(op.sensing_noise_dbm)), nx=op.nx, nz=op.nz,
-        target=g.central_nadir_ecef if fixed_target else None, area_centre=g.central_nadir_ecef,
-        area_radius_m=op.area_radius_m, beta_model=op.beta_model, snapshots=op.snapshots,
+        sat_pos=g.sat_pos,
+        frames=frames,
+        W=W,
+        R=R,
+        noise_power=float(dbm_to_w(op.sensing_noise_dbm)),
+        nx=op.nx,
+        nz=op.nz,
+        target=g.central_nadir_ecef if fixed_target else None,
+        area_centre=g.central_nadir_ecef,
+        area_radius_m=op.area_radius_m,
+        beta_model=op.beta_model,
+        snapshots=op.snapshots,
         label=f"{op.planes}x{op.per_plane} type {op.collaboration}",
     )
 
@@ -159,7 +201,9 @@ def _noop(_: int = 1) -> None:
     return None
 
 
-def _run_curves(scenario, trials, seed, crb_trials, advance, curves=LOCALISATION_CURVES) -> dict[str, float]:
+def _run_curves(
+    scenario, trials, seed, crb_trials, advance, curves=LOCALISATION_CURVES
+) -> dict[str, float]:
     """RMSE of every localisation curve + RCRB at one scenario; grid gives one value per ε."""
     out: dict[str, float] = {}
     rcrb = None
@@ -167,9 +211,16 @@ def _run_curves(scenario, trials, seed, crb_trials, advance, curves=LOCALISATION
         if method == "aux_direct" and "crb_weights" not in opts:
             opts = {**opts, "crb_weights": _aux_weights(scenario, seed)}
         # Every curve sees the same trials (same seed), so the RCRB is computed with the first one only.
-        res: MonteCarloResult = monte_carlo(scenario, method, trials=trials, seed=seed,
-                                            crb_trials=crb_trials if rcrb is None else 2, conditional_crb=False,
-                                            progress=lambda i: advance(1), **opts)
+        res: MonteCarloResult = monte_carlo(
+            scenario,
+            method,
+            trials=trials,
+            seed=seed,
+            crb_trials=crb_trials if rcrb is None else 2,
+            conditional_crb=False,
+            progress=lambda i: advance(1),
+            **opts,
+        )
         rcrb = res.rcrb_m if rcrb is None else rcrb
         if method == "grid":
             for eps in GRID_ACCURACIES_M:
@@ -191,8 +242,15 @@ def _aux_weights(scenario: SensingScenario, seed: int) -> np.ndarray:
     return single_receiver_crbs(ref.problem, centre, Rx=scenario.Rx)
 
 
-def fig3(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoint(), particles=(10, 30, 50),
-         iterations: int = 40, advance: Progress = _noop) -> FigureData:
+def fig3(
+    *,
+    trials: int = 1000,
+    seed: int = 0,
+    op: OperatingPoint = OperatingPoint(),
+    particles=(10, 30, 50),
+    iterations: int = 40,
+    advance: Progress = _noop,
+) -> FigureData:
     """Fig. 3: F(g_best) vs PSO iteration 0..N_p for I_p ∈ ``particles`` (mean over trials), plus the
     normalised residual (‖y‖² − F(g_best)) / (σ_n² (NK L − 2.5)), whose expectation is 1 at the ML
     point (the residual is σ_n²/2 χ² with 2NKL − 5 degrees of freedom: complex α and 3 coordinates
@@ -216,58 +274,133 @@ def fig3(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoi
             advance(1)
         cols[f"F_gbest_Ip{ip}"] = F
         cols[f"residual_over_noise_Ip{ip}"] = resid
-    return FigureData("fig3", "Fig. 3: convergence of Algorithm 1 (PSO)", "PSO iteration n_p", "F(g_best)",
-                      np.arange(iterations + 1), cols, notes=[design_note(op), f"mean over {trials} trials, seed {seed}"],
-                      log_y=False)
+    return FigureData(
+        "fig3",
+        "Fig. 3: convergence of Algorithm 1 (PSO)",
+        "PSO iteration n_p",
+        "F(g_best)",
+        np.arange(iterations + 1),
+        cols,
+        notes=[design_note(op), f"mean over {trials} trials, seed {seed}"],
+        log_y=False,
+    )
 
 
-def fig8(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoint(), etas=(1, 2, 3, 4, 5, 6),
-         crb_trials: int = 200, advance: Progress = _noop) -> FigureData:
+def fig8(
+    *,
+    trials: int = 1000,
+    seed: int = 0,
+    op: OperatingPoint = OperatingPoint(),
+    etas=(1, 2, 3, 4, 5, 6),
+    crb_trials: int = 200,
+    advance: Progress = _noop,
+) -> FigureData:
     """Fig. 8: RMSE vs required rate η (bps/Hz) for the localisation algorithms + RCRB.
 
     The stand-in transmit design does not depend on η, so with it one Monte Carlo run serves every
     η (the curves are flat by construction; this is stated on the figure); the "fast" design is
     re-planned and re-run per η."""
     if op.design == "stand_in":
-        vals = _run_curves(build_scenario(replace(op, eta_bps_hz=float(etas[0]))), trials, seed, crb_trials, advance)
+        vals = _run_curves(
+            build_scenario(replace(op, eta_bps_hz=float(etas[0]))),
+            trials,
+            seed,
+            crb_trials,
+            advance,
+        )
         cols = {k: np.full(len(etas), v) for k, v in vals.items()}
         extra = ["η does not enter the stand-in design: one run, flat curves"]
     else:
-        rows = [_run_curves(build_scenario(replace(op, eta_bps_hz=float(e))), trials, seed, crb_trials, advance)
-                for e in etas]
+        rows = [
+            _run_curves(
+                build_scenario(replace(op, eta_bps_hz=float(e))), trials, seed, crb_trials, advance
+            )
+            for e in etas
+        ]
         cols = {k: np.array([r[k] for r in rows]) for k in rows[0]}
         extra = []
-    return FigureData("fig8", "Fig. 8: RMSE vs required rate", "η (bps/Hz)", "RMSE / RCRB (m)", np.asarray(etas, float),
-                      cols, notes=[design_note(op), *extra, f"{trials} trials, seed {seed}, P_max {op.p_max_dbm:g} dBm"])
+    return FigureData(
+        "fig8",
+        "Fig. 8: RMSE vs required rate",
+        "η (bps/Hz)",
+        "RMSE / RCRB (m)",
+        np.asarray(etas, float),
+        cols,
+        notes=[
+            design_note(op),
+            *extra,
+            f"{trials} trials, seed {seed}, P_max {op.p_max_dbm:g} dBm",
+        ],
+    )
 
 
-def fig9(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoint(), p_max_dbm=(20, 25, 30, 35, 40),
-         crb_trials: int = 200, advance: Progress = _noop) -> FigureData:
+def fig9(
+    *,
+    trials: int = 1000,
+    seed: int = 0,
+    op: OperatingPoint = OperatingPoint(),
+    p_max_dbm=(20, 25, 30, 35, 40),
+    crb_trials: int = 200,
+    advance: Progress = _noop,
+) -> FigureData:
     """Fig. 9: RMSE vs per-satellite power budget P_max (dBm) for the localisation algorithms + RCRB."""
     rows = []
     for p in p_max_dbm:
-        rows.append(_run_curves(build_scenario(replace(op, p_max_dbm=float(p))), trials, seed, crb_trials, advance))
+        rows.append(
+            _run_curves(
+                build_scenario(replace(op, p_max_dbm=float(p))), trials, seed, crb_trials, advance
+            )
+        )
     cols = {k: np.array([r[k] for r in rows]) for k in rows[0]}
-    return FigureData("fig9", "Fig. 9: RMSE vs power budget", "P_max (dBm)", "RMSE / RCRB (m)", np.asarray(p_max_dbm, float),
-                      cols, notes=[design_note(op), f"{trials} trials, seed {seed}, η {op.eta_bps_hz:g} bps/Hz"])
+    return FigureData(
+        "fig9",
+        "Fig. 9: RMSE vs power budget",
+        "P_max (dBm)",
+        "RMSE / RCRB (m)",
+        np.asarray(p_max_dbm, float),
+        cols,
+        notes=[design_note(op), f"{trials} trials, seed {seed}, η {op.eta_bps_hz:g} bps/Hz"],
+    )
 
 
-def fig10(*, trials: int = 1000, seed: int = 0, op: OperatingPoint = OperatingPoint(), per_plane=(18, 20, 22, 24, 26, 28),
-          planes=(36, 54, 72), crb_trials: int = 200, advance: Progress = _noop) -> FigureData:
+def fig10(
+    *,
+    trials: int = 1000,
+    seed: int = 0,
+    op: OperatingPoint = OperatingPoint(),
+    per_plane=(18, 20, 22, 24, 26, 28),
+    planes=(36, 54, 72),
+    crb_trials: int = 200,
+    advance: Progress = _noop,
+) -> FigureData:
     """Fig. 10: RMSE of Algorithm 1 (PSO) and the RCRB vs satellites per plane N# for P# ∈ ``planes``."""
     cols: dict[str, np.ndarray] = {}
     for P in planes:
         rmse, rcrb = [], []
         for n in per_plane:
             sc = build_scenario(replace(op, planes=int(P), per_plane=int(n)))
-            res = monte_carlo(sc, "pso", trials=trials, seed=seed, crb_trials=crb_trials, conditional_crb=False,
-                              progress=lambda i: advance(1))
+            res = monte_carlo(
+                sc,
+                "pso",
+                trials=trials,
+                seed=seed,
+                crb_trials=crb_trials,
+                conditional_crb=False,
+                progress=lambda i: advance(1),
+            )
             rmse.append(res.rmse_m)
             rcrb.append(res.rcrb_m)
         cols[f"PSO RMSE P#={P}"] = np.array(rmse)
         cols[f"RCRB P#={P}"] = np.array(rcrb)
-    return FigureData("fig10", "Fig. 10: RMSE vs satellites per plane", "N# (satellites per plane)", "RMSE / RCRB (m)",
-                      np.asarray(per_plane, float), cols, notes=[design_note(op), f"{trials} trials, seed {seed}, type {op.collaboration}"])
+    return FigureData(
+        "fig10",
+        "Fig. 10: RMSE vs satellites per plane",
+        "N# (satellites per plane)",
+        "RMSE / RCRB (m)",
+        np.asarray(per_plane, float),
+        cols,
+        notes=[design_note(op), f"{trials} trials, seed {seed}, type {op.collaboration}"],
+    )
 
 
 def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _noop) -> FigureData:
@@ -285,13 +418,28 @@ def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _
     from twin.geometry import ecef_to_geodetic
 
     rows = []
-    for label, coll, size in (("K=1 (non-cooperative)", "II", 1), ("type I", "I", None), ("type II", "II", None),
-                              ("type III", "III", None)):
+    for label, coll, size in (
+        ("K=1 (non-cooperative)", "II", 1),
+        ("type I", "I", None),
+        ("type II", "II", None),
+        ("type III", "III", None),
+    ):
         sc = build_scenario(replace(op, collaboration=coll), fixed_target=True, group_size=size)
         K = len(sc.sat_pos)
-        beta = reflection_coefficients(op.beta_model, sc.sat_pos, sc.target, phases=np.zeros((K, K)))
-        F = location_fim(sc.sat_pos, sc.target, sc.Rx, beta, noise_power=sc.noise_power, nx=op.nx, nz=op.nz,
-                         frames=sc.frames, snapshots=op.snapshots)
+        beta = reflection_coefficients(
+            op.beta_model, sc.sat_pos, sc.target, phases=np.zeros((K, K))
+        )
+        F = location_fim(
+            sc.sat_pos,
+            sc.target,
+            sc.Rx,
+            beta,
+            noise_power=sc.noise_power,
+            nx=op.nx,
+            nz=op.nz,
+            frames=sc.frames,
+            snapshots=op.snapshots,
+        )
         ev = np.linalg.eigvalsh(F)
         r3 = float(np.sqrt(np.sum(1.0 / ev))) if ev[0] > 1e-9 * ev[-1] else np.inf
         lat, lon, _ = ecef_to_geodetic(sc.target)
@@ -300,10 +448,22 @@ def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _
         rows.append([label, K, r3, r2])
         advance(1)
     ks = np.array([r[1] for r in rows], float)
-    return FigureData("groups", "RCRB by cooperation type", "K (satellites)", "RCRB (m)", ks,
-                      {"RCRB_3d_m": np.array([r[2] for r in rows]), "RCRB_ground_m": np.array([r[3] for r in rows])},
-                      notes=[design_note(op), "target at the central's nadir, beta phases 0; K=1 3-D RCRB = inf (rank 2)"],
-                      extra_tables={"groups": (["group", "K", "RCRB_3d_m", "RCRB_ground_m"], rows)})
+    return FigureData(
+        "groups",
+        "RCRB by cooperation type",
+        "K (satellites)",
+        "RCRB (m)",
+        ks,
+        {
+            "RCRB_3d_m": np.array([r[2] for r in rows]),
+            "RCRB_ground_m": np.array([r[3] for r in rows]),
+        },
+        notes=[
+            design_note(op),
+            "target at the central's nadir, beta phases 0; K=1 3-D RCRB = inf (rank 2)",
+        ],
+        extra_tables={"groups": (["group", "K", "RCRB_3d_m", "RCRB_ground_m"], rows)},
+    )
 
 
 def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
@@ -321,7 +481,9 @@ def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
         header, rows = next(iter(fig.extra_tables.values()))
         pd.DataFrame(rows, columns=header).to_csv(csv, index=False)
     else:
-        df = pd.DataFrame({fig.x_label: fig.x, **{k: np.asarray(v) for k, v in fig.columns.items()}})
+        df = pd.DataFrame(
+            {fig.x_label: fig.x, **{k: np.asarray(v) for k, v in fig.columns.items()}}
+        )
         df.to_csv(csv, index=False)
     png = out_dir / f"{fig.name}.png"
     if fig.name == "fig3":
@@ -343,14 +505,18 @@ def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
             xs = np.arange(len(rows))
             for j, col in enumerate(header[2:]):
                 vals = np.array([r[2 + j] for r in rows], float)
-                ax.bar(xs + 0.4 * j, np.where(np.isfinite(vals), vals, np.nan), width=0.4, label=col)
+                ax.bar(
+                    xs + 0.4 * j, np.where(np.isfinite(vals), vals, np.nan), width=0.4, label=col
+                )
             ax.set_xticks(xs + 0.2, [r[0] for r in rows], fontsize=8)
             ax.set_ylabel(fig.y_label)
             ax.legend(fontsize=7)
         else:
             colours: dict[str, str] = {}
             for k, v in fig.columns.items():
-                group = k.split("P#=")[-1] if "P#=" in k else None  # Fig. 10: RCRB in its RMSE's colour
+                group = (
+                    k.split("P#=")[-1] if "P#=" in k else None
+                )  # Fig. 10: RCRB in its RMSE's colour
                 if k.startswith("RCRB"):
                     ax.plot(fig.x, v, "--", color=colours.get(group, "k"), label=k)
                 else:
@@ -381,7 +547,15 @@ def total_units(name: str, trials: int, **axes: Sequence) -> int:
     if name == "fig3":
         return trials * len(axes.get("particles", (10, 30, 50)))
     if name == "fig8":
-        return trials * n_curves * (len(axes.get("etas", (1, 2, 3, 4, 5, 6))) if axes.get("design", "stand_in") != "stand_in" else 1)
+        return (
+            trials
+            * n_curves
+            * (
+                len(axes.get("etas", (1, 2, 3, 4, 5, 6)))
+                if axes.get("design", "stand_in") != "stand_in"
+                else 1
+            )
+        )
     if name == "fig9":
         return trials * n_curves * len(axes.get("p_max_dbm", (20, 25, 30, 35, 40)))
     if name == "fig10":

@@ -236,7 +236,9 @@ def dsta(
     sat_pos = np.asarray(sat_pos, dtype=float)
     ref_pos = np.asarray(ref_pos, dtype=float)
     if ut_pos.shape != (C, 3) or sat_pos.shape != (I, 3) or ref_pos.shape != (3,):
-        raise ValueError(f"need ut_pos ({C},3), sat_pos ({I},3), ref_pos (3,); got {ut_pos.shape}, {sat_pos.shape}, {ref_pos.shape}")
+        raise ValueError(
+            f"need ut_pos ({C},3), sat_pos ({I},3), ref_pos (3,); got {ut_pos.shape}, {sat_pos.shape}, {ref_pos.shape}"
+        )
     if not (gamma_init > 0 and gamma_step > 0 and gamma_max >= gamma_init):
         raise ValueError("need gamma_init > 0, gamma_step > 0 and gamma_max >= gamma_init")
     rng = rng if rng is not None else np.random.default_rng(0)
@@ -297,7 +299,9 @@ def dsta(
     return BeamResult(W=W, sinr=link_sinr(H, W, d, noise_w), n_tests=n_tests, status=status)
 
 
-def beamform(method: str, H, delta, *, power_w: float, noise_w: float, zf_per_beam: bool = False, **dsta_args) -> BeamResult:
+def beamform(
+    method: str, H, delta, *, power_w: float, noise_w: float, zf_per_beam: bool = False, **dsta_args
+) -> BeamResult:
     """One entry point for the four beamformers of seed 002's Table III / Fig. 3-4.
 
     method: "dsta" (needs ut_pos, sat_pos, ref_pos, bandwidth_hz, ref_var and optional
@@ -331,4 +335,13 @@ def beamform(method: str, H, delta, *, power_w: float, noise_w: float, zf_per_be
     return BeamResult(W=W, sinr=link_sinr(H, W, d, noise_w), n_tests=n_tests, status=status)
 
 
-__all__ = ["BEAMFORMERS", "BeamResult", "beamform", "dsta", "link_sinr", "scb_beams", "scbwi_sinr", "zf_beams"]
+__all__ = [
+    "BEAMFORMERS",
+    "BeamResult",
+    "beamform",
+    "dsta",
+    "link_sinr",
+    "scb_beams",
+    "scbwi_sinr",
+    "zf_beams",
+]

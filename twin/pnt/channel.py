@@ -82,7 +82,9 @@ class PntParams:
         if self.reference not in REFERENCES:
             raise ValueError(f"reference must be one of {REFERENCES}, got {self.reference!r}")
         if self.cell_radius_kind not in CELL_RADIUS_KINDS:
-            raise ValueError(f"cell_radius_kind must be one of {CELL_RADIUS_KINDS}, got {self.cell_radius_kind!r}")
+            raise ValueError(
+                f"cell_radius_kind must be one of {CELL_RADIUS_KINDS}, got {self.cell_radius_kind!r}"
+            )
         if self.boresight not in BORESIGHTS:
             raise ValueError(f"boresight must be one of {BORESIGHTS}, got {self.boresight!r}")
 
@@ -176,13 +178,17 @@ def pnt_body_frames(sat_pos, *, sat_vel=None, x_axis: str = "east", boresight_to
             raise ValueError(f"sat_vel must have shape {pos.shape}, got {vel.shape}")
         x = vel - np.sum(vel * z, axis=1, keepdims=True) * z
         if np.any(np.linalg.norm(x, axis=1) == 0):
-            raise ValueError("sat_vel is parallel to nadir for some satellite: along-track axis undefined")
+            raise ValueError(
+                "sat_vel is parallel to nadir for some satellite: along-track axis undefined"
+            )
     else:
         raise ValueError(f'x_axis must be "east" or "along_track", got {x_axis!r}')
     if boresight_to is not None:
         target = np.asarray(boresight_to, dtype=float)
         if target.shape != (3,):
-            raise ValueError(f"boresight_to must be one (3,) point in metres, got shape {target.shape}")
+            raise ValueError(
+                f"boresight_to must be one (3,) point in metres, got shape {target.shape}"
+            )
         los = target[None, :] - pos
         norm = np.linalg.norm(los, axis=1, keepdims=True)
         if np.any(norm == 0):
@@ -201,7 +207,16 @@ PHASE_MODELS = ("link", "element")
 
 
 def channels(
-    sat_pos, ut_pos, frames, *, freq_hz: float, nx: int, ny: int, element_gain_dbi: float = 0.0, rng, phase: str = "link"
+    sat_pos,
+    ut_pos,
+    frames,
+    *,
+    freq_hz: float,
+    nx: int,
+    ny: int,
+    element_gain_dbi: float = 0.0,
+    rng,
+    phase: str = "link",
 ):
     """Seed 002 eq. (8): ``h_{i,c} = √g_{i,c} e^{jϑ_{i,c}} v_{i,c}``.
 

@@ -23,9 +23,19 @@ from rich.console import Console
 from rich.table import Table
 
 from twin.pnt.channel import PntParams
-from twin.pnt.experiment import BEAMFORMERS, TABLE4_SCHEDULERS, local_client, params_with, run_experiment
+from twin.pnt.experiment import (
+    BEAMFORMERS,
+    TABLE4_SCHEDULERS,
+    local_client,
+    params_with,
+    run_experiment,
+)
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help="Seed 002 (multi-beam LEO TDOA positioning): tables and figures.")
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Seed 002 (multi-beam LEO TDOA positioning): tables and figures.",
+)
 
 console = Console()
 
@@ -63,7 +73,13 @@ PAPER_PRINTED_GAINS = {
     "HBS m=12 vs GDOP-greedy (DSTA)": 53.2,
 }
 
-SCHED_NAMES = {"hbs1": "HBS m=1", "hbs4": "HBS m=4", "hbs12": "HBS m=12", "gdop": "GDOP-greedy", "parallax": "parallax"}
+SCHED_NAMES = {
+    "hbs1": "HBS m=1",
+    "hbs4": "HBS m=4",
+    "hbs12": "HBS m=12",
+    "gdop": "GDOP-greedy",
+    "parallax": "parallax",
+}
 BF_NAMES = {"dsta": "DSTA", "scbwi": "SCBWI", "zf": "ZF", "scb": "SCB"}
 
 
@@ -103,9 +119,18 @@ class Options:
         if self.quick:
             n_sats = math.ceil(self.n_cells * i_tdoa / base.n_beams)
         return params_with(
-            base, power_dbw=power_dbw, n_sats=n_sats, i_tdoa=i_tdoa, n_cells=self.n_cells, element_gain_dbi=self.element_gain_dbi,
-            phase_model=self.phase_model, sweep=self.sweep, cell_radius_kind=self.cell_radius_kind, boresight=self.boresight,
-            min_elevation_deg=self.min_elevation_deg, reference=self.reference,
+            base,
+            power_dbw=power_dbw,
+            n_sats=n_sats,
+            i_tdoa=i_tdoa,
+            n_cells=self.n_cells,
+            element_gain_dbi=self.element_gain_dbi,
+            phase_model=self.phase_model,
+            sweep=self.sweep,
+            cell_radius_kind=self.cell_radius_kind,
+            boresight=self.boresight,
+            min_elevation_deg=self.min_elevation_deg,
+            reference=self.reference,
         )
 
 
@@ -135,7 +160,13 @@ def _run(opt: Options, studies: list[Study]) -> dict:
     results = {}
     todo = []
     for st in studies:
-        spec = {"params": asdict(st.params), "drops": opt.drops, "seed": opt.seed, "schedulers": st.schedulers, "beamformers": st.beamformers}
+        spec = {
+            "params": asdict(st.params),
+            "drops": opt.drops,
+            "seed": opt.seed,
+            "schedulers": st.schedulers,
+            "beamformers": st.beamformers,
+        }
         digest = hashlib.sha1(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:16]
         path = raw_dir / f"{digest}.parquet"
         if opt.reuse and path.exists():
@@ -151,8 +182,13 @@ def _run(opt: Options, studies: list[Study]) -> dict:
         for st, path, spec in todo:
             t1 = time.perf_counter()
             df = run_experiment(
-                st.params, drops=opt.drops, seed=opt.seed, schedulers=st.schedulers, beamformers=st.beamformers,
-                workers=opt.workers, client=client,
+                st.params,
+                drops=opt.drops,
+                seed=opt.seed,
+                schedulers=st.schedulers,
+                beamformers=st.beamformers,
+                workers=opt.workers,
+                client=client,
             )
             df.to_parquet(path)
             path.with_suffix(".json").write_text(json.dumps(spec, indent=1, default=str))
@@ -163,7 +199,9 @@ def _run(opt: Options, studies: list[Study]) -> dict:
             cluster = client.cluster
             client.close()
             cluster.close()
-    console.print(f"wall time {time.perf_counter() - t0:.1f} s ({opt.drops} drops, {opt.workers} worker(s))")
+    console.print(
+        f"wall time {time.perf_counter() - t0:.1f} s ({opt.drops} drops, {opt.workers} worker(s))"
+    )
     return results
 
 
@@ -177,7 +215,9 @@ def _means(df: pd.DataFrame, by: str) -> pd.DataFrame:
     n_inf = (~finite).groupby([df[by], df["beamformer"]]).sum().rename("n_inf")
     out = pd.concat([g, n_inf], axis=1).reset_index()
     rank = {b: k for k, b in enumerate(BEAMFORMERS)}
-    return out.sort_values("beamformer", key=lambda s: s.map(rank), kind="stable").reset_index(drop=True)
+    return out.sort_values("beamformer", key=lambda s: s.map(rank), kind="stable").reset_index(
+        drop=True
+    )
 
 
 def _compare_table(title: str, rows: list[dict]) -> Table:
@@ -186,14 +226,20 @@ def _compare_table(title: str, rows: list[dict]) -> Table:
         t.add_column(col, justify="right" if col not in ("setting", "beamformer") else "left")
     for r in rows:
         t.add_row(
-            r["setting"], BF_NAMES[r["beamformer"]], f"{r['ours_m']:.3f}", f"{r['paper_m']:.3f}",
-            f"{r['rel_diff_pct']:+.1f}%", str(r["n_inf"]),
+            r["setting"],
+            BF_NAMES[r["beamformer"]],
+            f"{r['ours_m']:.3f}",
+            f"{r['paper_m']:.3f}",
+            f"{r['rel_diff_pct']:+.1f}%",
+            str(r["n_inf"]),
         )
     return t
 
 
 def _ordering(values: dict) -> str:
-    return " < ".join(BF_NAMES.get(k, SCHED_NAMES.get(k, k)) for k in sorted(values, key=values.get))
+    return " < ".join(
+        BF_NAMES.get(k, SCHED_NAMES.get(k, k)) for k in sorted(values, key=values.get)
+    )
 
 
 def _gains_table(rows: list[tuple[str, float, float]]) -> Table:
@@ -222,9 +268,15 @@ def table3(opt: Options) -> pd.DataFrame:
             ours[(row, r["beamformer"])] = r["mean_m"]
             rows.append(
                 {
-                    "setting": _setting_label(row), "power_dbw": row[0], "n_sats": row[1], "i_tdoa": row[2],
-                    "beamformer": r["beamformer"], "ours_m": r["mean_m"], "paper_m": paper,
-                    "rel_diff_pct": 100.0 * (r["mean_m"] - paper) / paper, "n_inf": int(r["n_inf"]),
+                    "setting": _setting_label(row),
+                    "power_dbw": row[0],
+                    "n_sats": row[1],
+                    "i_tdoa": row[2],
+                    "beamformer": r["beamformer"],
+                    "ours_m": r["mean_m"],
+                    "paper_m": paper,
+                    "rel_diff_pct": 100.0 * (r["mean_m"] - paper) / paper,
+                    "n_inf": int(r["n_inf"]),
                 }
             )
     out = pd.DataFrame(rows)
@@ -232,14 +284,32 @@ def table3(opt: Options) -> pd.DataFrame:
     console.print("ordering per row (ours | paper):")
     for row in TABLE3_ROWS:
         mine = {b: ours[(row, b)] for b in BEAMFORMERS}
-        console.print(f"  {_setting_label(row)}: {_ordering(mine)} | {_ordering(PAPER_TABLE3[row])}")
+        console.print(
+            f"  {_setting_label(row)}: {_ordering(mine)} | {_ordering(PAPER_TABLE3[row])}"
+        )
     g = lambda a, b: gain_pct(a, b)  # noqa: E731
     P20, P26, L3, L5 = TABLE3_ROWS[0], TABLE3_ROWS[3], TABLE3_ROWS[2], TABLE3_ROWS[4]
     gains = [
-        ("DSTA vs ZF, P=20 dBW", g(ours[(P20, "dsta")], ours[(P20, "zf")]), g(PAPER_TABLE3[P20]["dsta"], PAPER_TABLE3[P20]["zf"])),
-        ("DSTA vs ZF, P=26 dBW", g(ours[(P26, "dsta")], ours[(P26, "zf")]), g(PAPER_TABLE3[P26]["dsta"], PAPER_TABLE3[P26]["zf"])),
-        ("DSTA vs SCB, P=26 dBW", g(ours[(P26, "dsta")], ours[(P26, "scb")]), g(PAPER_TABLE3[P26]["dsta"], PAPER_TABLE3[P26]["scb"])),
-        ("DSTA, I_TDOA 3 -> 5", g(ours[(L5, "dsta")], ours[(L3, "dsta")]), g(PAPER_TABLE3[L5]["dsta"], PAPER_TABLE3[L3]["dsta"])),
+        (
+            "DSTA vs ZF, P=20 dBW",
+            g(ours[(P20, "dsta")], ours[(P20, "zf")]),
+            g(PAPER_TABLE3[P20]["dsta"], PAPER_TABLE3[P20]["zf"]),
+        ),
+        (
+            "DSTA vs ZF, P=26 dBW",
+            g(ours[(P26, "dsta")], ours[(P26, "zf")]),
+            g(PAPER_TABLE3[P26]["dsta"], PAPER_TABLE3[P26]["zf"]),
+        ),
+        (
+            "DSTA vs SCB, P=26 dBW",
+            g(ours[(P26, "dsta")], ours[(P26, "scb")]),
+            g(PAPER_TABLE3[P26]["dsta"], PAPER_TABLE3[P26]["scb"]),
+        ),
+        (
+            "DSTA, I_TDOA 3 -> 5",
+            g(ours[(L5, "dsta")], ours[(L3, "dsta")]),
+            g(PAPER_TABLE3[L5]["dsta"], PAPER_TABLE3[L3]["dsta"]),
+        ),
     ]
     _write_gains(opt, "table3", gains)
     return out
@@ -255,22 +325,35 @@ def table4(opt: Options) -> pd.DataFrame:
         ours[(r["scheduler"], r["beamformer"])] = r["mean_m"]
         rows.append(
             {
-                "setting": SCHED_NAMES[r["scheduler"]], "scheduler": r["scheduler"], "beamformer": r["beamformer"],
-                "ours_m": r["mean_m"], "paper_m": paper, "rel_diff_pct": 100.0 * (r["mean_m"] - paper) / paper,
+                "setting": SCHED_NAMES[r["scheduler"]],
+                "scheduler": r["scheduler"],
+                "beamformer": r["beamformer"],
+                "ours_m": r["mean_m"],
+                "paper_m": paper,
+                "rel_diff_pct": 100.0 * (r["mean_m"] - paper) / paper,
                 "n_inf": int(r["n_inf"]),
             }
         )
     order = {s: k for k, s in enumerate(TABLE4_SCHEDULERS)}
-    out = pd.DataFrame(rows).sort_values(["scheduler"], key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
-    _write_table(opt, "table4", out, "Table IV: mean positioning accuracy, P=26 dBW, I=21, I_TDOA=4")
+    out = (
+        pd.DataFrame(rows)
+        .sort_values(["scheduler"], key=lambda s: s.map(order), kind="stable")
+        .reset_index(drop=True)
+    )
+    _write_table(
+        opt, "table4", out, "Table IV: mean positioning accuracy, P=26 dBW, I=21, I_TDOA=4"
+    )
     console.print("scheduler ordering per beamformer (ours | paper):")
     for b in BEAMFORMERS:
         mine = {s: ours[(s, b)] for s in TABLE4_SCHEDULERS}
         paper = {s: PAPER_TABLE4[s][b] for s in TABLE4_SCHEDULERS}
         console.print(f"  {BF_NAMES[b]}: {_ordering(mine)} | {_ordering(paper)}")
     gains = [
-        (f"HBS m={m} vs GDOP-greedy (DSTA)", gain_pct(ours[(f"hbs{m}", "dsta")], ours[("gdop", "dsta")]),
-         gain_pct(PAPER_TABLE4[f"hbs{m}"]["dsta"], PAPER_TABLE4["gdop"]["dsta"]))
+        (
+            f"HBS m={m} vs GDOP-greedy (DSTA)",
+            gain_pct(ours[(f"hbs{m}", "dsta")], ours[("gdop", "dsta")]),
+            gain_pct(PAPER_TABLE4[f"hbs{m}"]["dsta"], PAPER_TABLE4["gdop"]["dsta"]),
+        )
         for m in (1, 4, 12)
     ]
     _write_gains(opt, "table4", gains)
@@ -285,7 +368,11 @@ def _write_table(opt: Options, name: str, df: pd.DataFrame, title: str) -> None:
 
     opt.out.mkdir(parents=True, exist_ok=True)
     df.to_csv(opt.out / f"{name}.csv", index=False)
-    console.print(_compare_table(title + (" [--quick: not a reproduction]" if opt.quick else ""), df.to_dict("records")))
+    console.print(
+        _compare_table(
+            title + (" [--quick: not a reproduction]" if opt.quick else ""), df.to_dict("records")
+        )
+    )
     settings = list(dict.fromkeys(df["setting"]))
     fig, axes = plt.subplots(1, len(BEAMFORMERS), figsize=(4 * len(BEAMFORMERS), 3.6), sharey=False)
     x = np.arange(len(settings))
@@ -307,7 +394,15 @@ def _write_table(opt: Options, name: str, df: pd.DataFrame, title: str) -> None:
 def _write_gains(opt: Options, name: str, gains: list[tuple[str, float, float]]) -> None:
     console.print(_gains_table(gains))
     pd.DataFrame(
-        [{"comparison": n, "ours_pct": o, "paper_table_pct": p, "paper_text_pct": PAPER_PRINTED_GAINS.get(n)} for n, o, p in gains]
+        [
+            {
+                "comparison": n,
+                "ours_pct": o,
+                "paper_table_pct": p,
+                "paper_text_pct": PAPER_PRINTED_GAINS.get(n),
+            }
+            for n, o, p in gains
+        ]
     ).to_csv(opt.out / f"{name}_gains.csv", index=False)
 
 
@@ -340,18 +435,33 @@ def _figure_curves(name: str, opt: Options) -> tuple[dict[str, np.ndarray], str]
     if name in ("fig3", "fig4"):
         row = TABLE3_ROWS[3]
         df = _run(opt, [Study(row, opt.params(*row), ("hbs4",))])[row]
-        return {BF_NAMES[b]: _values(df[df["beamformer"] == b], quantity) for b in BEAMFORMERS}, "HBS m=4, P=26 dBW, I=21, I_TDOA=4"
+        return {
+            BF_NAMES[b]: _values(df[df["beamformer"] == b], quantity) for b in BEAMFORMERS
+        }, "HBS m=4, P=26 dBW, I=21, I_TDOA=4"
     if name == "fig5":
         rows = [r for r in TABLE3_ROWS if r[1:] == (21, 4)]
         res = _run(opt, [Study(r, opt.params(*r), ("hbs4",)) for r in rows])
-        return {f"DSTA, P={r[0]:g} dBW": _values(res[r][res[r]["beamformer"] == "dsta"], quantity) for r in rows}, "HBS m=4, I=21, I_TDOA=4"
+        return {
+            f"DSTA, P={r[0]:g} dBW": _values(res[r][res[r]["beamformer"] == "dsta"], quantity)
+            for r in rows
+        }, "HBS m=4, I=21, I_TDOA=4"
     if name == "fig6":
         rows = [r for r in TABLE3_ROWS if r[0] == 26.0]
         res = _run(opt, [Study(r, opt.params(*r), ("hbs4",)) for r in rows])
-        return {f"DSTA, I={r[1]}, I_TDOA={r[2]}": _values(res[r][res[r]["beamformer"] == "dsta"], quantity) for r in rows}, "HBS m=4, P=26 dBW"
+        return {
+            f"DSTA, I={r[1]}, I_TDOA={r[2]}": _values(
+                res[r][res[r]["beamformer"] == "dsta"], quantity
+            )
+            for r in rows
+        }, "HBS m=4, P=26 dBW"
     df = _run(opt, [_table4_study(opt)])["table4"]
     dsta = df[df["beamformer"] == "dsta"]
-    return {SCHED_NAMES[s] + ("-DSTA" if quantity != "gdop" else ""): _values(dsta[dsta["scheduler"] == s], quantity) for s in TABLE4_SCHEDULERS}, "P=26 dBW, I=21, I_TDOA=4"
+    return {
+        SCHED_NAMES[s] + ("-DSTA" if quantity != "gdop" else ""): _values(
+            dsta[dsta["scheduler"] == s], quantity
+        )
+        for s in TABLE4_SCHEDULERS
+    }, "P=26 dBW, I=21, I_TDOA=4"
 
 
 def figure(name: str, opt: Options) -> pd.DataFrame:
@@ -365,7 +475,10 @@ def figure(name: str, opt: Options) -> pd.DataFrame:
     curves, subtitle = _figure_curves(name, opt)
     grid = np.linspace(lo, hi, 201)
     fig, ax = plt.subplots(figsize=(6, 4.2))
-    rows, stats = [], Table(title=f"{name}: {xlabel} ({subtitle})" + (" [--quick]" if opt.quick else ""))
+    rows, stats = (
+        [],
+        Table(title=f"{name}: {xlabel} ({subtitle})" + (" [--quick]" if opt.quick else "")),
+    )
     for col in ("curve", "samples", "mean", "median", f"share in [{lo:g}, {hi:g}]"):
         stats.add_column(col, justify="left" if col == "curve" else "right")
     for label, v in curves.items():
@@ -374,7 +487,13 @@ def figure(name: str, opt: Options) -> pd.DataFrame:
         ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", label=label)
         cdf = np.searchsorted(v, grid, side="right") / v.size
         rows += [{"curve": label, "x": x, "cdf": c} for x, c in zip(grid, cdf)]
-        stats.add_row(label, str(v.size), f"{fin.mean():.3f}", f"{np.median(v):.3f}", f"{np.mean((v >= lo) & (v <= hi)):.3f}")
+        stats.add_row(
+            label,
+            str(v.size),
+            f"{fin.mean():.3f}",
+            f"{np.median(v):.3f}",
+            f"{np.mean((v >= lo) & (v <= hi)):.3f}",
+        )
     ax.set_xlim(lo, hi)
     ax.set_ylim(0, 1)
     ax.set_xlabel(xlabel)
@@ -401,52 +520,92 @@ def _register(name: str, help_text: str, action) -> None:
     def _cmd(
         out: Path = typer.Option(Path("out/paper-pnt"), "--out", help="output folder"),
         drops: int = typer.Option(100, "--drops", min=1, help="number of random drops"),
-        seed: int = typer.Option(0, "--seed", help="experiment seed (drop d uses SeedSequence([seed, d]))"),
-        workers: int = typer.Option(1, "--workers", min=1, help="1 = serial; >1 = dask LocalCluster processes"),
-        quick: bool = typer.Option(False, "--quick", help="2 drops, 19 cells: seconds, not a reproduction"),
-        element_gain_dbi: float = typer.Option(
-            5.5, "--element-gain-dbi", help="satellite element gain (dBi); 5.5 reproduces the paper's Fig. 4 SNRs, 0 is the stated link budget"
+        seed: int = typer.Option(
+            0, "--seed", help="experiment seed (drop d uses SeedSequence([seed, d]))"
         ),
-        reuse: bool = typer.Option(False, "--reuse", help="reuse raw results in OUT/raw with identical settings"),
+        workers: int = typer.Option(
+            1, "--workers", min=1, help="1 = serial; >1 = dask LocalCluster processes"
+        ),
+        quick: bool = typer.Option(
+            False, "--quick", help="2 drops, 19 cells: seconds, not a reproduction"
+        ),
+        element_gain_dbi: float = typer.Option(
+            5.5,
+            "--element-gain-dbi",
+            help="satellite element gain (dBi); 5.5 reproduces the paper's Fig. 4 SNRs, 0 is the stated link budget",
+        ),
+        reuse: bool = typer.Option(
+            False, "--reuse", help="reuse raw results in OUT/raw with identical settings"
+        ),
         phase_model: str = typer.Option(
-            "link", "--phase-model", help="eq. (8) phase: 'link' (one per link) or 'element' (one per antenna element)"
+            "link",
+            "--phase-model",
+            help="eq. (8) phase: 'link' (one per link) or 'element' (one per antenna element)",
         ),
         sweep: str = typer.Option(
-            "rounds", "--sweep", help="greedy schedulers: 'rounds' (one satellite per UT per round) or 'per_ut'"
+            "rounds",
+            "--sweep",
+            help="greedy schedulers: 'rounds' (one satellite per UT per round) or 'per_ut'",
         ),
         cell_radius: str = typer.Option(
-            "circumradius", "--cell-radius",
+            "circumradius",
+            "--cell-radius",
             help="Table II's 43.3 km cell radius read as the hexagon's 'circumradius' (75 km spacing) or 'inradius' (86.6 km spacing)",
         ),
         boresight: str = typer.Option(
-            "nadir", "--boresight", help="satellite UPA boresight: 'nadir' or 'cluster' (facing the cluster centre)"
+            "nadir",
+            "--boresight",
+            help="satellite UPA boresight: 'nadir' or 'cluster' (facing the cluster centre)",
         ),
         min_elevation_deg: float = typer.Option(
-            60.0, "--min-elevation-deg", min=1.0, max=89.0, help="satellite cap: elevation >= this from the cluster centre (deg)"
+            60.0,
+            "--min-elevation-deg",
+            min=1.0,
+            max=89.0,
+            help="satellite cap: elevation >= this from the cluster centre (deg)",
         ),
         reference: str = typer.Option(
-            "zenith", "--reference", help="reference satellite: 'zenith' (above the cluster centre, default) or 'cap' (random in the satellites' cap)"
+            "zenith",
+            "--reference",
+            help="reference satellite: 'zenith' (above the cluster centre, default) or 'cap' (random in the satellites' cap)",
         ),
     ) -> None:
         if phase_model not in ("link", "element"):
-            raise typer.BadParameter(f"--phase-model must be 'link' or 'element', got {phase_model!r}")
+            raise typer.BadParameter(
+                f"--phase-model must be 'link' or 'element', got {phase_model!r}"
+            )
         if sweep not in ("rounds", "per_ut"):
             raise typer.BadParameter(f"--sweep must be 'rounds' or 'per_ut', got {sweep!r}")
         if cell_radius not in ("circumradius", "inradius"):
-            raise typer.BadParameter(f"--cell-radius must be 'circumradius' or 'inradius', got {cell_radius!r}")
+            raise typer.BadParameter(
+                f"--cell-radius must be 'circumradius' or 'inradius', got {cell_radius!r}"
+            )
         if boresight not in ("nadir", "cluster"):
             raise typer.BadParameter(f"--boresight must be 'nadir' or 'cluster', got {boresight!r}")
         if reference not in ("zenith", "cap"):
             raise typer.BadParameter(f"--reference must be 'zenith' or 'cap', got {reference!r}")
         opt = Options(
-            out, min(drops, 2) if quick else drops, seed, workers, quick, element_gain_dbi, reuse, phase_model, sweep,
-            cell_radius, boresight, min_elevation_deg, reference,
+            out,
+            min(drops, 2) if quick else drops,
+            seed,
+            workers,
+            quick,
+            element_gain_dbi,
+            reuse,
+            phase_model,
+            sweep,
+            cell_radius,
+            boresight,
+            min_elevation_deg,
+            reference,
         )
         action(opt)
 
 
 _register("table3", "Table III: 5 (P, I_TDOA) settings x 4 beamformers, HBS m=4.", table3)
-_register("table4", "Table IV: schedulers (HBS m=1/4/12, GDOP-greedy, parallax) x 4 beamformers.", table4)
+_register(
+    "table4", "Table IV: schedulers (HBS m=1/4/12, GDOP-greedy, parallax) x 4 beamformers.", table4
+)
 for _n, _h in (
     ("fig3", "Fig. 3: accuracy CDF of the 4 beamformers (HBS m=4)."),
     ("fig4", "Fig. 4: per-link SINR CDF of the 4 beamformers (HBS m=4)."),

@@ -94,7 +94,9 @@ def _fisher(A, R):
 
 def _check_l(A):
     if A.shape[-2] < 3:
-        raise ValueError(f"TDOA positioning in 3-D needs at least 3 satellites besides the reference, got {A.shape[-2]}")
+        raise ValueError(
+            f"TDOA positioning in 3-D needs at least 3 satellites besides the reference, got {A.shape[-2]}"
+        )
 
 
 def tdoa_crlb(ut, sats, ref_sat, toa_var, ref_var):
@@ -244,7 +246,9 @@ def tdoa_measurements(ut, sats, ref_sat):
     return (d_i - d_0[..., None]) / C_LIGHT
 
 
-def gauss_newton_tdoa(tdoa, sats, ref_sat, x0, *, cov=None, unit: str = "s", max_iter: int = 50, tol_m: float = 1e-6):
+def gauss_newton_tdoa(
+    tdoa, sats, ref_sat, x0, *, cov=None, unit: str = "s", max_iter: int = 50, tol_m: float = 1e-6
+):
     """Weighted Gauss–Newton TDOA position fix: ``min_x r^T R^{-1} r``, ``r = tdoa − G(x)``.
 
     tdoa: (L,) or a batch (T, L) of measured TDOAs, in seconds (``unit="s"``) or
@@ -264,12 +268,16 @@ def gauss_newton_tdoa(tdoa, sats, ref_sat, x0, *, cov=None, unit: str = "s", max
     ref = np.asarray(ref_sat, dtype=float)
     L = sats.shape[0]
     if meas.shape[-1] != L or L < 3:
-        raise ValueError(f"need tdoa (..., L) matching sats (L, 3) with L >= 3; got {meas.shape}, {sats.shape}")
+        raise ValueError(
+            f"need tdoa (..., L) matching sats (L, 3) with L >= 3; got {meas.shape}, {sats.shape}"
+        )
     x = np.broadcast_to(np.asarray(x0, dtype=float), (meas.shape[0], 3)).copy()
     W = np.eye(L) if cov is None else np.linalg.inv(np.asarray(cov, dtype=float))
     for _ in range(max_iter):
         J = scale * tdoa_jacobian(x, np.broadcast_to(sats, x.shape[:1] + sats.shape), ref)
-        r = meas - scale * tdoa_measurements(x, np.broadcast_to(sats, x.shape[:1] + sats.shape), ref)
+        r = meas - scale * tdoa_measurements(
+            x, np.broadcast_to(sats, x.shape[:1] + sats.shape), ref
+        )
         JtW = np.swapaxes(J, -1, -2) @ W
         step = np.linalg.solve(JtW @ J, (JtW @ r[..., None]))[..., 0]
         x = x + step

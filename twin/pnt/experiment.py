@@ -39,7 +39,9 @@ def parse_scheduler(label: str) -> tuple[str, int]:
     "parallax". `m` is 4 for plain "hbs" and unused (1) for the others."""
     match = _SCHED_RE.match(str(label))
     if match is None:
-        raise ValueError(f"unknown scheduler {label!r}; use hbs, hbs<m> (e.g. hbs4), gdop, comm or parallax")
+        raise ValueError(
+            f"unknown scheduler {label!r}; use hbs, hbs<m> (e.g. hbs4), gdop, comm or parallax"
+        )
     if match.group(1):
         m = int(match.group(2)) if match.group(2) else 4
         if m < 1:
@@ -53,7 +55,9 @@ def rings_for_cells(n_cells: int) -> int:
     for r in range(0, 50):
         if 1 + 3 * r * (r + 1) == n_cells:
             return r
-    raise ValueError(f"n_cells={n_cells} is not a centred hexagonal number (1, 7, 19, 37, 61, 91, ...)")
+    raise ValueError(
+        f"n_cells={n_cells} is not a centred hexagonal number (1, 7, 19, 37, 61, 91, ...)"
+    )
 
 
 def make_drop(params: PntParams, rng: np.random.Generator) -> Drop:
@@ -117,7 +121,14 @@ def run_drop(
     frames = []
     for label, (method, m) in zip(schedulers, parsed):
         delta = schedule(
-            method, H, drop.ut_pos, drop.sat_pos, drop.ref_pos, i_tdoa=params.i_tdoa, max_beams=params.n_beams, m=m,
+            method,
+            H,
+            drop.ut_pos,
+            drop.sat_pos,
+            drop.ref_pos,
+            i_tdoa=params.i_tdoa,
+            max_beams=params.n_beams,
+            m=m,
             sweep=params.sweep,
         )
         # per-UT scheduled satellites (sorted by index): (C, L)
@@ -139,7 +150,13 @@ def run_drop(
             )
             sinr = np.asarray(res.sinr, dtype=float)
             acc = accuracy_per_ut(
-                drop.ut_pos, drop.sat_pos, drop.ref_pos, delta, sinr, params.bandwidth_hz, params.ref_toa_var_s2
+                drop.ut_pos,
+                drop.sat_pos,
+                drop.ref_pos,
+                delta,
+                sinr,
+                params.bandwidth_hz,
+                params.ref_toa_var_s2,
             )
             link = sinr[sat_idx, np.arange(n_ut)[:, None]]  # (C, L)
             with np.errstate(divide="ignore"):
@@ -173,7 +190,12 @@ def _beamformer_options(name: str, params: PntParams, rng: np.random.Generator) 
     """DSTA thresholds from the params (and the rng its SDR option would draw from);
     nothing for the baselines."""
     if name == "dsta":
-        return {"gamma_init": params.gamma_init, "gamma_step": params.gamma_step, "gamma_max": params.gamma_max, "rng": rng}
+        return {
+            "gamma_init": params.gamma_init,
+            "gamma_step": params.gamma_step,
+            "gamma_max": params.gamma_max,
+            "rng": rng,
+        }
     return {}
 
 
@@ -190,13 +212,20 @@ def drop_rngs(seed: int, drop_index: int) -> tuple[np.random.Generator, np.rando
     return np.random.default_rng(geo), np.random.default_rng(chan)
 
 
-def simulate_drop(params: PntParams, seed: int, drop_index: int, schedulers, beamformers) -> pd.DataFrame:
+def simulate_drop(
+    params: PntParams, seed: int, drop_index: int, schedulers, beamformers
+) -> pd.DataFrame:
     """Drop `drop_index` of an experiment: geometry, channels, all schemes (a pure function
     of its arguments, so it can run on any worker)."""
     geo_rng, chan_rng = drop_rngs(seed, drop_index)
     drop = make_drop(params, geo_rng)
     return run_drop(
-        drop, scheduler=schedulers, beamformer=beamformers, params=params, rng=chan_rng, drop_index=drop_index
+        drop,
+        scheduler=schedulers,
+        beamformer=beamformers,
+        params=params,
+        rng=chan_rng,
+        drop_index=drop_index,
     )
 
 
@@ -231,7 +260,10 @@ def run_experiment(
     for b in beamformers:
         if b not in BEAMFORMERS:
             raise ValueError(f"unknown beamformer {b!r}; use one of {', '.join(BEAMFORMERS)}")
-    label = progress_label or f"P={settings.power_dbw:g} dBW, I={settings.n_sats}, I_TDOA={settings.i_tdoa}"
+    label = (
+        progress_label
+        or f"P={settings.power_dbw:g} dBW, I={settings.n_sats}, I_TDOA={settings.i_tdoa}"
+    )
     results: dict[int, pd.DataFrame] = {}
     with _progress(progress, label, drops) as advance:
         if workers == 1 and client is None:
@@ -249,7 +281,14 @@ def run_experiment(
 def _sorted(df: pd.DataFrame, schedulers, beamformers) -> pd.DataFrame:
     key_s = {s: k for k, s in enumerate(schedulers)}
     key_b = {b: k for k, b in enumerate(beamformers)}
-    order = np.lexsort((df["ut"].to_numpy(), df["beamformer"].map(key_b).to_numpy(), df["scheduler"].map(key_s).to_numpy(), df["drop"].to_numpy()))
+    order = np.lexsort(
+        (
+            df["ut"].to_numpy(),
+            df["beamformer"].map(key_b).to_numpy(),
+            df["scheduler"].map(key_s).to_numpy(),
+            df["drop"].to_numpy(),
+        )
+    )
     return df.iloc[order].reset_index(drop=True)
 
 
@@ -258,11 +297,15 @@ def local_client(workers: int):
     (use as a context manager; closing it also closes the cluster)."""
     from dask.distributed import Client, LocalCluster
 
-    cluster = LocalCluster(n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=":0")
+    cluster = LocalCluster(
+        n_workers=int(workers), threads_per_worker=1, processes=True, dashboard_address=":0"
+    )
     return Client(cluster, set_as_default=False)
 
 
-def _run_dask(settings, seed, drops, schedulers, beamformers, workers, client=None) -> Iterable[tuple[int, pd.DataFrame]]:
+def _run_dask(
+    settings, seed, drops, schedulers, beamformers, workers, client=None
+) -> Iterable[tuple[int, pd.DataFrame]]:
     """Yield (drop, rows) as the cluster finishes them."""
     from dask.distributed import as_completed
 
@@ -271,7 +314,8 @@ def _run_dask(settings, seed, drops, schedulers, beamformers, workers, client=No
         client = local_client(workers)
     try:
         futures = {
-            client.submit(simulate_drop, settings, seed, d, schedulers, beamformers, pure=False): d for d in range(drops)
+            client.submit(simulate_drop, settings, seed, d, schedulers, beamformers, pure=False): d
+            for d in range(drops)
         }
         for fut in as_completed(futures, loop=client.loop):
             yield futures[fut], fut.result()
@@ -292,10 +336,21 @@ class _progress:
     def __enter__(self):
         if not self.show:
             return lambda: None
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
 
         self._bar = Progress(
-            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
         )
         self._bar.__enter__()
         task = self._bar.add_task(self.label, total=self.total)

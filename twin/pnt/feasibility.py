@@ -205,11 +205,18 @@ def fast_reduced(Hn, gamma, state: FastState | None = None, *, max_iter: int = F
     directions ``(Σ q a a^H + μ_c I)^{-1} a_c`` (uplink–downlink duality with per-beam
     noise μ_c); a Farkas certificate with y = q is tried whenever Σq > Σμ.
     """
-    if state is not None and state.V.shape == (Hn.shape[1], Hn.shape[0]) and max_iter > WARM_PATIENCE:
+    if (
+        state is not None
+        and state.V.shape == (Hn.shape[1], Hn.shape[0])
+        and max_iter > WARM_PATIENCE
+    ):
         verdict, X, new_state, n = _fast_core(Hn, gamma, state, WARM_PATIENCE)
-        if verdict is None and n == WARM_PATIENCE:  # slow: the dual weights, not the directions, are stale
-            verdict, X, new_state, m = _fast_core(Hn, gamma, FastState(state.V, np.ones(len(gamma))),
-                                                  max_iter - n)
+        if (
+            verdict is None and n == WARM_PATIENCE
+        ):  # slow: the dual weights, not the directions, are stale
+            verdict, X, new_state, m = _fast_core(
+                Hn, gamma, FastState(state.V, np.ones(len(gamma))), max_iter - n
+            )
             n += m
             new_state = new_state if verdict else state
     else:
@@ -289,7 +296,9 @@ def _fast_core(Hn, gamma, state, max_iter):
         mu = mu * (ratio if MU_EXPONENT == 1.0 else ratio**MU_EXPONENT)
         # a beam over the cap must be able to regain weight quickly (a multiplicative
         # update alone needs ~log(1/μ_c) iterations when μ_c has decayed to ~0)
-        mu = np.where(p > 1.0, np.maximum(mu, MU_FLOOR * mu.mean()), np.maximum(mu, 1e-12 * mu.max()))
+        mu = np.where(
+            p > 1.0, np.maximum(mu, MU_FLOOR * mu.mean()), np.maximum(mu, 1e-12 * mu.max())
+        )
         mu *= K / mu.sum()
         V = U @ (C / (lam[:, None] + mu))
         V = V / np.sqrt((V.real**2 + V.imag**2).sum(axis=0))
@@ -345,10 +354,16 @@ def _socp_problem(K, r):
         Y = cp.multiply(Hp @ X, 1.0 - np.eye(K))  # interference terms h_c^T x_c', c' ≠ c
         cons = [
             cp.imag(cp.diag(Hp @ X)) == 0,
-            cp.SOC(cp.real(cp.diag(Hs @ X)), cp.hstack([cp.real(Y), cp.imag(Y), np.ones((K, 1))]), axis=1),
+            cp.SOC(
+                cp.real(cp.diag(Hs @ X)),
+                cp.hstack([cp.real(Y), cp.imag(Y), np.ones((K, 1))]),
+                axis=1,
+            ),
             cp.SOC(np.ones(K), cp.vstack([cp.real(X), cp.imag(X)]), axis=0),
         ]
-        prob = cp.Problem(cp.Minimize(cp.sum_squares(cp.real(X)) + cp.sum_squares(cp.imag(X))), cons)
+        prob = cp.Problem(
+            cp.Minimize(cp.sum_squares(cp.real(X)) + cp.sum_squares(cp.imag(X))), cons
+        )
         _SOCP_CACHE[key] = (prob, Hp, Hs, X)
     return _SOCP_CACHE[key]
 
@@ -368,13 +383,17 @@ def socp_reduced(Hn, gamma):
     for solver, opts in (("CLARABEL", {}), ("SCS", {"eps": 1e-8, "max_iters": 20000})):
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # "solution may be inaccurate": verified below
+                warnings.simplefilter(
+                    "ignore", UserWarning
+                )  # "solution may be inaccurate": verified below
                 prob.solve(solver=solver, **opts)
         except cp.error.SolverError:
             continue
         if prob.status == "infeasible":
             return False, None
-        if prob.status in ("optimal", "optimal_inaccurate") and _verified(Hn, X.value, gamma, SOLVER_TOL):
+        if prob.status in ("optimal", "optimal_inaccurate") and _verified(
+            Hn, X.value, gamma, SOLVER_TOL
+        ):
             return True, X.value
     return False, None
 
@@ -415,15 +434,25 @@ def sdr_full(An, gamma, *, power_equality: bool = True, rng=None):
 
     cons = [Q >> 0 for Q in Qs]
     for c in range(K):
-        cons.append(tr(Rm[c], Qs[c]) / gamma[c] - sum(tr(Rm[c], Qs[j]) for j in range(K) if j != c) >= 1)
-        cons.append(cp.real(cp.trace(Qs[c])) == 1 if power_equality else cp.real(cp.trace(Qs[c])) <= 1)
-    leak = sum(tr(Rm[j], Qs[c]) for c in range(K) for j in range(K) if j != c) if K > 1 else cp.Constant(0.0)
+        cons.append(
+            tr(Rm[c], Qs[c]) / gamma[c] - sum(tr(Rm[c], Qs[j]) for j in range(K) if j != c) >= 1
+        )
+        cons.append(
+            cp.real(cp.trace(Qs[c])) == 1 if power_equality else cp.real(cp.trace(Qs[c])) <= 1
+        )
+    leak = (
+        sum(tr(Rm[j], Qs[c]) for c in range(K) for j in range(K) if j != c)
+        if K > 1
+        else cp.Constant(0.0)
+    )
     prob = cp.Problem(cp.Minimize(leak), cons)
     status = None
     for solver in ("CLARABEL", "SCS"):
         try:
             with warnings.catch_warnings():
-                warnings.simplefilter("ignore", UserWarning)  # inaccurate solutions are verified below
+                warnings.simplefilter(
+                    "ignore", UserWarning
+                )  # inaccurate solutions are verified below
                 prob.solve(solver=solver)
             status = prob.status
             break
@@ -492,7 +521,9 @@ def fill_power(H_i, W_i, power_w):
     return W
 
 
-def feasible(H_i, gamma, power_w, noise_w, method: str = "fast", *, power_equality: bool = False, rng=None):
+def feasible(
+    H_i, gamma, power_w, noise_w, method: str = "fast", *, power_equality: bool = False, rng=None
+):
     """Is there W with SINR_c ≥ γ_c (eq. (2)) and ‖w_c‖² ≤ P for one satellite?
 
     H_i: (Ci, N) complex channels (rows h_c, UT receives h_c^T w); gamma: (Ci,) linear

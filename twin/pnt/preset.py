@@ -75,14 +75,18 @@ def hex_cells(rings: int = 4, circumradius_m: float = 43.3e3) -> np.ndarray:
     if int(rings) != rings or rings < 0:
         raise ValueError(f"rings must be an integer >= 0, got {rings!r}")
     if not np.isfinite(circumradius_m) or circumradius_m <= 0:
-        raise ValueError(f"circumradius_m must be a positive number of metres, got {circumradius_m!r}")
+        raise ValueError(
+            f"circumradius_m must be a positive number of metres, got {circumradius_m!r}"
+        )
     qr = _axial_rings(int(rings)).astype(float)
     east = np.sqrt(3.0) * circumradius_m * (qr[:, 0] + qr[:, 1] / 2.0)
     north = 1.5 * circumradius_m * qr[:, 1]
     return np.stack([east, north], axis=1)
 
 
-def sample_in_hexagons(centres_en: np.ndarray, circumradius_m: float, rng: np.random.Generator) -> np.ndarray:
+def sample_in_hexagons(
+    centres_en: np.ndarray, circumradius_m: float, rng: np.random.Generator
+) -> np.ndarray:
     """One point uniform in each pointy-top hexagon, shape (C, 2) metres (east, north).
 
     The hexagon is split into its 6 equilateral triangles (centre, vertex k, vertex k+1);
@@ -113,7 +117,9 @@ def local_basis(center_ecef: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nda
     return east, north, up
 
 
-def points_on_sphere(center_ecef: np.ndarray, central_angle_rad, azimuth_rad, radius_m: float) -> np.ndarray:
+def points_on_sphere(
+    center_ecef: np.ndarray, central_angle_rad, azimuth_rad, radius_m: float
+) -> np.ndarray:
     """ECEF points (M,3) at a central angle (M,) and azimuth (M,) (from north, towards
     east) from the centre direction, on the sphere of radius `radius_m` metres."""
     east, north, up = local_basis(center_ecef)
@@ -123,13 +129,19 @@ def points_on_sphere(center_ecef: np.ndarray, central_angle_rad, azimuth_rad, ra
     return radius_m * direction
 
 
-def cap_half_angle(min_elevation_rad: float, ground_radius_m: float, shell_radius_m: float) -> float:
+def cap_half_angle(
+    min_elevation_rad: float, ground_radius_m: float, shell_radius_m: float
+) -> float:
     """Earth central angle (rad) of the shell cap seen above `min_elevation_rad` from a
     ground point: `psi = arccos(R cos(el) / r) - el` (sphere of radius R, shell radius r)."""
-    return float(np.arccos(ground_radius_m * np.cos(min_elevation_rad) / shell_radius_m) - min_elevation_rad)
+    return float(
+        np.arccos(ground_radius_m * np.cos(min_elevation_rad) / shell_radius_m) - min_elevation_rad
+    )
 
 
-def sample_cap(rng: np.random.Generator, n: int, psi_max_rad: float) -> tuple[np.ndarray, np.ndarray]:
+def sample_cap(
+    rng: np.random.Generator, n: int, psi_max_rad: float
+) -> tuple[np.ndarray, np.ndarray]:
     """`n` points uniform in area on a spherical cap of half-angle `psi_max_rad`.
 
     The area element is `sin(psi) dpsi daz`, so `cos(psi)` is uniform on

@@ -53,7 +53,9 @@ def difference_vectors(ut_pos: np.ndarray, sat_pos: np.ndarray, ref_pos: np.ndar
     """
     ut = np.asarray(ut_pos, dtype=float)
     sat = np.asarray(sat_pos, dtype=float)
-    return np.swapaxes(unit_differences(ut, sat[None, :, :], np.asarray(ref_pos, dtype=float)), 0, 1)
+    return np.swapaxes(
+        unit_differences(ut, sat[None, :, :], np.asarray(ref_pos, dtype=float)), 0, 1
+    )
 
 
 def similarity_gram(H: np.ndarray) -> np.ndarray:
@@ -67,7 +69,9 @@ def similarity_gram(H: np.ndarray) -> np.ndarray:
     return np.abs(np.einsum("icn,ikn->ick", Hn.conj(), Hn))
 
 
-def channel_similarity(H: np.ndarray, c: int, i, served, *, gram: np.ndarray | None = None) -> np.ndarray | float:
+def channel_similarity(
+    H: np.ndarray, c: int, i, served, *, gram: np.ndarray | None = None
+) -> np.ndarray | float:
     """Channel similarity of satellite(s) `i` for UT `c`, seed 002 eq. (27).
 
     Real, scale-free semi-orthogonality form [C/D, seed-math A.9]:
@@ -85,18 +89,22 @@ def channel_similarity(H: np.ndarray, c: int, i, served, *, gram: np.ndarray | N
         rows = np.arange(np.atleast_1d(i).size)
     else:
         rows = np.atleast_1d(np.asarray(i, dtype=int))
-    n_sat, n_ut = (np.shape(H)[:2] if H is not None else gram.shape[:2])
+    n_sat, n_ut = np.shape(H)[:2] if H is not None else gram.shape[:2]
     scalar = np.ndim(i) == 0
     idx = np.atleast_1d(np.asarray(i, dtype=int))
     served = np.asarray(served)
     if served.ndim == 2:
         if served.shape != (n_sat, n_ut):
-            raise ValueError(f"served schedule must have shape (I, C) = {(n_sat, n_ut)}, got {served.shape}")
+            raise ValueError(
+                f"served schedule must have shape (I, C) = {(n_sat, n_ut)}, got {served.shape}"
+            )
         mask = served[idx].astype(bool)
     else:
         if served.dtype == bool:
             if served.shape != (n_ut,):
-                raise ValueError(f"served mask must have shape (C,) = ({n_ut},), got {served.shape}")
+                raise ValueError(
+                    f"served mask must have shape (C,) = ({n_ut},), got {served.shape}"
+                )
             one = served
         else:
             one = np.zeros(n_ut, dtype=bool)
@@ -166,7 +174,9 @@ def geometry_gain_paper_fast(X: np.ndarray, a: np.ndarray) -> np.ndarray | float
     l2 = (resid**2).sum(axis=1)
     scale = np.maximum((aa**2).sum(axis=1), lam[-1] if lam.size else 0.0)
     grows = l2 > PINV_RTOL * np.maximum(scale, np.finfo(float).tiny)
-    new = (1.0 / (lam_r[None, :] + proj**2)).sum(axis=1) + np.where(grows, 1.0 / np.where(grows, l2, 1.0), 0.0)
+    new = (1.0 / (lam_r[None, :] + proj**2)).sum(axis=1) + np.where(
+        grows, 1.0 / np.where(grows, l2, 1.0), 0.0
+    )
     mu = new - (1.0 / lam_r).sum()
     return float(mu[0]) if a.ndim == 1 else mu
 
@@ -195,7 +205,9 @@ def _check_common(n_sat: int, n_ut: int, i_tdoa: int, max_beams: int, order) -> 
     return order
 
 
-def _completion_feasible(remaining: np.ndarray, n_future: int, i_tdoa: int, still_needed: int, excluded: np.ndarray) -> bool:
+def _completion_feasible(
+    remaining: np.ndarray, n_future: int, i_tdoa: int, still_needed: int, excluded: np.ndarray
+) -> bool:
     """Can the current UT take `still_needed` more satellites (not `excluded`) and the
     `n_future` later UTs `i_tdoa` each, given the remaining beams (I,)?
 
@@ -230,7 +242,9 @@ def _allowed(cand: np.ndarray, remaining, n_future, i_tdoa, still_after, served_
     return cand[ok]
 
 
-def _greedy(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, budget_guard: bool = True) -> np.ndarray:
+def _greedy(
+    n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, budget_guard: bool = True
+) -> np.ndarray:
     """Greedy engine: for each UT in `order`, add satellites one by one with
     `choose(c, candidates (M,) sorted int, delta) -> satellite index` until `i_tdoa`."""
     order = _check_common(n_sat, n_ut, i_tdoa, max_beams, order)
@@ -244,7 +258,9 @@ def _greedy(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, budget_g
             if budget_guard:
                 cand = _allowed(cand, remaining, n_future, i_tdoa, i_tdoa - step - 1, served_c)
             if cand.size == 0:  # cannot happen when the up-front budget check passed
-                raise ValueError(f"beam budget exhausted at UT {c}: no satellite with a free beam left")
+                raise ValueError(
+                    f"beam budget exhausted at UT {c}: no satellite with a free beam left"
+                )
             i = int(choose(c, cand, delta))
             delta[i, c] = True
             remaining[i] -= 1
@@ -283,7 +299,9 @@ def completable(delta: np.ndarray, remaining: np.ndarray, need: np.ndarray) -> b
     return int(maximum_flow(graph, 0, n - 1).flow_value) == total
 
 
-def _greedy_rounds(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, budget_guard: bool = True) -> np.ndarray:
+def _greedy_rounds(
+    n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, budget_guard: bool = True
+) -> np.ndarray:
     """Round-wise greedy engine (the default sweep, seed-math A.9 reading of Algorithm 2):
     `i_tdoa` rounds; in each round every UT in `order` adds one satellite,
     `choose(c, candidates (M,) sorted int, delta) -> satellite index`.
@@ -305,7 +323,9 @@ def _greedy_rounds(n_sat, n_ut, *, i_tdoa, max_beams, order, choose: Callable, b
                 cand = np.flatnonzero(~delta[:, c] & (remaining > 0))
                 while True:
                     if cand.size == 0:
-                        raise ValueError(f"beam budget exhausted at UT {c}: no satellite with a free beam left")
+                        raise ValueError(
+                            f"beam budget exhausted at UT {c}: no satellite with a free beam left"
+                        )
                     i = int(choose(c, cand, delta))
                     if not guard:
                         break
@@ -390,12 +410,27 @@ def hbs(
         mu = geometry_gain(X, a[short, c], method=mu_method)
         return short[int(np.argmin(mu))]
 
-    return _engine(sweep)(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
+    return _engine(sweep)(
+        n_sat,
+        n_ut,
+        i_tdoa=i_tdoa,
+        max_beams=max_beams,
+        order=order,
+        choose=choose,
+        budget_guard=budget_guard,
+    )
 
 
 def gdop_greedy(
-    ut_pos: np.ndarray, sat_pos: np.ndarray, ref_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None,
-    budget_guard: bool = True, sweep: str = "rounds",
+    ut_pos: np.ndarray,
+    sat_pos: np.ndarray,
+    ref_pos: np.ndarray,
+    *,
+    i_tdoa: int,
+    max_beams: int,
+    order=None,
+    budget_guard: bool = True,
+    sweep: str = "rounds",
 ) -> np.ndarray:
     """GDOP-greedy scheduling (seed-math A.10): add the satellite minimising GDOP (36) of the
     UT's set so far (`twin.pnt.crlb.gdop`, pseudo-inverse while rank < 3). Positions ECEF
@@ -406,15 +441,32 @@ def gdop_greedy(
 
     def choose(c, cand, delta):
         chosen = sat_pos[delta[:, c]]  # (L0, 3)
-        trial = np.concatenate([np.broadcast_to(chosen, (cand.size,) + chosen.shape), sat_pos[cand][:, None, :]], axis=1)
+        trial = np.concatenate(
+            [np.broadcast_to(chosen, (cand.size,) + chosen.shape), sat_pos[cand][:, None, :]],
+            axis=1,
+        )
         g = gdop(np.broadcast_to(ut_pos[c], (cand.size, 3)), trial, ref_pos)
         return cand[int(np.argmin(g))]
 
-    return _engine(sweep)(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
+    return _engine(sweep)(
+        n_sat,
+        n_ut,
+        i_tdoa=i_tdoa,
+        max_beams=max_beams,
+        order=order,
+        choose=choose,
+        budget_guard=budget_guard,
+    )
 
 
 def comm_oriented(
-    H: np.ndarray, *, i_tdoa: int, max_beams: int, order=None, budget_guard: bool = True, sweep: str = "rounds"
+    H: np.ndarray,
+    *,
+    i_tdoa: int,
+    max_beams: int,
+    order=None,
+    budget_guard: bool = True,
+    sweep: str = "rounds",
 ) -> np.ndarray:
     """Communication-oriented scheduling (seed-math A.10): add the satellite with the smallest
     channel similarity (27) (ties: lower index). Equals HBS with m = 1. H (I,C,N)."""
@@ -426,7 +478,15 @@ def comm_oriented(
     def choose(c, cand, delta):
         return cand[int(np.argmin(channel_similarity(H, c, cand, delta, gram=gram)))]
 
-    return _engine(sweep)(n_sat, n_ut, i_tdoa=i_tdoa, max_beams=max_beams, order=order, choose=choose, budget_guard=budget_guard)
+    return _engine(sweep)(
+        n_sat,
+        n_ut,
+        i_tdoa=i_tdoa,
+        max_beams=max_beams,
+        order=order,
+        choose=choose,
+        budget_guard=budget_guard,
+    )
 
 
 def parallax_costs(ut: np.ndarray, sats: np.ndarray) -> np.ndarray:
@@ -438,7 +498,13 @@ def parallax_costs(ut: np.ndarray, sats: np.ndarray) -> np.ndarray:
 
 
 def parallax(
-    ut_pos: np.ndarray, sat_pos: np.ndarray, *, i_tdoa: int, max_beams: int, order=None, budget_guard: bool = True
+    ut_pos: np.ndarray,
+    sat_pos: np.ndarray,
+    *,
+    i_tdoa: int,
+    max_beams: int,
+    order=None,
+    budget_guard: bool = True,
 ) -> np.ndarray:
     """Parallax-based scheduling (seed-math A.10, eq. (37)).
 
@@ -457,7 +523,9 @@ def parallax(
         n_future = n_ut - pos - 1
         keep = np.flatnonzero(remaining > 0)
         if keep.size < i_tdoa:  # only reachable with budget_guard=False
-            raise ValueError(f"beam budget exhausted at UT {c}: {keep.size} satellites with a free beam < i_tdoa={i_tdoa}")
+            raise ValueError(
+                f"beam budget exhausted at UT {c}: {keep.size} satellites with a free beam < i_tdoa={i_tdoa}"
+            )
         P = parallax_costs(ut_pos[c], sat_pos[keep])
         while keep.size > i_tdoa:
             J = P.sum(axis=1)
@@ -487,7 +555,9 @@ def _set_feasible(superset: np.ndarray, remaining, n_future, i_tdoa) -> bool:
 
 def _check_shapes(H, a):
     if H.ndim != 3 or H.shape[:2] != a.shape[:2]:
-        raise ValueError(f"H must have shape (I, C, N) with I, C = {a.shape[:2]} from the positions, got {H.shape}")
+        raise ValueError(
+            f"H must have shape (I, C, N) with I, C = {a.shape[:2]} from the positions, got {H.shape}"
+        )
 
 
 def schedule(
@@ -512,13 +582,45 @@ def schedule(
     """
     if method == "hbs":
         return hbs(
-            H, ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, m=m, mu_method=mu_method, order=order,
-            budget_guard=budget_guard, sweep=sweep,
+            H,
+            ut_pos,
+            sat_pos,
+            ref_pos,
+            i_tdoa=i_tdoa,
+            max_beams=max_beams,
+            m=m,
+            mu_method=mu_method,
+            order=order,
+            budget_guard=budget_guard,
+            sweep=sweep,
         )
     if method == "gdop":
-        return gdop_greedy(ut_pos, sat_pos, ref_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard, sweep=sweep)
+        return gdop_greedy(
+            ut_pos,
+            sat_pos,
+            ref_pos,
+            i_tdoa=i_tdoa,
+            max_beams=max_beams,
+            order=order,
+            budget_guard=budget_guard,
+            sweep=sweep,
+        )
     if method == "comm":
-        return comm_oriented(H, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard, sweep=sweep)
+        return comm_oriented(
+            H,
+            i_tdoa=i_tdoa,
+            max_beams=max_beams,
+            order=order,
+            budget_guard=budget_guard,
+            sweep=sweep,
+        )
     if method == "parallax":
-        return parallax(ut_pos, sat_pos, i_tdoa=i_tdoa, max_beams=max_beams, order=order, budget_guard=budget_guard)
+        return parallax(
+            ut_pos,
+            sat_pos,
+            i_tdoa=i_tdoa,
+            max_beams=max_beams,
+            order=order,
+            budget_guard=budget_guard,
+        )
     raise ValueError(f"unknown scheduler {method!r}; use one of {', '.join(SCHEDULERS)}")

@@ -40,10 +40,23 @@ from twin.isac import crb as isac_crb
 from twin.isac import transmit as isac_transmit
 from twin.isac.locate import SensingProblem, draw_prior_centre, estimate
 from twin.isac.model import echo, isac_array_frames, reflection_coefficients, transmit_samples
-from twin.processes.replan import decide, decode_array, direction_drift_rad, encode_array, unit_directions
+from twin.processes.replan import (
+    decide,
+    decode_array,
+    direction_drift_rad,
+    encode_array,
+    unit_directions,
+)
 from twin.units import dbm_to_w
 
-__all__ = ["IsacProcess", "UE_TAG", "ue_offsets_enu", "ue_positions_around", "design_name", "isac_params"]
+__all__ = [
+    "IsacProcess",
+    "UE_TAG",
+    "ue_offsets_enu",
+    "ue_positions_around",
+    "design_name",
+    "isac_params",
+]
 
 #: Last SeedSequence word of the once-per-run UE draw (never an epoch triple's last word).
 UE_TAG = 0x55450001
@@ -51,10 +64,16 @@ UE_TAG = 0x55450001
 
 def isac_params(config, group_size: int) -> isac_channel.IsacParams:
     """Seed 000 channel parameters from ``[isac]`` (K = the serving group size)."""
-    return isac_channel.IsacParams(nx=config.nx, nz=config.nz, K=group_size, M=config.n_ue,
-                                   p_max_dbm=config.p_max_dbm, rate_target_bps_hz=config.rate_target_bps_hz,
-                                   sensing_noise_dbm=config.sensing_noise_dbm,
-                                   service_radius_m=config.ue_radius_m)
+    return isac_channel.IsacParams(
+        nx=config.nx,
+        nz=config.nz,
+        K=group_size,
+        M=config.n_ue,
+        p_max_dbm=config.p_max_dbm,
+        rate_target_bps_hz=config.rate_target_bps_hz,
+        sensing_noise_dbm=config.sensing_noise_dbm,
+        service_radius_m=config.ue_radius_m,
+    )
 
 
 def design_name(config) -> str:
@@ -99,8 +118,12 @@ class IsacProcess:
         self.noise_w = float(dbm_to_w(self.config.sensing_noise_dbm))
         self.p_max_w = float(dbm_to_w(self.config.p_max_dbm))
         self.group_mask_rad = sc.serving.group_mask_elevation_rad
-        self.ue_offsets = {name: ue_offsets_enu(self.seed, self.index[name], self.config.n_ue, self.config.ue_radius_m)
-                           for name in self.targets}
+        self.ue_offsets = {
+            name: ue_offsets_enu(
+                self.seed, self.index[name], self.config.n_ue, self.config.ue_radius_m
+            )
+            for name in self.targets
+        }
         self.plans: dict[str, dict] = {}
         self.previous_estimate: dict[str, list] = {}
         self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
@@ -121,15 +144,20 @@ class IsacProcess:
         plans = {}
         for name, plan in self.plans.items():
             arrays = ("W", "R", "factors", "dirs")
-            plans[name] = {**{k: v for k, v in plan.items() if k not in arrays},
-                           **{k: encode_array(plan.get(k)) for k in arrays}}
+            plans[name] = {
+                **{k: v for k, v in plan.items() if k not in arrays},
+                **{k: encode_array(plan.get(k)) for k in arrays},
+            }
         return {"plans": plans, "previous_estimate": self.previous_estimate}
 
     def load_state(self, state: dict) -> None:
         self.plans = {}
         for name, plan in state.get("plans", {}).items():
-            self.plans[name] = {**plan, "members": [int(m) for m in plan["members"]],
-                                **{k: decode_array(plan.get(k)) for k in ("W", "R", "factors", "dirs")}}
+            self.plans[name] = {
+                **plan,
+                "members": [int(m) for m in plan["members"]],
+                **{k: decode_array(plan.get(k)) for k in ("W", "R", "factors", "dirs")},
+            }
         self.previous_estimate = {k: list(v) for k, v in state.get("previous_estimate", {}).items()}
 
     # --------------------------------------------------------------- process
@@ -146,10 +174,14 @@ class IsacProcess:
                 handovers.extend(events)
             twin.recorder.add("isac", rows)
             twin.recorder.add("handovers", handovers)
-            twin.summary_counts["handovers"] = twin.summary_counts.get("handovers", 0) + len(handovers)
+            twin.summary_counts["handovers"] = twin.summary_counts.get("handovers", 0) + len(
+                handovers
+            )
             for row in rows:
                 twin.summary_counts["isac_rows"] = twin.summary_counts.get("isac_rows", 0) + 1
-                twin.summary_counts["isac_replans"] = twin.summary_counts.get("isac_replans", 0) + int(row["replanned"])
+                twin.summary_counts["isac_replans"] = twin.summary_counts.get(
+                    "isac_replans", 0
+                ) + int(row["replanned"])
 
     # ------------------------------------------------------------ one target
     def _design(self, sat_pos, prior, beta, frames, H, warm):
@@ -161,18 +193,32 @@ class IsacProcess:
         started = wallclock.perf_counter()
         K, N = sat_pos.shape[0], self.params.N
         if self.design == "stand_in":
-            W, R = isac_transmit.matched_filter_isotropic(H, K, N, self.p_max_w, comm_fraction=self.config.comm_fraction)
+            W, R = isac_transmit.matched_filter_isotropic(
+                H, K, N, self.p_max_w, comm_fraction=self.config.comm_fraction
+            )
             return W, R, None, "stand_in", float("nan"), wallclock.perf_counter() - started
         from twin.isac.design import DesignProblem, evaluate_design
 
-        problem = DesignProblem(sat_pos=sat_pos, target=prior, beta=beta, H=H, eta=self.config.rate_target_bps_hz,
-                                p_max_w=self.p_max_w, sensing_noise_w=self.noise_w, nx=self.config.nx,
-                                nz=self.config.nz, frames=frames, snapshots=self.config.snapshots)
+        problem = DesignProblem(
+            sat_pos=sat_pos,
+            target=prior,
+            beta=beta,
+            H=H,
+            eta=self.config.rate_target_bps_hz,
+            p_max_w=self.p_max_w,
+            sensing_noise_w=self.noise_w,
+            nx=self.config.nx,
+            nz=self.config.nz,
+            frames=frames,
+            snapshots=self.config.snapshots,
+        )
         if self.design == "fast":
             from twin.isac.fast_design import fast_design
 
             start = None
-            if warm is not None:  # rebuilt from the (checkpointed) plan, so a resumed run starts alike
+            if (
+                warm is not None
+            ):  # rebuilt from the (checkpointed) plan, so a resumed run starts alike
                 extra = {} if warm[2] is None else {"factors": warm[2]}
                 start = evaluate_design(problem, warm[0], warm[1], scheme="held", extra=extra)
             result = fast_design(problem, warm_start=start)
@@ -183,8 +229,14 @@ class IsacProcess:
         extra = result.extra if isinstance(result.extra, dict) else {}
         factors = extra.get("factors")
         gap = float(extra.get("dual_gap", float("nan")))
-        return (np.asarray(result.W), np.asarray(result.R), None if factors is None else np.asarray(factors),
-                str(result.status), gap, wallclock.perf_counter() - started)
+        return (
+            np.asarray(result.W),
+            np.asarray(result.R),
+            None if factors is None else np.asarray(factors),
+            str(result.status),
+            gap,
+            wallclock.perf_counter() - started,
+        )
 
     def step(self, twin, epoch, name, rng) -> tuple[dict, list[dict]]:
         """The `isac` row of target `name` at `epoch` and the handover rows it causes."""
@@ -194,15 +246,40 @@ class IsacProcess:
         lat, lon, alt = ecef_to_geodetic(target)
         group = epoch.groups[name]
         sat_names = twin.sat_names
-        row = {"epoch": epoch.index, "time": epoch.time, "target": name,
-               "target_lat_deg": float(np.degrees(lat)), "target_lon_deg": float(np.degrees(lon)),
-               "target_alt_m": float(alt), "status": "ok", "central": "", "members": "", "n_sats": 0,
-               "design": self.design, "design_status": "", "design_gap": np.nan, "replanned": False, "replan_reason": "",
-               "plan_age_epochs": -1, "solve_time_s": np.nan, "rcrb_m": np.nan, "rcrb_at_plan_m": np.nan,
-               "error_m": np.nan, "error_h_m": np.nan, "est_lat_deg": np.nan, "est_lon_deg": np.nan,
-               "est_alt_m": np.nan, "prior_source": "", "prior_offset_m": np.nan, "echo_snr_db": np.nan,
-               "rate_min_bps_hz": np.nan, "rate_mean_bps_hz": np.nan, "n_ue_below_target": -1,
-               "rates_bps_hz": [], "drift_deg": np.nan}
+        row = {
+            "epoch": epoch.index,
+            "time": epoch.time,
+            "target": name,
+            "target_lat_deg": float(np.degrees(lat)),
+            "target_lon_deg": float(np.degrees(lon)),
+            "target_alt_m": float(alt),
+            "status": "ok",
+            "central": "",
+            "members": "",
+            "n_sats": 0,
+            "design": self.design,
+            "design_status": "",
+            "design_gap": np.nan,
+            "replanned": False,
+            "replan_reason": "",
+            "plan_age_epochs": -1,
+            "solve_time_s": np.nan,
+            "rcrb_m": np.nan,
+            "rcrb_at_plan_m": np.nan,
+            "error_m": np.nan,
+            "error_h_m": np.nan,
+            "est_lat_deg": np.nan,
+            "est_lon_deg": np.nan,
+            "est_alt_m": np.nan,
+            "prior_source": "",
+            "prior_offset_m": np.nan,
+            "echo_snr_db": np.nan,
+            "rate_min_bps_hz": np.nan,
+            "rate_mean_bps_hz": np.nan,
+            "n_ue_below_target": -1,
+            "rates_bps_hz": [],
+            "drift_deg": np.nan,
+        }
         events = []
         if not group.valid:
             row["status"] = "no_group"
@@ -228,19 +305,31 @@ class IsacProcess:
             drift = 0.0
         else:
             held = np.asarray(plan["members"])
-            forced = bool(np.any(~epoch.sat_valid[held]) or np.any(epoch.elevation[g, held] < self.group_mask_rad))
+            forced = bool(
+                np.any(~epoch.sat_valid[held])
+                or np.any(epoch.elevation[g, held] < self.group_mask_rad)
+            )
             handover = group.central != plan["central"]
             change = set(members_now) != set(plan["members"])
             drift = direction_drift_rad(plan["dirs"], unit_directions(prior, epoch.sat_pos[held]))
-        replan, reason = decide(self.replan, epoch=epoch.index, plan_epoch=None if plan is None else plan["epoch"],
-                                forced=forced, handover=handover, group_change=change, drift_rad=drift)
+        replan, reason = decide(
+            self.replan,
+            epoch=epoch.index,
+            plan_epoch=None if plan is None else plan["epoch"],
+            forced=forced,
+            handover=handover,
+            group_change=change,
+            drift_rad=drift,
+        )
         if reason == "initial" and epoch.index == self.window_epoch:
             reason = "window"
         members = members_now if replan else list(plan["members"])
         sat_pos, sat_vel = epoch.sat_pos[members], epoch.sat_vel[members]
         frames = isac_array_frames(sat_pos, sat_vel)
         ues = ue_positions_around(target, self.ue_offsets[name])
-        H = isac_channel.comm_channels(sat_pos, ues, frames=frames, params=self.params, rng=rng, center_ecef=target)
+        H = isac_channel.comm_channels(
+            sat_pos, ues, frames=frames, params=self.params, rng=rng, center_ecef=target
+        )
         beta = reflection_coefficients(cfg.beta_model, sat_pos, prior, rng=rng)
         timer.add("isac_channels", started)
         if replan:
@@ -248,21 +337,43 @@ class IsacProcess:
             warm = None
             if plan is not None and list(plan["members"]) == members:
                 warm = (plan["W"], plan["R"], plan.get("factors"))
-            W, R, factors, status, gap, solve_s = self._design(sat_pos, prior, beta, frames, H, warm)
+            W, R, factors, status, gap, solve_s = self._design(
+                sat_pos, prior, beta, frames, H, warm
+            )
             timer.add("design", started)
             if plan is not None and set(plan["members"]) != set(members):
                 old = ";".join(str(sat_names[m]) for m in plan["members"])
-                events.append({"epoch": epoch.index, "time": epoch.time, "entity": name, "kind": "isac_beams",
-                               "from_sat": old, "to_sat": ";".join(str(sat_names[m]) for m in members),
-                               "reason": f"re-plan: {reason}"})
-            plan = {"epoch": epoch.index, "members": members, "central": int(group.central), "W": W, "R": R,
-                    "factors": factors, "dirs": unit_directions(prior, sat_pos), "status": status, "gap": gap, "rcrb_m": np.nan}
+                events.append(
+                    {
+                        "epoch": epoch.index,
+                        "time": epoch.time,
+                        "entity": name,
+                        "kind": "isac_beams",
+                        "from_sat": old,
+                        "to_sat": ";".join(str(sat_names[m]) for m in members),
+                        "reason": f"re-plan: {reason}",
+                    }
+                )
+            plan = {
+                "epoch": epoch.index,
+                "members": members,
+                "central": int(group.central),
+                "W": W,
+                "R": R,
+                "factors": factors,
+                "dirs": unit_directions(prior, sat_pos),
+                "status": status,
+                "gap": gap,
+                "rcrb_m": np.nan,
+            }
             self.plans[name] = plan
             row["solve_time_s"] = solve_s
         started = wallclock.perf_counter()
         W, R = plan["W"], plan["R"]
         Rx = isac_transmit.transmit_covariance(W, R)
-        crb_kwargs = dict(noise_power=self.noise_w, nx=cfg.nx, nz=cfg.nz, frames=frames, snapshots=cfg.snapshots)
+        crb_kwargs = dict(
+            noise_power=self.noise_w, nx=cfg.nx, nz=cfg.nz, frames=frames, snapshots=cfg.snapshots
+        )
         try:
             rcrb = isac_crb.rcrb(sat_pos, target, Rx, beta, **crb_kwargs)
         except ValueError:  # singular FIM
@@ -270,15 +381,39 @@ class IsacProcess:
         if replan:
             plan["rcrb_m"] = rcrb
         _, rates = isac_channel.sinr_rate(H, W, R)
-        snr = isac_crb.echo_snr(sat_pos, target, Rx, beta, noise_power=self.noise_w, nx=cfg.nx, nz=cfg.nz, frames=frames)
+        snr = isac_crb.echo_snr(
+            sat_pos, target, Rx, beta, noise_power=self.noise_w, nx=cfg.nx, nz=cfg.nz, frames=frames
+        )
         timer.add("isac_crb", started)
         started = wallclock.perf_counter()
         x = transmit_samples(W, R, cfg.snapshots, rng)
-        y = echo(sat_pos, target, beta, x, noise_power=self.noise_w, nx=cfg.nx, nz=cfg.nz, frames=frames, rng=rng)
-        problem = SensingProblem(sat_pos=sat_pos, beta=beta, nx=cfg.nx, nz=cfg.nz, samples=x, noise_power=self.noise_w,
-                                 prior_centre=prior, half_width_m=cfg.search_half_width_m, frames=frames)
-        opts = ({"particles": cfg.pso_particles, "iterations": cfg.pso_iterations}
-                if cfg.estimator in ("pso", "pso_refined") else {})
+        y = echo(
+            sat_pos,
+            target,
+            beta,
+            x,
+            noise_power=self.noise_w,
+            nx=cfg.nx,
+            nz=cfg.nz,
+            frames=frames,
+            rng=rng,
+        )
+        problem = SensingProblem(
+            sat_pos=sat_pos,
+            beta=beta,
+            nx=cfg.nx,
+            nz=cfg.nz,
+            samples=x,
+            noise_power=self.noise_w,
+            prior_centre=prior,
+            half_width_m=cfg.search_half_width_m,
+            frames=frames,
+        )
+        opts = (
+            {"particles": cfg.pso_particles, "iterations": cfg.pso_iterations}
+            if cfg.estimator in ("pso", "pso_refined")
+            else {}
+        )
         est = estimate(cfg.estimator, problem, y, rng, **opts).position
         timer.add("estimation", started)
         offset = problem.to_enu(est)
@@ -290,17 +425,29 @@ class IsacProcess:
         elat, elon, ealt = ecef_to_geodetic(est)
         err = est - target
         up = enu_basis(float(lat), float(lon))[2]
-        row.update({
-            "central": str(sat_names[group.central]), "members": ";".join(str(sat_names[m]) for m in members),
-            "n_sats": len(members), "design_status": str(plan["status"]),
-            "design_gap": float(plan.get("gap", np.nan)), "replanned": bool(replan),
-            "replan_reason": reason, "plan_age_epochs": int(epoch.index - plan["epoch"]),
-            "rcrb_m": float(rcrb), "rcrb_at_plan_m": float(plan["rcrb_m"]),
-            "error_m": float(np.linalg.norm(err)), "error_h_m": float(np.linalg.norm(err - (err @ up) * up)),
-            "est_lat_deg": float(np.degrees(elat)), "est_lon_deg": float(np.degrees(elon)), "est_alt_m": float(ealt),
-            "echo_snr_db": float(10 * np.log10(snr)) if snr > 0 else -np.inf,
-            "rate_min_bps_hz": float(rates.min()), "rate_mean_bps_hz": float(rates.mean()),
-            "n_ue_below_target": int(np.sum(rates < cfg.rate_target_bps_hz - 1e-9)),
-            "rates_bps_hz": [float(r) for r in rates], "drift_deg": float(np.degrees(drift)),
-        })
+        row.update(
+            {
+                "central": str(sat_names[group.central]),
+                "members": ";".join(str(sat_names[m]) for m in members),
+                "n_sats": len(members),
+                "design_status": str(plan["status"]),
+                "design_gap": float(plan.get("gap", np.nan)),
+                "replanned": bool(replan),
+                "replan_reason": reason,
+                "plan_age_epochs": int(epoch.index - plan["epoch"]),
+                "rcrb_m": float(rcrb),
+                "rcrb_at_plan_m": float(plan["rcrb_m"]),
+                "error_m": float(np.linalg.norm(err)),
+                "error_h_m": float(np.linalg.norm(err - (err @ up) * up)),
+                "est_lat_deg": float(np.degrees(elat)),
+                "est_lon_deg": float(np.degrees(elon)),
+                "est_alt_m": float(ealt),
+                "echo_snr_db": float(10 * np.log10(snr)) if snr > 0 else -np.inf,
+                "rate_min_bps_hz": float(rates.min()),
+                "rate_mean_bps_hz": float(rates.mean()),
+                "n_ue_below_target": int(np.sum(rates < cfg.rate_target_bps_hz - 1e-9)),
+                "rates_bps_hz": [float(r) for r in rates],
+                "drift_deg": float(np.degrees(drift)),
+            }
+        )
         return row, events

@@ -39,11 +39,24 @@ from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gauss_newton_tdoa, gdop, tdoa_measurements, toa_variance
 from twin.pnt.preset import hex_cells, sample_in_hexagons
 from twin.pnt.scheduling import schedule
-from twin.processes.replan import decide, decode_array, direction_drift_rad, encode_array, unit_directions
+from twin.processes.replan import (
+    decide,
+    decode_array,
+    direction_drift_rad,
+    encode_array,
+    unit_directions,
+)
 from twin.units import dbw_to_w
 
-__all__ = ["PntProcess", "UT_TAG", "cluster_offsets_en", "cluster_positions", "matched_filter_beams",
-           "held_link_sinr", "beamformer_name"]
+__all__ = [
+    "PntProcess",
+    "UT_TAG",
+    "cluster_offsets_en",
+    "cluster_positions",
+    "matched_filter_beams",
+    "held_link_sinr",
+    "beamformer_name",
+]
 
 #: Last SeedSequence word of the once-per-run UT draw.
 UT_TAG = 0x55540001
@@ -123,7 +136,9 @@ class PntProcess:
         self.noise_w = float(noise_power_w(self.bandwidth_hz))
         self.cells = {}
         for name in self.terminals:
-            self.cells[name] = cluster_offsets_en(self.seed, self.index[name], cfg.cluster_rings, cfg.cell_radius_m)
+            self.cells[name] = cluster_offsets_en(
+                self.seed, self.index[name], cfg.cluster_rings, cfg.cell_radius_m
+            )
         self.plans: dict[str, dict] = {}
         self.valid_before: dict[str, bool] = {}
         self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
@@ -139,7 +154,9 @@ class PntProcess:
         """Geometry-only state as if `epoch` (the one before a window) had been processed:
         whether each cluster had enough satellites (``valid_before``)."""
         for name in self.terminals:
-            elevation = np.where(epoch.sat_valid, epoch.elevation[twin.entity_index[name]], -np.pi / 2)
+            elevation = np.where(
+                epoch.sat_valid, epoch.elevation[twin.entity_index[name]], -np.pi / 2
+            )
             n_visible = int(np.count_nonzero(elevation >= self.mask_rad))
             self.valid_before[name] = self._enough(n_visible, len(self.cells[name][0]))[0]
 
@@ -147,20 +164,35 @@ class PntProcess:
         """(enough satellites?, schedulable, needed) for `n_visible` visible satellites, C UTs."""
         cfg = self.config
         n_sched = min(max(n_visible - 1, 0), cfg.max_sats)
-        need = max(cfg.i_tdoa, -(-C * cfg.i_tdoa // cfg.n_beams))  # satellites besides the reference
+        need = max(
+            cfg.i_tdoa, -(-C * cfg.i_tdoa // cfg.n_beams)
+        )  # satellites besides the reference
         return n_sched >= need, n_sched, need
 
     # ------------------------------------------------------------ checkpoint
     def state(self) -> dict:
-        plans = {name: {**{k: v for k, v in p.items() if k not in ("W", "delta", "dirs")}, "W": encode_array(p["W"]),
-                        "delta": encode_array(p["delta"]), "dirs": encode_array(p["dirs"])}
-                 for name, p in self.plans.items()}
+        plans = {
+            name: {
+                **{k: v for k, v in p.items() if k not in ("W", "delta", "dirs")},
+                "W": encode_array(p["W"]),
+                "delta": encode_array(p["delta"]),
+                "dirs": encode_array(p["dirs"]),
+            }
+            for name, p in self.plans.items()
+        }
         return {"plans": plans, "valid_before": self.valid_before}
 
     def load_state(self, state: dict) -> None:
-        self.plans = {name: {**p, "sats": [int(s) for s in p["sats"]], "W": decode_array(p["W"]),
-                             "delta": decode_array(p["delta"]), "dirs": decode_array(p["dirs"])}
-                      for name, p in state.get("plans", {}).items()}
+        self.plans = {
+            name: {
+                **p,
+                "sats": [int(s) for s in p["sats"]],
+                "W": decode_array(p["W"]),
+                "delta": decode_array(p["delta"]),
+                "dirs": decode_array(p["dirs"]),
+            }
+            for name, p in state.get("plans", {}).items()
+        }
         self.valid_before = {k: bool(v) for k, v in state.get("valid_before", {}).items()}
 
     # --------------------------------------------------------------- process
@@ -177,7 +209,9 @@ class PntProcess:
                 handovers.extend(events)
             twin.recorder.add("pnt", rows)
             twin.recorder.add("handovers", handovers)
-            twin.summary_counts["handovers"] = twin.summary_counts.get("handovers", 0) + len(handovers)
+            twin.summary_counts["handovers"] = twin.summary_counts.get("handovers", 0) + len(
+                handovers
+            )
             twin.summary_counts["pnt_rows"] = twin.summary_counts.get("pnt_rows", 0) + len(rows)
 
     def _beams(self, H, delta, ut_pos, sat_pos, ref_pos, rng):
@@ -191,9 +225,17 @@ class PntProcess:
 
         opts = {}
         if self.beamformer == "dsta":
-            opts = {"ut_pos": ut_pos, "sat_pos": sat_pos, "ref_pos": ref_pos, "bandwidth_hz": self.bandwidth_hz,
-                    "ref_var": cfg.ref_toa_var_s2, "rng": rng}
-        res = beamform(self.beamformer, H, delta, power_w=self.power_w, noise_w=self.noise_w, **opts)
+            opts = {
+                "ut_pos": ut_pos,
+                "sat_pos": sat_pos,
+                "ref_pos": ref_pos,
+                "bandwidth_hz": self.bandwidth_hz,
+                "ref_var": cfg.ref_toa_var_s2,
+                "rng": rng,
+            }
+        res = beamform(
+            self.beamformer, H, delta, power_w=self.power_w, noise_w=self.noise_w, **opts
+        )
         status = ";".join(sorted({str(s) for s in np.asarray(res.status).ravel()} - {"empty"}))
         return np.asarray(res.W), np.asarray(res.sinr, dtype=float), status
 
@@ -207,8 +249,15 @@ class PntProcess:
         return link_sinr(H, W, delta, self.noise_w)
 
     def _event(self, epoch, name, kind, old, new, reason) -> dict:
-        return {"epoch": epoch.index, "time": epoch.time, "entity": name, "kind": kind, "from_sat": old,
-                "to_sat": new, "reason": reason}
+        return {
+            "epoch": epoch.index,
+            "time": epoch.time,
+            "entity": name,
+            "kind": kind,
+            "from_sat": old,
+            "to_sat": new,
+            "reason": reason,
+        }
 
     def step(self, twin, epoch, name, rng) -> tuple[list[dict], list[dict]]:
         """The `pnt` rows (one per UT) of cluster `name` at `epoch` and its handover rows."""
@@ -227,19 +276,46 @@ class PntProcess:
         n_visible = int(len(visible))
         lat, lon, _ = ecef_to_geodetic(ut_pos)
         base = {"epoch": epoch.index, "time": epoch.time, "cluster": name}
-        rows = [{**base, "ut": c, "lat_deg": float(np.degrees(lat[c])), "lon_deg": float(np.degrees(lon[c])),
-                 "status": "ok", "n_visible": n_visible, "reference": "", "sats": "", "beamformer": self.beamformer,
-                 "bf_status": "", "replanned": False, "replan_reason": "", "plan_age_epochs": -1,
-                 "solve_time_s": np.nan, "sinr_min_db": np.nan, "sinr_mean_db": np.nan, "crlb_m": np.nan,
-                 "crlb_at_plan_m": np.nan, "gdop": np.nan, "fix_error_m": np.nan, "fix_error_h_m": np.nan,
-                 "drift_deg": np.nan} for c in range(C)]
+        rows = [
+            {
+                **base,
+                "ut": c,
+                "lat_deg": float(np.degrees(lat[c])),
+                "lon_deg": float(np.degrees(lon[c])),
+                "status": "ok",
+                "n_visible": n_visible,
+                "reference": "",
+                "sats": "",
+                "beamformer": self.beamformer,
+                "bf_status": "",
+                "replanned": False,
+                "replan_reason": "",
+                "plan_age_epochs": -1,
+                "solve_time_s": np.nan,
+                "sinr_min_db": np.nan,
+                "sinr_mean_db": np.nan,
+                "crlb_m": np.nan,
+                "crlb_at_plan_m": np.nan,
+                "gdop": np.nan,
+                "fix_error_m": np.nan,
+                "fix_error_h_m": np.nan,
+                "drift_deg": np.nan,
+            }
+            for c in range(C)
+        ]
         events = []
         valid, n_sched, need = self._enough(n_visible, C)
-        why = (f"{n_visible} visible satellites: reference + {n_sched} schedulable, need {need} "
-               f"({C} UTs x {cfg.i_tdoa} links on {cfg.n_beams} beams per satellite)")
+        why = (
+            f"{n_visible} visible satellites: reference + {n_sched} schedulable, need {need} "
+            f"({C} UTs x {cfg.i_tdoa} links on {cfg.n_beams} beams per satellite)"
+        )
         was_valid = self.valid_before.get(name)
         if was_valid is not None and was_valid != valid:
-            events.append(self._event(epoch, name, "pnt_restored" if valid else "pnt_interruption", "", "", why))
+            events.append(
+                self._event(
+                    epoch, name, "pnt_restored" if valid else "pnt_interruption", "", "", why
+                )
+            )
         elif was_valid is None and not valid:
             events.append(self._event(epoch, name, "pnt_interruption", "", "", why))
         self.valid_before[name] = valid
@@ -249,7 +325,7 @@ class PntProcess:
             self.plans.pop(name, None)
             return rows, events
         ref_now = int(visible[0])
-        cands = [int(s) for s in visible[1:1 + cfg.max_sats]]
+        cands = [int(s) for s in visible[1 : 1 + cfg.max_sats]]
         plan = self.plans.get(name)
         if plan is None:
             forced = handover = change = False
@@ -260,8 +336,15 @@ class PntProcess:
             handover = ref_now != plan["ref"]
             change = set(cands) != set(plan["visible"])
             drift = direction_drift_rad(plan["dirs"], unit_directions(centre, epoch.sat_pos[used]))
-        replan, reason = decide(self.replan, epoch=epoch.index, plan_epoch=None if plan is None else plan["epoch"],
-                                forced=forced, handover=handover, group_change=change, drift_rad=drift)
+        replan, reason = decide(
+            self.replan,
+            epoch=epoch.index,
+            plan_epoch=None if plan is None else plan["epoch"],
+            forced=forced,
+            handover=handover,
+            group_change=change,
+            drift_rad=drift,
+        )
         if reason == "initial" and epoch.index == self.window_epoch:
             reason = "window"
         ref = ref_now if replan else plan["ref"]
@@ -269,13 +352,29 @@ class PntProcess:
         sat_pos, sat_vel = epoch.sat_pos[sats], epoch.sat_vel[sats]
         ref_pos = epoch.sat_pos[ref]
         frames = pnt_body_frames(sat_pos, sat_vel=sat_vel, x_axis="along_track")
-        H = channels(sat_pos, ut_pos, frames, freq_hz=self.freq_hz, nx=cfg.nx, ny=cfg.ny,
-                     element_gain_dbi=cfg.element_gain_dbi, rng=rng)
+        H = channels(
+            sat_pos,
+            ut_pos,
+            frames,
+            freq_hz=self.freq_hz,
+            nx=cfg.nx,
+            ny=cfg.ny,
+            element_gain_dbi=cfg.element_gain_dbi,
+            rng=rng,
+        )
         twin.timer.add("pnt_channels", started)
         if replan:
             started = wallclock.perf_counter()
-            delta = schedule(cfg.scheduler, H, ut_pos, sat_pos, ref_pos, i_tdoa=cfg.i_tdoa, max_beams=cfg.n_beams,
-                             m=cfg.hbs_m)
+            delta = schedule(
+                cfg.scheduler,
+                H,
+                ut_pos,
+                sat_pos,
+                ref_pos,
+                i_tdoa=cfg.i_tdoa,
+                max_beams=cfg.n_beams,
+                m=cfg.hbs_m,
+            )
             started = twin.timer.add("pnt_scheduling", started)
             W, sinr, bf_status = self._beams(H, delta, ut_pos, sat_pos, ref_pos, rng)
             twin.timer.add("pnt_beamforming", started)
@@ -284,22 +383,59 @@ class PntProcess:
                 old_used = [plan["sats"][i] for i in np.flatnonzero(plan["delta"].any(axis=1))]
                 new_used = [sats[i] for i in np.flatnonzero(delta.any(axis=1))]
                 if ref != plan["ref"]:
-                    events.append(self._event(epoch, name, "pnt_reference", str(names[plan["ref"]]), str(names[ref]),
-                                              f"re-plan: {reason}"))
+                    events.append(
+                        self._event(
+                            epoch,
+                            name,
+                            "pnt_reference",
+                            str(names[plan["ref"]]),
+                            str(names[ref]),
+                            f"re-plan: {reason}",
+                        )
+                    )
                 if set(old_used) != set(new_used):
                     left = sorted(str(names[s]) for s in set(old_used) - set(new_used))
                     joined = sorted(str(names[s]) for s in set(new_used) - set(old_used))
-                    events.append(self._event(epoch, name, "pnt_positioning", ";".join(left), ";".join(joined),
-                                              f"{len(joined)} joined, {len(left)} left"))
-                old_sets = [frozenset(plan["sats"][i] for i in np.flatnonzero(plan["delta"][:, c])) for c in range(C)]
-                new_sets = [frozenset(sats[i] for i in np.flatnonzero(delta[:, c])) for c in range(C)]
+                    events.append(
+                        self._event(
+                            epoch,
+                            name,
+                            "pnt_positioning",
+                            ";".join(left),
+                            ";".join(joined),
+                            f"{len(joined)} joined, {len(left)} left",
+                        )
+                    )
+                old_sets = [
+                    frozenset(plan["sats"][i] for i in np.flatnonzero(plan["delta"][:, c]))
+                    for c in range(C)
+                ]
+                new_sets = [
+                    frozenset(sats[i] for i in np.flatnonzero(delta[:, c])) for c in range(C)
+                ]
                 moved = sum(int(a != b) for a, b in zip(old_sets, new_sets))
                 if moved:
-                    events.append(self._event(epoch, name, "pnt_beams", "", "",
-                                              f"{moved} of {C} UTs changed serving beams"))
-            plan = {"epoch": epoch.index, "ref": ref, "sats": sats, "visible": cands, "delta": np.asarray(delta, bool),
-                    "W": W, "dirs": unit_directions(centre, epoch.sat_pos[[ref] + sats]), "status": bf_status,
-                    "crlb": None}
+                    events.append(
+                        self._event(
+                            epoch,
+                            name,
+                            "pnt_beams",
+                            "",
+                            "",
+                            f"{moved} of {C} UTs changed serving beams",
+                        )
+                    )
+            plan = {
+                "epoch": epoch.index,
+                "ref": ref,
+                "sats": sats,
+                "visible": cands,
+                "delta": np.asarray(delta, bool),
+                "W": W,
+                "dirs": unit_directions(centre, epoch.sat_pos[[ref] + sats]),
+                "status": bf_status,
+                "crlb": None,
+            }
             self.plans[name] = plan
         else:
             solve_s = np.nan
@@ -308,10 +444,14 @@ class PntProcess:
             twin.timer.add("pnt_beamforming", started)
         delta = plan["delta"]
         started = wallclock.perf_counter()
-        acc = accuracy_per_ut(ut_pos, sat_pos, ref_pos, delta, sinr, self.bandwidth_hz, cfg.ref_toa_var_s2)
+        acc = accuracy_per_ut(
+            ut_pos, sat_pos, ref_pos, delta, sinr, self.bandwidth_hz, cfg.ref_toa_var_s2
+        )
         if replan:
             plan["crlb"] = [float(a) for a in acc]
-        sat_idx = np.nonzero(delta.T)[1].reshape(C, cfg.i_tdoa)  # (C, L) per-UT scheduled satellites
+        sat_idx = np.nonzero(delta.T)[1].reshape(
+            C, cfg.i_tdoa
+        )  # (C, L) per-UT scheduled satellites
         ut_gdop = gdop(ut_pos, sat_pos[sat_idx], ref_pos)
         link = sinr[sat_idx, np.arange(C)[:, None]]  # (C, L)
         errors, errors_h = self._fixes(ut_pos, cell_pos, sat_pos[sat_idx], ref_pos, link, rng)
@@ -319,14 +459,25 @@ class PntProcess:
         with np.errstate(divide="ignore"):
             link_db = 10.0 * np.log10(link)
         for c, row in enumerate(rows):
-            row.update({
-                "reference": str(names[ref]), "sats": ";".join(str(names[sats[i]]) for i in sat_idx[c]),
-                "bf_status": str(plan["status"]), "replanned": bool(replan), "replan_reason": reason,
-                "plan_age_epochs": int(epoch.index - plan["epoch"]), "solve_time_s": float(solve_s),
-                "sinr_min_db": float(link_db[c].min()), "sinr_mean_db": float(link_db[c].mean()),
-                "crlb_m": float(acc[c]), "crlb_at_plan_m": float(plan["crlb"][c]), "gdop": float(ut_gdop[c]),
-                "fix_error_m": float(errors[c]), "fix_error_h_m": float(errors_h[c]), "drift_deg": float(np.degrees(drift)),
-            })
+            row.update(
+                {
+                    "reference": str(names[ref]),
+                    "sats": ";".join(str(names[sats[i]]) for i in sat_idx[c]),
+                    "bf_status": str(plan["status"]),
+                    "replanned": bool(replan),
+                    "replan_reason": reason,
+                    "plan_age_epochs": int(epoch.index - plan["epoch"]),
+                    "solve_time_s": float(solve_s),
+                    "sinr_min_db": float(link_db[c].min()),
+                    "sinr_mean_db": float(link_db[c].mean()),
+                    "crlb_m": float(acc[c]),
+                    "crlb_at_plan_m": float(plan["crlb"][c]),
+                    "gdop": float(ut_gdop[c]),
+                    "fix_error_m": float(errors[c]),
+                    "fix_error_h_m": float(errors_h[c]),
+                    "drift_deg": float(np.degrees(drift)),
+                }
+            )
         return rows, events
 
     def _fixes(self, ut_pos, start_pos, sats, ref_pos, link_sinr, rng):
@@ -340,7 +491,11 @@ class PntProcess:
         cfg = self.config
         C, L = link_sinr.shape
         ok = np.all(link_sinr > 0, axis=1)
-        var = np.where(ok[:, None], toa_variance(np.where(link_sinr > 0, link_sinr, 1.0), self.bandwidth_hz), np.nan)
+        var = np.where(
+            ok[:, None],
+            toa_variance(np.where(link_sinr > 0, link_sinr, 1.0), self.bandwidth_hz),
+            np.nan,
+        )
         e0 = rng.normal(0.0, np.sqrt(cfg.ref_toa_var_s2), size=C)
         ei = rng.normal(size=(C, L)) * np.sqrt(np.nan_to_num(var))
         meas = tdoa_measurements(ut_pos, sats, ref_pos) + ei - e0[:, None]

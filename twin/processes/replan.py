@@ -42,8 +42,16 @@ def direction_drift_rad(planned_dirs, current_dirs) -> float:
     return float(np.max(np.arccos(cos)))
 
 
-def decide(config, *, epoch: int, plan_epoch: int | None, forced: bool, handover: bool, group_change: bool,
-           drift_rad: float) -> tuple[bool, str]:
+def decide(
+    config,
+    *,
+    epoch: int,
+    plan_epoch: int | None,
+    forced: bool,
+    handover: bool,
+    group_change: bool,
+    drift_rad: float,
+) -> tuple[bool, str]:
     """(re-plan?, reason) at ``epoch`` for a plan made at ``plan_epoch`` (None: no plan).
 
     config: the scenario's ``ReplanConfig``; forced: a planned satellite can no longer serve;
