@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from .errors import InputError
+from twin.errors import InputError
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -65,7 +65,7 @@ def default_scenario_path() -> Path:
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to check.")) -> None:
     """Check a scenario file; print every problem with its file, line and field."""
-    from .scenario import load_scenario
+    from twin.scenario import load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -101,7 +101,7 @@ def run(
     ),
 ) -> None:
     """Run a scenario on the SimPy clock and write its tables to a run directory."""
-    from .runner import run_scenario
+    from twin.runner import run_scenario
 
     try:
         run_scenario(
@@ -138,7 +138,7 @@ def sweep(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Run a grid of scenarios x seeds on dask.distributed into one partitioned dataset."""
-    from .sweep import run_sweep
+    from twin.sweep import run_sweep
 
     try:
         run_sweep(
@@ -164,8 +164,8 @@ def ephemeris(
     output: Path = typer.Option(..., "-o", "--output", help="Parquet file to write."),
 ) -> None:
     """Export ITRS positions and geodetic coordinates of every satellite to parquet."""
-    from .orbits import export_ephemeris
-    from .units import parse_duration, parse_utc
+    from twin.orbits import export_ephemeris
+    from twin.units import parse_duration, parse_utc
 
     try:
         start_utc = parse_utc(start)
@@ -193,7 +193,7 @@ def report(
     ),
 ) -> None:
     """Figures and an HTML page (with a summary table) for a finished run."""
-    from .report import write_report
+    from twin.report import write_report
 
     try:
         page = write_report(run_dir, out)
@@ -212,7 +212,7 @@ def tle_fetch(
     ),
 ) -> None:
     """Download a CelesTrak GP group (TLE format), validate it, keep it with the fetch time in its name."""
-    from .orbits import fetch_tle
+    from twin.orbits import fetch_tle
 
     try:
         path = fetch_tle(group, dest, base_url=base_url)

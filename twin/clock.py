@@ -53,21 +53,11 @@ import simpy
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from . import __version__
-from . import geometry, orbits, topology
-from .handover import HandoverTracker
-from .units import C_LIGHT
-from .results import (
-    RESOLVED_SCENARIO,
-    RUN_INFO,
-    Recorder,
-    current_rss_mb,
-    drop_parts_from,
-    read_checkpoint,
-    read_json,
-    window_checkpoint_path,
-    write_json_atomic,
-)
+from twin import __version__
+from twin import geometry, orbits, topology
+from twin.handover import HandoverTracker
+from twin.units import C_LIGHT
+from twin.results import RESOLVED_SCENARIO, RUN_INFO, Recorder, current_rss_mb, drop_parts_from, read_checkpoint, read_json, window_checkpoint_path, write_json_atomic
 
 PROPAGATION_BLOCK = 60  # epochs propagated per vectorised SGP4 call
 
@@ -252,7 +242,7 @@ class Twin:
             "invalid_groups": 0,
         }
         self.stateful: dict = {}  # process name -> object with state() / load_state(state), checkpointed
-        from .processes import attach
+        from twin.processes import attach
 
         self.processes = attach(self)
 

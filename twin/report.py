@@ -24,8 +24,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import plots
-from .results import RESOLVED_SCENARIO, RUN_INFO, load, read_json
+from twin import plots
+from twin.results import RESOLVED_SCENARIO, RUN_INFO, load, read_json
 
 #: Handover kinds always given a column in the summary (others are added when they occur).
 BASE_KINDS = ("central", "group", "interruption", "restored")

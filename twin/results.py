@@ -194,7 +194,7 @@ def load(run_dir: str | Path, tables: list[str] | None = None) -> dict[str, pd.D
     if (
         Path(run_dir) / "sweep.json"
     ).exists():  # a sweep directory: one DataFrame per table over all runs
-        from .sweep import load_sweep
+        from twin.sweep import load_sweep
 
         return load_sweep(run_dir, tables)
     root = Path(run_dir) / "tables"

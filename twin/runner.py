@@ -22,14 +22,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from . import orbits
-from .clock import Twin, free_run_dir
-from .errors import InputError, Problem
-from .results import RESOLVED_SCENARIO, read_json
+from twin import orbits
+from twin.clock import Twin, free_run_dir
+from twin.errors import InputError, Problem
+from twin.results import RESOLVED_SCENARIO, read_json
 
 
 def _scenario_for(scenario_path: Path | None, resume: Path | None):
-    from .scenario import load_scenario, scenario_from_dict
+    from twin.scenario import load_scenario, scenario_from_dict
 
     if resume is not None:
         resolved = Path(resume) / RESOLVED_SCENARIO
@@ -39,7 +39,7 @@ def _scenario_for(scenario_path: Path | None, resume: Path | None):
             )
         return scenario_from_dict(read_json(resolved), source=str(resolved))
     if scenario_path is None:
-        from .cli import default_scenario_path
+        from twin.cli import default_scenario_path
 
         scenario_path = default_scenario_path()
     return load_scenario(scenario_path)
@@ -92,7 +92,7 @@ def run_scenario(
     if resume is not None and (Path(resume) / "run.json").exists():
         windowed_resume = read_json(Path(resume) / "run.json").get("mode") == "windowed"
     if workers > 1 or scheduler_address or windowed_resume:
-        from .windows import run_windowed
+        from twin.windows import run_windowed
 
         return run_windowed(
             scenario_path,

@@ -30,13 +30,8 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 from scipy.spatial import cKDTree
 
-from .geometry import (
-    DEFAULT_ATMOSPHERE_MARGIN_M,
-    WGS84_EQUATORIAL_RADIUS_M,
-    earth_occluded,
-    nadir_frames,
-)
-from .units import C_LIGHT, parse_utc
+from twin.geometry import DEFAULT_ATMOSPHERE_MARGIN_M, WGS84_EQUATORIAL_RADIUS_M, earth_occluded, nadir_frames
+from twin.units import C_LIGHT, parse_utc
 
 MU_EARTH_M3_S2 = 3.986004418e14  # WGS84 GM (m^3/s^2)
 TWO_PI = 2.0 * np.pi
@@ -1057,8 +1052,8 @@ def walker_group_snapshot(
     datetime64 (UTC), default DEFAULT_SNAPSHOT_EPOCH; satellites are at their
     Walker positions at that instant (the elements' epoch).
     """
-    from . import orbits  # late import: orbits is built by another module owner
-    from .geometry import geocentric_nadir_point, look_angles
+    from twin import orbits  # late import: orbits is built by another module owner
+    from twin.geometry import geocentric_nadir_point, look_angles
 
     if planes < 1 or per_plane < 1:
         raise ValueError(f"planes and per_plane must be >= 1, got {planes}, {per_plane}")

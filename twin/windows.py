@@ -61,17 +61,9 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from .clock import Twin, free_run_dir
-from .errors import InputError, Problem
-from .results import (
-    RESOLVED_SCENARIO,
-    RUN_INFO,
-    WINDOWS,
-    current_rss_mb,
-    read_json,
-    window_checkpoint_path,
-    write_json_atomic,
-)
+from twin.clock import Twin, free_run_dir
+from twin.errors import InputError, Problem
+from twin.results import RESOLVED_SCENARIO, RUN_INFO, WINDOWS, current_rss_mb, read_json, window_checkpoint_path, write_json_atomic
 
 __all__ = [
     "run_windowed",
@@ -102,7 +94,7 @@ _CACHE: dict = {}
 
 def _twin(scenario, run_dir, span):
     """A Twin for `span`, reusing this worker process's constellation and plane labels."""
-    from . import orbits
+    from twin import orbits
 
     key = json.dumps(
         [scenario.constellation.model_dump(mode="json"), str(scenario.run.start)],
@@ -303,7 +295,7 @@ def run_windowed(
     """
     from distributed import wait
 
-    from .runner import prepare, print_summary
+    from twin.runner import prepare, print_summary
 
     console = console or Console()
     scenario, constellation = prepare(
