@@ -1,11 +1,9 @@
 """The `twin` commands as a user types them: validate, run (refusals and run
 directories), ephemeris."""
 
-import shutil
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from twin.cli import app

@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
+from twin.config.schema import MAX_EPOCHS, load_scenario
 from twin.errors import InputError
 from twin.runner import prepare
-from twin.scenario import MAX_EPOCHS, load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIOS = ROOT / "scenarios"

@@ -21,10 +21,10 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
+from twin.constellation.orbits import check_at_times, read_tle
+from twin.constellation.tle import TLE_FIELDS, parse_tle_text, tle_checksum
 from twin.errors import InputError
-from twin.orbits import check_at_times, read_tle
 from twin.runner import prepare
-from twin.tle import TLE_FIELDS, parse_tle_text, tle_checksum
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT = ROOT / "ephemeris" / "starlink-2026-05-28.tle"
@@ -334,7 +334,7 @@ def test_every_single_substitution_of_a_record_is_refused_or_harmless():
 def test_checksum_blind_changes_are_the_documented_limit(tmp_path):
     """Two compensating digit changes keep the checksum and the format: the
     reader cannot see them and returns a valid, different record (documented
-    in twin/tle.py and docs/orbits.md). A single changed digit is refused."""
+    in twin/constellation/tle.py and docs/orbits.md). A single changed digit is refused."""
     lines = good_lines()
     l2 = lines[2]
     assert l2[8:16] == " 53.1527"

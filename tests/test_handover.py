@@ -1,6 +1,6 @@
 """Handover events from serving-group diffs."""
 
-from twin.handover import HandoverTracker
+from twin.constellation.handover import HandoverTracker
 
 NAMES = ["S0", "S1", "S2", "S3", "S4"]
 

@@ -5,10 +5,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pandas as pd
-import pytest
 
 from twin.results import load, read_checkpoint, run_info
 

@@ -12,16 +12,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin.errors import InputError
-from twin.geometry import ecef_to_geodetic, geodetic_to_ecef
-from twin.scenario import (
+from twin.config.schema import (
     TABLE_NAMES,
     GroundEntity,
-    Scenario,
     TomlLocator,
     load_scenario,
     scenario_from_dict,
 )
+from twin.errors import InputError
+from twin.geometry import ecef_to_geodetic, geodetic_to_ecef
 
 REPO = Path(__file__).resolve().parents[1]
 SCENARIOS = REPO / "scenarios"

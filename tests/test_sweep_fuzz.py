@@ -16,9 +16,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from twin.config.schema import scenario_from_dict
+from twin.config.sweep_grammar import expand_sweep, scenario_key
 from twin.errors import InputError
-from twin.scenario import scenario_from_dict
-from twin.sweep_grammar import expand_sweep, scenario_key
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "scenarios" / "default.toml"
@@ -206,9 +206,9 @@ def test_dir_names_round_trip_through_load_sweep(value):
 
     import pandas as pd
 
+    from twin.config.sweep_grammar import dir_segment, dir_text
     from twin.results import write_json_atomic, write_parquet_atomic
     from twin.sweep import load_sweep
-    from twin.sweep_grammar import dir_segment, dir_text
 
     segment = dir_segment("serving.collaboration", value)
     name_bytes = len(segment.encode())

@@ -9,9 +9,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from twin.constellation.orbits import (
+    check_at_times,
+    epoch_age_report,
+    propagate_itrs,
+    read_tle,
+    stale,
+)
+from twin.constellation.tle import tle_checksum
 from twin.errors import InputError
-from twin.orbits import check_at_times, epoch_age_report, propagate_itrs, read_tle, stale
-from twin.tle import tle_checksum
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"

@@ -10,8 +10,8 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from twin.constellation.orbits import fetch_tle, read_tle
 from twin.errors import InputError
-from twin.orbits import fetch_tle, read_tle
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"

@@ -1,4 +1,4 @@
-"""Tests of twin.topology: plane inference, +Grid ISL graph (brute-force range
+"""Tests of twin.constellation.topology: plane inference, +Grid ISL graph (brute-force range
 and occlusion checks), serving groups I/II/III, hysteresis, Walker snapshot,
 and the real-Starlink statistics (printed; recorded in docs/topology.md)."""
 
@@ -11,13 +11,7 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from twin.geometry import (
-    WGS84_EQUATORIAL_RADIUS_M,
-    ecef_to_geodetic,
-    geocentric_nadir_point,
-    look_angles,
-)
-from twin.topology import (
+from twin.constellation.topology import (
     GRID_COLUMNS,
     PlaneLabels,
     infer_planes,
@@ -25,8 +19,14 @@ from twin.topology import (
     orbital_elements,
     serving_group,
     serving_groups,
-    walker_group_snapshot,
 )
+from twin.geometry import (
+    WGS84_EQUATORIAL_RADIUS_M,
+    ecef_to_geodetic,
+    geocentric_nadir_point,
+    look_angles,
+)
+from twin.paper.isac.snapshot import walker_group_snapshot
 from twin.units import C_LIGHT
 
 MU = 3.986004418e14
@@ -109,7 +109,7 @@ def test_infer_planes_recovers_ideal_walker_exactly(planes, per_plane, phasing):
 
 
 def test_infer_planes_recovers_sgp4_walker_shells_and_keeps_transit_satellites_apart():
-    orbits = pytest.importorskip("twin.orbits")
+    orbits = pytest.importorskip("twin.constellation.orbits")
     a = orbits.walker_delta(72 * 22, 72, 1, 550e3, np.radians(53.0), epoch=EPOCH, shell_id=0)
     b = orbits.walker_delta(
         36 * 20, 36, 1, 570e3, np.radians(70.0), epoch=EPOCH, shell_id=1, first_catalog=95000
@@ -199,7 +199,7 @@ def test_plus_grid_on_walker_shell_unlimited_range(planes, per_plane, phasing):
             offsets.setdefault(p[lo], set()).add((s[hi] - s[lo]) % per_plane)
     # the usual +Grid: one fixed slot offset per pair of adjacent planes
     assert len(offsets) == planes and all(len(o) == 1 for o in offsets.values())
-    from twin.topology import _inter_pairs
+    from twin.constellation.topology import _inter_pairs
 
     a, _ = _inter_pairs(r, labels, np.ones(len(p), dtype=bool), max_rounds=1)
     assert len(a) == len(p)  # every satellite is matched in the first mutual-nearest round
@@ -293,7 +293,7 @@ def test_isl_graph_is_built_on_first_use_and_pickles():
 def test_hop_fill_on_the_neighbour_table_equals_networkx_bfs():
     """The vectorised breadth-first fill (unmaterialised graph) picks the same members as
     networkx's BFS on the same graph, on a shell with dead satellites and range cuts."""
-    from twin.topology import _hop_fill
+    from twin.constellation.topology import _hop_fill
 
     r, p, s, labels, _ = walker_graph(12, 20)
     rng = np.random.default_rng(11)
@@ -469,12 +469,12 @@ def test_serving_groups_vectorised_equals_one_by_one(snapshot):
         assert one == batch[g]
 
 
-# --------------------------------------------------------------------------- Walker snapshot (needs twin.orbits)
+# --------------------------------------------------------------------------- Walker snapshot (needs twin.constellation.orbits)
 
 
 @pytest.mark.parametrize("collaboration,k", [("I", 3), ("II", 5), ("III", 7)])
 def test_walker_group_snapshot(collaboration, k):
-    pytest.importorskip("twin.orbits")
+    pytest.importorskip("twin.constellation.orbits")
     g = walker_group_snapshot(collaboration=collaboration)
     assert g.sat_pos.shape == (k, 3) and g.sat_vel.shape == (k, 3) and len(g.members) == k
     _, _, h = ecef_to_geodetic(g.central_nadir_ecef[None, :])
@@ -494,7 +494,7 @@ def test_walker_group_snapshot(collaboration, k):
 
 
 def test_walker_group_snapshot_other_sizes_and_given_central():
-    pytest.importorskip("twin.orbits")
+    pytest.importorskip("twin.constellation.orbits")
     g = walker_group_snapshot(planes=36, per_plane=18, collaboration="II", central_index=100)
     assert g.members[0] == 100 and len(g.members) == 5
 
@@ -505,7 +505,7 @@ def test_walker_group_snapshot_other_sizes_and_given_central():
 def test_real_starlink_planes_and_plus_grid_degree():
     if not STARLINK_TLE.exists():
         pytest.skip(f"needs the shared TLE snapshot {STARLINK_TLE} (../shared is absent)")
-    orbits = pytest.importorskip("twin.orbits")
+    orbits = pytest.importorskip("twin.constellation.orbits")
     c = orbits.read_tle(STARLINK_TLE)
     t = orbits.to_datetime64(["2026-05-28T12:00:00"])
     r, v, err = orbits.propagate_teme(c, t)
@@ -560,7 +560,7 @@ def test_real_starlink_planes_and_plus_grid_degree():
 
 
 def test_grid_table_rebuilt_from_edges_matches_isl_graph():
-    from twin.topology import grid_neighbours
+    from twin.constellation.topology import grid_neighbours
 
     r, p, s, labels, _ = walker_graph(12, 20)
     valid = np.ones(len(p), dtype=bool)

@@ -5,17 +5,17 @@ import tomllib
 import numpy as np
 import pytest
 
-from twin import orbits
 from twin.clock import Twin, entity_rng
+from twin.config.schema import scenario_from_dict
+from twin.constellation import orbits
 from twin.geometry import geodetic_to_ecef
-from twin.isac import crb
-from twin.isac.channel import comm_channels, sinr_rate
-from twin.isac.locate import draw_prior_centre
-from twin.isac.model import isac_array_frames, reflection_coefficients
-from twin.isac.transmit import matched_filter_isotropic
+from twin.isac.estimation.locate import draw_prior_centre
+from twin.isac.physics import crb
+from twin.isac.physics.channel import comm_channels, sinr_rate
+from twin.isac.physics.model import isac_array_frames, reflection_coefficients
+from twin.isac.physics.transmit import matched_filter_isotropic
 from twin.processes.isac import isac_params, ue_offsets_enu, ue_positions_around
 from twin.results import load
-from twin.scenario import scenario_from_dict
 from twin.units import dbm_to_w
 
 PAPER = """

@@ -3,16 +3,15 @@
 import tomllib
 
 import numpy as np
-import pytest
 
-from twin import orbits
 from twin.clock import Twin, entity_rng
+from twin.config.schema import scenario_from_dict
+from twin.constellation import orbits
 from twin.geometry import ecef_to_geodetic, geodetic_to_ecef, look_angles
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gdop
 from twin.processes.pnt import cluster_offsets_en, cluster_positions
 from twin.results import load
-from twin.scenario import scenario_from_dict
 from twin.units import dbw_to_w
 
 PAPER = """

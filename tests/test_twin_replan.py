@@ -5,7 +5,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -13,6 +12,7 @@ import pandas as pd
 import pytest
 
 from twin.clock import Twin
+from twin.config.schema import scenario_from_dict
 from twin.processes.replan import (
     decide,
     decode_array,
@@ -21,7 +21,6 @@ from twin.processes.replan import (
     unit_directions,
 )
 from twin.results import load, read_checkpoint, run_info
-from twin.scenario import scenario_from_dict
 
 BASE = """
 [run]

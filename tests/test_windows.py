@@ -2,14 +2,13 @@
 
 import json
 import logging
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from twin import topology
+from twin.constellation import topology
 from twin.results import drop_parts_from, load, read_checkpoint, run_info, window_checkpoint_path
 from twin.runner import run_scenario
 from twin.windows import central_chain, run_window, window_spans
@@ -292,7 +291,7 @@ def test_window_rule_changes_only_rows_from_the_first_boundary_on(tmp_path):
 
 def test_a_window_refuses_a_wrong_pre_pass(tmp_path):
     """A window whose centrals disagree with the pre-pass chain stops instead of writing rows."""
-    from twin.scenario import load_scenario
+    from twin.config.schema import load_scenario
 
     scenario = load_scenario(write_scenario(tmp_path))
     run_dir = tmp_path / "run"

@@ -11,12 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from test_windows import assert_tables_equal, write_scenario
 
 from twin.results import read_json, run_info, window_checkpoint_path
 from twin.runner import run_scenario
 from twin.windows import window_spans
-
-from test_windows import assert_tables_equal, write_scenario
 
 pytestmark = pytest.mark.slow
 

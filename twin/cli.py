@@ -6,13 +6,14 @@ Each command is a thin wrapper: parsing and printing here, work in the library.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
 from rich.console import Console
 
 from twin.errors import InputError
+from twin.paper.isac import cli as paper_isac_cli
+from twin.paper.pnt import cli as paper_pnt_cli
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -25,21 +26,8 @@ app.add_typer(tle_app, name="tle")
 app.add_typer(paper_app, name="paper")
 
 
-def _register_paper_apps() -> None:
-    """Attach `twin paper isac` and `twin paper pnt` where those modules exist."""
-    import importlib
-
-    for name in ("isac", "pnt"):
-        try:
-            module = importlib.import_module(f"twin.{name}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"twin.{name}.cli":
-                raise
-            continue
-        paper_app.add_typer(module.app, name=name)
-
-
-_register_paper_apps()
+paper_app.add_typer(paper_isac_cli.app, name="isac")
+paper_app.add_typer(paper_pnt_cli.app, name="pnt")
 
 
 console = Console()
@@ -65,7 +53,7 @@ def default_scenario_path() -> Path:
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to check.")) -> None:
     """Check a scenario file; print every problem with its file, line and field."""
-    from twin.scenario import load_scenario
+    from twin.config.schema import load_scenario
 
     try:
         loaded = load_scenario(scenario)
@@ -164,7 +152,7 @@ def ephemeris(
     output: Path = typer.Option(..., "-o", "--output", help="Parquet file to write."),
 ) -> None:
     """Export ITRS positions and geodetic coordinates of every satellite to parquet."""
-    from twin.orbits import export_ephemeris
+    from twin.constellation.orbits import export_ephemeris
     from twin.units import parse_duration, parse_utc
 
     try:
@@ -212,7 +200,7 @@ def tle_fetch(
     ),
 ) -> None:
     """Download a CelesTrak GP group (TLE format), validate it, keep it with the fetch time in its name."""
-    from twin.orbits import fetch_tle
+    from twin.constellation.orbits import fetch_tle
 
     try:
         path = fetch_tle(group, dest, base_url=base_url)

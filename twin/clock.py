@@ -53,11 +53,21 @@ import simpy
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from twin import __version__
-from twin import geometry, orbits, topology
-from twin.handover import HandoverTracker
+from twin import __version__, geometry
+from twin.constellation import orbits, topology
+from twin.constellation.handover import HandoverTracker
+from twin.results import (
+    RESOLVED_SCENARIO,
+    RUN_INFO,
+    Recorder,
+    current_rss_mb,
+    drop_parts_from,
+    read_checkpoint,
+    read_json,
+    window_checkpoint_path,
+    write_json_atomic,
+)
 from twin.units import C_LIGHT
-from twin.results import RESOLVED_SCENARIO, RUN_INFO, Recorder, current_rss_mb, drop_parts_from, read_checkpoint, read_json, window_checkpoint_path, write_json_atomic
 
 PROPAGATION_BLOCK = 60  # epochs propagated per vectorised SGP4 call
 

@@ -22,14 +22,14 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from twin import orbits
 from twin.clock import Twin, free_run_dir
+from twin.constellation import orbits
 from twin.errors import InputError, Problem
 from twin.results import RESOLVED_SCENARIO, read_json
 
 
 def _scenario_for(scenario_path: Path | None, resume: Path | None):
-    from twin.scenario import load_scenario, scenario_from_dict
+    from twin.config.schema import load_scenario, scenario_from_dict
 
     if resume is not None:
         resolved = Path(resume) / RESOLVED_SCENARIO

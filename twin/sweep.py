@@ -1,7 +1,7 @@
 """Parameter sweeps on dask.distributed: a grid of scenarios x seeds, one run directory each.
 
 ``run_sweep(sweep_file)`` checks and expands the sweep file
-(:mod:`twin.sweep_grammar`, ``docs/sweeps.md``), then runs every run that is
+(:mod:`twin.config.sweep_grammar`, ``docs/sweeps.md``), then runs every run that is
 not already complete as one dask task (``retries=2``) on a ``LocalCluster`` of
 single-threaded worker processes, or on an existing scheduler. Layout of a
 sweep directory::
@@ -37,9 +37,9 @@ import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
+from twin.config.sweep_grammar import RunSpec, Sweep, expand_sweep, scenario_key
 from twin.errors import InputError, Problem
 from twin.results import PART_RE, RESOLVED_SCENARIO, RUN_INFO, read_json, write_json_atomic
-from twin.sweep_grammar import RunSpec, Sweep, expand_sweep, scenario_key
 
 __all__ = [
     "SWEEP_INFO",
@@ -100,11 +100,11 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
     """
     from threadpoolctl import threadpool_limits
 
-    from twin import orbits
     from twin.clock import Twin
+    from twin.config.schema import scenario_from_dict
+    from twin.constellation import orbits
     from twin.results import drop_parts_from
     from twin.runner import run_scenario
-    from twin.scenario import scenario_from_dict
 
     run_dir = Path(run_dir)
     started = wallclock.perf_counter()

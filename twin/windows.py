@@ -20,7 +20,7 @@ Why a window run on its own equals the serial run (what is carried from epoch to
    Only geometry-only process state survives a boundary (PNT's ``valid_before``, "had the
    cluster enough satellites at b-1"), and a window recomputes it from epoch b-1
    (``seed_from_epoch``).
-3. **Handover tracker** (the foundation's, ``twin.handover``): its state after epoch b-1 is
+3. **Handover tracker** (the foundation's, ``twin.constellation.handover``): its state after epoch b-1 is
    (central, members, valid) of every entity's serving group at b-1. The group at b-1 is a
    function of epoch b-1's geometry and ISL graph and of one carried value, the central at
    b-2 (hysteresis, ``topology._select_central``). The central chain depends only on
@@ -63,7 +63,15 @@ from rich.console import Console
 
 from twin.clock import Twin, free_run_dir
 from twin.errors import InputError, Problem
-from twin.results import RESOLVED_SCENARIO, RUN_INFO, WINDOWS, current_rss_mb, read_json, window_checkpoint_path, write_json_atomic
+from twin.results import (
+    RESOLVED_SCENARIO,
+    RUN_INFO,
+    WINDOWS,
+    current_rss_mb,
+    read_json,
+    window_checkpoint_path,
+    write_json_atomic,
+)
 
 __all__ = [
     "run_windowed",
@@ -94,7 +102,7 @@ _CACHE: dict = {}
 
 def _twin(scenario, run_dir, span):
     """A Twin for `span`, reusing this worker process's constellation and plane labels."""
-    from twin import orbits
+    from twin.constellation import orbits
 
     key = json.dumps(
         [scenario.constellation.model_dump(mode="json"), str(scenario.run.start)],

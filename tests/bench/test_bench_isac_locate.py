@@ -17,8 +17,14 @@ import numpy as np
 import pytest
 
 from twin.geometry import geodetic_to_ecef
-from twin.isac.locate import SensingProblem, concentrated_likelihood, draw_prior_centre, estimate
-from twin.isac.model import (
+from twin.isac.estimation.locate import (
+    SensingProblem,
+    concentrated_likelihood,
+    draw_prior_centre,
+    estimate,
+)
+from twin.isac.estimation.optimizers import pso
+from twin.isac.physics.model import (
     angles,
     echo,
     echo_matrix,
@@ -26,7 +32,6 @@ from twin.isac.model import (
     paper_beta,
     transmit_samples,
 )
-from twin.isac.optimizers import pso
 
 pytestmark = pytest.mark.bench
 

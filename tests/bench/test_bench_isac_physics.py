@@ -1,4 +1,4 @@
-"""Cost of the ISAC physics hot paths (twin.isac.model / twin.isac.crb).
+"""Cost of the ISAC physics hot paths (twin.isac.physics.model / twin.isac.physics.crb).
 
     /work/venv/bin/pytest tests/bench/test_bench_isac_physics.py -s
 
@@ -16,8 +16,8 @@ import time
 import numpy as np
 import pytest
 
-from twin.isac import crb as C
-from twin.isac.model import angles, echo_apply, echo_matrix, isac_array_frames, paper_beta
+from twin.isac.physics import crb as C
+from twin.isac.physics.model import angles, echo_apply, echo_matrix, isac_array_frames, paper_beta
 
 pytestmark = pytest.mark.bench
 R_E = 6378137.0

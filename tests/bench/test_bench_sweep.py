@@ -21,8 +21,8 @@ import pandas as pd
 import pytest
 
 import twin.results as results
+from twin.config.sweep_grammar import expand_sweep
 from twin.sweep import load_sweep, run_one, run_sweep
-from twin.sweep_grammar import expand_sweep
 
 pytestmark = pytest.mark.bench
 

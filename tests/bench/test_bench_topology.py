@@ -28,9 +28,15 @@ import networkx as nx
 import numpy as np
 import pytest
 
+from twin.constellation.orbits import propagate_itrs, propagate_teme, read_tle
+from twin.constellation.topology import (
+    _inter_pairs,
+    _intra_pairs,
+    infer_planes,
+    isl_graph,
+    serving_groups,
+)
 from twin.geometry import geodetic_to_ecef, ground_enu, look_angles
-from twin.orbits import propagate_itrs, propagate_teme, read_tle
-from twin.topology import _inter_pairs, _intra_pairs, infer_planes, isl_graph, serving_groups
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"

@@ -1,10 +1,10 @@
-"""twin/isac/alm.py: the L-BFGS and the PHR augmented Lagrangian shared by the fast designs,
+"""twin/isac/design/alm.py: the L-BFGS and the PHR augmented Lagrangian shared by the fast designs,
 against closed forms and scipy on problems unrelated to ISAC."""
 
 import numpy as np
 from scipy.optimize import minimize
 
-from twin.isac.alm import augmented_lagrangian, lbfgs, phr_penalty
+from twin.isac.design.alm import augmented_lagrangian, lbfgs, phr_penalty
 
 
 def test_lbfgs_finds_the_rosenbrock_minimum_like_scipy():

@@ -11,9 +11,13 @@ from scipy import integrate
 from scipy.special import jv
 
 from twin.geometry import ecef_to_geodetic, geocentric_nadir_point
-from twin.isac import channel as ch
-from twin.isac.model import angles, isac_array_frames, steering
-from twin.isac.transmit import matched_filter_isotropic, satellite_powers, transmit_covariance
+from twin.isac.physics import channel as ch
+from twin.isac.physics.model import angles, isac_array_frames, steering
+from twin.isac.physics.transmit import (
+    matched_filter_isotropic,
+    satellite_powers,
+    transmit_covariance,
+)
 
 P = ch.IsacParams()
 

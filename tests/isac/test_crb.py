@@ -16,8 +16,8 @@ import io
 import numpy as np
 import pytest
 
-from twin.isac import crb as C
-from twin.isac.model import angles, echo_matrix, isac_array_frames, paper_beta
+from twin.isac.physics import crb as C
+from twin.isac.physics.model import angles, echo_matrix, isac_array_frames, paper_beta
 
 R_EARTH = 6378137.0  # WGS84 equatorial radius: the Walker altitude is measured from it
 H_SAT = 550e3
@@ -54,7 +54,7 @@ def random_geometry(K, rng, max_angle_deg=17.0):
 
 def walker_type2_group(planes=72, per_plane=22, phasing=1, altitude_m=550e3, inc_deg=53.0):
     """K = 5 type-II group of a Walker delta constellation on circular orbits
-    (test helper until twin.topology.walker_group_snapshot lands): central satellite
+    (test helper until twin.paper.isac.snapshot.walker_group_snapshot lands): central satellite
     (plane 0, slot 0, at the ascending node), its two in-plane neighbours and the
     nearest satellite in each adjacent plane. Inertial = Earth-fixed at this instant
     (Earth rotation ignored: velocities are inertial). Row 0 = central."""

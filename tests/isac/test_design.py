@@ -1,8 +1,8 @@
-"""Seed 000 joint design (twin.isac.design, twin.isac.baselines) on a small instance:
+"""Seed 000 joint design (twin.isac.design.sdr, twin.isac.design.baselines) on a small instance:
 type-I group (K = 3), 2x2 arrays (NK = 12), M = 2 UEs, so every SDP solves in about a second.
 
 Checks are independent of the solvers' own claims: rates from a direct numpy SINR computation,
-powers from the block traces, CRBs from twin.isac.crb.location_crb, the SDP's linear FIM map
+powers from the block traces, CRBs from twin.isac.physics.crb.location_crb, the SDP's linear FIM map
 against crb.trace_products, and the rank-one reconstruction against its defining identities.
 """
 
@@ -11,8 +11,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.isac import baselines, crb, design
-from twin.isac.design import DesignProblem, algorithm2, comm_centric, paper_problem, sdr_lower_bound
+from twin.isac.design import baselines
+from twin.isac.design import sdr as design
+from twin.isac.design.sdr import (
+    DesignProblem,
+    algorithm2,
+    comm_centric,
+    paper_problem,
+    sdr_lower_bound,
+)
+from twin.isac.physics import crb
 
 ETA = 2.0
 
@@ -307,7 +315,7 @@ def test_sdr_violation_flags_an_infeasible_solver_point(problem, sdr):
     independently of the solver (powers and SINRs recomputed from W, R)."""
     from dataclasses import replace
 
-    from twin.isac.design import SDR_FEASIBILITY_TOL, evaluate_design, sdr_violation
+    from twin.isac.design.sdr import SDR_FEASIBILITY_TOL, evaluate_design, sdr_violation
 
     assert sdr.status == "optimal"
     assert sdr.extra["feasibility_violation"] <= SDR_FEASIBILITY_TOL
@@ -360,7 +368,7 @@ def test_reduced_sdr_inside_fast_certified_bracket(problem9):
     """The subspace SDR's optimum lies between the fast design's weak-duality bound (a rigorous
     lower bound on the SDR optimum) and the fast design's own RCRB (a feasible design): an
     independent check of the reduced SDP, solved here with Clarabel at NK = 27 (d = 15)."""
-    from twin.isac.fast_design import fast_design
+    from twin.isac.design.fast_design import fast_design
 
     sdr9 = sdr_lower_bound(problem9)
     fast = fast_design(problem9)

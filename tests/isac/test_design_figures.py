@@ -1,4 +1,4 @@
-"""Seed 000 design figures (twin.isac.design_figures / design_cli) on quick settings: 2x2 arrays,
+"""Seed 000 design figures (twin.paper.isac.design_figures / design_cli) on quick settings: 2x2 arrays,
 type-I group (K = 3), M = 2 UEs. Checks the figures' claims, not just that files appear:
 Algorithm 2 below ZFBF and non-assisted at every η, sensing-only below all, the comm-centric
 design within its CRB budget, RCRB falling with P_max, and Fig. 4's iteration axis."""
@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from twin.isac import design_figures as dfig
-from twin.isac.design_cli import app
+from twin.paper.isac import design_figures as dfig
+from twin.paper.isac.design_cli import app
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,15 @@
-"""Tests of twin.isac.dual_bound: the gradient matrix of tr CRB against finite differences, and the
-weak-duality bound against the cvxpy SDR optimum (twin.isac.design.sdr_lower_bound, Clarabel) on
+"""Tests of twin.isac.design.dual_bound: the gradient matrix of tr CRB against finite differences, and the
+weak-duality bound against the cvxpy SDR optimum (twin.isac.design.sdr.sdr_lower_bound, Clarabel) on
 small instances (N = 2x2, K = 3, M = 3): bound <= SDR optimum <= RCRB of the fast design, for the
 fitted multipliers, for random multipliers and for a design that is far from optimal."""
 
 import numpy as np
 import pytest
 
-from twin.isac.crb import location_crb
-from twin.isac.design import sdr_lower_bound
-from twin.isac.dual_bound import crb_gradient_matrix, dual_lower_bound, optimise_multipliers
-from twin.isac.fast_design import _factors, fast_design, fast_operators, random_problem
+from twin.isac.design.dual_bound import crb_gradient_matrix, dual_lower_bound, optimise_multipliers
+from twin.isac.design.fast_design import _factors, fast_design, fast_operators, random_problem
+from twin.isac.design.sdr import sdr_lower_bound
+from twin.isac.physics.crb import location_crb
 
 SEEDS = (11, 12, 13)
 

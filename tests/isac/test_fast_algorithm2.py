@@ -1,4 +1,4 @@
-"""Tests of twin/isac/fast_algorithm2.py: Algorithm 2 with factor-form subproblems against the cvxpy
+"""Tests of twin/isac/design/fast_algorithm2.py: Algorithm 2 with factor-form subproblems against the cvxpy
 reference design.algorithm2 (Clarabel) on a small instance, its weak-duality certificates, the
 feasibility of its output recomputed independently, and Fig. 4 rows."""
 
@@ -7,8 +7,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from twin.isac import design
-from twin.isac import fast_algorithm2 as fa
+from twin.isac.design import fast_algorithm2 as fa
+from twin.isac.design import sdr as design
 
 N_ITER = 6  # iterations compared in the default suite (reference: 19 to converge at UNIT, see the slow test)
 UNIT_FRACTION = 0.01  # a CRB unit of (46) at which this instance needs many iterations (the default converges in 4)
@@ -227,7 +227,7 @@ def test_bad_inputs(problem):
 
 
 def test_fig4_fast_rows(tmp_path):
-    from twin.isac.design_figures import fig4, write_design_figure
+    from twin.paper.isac.design_figures import fig4, write_design_figure
 
     fig = fig4(types=("I",), nx=2, nz=2, n_ue=2, iterations=3, engine="fast")
     assert fig.curves == ["type I", "type I rank-one (47)", "type I SDR bound"]

@@ -1,14 +1,19 @@
-"""Tests of twin.isac.fast_design: analytic CRB gradient vs finite differences and location_crb,
-the fast design vs the SDR lower bound (twin.isac.design.sdr_lower_bound) on small instances,
+"""Tests of twin.isac.design.fast_design: analytic CRB gradient vs finite differences and location_crb,
+the fast design vs the SDR lower bound (twin.isac.design.sdr.sdr_lower_bound) on small instances,
 its dual certificate below the SDR optimum, feasibility recomputed independently, infeasible
 targets -> fallback, warm starts, bad input. (The certificate itself: tests/isac/test_dual_bound.py.)"""
 
 import numpy as np
 import pytest
 
-from twin.isac.crb import location_crb
-from twin.isac.design import sdr_lower_bound
-from twin.isac.fast_design import crb_and_gradient, fast_design, fast_operators, random_problem
+from twin.isac.design.fast_design import (
+    crb_and_gradient,
+    fast_design,
+    fast_operators,
+    random_problem,
+)
+from twin.isac.design.sdr import sdr_lower_bound
+from twin.isac.physics.crb import location_crb
 
 
 @pytest.fixture(scope="module")

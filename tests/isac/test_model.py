@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from twin.isac import model as M
+from twin.isac.physics import model as M
 from twin.units import C_LIGHT
 
 R_E = 6378137.0

@@ -8,11 +8,12 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from twin.isac import paper
-from twin.isac.cli import app
+from twin.paper.isac import figures as paper
+from twin.paper.isac.cli import app
 
 pytest.importorskip(
-    "twin.isac.transmit", reason="twin/isac/transmit.py (stand-in transmit design) not written yet"
+    "twin.isac.physics.transmit",
+    reason="twin/isac/physics/transmit.py (stand-in transmit design) not written yet",
 )
 
 

@@ -7,10 +7,11 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from twin.isac import channel, paper
-from twin.isac.crb import location_crb
-from twin.isac.model import isac_array_frames, reflection_coefficients
-from twin.isac.transmit import satellite_powers
+from twin.isac.physics import channel
+from twin.isac.physics.crb import location_crb
+from twin.isac.physics.model import isac_array_frames, reflection_coefficients
+from twin.isac.physics.transmit import satellite_powers
+from twin.paper.isac import figures as paper
 from twin.units import dbm_to_w
 
 

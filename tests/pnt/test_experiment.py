@@ -1,4 +1,4 @@
-"""Tests of the seed 002 drop harness (twin.pnt.experiment)."""
+"""Tests of the seed 002 drop harness (twin.paper.pnt.experiment)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.pnt.channel import PntParams
-from twin.pnt.experiment import (
+from twin.paper.pnt.experiment import (
     BEAMFORMERS,
     drop_rngs,
     make_drop,
@@ -18,6 +17,7 @@ from twin.pnt.experiment import (
     run_experiment,
     simulate_drop,
 )
+from twin.pnt.channel import PntParams
 
 # A small setting: 19 cells, 5 satellites, 3 per UT, 4x4 arrays (the budget 5*12 >= 57 holds).
 SMALL = params_with(n_cells=19, n_sats=5, i_tdoa=3, nx=4, ny=4, element_gain_dbi=5.5)

@@ -1,4 +1,4 @@
-"""Tests of `twin paper pnt ...` (twin.pnt.cli) in --quick mode."""
+"""Tests of `twin paper pnt ...` (twin.paper.pnt.cli) in --quick mode."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from twin.pnt import cli
-from twin.pnt.cli import PAPER_TABLE3, PAPER_TABLE4, app, gain_pct
+from twin.paper.pnt import cli
+from twin.paper.pnt.cli import PAPER_TABLE3, PAPER_TABLE4, app, gain_pct
 
 runner = CliRunner()
 

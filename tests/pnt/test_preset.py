@@ -206,8 +206,8 @@ def test_paper_drop_readings_boresight_reference_and_cell_radius():
 
 
 def test_inradius_reading_spacing():
+    from twin.paper.pnt.experiment import make_drop
     from twin.pnt.channel import PntParams
-    from twin.pnt.experiment import make_drop
 
     p = PntParams(cell_radius_kind="inradius")
     np.testing.assert_allclose(p.circumradius_m, 50.0e3, rtol=2e-4)  # 43.3 km = 50 km x sqrt(3)/2

@@ -16,8 +16,8 @@ import numpy as np
 from twin.pnt import crlb
 from twin.pnt.feasibility import (
     METHODS,
-    FastState,
     STATS,
+    FastState,
     fast_reduced,
     fill_power,
     normalised_sinr,

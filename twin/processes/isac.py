@@ -35,11 +35,16 @@ import time as wallclock
 import numpy as np
 
 from twin.geometry import ecef_to_geodetic, enu_basis
-from twin.isac import channel as isac_channel
-from twin.isac import crb as isac_crb
-from twin.isac import transmit as isac_transmit
-from twin.isac.locate import SensingProblem, draw_prior_centre, estimate
-from twin.isac.model import echo, isac_array_frames, reflection_coefficients, transmit_samples
+from twin.isac.estimation.locate import SensingProblem, draw_prior_centre, estimate
+from twin.isac.physics import channel as isac_channel
+from twin.isac.physics import crb as isac_crb
+from twin.isac.physics import transmit as isac_transmit
+from twin.isac.physics.model import (
+    echo,
+    isac_array_frames,
+    reflection_coefficients,
+    transmit_samples,
+)
 from twin.processes.replan import (
     decide,
     decode_array,
@@ -197,7 +202,7 @@ class IsacProcess:
                 H, K, N, self.p_max_w, comm_fraction=self.config.comm_fraction
             )
             return W, R, None, "stand_in", float("nan"), wallclock.perf_counter() - started
-        from twin.isac.design import DesignProblem, evaluate_design
+        from twin.isac.design.sdr import DesignProblem, evaluate_design
 
         problem = DesignProblem(
             sat_pos=sat_pos,
@@ -213,7 +218,7 @@ class IsacProcess:
             snapshots=self.config.snapshots,
         )
         if self.design == "fast":
-            from twin.isac.fast_design import fast_design
+            from twin.isac.design.fast_design import fast_design
 
             start = None
             if (
@@ -223,7 +228,7 @@ class IsacProcess:
                 start = evaluate_design(problem, warm[0], warm[1], scheme="held", extra=extra)
             result = fast_design(problem, warm_start=start)
         else:
-            from twin.isac.design import algorithm2
+            from twin.isac.design.sdr import algorithm2
 
             result = algorithm2(problem)
         extra = result.extra if isinstance(result.extra, dict) else {}

@@ -1,7 +1,7 @@
 """Two-line element sets: the `Constellation` container, reading and
 validating TLE files, epoch-age checks, and fetching fresh sets from CelesTrak.
 
-Propagation lives in `twin.orbits` (which re-exports everything here).
+Propagation lives in `twin.constellation.orbits` (which re-exports everything here).
 
 Checks made by `read_tle` on every record (each failure is a
 `twin.errors.Problem` named ``"<file>:<line>"``):
@@ -70,7 +70,7 @@ class Constellation:
     number, line-2 number) in the source file, or None (Walker);
     epochs: (S,) datetime64[ns] element-set epochs, UTC;
     shell/plane/slot: (S,) int64 known for Walker shells, None for TLE sets
-    (`twin.topology` infers the planes).
+    (`twin.constellation.topology` infers the planes).
     """
 
     names: list[str]

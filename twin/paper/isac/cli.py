@@ -19,7 +19,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from twin.isac import paper
+from twin.paper.isac import figures as paper
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -45,7 +45,7 @@ DesignOpt = typer.Option(
     "stand_in",
     "--design",
     help="transmit design: stand_in (matched filter + isotropic sensing) "
-    "or fast (seed 000's joint design, twin.isac.fast_design)",
+    "or fast (seed 000's joint design, twin.isac.design.fast_design)",
 )
 
 
@@ -178,8 +178,8 @@ def groups_cmd(out: Path = OutOpt) -> None:
 
 
 def _mount_design_commands() -> None:
-    """`twin paper isac fig4|fig6|fig7`: the joint-design figures (twin/isac/design_cli.py)."""
-    from twin.isac import design_cli
+    """`twin paper isac fig4|fig6|fig7`: the joint-design figures (twin/paper/isac/design_cli.py)."""
+    from twin.paper.isac import design_cli
 
     app.registered_commands += design_cli.app.registered_commands
 

@@ -43,8 +43,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from twin.errors import InputError, Problem
-from twin.scenario import (
+from twin.config.schema import (
     Scenario,
     TomlLocator,
     _find_model,
@@ -52,6 +51,7 @@ from twin.scenario import (
     read_toml_file,
     scenario_from_dict,
 )
+from twin.errors import InputError, Problem
 
 __all__ = [
     "DEFAULT_MAX_RUNS",

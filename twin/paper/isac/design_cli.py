@@ -1,5 +1,5 @@
 """`twin paper isac fig4|fig6|fig7`: seed 000 joint-design figures (thin wrappers over
-:mod:`twin.isac.design_figures`).
+:mod:`twin.paper.isac.design_figures`).
 
 Each command writes ``<name>.csv``, ``<name>.png`` and ``<name>.notes.txt`` into ``--out``
 (default out/paper-isac/). ``--quick`` uses 2x2 arrays, M = 2 UEs and a few points so a figure
@@ -18,7 +18,6 @@ from pathlib import Path
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Seed 000 joint-design figures: Fig. 4, 6, 7."
@@ -59,7 +58,7 @@ def _size(kw: dict, n: int | None, ues: int | None) -> dict:
 def _run(name: str, compute, total: int, out: Path) -> None:
     """Run `compute(figures_module, advance)` with a progress bar and write its CSV + PNG.
     The figure module (cvxpy) is imported here, so `twin --help` and `twin run` stay quick."""
-    from twin.isac import design_figures as dfig
+    from twin.paper.isac import design_figures as dfig
 
     console = Console()
     with Progress(

@@ -1,15 +1,15 @@
 """Fast, certified versions of the seed 000 Fig. 6 baselines (seed-math B.6-B.7): sensing only,
 non-assisted sensing, ZFBF and the communication-centric design (48)-(50), with the machinery of
-:mod:`twin.isac.fast_design` (factor form R_x = Z Z^H, augmented Lagrangian on log-form SINR rows,
+:mod:`twin.isac.design.fast_design` (factor form R_x = Z Z^H, augmented Lagrangian on log-form SINR rows,
 L-BFGS) and a weak-duality certificate of each scheme's own convex problem
-(:func:`twin.isac.dual_bound.scheme_dual_bound`; derivation in docs/isac-fast-design.md).
+(:func:`twin.isac.design.dual_bound.scheme_dual_bound`; derivation in docs/isac-fast-design.md).
 
 * :func:`fast_sensing_only` - min tr CRB(R) s.t. per-satellite power (38); R = L L^H, L (NK, 3K),
   every satellite at full power by construction (Z_k = sqrt(P_k) Y_k / ||Y_k||). No rate rows.
 * :func:`fast_non_assisted` - FIM from R = L L^H only; beams V still use power and interfere; same
-  factor form as :func:`twin.isac.fast_design.fast_design` with the CRB evaluated on L.
+  factor form as :func:`twin.isac.design.fast_design.fast_design` with the CRB evaluated on L.
 * :func:`fast_zfbf` - beams sqrt(p_m) u_m with the ZF directions of
-  :func:`twin.isac.baselines.zf_directions`; log-powers v_m (p_m = p_ref_m e^{v_m}) and R = L L^H
+  :func:`twin.isac.design.baselines.zf_directions`; log-powers v_m (p_m = p_ref_m e^{v_m}) and R = L L^H
   optimised. The per-satellite powers (38) couple p and L: first the exact-power form (each
   satellite's sensing rows take the power its beams leave), and if that is not certified, the
   power-rows form (the powers in the augmented Lagrangian; iterates scaled onto the power set before
@@ -19,11 +19,11 @@ L-BFGS) and a weak-duality certificate of each scheme's own convex problem
   proven infeasible when its certificate's lower bound exceeds the budget, else undecided (retried
   with a tighter ``gap_tol``, then recorded).
 
-Every result is a :class:`twin.isac.design.DesignResult` re-evaluated from scratch by
-:func:`twin.isac.design.evaluate_design` (scheme names as :mod:`twin.isac.baselines` uses), with
+Every result is a :class:`twin.isac.design.sdr.DesignResult` re-evaluated from scratch by
+:func:`twin.isac.design.sdr.evaluate_design` (scheme names as :mod:`twin.isac.design.baselines` uses), with
 ``extra["dual_bound_m"]`` (sqrt of a lower bound on the scheme's optimal tr CRB, m),
 ``extra["dual_gap"]`` (RCRB / dual_bound_m - 1) and ``extra["certificate"]``. Infeasible targets
-return the documented fallback (:func:`twin.isac.design.fallback_design`), never raise.
+return the documented fallback (:func:`twin.isac.design.sdr.fallback_design`), never raise.
 """
 
 from __future__ import annotations
@@ -32,10 +32,9 @@ import time
 
 import numpy as np
 
-from twin.isac.alm import augmented_lagrangian, phr_penalty
-from twin.isac.design import DesignProblem, DesignResult, evaluate_design, fallback_design
-from twin.isac.dual_bound import optimise_scheme_multipliers, scheme_dual_bound
-from twin.isac.fast_design import (
+from twin.isac.design.alm import augmented_lagrangian, phr_penalty
+from twin.isac.design.dual_bound import optimise_scheme_multipliers, scheme_dual_bound
+from twin.isac.design.fast_design import (
     FastOperators,
     _chain,
     _factors,
@@ -46,6 +45,7 @@ from twin.isac.fast_design import (
     crb_and_gradient,
     fast_design,
 )
+from twin.isac.design.sdr import DesignProblem, DesignResult, evaluate_design, fallback_design
 
 __all__ = [
     "fast_sensing_only",
@@ -290,7 +290,7 @@ def _solve(
     scale: float = 1.0,
     abort=None,
 ):
-    """Minimise scale * tr CRB(x) s.t. par.rows(x) >= 0 by :func:`twin.isac.alm.augmented_lagrangian`
+    """Minimise scale * tr CRB(x) s.t. par.rows(x) >= 0 by :func:`twin.isac.design.alm.augmented_lagrangian`
     (as fast_design); ``certify(x)`` is called every ``check_every`` L-BFGS iterations and after each
     outer iteration, and ends the run when it returns True; ``abort(x)`` (optional), called after each
     outer iteration, ends it early (a parametrisation that is failing). Returns (x, lam, outer
@@ -413,7 +413,7 @@ def fast_sensing_only(
     (eq. (20)) over R = L L^H, L (NK, 3K) sqrt(W), s.t. (38), with every satellite at full power by
     construction (tr CRB is non-increasing in R). L-BFGS, stopped when the certificate
     (scheme "sensing_only": C_R = G + D_mu) proves RCRB <= (1 + gap_tol) x the optimum.
-    W = 0 (rates 0, as :func:`twin.isac.baselines.sensing_only`). Scheme "sensing_only"."""
+    W = 0 (rates 0, as :func:`twin.isac.design.baselines.sensing_only`). Scheme "sensing_only"."""
     _check(gap_tol, 0.0)
     t0 = time.perf_counter()
     pb = problem
@@ -492,7 +492,7 @@ def fast_non_assisted(
     seed: int = 0,
     restarts: int = 2,
 ) -> DesignResult:
-    """Non-assisted sensing (seed-math B.7, as :func:`twin.isac.baselines.non_assisted`): min tr CRB(R)
+    """Non-assisted sensing (seed-math B.7, as :func:`twin.isac.design.baselines.non_assisted`): min tr CRB(R)
     with the FIM of R = L L^H alone (L (NK, 3K)); the beams V (NK, M) use power and interfere. Power
     (38) by construction (full power per satellite), the SINR rows (39) in the augmented Lagrangian
     (log form, targets raised by ``rate_margin``). Certificate scheme "non_assisted" (the beam blocks
@@ -581,8 +581,8 @@ def fast_zfbf(
     seed: int = 0,
     restarts: int = 2,
 ) -> DesignResult:
-    """ZFBF baseline (seed-math B.7, as :func:`twin.isac.baselines.zfbf`): beams w~_m = sqrt(p_m) u_m
-    with the unit ZF directions u_m of :func:`twin.isac.baselines.zf_directions`; p (M,) >= 0 and
+    """ZFBF baseline (seed-math B.7, as :func:`twin.isac.design.baselines.zfbf`): beams w~_m = sqrt(p_m) u_m
+    with the unit ZF directions u_m of :func:`twin.isac.design.baselines.zf_directions`; p (M,) >= 0 and
     R = L L^H (L (NK, 3K)) minimise tr CRB (20) of R_x = sum p_m u_m u_m^H + R s.t. (38), (39).
     Each satellite's sensing rows take the power its beams leave (so (38) holds with equality); the
     SINR rows and b_k <= P_k are augmented-Lagrangian rows. Certificate scheme "zfbf" (scalar blocks
@@ -591,7 +591,7 @@ def fast_zfbf(
     the power its beams leave; fast, but ill-conditioned when a satellite's beams need its whole
     budget); if that is not certified within ``gap_tol``, the power-rows form (:class:`_ZfParam`) with
     up to ``restarts`` reruns (:func:`_with_restarts`). extra["parametrisation"], extra["attempts"]."""
-    from twin.isac.baselines import zf_directions
+    from twin.isac.design.baselines import zf_directions
 
     _check(gap_tol, rate_margin)
     try:
@@ -761,7 +761,7 @@ def fast_comm_centric(
 ) -> DesignResult:
     """Seed 000 communication-centric design (48)-(50): max min_i R_i s.t. power (48b) and
     tr CRB <= eta~ (48c), by bisection on the common rate r (seed-math B.6 [D]) with
-    :func:`twin.isac.fast_design.fast_design` at eta_i = r:
+    :func:`twin.isac.design.fast_design.fast_design` at eta_i = r:
 
     * r is FEASIBLE when the fast design meets every target and its tr CRB <= eta~ (a design exists);
     * r is PROVEN INFEASIBLE when the design's certificate bound (a lower bound on the SDR optimum
@@ -880,7 +880,7 @@ def fast_comm_centric(
 def fig6_ordering_study(
     n: int, *, seed: int = 7, etas=(1, 2, 3, 4, 5, 6), file=None, **problem_kw
 ) -> list[dict]:
-    """Fig. 6's claims on ``n`` random Table II geometries (:func:`twin.isac.fast_design.random_problem`,
+    """Fig. 6's claims on ``n`` random Table II geometries (:func:`twin.isac.design.fast_design.random_problem`,
     instance i from SeedSequence(seed).spawn(n)): per geometry the sensing-only and comm-centric
     designs, per eta the proposed design, ZFBF and non-assisted sensing. Row per (geometry, eta):
     all_optimal, proven_order (sensing-only bound <= proposed RCRB < min(ZFBF bound, non-assisted
@@ -888,7 +888,7 @@ def fig6_ordering_study(
     cpu_s of the geometry. Prints one line per row to ``file`` (default stdout)."""
     import sys
 
-    from twin.isac.fast_design import random_problem
+    from twin.isac.design.fast_design import random_problem
 
     log = file if file is not None else sys.stdout
     rows = []
@@ -944,7 +944,7 @@ def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     import argparse
 
     ap = argparse.ArgumentParser(
-        prog="python -m twin.isac.fast_baselines",
+        prog="python -m twin.isac.design.fast_baselines",
         description="Fig. 6 ordering on random Table II geometries (fast, certified)",
     )
     ap.add_argument("--geometries", type=int, default=5)

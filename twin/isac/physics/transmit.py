@@ -3,7 +3,7 @@
 Stand-in, stated plainly: every satellite splits its budget into matched-filter
 (MRT) communication beams and ISOTROPIC per-satellite sensing,
 R = blockdiag(p_s,k / N I_N). This is not the seed's optimised design; it is the
-reference point the twin uses until ``twin.isac.design`` lands.
+reference point the twin uses until ``twin.isac.design.sdr`` lands.
 
 Power per satellite k, seed 000 eq. (2): P_k = sum_m ||Lambda_k w~_m||^2 + tr(Lambda_k R Lambda_k^T).
 """
@@ -61,7 +61,7 @@ def transmit_covariance(W, R=None) -> np.ndarray:
 def matched_filter_isotropic(H, K: int, N: int, p_max_w, *, comm_fraction: float = 0.5):
     """Matched-filter communication beams plus isotropic per-satellite sensing (stand-in design).
 
-    H (M, NK): channels, row m = h~_m with y_m = h~_m^H x (see :mod:`twin.isac.channel`).
+    H (M, NK): channels, row m = h~_m with y_m = h~_m^H x (see :mod:`twin.isac.physics.channel`).
     K satellites of N elements; p_max_w (K,) or scalar per-satellite budget in W;
     comm_fraction in [0, 1]: share of each satellite's budget spent on communication.
 

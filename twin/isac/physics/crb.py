@@ -2,7 +2,7 @@
 and the Jacobian of Appendix A, eqs. (51)-(57) (seed-math B.5).
 
 Parameters of the echo model y = alpha D(Omega) x_bar + n (see
-:mod:`twin.isac.model`): Omega = [theta_1..theta_K; phi_1..phi_K] (radians, in
+:mod:`twin.isac.physics.model`): Omega = [theta_1..theta_K; phi_1..phi_K] (radians, in
 each satellite's array frame) and the real reflection coefficient alpha.
 beta is held FIXED (known): its dependence on the target position through the
 ranges d_k is not part of the model's Fisher information (as in the seed).
@@ -11,8 +11,8 @@ R_x = sum_m w_m w_m^H + r r^H (NK, NK) is the transmit covariance in W
 (E[x_bar x_bar^H]); passing R only gives the "non-assisted" CRB (seed-math B.7).
 With L i.i.d. snapshots every Fisher block is multiplied by L.
 
-Run ``python -m twin.isac.crb`` for the seed 000 operating-point echo-SNR /
-RCRB report (needs ``twin.topology.walker_group_snapshot``), or call
+Run ``python -m twin.isac.physics.crb`` for the seed 000 operating-point echo-SNR /
+RCRB report (needs ``twin.paper.isac.snapshot.walker_group_snapshot``), or call
 :func:`operating_point_report` with your own group geometry.
 """
 
@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from twin.isac.model import (
+from twin.geometry import geocentric_nadir_point
+from twin.isac.physics.model import (
     _as_positions,
     _check_beta,
     _check_frames,
@@ -30,7 +31,6 @@ from twin.isac.model import (
     reflection_coefficients,
     steering_derivatives,
 )
-from twin.geometry import geocentric_nadir_point
 from twin.units import C_LIGHT, K_BOLTZMANN, dbm_to_w, lin_to_db
 
 __all__ = [
@@ -401,7 +401,7 @@ def operating_point_report(
 
     sat_pos, sat_vel (K, 3): group geometry (row 0 = central satellite), Earth-fixed m, m/s.
     target: (3,) metres; default the geocentric nadir point of satellite 0 on the ellipsoid. Body frames from
-    :func:`twin.isac.model.isac_array_frames`. Transmit: isotropic per-satellite sensing
+    :func:`twin.isac.physics.model.isac_array_frames`. Transmit: isotropic per-satellite sensing
     R_x = (p_max_w / N) I_NK (every satellite spends its whole budget on sensing).
     "paper" beta (B.9, beta_ref = 1) with sigma_n^2 = paper_noise_power_w (-110 dBm) and L = 1;
     "radar" beta (RCS ``rcs_m2``, full-array gains N, lambda = c/f) with sigma_n^2 = k_B T B and
@@ -554,10 +554,10 @@ def operating_point_report(
 
 def _main() -> None:  # pragma: no cover - thin CLI wrapper
     try:
-        from twin.topology import walker_group_snapshot
+        from twin.paper.isac.snapshot import walker_group_snapshot
     except ImportError:
         raise SystemExit(
-            "twin.topology.walker_group_snapshot is not available yet; call "
+            "twin.paper.isac.snapshot.walker_group_snapshot is not available yet; call "
             "operating_point_report(sat_pos, sat_vel) with your own group geometry"
         )
     g = walker_group_snapshot(collaboration="II")

@@ -1,5 +1,5 @@
 """Seed 000 baseline designs for Fig. 6 (seed-math B.7), solved with the same normalised SDP
-machinery as :mod:`twin.isac.design` (same power (38) and rate (39) constraints, same CRB (20)).
+machinery as :mod:`twin.isac.design.sdr` (same power (38) and rate (39) constraints, same CRB (20)).
 
 * :func:`zfbf` - zero-forcing beam DIRECTIONS over the stacked channel (u_m from the pseudo-inverse
   of [h~_1 ... h~_M]^H, unit norm), per-UE powers and the sensing covariance R optimised.
@@ -7,7 +7,7 @@ machinery as :mod:`twin.isac.design` (same power (38) and rate (39) constraints,
 * :func:`sensing_only` - no rate constraint (33c): the best CRB the power budget allows.
 
 All three let R have any rank (a sensing covariance; a lower bound on the rank-one-r~ versions).
-Infeasibility returns the fallback of :func:`twin.isac.design.fallback_design`, never raises.
+Infeasibility returns the fallback of :func:`twin.isac.design.sdr.fallback_design`, never raises.
 """
 
 from __future__ import annotations
@@ -16,14 +16,14 @@ import time
 
 import numpy as np
 
-from twin.isac.design import (
+from twin.isac.design.sdr import (
+    _OK,
     DesignProblem,
     DesignResult,
-    _Model,
-    _OK,
-    _Sdp,
     _failure,
     _gamma,
+    _Model,
+    _Sdp,
     choose_solver,
     evaluate_design,
     rank_one_beams,
@@ -87,7 +87,7 @@ def non_assisted(
 ) -> DesignResult:
     """Non-assisted sensing (seed-math B.7): min tr CRB with the FIM of the sensing signal R alone
     (the W_m still interfere and use power) s.t. (38), (39); SDR, then rank-one beams by
-    :func:`twin.isac.design.rank_one_beams` (moves W_m - w~_m w~_m^H >= 0 into R: the rates are
+    :func:`twin.isac.design.sdr.rank_one_beams` (moves W_m - w~_m w~_m^H >= 0 into R: the rates are
     unchanged and the R-only CRB can only improve). Result has sensing_from = "R"."""
     t0 = time.perf_counter()
     slv = choose_solver(problem, solver)

@@ -5,9 +5,9 @@
   is a LOWER bound on the CRB of every feasible design (the fast path's certificate).
 * :func:`algorithm2` - the paper's penalty iteration (43)-(47) (Algorithm 2).
 * :func:`comm_centric` - the communication-centric design (48)-(50), by bisection on the SINR.
-* Baselines (seed-math B.7) live in :mod:`twin.isac.baselines`.
+* Baselines (seed-math B.7) live in :mod:`twin.isac.design.baselines`.
 
-Conventions (see :mod:`twin.isac.channel` and :mod:`twin.isac.model`):
+Conventions (see :mod:`twin.isac.physics.channel` and :mod:`twin.isac.physics.model`):
 
 * Stacked vectors are satellite-major, length NK. ``H`` (M, NK): row i is h~_i; UE i receives
   y_i = h~_i^H x, so H_i = h~_i h~_i^H and tr(W_m H_i) = h~_i^H W_m h~_i.
@@ -18,7 +18,7 @@ Conventions (see :mod:`twin.isac.channel` and :mod:`twin.isac.model`):
   congruence-scaled so its diagonal at the isotropic full-power design is 1, and the CRB objective
   is divided by the CRB of that isotropic design. None of this changes the optimum.
 * Infeasibility is data: when rate targets cannot be met or the solver fails, the functions
-  return the stand-in design :func:`twin.isac.transmit.matched_filter_isotropic` with
+  return the stand-in design :func:`twin.isac.physics.transmit.matched_filter_isotropic` with
   ``status = "fallback:matched_filter_isotropic"`` and ``cause`` = "infeasible" | "solver_error".
 """
 
@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 import cvxpy as cp
 import numpy as np
 
-from twin.isac.channel import sinr_rate
-from twin.isac.crb import angle_jacobian, fim_operators, location_crb
-from twin.isac.model import angles, steering_derivatives
-from twin.isac.transmit import matched_filter_isotropic, satellite_powers
+from twin.isac.physics.channel import sinr_rate
+from twin.isac.physics.crb import angle_jacobian, fim_operators, location_crb
+from twin.isac.physics.model import angles, steering_derivatives
+from twin.isac.physics.transmit import matched_filter_isotropic, satellite_powers
 
 __all__ = [
     "DesignProblem",
@@ -75,7 +75,7 @@ class DesignProblem:
     H (M, NK) UE channels (y_i = h~_i^H x); eta (M,) or scalar rate targets in bit/s/Hz;
     p_max_w (K,) or scalar per-satellite power budgets P_k^max in W; sensing_noise_w sigma_n^2 (W,
     per element and snapshot); comm_noise (M,) or scalar UE noise sigma_i^2 in the units of |h|^2 W
-    (1 for :func:`twin.isac.channel.comm_channels`); nx, nz UPA size (N = nx nz); alpha real
+    (1 for :func:`twin.isac.physics.channel.comm_channels`); nx, nz UPA size (N = nx nz); alpha real
     reflection coefficient; snapshots L (FIM x L); spacing_wl element spacing d/lambda.
     """
 
@@ -152,7 +152,7 @@ class DesignProblem:
         return self.H.shape[0]
 
     def crb_kwargs(self) -> dict:
-        """Keyword arguments of :func:`twin.isac.crb.location_crb` for this problem."""
+        """Keyword arguments of :func:`twin.isac.physics.crb.location_crb` for this problem."""
         return dict(
             noise_power=self.sensing_noise_w,
             nx=self.nx,
@@ -177,7 +177,7 @@ class DesignResult:
     W (NK, M) beams in sqrt(W) (columns w~_m); R (NK, NK) sensing covariance (W); r (NK,) the
     sensing waveform when R is rank one (else None); Rx (NK, NK) = W W^H + R (or R alone when
     ``sensing_from == "R"``, the non-assisted scheme); rcrb_m = sqrt(tr CRB) of THIS design
-    recomputed with :func:`twin.isac.crb.location_crb` (inf if its FIM is singular); rates (M,)
+    recomputed with :func:`twin.isac.physics.crb.location_crb` (inf if its FIM is singular); rates (M,)
     bit/s/Hz and sat_power_w (K,) W recomputed from (W, R); status "optimal" or
     "fallback:<design>"; cause "" | "infeasible" | "solver_error"; bound_m the SDR optimum
     sqrt(tr CRB) (a lower bound, :func:`sdr_lower_bound` only); objective_history the
@@ -250,9 +250,9 @@ def paper_problem(
     arrays, target at the central's nadir, ``n_ue`` UEs uniform in the 15 km service disk,
     channels (3)-(5) (``comm_channels``, noise 1), beta from ``beta_model`` with phases from
     ``seed``; P^max ``p_max_dbm`` per satellite, sigma_n^2 ``sensing_noise_dbm``. Deterministic in ``seed``."""
-    from twin.isac import channel
-    from twin.isac.model import isac_array_frames, reflection_coefficients
-    from twin.topology import walker_group_snapshot
+    from twin.isac.physics import channel
+    from twin.isac.physics.model import isac_array_frames, reflection_coefficients
+    from twin.paper.isac.snapshot import walker_group_snapshot
     from twin.units import dbm_to_w
 
     g = walker_group_snapshot(
@@ -360,7 +360,7 @@ def fallback_design(
     comm_fraction: float = 0.5,
     **fields,
 ) -> DesignResult:
-    """The documented fallback: :func:`twin.isac.transmit.matched_filter_isotropic` (MRT beams on
+    """The documented fallback: :func:`twin.isac.physics.transmit.matched_filter_isotropic` (MRT beams on
     ``comm_fraction`` of each satellite's budget, isotropic sensing on the rest), returned with
     status "fallback:matched_filter_isotropic" and ``cause`` ("infeasible" | "solver_error")."""
     W, R = matched_filter_isotropic(
@@ -452,7 +452,7 @@ class _Sdp:
     powers (38), rate terms (39).
 
     Exact subspace reduction (issue 5 lever (b)): the FIM sees R_x only through E^H R_x E,
-    E = blockdiag([a_k, da_k/dtheta, da_k/dphi]) (see :class:`twin.isac.fast_design.FastOperators`),
+    E = blockdiag([a_k, da_k/dtheta, da_k/dphi]) (see :class:`twin.isac.design.fast_design.FastOperators`),
     and the rates only through h~_i^H W_m h~_i. So with B_k (N, d_k) an orthonormal basis of
     S_k = span{a_k, da_k/dtheta, da_k/dphi, h_{1,k} .. h_{M,k}} (d_k <= min(N, 3 + M)) and
     B = blockdiag(B_k) (NK, d), projecting any matrix X -> B B^H X B B^H keeps every FIM entry and
@@ -1274,7 +1274,7 @@ def algorithm2_result(
     """Algorithm 2's output from its last iterate (W_m (M, NK, NK), R (NK, NK), W): (47)
     (``sensing_rank="one"``) or :func:`rank_one_beams` (``"full"``), fitted to the power limits and
     evaluated from scratch; histories and ``extra`` go to ``result.extra``. Shared by
-    :func:`algorithm2` and ``twin.isac.fast_algorithm2.algorithm2_fast``."""
+    :func:`algorithm2` and ``twin.isac.design.fast_algorithm2.algorithm2_fast``."""
     if sensing_rank == "one":
         W, R = _extract_47(Ws, Rs)
     else:
@@ -1328,7 +1328,7 @@ def comm_centric(
     optimum tr CRB*(r) <= eta~, and tr CRB*(r) is non-decreasing in r); the final SDR design is
     made rank one by :func:`rank_one_beams` (same R_x and SINRs: the beams are exactly rank one, the
     sensing covariance may have any rank - instead of the paper's penalty loop). Default budget
-    eta~ = (2 RCRB_sensing-only)^2, the sensing-only design from :mod:`twin.isac.baselines`
+    eta~ = (2 RCRB_sensing-only)^2, the sensing-only design from :mod:`twin.isac.design.baselines`
     (or ``sensing_only_rcrb_m`` if given). The bisection stops when the bracket is narrower than
     ``tol_bps_hz``. The problem's own eta is ignored. Result: extra["max_min_rate_bps_hz"] (achieved, recomputed), extra["bisection_rate_bps_hz"],
     extra["crb_budget_m2"]; fallback with cause "infeasible" when even r = 0 exceeds the budget.
@@ -1338,7 +1338,7 @@ def comm_centric(
     slv = choose_solver(problem, solver)
     if crb_budget_m2 is None:
         if sensing_only_rcrb_m is None:
-            from twin.isac.baselines import sensing_only
+            from twin.isac.design.baselines import sensing_only
 
             so = sensing_only(problem, solver=solver, solver_opts=solver_opts)
             if not so.ok:

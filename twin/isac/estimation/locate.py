@@ -15,12 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
 from scipy.optimize import minimize
 
 from twin.geometry import ecef_to_geodetic
-from twin.isac.model import angles, echo_apply
-from twin.isac.optimizers import OptimResult, genetic, grid_search, pso
+from twin.isac.estimation.optimizers import OptimResult, genetic, grid_search, pso
+from twin.isac.physics.model import angles, echo_apply
 
 METHODS = ("pso", "pso_refined", "grid", "ga", "two_step", "aux_direct")
 
@@ -402,12 +401,12 @@ def _two_step(problem: SensingProblem, y, rng, *, final_step_rad: float = 1e-10)
 def single_receiver_crbs(problem: SensingProblem, point, Rx=None) -> np.ndarray:
     """Location CRB traces (m²) from each satellite's own echo only: (K,) (weights of "aux_direct").
 
-    Uses ``twin.isac.crb.location_crb`` with β restricted to receiver u (β_{k,u'} = 0 for u' ≠ u),
+    Uses ``twin.isac.physics.crb.location_crb`` with β restricted to receiver u (β_{k,u'} = 0 for u' ≠ u),
     which removes the other receivers' rows from the Fisher information. point (3,) ECEF m;
     Rx (NK, NK) W defaults to the realised Σ_l x̄_l x̄_l^H (the CRB given the known samples).
     A singular single-receiver FIM gives +inf.
     """
-    from twin.isac.crb import location_crb
+    from twin.isac.physics.crb import location_crb
 
     x = np.asarray(problem.samples)
     Rx = x @ x.conj().T if Rx is None else Rx

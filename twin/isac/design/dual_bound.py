@@ -1,5 +1,5 @@
 """Cheap weak-duality lower bound on the SDR optimum of seed 000 (33) (seed-math B.6), for a
-given feasible design: the certificate of :func:`twin.isac.fast_design.fast_design` without an SDP
+given feasible design: the certificate of :func:`twin.isac.design.fast_design.fast_design` without an SDP
 solve (derivation in docs/isac-fast-design.md, "Dual certificate").
 
 For the design X0 = sum_m w_m w_m^H + R (transmit covariance, NK x NK, W):
@@ -71,8 +71,8 @@ class DualCertificate:
 def crb_gradient_matrix(ops, Z) -> tuple[float, np.ndarray]:
     """(f, G): tr CRB f (m^2) of R_x = Z Z^H and its gradient G = df/dR_x (NK, NK) Hermitian, m^2/W,
     so df = Re tr(G dR_x) (seed 000 eqs. (20), (23) through the Gram of :class:`FastOperators`).
-    Z (NK, cols) sqrt(W); ops a :class:`twin.isac.fast_design.FastOperators`. G = E Sigma E^H."""
-    from twin.isac.fast_design import crb_sigma
+    Z (NK, cols) sqrt(W); ops a :class:`twin.isac.design.fast_design.FastOperators`. G = E Sigma E^H."""
+    from twin.isac.design.fast_design import crb_sigma
 
     f, Sig = crb_sigma(ops, ops.gram_factor(Z))
     Eb = ops.E_big
@@ -123,7 +123,7 @@ def dual_lower_bound(
     """Weak-duality lower bound on the SDR optimum of seed 000 (33) at the design with beams
     V (NK, M) and sensing factor L (NK, r) (R = L L^H), both sqrt(W) (module docstring).
 
-    ops: :class:`twin.isac.fast_design.FastOperators` of the problem; H (M, NK) UE channels;
+    ops: :class:`twin.isac.design.fast_design.FastOperators` of the problem; H (M, NK) UE channels;
     comm_noise (M,) sigma_i^2; eta (M,) rate targets bit/s/Hz (gamma_i = 2^eta_i - 1, no margin:
     the bound is on the SDR of the true targets); p_max_w (K,) W. lam, mu: multipliers (default:
     :func:`stationarity_multipliers`). The design need not be optimal, and the bound is valid for

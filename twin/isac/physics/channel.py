@@ -28,7 +28,7 @@ import numpy as np
 from scipy.special import jv
 
 from twin.geometry import ecef_to_geodetic, enu_basis, geocentric_nadir_point, geodetic_to_ecef
-from twin.isac.model import angles, complex_normal, element_indices, steering
+from twin.isac.physics.model import angles, complex_normal, element_indices, steering
 from twin.units import C_LIGHT, K_BOLTZMANN, db_to_lin, dbm_to_w
 
 __all__ = [

@@ -8,7 +8,7 @@ all satellites at once, so the result matches
 ``EarthSatellite(...).at(t).frame_xyz_and_velocity(itrs)`` (no polar motion
 unless the timescale has a polar-motion table; ours is built-in, no download).
 
-Reading/validating/fetching TLE files lives in `twin.tle`; its public names
+Reading/validating/fetching TLE files lives in `twin.constellation.tle`; its public names
 are re-exported here.
 """
 
@@ -27,9 +27,7 @@ from skyfield.constants import DAY_S
 from skyfield.framelib import itrs
 from skyfield.sgp4lib import TEME
 
-from twin.errors import InputError, Problem
-from twin.geometry import ecef_to_geodetic
-from twin.tle import (  # noqa: F401  (re-exported API)
+from twin.constellation.tle import (  # noqa: F401  (re-exported API)
     Constellation,
     epoch_age_report,
     fetch_tle,
@@ -39,6 +37,8 @@ from twin.tle import (  # noqa: F401  (re-exported API)
     stale,
     tle_checksum,
 )
+from twin.errors import InputError, Problem
+from twin.geometry import ecef_to_geodetic
 
 __all__ = [
     "Constellation",
@@ -554,7 +554,7 @@ def export_ephemeris(
     start_dt = pd.Timestamp(start_t64).tz_localize("UTC").to_pydatetime()
     times = ephemeris_times(start_dt, float(duration_s), float(step_s))
     if source.suffix.lower() == ".toml":
-        from twin.scenario import load_scenario  # lazy: orbits stands alone otherwise
+        from twin.config.schema import load_scenario  # lazy: orbits stands alone otherwise
 
         constellation = build_constellation(load_scenario(source).constellation, start_dt)
     else:

@@ -1,6 +1,6 @@
 """`twin paper pnt ...`: reproduce seed 002's Tables III-IV and Figs. 3-9 (seed-math A.11).
 
-Each command runs the drops it needs (`twin.pnt.experiment`), writes CSV + PNG into the
+Each command runs the drops it needs (`twin.paper.pnt.experiment`), writes CSV + PNG into the
 output folder (default `out/paper-pnt/`) and prints a rich table; the table commands put our
 mean accuracy next to the paper's value and print the paper's headline gains next to ours.
 `--quick` shrinks the run (2 drops, 19 cells, `I = ceil(C I_TDOA / K)` satellites) so each
@@ -22,14 +22,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from twin.pnt.channel import PntParams
-from twin.pnt.experiment import (
+from twin.paper.pnt.experiment import (
     BEAMFORMERS,
     TABLE4_SCHEDULERS,
     local_client,
     params_with,
     run_experiment,
 )
+from twin.pnt.channel import PntParams
 
 app = typer.Typer(
     no_args_is_help=True,

@@ -70,7 +70,7 @@ __all__ = [
 
 #: Names of the tables a run can record (``[output] tables``).
 TABLE_NAMES = ("epochs", "visibility", "isl", "groups", "handovers", "isac", "pnt")
-#: Localisation estimators of ``twin.isac.locate.estimate``.
+#: Localisation estimators of ``twin.isac.estimation.locate.estimate``.
 ISAC_ESTIMATORS = ("pso", "grid", "ga", "two_step", "aux_direct")
 #: Transmit designs the ISAC process can use (``docs/twin.md``).
 ISAC_DESIGNS = ("stand_in", "fast", "paper")
@@ -943,11 +943,11 @@ class IsacConfig(_Section):
 
     M = ``n_ue`` UEs are drawn once per target uniformly in the disk of ``ue_radius_km``
     around it (seed-math B.9's 15 km service area) and follow it. ``design``: ``"fast"``
-    (the default: ``twin.isac.fast_design``, seed 000's problem (33) certified within 0.2 % of
+    (the default: ``twin.isac.design.fast_design``, seed 000's problem (33) certified within 0.2 % of
     its SDR bound, about 0.2 s of CPU at N = 4x4, K = 5, M = 10; docs/isac-fast-design.md),
     ``"paper"`` (cvxpy Algorithm 2, minutes per design) or ``"stand_in"`` (matched filter +
     isotropic sensing, ignores the rate target; for quick geometry studies). ``estimator``: one of
-    ``twin.isac.locate.METHODS``; the default ``"pso_refined"`` is seed 000's PSO (Algorithm 1) then a
+    ``twin.isac.estimation.locate.METHODS``; the default ``"pso_refined"`` is seed 000's PSO (Algorithm 1) then a
     Nelder-Mead polish of the same fit, which reaches the 1 mm grid's ML accuracy (``"pso"`` alone
     stops metres from it with few particles; docs/isac-localisation.md). ``track_prior``: the
     previous estimate is the next search centre (else a fresh prior p + U(±prior_spread_m)³).

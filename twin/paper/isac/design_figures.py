@@ -5,11 +5,11 @@ collaboration types I/II/III), Fig. 6 (RCRB vs rate target η for five schemes) 
 Each ``figN(...)`` returns a :class:`DesignFigure`; :func:`write_design_figure` writes
 ``<name>.csv`` (long format: one row per point, with status columns) and ``<name>.png``.
 
-Engines: Fig. 4 is about the algorithm, so it always runs :func:`twin.isac.design.algorithm2`
+Engines: Fig. 4 is about the algorithm, so it always runs :func:`twin.isac.design.sdr.algorithm2`
 (cvxpy). Figs. 6-7 need only each scheme's optimum; ``engine="sdr"`` runs the cvxpy path
-(Algorithm 2 for the proposed curve, the SDPs of :mod:`twin.isac.baselines` for Fig. 6's other
-curves), ``engine="fast"`` uses ``twin.isac.fast_design.fast_design`` for the proposed curve and
-(Fig. 6) :mod:`twin.isac.fast_baselines` for the other four, each with a weak-duality certificate;
+(Algorithm 2 for the proposed curve, the SDPs of :mod:`twin.isac.design.baselines` for Fig. 6's other
+curves), ``engine="fast"`` uses ``twin.isac.design.fast_design.fast_design`` for the proposed curve and
+(Fig. 6) :mod:`twin.isac.design.fast_baselines` for the other four, each with a weak-duality certificate;
 ``"auto"`` picks "fast" when those modules are importable.
 """
 
@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.isac import baselines, design
+from twin.isac.design import baselines
+from twin.isac.design import sdr as design
 
 __all__ = [
     "DesignFigure",
@@ -75,14 +76,14 @@ class DesignFigure:
 
 
 def proposed_engine(engine: str = "auto") -> str:
-    """Resolve "auto" to "fast" if ``twin.isac.fast_design.fast_design`` imports, else "sdr"."""
+    """Resolve "auto" to "fast" if ``twin.isac.design.fast_design.fast_design`` imports, else "sdr"."""
     if engine not in ("auto", "fast", "sdr"):
         raise ValueError(f"engine must be 'auto', 'fast' or 'sdr', got {engine!r}")
     if engine != "auto":
         return engine
     try:
-        from twin.isac.fast_baselines import fast_zfbf  # noqa: F401
-        from twin.isac.fast_design import fast_design  # noqa: F401
+        from twin.isac.design.fast_baselines import fast_zfbf  # noqa: F401
+        from twin.isac.design.fast_design import fast_design  # noqa: F401
     except ImportError:
         return "sdr"
     return "fast"
@@ -90,7 +91,7 @@ def proposed_engine(engine: str = "auto") -> str:
 
 def _proposed(problem, engine: str, solver: str, alg2_kwargs: dict):
     if engine == "fast":
-        from twin.isac.fast_design import fast_design
+        from twin.isac.design.fast_design import fast_design
 
         return fast_design(problem)
     return design.algorithm2(problem, solver=solver, **alg2_kwargs)
@@ -136,12 +137,12 @@ def fig4(
     power-minimising start); after convergence the last value is held (column "converged" = 1).
     Curve "type X rank-one (47)": RCRB of the (47) extraction of each iterate.
 
-    engine "fast" (= "auto"): :func:`twin.isac.fast_algorithm2.algorithm2_fast` (the same
+    engine "fast" (= "auto"): :func:`twin.isac.design.fast_algorithm2.algorithm2_fast` (the same
     algorithm, each (46) solved in factor form and certified; extra columns gap = certified
     relative gap of iteration j's (46), sub_cpu_s); with ``with_bound`` the flat "type X SDR
     bound" is the certified weak-duality lower bound of ``fast_design(sensing_rank="full")`` (no
     SDP; its own RCRB, an upper bound on the SDR optimum, is column sdr_upper_m). engine "sdr":
-    :func:`twin.isac.design.algorithm2` (cvxpy) and the bound from :func:`design.sdr_lower_bound`.
+    :func:`twin.isac.design.sdr.algorithm2` (cvxpy) and the bound from :func:`design.sdr_lower_bound`.
     crb_unit_fraction: unit of (46)'s CRB term as a fraction of each problem's isotropic tr CRB
     (:func:`design.default_crb_unit_m2`; None = ``design.CRB_UNIT_FRACTION``)."""
     engine = proposed_engine(engine)
@@ -156,7 +157,7 @@ def fig4(
         if crb_unit_fraction is not None:
             alg2_kwargs["crb_unit_m2"] = design.default_crb_unit_m2(prob, crb_unit_fraction)
         if engine == "fast":
-            from twin.isac.fast_algorithm2 import algorithm2_fast
+            from twin.isac.design.fast_algorithm2 import algorithm2_fast
 
             res = algorithm2_fast(prob, max_iter=iterations, **alg2_kwargs)
         else:
@@ -228,7 +229,7 @@ def _fig4_bound_rows(
 ) -> list[dict]:
     """The flat "type X SDR bound" rows of Fig. 4 (see :func:`fig4`); appends a note."""
     if engine == "fast":
-        from twin.isac.fast_design import fast_design
+        from twin.isac.design.fast_design import fast_design
 
         fd = fast_design(prob, sensing_rank="full")
         bound = float(fd.extra.get("dual_bound_m", float("nan")))
@@ -282,10 +283,10 @@ def fig6(
     fallback's RCRB with status "fallback:..." in the CSV and are not drawn.
 
     engine "fast" (and "auto"): all five curves from the certified fast paths
-    (:func:`twin.isac.fast_design.fast_design` and :mod:`twin.isac.fast_baselines`); each row then has
+    (:func:`twin.isac.design.fast_design.fast_design` and :mod:`twin.isac.design.fast_baselines`); each row then has
     ``dual_bound_m`` (a lower bound on that scheme's optimum, m), ``dual_gap`` (RCRB / dual_bound_m - 1)
     and ``cpu_s``. engine "sdr": the cvxpy reference (Algorithm 2 and the SDP baselines of
-    :mod:`twin.isac.baselines`; ~30 min CPU per SDP at Table II size)."""
+    :mod:`twin.isac.design.baselines`; ~30 min CPU per SDP at Table II size)."""
     t0, c0 = time.perf_counter(), time.process_time()
     eng = proposed_engine(engine)
     kw = dict(alg2_kwargs or {})
@@ -302,8 +303,8 @@ def fig6(
         "fig6", "Scheme comparison vs rate target (seed 000 Fig. 6)", "eta (bit/s/Hz)", "RCRB (m)"
     )
     if eng == "fast":
-        from twin.isac import fast_baselines as fb
-        from twin.isac.fast_design import FastOperators, fast_design
+        from twin.isac.design import fast_baselines as fb
+        from twin.isac.design.fast_design import FastOperators, fast_design
 
         ops = FastOperators(base)
         so, so_cpu = _timed(fb.fast_sensing_only, base, ops=ops)

@@ -8,7 +8,7 @@ noise). :func:`monte_carlo` runs an estimator on many trials. Trial ``i`` draws 
 child, so a trial is the same whatever the batching and every method sees the same data.
 
 RMSE = sqrt(mean_i ‖p̂_i − p_i‖²) [m] (seed 000 Section IV). RCRB = sqrt(mean_i tr CRB_i) with
-CRB_i from :func:`twin.isac.crb.location_crb` at R_x = Σ_m w_m w_m^H + R (the bound the paper
+CRB_i from :func:`twin.isac.physics.crb.location_crb` at R_x = Σ_m w_m w_m^H + R (the bound the paper
 plots); ``cond_rcrb_m`` uses instead the realised Σ_l x̄_l x̄_l^H of each trial (the CRB given
 the known samples, which the estimator actually faces with L = 1 snapshot). Since the FIM is
 linear in R_x and E[x̄ x̄^H] = R_x, Jensen gives cond_rcrb_m ≥ rcrb_m.
@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from twin.geometry import ecef_to_geodetic, geodetic_to_ecef
-from twin.isac.crb import location_crb
-from twin.isac.locate import SensingProblem, draw_prior_centre, estimate
-from twin.isac.model import echo, reflection_coefficients, transmit_samples
+from twin.isac.estimation.locate import SensingProblem, draw_prior_centre, estimate
+from twin.isac.physics.crb import location_crb
+from twin.isac.physics.model import echo, reflection_coefficients, transmit_samples
 
 
 @dataclass
@@ -225,7 +225,7 @@ def monte_carlo(
     """Run ``estimate(method, ...)`` on ``trials`` independent trials and compare with the CRB.
 
     scenario: a :class:`SensingScenario` or any callable ``rng -> Trial``; method: one of
-    :data:`twin.isac.locate.METHODS`; opts go to the estimator; crb_trials: the CRBs are
+    :data:`twin.isac.estimation.locate.METHODS`; opts go to the estimator; crb_trials: the CRBs are
     computed on the first min(trials, crb_trials) trials (None = all), the conditional one only if
     ``conditional_crb``. progress(i) is called after
     each trial. Trials are run one after another (each estimator call is vectorised over its

@@ -7,7 +7,7 @@ writes ``<name>.csv`` and ``<name>.png`` (matplotlib, Agg). The transmit design 
 ``OperatingPoint.design``: ``"stand_in"`` (default; ``transmit.matched_filter_isotropic``, half of
 each satellite's power on matched-filter communication beams, half isotropic sensing; η does not
 enter it, so its Fig. 8 curves are flat by construction) or ``"fast"`` (seed 000's joint design,
-``twin.isac.fast_design``, planned at the service-area centre). Every figure names its design
+``twin.isac.design.fast_design``, planned at the service-area centre). Every figure names its design
 (:func:`design_note`).
 """
 
@@ -19,12 +19,12 @@ from pathlib import Path
 
 import numpy as np
 
-from twin.isac.montecarlo import MonteCarloResult, SensingScenario, monte_carlo
+from twin.isac.estimation.montecarlo import MonteCarloResult, SensingScenario, monte_carlo
 from twin.units import dbm_to_w
 
 DESIGN_NOTES = {
     "stand_in": "stand-in design: isotropic per-satellite sensing + matched-filter comm beams (η unused)",
-    "fast": "seed 000 joint design (twin.isac.fast_design) planned at the service-area centre",
+    "fast": "seed 000 joint design (twin.isac.design.fast_design) planned at the service-area centre",
 }
 
 
@@ -77,8 +77,8 @@ class OperatingPoint:
 
 
 def group_geometry(op: OperatingPoint, group_size: int | None = None):
-    """Walker snapshot serving group (``twin.topology.walker_group_snapshot``) for ``op``."""
-    from twin.topology import walker_group_snapshot
+    """Walker snapshot serving group (``twin.paper.isac.snapshot.walker_group_snapshot``) for ``op``."""
+    from twin.paper.isac.snapshot import walker_group_snapshot
 
     return walker_group_snapshot(
         planes=op.planes,
@@ -97,7 +97,7 @@ def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, n
     "stand_in" = ``transmit.matched_filter_isotropic`` (η unused); "fast" = ``fast_design`` of
     problem (33) at the service-area centre with β of ``op.beta_model`` there (if the rate targets
     cannot be met it returns its documented fallback design, named in its status)."""
-    from twin.isac import channel, transmit
+    from twin.isac.physics import channel, transmit
 
     if op.design not in DESIGN_NOTES:
         raise ValueError(f"unknown design {op.design!r}; allowed: {sorted(DESIGN_NOTES)}")
@@ -128,9 +128,9 @@ def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, n
         return transmit.matched_filter_isotropic(
             H, K, op.nx * op.nz, float(dbm_to_w(op.p_max_dbm)), comm_fraction=op.comm_fraction
         )
-    from twin.isac.design import DesignProblem
-    from twin.isac.fast_design import fast_design
-    from twin.isac.model import reflection_coefficients
+    from twin.isac.design.fast_design import fast_design
+    from twin.isac.design.sdr import DesignProblem
+    from twin.isac.physics.model import reflection_coefficients
 
     centre = geometry.central_nadir_ecef
     beta = reflection_coefficients(op.beta_model, geometry.sat_pos, centre, rng=rng)
@@ -157,7 +157,7 @@ def build_scenario(
     """The :class:`SensingScenario` of an operating point: group, body-frame arrays, stand-in design,
     σ_n² = ``sensing_noise_dbm``, targets uniform on the ground in the service disk around the
     central's nadir (or fixed at the nadir with ``fixed_target``)."""
-    from twin.isac.model import isac_array_frames
+    from twin.isac.physics.model import isac_array_frames
 
     g = group_geometry(op, group_size=group_size)
     frames = isac_array_frames(g.sat_pos, g.sat_vel)
@@ -235,7 +235,7 @@ def _run_curves(
 def _aux_weights(scenario: SensingScenario, seed: int) -> np.ndarray:
     """Per-satellite single-receiver CRB traces (m²) at the operating point, used as the fixed
     1/CRB_u weights of "aux_direct" (design R_x, one reference draw of β, service-area centre)."""
-    from twin.isac.locate import single_receiver_crbs
+    from twin.isac.estimation.locate import single_receiver_crbs
 
     ref = scenario.draw(np.random.default_rng([int(seed), 2**31]))
     centre = scenario.area_centre if scenario.area_centre is not None else ref.target
@@ -255,8 +255,8 @@ def fig3(
     normalised residual (‖y‖² − F(g_best)) / (σ_n² (NK L − 2.5)), whose expectation is 1 at the ML
     point (the residual is σ_n²/2 χ² with 2NKL − 5 degrees of freedom: complex α and 3 coordinates
     fitted)."""
-    from twin.isac.locate import estimate
-    from twin.isac.montecarlo import trial_rngs
+    from twin.isac.estimation.locate import estimate
+    from twin.isac.estimation.montecarlo import trial_rngs
 
     scenario = build_scenario(op)
     cols: dict[str, np.ndarray] = {}
@@ -412,10 +412,10 @@ def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _
     and the ground RCRB sqrt(tr (T^T F_p T)^{-1}) for a target known to lie on the ground (T = local
     East/North basis), which is finite for K = 1 too.
     """
-    from twin.isac.crb import location_fim
-    from twin.isac.locate import enu_basis
-    from twin.isac.model import reflection_coefficients
     from twin.geometry import ecef_to_geodetic
+    from twin.isac.estimation.locate import enu_basis
+    from twin.isac.physics.crb import location_fim
+    from twin.isac.physics.model import reflection_coefficients
 
     rows = []
     for label, coll, size in (

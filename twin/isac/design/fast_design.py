@@ -14,18 +14,18 @@ Method (docs/isac-fast-design.md):
   cannot increase the CRB and does not change any SINR.)
 * The rate constraints (33c), the SINR form of seed-math B.6 [R] written as
   ln|h_i^H w_i|^2 >= ln(gamma_i (interference_i + noise)) (dimensionless rows), are handled by an
-  augmented Lagrangian with a small penalty (:mod:`twin.isac.alm`, shared with fast_baselines and
+  augmented Lagrangian with a small penalty (:mod:`twin.isac.design.alm`, shared with fast_baselines and
   fast_algorithm2); each inner problem is minimised by its L-BFGS with the analytic gradient: grad_{Z*} CRB = E Sigma E^H Z (Sigma from G = dCRB/dQ,
   Q the 4 x 4 position/alpha FIM).
-* Stopping rule: the weak-duality certificate of :mod:`twin.isac.dual_bound` (a lower bound on the
+* Stopping rule: the weak-duality certificate of :mod:`twin.isac.design.dual_bound` (a lower bound on the
   SDR optimum from the gradient of the CRB at the iterate and multipliers fitted to stationarity)
   is evaluated every few dozen iterations; the design is returned as soon as it meets every rate
   target and is proven within ``gap_tol`` of the SDR optimum.
 * Warm start: pass the previous epoch's result (its factors and multipliers are reused).
 
-The design returned is re-evaluated from scratch (:func:`twin.isac.design.evaluate_design`):
+The design returned is re-evaluated from scratch (:func:`twin.isac.design.sdr.evaluate_design`):
 RCRB with ``location_crb``, rates with ``sinr_rate``, powers with ``satellite_powers``. If a rate
-target is missed the status is the fallback of :mod:`twin.isac.design` (never raises).
+target is missed the status is the fallback of :mod:`twin.isac.design.sdr` (never raises).
 """
 
 from __future__ import annotations
@@ -34,11 +34,11 @@ import time
 
 import numpy as np
 
-from twin.isac.alm import augmented_lagrangian, phr_penalty
-from twin.isac.crb import angle_jacobian, fim_operators
-from twin.isac.design import DesignProblem, DesignResult, evaluate_design, fallback_design
-from twin.isac.dual_bound import dual_lower_bound, optimise_multipliers
-from twin.isac.model import angles, steering_derivatives
+from twin.isac.design.alm import augmented_lagrangian, phr_penalty
+from twin.isac.design.dual_bound import dual_lower_bound, optimise_multipliers
+from twin.isac.design.sdr import DesignProblem, DesignResult, evaluate_design, fallback_design
+from twin.isac.physics.crb import angle_jacobian, fim_operators
+from twin.isac.physics.model import angles, steering_derivatives
 
 __all__ = [
     "FastOperators",
@@ -282,7 +282,7 @@ def fast_design(
 ) -> DesignResult:
     """Joint design of seed 000 (33) by an augmented Lagrangian on the beamformers (module docstring).
 
-    problem: :class:`twin.isac.design.DesignProblem`. warm_start: a previous result (e.g. the last
+    problem: :class:`twin.isac.design.sdr.DesignProblem`. warm_start: a previous result (e.g. the last
     epoch's) whose beams/sensing factors start the iteration (its dimensions must match; else ignored).
     sensing_rank: "full" (r = 3K sensing streams, R of any rank) or "one" (single sensing waveform
     r~, the paper's (33)). tol: stop when the relative CRB change of an outer iteration and the
@@ -291,7 +291,7 @@ def fast_design(
     internally so the returned design meets eta despite the finite accuracy. seed: RNG seed of the
     small random part of the cold start. ops: precomputed :func:`fast_operators` (optional).
     gap_tol: stop as soon as the iterate meets every rate target and its dual certificate
-    (:func:`twin.isac.dual_bound.dual_lower_bound`) proves RCRB <= (1 + gap_tol) sqrt(SDR optimum);
+    (:func:`twin.isac.design.dual_bound.dual_lower_bound`) proves RCRB <= (1 + gap_tol) sqrt(SDR optimum);
     checked every ``check_every`` L-BFGS iterations, and also after 10 and 20 iterations of a warm
     start (gap_tol = 0 disables the certificate stop).
     rho0: initial augmented-Lagrangian penalty (in units of the CRB normalised by the isotropic
@@ -304,9 +304,9 @@ def fast_design(
     ill-conditioned); "linear" keeps the previous linear rows divided by (1 + gamma_i).
 
     Returns a :class:`DesignResult` (scheme "fast_design") evaluated from scratch; status "optimal"
-    when every rate target and power limit holds, else the fallback of :mod:`twin.isac.design`
+    when every rate target and power limit holds, else the fallback of :mod:`twin.isac.design.sdr`
     with cause "infeasible". extra: "max_violation", "lbfgs_iterations", "factors", "multipliers",
-    "certificate" (the last :class:`twin.isac.dual_bound.DualCertificate`, or None), "dual_bound_m"
+    "certificate" (the last :class:`twin.isac.design.dual_bound.DualCertificate`, or None), "dual_bound_m"
     (its sqrt bound, a lower bound on every feasible design's RCRB), "dual_gap" (RCRB / dual_bound_m - 1),
     "certificate_checks", "rho".
     """
@@ -513,9 +513,9 @@ def random_problem(
     around a random central satellite (``central_index`` or drawn from ``rng``; redrawn if no
     complete group exists), ``n_ue`` UEs uniform in the 15 km service disk at the central's nadir,
     target uniform in the same disk (ground), channels (3)-(5), paper beta with random phases."""
-    from twin.isac import channel
-    from twin.isac.model import isac_array_frames, paper_beta
-    from twin.topology import walker_group_snapshot
+    from twin.isac.physics import channel
+    from twin.isac.physics.model import isac_array_frames, paper_beta
+    from twin.paper.isac.snapshot import walker_group_snapshot
     from twin.units import dbm_to_w
 
     g = None
@@ -579,9 +579,9 @@ def certify(
     **design_kw,
 ) -> list[dict]:
     """Certify :func:`fast_design` on ``n`` random instances (:func:`random_problem`, instance i from
-    SeedSequence(seed).spawn) with the weak-duality bound (:func:`twin.isac.dual_bound.optimise_multipliers`
+    SeedSequence(seed).spawn) with the weak-duality bound (:func:`twin.isac.design.dual_bound.optimise_multipliers`
     at the returned design; no SDP solve). Optionally (``sdr=True``) also solves the SDR
-    (:func:`twin.isac.design.sdr_lower_bound`, ~minutes each at Table II size) and
+    (:func:`twin.isac.design.sdr.sdr_lower_bound`, ~minutes each at Table II size) and
     (``single_stream=True``) the single-sensing-waveform design. Writes one CSV row per instance to
     ``out`` (if given) as it goes and returns the rows: rcrb_m, dual_bound_m, gap_pct =
     100 (rcrb_m / dual_bound_m - 1) (>= the gap to the SDR optimum), min_rate_margin (bit/s/Hz),
@@ -591,7 +591,7 @@ def certify(
     import sys
     from pathlib import Path
 
-    from twin.isac.design import sdr_lower_bound
+    from twin.isac.design.sdr import sdr_lower_bound
 
     log = file if file is not None else sys.stdout
     rows = []
@@ -676,7 +676,7 @@ def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     import argparse
 
     ap = argparse.ArgumentParser(
-        prog="python -m twin.isac.fast_design",
+        prog="python -m twin.isac.design.fast_design",
         description="certify fast_design with the weak-duality bound on random instances",
     )
     ap.add_argument("--certify", type=int, default=50, help="number of random instances")

@@ -1,8 +1,8 @@
 """Seed 000 Algorithm 2 (eqs. (42)-(47), seed-math B.6) without cvxpy: the same penalty iteration
-as :func:`twin.isac.design.algorithm2`, each convex subproblem solved in factor form and certified
+as :func:`twin.isac.design.sdr.algorithm2`, each convex subproblem solved in factor form and certified
 by weak duality (docs/isac-algorithm2.md).
 
-* :func:`fast_start` - Algorithm 2 line 1, the problem of :func:`twin.isac.design.power_min_start`
+* :func:`fast_start` - Algorithm 2 line 1, the problem of :func:`twin.isac.design.sdr.power_min_start`
   (maximise the isotropic sensing power sum_k t_k, R^(0) = blockdiag(t_k I_N), s.t. (38) and the
   linear rate constraints (39) with R^(0) interfering), solved in factor form, with a weak-duality
   UPPER bound on its optimum.
@@ -11,7 +11,7 @@ by weak duality (docs/isac-algorithm2.md).
   weak-duality LOWER bound on its optimum.
 * :func:`algorithm2_fast` - the iteration (same start, subproblems, rho update, stop rule and
   (47) output as ``design.algorithm2``).
-* seed 000 Fig. 4 with this engine: ``twin.isac.design_figures.fig4(engine="fast")``
+* seed 000 Fig. 4 with this engine: ``twin.paper.isac.design_figures.fig4(engine="fast")``
   (``twin paper isac fig4``).
 
 Method for every convex subproblem (a semidefinite program in the matrices X_b, b = beams 1..M
@@ -25,7 +25,7 @@ and the sensing covariance):
 * Augmented Lagrangian (Powell-Hestenes-Rockafellar) for the inequality rows: rates in the
   dimensionless log form ln useful_i - ln(gamma_i (interference_i + 1)) >= 0 (the same feasible
   set as the linear (39)) and powers 1 - p_k / P_k >= 0; each inner problem by the L-BFGS of
-  :mod:`twin.isac.fast_design`, with the analytic CRB gradient ``crb_and_gradient``.
+  :mod:`twin.isac.design.fast_design`, with the analytic CRB gradient ``crb_and_gradient``.
 * Certificate: f = tr CRB is convex in R_x, so f(X) >= f(X0) + <G, X - X0> (G its gradient at
   the iterate X0); the penalty adds rho (I - v_b v_b^H) to each block's dual matrix; with
   multipliers (lambda, mu) >= 0 fitted to stationarity (non-negative least squares),
@@ -41,7 +41,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import lsq_linear
 
-from twin.isac.design import (
+from twin.isac.design.alm import augmented_lagrangian, phr_penalty
+from twin.isac.design.fast_design import FastOperators, crb_and_gradient, crb_sigma
+from twin.isac.design.sdr import (
     DesignProblem,
     DesignResult,
     _crb_rx,
@@ -52,8 +54,6 @@ from twin.isac.design import (
     fallback_design,
     penalty_step,
 )
-from twin.isac.alm import augmented_lagrangian, phr_penalty
-from twin.isac.fast_design import FastOperators, crb_and_gradient, crb_sigma
 
 __all__ = [
     "SubproblemResult",
@@ -145,7 +145,7 @@ def _alm(
     check=None,
 ):
     """Minimise fun_obj(x) -> (f, grad) s.t. c(x) >= 0, fun_cons(x) -> (c (m,), vjp) with
-    vjp(w) = sum_j w_j grad c_j, by :func:`twin.isac.alm.augmented_lagrangian` (L-BFGS ftol 1e-13).
+    vjp(w) = sum_j w_j grad c_j, by :func:`twin.isac.design.alm.augmented_lagrangian` (L-BFGS ftol 1e-13).
     Stops when max violation <= feas_tol and the objective changed by < rel_tol (relative) over an
     outer step, or when ``check(x)`` returns True (called after each feasible outer step).
     Returns (x, lam, max_violation, outer steps, L-BFGS iterations)."""
@@ -647,7 +647,7 @@ def algorithm2_fast(
     seed: int = 0,
 ) -> DesignResult:
     """Seed 000 Algorithm 2 (penalty iteration (42)-(47)) with every convex subproblem solved
-    without cvxpy (module docstring); same definitions as :func:`twin.isac.design.algorithm2`:
+    without cvxpy (module docstring); same definitions as :func:`twin.isac.design.sdr.algorithm2`:
 
     * line 1: the start of ``power_min_start`` (:func:`fast_start`; or ``start`` = (Ws (M, NK, NK),
       R0 (NK, NK)) in W, e.g. the cvxpy start, to follow the reference iterate by iterate);
@@ -794,7 +794,7 @@ def compare_with_cvxpy(
     (max LB / cvxpy (46) value - 1: > 0 means the cvxpy point is below a proven lower bound, i.e.
     inaccurate), start_t_rel, cpu_ref_s / cpu_given_s / cpu_own_s. Small instances only (the
     reference solves SDPs)."""
-    from twin.isac import design
+    from twin.isac.design import sdr as design
 
     def rel(a, b):
         n = min(len(a), len(b))
@@ -848,7 +848,7 @@ def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     from pathlib import Path
 
     ap = argparse.ArgumentParser(
-        prog="python -m twin.isac.fast_algorithm2",
+        prog="python -m twin.isac.design.fast_algorithm2",
         description="seed 000 Algorithm 2 with fast certified subproblems",
     )
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -868,13 +868,13 @@ def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
     f.add_argument("--out", default="out/fig4-fast")
     a = ap.parse_args(argv)
     if a.cmd == "compare":
-        from twin.isac import design
+        from twin.isac.design import sdr as design
 
         pb = design.paper_problem(a.type, nx=a.n, nz=a.n, n_ue=a.ues, seed=a.seed)
         for k, v in compare_with_cvxpy(pb, max_iter=a.iterations).items():
             print(f"{k} = {v}")
     else:
-        from twin.isac.design_figures import fig4, write_design_figure
+        from twin.paper.isac.design_figures import fig4, write_design_figure
 
         fig = fig4(
             types=tuple(a.types.split(",")),
