@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy.optimize import least_squares
 
 from twin.isac.physics import crb as C
 from twin.isac.physics.model import angles, echo_matrix, isac_array_frames, paper_beta
@@ -290,8 +291,6 @@ def test_monte_carlo_ml_attains_crb():
     shares): least-squares ML of (p, real alpha) from y = alpha D(p) X + CN(0, sigma^2) noise with
     fixed known samples X (L snapshots) has, at high SNR, covariance -> location_crb with
     Rx = X X^H / L and snapshots = L."""
-    from scipy.optimize import least_squares
-
     rng = np.random.default_rng(12)
     K, nx, nz, L = 3, 2, 2, 8
     q, v, p = random_geometry(K, rng)

@@ -19,6 +19,7 @@ from scipy.optimize import minimize
 
 from twin.geometry import ecef_to_geodetic
 from twin.isac.estimation.optimizers import OptimResult, genetic, grid_search, pso
+from twin.isac.physics.crb import location_crb
 from twin.isac.physics.model import angles, echo_apply
 
 METHODS = ("pso", "pso_refined", "grid", "ga", "two_step", "aux_direct")
@@ -406,8 +407,6 @@ def single_receiver_crbs(problem: SensingProblem, point, Rx=None) -> np.ndarray:
     Rx (NK, NK) W defaults to the realised Σ_l x̄_l x̄_l^H (the CRB given the known samples).
     A singular single-receiver FIM gives +inf.
     """
-    from twin.isac.physics.crb import location_crb
-
     x = np.asarray(problem.samples)
     Rx = x @ x.conj().T if Rx is None else Rx
     beta = np.asarray(problem.beta, dtype=complex)
