@@ -1,5 +1,7 @@
-"""Target localisation from the cooperative echo (seed 000 Section III, eqs. (15)-(19), Algorithm 1)
-and the comparison estimators of seed 000 Figs. 8-9 (seed-math B.7, B.9).
+"""Target localisation from the cooperative echo: Algorithm 1 and the comparison estimators.
+
+Seed 000 Section III, eqs. (15)-(19), Algorithm 1, and the comparison estimators of seed 000
+Figs. 8-9 (seed-math B.7, B.9).
 
 All positions are Earth-fixed (ECEF) metres. The search region is the seed-math B.9 prior: a
 local East-North-Up cube of half-width ``half_width_m`` (default 500 m) around a prior centre

@@ -1,5 +1,6 @@
-"""Closed-form Cramer-Rao bound of the target position, seed 000 eqs. (20)-(32)
-and the Jacobian of Appendix A, eqs. (51)-(57) (seed-math B.5).
+"""Closed-form Cramer-Rao bound of the target position, seed 000 eqs. (20)-(32).
+
+With the Jacobian of Appendix A, eqs. (51)-(57) (seed-math B.5).
 
 Parameters of the echo model y = alpha D(Omega) x_bar + n (see
 :mod:`twin.isac.physics.model`): Omega = [theta_1..theta_K; phi_1..phi_K] (radians, in

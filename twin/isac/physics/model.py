@@ -1,6 +1,7 @@
-"""Seed 000 sensing model: UPA steering vectors, angles, reflection
-coefficients and the cooperative echo (eqs. (9)-(14) of seed 000, restated in
-``seed-math.md`` B.4 and B.9).
+"""Seed 000 sensing model: steering vectors, angles, reflection coefficients and the echo.
+
+UPA steering vectors, angles, reflection coefficients and the cooperative echo (eqs. (9)-(14)
+of seed 000, restated in ``seed-math.md`` B.4 and B.9), and the input checks they share.
 
 Conventions (SI everywhere):
 

@@ -1,6 +1,8 @@
-"""Seed 000 localisation figures: Fig. 3 (PSO convergence), Figs. 8-9 (RMSE of the localisation
-algorithms vs η and P_max), Fig. 10 (RMSE vs satellites per plane) and the cooperation table
-(K = 5 vs K = 1, collaboration types I/II/III). Axes per seed-math B.7.
+"""Seed 000 localisation figures: Figs. 3, 8, 9, 10 and the cooperation table.
+
+Fig. 3 (PSO convergence), Figs. 8-9 (RMSE of the localisation algorithms vs η and P_max), Fig. 10
+(RMSE vs satellites per plane) and the cooperation table (K = 5 vs K = 1, collaboration types
+I/II/III). Axes per seed-math B.7.
 
 Each ``figN(...)`` computes its curves and returns a :class:`FigureData`; :func:`write_figure`
 writes ``<name>.csv`` and ``<name>.png`` (matplotlib, Agg). The transmit design is
