@@ -10,7 +10,7 @@ import pytest
 from scipy import integrate
 from scipy.special import jv
 
-from twin.geometry import ecef_to_geodetic, geocentric_nadir_point
+from twin.geometry import ecef_to_geodetic, geocentric_nadir_point, geodetic_to_ecef
 from twin.isac.physics import channel as ch
 from twin.isac.physics.model import angles, isac_array_frames, steering
 from twin.isac.physics.transmit import (
@@ -24,8 +24,6 @@ P = ch.IsacParams()
 
 def _group(rng, K=5):
     """Central satellite over (30N, 10E) at 550 km plus K-1 others within ~1500 km."""
-    from twin.geometry import geodetic_to_ecef
-
     lat0, lon0 = np.radians(30.0), np.radians(10.0)
     lats = lat0 + np.concatenate([[0.0], rng.uniform(-0.2, 0.2, K - 1)])
     lons = lon0 + np.concatenate([[0.0], rng.uniform(-0.2, 0.2, K - 1)])

@@ -11,10 +11,9 @@ through the ranges is not part of the model's FIM, as in the seed).
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
+from scipy.optimize import least_squares
 
 from twin.isac.physics import crb as C
 from twin.isac.physics.model import angles, echo_matrix, isac_array_frames, paper_beta
@@ -50,40 +49,6 @@ def random_geometry(K, rng, max_angle_deg=17.0):
         t = np.cross(u, rng.normal(size=3))
         vels.append(7.6e3 * t / np.linalg.norm(t))
     return np.array(sats), np.array(vels), target
-
-
-def walker_type2_group(planes=72, per_plane=22, phasing=1, altitude_m=550e3, inc_deg=53.0):
-    """K = 5 type-II group of a Walker delta constellation on circular orbits
-    (test helper until twin.paper.isac.snapshot.walker_group_snapshot lands): central satellite
-    (plane 0, slot 0, at the ascending node), its two in-plane neighbours and the
-    nearest satellite in each adjacent plane. Inertial = Earth-fixed at this instant
-    (Earth rotation ignored: velocities are inertial). Row 0 = central."""
-    mu = 3.986004418e14
-    r = R_EARTH + altitude_m
-    inc = np.radians(inc_deg)
-    T = planes * per_plane
-    j, s = np.meshgrid(np.arange(planes), np.arange(per_plane), indexing="ij")
-    raan = 2 * np.pi * j / planes
-    u = 2 * np.pi * s / per_plane + 2 * np.pi * phasing * j / T
-    cO, sO, cu, su, ci, si = (
-        np.cos(raan),
-        np.sin(raan),
-        np.cos(u),
-        np.sin(u),
-        np.cos(inc),
-        np.sin(inc),
-    )
-    pos = r * np.stack([cO * cu - sO * su * ci, sO * cu + cO * su * ci, su * si], axis=-1)
-    vel = np.sqrt(mu / r) * np.stack(
-        [-cO * su - sO * cu * ci, -sO * su + cO * cu * ci, cu * si], axis=-1
-    )
-    central = pos[0, 0]
-    members = [(0, 0), (0, 1), (0, per_plane - 1)]
-    for jp in (1, planes - 1):
-        sp = int(np.argmin(np.linalg.norm(pos[jp] - central, axis=-1)))
-        members.append((jp, sp))
-    idx = tuple(np.array(members).T)
-    return pos[idx], vel[idx]
 
 
 # ---------------------------------------------------------------------------
@@ -256,7 +221,7 @@ def test_structured_traces_equal_dense_operators():
     Phi = C.trace_products(q, p, Rx, beta, nx=nx, nz=nz, frames=frames)
     assert np.max(np.abs(Phi - dense)) < 1e-12 * np.max(np.abs(dense))
     # the isotropic shortcut of the report equals the general path
-    r_iso, snr_iso = C._isotropic_rcrb_and_snr(
+    r_iso, snr_iso = C.isotropic_rcrb_and_snr(
         q, p, beta, power_per_element=0.3, noise_power=1e-3, nx=nx, nz=nz, frames=frames
     )
     I = 0.3 * np.eye(K * nx * nz)
@@ -321,41 +286,11 @@ def test_bad_inputs():
         C.location_crb(q, p, np.eye(12), beta[:2, :2], noise_power=1.0, nx=2, nz=2)
 
 
-def test_operating_point_report_walker_type2():
-    """Seed 000 operating point (72x22, 550 km, type II, 4x4, 30 dBm, isotropic sensing):
-    the paper-beta regime gives centimetre RCRB, the physical radar budget gives a
-    negative per-snapshot echo SNR. Prints the numbers quoted in docs/isac-physics.md."""
-    q, v = walker_type2_group()
-    buf = io.StringIO()
-    res = C.operating_point_report(q, v, file=buf)
-    print(buf.getvalue())
-    ranges = np.array(res["ranges_km"])
-    assert ranges.min() == pytest.approx(550, abs=1)
-    assert ranges.max() < 2700
-    assert res["paper"]["link_snr_db"] == pytest.approx(140.0, abs=0.01)
-    assert res["paper"]["rcrb_m"] < 1.0
-    assert res["radar"]["link_snr_db"] < -50
-    # CRB ~ 1/(L RCS): the 1 m requirements are consistent with the per-snapshot RCRB
-    r1 = res["radar"]["rcrb_m_per_snapshot"]
-    assert res["radar"]["t_cpi_for_1m_s"] == pytest.approx(r1**2 / 20e6, rel=1e-12)
-    # one SNR governs both beta models: the radar integration time for 1 m reaches the same echo SNR
-    L_1m = res["radar"]["t_cpi_for_1m_s"] * 20e6
-    assert res["radar"]["echo_snr_db"] + 10 * np.log10(L_1m) == pytest.approx(
-        res["paper"]["echo_snr_for_1m_db"], abs=1e-6
-    )
-    rc = [c["rcrb_m"] for c in res["radar"]["cpi"]]
-    assert rc == sorted(rc, reverse=True)
-    ap = [a["rcrb_m_10ms"] for a in res["radar"]["aperture"]]
-    assert ap == sorted(ap, reverse=True)
-
-
 def test_monte_carlo_ml_attains_crb():
     """Monte Carlo vs the bound (checks the 2/sigma^2 complex-Gaussian convention the FD test
     shares): least-squares ML of (p, real alpha) from y = alpha D(p) X + CN(0, sigma^2) noise with
     fixed known samples X (L snapshots) has, at high SNR, covariance -> location_crb with
     Rx = X X^H / L and snapshots = L."""
-    from scipy.optimize import least_squares
-
     rng = np.random.default_rng(12)
     K, nx, nz, L = 3, 2, 2, 8
     q, v, p = random_geometry(K, rng)

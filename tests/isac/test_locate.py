@@ -17,6 +17,7 @@ from twin.isac.estimation.locate import (
     estimate,
     satellite_angle_mle,
 )
+from twin.isac.estimation.montecarlo import trial_rngs
 from twin.isac.estimation.optimizers import genetic, grid_search, grid_steps, pso
 from twin.isac.physics.model import (
     angles,
@@ -27,6 +28,7 @@ from twin.isac.physics.model import (
     paper_beta,
     transmit_samples,
 )
+from twin.paper.isac import figures as paper
 
 LAT0, LON0 = np.radians(30.0), np.radians(10.0)
 
@@ -273,9 +275,6 @@ def test_pso_refined_never_worsens_the_fit_and_reaches_the_grid_ml():
     the best vertex) and its position stays in the prior cube; over 16 trials of the paper
     operating point its RMSE is that of the 1 mm grid search (the ML, found independently by an
     exhaustive lattice) within 5 %, and well below PSO's."""
-    from twin.isac.estimation.montecarlo import trial_rngs
-    from twin.paper.isac import figures as paper
-
     scenario = paper.build_scenario(paper.OperatingPoint())
     sq = {"pso": [], "pso_refined": [], "grid": []}
     for i in range(16):

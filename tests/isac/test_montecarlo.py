@@ -14,6 +14,7 @@ from twin.geometry import geodetic_to_ecef
 from twin.isac.estimation.montecarlo import SensingScenario, monte_carlo, trial_crbs, trial_rngs
 from twin.isac.physics.crb import location_crb
 from twin.isac.physics.model import angles, echo_apply, isac_array_frames
+from twin.paper.isac.figures import OperatingPoint, build_scenario
 from twin.units import dbm_to_w
 
 LAT0, LON0 = np.radians(30.0), np.radians(10.0)
@@ -131,11 +132,6 @@ def test_operating_point_1000_trials_grid_and_pso():
     Measured (seed 2026): grid ε = 1 mm RMSE 5.62 cm, PSO 7.28 cm, RCRB 3.85 cm, conditional RCRB
     5.25 cm; ~2.5 min on the 2-core machine.
     """
-    pytest.importorskip(
-        "twin.isac.physics.transmit", reason="stand-in transmit design not available"
-    )
-    from twin.paper.isac.figures import OperatingPoint, build_scenario
-
     sc = build_scenario(OperatingPoint())
     grid = monte_carlo(sc, "grid", trials=1000, seed=2026, crb_trials=200, final_step=1e-3)
     pso_ = monte_carlo(sc, "pso", trials=1000, seed=2026, crb_trials=2, conditional_crb=False)

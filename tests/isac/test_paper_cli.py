@@ -1,7 +1,10 @@
 """`twin paper isac fig3|fig8|fig9|fig10|groups --quick`: each writes a CSV and a PNG whose numbers
-make sense (PSO convergence is monotone, RMSE ≥ RCRB-ish, K = 5 beats K = 1, type III ≤ II ≤ I)."""
+make sense (PSO convergence is monotone, RMSE ≥ RCRB-ish, K = 5 beats K = 1, type III ≤ II ≤ I);
+`twin paper isac operating-point` prints the operating-point report of the Walker snapshot."""
 
 from __future__ import annotations
+
+import io
 
 import numpy as np
 import pandas as pd
@@ -10,11 +13,8 @@ from typer.testing import CliRunner
 
 from twin.paper.isac import figures as paper
 from twin.paper.isac.cli import app
-
-pytest.importorskip(
-    "twin.isac.physics.transmit",
-    reason="twin/isac/physics/transmit.py (stand-in transmit design) not written yet",
-)
+from twin.paper.isac.operating_point import operating_point_report
+from twin.paper.isac.snapshot import walker_group_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -97,3 +97,15 @@ def test_bad_trials_refused(runner, tmp_path):
 def test_total_units_rejects_unknown_figure():
     with pytest.raises(ValueError, match="unknown figure"):
         paper.total_units("fig99", 3)
+
+
+def test_operating_point_prints_the_report(runner):
+    """`twin paper isac operating-point` prints operating_point_report of the type-II group of the
+    default Walker snapshot, target at the central's nadir, and nothing else."""
+    res = runner.invoke(app, ["operating-point"])
+    assert res.exit_code == 0, res.output
+    g = walker_group_snapshot(collaboration="II")
+    buf = io.StringIO()
+    operating_point_report(g.sat_pos, g.sat_vel, target=g.central_nadir_ecef, file=buf)
+    assert res.output == buf.getvalue()
+    assert "RCRB" in res.output

@@ -1,5 +1,7 @@
-"""Target localisation from the cooperative echo (seed 000 Section III, eqs. (15)-(19), Algorithm 1)
-and the comparison estimators of seed 000 Figs. 8-9 (seed-math B.7, B.9).
+"""Target localisation from the cooperative echo: Algorithm 1 and the comparison estimators.
+
+Seed 000 Section III, eqs. (15)-(19), Algorithm 1, and the comparison estimators of seed 000
+Figs. 8-9 (seed-math B.7, B.9).
 
 All positions are Earth-fixed (ECEF) metres. The search region is the seed-math B.9 prior: a
 local East-North-Up cube of half-width ``half_width_m`` (default 500 m) around a prior centre
@@ -19,6 +21,7 @@ from scipy.optimize import minimize
 
 from twin.geometry import ecef_to_geodetic
 from twin.isac.estimation.optimizers import OptimResult, genetic, grid_search, pso
+from twin.isac.physics.crb import location_crb
 from twin.isac.physics.model import angles, echo_apply
 
 METHODS = ("pso", "pso_refined", "grid", "ga", "two_step", "aux_direct")
@@ -406,8 +409,6 @@ def single_receiver_crbs(problem: SensingProblem, point, Rx=None) -> np.ndarray:
     Rx (NK, NK) W defaults to the realised Σ_l x̄_l x̄_l^H (the CRB given the known samples).
     A singular single-receiver FIM gives +inf.
     """
-    from twin.isac.physics.crb import location_crb
-
     x = np.asarray(problem.samples)
     Rx = x @ x.conj().T if Rx is None else Rx
     beta = np.asarray(problem.beta, dtype=complex)

@@ -1,5 +1,6 @@
-"""Closed-form Cramer-Rao bound of the target position, seed 000 eqs. (20)-(32)
-and the Jacobian of Appendix A, eqs. (51)-(57) (seed-math B.5).
+"""Closed-form Cramer-Rao bound of the target position, seed 000 eqs. (20)-(32).
+
+With the Jacobian of Appendix A, eqs. (51)-(57) (seed-math B.5).
 
 Parameters of the echo model y = alpha D(Omega) x_bar + n (see
 :mod:`twin.isac.physics.model`): Omega = [theta_1..theta_K; phi_1..phi_K] (radians, in
@@ -10,28 +11,20 @@ ranges d_k is not part of the model's Fisher information (as in the seed).
 R_x = sum_m w_m w_m^H + r r^H (NK, NK) is the transmit covariance in W
 (E[x_bar x_bar^H]); passing R only gives the "non-assisted" CRB (seed-math B.7).
 With L i.i.d. snapshots every Fisher block is multiplied by L.
-
-Run ``python -m twin.isac.physics.crb`` for the seed 000 operating-point echo-SNR /
-RCRB report (needs ``twin.paper.isac.snapshot.walker_group_snapshot``), or call
-:func:`operating_point_report` with your own group geometry.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from twin.geometry import geocentric_nadir_point
 from twin.isac.physics.model import (
-    _as_positions,
-    _check_beta,
-    _check_frames,
     angles,
+    as_positions,
+    check_beta,
+    check_frames,
     echo_matrix,
-    isac_array_frames,
-    reflection_coefficients,
     steering_derivatives,
 )
-from twin.units import C_LIGHT, K_BOLTZMANN, dbm_to_w, lin_to_db
 
 __all__ = [
     "angle_derivative_matrices",
@@ -46,7 +39,7 @@ __all__ = [
     "location_crb",
     "rcrb",
     "echo_snr",
-    "operating_point_report",
+    "isotropic_rcrb_and_snr",
 ]
 
 
@@ -71,7 +64,7 @@ def angle_derivative_matrices(
     if a.ndim != 2:
         raise ValueError(f"theta and phi must have shape (K,), got {np.shape(theta)}")
     K, N = a.shape
-    b = _check_beta(beta, K)
+    b = check_beta(beta, K)
     da = np.stack([da_th, da_ph])  # (2, K, N): [type, satellite k, element]
     eye = np.eye(K)
     # axes: (type, k, u, n, k', m)
@@ -168,7 +161,7 @@ def trace_products(
     theta, phi = angles(sat_pos, target, frames)
     vecs = _steering_stack(theta, phi, nx, nz, spacing_wl)
     K, _, N = vecs.shape
-    b = _check_beta(beta, K)
+    b = check_beta(beta, K)
     R = _check_rx(Rx, K * N).reshape(K, N, K, N)
     # gram[k2, t2, k1, t1] = c_{k2,t2}^H R_{k2 k1} c_{k1,t1}
     Rc = np.einsum("anbm,btm->anbt", R, vecs, optimize=True)  # (K, N, K, 3)
@@ -225,9 +218,9 @@ def angle_jacobian(sat_pos, target, frames=None) -> np.ndarray:
     dphi_k/dDelta = [-Dy/rho^2, Dx/rho^2, 0];
     with frames, J_k <- J_k R_k (chain rule, Delta' = R_k Delta). Rows: theta_1..theta_K, phi_1..phi_K.
     """
-    q = _as_positions(sat_pos, "sat_pos", lead=1)
-    p = _as_positions(target, "target", lead=0)
-    fr = _check_frames(frames, q.shape[0])
+    q = as_positions(sat_pos, "sat_pos", lead=1)
+    p = as_positions(target, "target", lead=0)
+    fr = check_frames(frames, q.shape[0])
     delta = p - q
     if fr is not None:
         delta = np.einsum("kij,kj->ki", fr, delta)
@@ -283,7 +276,7 @@ def location_fim(
 ) -> np.ndarray:
     """Equivalent Fisher information of the target position J^T F_Omega J (inverse of the CRB of
     seed 000 eq. (20)). Arguments as :func:`location_crb`. Returns (3, 3) in 1/m^2."""
-    q = _as_positions(sat_pos, "sat_pos", lead=1)
+    q = as_positions(sat_pos, "sat_pos", lead=1)
     Phi = trace_products(q, target, Rx, beta, nx=nx, nz=nz, spacing_wl=spacing_wl, frames=frames)
     J = angle_jacobian(q, target, frames)
     return _position_fim_from_phi(Phi, J, alpha=alpha, noise_power=noise_power, snapshots=snapshots)
@@ -358,7 +351,7 @@ def echo_snr(
     return float(alpha**2 * Phi[0, 0].real / noise_power)
 
 
-def _isotropic_rcrb_and_snr(
+def isotropic_rcrb_and_snr(
     q, p, beta, *, power_per_element, noise_power, nx, nz, frames, snapshots=1
 ):
     """RCRB (m) and echo SNR for R_x = power_per_element * I without forming R_x (large arrays)."""
@@ -369,200 +362,8 @@ def _isotropic_rcrb_and_snr(
     gram[np.arange(K), :, np.arange(K), :] = power_per_element * np.einsum(
         "ksn,ktn->kst", np.conj(vecs), vecs
     )
-    Phi = _phi_from_gram(vecs, _check_beta(beta, K), gram)
+    Phi = _phi_from_gram(vecs, check_beta(beta, K), gram)
     F = _position_fim_from_phi(
         Phi, angle_jacobian(q, p, frames), alpha=1.0, noise_power=noise_power, snapshots=snapshots
     )
     return float(np.sqrt(np.trace(_invert_fim(F)))), float(Phi[0, 0].real / noise_power)
-
-
-# ---------------------------------------------------------------------------
-# operating-point report (docs/isac-physics.md, echo-SNR section)
-
-
-def operating_point_report(
-    sat_pos,
-    sat_vel,
-    *,
-    target=None,
-    nx: int = 4,
-    nz: int = 4,
-    p_max_w: float = 1.0,
-    paper_noise_power_w: float = float(dbm_to_w(-110.0)),
-    freq_hz: float = 35e9,
-    bandwidth_hz: float = 20e6,
-    temperature_k: float = 290.0,
-    rcs_m2: float = 10.0,
-    t_cpi_s=(1e-3, 1e-2, 1e-1, 1.0),
-    seed: int = 0,
-    file=None,
-) -> dict:
-    """Print and return the echo SNR and RCRB at an ISAC operating point (docs/isac-physics.md).
-
-    sat_pos, sat_vel (K, 3): group geometry (row 0 = central satellite), Earth-fixed m, m/s.
-    target: (3,) metres; default the geocentric nadir point of satellite 0 on the ellipsoid. Body frames from
-    :func:`twin.isac.physics.model.isac_array_frames`. Transmit: isotropic per-satellite sensing
-    R_x = (p_max_w / N) I_NK (every satellite spends its whole budget on sensing).
-    "paper" beta (B.9, beta_ref = 1) with sigma_n^2 = paper_noise_power_w (-110 dBm) and L = 1;
-    "radar" beta (RCS ``rcs_m2``, full-array gains N, lambda = c/f) with sigma_n^2 = k_B T B and
-    L = B * T_cpi snapshots for each T_cpi. Also the RCS, array size and T_cpi the radar model
-    would need for RCRB = 1 m (CRB scales as 1/(RCS L) exactly; array size by recomputation).
-    Returns a dict with every printed number.
-    """
-    import sys
-
-    out = file if file is not None else sys.stdout
-    q = _as_positions(sat_pos, "sat_pos", lead=1)
-    K = q.shape[0]
-    frames = isac_array_frames(q, sat_vel)
-    p = geocentric_nadir_point(q[0]) if target is None else _as_positions(target, "target", lead=0)
-    rng = np.random.default_rng(seed)
-    phases = rng.uniform(0.0, 2.0 * np.pi, size=(K, K))
-    wavelength = C_LIGHT / freq_hz
-    radar_noise = K_BOLTZMANN * temperature_k * bandwidth_hz
-    ranges = np.linalg.norm(q - p, axis=1)
-    c = int(np.argmin(ranges))  # closest satellite: its monostatic link is the strongest
-    res: dict = {"K": K, "N": nx * nz, "ranges_km": (ranges / 1e3).tolist()}
-
-    def _point(n_x, n_z, model, noise, **bkw):
-        beta = reflection_coefficients(model, q, p, phases=phases, **bkw)
-        r1, snr = _isotropic_rcrb_and_snr(
-            q,
-            p,
-            beta,
-            power_per_element=p_max_w / (n_x * n_z),
-            noise_power=noise,
-            nx=n_x,
-            nz=n_z,
-            frames=frames,
-        )
-        link = p_max_w * np.abs(beta[c, c]) ** 2 / noise
-        return snr, link, r1
-
-    print(
-        f"ISAC operating point: K = {K}, N = {nx}x{nz}, P_max = {p_max_w:g} W per satellite, "
-        f"isotropic sensing R_x = (P_max/N) I",
-        file=out,
-    )
-    print(
-        "  ranges target-satellite [km]: " + ", ".join(f"{r:.0f}" for r in res["ranges_km"]),
-        file=out,
-    )
-
-    snr, link, r1 = _point(nx, nz, "paper", paper_noise_power_w)
-    res["paper"] = {
-        "echo_snr_db": float(lin_to_db(snr)),
-        "link_snr_db": float(lin_to_db(link)),
-        "rcrb_m": r1,
-    }
-    print(
-        f"paper beta (beta_ref = 1, sigma_n^2 = {lin_to_db(paper_noise_power_w) + 30:.0f} dBm, L = 1):",
-        file=out,
-    )
-    print(
-        f"  closest-satellite monostatic link SNR P|beta_cc|^2/sigma^2 = {lin_to_db(link):.1f} dB; "
-        f"total echo SNR = {lin_to_db(snr):.1f} dB; RCRB = {r1:.3g} m",
-        file=out,
-    )
-    # CRB is proportional to 1/SNR when every beta scales together (both models are ~ 1/(d_k d_u))
-    snr_1m_db = float(lin_to_db(snr * r1**2))
-    res["paper"]["echo_snr_for_1m_db"] = snr_1m_db
-    print(
-        f"  RCRB = 1 m needs a total (integrated) echo SNR of {snr_1m_db:.1f} dB with this geometry and R_x",
-        file=out,
-    )
-
-    gain = float(nx * nz)
-    radar_kw = dict(rcs_m2=rcs_m2, wavelength_m=wavelength, tx_gain=gain, rx_gain=gain)
-    snr, link, r1 = _point(nx, nz, "radar", radar_noise, **radar_kw)
-    res["radar"] = {
-        "echo_snr_db": float(lin_to_db(snr)),
-        "link_snr_db": float(lin_to_db(link)),
-        "rcrb_m_per_snapshot": r1,
-        "noise_power_dbm": float(lin_to_db(radar_noise) + 30),
-        "cpi": [],
-    }
-    print(
-        f"radar beta (RCS {rcs_m2:g} m^2, G_t = G_r = N = {gain:.0f}, f = {freq_hz / 1e9:g} GHz, "
-        f"sigma_n^2 = k_B {temperature_k:g} K {bandwidth_hz / 1e6:g} MHz = {lin_to_db(radar_noise) + 30:.1f} dBm):",
-        file=out,
-    )
-    print(
-        f"  per snapshot: closest-satellite monostatic link SNR = {lin_to_db(link):.1f} dB; total echo SNR = {lin_to_db(snr):.1f} dB; "
-        f"RCRB = {r1:.3g} m",
-        file=out,
-    )
-    for t in t_cpi_s:
-        L = bandwidth_hz * t
-        rL = r1 / np.sqrt(L)
-        res["radar"]["cpi"].append(
-            {"t_cpi_s": t, "L": L, "rcrb_m": rL, "echo_snr_db": float(lin_to_db(snr * L))}
-        )
-        print(
-            f"  T_cpi = {t:g} s, L = {L:.3g}: integrated echo SNR = {lin_to_db(snr * L):.1f} dB, RCRB = {rL:.3g} m",
-            file=out,
-        )
-    # what would be needed for 1 m
-    t_ref = 1e-2
-    L_ref = bandwidth_hz * t_ref
-    need_rcs = rcs_m2 * r1**2 / L_ref
-    need_t = r1**2 / bandwidth_hz
-    res["radar"]["rcs_for_1m_at_10ms_m2"] = need_rcs
-    res["radar"]["t_cpi_for_1m_s"] = need_t
-    print(
-        f"  RCRB = 1 m needs: RCS = {need_rcs:.3g} m^2 at T_cpi = 10 ms, or T_cpi = {need_t:.3g} s at RCS {rcs_m2:g} m^2",
-        file=out,
-    )
-    res["radar"]["aperture"] = []
-    for side in (4, 8, 16, 32, 64):
-        _, _, rs = _point(
-            side,
-            side,
-            "radar",
-            radar_noise,
-            rcs_m2=rcs_m2,
-            wavelength_m=wavelength,
-            tx_gain=float(side * side),
-            rx_gain=float(side * side),
-        )
-        rL = rs / np.sqrt(L_ref)
-        res["radar"]["aperture"].append(
-            {"side": side, "rcrb_m_10ms": rL, "t_cpi_for_1m_s": rs**2 / bandwidth_hz}
-        )
-        print(
-            f"  N = {side}x{side} (G = {10 * np.log10(side * side):.0f} dBi): RCRB = {rL:.3g} m at T_cpi = 10 ms; "
-            f"1 m needs T_cpi = {rs**2 / bandwidth_hz:.3g} s",
-            file=out,
-        )
-    best = res["radar"]["aperture"][-1]
-    t_max = max(t_cpi_s)
-    r_best = best["rcrb_m_10ms"] * np.sqrt(L_ref / (bandwidth_hz * t_max))
-    rcs_best = rcs_m2 * r_best**2
-    res["radar"]["best_case"] = {
-        "side": best["side"],
-        "t_cpi_s": t_max,
-        "rcrb_m": r_best,
-        "rcs_for_1m_m2": rcs_best,
-    }
-    print(
-        f"  best case here (N = {best['side']}x{best['side']}, T_cpi = {t_max:g} s): RCRB = {r_best:.3g} m; "
-        f"1 m would need RCS = {rcs_best:.3g} m^2",
-        file=out,
-    )
-    return res
-
-
-def _main() -> None:  # pragma: no cover - thin CLI wrapper
-    try:
-        from twin.paper.isac.snapshot import walker_group_snapshot
-    except ImportError:
-        raise SystemExit(
-            "twin.paper.isac.snapshot.walker_group_snapshot is not available yet; call "
-            "operating_point_report(sat_pos, sat_vel) with your own group geometry"
-        )
-    g = walker_group_snapshot(collaboration="II")
-    operating_point_report(g.sat_pos, g.sat_vel, target=g.central_nadir_ecef)
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _main()

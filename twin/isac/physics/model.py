@@ -1,6 +1,7 @@
-"""Seed 000 sensing model: UPA steering vectors, angles, reflection
-coefficients and the cooperative echo (eqs. (9)-(14) of seed 000, restated in
-``seed-math.md`` B.4 and B.9).
+"""Seed 000 sensing model: steering vectors, angles, reflection coefficients and the echo.
+
+UPA steering vectors, angles, reflection coefficients and the cooperative echo (eqs. (9)-(14)
+of seed 000, restated in ``seed-math.md`` B.4 and B.9), and the input checks they share.
 
 Conventions (SI everywhere):
 
@@ -39,6 +40,9 @@ __all__ = [
     "echo",
     "transmit_samples",
     "complex_normal",
+    "as_positions",
+    "check_frames",
+    "check_beta",
 ]
 
 
@@ -59,7 +63,9 @@ def _check_array_size(nx, nz):
     return int(nx), int(nz)
 
 
-def _as_positions(x, name, lead=None):
+def as_positions(x, name, lead=None):
+    """``x`` as a float array of Earth-fixed positions (..., 3) m (``lead`` + 1 dimensions when
+    given), finite; ValueError naming ``name`` otherwise."""
     arr = np.asarray(x, dtype=float)
     if arr.ndim < 1 or arr.shape[-1] != 3:
         raise ValueError(f"{name} must have shape (..., 3) in Earth-fixed metres, got {arr.shape}")
@@ -70,7 +76,8 @@ def _as_positions(x, name, lead=None):
     return arr
 
 
-def _check_frames(frames, K):
+def check_frames(frames, K):
+    """Array frames as a float (K, 3, 3) array, or None (Earth-fixed axes); ValueError otherwise."""
     if frames is None:
         return None
     fr = np.asarray(frames, dtype=float)
@@ -106,9 +113,9 @@ def angles(sat_pos, points, frames=None) -> tuple[np.ndarray, np.ndarray]:
     theta = arccos(Delta_z / |Delta|) in [0, pi], phi = atan2(Delta_y, Delta_x) in (-pi, pi]
     (atan2 replaces the seed's case split, seed-math B.4 [C]).
     """
-    q = _as_positions(sat_pos, "sat_pos", lead=1)
-    p = _as_positions(points, "points")
-    fr = _check_frames(frames, q.shape[0])
+    q = as_positions(sat_pos, "sat_pos", lead=1)
+    p = as_positions(points, "points")
+    fr = check_frames(frames, q.shape[0])
     delta = p[..., None, :] - q  # (..., K, 3)
     if fr is not None:
         delta = np.einsum("kij,...kj->...ki", fr, delta)
@@ -176,8 +183,8 @@ def isac_array_frames(sat_pos, sat_vel) -> np.ndarray:
     sat_pos, sat_vel: (K, 3) Earth-fixed metres, metres/second.
     Returns (K, 3, 3), rows = array axes as Earth-fixed unit vectors.
     """
-    q = _as_positions(sat_pos, "sat_pos", lead=1)
-    v = _as_positions(sat_vel, "sat_vel", lead=1)
+    q = as_positions(sat_pos, "sat_pos", lead=1)
+    v = as_positions(sat_vel, "sat_vel", lead=1)
     if v.shape != q.shape:
         raise ValueError(f"sat_vel shape {v.shape} must match sat_pos shape {q.shape}")
     nf = np.asarray(nadir_frames(q, v), dtype=float)
@@ -202,8 +209,8 @@ def _phases(K, phases, rng):
 
 
 def _ranges(sat_pos, target):
-    q = _as_positions(sat_pos, "sat_pos", lead=1)
-    p = _as_positions(target, "target", lead=0)
+    q = as_positions(sat_pos, "sat_pos", lead=1)
+    p = as_positions(target, "target", lead=0)
     d = np.linalg.norm(q - p, axis=-1)
     if np.any(d == 0.0):
         raise ValueError("target coincides with a satellite")
@@ -288,7 +295,8 @@ def reflection_coefficients(model: str, sat_pos, target, **kwargs) -> np.ndarray
 # echo
 
 
-def _check_beta(beta, K):
+def check_beta(beta, K):
+    """beta as a complex (K, K) array [transmitter, receiver]; ValueError on another shape."""
     b = np.asarray(beta)
     if b.shape != (K, K):
         raise ValueError(
@@ -307,7 +315,7 @@ def echo_matrix(theta, phi, beta, nx: int, nz: int, spacing_wl: float = 0.5) -> 
     """
     a = steering(theta, phi, nx, nz, spacing_wl)  # (..., K, N)
     K, N = a.shape[-2], a.shape[-1]
-    b = _check_beta(beta, K)
+    b = check_beta(beta, K)
     blocks = b.T[:, None, :, None] * a[..., :, :, None, None] * np.conj(a)[..., None, None, :, :]
     return blocks.reshape(a.shape[:-2] + (K * N, K * N))
 
@@ -322,7 +330,7 @@ def echo_apply(theta, phi, beta, x, nx: int, nz: int, spacing_wl: float = 0.5) -
     """
     a = steering(theta, phi, nx, nz, spacing_wl)  # (..., K, N)
     K, N = a.shape[-2], a.shape[-1]
-    b = _check_beta(beta, K)
+    b = check_beta(beta, K)
     xx = np.asarray(x)
     vector = xx.ndim == 1
     if vector:

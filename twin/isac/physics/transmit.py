@@ -1,9 +1,9 @@
-"""Simple transmit designs used until the joint design (seed 000 Algorithm 2) exists.
+"""The stand-in transmit design (matched-filter beams + isotropic sensing) and transmit powers.
 
 Stand-in, stated plainly: every satellite splits its budget into matched-filter
 (MRT) communication beams and ISOTROPIC per-satellite sensing,
-R = blockdiag(p_s,k / N I_N). This is not the seed's optimised design; it is the
-reference point the twin uses until ``twin.isac.design.sdr`` lands.
+R = blockdiag(p_s,k / N I_N). This is not the seed's optimised design (that is
+``twin.isac.design``); it is the twin's reference point and the joint design's fallback.
 
 Power per satellite k, seed 000 eq. (2): P_k = sum_m ||Lambda_k w~_m||^2 + tr(Lambda_k R Lambda_k^T).
 """

@@ -1,7 +1,10 @@
-"""`twin paper isac fig3|fig8|fig9|fig10|groups`: seed 000 localisation figures (thin wrappers).
+"""`twin paper isac fig3|fig8|fig9|fig10|groups|operating-point`: seed 000 localisation commands.
 
-Each command writes ``<name>.csv`` and ``<name>.png`` into ``--out`` (default out/paper-isac/).
-``--quick`` runs a handful of trials (and for Fig. 10 a reduced N#/P# grid) so a figure takes seconds.
+Thin wrappers. Each figure command writes ``<name>.csv`` and ``<name>.png`` into ``--out`` (default
+out/paper-isac/). ``--quick`` runs a handful of trials (and for Fig. 10 a reduced N#/P# grid) so a
+figure takes seconds. ``operating-point`` prints the echo-SNR / RCRB report of
+:mod:`twin.paper.isac.operating_point`. The joint-design commands of
+:mod:`twin.paper.isac.design_cli` (fig4|fig6|fig7) are mounted on the same app.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from twin.paper.isac import design_cli, operating_point
 from twin.paper.isac import figures as paper
 
 app = typer.Typer(
@@ -177,10 +181,14 @@ def groups_cmd(out: Path = OutOpt) -> None:
     _run("groups", lambda adv: paper.groups_table(advance=adv), paper.total_units("groups", 0), out)
 
 
+@app.command("operating-point")
+def operating_point_cmd() -> None:
+    """Echo SNR and RCRB at the seed 000 operating point, paper and radar β (docs/isac-physics.md)."""
+    operating_point.main()
+
+
 def _mount_design_commands() -> None:
     """`twin paper isac fig4|fig6|fig7`: the joint-design figures (twin/paper/isac/design_cli.py)."""
-    from twin.paper.isac import design_cli
-
     app.registered_commands += design_cli.app.registered_commands
 
 

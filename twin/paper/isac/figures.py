@@ -1,6 +1,8 @@
-"""Seed 000 localisation figures: Fig. 3 (PSO convergence), Figs. 8-9 (RMSE of the localisation
-algorithms vs η and P_max), Fig. 10 (RMSE vs satellites per plane) and the cooperation table
-(K = 5 vs K = 1, collaboration types I/II/III). Axes per seed-math B.7.
+"""Seed 000 localisation figures: Figs. 3, 8, 9, 10 and the cooperation table.
+
+Fig. 3 (PSO convergence), Figs. 8-9 (RMSE of the localisation algorithms vs η and P_max), Fig. 10
+(RMSE vs satellites per plane) and the cooperation table (K = 5 vs K = 1, collaboration types
+I/II/III). Axes per seed-math B.7.
 
 Each ``figN(...)`` computes its curves and returns a :class:`FigureData`; :func:`write_figure`
 writes ``<name>.csv`` and ``<name>.png`` (matplotlib, Agg). The transmit design is
@@ -13,13 +15,28 @@ enter it, so its Fig. 8 curves are flat by construction) or ``"fast"`` (seed 000
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
-from twin.isac.estimation.montecarlo import MonteCarloResult, SensingScenario, monte_carlo
+from twin.geometry import ecef_to_geodetic
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.sdr import DesignProblem
+from twin.isac.estimation.locate import enu_basis, estimate, single_receiver_crbs
+from twin.isac.estimation.montecarlo import (
+    MonteCarloResult,
+    SensingScenario,
+    monte_carlo,
+    trial_rngs,
+)
+from twin.isac.physics import channel, transmit
+from twin.isac.physics.crb import location_fim
+from twin.isac.physics.model import isac_array_frames, reflection_coefficients
+from twin.paper.isac.snapshot import walker_group_snapshot
 from twin.units import dbm_to_w
 
 DESIGN_NOTES = {
@@ -28,7 +45,7 @@ DESIGN_NOTES = {
 }
 
 
-def design_note(op: "OperatingPoint") -> str:
+def design_note(op: OperatingPoint) -> str:
     """The figure note naming the transmit design of ``op``."""
     return DESIGN_NOTES[op.design]
 
@@ -78,8 +95,6 @@ class OperatingPoint:
 
 def group_geometry(op: OperatingPoint, group_size: int | None = None):
     """Walker snapshot serving group (``twin.paper.isac.snapshot.walker_group_snapshot``) for ``op``."""
-    from twin.paper.isac.snapshot import walker_group_snapshot
-
     return walker_group_snapshot(
         planes=op.planes,
         per_plane=op.per_plane,
@@ -97,8 +112,6 @@ def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, n
     "stand_in" = ``transmit.matched_filter_isotropic`` (η unused); "fast" = ``fast_design`` of
     problem (33) at the service-area centre with β of ``op.beta_model`` there (if the rate targets
     cannot be met it returns its documented fallback design, named in its status)."""
-    from twin.isac.physics import channel, transmit
-
     if op.design not in DESIGN_NOTES:
         raise ValueError(f"unknown design {op.design!r}; allowed: {sorted(DESIGN_NOTES)}")
 
@@ -128,10 +141,6 @@ def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, n
         return transmit.matched_filter_isotropic(
             H, K, op.nx * op.nz, float(dbm_to_w(op.p_max_dbm)), comm_fraction=op.comm_fraction
         )
-    from twin.isac.design.fast_design import fast_design
-    from twin.isac.design.sdr import DesignProblem
-    from twin.isac.physics.model import reflection_coefficients
-
     centre = geometry.central_nadir_ecef
     beta = reflection_coefficients(op.beta_model, geometry.sat_pos, centre, rng=rng)
     problem = DesignProblem(
@@ -157,8 +166,6 @@ def build_scenario(
     """The :class:`SensingScenario` of an operating point: group, body-frame arrays, stand-in design,
     σ_n² = ``sensing_noise_dbm``, targets uniform on the ground in the service disk around the
     central's nadir (or fixed at the nadir with ``fixed_target``)."""
-    from twin.isac.physics.model import isac_array_frames
-
     g = group_geometry(op, group_size=group_size)
     frames = isac_array_frames(g.sat_pos, g.sat_vel)
     W, R = transmit_design(op, g, frames)
@@ -235,8 +242,6 @@ def _run_curves(
 def _aux_weights(scenario: SensingScenario, seed: int) -> np.ndarray:
     """Per-satellite single-receiver CRB traces (m²) at the operating point, used as the fixed
     1/CRB_u weights of "aux_direct" (design R_x, one reference draw of β, service-area centre)."""
-    from twin.isac.estimation.locate import single_receiver_crbs
-
     ref = scenario.draw(np.random.default_rng([int(seed), 2**31]))
     centre = scenario.area_centre if scenario.area_centre is not None else ref.target
     return single_receiver_crbs(ref.problem, centre, Rx=scenario.Rx)
@@ -255,9 +260,6 @@ def fig3(
     normalised residual (‖y‖² − F(g_best)) / (σ_n² (NK L − 2.5)), whose expectation is 1 at the ML
     point (the residual is σ_n²/2 χ² with 2NKL − 5 degrees of freedom: complex α and 3 coordinates
     fitted)."""
-    from twin.isac.estimation.locate import estimate
-    from twin.isac.estimation.montecarlo import trial_rngs
-
     scenario = build_scenario(op)
     cols: dict[str, np.ndarray] = {}
     NKL = op.nx * op.nz * len(scenario.sat_pos) * op.snapshots
@@ -412,11 +414,6 @@ def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _
     and the ground RCRB sqrt(tr (T^T F_p T)^{-1}) for a target known to lie on the ground (T = local
     East/North basis), which is finite for K = 1 too.
     """
-    from twin.geometry import ecef_to_geodetic
-    from twin.isac.estimation.locate import enu_basis
-    from twin.isac.physics.crb import location_fim
-    from twin.isac.physics.model import reflection_coefficients
-
     rows = []
     for label, coll, size in (
         ("K=1 (non-cooperative)", "II", 1),
@@ -468,11 +465,10 @@ def groups_table(*, op: OperatingPoint = OperatingPoint(), advance: Progress = _
 
 def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
     """Write ``<name>.csv`` (x + every column) and ``<name>.png`` into out_dir; returns both paths."""
-    import matplotlib
+    import matplotlib  # backend chosen only when a figure is written
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -530,8 +526,6 @@ def write_figure(fig: FigureData, out_dir: Path) -> tuple[Path, Path]:
             ax.set_yscale("log")
         axes = [ax]
     axes[0].set_title(fig.title, fontsize=10)
-    import textwrap
-
     note = "\n".join(textwrap.wrap(" | ".join(fig.notes), 150 if fig.name == "fig3" else 110))
     lines = note.count("\n") + 1
     fig_.text(0.01, 0.005, note, fontsize=7, color="firebrick", va="bottom")
