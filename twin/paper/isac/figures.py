@@ -129,7 +129,7 @@ def transmit_design(op: OperatingPoint, geometry, frames) -> tuple[np.ndarray, n
             H, K, op.nx * op.nz, float(dbm_to_w(op.p_max_dbm)), comm_fraction=op.comm_fraction
         )
     from twin.isac.design.fast_design import fast_design
-    from twin.isac.design.sdr import DesignProblem
+    from twin.isac.design.problem import DesignProblem
     from twin.isac.physics.model import reflection_coefficients
 
     centre = geometry.central_nadir_ecef
