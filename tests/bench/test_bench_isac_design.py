@@ -16,12 +16,15 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import UTC
 
 import numpy as np
 import pytest
 
-from twin.isac.design.fast_design import fast_design, random_problem
-from twin.isac.design.sdr import DesignProblem, sdr_lower_bound
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.problem import DesignProblem
+from twin.isac.design.sdr import Model, Sdp, scs_eps, sdr_lower_bound
+from twin.paper.isac.problems import paper_problem, random_problem
 
 pytestmark = pytest.mark.bench
 
@@ -37,8 +40,6 @@ def test_bench_fast_vs_sdr(benchmark):
     cold fast design on the same instance, CPU seconds measured in this process. The SDR answer is
     judged independently: its bound must lie in the fast design's certified bracket
     [dual_bound_m, fast RCRB] (to 1e-4 relative) and pass sdr_violation."""
-    from twin.isac.design.sdr import paper_problem, scs_eps
-
     big = os.environ.get("TWIN_BENCH_SDR") == "1"
     if big:
         pb = paper_problem("II", nx=4, nz=4, n_ue=10)
@@ -86,13 +87,13 @@ def test_bench_fast_table2(benchmark):
 def _pass_problems(n_epochs: int, step_s: float = 10.0, seed: int = 5):
     """Consecutive ``step_s`` epochs of one Walker 72x22 type-II group over a fixed ground target
     (central satellite fixed; UEs, rain and fading draws fixed via the same seed each epoch)."""
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime, timedelta
 
     from twin.isac.physics import channel
     from twin.isac.physics.model import isac_array_frames, paper_beta
     from twin.paper.isac.snapshot import walker_group_snapshot
 
-    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    t0 = datetime(2026, 1, 1, tzinfo=UTC)
     g0 = walker_group_snapshot(collaboration="II", epoch=t0)
     central = g0.members[0]
     rng = np.random.default_rng(seed)
@@ -173,8 +174,6 @@ def test_bench_sdr_eps_sweep(benchmark):
         TWIN_BENCH_SDR_EPS=1,11,12 OPENBLAS_NUM_THREADS=1 pytest tests/bench/test_bench_isac_design.py \\
             -m bench -s -k eps_sweep
     """
-    from twin.isac.design.sdr import _Model, _Sdp, paper_problem
-
     names = os.environ["TWIN_BENCH_SDR_EPS"].split(",")
     rows = []
     for name in names:
@@ -188,7 +187,7 @@ def test_bench_sdr_eps_sweep(benchmark):
         fast = fast_design(pb)
         lo, hi = fast.extra["dual_bound_m"], fast.rcrb_m
         for eps in (1e-4, 1e-5, 1e-6):
-            model = _Model(_Sdp(pb), solver="SCS")
+            model = Model(Sdp(pb), solver="SCS")
             res, cpu = _cpu(
                 lambda: sdr_lower_bound(
                     pb, solver="SCS", solver_opts=dict(eps_abs=eps, eps_rel=eps), _model=model

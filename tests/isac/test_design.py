@@ -1,4 +1,5 @@
-"""Seed 000 joint design (twin.isac.design.sdr, twin.isac.design.baselines) on a small instance:
+"""Seed 000 joint design with cvxpy (twin.isac.design.sdr, .algorithm2, .baselines, .rank_one,
+.problem) on a small instance:
 type-I group (K = 3), 2x2 arrays (NK = 12), M = 2 UEs, so every SDP solves in about a second.
 
 Checks are independent of the solvers' own claims: rates from a direct numpy SINR computation,
@@ -8,19 +9,21 @@ against crb.trace_products, and the rank-one reconstruction against its defining
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
 from twin.isac.design import baselines
-from twin.isac.design import sdr as design
-from twin.isac.design.sdr import (
-    DesignProblem,
-    algorithm2,
-    comm_centric,
-    paper_problem,
-    sdr_lower_bound,
-)
+from twin.isac.design.algorithm2 import algorithm2, power_min_start
+from twin.isac.design.baselines import comm_centric
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.problem import DesignProblem, evaluate_design
+from twin.isac.design.rank_one import rank_one_beams
+from twin.isac.design.sdr import SDR_FEASIBILITY_TOL, Sdp, sdr_lower_bound, sdr_violation
 from twin.isac.physics import crb
+from twin.isac.physics.transmit import matched_filter_isotropic
+from twin.paper.isac.problems import paper_problem
 
 ETA = 2.0
 
@@ -83,7 +86,7 @@ def test_sdp_fim_map_matches_trace_products(problem):
     """Re(A vec(B^H X B)) (the SDP's 4 x 4 FIM, eqs. (34)-(37), in the reduced coordinates) ==
     S [[J^T F_OO J, J^T F_Oa], [., F_aa]] S computed independently by crb.trace_products + fim_* at
     R_x = s X, for a random full-space PSD X (so the subspace reduction keeps every FIM entry)."""
-    sdp = design._Sdp(problem)
+    sdp = Sdp(problem)
     rng = np.random.default_rng(0)
     G = rng.standard_normal((problem.NK, 5)) + 1j * rng.standard_normal((problem.NK, 5))
     X = G @ G.conj().T / problem.NK
@@ -127,7 +130,7 @@ def test_rank_one_beams_keep_rx_and_sinr(problem):
     Ws = np.array(Ws)
     G = rng.standard_normal((problem.NK, 2)) + 1j * rng.standard_normal((problem.NK, 2))
     Rx = Ws.sum(axis=0) + G @ G.conj().T
-    W, R = design.rank_one_beams(problem, Ws, Rx)
+    W, R = rank_one_beams(problem, Ws, Rx)
     np.testing.assert_allclose(W @ W.conj().T + R, Rx, atol=1e-9 * np.abs(Rx).max())
     assert np.linalg.eigvalsh(R).min() > -1e-9 * np.abs(Rx).max()
     for m in range(problem.M):
@@ -167,9 +170,9 @@ def test_sdr_bound_below_every_design(problem, sdr, schemes):
     so = schemes["sensing_only"]
     assert so.ok
     assert so.rcrb_m <= sdr.bound_m * (1 + 1e-6)
-    fb = design.evaluate_design(
+    fb = evaluate_design(
         problem,
-        *design.matched_filter_isotropic(problem.H, problem.K, problem.N, problem.p_max_w),
+        *matched_filter_isotropic(problem.H, problem.K, problem.N, problem.p_max_w),
         scheme="mf",
     )
     for name in ("zfbf", "non_assisted", "algorithm2"):
@@ -215,11 +218,9 @@ def test_algorithm2_feasible_rank_one(problem, schemes, sdr):
 
 
 def test_power_min_start_is_feasible(problem):
-    Ws, R0, status, _, _ = design.power_min_start(problem)
+    Ws, R0, status, _, _ = power_min_start(problem)
     assert status in ("optimal", "optimal_inaccurate")
-    W, _ = design.rank_one_beams(
-        problem, Ws, Ws.sum(axis=0) + R0
-    )  # W_m rank one at the start anyway
+    W, _ = rank_one_beams(problem, Ws, Ws.sum(axis=0) + R0)  # W_m rank one at the start anyway
     powers = np.real(np.diag(Ws.sum(axis=0) + R0)).reshape(problem.K, -1).sum(axis=1)
     assert np.all(powers <= problem.p_max_w * (1 + 1e-6))
     sinr = [
@@ -313,9 +314,6 @@ def test_sdr_violation_flags_an_infeasible_solver_point(problem, sdr):
     """A converged SDR is feasible (violation ~ 0, status kept); the same beams scaled up 10x
     break the power limits and 0.1x break the rate targets, which sdr_violation measures
     independently of the solver (powers and SINRs recomputed from W, R)."""
-    from dataclasses import replace
-
-    from twin.isac.design.sdr import SDR_FEASIBILITY_TOL, evaluate_design, sdr_violation
 
     assert sdr.status == "optimal"
     assert sdr.extra["feasibility_violation"] <= SDR_FEASIBILITY_TOL
@@ -349,7 +347,7 @@ def test_subspace_projection_keeps_fim_and_rates(problem9):
     (X -> B B^H X B B^H) keeps the CRB (location_crb, independent of the SDP maps) and every
     h_i^H X h_i, and lowers no satellite's power above the original; B has orthonormal columns."""
     pb = problem9
-    sdp = design._Sdp(pb)
+    sdp = Sdp(pb)
     assert sdp.dim == pb.K * 5 < pb.NK
     np.testing.assert_allclose(sdp.B.conj().T @ sdp.B, np.eye(sdp.dim), atol=1e-12)
     rng = np.random.default_rng(5)
@@ -368,7 +366,6 @@ def test_reduced_sdr_inside_fast_certified_bracket(problem9):
     """The subspace SDR's optimum lies between the fast design's weak-duality bound (a rigorous
     lower bound on the SDR optimum) and the fast design's own RCRB (a feasible design): an
     independent check of the reduced SDP, solved here with Clarabel at NK = 27 (d = 15)."""
-    from twin.isac.design.fast_design import fast_design
 
     sdr9 = sdr_lower_bound(problem9)
     fast = fast_design(problem9)

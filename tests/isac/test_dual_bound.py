@@ -7,9 +7,12 @@ import numpy as np
 import pytest
 
 from twin.isac.design.dual_bound import crb_gradient_matrix, dual_lower_bound, optimise_multipliers
-from twin.isac.design.fast_design import _factors, fast_design, fast_operators, random_problem
+from twin.isac.design.factor_form import factors
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.operators import fast_operators
 from twin.isac.design.sdr import sdr_lower_bound
 from twin.isac.physics.crb import location_crb
+from twin.paper.isac.problems import random_problem
 
 SEEDS = (11, 12, 13)
 
@@ -26,7 +29,7 @@ def cases():
 
 
 def _split(pb, res):
-    Z, _ = _factors(res.extra["factors"], pb.p_max_w)
+    Z, _ = factors(res.extra["factors"], pb.p_max_w)
     return Z[:, : pb.M], Z[:, pb.M :]
 
 
@@ -84,7 +87,7 @@ def test_bound_valid_for_random_multipliers_and_poor_designs(cases):
     Y = rng.standard_normal((pb.K, pb.N, pb.M + 2)) + 1j * rng.standard_normal(
         (pb.K, pb.N, pb.M + 2)
     )
-    Z, _ = _factors(Y, pb.p_max_w)
+    Z, _ = factors(Y, pb.p_max_w)
     c = dual_lower_bound(ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, : pb.M], Z[:, pb.M :])
     o = optimise_multipliers(
         ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, : pb.M], Z[:, pb.M :]

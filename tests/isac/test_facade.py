@@ -10,7 +10,7 @@ import pytest
 import twin.isac
 from twin.geometry import geodetic_to_ecef
 from twin.isac.design import fast_design as deep_fast_design
-from twin.isac.design import sdr
+from twin.isac.design import problem as design_problem
 from twin.isac.estimation import locate
 from twin.isac.physics import channel, crb, model, transmit
 
@@ -32,8 +32,8 @@ DEEP = {
     "echo_snr": crb,
     "SensingProblem": locate,
     "estimate": locate,
-    "DesignProblem": sdr,
-    "DesignResult": sdr,
+    "DesignProblem": design_problem,
+    "DesignResult": design_problem,
     "fast_design": deep_fast_design,
 }
 

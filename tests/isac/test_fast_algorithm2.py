@@ -8,7 +8,10 @@ import numpy as np
 import pytest
 
 from twin.isac.design import fast_algorithm2 as fa
-from twin.isac.design import sdr as design
+from twin.isac.design.algorithm2 import algorithm2, power_min_start
+from twin.isac.design.problem import default_crb_unit_m2, sinr_targets
+from twin.paper.isac.design_figures import fig4, write_design_figure
+from twin.paper.isac.problems import paper_problem
 
 N_ITER = 6  # iterations compared in the default suite (reference: 19 to converge at UNIT, see the slow test)
 UNIT_FRACTION = 0.01  # a CRB unit of (46) at which this instance needs many iterations (the default converges in 4)
@@ -16,20 +19,20 @@ UNIT_FRACTION = 0.01  # a CRB unit of (46) at which this instance needs many ite
 
 @pytest.fixture(scope="module")
 def problem():
-    return design.paper_problem("I", nx=2, nz=2, n_ue=2, seed=3)
+    return paper_problem("I", nx=2, nz=2, n_ue=2, seed=3)
 
 
 @pytest.fixture(scope="module")
 def reference(problem):
     """cvxpy reference (Clarabel): the start and N_ITER iterations of design.algorithm2."""
-    Ws0, R0, status, _, _ = design.power_min_start(problem, rate_margin=1e-3)
+    Ws0, R0, status, _, _ = power_min_start(problem, rate_margin=1e-3)
     assert status in ("optimal", "optimal_inaccurate")
-    res = design.algorithm2(problem, max_iter=N_ITER, crb_unit_m2=_unit(problem))
+    res = algorithm2(problem, max_iter=N_ITER, crb_unit_m2=_unit(problem))
     return dict(Ws0=Ws0, R0=R0, res=res)
 
 
 def _unit(problem):
-    return design.default_crb_unit_m2(problem, UNIT_FRACTION)
+    return default_crb_unit_m2(problem, UNIT_FRACTION)
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +148,7 @@ def test_certificate_is_valid_away_from_the_optimum(problem, reference):
         [fa._factor_of(X, 2) for X in Xs] + [fa._factor_of(Y, 3 * problem.K)], axis=1
     )
     dirs = [fa._principal_mat(X) for X in Xs] + [fa._principal_mat(Y)]
-    gamma = design._gamma(problem.eta, 1e-3)
+    gamma = sinr_targets(problem.eta, 1e-3)
     lb, lam, mu, _ = fa.penalty_lower_bound(nd, Z, owner, gamma, 10.0, dirs)
     opt = reference["res"].objective_history[0]
     assert lb <= opt
@@ -227,7 +230,6 @@ def test_bad_inputs(problem):
 
 
 def test_fig4_fast_rows(tmp_path):
-    from twin.paper.isac.design_figures import fig4, write_design_figure
 
     fig = fig4(types=("I",), nx=2, nz=2, n_ue=2, iterations=3, engine="fast")
     assert fig.curves == ["type I", "type I rank-one (47)", "type I SDR bound"]
@@ -242,7 +244,7 @@ def test_fig4_fast_rows(tmp_path):
 @pytest.mark.slow
 def test_full_run_matches_reference(problem):
     """Whole Algorithm 2 at the default CRB unit (to convergence: 4 iterations in the reference)."""
-    ref = design.algorithm2(problem, max_iter=30)
+    ref = algorithm2(problem, max_iter=30)
     fast = fa.algorithm2_fast(problem, max_iter=30)
     assert fast.iterations == ref.iterations
     assert _rel(fast.rcrb_history_m, ref.rcrb_history_m) < 1e-3
@@ -253,7 +255,7 @@ def test_full_run_matches_reference(problem):
 @pytest.mark.slow
 def test_table_ii_size_certified():
     """Type I at Table II array/UE size (N = 4x4, M = 10): each (46) certified, output feasible."""
-    pb = design.paper_problem("I", nx=4, nz=4, n_ue=10)
+    pb = paper_problem("I", nx=4, nz=4, n_ue=10)
     res = fa.algorithm2_fast(pb, max_iter=4)
     assert res.status == "optimal" and res.meets(pb)
     assert max(res.extra["subproblem_gaps"]) <= 1e-5
@@ -263,7 +265,7 @@ def test_table_ii_size_certified():
 
 def test_full_rank_sensing_variant_matches_reference(problem):
     """sensing_rank="full" (only the beams penalised, output by rank_one_beams), 3 iterations."""
-    ref = design.algorithm2(problem, max_iter=3, sensing_rank="full")
+    ref = algorithm2(problem, max_iter=3, sensing_rank="full")
     fast = fa.algorithm2_fast(problem, max_iter=3, sensing_rank="full")
     assert _rel(fast.rcrb_history_m, ref.rcrb_history_m) < 1e-3  # measured 6e-6
     assert abs(fast.rcrb_m / ref.rcrb_m - 1) < 1e-3  # measured 5e-7

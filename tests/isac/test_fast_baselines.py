@@ -1,5 +1,5 @@
 """Tests of twin.isac.design.fast_baselines (the fast, certified Fig. 6 baselines) against the cvxpy SDP
-baselines of twin.isac.design.baselines / twin.isac.design.sdr solved by Clarabel (~1e-8) on a small instance
+baselines of twin.isac.design.baselines solved by Clarabel (~1e-8) on a small instance
 (paper_problem type I, N = 2x2, K = 3, M = 2): RCRB within 0.5 % of the SDP's, certificate <= SDP
 value <= fast value, rates and powers recomputed here from (W, R) with plain numpy, the Fig. 6
 ordering, analytic gradients against finite differences, and fallbacks instead of exceptions."""
@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from twin.isac.design import baselines
+from twin.isac.design.baselines import comm_centric
 from twin.isac.design.dual_bound import scheme_dual_bound
 from twin.isac.design.fast_baselines import (
     _NormParam,
@@ -18,8 +19,9 @@ from twin.isac.design.fast_baselines import (
     fast_sensing_only,
     fast_zfbf,
 )
-from twin.isac.design.fast_design import FastOperators, fast_design
-from twin.isac.design.sdr import comm_centric, paper_problem
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.operators import FastOperators
+from twin.paper.isac.problems import paper_problem
 
 ETAS = (1.0, 3.0)
 SOLVER_TOL = 1e-6  # relative: Clarabel's optimum vs the fast design and the certificate

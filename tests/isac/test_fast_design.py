@@ -6,14 +6,11 @@ targets -> fallback, warm starts, bad input. (The certificate itself: tests/isac
 import numpy as np
 import pytest
 
-from twin.isac.design.fast_design import (
-    crb_and_gradient,
-    fast_design,
-    fast_operators,
-    random_problem,
-)
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.operators import crb_and_gradient, fast_operators
 from twin.isac.design.sdr import sdr_lower_bound
 from twin.isac.physics.crb import location_crb
+from twin.paper.isac.problems import random_problem
 
 
 @pytest.fixture(scope="module")

@@ -29,7 +29,7 @@ Example::
 from __future__ import annotations
 
 from twin.isac.design.fast_design import fast_design
-from twin.isac.design.sdr import DesignProblem, DesignResult
+from twin.isac.design.problem import DesignProblem, DesignResult
 from twin.isac.estimation.locate import SensingProblem, estimate
 from twin.isac.physics.channel import IsacParams, comm_channels, sinr_rate, ue_positions
 from twin.isac.physics.crb import echo_snr, location_crb, rcrb

@@ -202,7 +202,7 @@ class IsacProcess:
                 H, K, N, self.p_max_w, comm_fraction=self.config.comm_fraction
             )
             return W, R, None, "stand_in", float("nan"), wallclock.perf_counter() - started
-        from twin.isac.design.sdr import DesignProblem, evaluate_design
+        from twin.isac.design.problem import DesignProblem, evaluate_design
 
         problem = DesignProblem(
             sat_pos=sat_pos,
@@ -228,7 +228,7 @@ class IsacProcess:
                 start = evaluate_design(problem, warm[0], warm[1], scheme="held", extra=extra)
             result = fast_design(problem, warm_start=start)
         else:
-            from twin.isac.design.sdr import algorithm2
+            from twin.isac.design.algorithm2 import algorithm2
 
             result = algorithm2(problem)
         extra = result.extra if isinstance(result.extra, dict) else {}

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy.linalg import solve_triangular
 
 __all__ = ["phr_penalty", "AlmResult", "augmented_lagrangian", "lbfgs"]
 
@@ -117,8 +118,6 @@ def lbfgs(
     iterations or when 10 successive iterations decrease the value by less than ``ftol``
     relative, or when ``callback(x)`` (called every ``every`` iterations) returns True.
     Returns (x, value, iterations)."""
-    from scipy.linalg import solve_triangular
-
     n = x.size
     m = int(memory)
     Sb = np.zeros((m, n))

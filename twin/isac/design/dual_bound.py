@@ -26,7 +26,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import lsq_linear
+from scipy.optimize import lsq_linear, minimize
+
+from twin.isac.design.operators import crb_sigma
 
 __all__ = [
     "DualCertificate",
@@ -71,9 +73,7 @@ class DualCertificate:
 def crb_gradient_matrix(ops, Z) -> tuple[float, np.ndarray]:
     """(f, G): tr CRB f (m^2) of R_x = Z Z^H and its gradient G = df/dR_x (NK, NK) Hermitian, m^2/W,
     so df = Re tr(G dR_x) (seed 000 eqs. (20), (23) through the Gram of :class:`FastOperators`).
-    Z (NK, cols) sqrt(W); ops a :class:`twin.isac.design.fast_design.FastOperators`. G = E Sigma E^H."""
-    from twin.isac.design.fast_design import crb_sigma
-
+    Z (NK, cols) sqrt(W); ops a :class:`twin.isac.design.operators.FastOperators`. G = E Sigma E^H."""
     f, Sig = crb_sigma(ops, ops.gram_factor(Z))
     Eb = ops.E_big
     return f, Eb @ Sig @ Eb.conj().T
@@ -123,7 +123,7 @@ def dual_lower_bound(
     """Weak-duality lower bound on the SDR optimum of seed 000 (33) at the design with beams
     V (NK, M) and sensing factor L (NK, r) (R = L L^H), both sqrt(W) (module docstring).
 
-    ops: :class:`twin.isac.design.fast_design.FastOperators` of the problem; H (M, NK) UE channels;
+    ops: :class:`twin.isac.design.operators.FastOperators` of the problem; H (M, NK) UE channels;
     comm_noise (M,) sigma_i^2; eta (M,) rate targets bit/s/Hz (gamma_i = 2^eta_i - 1, no margin:
     the bound is on the SDR of the true targets); p_max_w (K,) W. lam, mu: multipliers (default:
     :func:`stationarity_multipliers`). The design need not be optimal, and the bound is valid for
@@ -184,8 +184,6 @@ def optimise_multipliers(
     every value is still a valid bound), tau = ``temperature`` x the spread of the starting
     eigenvalues' negative part. The result is re-evaluated exactly by :func:`dual_lower_bound`, and
     the better of the start and the optimum is returned. Cost: ~``max_iter`` batches of M + 1 eigh."""
-    from scipy.optimize import minimize
-
     K, N = ops.K, ops.N
     M = H.shape[0]
     start = dual_lower_bound(ops, H, comm_noise, eta, p_max_w, V, L, lam=lam0, mu=mu0)
@@ -467,8 +465,6 @@ def optimise_scheme_multipliers(
     """:func:`scheme_dual_bound` maximised over (lambda, mu) >= 0 by L-BFGS-B on the soft-minimum bound
     (as :func:`optimise_multipliers`), from ``lam0, mu0`` (default the stationarity fit); the exact bound
     of the better of start and optimum is returned."""
-    from scipy.optimize import minimize
-
     sd = _SchemeDual(ops, H, comm_noise, eta, p_max_w, V, L, scheme, directions)
     if lam0 is None or mu0 is None:
         l0, m0 = sd.stationarity()

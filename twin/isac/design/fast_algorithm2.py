@@ -1,8 +1,8 @@
 """Seed 000 Algorithm 2 (eqs. (42)-(47), seed-math B.6) without cvxpy: the same penalty iteration
-as :func:`twin.isac.design.sdr.algorithm2`, each convex subproblem solved in factor form and certified
+as :func:`twin.isac.design.algorithm2.algorithm2`, each convex subproblem solved in factor form and certified
 by weak duality (docs/isac-algorithm2.md).
 
-* :func:`fast_start` - Algorithm 2 line 1, the problem of :func:`twin.isac.design.sdr.power_min_start`
+* :func:`fast_start` - Algorithm 2 line 1, the problem of :func:`twin.isac.design.algorithm2.power_min_start`
   (maximise the isotropic sensing power sum_k t_k, R^(0) = blockdiag(t_k I_N), s.t. (38) and the
   linear rate constraints (39) with R^(0) interfering), solved in factor form, with a weak-duality
   UPPER bound on its optimum.
@@ -41,19 +41,18 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import lsq_linear
 
+from twin.isac.design.algorithm2 import algorithm2_result, penalty_step
 from twin.isac.design.alm import augmented_lagrangian, phr_penalty
-from twin.isac.design.fast_design import FastOperators, crb_and_gradient, crb_sigma
-from twin.isac.design.sdr import (
+from twin.isac.design.operators import FastOperators, crb_and_gradient, crb_sigma
+from twin.isac.design.problem import (
     DesignProblem,
     DesignResult,
-    _crb_rx,
-    _extract_47,
-    _gamma,
-    algorithm2_result,
+    crb_rx,
     default_crb_unit_m2,
     fallback_design,
-    penalty_step,
+    sinr_targets,
 )
+from twin.isac.design.rank_one import extract_47
 
 __all__ = [
     "SubproblemResult",
@@ -62,7 +61,6 @@ __all__ = [
     "solve_46",
     "algorithm2_fast",
     "penalty_lower_bound",
-    "compare_with_cvxpy",
 ]
 
 
@@ -278,7 +276,7 @@ def fast_start(
     feas_tol: float = 1e-7,
     seed: int = 0,
 ) -> StartResult:
-    """Algorithm 2 line 1 (seed-math B.6 [D]), the problem of ``design.power_min_start``:
+    """Algorithm 2 line 1 (seed-math B.6 [D]), the problem of ``algorithm2.power_min_start``:
     maximise sum_k t_k over beams W_m >= 0 and t >= 0 s.t. per-satellite power (38)
     sum_m tr(Lambda_k W_m) + N t_k <= P_k and the linear rate rows (39) with R^(0) = blockdiag(t_k I_N)
     interfering, SINR targets (2^eta - 1)(1 + rate_margin). Factor form W_m = V_m V_m^H
@@ -287,7 +285,7 @@ def fast_start(
     t0, c0 = time.perf_counter(), time.process_time()
     nd = nd if nd is not None else _Norm(problem, 1.0)
     K, N, M, NK = nd.K, nd.N, nd.M, nd.NK
-    gamma = _gamma(problem.eta, rate_margin)
+    gamma = sinr_targets(problem.eta, rate_margin)
     r = int(beam_cols)
     owner = np.repeat(np.arange(M), r)
     cols = M * r
@@ -647,7 +645,7 @@ def algorithm2_fast(
     seed: int = 0,
 ) -> DesignResult:
     """Seed 000 Algorithm 2 (penalty iteration (42)-(47)) with every convex subproblem solved
-    without cvxpy (module docstring); same definitions as :func:`twin.isac.design.sdr.algorithm2`:
+    without cvxpy (module docstring); same definitions as :func:`twin.isac.design.algorithm2.algorithm2`:
 
     * line 1: the start of ``power_min_start`` (:func:`fast_start`; or ``start`` = (Ws (M, NK, NK),
       R0 (NK, NK)) in W, e.g. the cvxpy start, to follow the reference iterate by iterate);
@@ -680,7 +678,7 @@ def algorithm2_fast(
     nd = _Norm(pb, crb_unit_m2)
     K, N, M, NK = nd.K, nd.N, nd.M, nd.NK
     s = nd.s
-    gamma = _gamma(pb.eta, rate_margin)
+    gamma = sinr_targets(pb.eta, rate_margin)
     rs = int(sensing_cols) if sensing_cols is not None else 3 * K
     if rs < 1:
         raise ValueError(f"sensing_cols must be >= 1, got {sensing_cols}")
@@ -705,11 +703,11 @@ def algorithm2_fast(
     Xs, Y = Ws0 / s, R0 / s  # full normalised matrices of iterate 0
 
     def _rank_one_rcrb(Xs_, Y_):
-        W1, r1 = _extract_47(Xs_ * s, Y_ * s)
+        W1, r1 = extract_47(Xs_ * s, Y_ * s)
         Rx1 = W1 @ W1.conj().T + (np.outer(r1, r1.conj()) if sensing_rank == "one" else Y_ * s)
-        return _crb_rx(pb, Rx1)
+        return crb_rx(pb, Rx1)
 
-    rcrb_hist = [_crb_rx(pb, (Xs.sum(axis=0) + Y) * s)]
+    rcrb_hist = [crb_rx(pb, (Xs.sum(axis=0) + Y) * s)]
     r1_hist = [_rank_one_rcrb(Xs, Y)]
     # penalty directions from iterate 0 (full matrices, as the reference) and the initial factors
     dirs = [_principal_mat(X) for X in Xs] + [_principal_mat(Y) if sensing_rank == "one" else None]
@@ -735,7 +733,7 @@ def algorithm2_fast(
         n_lbfgs += sub.lbfgs_iterations
         Xs = np.stack([Z[:, owner == m] @ Z[:, owner == m].conj().T for m in range(M)])
         Y = Z[:, owner == M] @ Z[:, owner == M].conj().T
-        rcrb_hist.append(_crb_rx(pb, (Xs.sum(axis=0) + Y) * s))
+        rcrb_hist.append(crb_rx(pb, (Xs.sum(axis=0) + Y) * s))
         r1_hist.append(_rank_one_rcrb(Xs, Y))
         tops = [_top(Z[:, owner == b]) for b in range(M + 1)]
         pen_blocks = range(M + 1) if sensing_rank == "one" else range(M)
@@ -774,120 +772,3 @@ def algorithm2_fast(
         cpu_s=time.process_time() - c_start,
         crb_unit_m2=nd.unit,
     )
-
-
-# ---------------------------------------------------------------------------
-# Fig. 4 with this engine
-
-
-# ---------------------------------------------------------------------------
-# comparison with the cvxpy reference (small instances)
-
-
-def compare_with_cvxpy(
-    problem: DesignProblem, *, max_iter: int = 30, solver: str = "auto", **kwargs
-) -> dict:
-    """Run ``design.algorithm2`` (cvxpy) and :func:`algorithm2_fast` from the cvxpy start and from
-    its own start on ``problem`` and return the measured differences (relative, max over the
-    iterations both have): iterations, rcrb_hist_rel_given / _own, rank_one_hist_rel_given,
-    objective_rel_given, final_rel_own (final rank-one RCRB), max_gap_given / _own, lb_over_ref
-    (max LB / cvxpy (46) value - 1: > 0 means the cvxpy point is below a proven lower bound, i.e.
-    inaccurate), start_t_rel, cpu_ref_s / cpu_given_s / cpu_own_s. Small instances only (the
-    reference solves SDPs)."""
-    from twin.isac.design import sdr as design
-
-    def rel(a, b):
-        n = min(len(a), len(b))
-        a, b = np.asarray(a[:n], float), np.asarray(b[:n], float)
-        return float(np.max(np.abs(a - b) / np.abs(b)))
-
-    Ws0, R0, status, _, _ = design.power_min_start(
-        problem, solver=solver, rate_margin=kwargs.get("rate_margin", 1e-3)
-    )
-    c = time.process_time()
-    ref = design.algorithm2(problem, max_iter=max_iter, solver=solver, **kwargs)
-    c_ref = time.process_time() - c
-    c = time.process_time()
-    fg = algorithm2_fast(problem, max_iter=max_iter, start=(Ws0, R0), **kwargs)
-    c_g = time.process_time() - c
-    c = time.process_time()
-    fo = algorithm2_fast(problem, max_iter=max_iter, **kwargs)
-    c_o = time.process_time() - c
-    t_ref = np.real(np.diag(R0))[:: problem.N] / float(np.max(problem.p_max_w))
-    return dict(
-        iterations=(ref.iterations, fg.iterations, fo.iterations),
-        rcrb_hist_rel_given=rel(fg.rcrb_history_m, ref.rcrb_history_m),
-        rcrb_hist_rel_own=rel(fo.rcrb_history_m, ref.rcrb_history_m),
-        rank_one_hist_rel_given=rel(
-            fg.extra["rcrb_rank_one_history_m"], ref.extra["rcrb_rank_one_history_m"]
-        ),
-        objective_rel_given=rel(fg.objective_history, ref.objective_history),
-        final_rel_own=float(fo.rcrb_m / ref.rcrb_m - 1.0),
-        final_ref_m=ref.rcrb_m,
-        final_own_m=fo.rcrb_m,
-        max_gap_given=max(fg.extra["subproblem_gaps"]),
-        max_gap_own=max(fo.extra["subproblem_gaps"]),
-        lb_over_ref=float(
-            np.max(
-                np.asarray(fg.extra["subproblem_lower_bounds"])
-                / np.asarray(ref.objective_history[: len(fg.extra["subproblem_lower_bounds"])])
-                - 1.0
-            )
-        ),
-        start_t_rel=float(np.max(np.abs(fo.extra["start"].t - t_ref) / t_ref)),
-        start_status_ref=status,
-        start_gap_own=fo.extra["start"].gap,
-        cpu_ref_s=c_ref,
-        cpu_given_s=c_g,
-        cpu_own_s=c_o,
-    )
-
-
-def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
-    import argparse
-    from pathlib import Path
-
-    ap = argparse.ArgumentParser(
-        prog="python -m twin.isac.design.fast_algorithm2",
-        description="seed 000 Algorithm 2 with fast certified subproblems",
-    )
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    c = sub.add_parser(
-        "compare", help="compare with design.algorithm2 (cvxpy) on a small paper_problem"
-    )
-    c.add_argument("--type", default="I")
-    c.add_argument("--n", type=int, default=2)
-    c.add_argument("--ues", type=int, default=2)
-    c.add_argument("--seed", type=int, default=3)
-    c.add_argument("--iterations", type=int, default=30)
-    f = sub.add_parser("fig4", help="Fig. 4 (RCRB vs iteration) with this engine")
-    f.add_argument("--types", default="I,II,III")
-    f.add_argument("--n", type=int, default=4)
-    f.add_argument("--ues", type=int, default=10)
-    f.add_argument("--iterations", type=int, default=15)
-    f.add_argument("--out", default="out/fig4-fast")
-    a = ap.parse_args(argv)
-    if a.cmd == "compare":
-        from twin.isac.design import sdr as design
-
-        pb = design.paper_problem(a.type, nx=a.n, nz=a.n, n_ue=a.ues, seed=a.seed)
-        for k, v in compare_with_cvxpy(pb, max_iter=a.iterations).items():
-            print(f"{k} = {v}")
-    else:
-        from twin.paper.isac.design_figures import fig4, write_design_figure
-
-        fig = fig4(
-            types=tuple(a.types.split(",")),
-            nx=a.n,
-            nz=a.n,
-            n_ue=a.ues,
-            iterations=a.iterations,
-            engine="fast",
-        )
-        csv, png = write_design_figure(fig, Path(a.out))
-        print("\n".join(fig.notes))
-        print(f"wrote {csv} and {png}; wall {fig.wall_s:.1f} s, process CPU {fig.cpu_s:.1f} s")
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _main()

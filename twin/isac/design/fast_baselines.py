@@ -19,11 +19,11 @@ L-BFGS) and a weak-duality certificate of each scheme's own convex problem
   proven infeasible when its certificate's lower bound exceeds the budget, else undecided (retried
   with a tighter ``gap_tol``, then recorded).
 
-Every result is a :class:`twin.isac.design.sdr.DesignResult` re-evaluated from scratch by
-:func:`twin.isac.design.sdr.evaluate_design` (scheme names as :mod:`twin.isac.design.baselines` uses), with
+Every result is a :class:`twin.isac.design.problem.DesignResult` re-evaluated from scratch by
+:func:`twin.isac.design.problem.evaluate_design` (scheme names as :mod:`twin.isac.design.baselines` uses), with
 ``extra["dual_bound_m"]`` (sqrt of a lower bound on the scheme's optimal tr CRB, m),
 ``extra["dual_gap"]`` (RCRB / dual_bound_m - 1) and ``extra["certificate"]``. Infeasible targets
-return the documented fallback (:func:`twin.isac.design.sdr.fallback_design`), never raise.
+return the documented fallback (:func:`twin.isac.design.problem.fallback_design`), never raise.
 """
 
 from __future__ import annotations
@@ -33,26 +33,25 @@ import time
 import numpy as np
 
 from twin.isac.design.alm import augmented_lagrangian, phr_penalty
+from twin.isac.design.baselines import zf_directions
 from twin.isac.design.dual_bound import optimise_scheme_multipliers, scheme_dual_bound
-from twin.isac.design.fast_design import (
-    FastOperators,
-    _chain,
-    _factors,
-    _initial_point,
-    _rate_log_slack,
-    _to_complex,
-    _to_real,
-    crb_and_gradient,
-    fast_design,
+from twin.isac.design.factor_form import (
+    chain,
+    factors,
+    initial_point,
+    rate_log_slack,
+    to_complex,
+    to_real,
 )
-from twin.isac.design.sdr import DesignProblem, DesignResult, evaluate_design, fallback_design
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.operators import FastOperators, crb_and_gradient
+from twin.isac.design.problem import DesignProblem, DesignResult, evaluate_design, fallback_design
 
 __all__ = [
     "fast_sensing_only",
     "fast_non_assisted",
     "fast_zfbf",
     "fast_comm_centric",
-    "fig6_ordering_study",
 ]
 
 SOLVER = "alm-lbfgs"
@@ -74,12 +73,12 @@ class _NormParam:
         self.n_rows = M
 
     def z(self, x):
-        Y = _to_complex(x, self.shape)
-        Z, nrm = _factors(Y, self.ops.p_max)
+        Y = to_complex(x, self.shape)
+        Z, nrm = factors(Y, self.ops.p_max)
         return Y, Z, nrm
 
     def _grad(self, Y, nrm, Gz):
-        return 2.0 * _to_real(_chain(Y, nrm, Gz.reshape(self.shape), self.ops.p_max))
+        return 2.0 * to_real(chain(Y, nrm, Gz.reshape(self.shape), self.ops.p_max))
 
     def crb(self, x):
         Y, Z, nrm = self.z(x)
@@ -92,7 +91,7 @@ class _NormParam:
 
     def rows(self, x):
         Y, Z, nrm = self.z(x)
-        c, g, Cf = _rate_log_slack(self.ops, Z, self.gamma)
+        c, g, Cf = rate_log_slack(self.ops, Z, self.gamma)
 
         def vjp(w):
             return self._grad(Y, nrm, self.ops.Hn.T @ (w[:, None] * Cf * g))
@@ -125,7 +124,7 @@ class _ZfParam:
     def parts(self, x):
         M = self.M
         p = self.p_ref * np.exp(x[:M])
-        L = _to_complex(x[M:], self.shape)
+        L = to_complex(x[M:], self.shape)
         return p, L, np.concatenate([self.U * np.sqrt(p), L], axis=1)
 
     def _grad(self, p, Gz):
@@ -134,7 +133,7 @@ class _ZfParam:
         gv = np.real(np.sum(Gz[:, :M].conj() * self.U, axis=0)) * np.sqrt(
             p
         )  # dZ_m/dv_m = sqrt(p_m) u_m / 2
-        return np.concatenate([gv, 2.0 * _to_real(Gz[:, M:])])
+        return np.concatenate([gv, 2.0 * to_real(Gz[:, M:])])
 
     def crb(self, x):
         p, _, Z = self.parts(x)
@@ -146,7 +145,7 @@ class _ZfParam:
     def rows(self, x):
         p, L, Z = self.parts(x)
         M, K, N = self.M, self.ops.K, self.ops.N
-        c, g, Cf = _rate_log_slack(self.ops, Z, self.gamma)
+        c, g, Cf = rate_log_slack(self.ops, Z, self.gamma)
         Lk = L.reshape(K, N, -1)
         cp = 1.0 - (self.u2k @ p + np.sum(np.abs(Lk) ** 2, axis=(1, 2))) / self.ops.p_max
 
@@ -154,7 +153,7 @@ class _ZfParam:
             gr = self._grad(p, self.ops.Hn.T @ (w[:M, None] * Cf * g))
             wp = w[M:] / self.ops.p_max
             gr[:M] -= p * (wp @ self.u2k)
-            gr[M:] -= 2.0 * _to_real((wp[:, None, None] * Lk).reshape(self.shape))
+            gr[M:] -= 2.0 * to_real((wp[:, None, None] * Lk).reshape(self.shape))
             return gr
 
         return np.concatenate([c, cp]), vjp
@@ -172,7 +171,7 @@ class _ZfParam:
         room = np.maximum(self.ops.p_max - b, 0.0)
         sc = np.minimum(1.0, np.sqrt(room) / np.maximum(nL, 1e-300))
         Lk = Lk * sc[:, None, None]
-        return np.concatenate([x[:M] + np.log(f), _to_real(Lk.reshape(self.shape))])
+        return np.concatenate([x[:M] + np.log(f), to_real(Lk.reshape(self.shape))])
 
     def design(self, x):
         _, L, Z = self.parts(self.repair(x))
@@ -204,10 +203,10 @@ class _ZfFillParam:
         M = self.M
         v = np.minimum(x[:M], self.v_max)
         p = self.p_ref * np.exp(v)
-        Y = _to_complex(x[M:], self.shape)
+        Y = to_complex(x[M:], self.shape)
         b = self.u2k @ p
         a2 = np.maximum(self.ops.p_max - b, self.floor)
-        L, nrm = _factors(Y, a2)
+        L, nrm = factors(Y, a2)
         return p, Y, nrm, b, a2, np.concatenate([self.U * np.sqrt(p), L], axis=1)
 
     def _grad(self, x, p, Y, nrm, b, a2, Gz):
@@ -224,7 +223,7 @@ class _ZfFillParam:
             free, t / (2.0 * np.sqrt(a2)), 0.0
         )  # d f / d a_k^2, with d a_k^2 / d v_m = -p_m u2k
         gv = (gv - p * (da2 @ self.u2k)) * (x[:M] < self.v_max)
-        return np.concatenate([gv, 2.0 * _to_real(_chain(Y, nrm, gL, a2))])
+        return np.concatenate([gv, 2.0 * to_real(chain(Y, nrm, gL, a2))])
 
     def crb(self, x):
         p, Y, nrm, b, a2, Z = self.parts(x)
@@ -236,7 +235,7 @@ class _ZfFillParam:
     def rows(self, x):
         p, Y, nrm, b, a2, Z = self.parts(x)
         M = self.M
-        c, g, Cf = _rate_log_slack(self.ops, Z, self.gamma)
+        c, g, Cf = rate_log_slack(self.ops, Z, self.gamma)
 
         def vjp(w):
             gr = self._grad(x, p, Y, nrm, b, a2, self.ops.Hn.T @ (w[:M, None] * Cf * g))
@@ -354,7 +353,7 @@ class _Certifier:
         if self.scheme == "sensing_only":
             return True
         V, L = self.par.design(x)
-        c, _, _ = _rate_log_slack(self.ops, np.concatenate([V, L], axis=1), self.gamma_true)
+        c, _, _ = rate_log_slack(self.ops, np.concatenate([V, L], axis=1), self.gamma_true)
         return bool(np.min(c) >= 0)
 
     def certificate(self, x, optimise: bool = False, lam0=None, mu0=None):
@@ -421,11 +420,11 @@ def fast_sensing_only(
     r = 3 * pb.K
     par = _NormParam(ops, 0, r, np.zeros(0))
     par.n_rows = 0
-    Y0 = _initial_point(ops, r, np.random.default_rng(seed))[:, :, pb.M :]
+    Y0 = initial_point(ops, r, np.random.default_rng(seed))[:, :, pb.M :]
     cer = _Certifier(ops, par, pb, "sensing_only", gap_tol)
     x, _, outer, n_lbfgs, hist = _solve(
         par,
-        _to_real(Y0),
+        to_real(Y0),
         cer,
         max_iter=max_iter,
         inner_iter=inner_iter,
@@ -455,7 +454,7 @@ def fast_sensing_only(
         pb,
         res,
         cert,
-        factors=_to_complex(x, par.shape),
+        factors=to_complex(x, par.shape),
         lbfgs_iterations=n_lbfgs,
         certificate_checks=cer.checks,
     )
@@ -525,11 +524,11 @@ def _non_assisted_once(
     M, r = pb.M, 3 * pb.K
     gamma = (2.0**pb.eta - 1.0) * (1.0 + rate_margin)
     par = _NormParam(ops, M, r, gamma)
-    Y0 = _initial_point(ops, r, np.random.default_rng(seed))
+    Y0 = initial_point(ops, r, np.random.default_rng(seed))
     cer = _Certifier(ops, par, pb, "non_assisted", gap_tol)
     x, lam, outer, n_lbfgs, hist = _solve(
         par,
-        _to_real(Y0),
+        to_real(Y0),
         cer,
         max_iter=max_iter,
         inner_iter=inner_iter,
@@ -560,7 +559,7 @@ def _non_assisted_once(
         pb,
         res,
         cert,
-        factors=_to_complex(x, par.shape),
+        factors=to_complex(x, par.shape),
         multipliers=lam,
         lbfgs_iterations=n_lbfgs,
         certificate_checks=cer.checks,
@@ -591,8 +590,6 @@ def fast_zfbf(
     the power its beams leave; fast, but ill-conditioned when a satellite's beams need its whole
     budget); if that is not certified within ``gap_tol``, the power-rows form (:class:`_ZfParam`) with
     up to ``restarts`` reruns (:func:`_with_restarts`). extra["parametrisation"], extra["attempts"]."""
-    from twin.isac.design.baselines import zf_directions
-
     _check(gap_tol, rate_margin)
     try:
         U = zf_directions(problem.H)
@@ -673,12 +670,12 @@ def _zfbf_once(
     b0 = par.u2k @ p0
     p0 = p0 / max(float(np.max(b0 / (0.5 * ops.p_max))), 1.0)
     b0 = par.u2k @ p0
-    Y0 = _initial_point(ops, r, np.random.default_rng(seed))[:, :, M:]
+    Y0 = initial_point(ops, r, np.random.default_rng(seed))[:, :, M:]
     if exact_fill:
-        x0 = np.concatenate([np.log(p0 / p_ref), _to_real(Y0)])
+        x0 = np.concatenate([np.log(p0 / p_ref), to_real(Y0)])
     else:
-        L0, _ = _factors(Y0, ops.p_max - b0)
-        x0 = np.concatenate([np.log(p0 / p_ref), _to_real(L0)])
+        L0, _ = factors(Y0, ops.p_max - b0)
+        x0 = np.concatenate([np.log(p0 / p_ref), to_real(L0)])
     cer = _Certifier(ops, par, pb, "zfbf", gap_tol, directions=U)
     x, lam, outer, n_lbfgs, hist = _solve(
         par,
@@ -871,94 +868,3 @@ def fast_comm_centric(
         sensing_only_rcrb_m=so.rcrb_m,
         sensing_only_dual_bound_m=so.extra["dual_bound_m"],
     )
-
-
-# ---------------------------------------------------------------------------
-# the Fig. 6 ordering study on random geometries
-
-
-def fig6_ordering_study(
-    n: int, *, seed: int = 7, etas=(1, 2, 3, 4, 5, 6), file=None, **problem_kw
-) -> list[dict]:
-    """Fig. 6's claims on ``n`` random Table II geometries (:func:`twin.isac.design.fast_design.random_problem`,
-    instance i from SeedSequence(seed).spawn(n)): per geometry the sensing-only and comm-centric
-    designs, per eta the proposed design, ZFBF and non-assisted sensing. Row per (geometry, eta):
-    all_optimal, proven_order (sensing-only bound <= proposed RCRB < min(ZFBF bound, non-assisted
-    bound)), the RCRBs (m), worst certified gap, comm-centric status / RCRB / budget / rate bracket,
-    cpu_s of the geometry. Prints one line per row to ``file`` (default stdout)."""
-    import sys
-
-    from twin.isac.design.fast_design import random_problem
-
-    log = file if file is not None else sys.stdout
-    rows = []
-    for i, ss in enumerate(np.random.SeedSequence(seed).spawn(int(n))):
-        c0 = time.process_time()
-        pb = random_problem(np.random.default_rng(ss), **problem_kw)
-        ops = FastOperators(pb)
-        so = fast_sensing_only(pb, ops=ops)
-        cc = fast_comm_centric(pb, ops=ops, sensing_only_rcrb_m=so.rcrb_m)
-        for eta in etas:
-            p = pb.with_(eta=float(eta))
-            pr, zf, na = (
-                fast_design(p, ops=ops),
-                fast_zfbf(p, ops=ops),
-                fast_non_assisted(p, ops=ops),
-            )
-            rows.append(
-                dict(
-                    geometry=i,
-                    eta=float(eta),
-                    all_optimal=all(r.ok for r in (pr, zf, na, so)),
-                    proven_order=bool(
-                        so.extra["dual_bound_m"]
-                        <= pr.rcrb_m
-                        < min(zf.extra["dual_bound_m"], na.extra["dual_bound_m"])
-                    ),
-                    proposed_m=pr.rcrb_m,
-                    zfbf_m=zf.rcrb_m,
-                    non_assisted_m=na.rcrb_m,
-                    sensing_only_m=so.rcrb_m,
-                    worst_gap=max(r.extra["dual_gap"] for r in (pr, zf, na, so)),
-                    cc_status=cc.status,
-                    cc_rcrb_m=cc.rcrb_m,
-                    cc_budget_m=float(np.sqrt(cc.extra.get("crb_budget_m2", np.nan))),
-                    cc_bracket=cc.extra.get("rate_bracket"),
-                    cc_undecided=len(cc.extra.get("undecided_rates", [])),
-                )
-            )
-            r = rows[-1]
-            print(
-                " ".join(
-                    f"{k}={v:.6g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()
-                ),
-                file=log,
-                flush=True,
-            )
-        for r in rows[-len(etas) :]:
-            r["cpu_s"] = time.process_time() - c0
-    return rows
-
-
-def _main(argv=None) -> None:  # pragma: no cover - thin CLI wrapper
-    import argparse
-
-    ap = argparse.ArgumentParser(
-        prog="python -m twin.isac.design.fast_baselines",
-        description="Fig. 6 ordering on random Table II geometries (fast, certified)",
-    )
-    ap.add_argument("--geometries", type=int, default=5)
-    ap.add_argument("--seed", type=int, default=7)
-    a = ap.parse_args(argv)
-    rows = fig6_ordering_study(a.geometries, seed=a.seed)
-    print(
-        f"{len(rows)} points: all optimal {all(r['all_optimal'] for r in rows)}, proven order at "
-        f"{sum(r['proven_order'] for r in rows)}/{len(rows)}, worst certified gap "
-        f"{100 * max(r['worst_gap'] for r in rows):.3f} %, comm-centric optimal at "
-        f"{len({r['geometry'] for r in rows if r['cc_status'] == 'optimal'})}/{a.geometries} geometries with budget met "
-        f"{all(r['cc_rcrb_m'] <= r['cc_budget_m'] for r in rows)}"
-    )
-
-
-if __name__ == "__main__":  # pragma: no cover
-    _main()

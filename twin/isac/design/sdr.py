@@ -1,11 +1,16 @@
-"""Seed 000 joint communication beamforming and sensing waveform design, eqs. (33)-(50)
-(seed-math B.6), in cvxpy: the paper-faithful reference path.
+"""The cvxpy semidefinite relaxation of seed 000 (33), eqs. (34)-(41) (seed-math B.6): the
+normalised SDP maps, the compiled model every cvxpy design path re-solves, the solver choice, and
+the SDR lower bound, the paper-faithful reference of the fast path.
 
 * :func:`sdr_lower_bound` - the semidefinite relaxation of (33) (no rank constraint). Its optimum
-  is a LOWER bound on the CRB of every feasible design (the fast path's certificate).
-* :func:`algorithm2` - the paper's penalty iteration (43)-(47) (Algorithm 2).
-* :func:`comm_centric` - the communication-centric design (48)-(50), by bisection on the SINR.
-* Baselines (seed-math B.7) live in :mod:`twin.isac.design.baselines`.
+  is a LOWER bound on the CRB of every feasible design (the fast path's certificate);
+  :func:`sdr_violation` checks a solver's point against (33b)-(33c).
+* :class:`Sdp` (normalised linear maps in each satellite's signal subspace) and :class:`Model`
+  (one compiled DPP problem of the design family) are shared with Algorithm 2
+  (:mod:`twin.isac.design.algorithm2`) and the baselines (:mod:`twin.isac.design.baselines`), as are
+  :func:`failure` and :data:`OK`.
+* Problem and result types: :mod:`twin.isac.design.problem`; rank-one extraction:
+  :mod:`twin.isac.design.rank_one`.
 
 Conventions (see :mod:`twin.isac.physics.channel` and :mod:`twin.isac.physics.model`):
 
@@ -26,360 +31,43 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import dataclass, field
 
 import cvxpy as cp
 import numpy as np
 
-from twin.isac.physics.channel import sinr_rate
-from twin.isac.physics.crb import angle_jacobian, fim_operators, location_crb
+from twin.isac.design.problem import (
+    DesignProblem,
+    DesignResult,
+    crb_rx,
+    evaluate_design,
+    fallback_design,
+    sinr_targets,
+)
+from twin.isac.design.rank_one import extract_47, principal, psd_part, rank_one_beams, rank_residual
+from twin.isac.physics.crb import angle_jacobian, fim_operators
 from twin.isac.physics.model import angles, steering_derivatives
-from twin.isac.physics.transmit import matched_filter_isotropic, satellite_powers
 
 __all__ = [
-    "DesignProblem",
-    "paper_problem",
-    "DesignResult",
-    "FALLBACK",
+    "OK",
+    "Sdp",
+    "Model",
     "choose_solver",
     "scs_eps",
     "subspace_dim",
     "cpu_seconds",
-    "evaluate_design",
-    "fallback_design",
+    "failure",
     "sdr_lower_bound",
-    "power_min_start",
-    "algorithm2",
-    "comm_centric",
-    "rank_one_beams",
-    "rank_residual",
+    "sdr_violation",
+    "SDR_FEASIBILITY_TOL",
 ]
 
-FALLBACK = "matched_filter_isotropic"
-#: default unit of the CRB term of (46), as a fraction of the isotropic design's tr CRB (algorithm2)
-CRB_UNIT_FRACTION = 0.001
-_OK = ("optimal", "optimal_inaccurate")
+#: cvxpy statuses accepted as a solution
+OK = ("optimal", "optimal_inaccurate")
 _INFEASIBLE = ("infeasible", "infeasible_inaccurate")
 
 
-# ---------------------------------------------------------------------------
-# data classes
-
-
-@dataclass
-class DesignProblem:
-    """One joint-design instance of seed 000 (33) (SI units).
-
-    sat_pos (K, 3) Earth-fixed m; target (3,) m: the prior target position at which the CRB is
-    evaluated; beta (K, K) complex [transmitter, receiver]; frames (K, 3, 3) array frames or None;
-    H (M, NK) UE channels (y_i = h~_i^H x); eta (M,) or scalar rate targets in bit/s/Hz;
-    p_max_w (K,) or scalar per-satellite power budgets P_k^max in W; sensing_noise_w sigma_n^2 (W,
-    per element and snapshot); comm_noise (M,) or scalar UE noise sigma_i^2 in the units of |h|^2 W
-    (1 for :func:`twin.isac.physics.channel.comm_channels`); nx, nz UPA size (N = nx nz); alpha real
-    reflection coefficient; snapshots L (FIM x L); spacing_wl element spacing d/lambda.
-    """
-
-    sat_pos: np.ndarray
-    target: np.ndarray
-    beta: np.ndarray
-    H: np.ndarray
-    eta: np.ndarray
-    p_max_w: np.ndarray
-    sensing_noise_w: float
-    nx: int
-    nz: int
-    frames: np.ndarray | None = None
-    comm_noise: np.ndarray | float = 1.0
-    alpha: float = 1.0
-    snapshots: float = 1.0
-    spacing_wl: float = 0.5
-
-    def __post_init__(self):
-        self.sat_pos = np.asarray(self.sat_pos, dtype=float)
-        if self.sat_pos.ndim != 2 or self.sat_pos.shape[1] != 3:
-            raise ValueError(f"sat_pos must be (K, 3) metres, got {self.sat_pos.shape}")
-        K = self.sat_pos.shape[0]
-        self.target = np.asarray(self.target, dtype=float)
-        if self.target.shape != (3,):
-            raise ValueError(f"target must be (3,) metres, got {self.target.shape}")
-        self.beta = np.asarray(self.beta, dtype=complex)
-        if self.beta.shape != (K, K):
-            raise ValueError(f"beta must be (K, K) = ({K}, {K}), got {self.beta.shape}")
-        if int(self.nx) != self.nx or int(self.nz) != self.nz or self.nx < 1 or self.nz < 1:
-            raise ValueError(f"nx, nz must be positive integers, got {self.nx}, {self.nz}")
-        self.nx, self.nz = int(self.nx), int(self.nz)
-        NK = K * self.nx * self.nz
-        self.H = np.asarray(self.H, dtype=complex)
-        if self.H.ndim != 2 or self.H.shape[1] != NK or self.H.shape[0] < 1:
-            raise ValueError(f"H must be (M, NK) with NK = {NK} and M >= 1, got {self.H.shape}")
-        M = self.H.shape[0]
-        if np.any(np.linalg.norm(self.H, axis=1) == 0):
-            raise ValueError("a UE channel row of H is identically zero")
-        self.eta = np.broadcast_to(np.asarray(self.eta, dtype=float), (M,)).copy()
-        if np.any(self.eta < 0) or not np.all(np.isfinite(self.eta)):
-            raise ValueError(f"eta must be finite and >= 0 bit/s/Hz, got {self.eta}")
-        self.p_max_w = np.broadcast_to(np.asarray(self.p_max_w, dtype=float), (K,)).copy()
-        if np.any(self.p_max_w <= 0):
-            raise ValueError(f"p_max_w must be > 0 W, got {self.p_max_w}")
-        self.comm_noise = np.broadcast_to(np.asarray(self.comm_noise, dtype=float), (M,)).copy()
-        if np.any(self.comm_noise <= 0):
-            raise ValueError(f"comm_noise must be > 0, got {self.comm_noise}")
-        if not self.sensing_noise_w > 0:
-            raise ValueError(f"sensing_noise_w must be > 0 W, got {self.sensing_noise_w}")
-        if not self.snapshots > 0:
-            raise ValueError(f"snapshots must be > 0, got {self.snapshots}")
-        if self.alpha == 0:
-            raise ValueError("alpha must be non-zero (alpha = 0 gives no angle information)")
-        if self.frames is not None:
-            self.frames = np.asarray(self.frames, dtype=float)
-            if self.frames.shape != (K, 3, 3):
-                raise ValueError(f"frames must be (K, 3, 3), got {self.frames.shape}")
-
-    @property
-    def K(self) -> int:
-        return self.sat_pos.shape[0]
-
-    @property
-    def N(self) -> int:
-        return self.nx * self.nz
-
-    @property
-    def NK(self) -> int:
-        return self.K * self.N
-
-    @property
-    def M(self) -> int:
-        return self.H.shape[0]
-
-    def crb_kwargs(self) -> dict:
-        """Keyword arguments of :func:`twin.isac.physics.crb.location_crb` for this problem."""
-        return dict(
-            noise_power=self.sensing_noise_w,
-            nx=self.nx,
-            nz=self.nz,
-            alpha=self.alpha,
-            spacing_wl=self.spacing_wl,
-            frames=self.frames,
-            snapshots=self.snapshots,
-        )
-
-    def with_(self, **changes) -> "DesignProblem":
-        """A copy with some fields replaced (e.g. ``problem.with_(eta=3.0)``)."""
-        from dataclasses import replace
-
-        return replace(self, **changes)
-
-
-@dataclass
-class DesignResult:
-    """A transmit design and how it was obtained.
-
-    W (NK, M) beams in sqrt(W) (columns w~_m); R (NK, NK) sensing covariance (W); r (NK,) the
-    sensing waveform when R is rank one (else None); Rx (NK, NK) = W W^H + R (or R alone when
-    ``sensing_from == "R"``, the non-assisted scheme); rcrb_m = sqrt(tr CRB) of THIS design
-    recomputed with :func:`twin.isac.physics.crb.location_crb` (inf if its FIM is singular); rates (M,)
-    bit/s/Hz and sat_power_w (K,) W recomputed from (W, R); status "optimal" or
-    "fallback:<design>"; cause "" | "infeasible" | "solver_error"; bound_m the SDR optimum
-    sqrt(tr CRB) (a lower bound, :func:`sdr_lower_bound` only); objective_history the
-    objective per iteration; rcrb_history_m sqrt(tr CRB) of each iterate (Fig. 4); rank_residual
-    sum |tr X - lambda_max(X)| / s over the rank-one-constrained matrices of the last iterate
-    (s = max P^max); solve_time_s wall time; solver_status raw cvxpy status of the last solve.
-    """
-
-    scheme: str
-    status: str
-    W: np.ndarray
-    R: np.ndarray
-    Rx: np.ndarray
-    rcrb_m: float
-    rates: np.ndarray
-    sat_power_w: np.ndarray
-    r: np.ndarray | None = None
-    sensing_from: str = "Rx"
-    cause: str = ""
-    solver: str = ""
-    solver_status: str = ""
-    iterations: int = 0
-    objective_history: list = field(default_factory=list)
-    rcrb_history_m: list = field(default_factory=list)
-    rank_residual: float = float("nan")
-    solve_time_s: float = 0.0
-    bound_m: float = float("nan")
-    message: str = ""
-    extra: dict = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """True when the scheme itself produced the design (not a fallback)."""
-        return self.status == "optimal"
-
-    @property
-    def crb_m2(self) -> float:
-        return self.rcrb_m**2
-
-    def meets(
-        self, problem: DesignProblem, *, rate_tol: float = 1e-6, power_rtol: float = 1e-6
-    ) -> bool:
-        """Whether the design meets every rate target (33c) and power limit (33b) of ``problem``
-        (within ``rate_tol`` bit/s/Hz and relative ``power_rtol``), recomputed from (W, R)."""
-        return bool(
-            np.all(self.rates >= problem.eta - rate_tol)
-            and np.all(self.sat_power_w <= problem.p_max_w * (1 + power_rtol))
-        )
-
-
-def paper_problem(
-    collaboration: str = "II",
-    *,
-    nx: int = 4,
-    nz: int = 4,
-    n_ue: int = 10,
-    p_max_dbm: float = 30.0,
-    eta_bps_hz: float = 2.0,
-    sensing_noise_dbm: float = -110.0,
-    snapshots: float = 1.0,
-    planes: int = 72,
-    per_plane: int = 22,
-    phasing: int = 1,
-    beta_model: str = "paper",
-    seed: int = 0,
-    group_size: int | None = None,
-) -> DesignProblem:
-    """Seed 000 Table I/II instance (seed-math B.8/B.9): Walker 53:planes*per_plane/planes/phasing at
-    550 km, group ``collaboration`` (I/II/III -> K = 3/5/7) from ``walker_group_snapshot``, body-frame
-    arrays, target at the central's nadir, ``n_ue`` UEs uniform in the 15 km service disk,
-    channels (3)-(5) (``comm_channels``, noise 1), beta from ``beta_model`` with phases from
-    ``seed``; P^max ``p_max_dbm`` per satellite, sigma_n^2 ``sensing_noise_dbm``. Deterministic in ``seed``."""
-    from twin.isac.physics import channel
-    from twin.isac.physics.model import isac_array_frames, reflection_coefficients
-    from twin.paper.isac.snapshot import walker_group_snapshot
-    from twin.units import dbm_to_w
-
-    g = walker_group_snapshot(
-        planes=planes,
-        per_plane=per_plane,
-        phasing=phasing,
-        collaboration=collaboration,
-        group_size=group_size,
-    )
-    frames = isac_array_frames(g.sat_pos, g.sat_vel)
-    K = g.sat_pos.shape[0]
-    rng = np.random.default_rng(seed)
-    params = channel.IsacParams(
-        nx=nx,
-        nz=nz,
-        K=K,
-        M=n_ue,
-        p_max_dbm=p_max_dbm,
-        rate_target_bps_hz=eta_bps_hz,
-        sensing_noise_dbm=sensing_noise_dbm,
-    )
-    ues = channel.ue_positions(g.central_nadir_ecef, params.service_radius_m, n_ue, rng)
-    H = channel.comm_channels(
-        g.sat_pos, ues, frames=frames, params=params, rng=rng, center_ecef=g.central_nadir_ecef
-    )
-    target = np.asarray(g.central_nadir_ecef, dtype=float)
-    beta = reflection_coefficients(beta_model, g.sat_pos, target, rng=rng)
-    return DesignProblem(
-        sat_pos=g.sat_pos,
-        target=target,
-        beta=beta,
-        H=H,
-        eta=eta_bps_hz,
-        p_max_w=float(dbm_to_w(p_max_dbm)),
-        sensing_noise_w=float(dbm_to_w(sensing_noise_dbm)),
-        nx=nx,
-        nz=nz,
-        frames=frames,
-        comm_noise=1.0,
-        snapshots=snapshots,
-    )
-
-
-# ---------------------------------------------------------------------------
-# evaluation and fallback
-
-
-def _crb_rx(problem: DesignProblem, Rx) -> float:
-    """sqrt(tr CRB) in m of the transmit covariance Rx (NK, NK) W; inf if the FIM is singular."""
-    try:
-        C = location_crb(problem.sat_pos, problem.target, Rx, problem.beta, **problem.crb_kwargs())
-    except ValueError:
-        return float("inf")
-    tr = float(np.trace(C))
-    return float(np.sqrt(tr)) if tr > 0 else float("inf")
-
-
-def evaluate_design(
-    problem: DesignProblem,
-    W,
-    R,
-    *,
-    scheme: str,
-    status: str = "optimal",
-    sensing_from: str = "Rx",
-    **fields,
-) -> DesignResult:
-    """Build a :class:`DesignResult` for beams W (NK, M) and sensing R ((NK, NK) covariance or
-    (NK,) waveform), recomputing RCRB (seed 000 eq. (20) via ``location_crb``), rates (eq. (8)
-    via ``sinr_rate``) and per-satellite powers (eq. (2)). ``sensing_from`` "Rx" (FIM from
-    W W^H + R) or "R" (non-assisted: FIM from R only). Extra keyword arguments set result fields."""
-    W = np.asarray(W, dtype=complex).reshape(problem.NK, problem.M)
-    R = np.asarray(R, dtype=complex)
-    r = None
-    if R.ndim == 1:
-        r = R
-        R = np.outer(r, r.conj())
-    R = 0.5 * (R + R.conj().T)
-    if sensing_from not in ("Rx", "R"):
-        raise ValueError(f"sensing_from must be 'Rx' or 'R', got {sensing_from!r}")
-    Rx = W @ W.conj().T + R if sensing_from == "Rx" else R
-    _, rates = sinr_rate(problem.H, W, R, problem.comm_noise)
-    power = satellite_powers(W, R, problem.K)
-    return DesignResult(
-        scheme=scheme,
-        status=status,
-        W=W,
-        R=R,
-        r=r,
-        Rx=Rx,
-        rcrb_m=_crb_rx(problem, Rx),
-        rates=rates,
-        sat_power_w=power,
-        sensing_from=sensing_from,
-        **fields,
-    )
-
-
-def fallback_design(
-    problem: DesignProblem,
-    *,
-    scheme: str,
-    cause: str,
-    message: str = "",
-    comm_fraction: float = 0.5,
-    **fields,
-) -> DesignResult:
-    """The documented fallback: :func:`twin.isac.physics.transmit.matched_filter_isotropic` (MRT beams on
-    ``comm_fraction`` of each satellite's budget, isotropic sensing on the rest), returned with
-    status "fallback:matched_filter_isotropic" and ``cause`` ("infeasible" | "solver_error")."""
-    W, R = matched_filter_isotropic(
-        problem.H, problem.K, problem.N, problem.p_max_w, comm_fraction=comm_fraction
-    )
-    return evaluate_design(
-        problem,
-        W,
-        R,
-        scheme=scheme,
-        status=f"fallback:{FALLBACK}",
-        cause=cause,
-        message=message,
-        **fields,
-    )
-
-
 def subspace_dim(problem: DesignProblem) -> int:
-    """Upper bound sum_k min(N, 3 + M) on the reduced SDP dimension d of :class:`_Sdp` (the SDP
+    """Upper bound sum_k min(N, 3 + M) on the reduced SDP dimension d of :class:`Sdp` (the SDP
     matrices are d x d instead of NK x NK)."""
     return problem.K * min(problem.N, 3 + problem.M)
 
@@ -447,12 +135,12 @@ def _solve(prob: cp.Problem, solver: str, solver_opts: dict | None) -> tuple[str
     return status, time.perf_counter() - t0
 
 
-class _Sdp:
+class Sdp:
     """Normalised linear maps of (33) in each satellite's signal subspace: FIM blocks (35)-(37),
     powers (38), rate terms (39).
 
     Exact subspace reduction (issue 5 lever (b)): the FIM sees R_x only through E^H R_x E,
-    E = blockdiag([a_k, da_k/dtheta, da_k/dphi]) (see :class:`twin.isac.design.fast_design.FastOperators`),
+    E = blockdiag([a_k, da_k/dtheta, da_k/dphi]) (see :class:`twin.isac.design.operators.FastOperators`),
     and the rates only through h~_i^H W_m h~_i. So with B_k (N, d_k) an orthonormal basis of
     S_k = span{a_k, da_k/dtheta, da_k/dphi, h_{1,k} .. h_{M,k}} (d_k <= min(N, 3 + M)) and
     B = blockdiag(B_k) (NK, d), projecting any matrix X -> B B^H X B B^H keeps every FIM entry and
@@ -628,11 +316,11 @@ class _Sdp:
 
     def crb_rx(self, Rx_norm) -> float:
         """sqrt(tr CRB) (m) of a normalised full-space covariance."""
-        return _crb_rx(self.p, Rx_norm * self.s)
+        return crb_rx(self.p, Rx_norm * self.s)
 
 
-class _Model:
-    """One compiled (DPP) SDP of the design family in the reduced coordinates of :class:`_Sdp`,
+class Model:
+    """One compiled (DPP) SDP of the design family in the reduced coordinates of :class:`Sdp`,
     re-solved with new parameter values.
 
     beams: "psd" (Hermitian V_m, W_m = B V_m B^H, m = 1..M) or "fixed" (W_m = p_m u_m u_m^H,
@@ -642,7 +330,7 @@ class _Model:
     penalty: adds the (46) terms with parameter matrices rho (I - v v^H)^* (v = B^H v_full) for every
     V_m (and Y when ``penalize_sensing``); objective: "crb" (+ penalty) | "sensing_power" (maximise
     isotropic sensing power: the start); solver: the solver it will be solved with ("auto" as in
-    :func:`choose_solver`), which picks the epigraph form of :meth:`_Sdp.epigraph` and aux_total
+    :func:`choose_solver`), which picks the epigraph form of :meth:`Sdp.epigraph` and aux_total
     (None: True for SCS, False for Clarabel).
 
     Lean form (SCS): with PSD beams the total T = sum_m V_m + Y is an auxiliary Hermitian variable, so
@@ -655,7 +343,7 @@ class _Model:
 
     def __init__(
         self,
-        sdp: _Sdp,
+        sdp: Sdp,
         *,
         beams="psd",
         directions=None,
@@ -818,11 +506,11 @@ class _Model:
         sdp = self.sdp
         eye = np.eye(sdp.dim)
         for P, X in zip(self.Pm, Xs_prev):
-            _, v = _principal(X)
+            _, v = principal(X)
             vb = sdp.B.conj().T @ v
             P.value = rho * np.conj(eye - np.outer(vb, vb.conj()))
         if self.PR is not None:
-            _, v = _principal(Y_prev)
+            _, v = principal(Y_prev)
             vb = sdp.B.conj().T @ v
             self.PR.value = rho * np.conj(eye - np.outer(vb, vb.conj()))
 
@@ -848,14 +536,14 @@ class _Model:
         if self.beams is None:
             return np.zeros((self.sdp.p.M, self.sdp.p.NK, self.sdp.p.NK), dtype=complex)
         if self.beams == "psd":
-            return self.sdp.to_full(np.array([_psd_part(X.value) for X in self.Xs]))
+            return self.sdp.to_full(np.array([psd_part(X.value) for X in self.Xs]))
         pw = np.maximum(self.pw.value, 0.0)
         return np.einsum("m,nm,lm->mnl", pw, self.U, self.U.conj())
 
     def sensing_mat(self) -> np.ndarray | None:
         """(NK, NK) normalised sensing covariance R / s (None without sensing)."""
         if self.Y is not None:
-            return self.sdp.to_full(_psd_part(self.Y.value))
+            return self.sdp.to_full(psd_part(self.Y.value))
         if self.t is not None:
             return np.diag(self.sdp.sel.T @ np.maximum(self.t.value, 0.0)).astype(complex)
         return None
@@ -864,73 +552,7 @@ class _Model:
         return float(self.obj_crb.value) * self.sdp.obj_ref
 
 
-def _psd_part(X) -> np.ndarray:
-    """Hermitian PSD projection of a solver output (removes tiny negative eigenvalues)."""
-    X = 0.5 * (np.asarray(X) + np.asarray(X).conj().T)
-    w, V = np.linalg.eigh(X)
-    return (V * np.maximum(w, 0.0)) @ V.conj().T
-
-
-def _principal(X) -> tuple[float, np.ndarray]:
-    w, V = np.linalg.eigh(0.5 * (X + X.conj().T))
-    return float(w[-1]), V[:, -1]
-
-
-def rank_residual(mats, scale: float = 1.0) -> float:
-    """sum |tr X - lambda_max(X)| / scale over Hermitian matrices ``mats`` (Algorithm 2 line 6)."""
-    total = 0.0
-    for X in mats:
-        lam, _ = _principal(X)
-        total += abs(float(np.real(np.trace(X))) - lam)
-    return total / scale
-
-
-def rank_one_beams(problem: DesignProblem, Ws, Rx) -> tuple[np.ndarray, np.ndarray]:
-    """Rank-one beams that keep R_x and every SINR (Liu et al., IEEE TSP 2022, CRB-ISAC):
-    w~_m = W_m h~_m / sqrt(h~_m^H W_m h~_m), R = R_x - sum_m w~_m w~_m^H (PSD by Cauchy-Schwarz:
-    W_m - w~_m w~_m^H >= 0), so h~_m^H w~_m w~_m^H h~_m = h~_m^H W_m h~_m and the interference
-    h~_i^H (R_x - W_i) h~_i are unchanged for every UE.
-
-    Ws (M, NK, NK) relaxed beam covariances (W); Rx (NK, NK) their total with the sensing
-    covariance. Valid when the sensing covariance may have any rank (sensing_rank="full").
-    Returns (W (NK, M), R (NK, NK)) in W.
-    """
-    H = problem.H
-    cols = []
-    for m in range(problem.M):
-        Wh = Ws[m] @ H[m]
-        q = float(np.real(H[m].conj() @ Wh))
-        cols.append(Wh / np.sqrt(q) if q > 0 else np.zeros(problem.NK, dtype=complex))
-    W = np.stack(cols, axis=1)
-    return W, _psd_part(Rx - W @ W.conj().T)
-
-
-def _extract_47(Ws, R) -> tuple[np.ndarray, np.ndarray]:
-    """(47): w~_m = sqrt(lambda_max(W_m)) v_m, r~ = sqrt(lambda_max(R)) v_R. Returns (W (NK, M), r (NK,))."""
-    cols = []
-    for X in Ws:
-        lam, v = _principal(X)
-        cols.append(np.sqrt(max(lam, 0.0)) * v)
-    lam, v = _principal(R)
-    return np.stack(cols, axis=1), np.sqrt(max(lam, 0.0)) * v
-
-
-def _gamma(eta, margin: float) -> np.ndarray:
-    """SINR targets 2^eta - 1, raised by the relative ``margin`` (>= 0)."""
-    if margin < 0:
-        raise ValueError(f"rate_margin must be >= 0, got {margin}")
-    return (2.0 ** np.asarray(eta, dtype=float) - 1.0) * (1.0 + margin)
-
-
-def _fit_power(problem: DesignProblem, W, R):
-    """Scale (W, R) by one factor <= 1 so every satellite meets P_k^max exactly (removes solver
-    overshoot of ~1e-6..1e-4; SINRs change only through the noise term)."""
-    pw = satellite_powers(W, R, problem.K)
-    f = min(1.0, float(np.min(problem.p_max_w / np.maximum(pw, 1e-300))))
-    return W * np.sqrt(f), R * f
-
-
-def _failure(problem, scheme, status, slv, secs, msg, **fields) -> DesignResult:
+def failure(problem, scheme, status, slv, secs, msg, **fields) -> DesignResult:
     cause = "infeasible" if status in _INFEASIBLE else "solver_error"
     return fallback_design(
         problem,
@@ -956,7 +578,7 @@ def sdr_lower_bound(
     sensing_rank: str = "full",
     rate_margin: float = 0.0,
     solver_opts: dict | None = None,
-    _model: _Model | None = None,
+    _model: Model | None = None,
 ) -> DesignResult:
     """Semidefinite relaxation of seed 000 (33): min tr(U^{-1}) over Hermitian PSD W_1..W_M, R and
     symmetric U s.t. the epigraph LMI (34) with FIM entries (35)-(37) linear in R_x = sum W_m + R,
@@ -984,12 +606,12 @@ def sdr_lower_bound(
     if sensing_rank not in ("full", "one"):
         raise ValueError(f"sensing_rank must be 'full' or 'one', got {sensing_rank!r}")
     slv = choose_solver(problem, solver)
-    model = _model if _model is not None else _Model(_Sdp(problem), solver=slv)
-    model.set_gamma(_gamma(problem.eta, rate_margin))
+    model = _model if _model is not None else Model(Sdp(problem), solver=slv)
+    model.set_gamma(sinr_targets(problem.eta, rate_margin))
     status, secs = model.solve(slv, solver_opts)
     scheme = "sdr_lower_bound"
-    if status not in _OK:
-        return _failure(problem, scheme, status, slv, secs, "SDR")
+    if status not in OK:
+        return failure(problem, scheme, status, slv, secs, "SDR")
     s = model.sdp.s
     crb_star = model.crb_value_m2()
     Ws = model.beam_mats() * s
@@ -998,7 +620,7 @@ def sdr_lower_bound(
     if sensing_rank == "full":
         W, R = rank_one_beams(problem, Ws, Rx)
     else:
-        W, R = _extract_47(Ws, Rs)
+        W, R = extract_47(Ws, Rs)
     bound = float(np.sqrt(max(crb_star, 0.0)))
     res = evaluate_design(
         problem,
@@ -1015,7 +637,7 @@ def sdr_lower_bound(
         bound_m=bound,
     )
     res.extra.update(
-        relaxed_rcrb_m=_crb_rx(problem, Rx),
+        relaxed_rcrb_m=crb_rx(problem, Rx),
         solver_iterations=model.last_iterations,
         solver_cpu_s=model.last_cpu_s,
         subspace_dim=model.sdp.dim,
@@ -1042,7 +664,7 @@ def sdr_violation(
     1 - SINR_m / gamma_m, with gamma_m = (2^eta_m - 1)(1 + rate_margin) (UEs with eta_m = 0 have
     no target)."""
     p_max = np.broadcast_to(np.asarray(problem.p_max_w, dtype=float), result.sat_power_w.shape)
-    gamma = _gamma(problem.eta, rate_margin)
+    gamma = sinr_targets(problem.eta, rate_margin)
     sinr = 2.0 ** np.asarray(result.rates, dtype=float) - 1.0
     power_excess = float(np.max(result.sat_power_w / p_max - 1.0))
     has_target = gamma > 0  # eta_m = 0 (comm-centric bisection at r = 0) asks for nothing
@@ -1050,369 +672,3 @@ def sdr_violation(
         float(np.max(1.0 - sinr[has_target] / gamma[has_target])) if np.any(has_target) else 0.0
     )
     return max(0.0, power_excess, sinr_shortfall)
-
-
-# ---------------------------------------------------------------------------
-# Algorithm 2
-
-
-def power_min_start(
-    problem: DesignProblem,
-    *,
-    solver: str = "auto",
-    rate_margin: float = 0.0,
-    solver_opts: dict | None = None,
-):
-    """Feasible starting point of Algorithm 2 (seed-math B.6 [D]): beams W_m^(0) from the SDR that
-    meets the rate targets (39) with the least communication power, and the leftover power spread
-    isotropically per satellite as R^(0) = blockdiag(t_k I_N). Because that isotropic R^(0)
-    interferes with the UEs, both are solved together: maximise sum_k t_k s.t. (38) and (39)
-    with R = R^(0) (with no sensing interference this is exactly the power-minimising SDR).
-
-    Returns (Ws (M, NK, NK) W, R0 (NK, NK) W, status, seconds, solver); Ws, R0 are None unless
-    status is "optimal"/"optimal_inaccurate".
-    """
-    slv = choose_solver(problem, solver)
-    sdp = _Sdp(problem)
-    model = _Model(sdp, sensing="isotropic", fim_from=None, objective="sensing_power")
-    model.set_gamma(_gamma(problem.eta, rate_margin))
-    status, secs = model.solve(slv, solver_opts)
-    if status not in _OK:
-        return None, None, status, secs, slv
-    return model.beam_mats() * sdp.s, model.sensing_mat() * sdp.s, status, secs, slv
-
-
-def default_crb_unit_m2(problem: DesignProblem, fraction: float = CRB_UNIT_FRACTION) -> float:
-    """Unit (m^2) of the CRB term of Algorithm 2's (46): ``fraction`` of the tr CRB of the
-    isotropic full-power design (every satellite P_k^max / N per antenna). The paper's units leave
-    the balance between rho and the CRB open; docs/isac-design.md and docs/isac-algorithm2.md
-    measure how the fraction sets the convergence speed."""
-    if not fraction > 0:
-        raise ValueError(f"the CRB unit fraction must be > 0, got {fraction}")
-    return (
-        fraction
-        * _crb_rx(
-            problem, np.diag(np.repeat(problem.p_max_w / problem.N, problem.N)).astype(complex)
-        )
-        ** 2
-    )
-
-
-def algorithm2(
-    problem: DesignProblem,
-    *,
-    rho: float = 10.0,
-    iota: float = 1.5,
-    delta: float = 1e-4,
-    max_iter: int = 30,
-    rel_tol: float = 1e-4,
-    rate_form: str = "linear",
-    sensing_rank: str = "one",
-    solver: str = "auto",
-    rate_margin: float = 1e-3,
-    crb_unit_m2: float | None = None,
-    solver_opts: dict | None = None,
-) -> DesignResult:
-    """Seed 000 Algorithm 2: penalty-based rank-one design of (33) via (42)-(47).
-
-    Start (line 1) from :func:`power_min_start`. Iteration j+1 solves (46): min tr(U^{-1}) +
-    rho sum_X (tr X - v_X^(j)H X v_X^(j)) s.t. (34), (38), the rate constraint (linear form, or the
-    SCA form (41) linearised at iterate j with ``rate_form="sca"``) and PSD (42b), with v_X^(j) the
-    principal eigenvector of iterate j (44)-(45). Converged when the relative change of the (46)
-    objective is < ``rel_tol``; then if the rank residual sum |tr X - lambda_max(X)| (normalised by
-    max P^max) exceeds ``delta``, rho <- iota rho and iterate on (lines 5-8); stop when converged
-    with residual <= delta or after ``max_iter`` solves. Output by (47): w~_m, r~ = sqrt(lambda_max) v.
-
-    Numerics (seed-math B.6 [D]): powers / max P^max, UE noise 1, and the CRB term of (46) is
-    tr CRB / ``crb_unit_m2`` (default: CRB_UNIT_FRACTION = 0.1 % of tr CRB of the isotropic
-    full-power design), so rho weighs normalised power against that unit; objective_history is in
-    those units. The paper's units (m^2, W) leave this scale open; with unit = 100 % the penalty
-    dominates and the iteration crawls (docs/isac-design.md has the measured comparison). sensing_rank "one" (paper: r~ rank one, R penalised) or "full" (only the
-    W_m are penalised; the output uses :func:`rank_one_beams`, keeping R_x). rate_margin: relative
-    SINR margin on the targets so the extracted rank-one design still meets them.
-    The result's rcrb_history_m[j] is the RCRB of iterate j's R_x (j = 0: the start);
-    extra["rcrb_rank_one_history_m"] that of its (47) extraction; extra["rho_history"];
-    extra["solver_history"] (cvxpy status, solver iterations, CPU s) per iteration.
-    """
-    if rate_form not in ("linear", "sca"):
-        raise ValueError(f"rate_form must be 'linear' or 'sca', got {rate_form!r}")
-    if sensing_rank not in ("full", "one"):
-        raise ValueError(f"sensing_rank must be 'full' or 'one', got {sensing_rank!r}")
-    if not (rho > 0 and iota >= 1 and delta > 0 and max_iter >= 1 and rel_tol > 0):
-        raise ValueError("need rho > 0, iota >= 1, delta > 0, max_iter >= 1, rel_tol > 0")
-    scheme = "algorithm2"
-    t_start = time.perf_counter()
-    Ws0, R0, status, secs, slv = power_min_start(
-        problem, solver=solver, rate_margin=rate_margin, solver_opts=solver_opts
-    )
-    if Ws0 is None:
-        return _failure(
-            problem,
-            scheme,
-            status,
-            slv,
-            time.perf_counter() - t_start,
-            "starting point (power-min SDR)",
-        )
-    sdp = _Sdp(problem)
-    s = sdp.s
-    model = _Model(
-        sdp, rate=rate_form, penalty=True, penalize_sensing=(sensing_rank == "one"), solver=slv
-    )
-    unit = default_crb_unit_m2(problem) if crb_unit_m2 is None else float(crb_unit_m2)
-    if not unit > 0:
-        raise ValueError(f"crb_unit_m2 must be > 0 m^2, got {crb_unit_m2}")
-    rho_scale = (
-        unit / sdp.obj_ref
-    )  # (CRB/unit + rho pen) = (obj_ref/unit) (CRB/obj_ref + rho (unit/obj_ref) pen)
-    if rate_form == "linear":
-        model.set_gamma(_gamma(problem.eta, rate_margin))
-    Xs, Y = Ws0 / s, R0 / s
-
-    def _rank_one_rcrb(Xs_, Y_):
-        W1, r1 = _extract_47(Xs_ * s, Y_ * s)
-        Rx1 = W1 @ W1.conj().T + (np.outer(r1, r1.conj()) if sensing_rank == "one" else Y_ * s)
-        return _crb_rx(problem, Rx1)
-
-    rcrb_hist = [sdp.crb_rx(Xs.sum(axis=0) + Y)]
-    r1_hist = [_rank_one_rcrb(Xs, Y)]
-    obj_hist, rho_hist, res_hist, solver_hist = [], [], [], []
-    f_prev = None
-    last_status = status
-    it = 0
-    for it in range(1, max_iter + 1):
-        model.set_penalty(rho * rho_scale, Xs, Y)
-        if rate_form == "sca":
-            model.set_sca(np.log2(1.0 + _gamma(problem.eta, rate_margin)), Xs, Y)
-        st, _ = model.solve(slv, solver_opts)
-        last_status = st
-        if st not in _OK:
-            if it == 1:
-                return _failure(
-                    problem,
-                    scheme,
-                    st,
-                    slv,
-                    time.perf_counter() - t_start,
-                    "Algorithm 2 iteration 1",
-                    iterations=it,
-                )
-            it -= 1
-            break
-        Xs, Y = model.beam_mats(), model.sensing_mat()
-        f = float(model.prob.value) / rho_scale
-        solver_hist.append((st, model.last_iterations, model.last_cpu_s))
-        obj_hist.append(f)
-        rho_hist.append(rho)
-        rcrb_hist.append(sdp.crb_rx(Xs.sum(axis=0) + Y))
-        r1_hist.append(_rank_one_rcrb(Xs, Y))
-        resid = rank_residual(list(Xs) + ([Y] if sensing_rank == "one" else []))
-        res_hist.append(resid)
-        stop, rho = penalty_step(f, f_prev, resid, rho, iota=iota, delta=delta, rel_tol=rel_tol)
-        f_prev = f
-        if stop:
-            break
-    return algorithm2_result(
-        problem,
-        Xs * s,
-        Y * s,
-        sensing_rank,
-        scheme=scheme,
-        solver=slv,
-        solver_status=last_status,
-        iterations=it,
-        objective_history=obj_hist,
-        rcrb_history_m=rcrb_hist,
-        rank_one_history_m=r1_hist,
-        rho_history=rho_hist,
-        rank_residual_history=res_hist,
-        t_start=t_start,
-        start_solve_s=secs,
-        solver_history=solver_hist,
-        subspace_dim=sdp.dim,
-    )
-
-
-def penalty_step(
-    f: float,
-    f_prev: float | None,
-    resid: float,
-    rho: float,
-    *,
-    iota: float,
-    delta: float,
-    rel_tol: float,
-) -> tuple[bool, float]:
-    """Algorithm 2 lines 5-8 after one (46) solve: the iteration has converged when the (46)
-    objective ``f`` changed by <= ``rel_tol`` relative to ``f_prev`` (None at the first solve);
-    then stop if the rank residual ``resid`` <= ``delta``, else raise rho <- iota rho.
-    Returns (stop, rho)."""
-    converged = f_prev is not None and abs(f - f_prev) <= rel_tol * max(abs(f_prev), 1e-12)
-    if converged and resid <= delta:
-        return True, rho
-    return False, rho * iota if converged else rho
-
-
-def algorithm2_result(
-    problem: DesignProblem,
-    Ws,
-    Rs,
-    sensing_rank: str,
-    *,
-    scheme: str,
-    solver: str,
-    solver_status: str,
-    iterations: int,
-    objective_history,
-    rcrb_history_m,
-    rank_one_history_m,
-    rho_history,
-    rank_residual_history,
-    t_start: float,
-    **extra,
-) -> DesignResult:
-    """Algorithm 2's output from its last iterate (W_m (M, NK, NK), R (NK, NK), W): (47)
-    (``sensing_rank="one"``) or :func:`rank_one_beams` (``"full"``), fitted to the power limits and
-    evaluated from scratch; histories and ``extra`` go to ``result.extra``. Shared by
-    :func:`algorithm2` and ``twin.isac.design.fast_algorithm2.algorithm2_fast``."""
-    if sensing_rank == "one":
-        W, R = _extract_47(Ws, Rs)
-    else:
-        W, R = rank_one_beams(problem, Ws, Ws.sum(axis=0) + Rs)
-    W, R = _fit_power(problem, W, R)
-    res = evaluate_design(
-        problem,
-        W,
-        R,
-        scheme=scheme,
-        solver=solver,
-        solver_status=solver_status,
-        iterations=iterations,
-        objective_history=objective_history,
-        rcrb_history_m=rcrb_history_m,
-        rank_residual=rank_residual_history[-1] if rank_residual_history else float("nan"),
-        solve_time_s=time.perf_counter() - t_start,
-    )
-    res.extra.update(
-        rcrb_rank_one_history_m=rank_one_history_m,
-        rho_history=rho_history,
-        rank_residual_history=rank_residual_history,
-        **extra,
-    )
-    if not res.meets(problem, rate_tol=1e-6):
-        res.message = (
-            "rank-one output misses a rate target by more than 1e-6 bit/s/Hz (raise rate_margin)"
-        )
-    return res
-
-
-# ---------------------------------------------------------------------------
-# communication-centric design (48)-(50)
-
-
-def comm_centric(
-    problem: DesignProblem,
-    *,
-    crb_budget_m2: float | None = None,
-    solver: str = "auto",
-    tol_bps_hz: float = 0.02,
-    max_steps: int = 30,
-    solver_opts: dict | None = None,
-    sensing_only_rcrb_m: float | None = None,
-) -> DesignResult:
-    """Seed 000 communication-centric design (48)-(50): max min_i R_i s.t. (48b) power and (48c)
-    tr CRB <= eta~ (``crb_budget_m2``, m^2).
-
-    Seed-math B.6 [D]: bisection on the common rate r (SINR 2^r - 1) with the LINEAR rate
-    constraints; each step is the SDR of (33) with eta_i = r (feasible for the budget iff its
-    optimum tr CRB*(r) <= eta~, and tr CRB*(r) is non-decreasing in r); the final SDR design is
-    made rank one by :func:`rank_one_beams` (same R_x and SINRs: the beams are exactly rank one, the
-    sensing covariance may have any rank - instead of the paper's penalty loop). Default budget
-    eta~ = (2 RCRB_sensing-only)^2, the sensing-only design from :mod:`twin.isac.design.baselines`
-    (or ``sensing_only_rcrb_m`` if given). The bisection stops when the bracket is narrower than
-    ``tol_bps_hz``. The problem's own eta is ignored. Result: extra["max_min_rate_bps_hz"] (achieved, recomputed), extra["bisection_rate_bps_hz"],
-    extra["crb_budget_m2"]; fallback with cause "infeasible" when even r = 0 exceeds the budget.
-    """
-    scheme = "comm_centric"
-    t0 = time.perf_counter()
-    slv = choose_solver(problem, solver)
-    if crb_budget_m2 is None:
-        if sensing_only_rcrb_m is None:
-            from twin.isac.design.baselines import sensing_only
-
-            so = sensing_only(problem, solver=solver, solver_opts=solver_opts)
-            if not so.ok:
-                return _failure(
-                    problem,
-                    scheme,
-                    so.solver_status,
-                    slv,
-                    time.perf_counter() - t0,
-                    "sensing-only design",
-                )
-            sensing_only_rcrb_m = so.rcrb_m
-        crb_budget_m2 = (2.0 * sensing_only_rcrb_m) ** 2
-    if not crb_budget_m2 > 0:
-        raise ValueError(f"crb_budget_m2 must be > 0 m^2, got {crb_budget_m2}")
-    sdp = _Sdp(problem)
-    model = _Model(sdp, solver=slv)
-    # rate upper bound: UE i alone with every satellite's full power coherently on it (no interference)
-    per_sat = np.linalg.norm(problem.H.reshape(problem.M, problem.K, problem.N), axis=2)  # (M, K)
-    snr_max = (per_sat @ np.sqrt(problem.p_max_w)) ** 2 / problem.comm_noise
-    lo, hi = 0.0, float(np.log2(1.0 + np.min(snr_max)))
-    budget_n = crb_budget_m2
-
-    def feasible(r):
-        res = sdr_lower_bound(
-            problem.with_(eta=r), solver=slv, solver_opts=solver_opts, _model=model
-        )
-        return res, res.ok and res.bound_m**2 <= budget_n
-
-    best, ok0 = feasible(lo)
-    steps = 1
-    if not ok0:
-        if best.ok:
-            msg = f"CRB budget {crb_budget_m2:.3g} m^2 below the sensing-only CRB {best.bound_m**2:.3g} m^2"
-            return fallback_design(
-                problem,
-                scheme=scheme,
-                cause="infeasible",
-                solver=slv,
-                message=msg,
-                solve_time_s=time.perf_counter() - t0,
-                iterations=steps,
-            )
-        return _failure(
-            problem, scheme, best.solver_status, slv, time.perf_counter() - t0, "comm-centric r = 0"
-        )
-    best_r = lo
-    while hi - lo > tol_bps_hz and steps < max_steps:
-        mid = 0.5 * (lo + hi)
-        res, ok = feasible(mid)
-        steps += 1
-        if ok:
-            lo, best, best_r = mid, res, mid
-        else:
-            hi = mid
-    out = evaluate_design(
-        problem,
-        best.W,
-        best.R,
-        scheme=scheme,
-        solver=slv,
-        solver_status=best.solver_status,
-        iterations=steps,
-        objective_history=[best.bound_m**2],
-        rcrb_history_m=[best.bound_m],
-        rank_residual=0.0,
-        solve_time_s=time.perf_counter() - t0,
-        bound_m=best.bound_m,
-    )
-    out.extra.update(
-        max_min_rate_bps_hz=float(out.rates.min()),
-        bisection_rate_bps_hz=best_r,
-        crb_budget_m2=crb_budget_m2,
-        rate_bracket=(lo, hi),
-        sensing_only_rcrb_m=sensing_only_rcrb_m,
-    )
-    return out

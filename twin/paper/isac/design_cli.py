@@ -1,11 +1,16 @@
-"""`twin paper isac fig4|fig6|fig7`: seed 000 joint-design figures (thin wrappers over
-:mod:`twin.paper.isac.design_figures`).
+"""`twin paper isac fig4|fig6|fig7|certify|fig6-ordering|compare-algorithm2`: seed 000 joint-design
+figures and studies (thin wrappers over :mod:`twin.paper.isac.design_figures` and
+:mod:`twin.paper.isac.studies`).
 
 Each command writes ``<name>.csv``, ``<name>.png`` and ``<name>.notes.txt`` into ``--out``
 (default out/paper-isac/). ``--quick`` uses 2x2 arrays, M = 2 UEs and a few points so a figure
 runs in seconds; the full figures are at the Table II point (N = 4x4, K = 5, M = 10): seconds
 to a minute with ``--engine fast`` (the default), long with the cvxpy path ``--engine sdr``
 (docs/isac-design.md and docs/isac-fast-design.md list measured times).
+
+The studies print one line per instance and a summary: ``certify`` (the fast design's weak-duality
+certificate on random instances), ``fig6-ordering`` (Fig. 6's ordering on random geometries) and
+``compare-algorithm2`` (the factor-form Algorithm 2 against the cvxpy one on a small problem).
 
 Mount on the `twin paper isac` app with
 ``app.registered_commands += design_cli.app.registered_commands``.
@@ -15,12 +20,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from twin.paper.isac import design_figures as dfig
+from twin.paper.isac.problems import paper_problem
+from twin.paper.isac.studies import certify, compare_with_cvxpy, fig6_ordering_study
+
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Seed 000 joint-design figures: Fig. 4, 6, 7."
+    no_args_is_help=True,
+    add_completion=False,
+    help="Seed 000 joint-design figures (Fig. 4, 6, 7) and studies.",
 )
 
 OUT_DEFAULT = Path("out/paper-isac")
@@ -56,10 +68,7 @@ def _size(kw: dict, n: int | None, ues: int | None) -> dict:
 
 
 def _run(name: str, compute, total: int, out: Path) -> None:
-    """Run `compute(figures_module, advance)` with a progress bar and write its CSV + PNG.
-    The figure module (cvxpy) is imported here, so `twin --help` and `twin run` stay quick."""
-    from twin.paper.isac import design_figures as dfig
-
+    """Run `compute(figures_module, advance)` with a progress bar and write its CSV + PNG."""
     console = Console()
     with Progress(
         TextColumn(f"[bold]{name}"),
@@ -183,3 +192,92 @@ def fig7_cmd(
         n,
         out,
     )
+
+
+@app.command("certify")
+def certify_cmd(
+    problems: int = typer.Option(50, "--problems", help="number of random instances"),
+    out: Path = typer.Option(Path("out/certify.csv"), "--out", help="CSV, one row per instance"),
+    seed: int = typer.Option(2026, "--seed", help="seed of the instances (SeedSequence.spawn)"),
+    collaboration: str = typer.Option("II", "--collaboration", help="collaboration type I/II/III"),
+    nx: int = typer.Option(4, "--nx", help="UPA elements along x"),
+    nz: int = typer.Option(4, "--nz", help="UPA elements along z"),
+    ues: int = typer.Option(10, "--ues", help="number of UEs M"),
+    sdr: bool = typer.Option(
+        False, "--sdr", help="also solve the cvxpy SDR (minutes each at Table II size)"
+    ),
+    single_stream: bool = typer.Option(
+        False, "--single-stream", help="also run sensing_rank='one'"
+    ),
+) -> None:
+    """Certify fast_design with the weak-duality bound on random instances."""
+    rows = certify(
+        problems,
+        seed=seed,
+        collaboration=collaboration,
+        nx=nx,
+        nz=nz,
+        n_ue=ues,
+        out=out,
+        sdr=sdr,
+        single_stream=single_stream,
+    )
+    cpu = np.array([r["cpu_fast_s"] for r in rows])
+    print(
+        f"{len(rows)} instances: {sum(r['status'] == 'optimal' for r in rows)} optimal; worst certified gap "
+        f"{max(r['gap_pct'] for r in rows):.4f} % (RCRB / sqrt(dual bound) - 1); min rate margin "
+        f"{min(r['min_rate_margin'] for r in rows):+.3g} bit/s/Hz; max power ratio "
+        f"{max(r['max_power_ratio'] for r in rows):.9f}; CPU per design median {np.median(cpu):.3g} s, "
+        f"max {cpu.max():.3g} s"
+    )
+    if sdr:
+        print(
+            f"SDR: worst gap to the SDR {max(r['gap_sdr_pct'] for r in rows):.4f} %; dual bound <= SDR bound on "
+            f"{sum(r['dual_bound_m'] <= r['sdr_bound_m'] * (1 + 1e-6) for r in rows)}/{len(rows)}"
+        )
+    if single_stream:
+        print(f"single stream: worst gap {max(r['gap_one_pct'] for r in rows):.4f} %")
+
+
+@app.command("fig6-ordering")
+def fig6_ordering_cmd(
+    geometries: int = typer.Option(5, "--geometries", help="number of random geometries"),
+    seed: int = typer.Option(7, "--seed", help="seed of the geometries (SeedSequence.spawn)"),
+    etas: str = typer.Option(
+        "1,2,3,4,5,6", "--etas", help="comma-separated rate targets eta (bit/s/Hz)"
+    ),
+    collaboration: str = typer.Option(
+        None, "--type", help="collaboration type (default II, Table II)"
+    ),
+    n: int | None = SideOpt,
+    ues: int | None = UesOpt,
+) -> None:
+    """Fig. 6 ordering on random Table II geometries (fast, certified)."""
+    problem_kw = _size({}, n, ues)
+    if collaboration is not None:
+        problem_kw["collaboration"] = collaboration
+    eta_values = tuple(float(e) for e in etas.split(",") if e.strip())
+    rows = fig6_ordering_study(geometries, seed=seed, etas=eta_values, **problem_kw)
+    print(
+        f"{len(rows)} points: all optimal {all(r['all_optimal'] for r in rows)}, proven order at "
+        f"{sum(r['proven_order'] for r in rows)}/{len(rows)}, worst certified gap "
+        f"{100 * max(r['worst_gap'] for r in rows):.3f} %, comm-centric optimal at "
+        f"{len({r['geometry'] for r in rows if r['cc_status'] == 'optimal'})}/{geometries} geometries with budget met "
+        f"{all(r['cc_rcrb_m'] <= r['cc_budget_m'] for r in rows)}"
+    )
+
+
+@app.command("compare-algorithm2")
+def compare_algorithm2_cmd(
+    collaboration: str = typer.Option("I", "--type", help="collaboration type I/II/III"),
+    n: int = typer.Option(2, "--n", help="UPA side n (n x n arrays)"),
+    ues: int = typer.Option(2, "--ues", help="number of UEs M"),
+    seed: int = typer.Option(
+        3, "--seed", help="seed of the UE positions, channels and beta phases"
+    ),
+    iterations: int = typer.Option(30, "--iterations", help="Algorithm 2 iterations (max_iter)"),
+) -> None:
+    """Compare the factor-form Algorithm 2 with the cvxpy one on a small paper_problem."""
+    pb = paper_problem(collaboration, nx=n, nz=n, n_ue=ues, seed=seed)
+    for k, v in compare_with_cvxpy(pb, max_iter=iterations).items():
+        print(f"{k} = {v}")

@@ -5,12 +5,12 @@ collaboration types I/II/III), Fig. 6 (RCRB vs rate target η for five schemes) 
 Each ``figN(...)`` returns a :class:`DesignFigure`; :func:`write_design_figure` writes
 ``<name>.csv`` (long format: one row per point, with status columns) and ``<name>.png``.
 
-Engines: Fig. 4 is about the algorithm, so it always runs :func:`twin.isac.design.sdr.algorithm2`
+Engines: Fig. 4 is about the algorithm, so it always runs :func:`twin.isac.design.algorithm2.algorithm2`
 (cvxpy). Figs. 6-7 need only each scheme's optimum; ``engine="sdr"`` runs the cvxpy path
 (Algorithm 2 for the proposed curve, the SDPs of :mod:`twin.isac.design.baselines` for Fig. 6's other
 curves), ``engine="fast"`` uses ``twin.isac.design.fast_design.fast_design`` for the proposed curve and
 (Fig. 6) :mod:`twin.isac.design.fast_baselines` for the other four, each with a weak-duality certificate;
-``"auto"`` picks "fast" when those modules are importable.
+``"auto"`` picks "fast".
 """
 
 from __future__ import annotations
@@ -21,9 +21,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 
 from twin.isac.design import baselines
-from twin.isac.design import sdr as design
+from twin.isac.design import fast_baselines as fb
+from twin.isac.design.algorithm2 import algorithm2
+from twin.isac.design.fast_algorithm2 import algorithm2_fast
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.operators import FastOperators
+from twin.isac.design.problem import CRB_UNIT_FRACTION, default_crb_unit_m2
+from twin.isac.design.sdr import sdr_lower_bound
+from twin.paper.isac.problems import paper_problem
 
 __all__ = [
     "DesignFigure",
@@ -76,25 +84,19 @@ class DesignFigure:
 
 
 def proposed_engine(engine: str = "auto") -> str:
-    """Resolve "auto" to "fast" if ``twin.isac.design.fast_design.fast_design`` imports, else "sdr"."""
+    """Resolve "auto" to "fast" (``twin.isac.design.fast_design.fast_design`` and
+    :mod:`twin.isac.design.fast_baselines` are part of the package)."""
     if engine not in ("auto", "fast", "sdr"):
         raise ValueError(f"engine must be 'auto', 'fast' or 'sdr', got {engine!r}")
     if engine != "auto":
         return engine
-    try:
-        from twin.isac.design.fast_baselines import fast_zfbf  # noqa: F401
-        from twin.isac.design.fast_design import fast_design  # noqa: F401
-    except ImportError:
-        return "sdr"
     return "fast"
 
 
 def _proposed(problem, engine: str, solver: str, alg2_kwargs: dict):
     if engine == "fast":
-        from twin.isac.design.fast_design import fast_design
-
         return fast_design(problem)
-    return design.algorithm2(problem, solver=solver, **alg2_kwargs)
+    return algorithm2(problem, solver=solver, **alg2_kwargs)
 
 
 def _row(curve, x, res, **extra) -> dict:
@@ -142,26 +144,24 @@ def fig4(
     relative gap of iteration j's (46), sub_cpu_s); with ``with_bound`` the flat "type X SDR
     bound" is the certified weak-duality lower bound of ``fast_design(sensing_rank="full")`` (no
     SDP; its own RCRB, an upper bound on the SDR optimum, is column sdr_upper_m). engine "sdr":
-    :func:`twin.isac.design.sdr.algorithm2` (cvxpy) and the bound from :func:`design.sdr_lower_bound`.
+    :func:`twin.isac.design.algorithm2.algorithm2` (cvxpy) and the bound from :func:`twin.isac.design.sdr.sdr_lower_bound`.
     crb_unit_fraction: unit of (46)'s CRB term as a fraction of each problem's isotropic tr CRB
-    (:func:`design.default_crb_unit_m2`; None = ``design.CRB_UNIT_FRACTION``)."""
+    (:func:`twin.isac.design.problem.default_crb_unit_m2`; None = ``CRB_UNIT_FRACTION``)."""
     engine = proposed_engine(engine)
     t0, c0 = time.perf_counter(), time.process_time()
     fig = DesignFigure(
         "fig4", "Convergence of Algorithm 2 (seed 000 Fig. 4)", "iteration", "RCRB (m)"
     )
     for typ in types:
-        prob = design.paper_problem(
+        prob = paper_problem(
             typ, nx=nx, nz=nz, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p_max_dbm, seed=seed
         )
         if crb_unit_fraction is not None:
-            alg2_kwargs["crb_unit_m2"] = design.default_crb_unit_m2(prob, crb_unit_fraction)
+            alg2_kwargs["crb_unit_m2"] = default_crb_unit_m2(prob, crb_unit_fraction)
         if engine == "fast":
-            from twin.isac.design.fast_algorithm2 import algorithm2_fast
-
             res = algorithm2_fast(prob, max_iter=iterations, **alg2_kwargs)
         else:
-            res = design.algorithm2(prob, solver=solver, max_iter=iterations, **alg2_kwargs)
+            res = algorithm2(prob, solver=solver, max_iter=iterations, **alg2_kwargs)
         hist = list(res.rcrb_history_m)
         r1 = list(res.extra.get("rcrb_rank_one_history_m", []))
         start = res.extra.get("start")
@@ -218,7 +218,7 @@ def fig4(
     fig.notes.append(
         f"N = {nx}x{nz}, M = {n_ue}, eta = {eta_bps_hz} bit/s/Hz, P_max = {p_max_dbm} dBm, "
         f"paper beta (B.9), sigma_n^2 = -110 dBm, L = 1; engine {engine}; CRB unit of (46) "
-        f"{design.CRB_UNIT_FRACTION if crb_unit_fraction is None else crb_unit_fraction:g} x isotropic tr CRB"
+        f"{CRB_UNIT_FRACTION if crb_unit_fraction is None else crb_unit_fraction:g} x isotropic tr CRB"
     )
     fig.wall_s, fig.cpu_s = time.perf_counter() - t0, time.process_time() - c0
     return fig
@@ -229,8 +229,6 @@ def _fig4_bound_rows(
 ) -> list[dict]:
     """The flat "type X SDR bound" rows of Fig. 4 (see :func:`fig4`); appends a note."""
     if engine == "fast":
-        from twin.isac.design.fast_design import fast_design
-
         fd = fast_design(prob, sensing_rank="full")
         bound = float(fd.extra.get("dual_bound_m", float("nan")))
         upper = float(fd.extra.get("unmet_design", fd).rcrb_m)
@@ -240,7 +238,7 @@ def _fig4_bound_rows(
             f"dual gap {fd.extra.get('dual_gap', float('nan')):.2g}, {fd.solve_time_s:.1f} s)"
         )
     else:
-        b = design.sdr_lower_bound(prob, solver=solver)
+        b = sdr_lower_bound(prob, solver=solver)
         bound = b.bound_m
         row = {"status": b.status, "solve_s": b.solve_time_s}
         notes.append(
@@ -290,7 +288,7 @@ def fig6(
     t0, c0 = time.perf_counter(), time.process_time()
     eng = proposed_engine(engine)
     kw = dict(alg2_kwargs or {})
-    base = design.paper_problem(
+    base = paper_problem(
         collaboration,
         nx=nx,
         nz=nz,
@@ -303,9 +301,6 @@ def fig6(
         "fig6", "Scheme comparison vs rate target (seed 000 Fig. 6)", "eta (bit/s/Hz)", "RCRB (m)"
     )
     if eng == "fast":
-        from twin.isac.design import fast_baselines as fb
-        from twin.isac.design.fast_design import FastOperators, fast_design
-
         ops = FastOperators(base)
         so, so_cpu = _timed(fb.fast_sensing_only, base, ops=ops)
         cc, cc_cpu = _timed(fb.fast_comm_centric, base, ops=ops, sensing_only_rcrb_m=so.rcrb_m)
@@ -317,7 +312,7 @@ def fig6(
     else:
         so, so_cpu = _timed(baselines.sensing_only, base, solver=solver)
         cc, cc_cpu = _timed(
-            design.comm_centric,
+            baselines.comm_centric,
             base,
             solver=solver,
             sensing_only_rcrb_m=so.rcrb_m if so.ok else None,
@@ -411,7 +406,7 @@ def fig7(
     )
     for n in sizes:
         for p in p_max_dbm:
-            prob = design.paper_problem(
+            prob = paper_problem(
                 collaboration, nx=n, nz=n, n_ue=n_ue, eta_bps_hz=eta_bps_hz, p_max_dbm=p, seed=seed
             )
             res = _proposed(prob, eng, solver, kw)
@@ -433,7 +428,6 @@ def write_design_figure(fig: DesignFigure, out_dir: Path) -> tuple[Path, Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import pandas as pd
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ import pandas as pd
 
 from twin.geometry import ecef_to_geodetic
 from twin.isac.design.fast_design import fast_design
-from twin.isac.design.sdr import DesignProblem
+from twin.isac.design.problem import DesignProblem
 from twin.isac.estimation.locate import enu_basis, estimate, single_receiver_crbs
 from twin.isac.estimation.montecarlo import (
     MonteCarloResult,
