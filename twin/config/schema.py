@@ -7,8 +7,12 @@ filled in; it round-trips through ``scenario_from_dict``.
 
 Human units live in the file and in the field names that say so
 (``altitude_km``, ``mask_elevation_deg``); the SI values the rest of the
-package uses are properties (``altitude_m``, ``mask_elevation_rad``). Ground-entity motion is :mod:`twin.motion`; a
-``track_csv`` is read by :mod:`twin.config.track_csv` while validating.
+package uses are properties (``altitude_m``, ``mask_elevation_rad``). The defaults of
+``[isac]`` and ``[pnt]`` are read from the seeds' parameter dataclasses
+(:class:`twin.isac.physics.channel.IsacParams`, :class:`twin.pnt.channel.PntParams`),
+converted to the file's units: one place for each number. Ground-entity motion is
+:mod:`twin.motion`; a ``track_csv`` is read by :mod:`twin.config.track_csv` while
+validating.
 """
 
 from __future__ import annotations
@@ -32,7 +36,9 @@ from pydantic import (
 )
 
 from twin.config.track_csv import read_track_csv
+from twin.isac.physics.channel import IsacParams
 from twin.motion import angle_between_rad, geodetic_track, position_ecef
+from twin.pnt.channel import PntParams
 from twin.units import parse_duration, parse_utc
 
 __all__ = [
@@ -787,13 +793,13 @@ class IsacConfig(_Section):
 
     enabled: bool = False
     targets: list[str] | None = None
-    n_ue: int = 10
-    ue_radius_km: float = 15.0
-    nx: int = 4
-    nz: int = 4
-    p_max_dbm: float = 30.0
-    rate_target_bps_hz: float = 2.0
-    sensing_noise_dbm: float = -110.0
+    n_ue: int = IsacParams.M
+    ue_radius_km: float = IsacParams.service_radius_m / 1e3
+    nx: int = IsacParams.nx
+    nz: int = IsacParams.nz
+    p_max_dbm: float = IsacParams.p_max_dbm
+    rate_target_bps_hz: float = IsacParams.rate_target_bps_hz
+    sensing_noise_dbm: float = IsacParams.sensing_noise_dbm
     comm_fraction: float = 0.5
     snapshots: int = 1
     beta_model: Literal["paper", "radar"] = "paper"
@@ -877,17 +883,17 @@ class PntConfig(_Section):
     enabled: bool = False
     terminals: list[str] | None = None
     cluster_rings: int = 4
-    cell_radius_km: float = 43.3
-    nx: int = 8
-    ny: int = 8
-    n_beams: int = 12
-    power_dbw: float = 26.0
-    freq_ghz: float = 4.0
-    bandwidth_mhz: float = 50.0
-    ref_toa_var_s2: float = 1e-19
-    i_tdoa: int = 4
-    max_sats: int = 21
-    element_gain_dbi: float = 0.0
+    cell_radius_km: float = PntParams.cell_radius_m / 1e3
+    nx: int = PntParams.nx
+    ny: int = PntParams.ny
+    n_beams: int = PntParams.n_beams
+    power_dbw: float = PntParams.power_dbw
+    freq_ghz: float = PntParams.freq_hz / 1e9
+    bandwidth_mhz: float = PntParams.bandwidth_hz / 1e6
+    ref_toa_var_s2: float = PntParams.ref_toa_var_s2
+    i_tdoa: int = PntParams.i_tdoa
+    max_sats: int = PntParams.n_sats  # I, the satellites besides the reference (Table II)
+    element_gain_dbi: float = PntParams.element_gain_dbi
     scheduler: Literal["hbs", "gdop", "comm", "parallax"] = "hbs"
     hbs_m: int = 4
     beamformer: Literal["dsta", "zf", "scb", "scbwi", "mf"] = "dsta"
