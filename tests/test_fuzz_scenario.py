@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from twin.config.schema import MAX_EPOCHS, load_scenario
+from twin.config.loader import load_scenario
+from twin.config.schema import MAX_EPOCHS
 from twin.errors import InputError
 from twin.runner import prepare
 

@@ -352,7 +352,7 @@ def test_export_ephemeris_refuses_bad_input_and_keeps_old_file(tmp_path):
 
 def test_export_ephemeris_from_a_scenario_file(tmp_path):
     scenario_mod = pytest.importorskip(
-        "twin.config.schema", reason="twin.config.schema (another engineer's module) not importable"
+        "twin.config.loader", reason="twin.config.loader (another engineer's module) not importable"
     )
     toml = tmp_path / "walker.toml"
     toml.write_text(
@@ -363,7 +363,7 @@ def test_export_ephemeris_from_a_scenario_file(tmp_path):
     try:
         scenario_mod.load_scenario(toml)
     except InputError as exc:  # the schema may require other sections; that is not ours to test
-        pytest.skip(f"minimal scenario not accepted by twin.config.schema: {exc}")
+        pytest.skip(f"minimal scenario not accepted by twin.config.loader: {exc}")
     frame = export_ephemeris(toml, START, 120.0, 60.0, tmp_path / "w.parquet")
     assert len(frame) == 3 * 12 and frame["norad"].nunique() == 12
     np.testing.assert_allclose(frame["alt_m"].mean(), 550e3, atol=15e3)

@@ -81,7 +81,7 @@ def test_links_table_is_every_isl_edge_of_every_epoch(tmp_path):
     import numpy as np
 
     from twin.clock import Twin
-    from twin.config.schema import scenario_from_dict
+    from twin.config.loader import scenario_from_dict
     from twin.constellation import orbits
 
     twin = Twin(scenario_from_dict(dict(LINKS_SCENARIO), base_dir=tmp_path), tmp_path / "run")

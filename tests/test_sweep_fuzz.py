@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from twin.config.schema import scenario_from_dict
+from twin.config.loader import scenario_from_dict
 from twin.config.sweep_grammar import expand_sweep, scenario_key
 from twin.errors import InputError
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from twin.clock import Twin, entity_rng
-from twin.config.schema import scenario_from_dict
+from twin.config.loader import scenario_from_dict
 from twin.constellation import orbits
 from twin.geometry import geodetic_to_ecef
 from twin.isac.estimation.locate import draw_prior_centre

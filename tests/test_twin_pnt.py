@@ -5,7 +5,7 @@ import tomllib
 import numpy as np
 
 from twin.clock import Twin, entity_rng
-from twin.config.schema import scenario_from_dict
+from twin.config.loader import scenario_from_dict
 from twin.constellation import orbits
 from twin.geometry import ecef_to_geodetic, geodetic_to_ecef, look_angles
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from twin.clock import Twin
-from twin.config.schema import scenario_from_dict
+from twin.config.loader import scenario_from_dict
 from twin.processes.replan import (
     decide,
     decode_array,

@@ -291,7 +291,7 @@ def test_window_rule_changes_only_rows_from_the_first_boundary_on(tmp_path):
 
 def test_a_window_refuses_a_wrong_pre_pass(tmp_path):
     """A window whose centrals disagree with the pre-pass chain stops instead of writing rows."""
-    from twin.config.schema import load_scenario
+    from twin.config.loader import load_scenario
 
     scenario = load_scenario(write_scenario(tmp_path))
     run_dir = tmp_path / "run"

@@ -53,7 +53,7 @@ def default_scenario_path() -> Path:
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to check.")) -> None:
     """Check a scenario file; print every problem with its file, line and field."""
-    from twin.config.schema import load_scenario
+    from twin.config.loader import load_scenario
 
     try:
         loaded = load_scenario(scenario)

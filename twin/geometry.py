@@ -19,6 +19,10 @@ from skyfield.units import Distance
 
 #: WGS84 equatorial radius (m); the sphere used by :func:`earth_occluded` callers.
 WGS84_EQUATORIAL_RADIUS_M = 6378137.0
+#: WGS84 flattening f = 1/298.257223563 (skyfield's ``wgs84.inverse_flattening``).
+WGS84_FLATTENING = 1.0 / 298.257223563
+#: WGS84 first eccentricity squared e² = f (2 - f).
+WGS84_E2 = WGS84_FLATTENING * (2.0 - WGS84_FLATTENING)
 #: Default atmosphere margin (m) added to the Earth radius for inter-satellite links.
 DEFAULT_ATMOSPHERE_MARGIN_M = 80e3
 
@@ -225,7 +229,7 @@ def earth_occluded(a, b, radius_m):
 
 
 #: WGS84 polar radius (m), b = a (1 - f), f = 1/298.257223563.
-WGS84_POLAR_RADIUS_M = WGS84_EQUATORIAL_RADIUS_M * (1.0 - 1.0 / 298.257223563)
+WGS84_POLAR_RADIUS_M = WGS84_EQUATORIAL_RADIUS_M * (1.0 - WGS84_FLATTENING)
 
 
 def geocentric_nadir_point(sat_pos):

@@ -29,7 +29,7 @@ from twin.results import RESOLVED_SCENARIO, read_json
 
 
 def _scenario_for(scenario_path: Path | None, resume: Path | None):
-    from twin.config.schema import load_scenario, scenario_from_dict
+    from twin.config.loader import load_scenario, scenario_from_dict
 
     if resume is not None:
         resolved = Path(resume) / RESOLVED_SCENARIO

@@ -101,7 +101,7 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
     from threadpoolctl import threadpool_limits
 
     from twin.clock import Twin
-    from twin.config.schema import scenario_from_dict
+    from twin.config.loader import scenario_from_dict
     from twin.constellation import orbits
     from twin.results import drop_parts_from
     from twin.runner import run_scenario

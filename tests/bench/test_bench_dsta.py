@@ -42,7 +42,7 @@ pytestmark = pytest.mark.bench
 def _capture(tmp_path, monkeypatch):
     """Beamformer inputs of the replay's first N_EPOCHS epochs (list of dicts)."""
     from twin.clock import Twin
-    from twin.config.schema import scenario_from_dict
+    from twin.config.loader import scenario_from_dict
 
     if not SNAPSHOT.exists():
         pytest.skip(f"{SNAPSHOT} not found (the replay's TLE snapshot)")

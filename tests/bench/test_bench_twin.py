@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from twin.clock import Twin
-from twin.config.schema import scenario_from_dict
+from twin.config.loader import scenario_from_dict
 
 pytestmark = pytest.mark.bench
 

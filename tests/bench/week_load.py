@@ -127,7 +127,7 @@ def main(argv=None) -> int:
     run_dir = out / "run"
     if run_dir.exists() and any(run_dir.iterdir()):
         parser.error(f"{run_dir} already holds a run; choose another --out")
-    from twin.config.schema import load_scenario
+    from twin.config.loader import load_scenario
 
     scenario = load_scenario(args.scenario)
     step_s, n_epochs = scenario.run.step_s, scenario.run.n_epochs

@@ -1,31 +1,24 @@
-"""Scenario files: the schema of one leo-twin run and its loader.
+"""Scenario schema: the pydantic models of one leo-twin run (no file I/O of its own).
 
-A run is described by ONE TOML file (see ``docs/scenario.md``). This module
-turns it into a validated, immutable :class:`Scenario`:
-
-- ``load_scenario(path)`` reads the TOML text (stdlib ``tomllib``), validates
-  it, resolves relative paths against the scenario file's folder and raises
-  :class:`twin.errors.InputError` carrying **every** problem found, each
-  located as ``"<file>:<line> <field.path>"`` when the line can be found.
-- ``scenario_from_dict(data)`` does the same for an already-parsed mapping
-  (sweeps override fields in a dict, then validate).
-- ``Scenario.to_resolved_dict()`` gives the JSON/TOML-serialisable form with
-  every default filled in; it round-trips through ``scenario_from_dict``.
+A run is described by ONE TOML file (see ``docs/scenario.md``); :mod:`twin.config.loader`
+reads it and validates it into an immutable :class:`Scenario` of these models.
+``Scenario.to_resolved_dict()`` gives the JSON/TOML-serialisable form with every default
+filled in; it round-trips through ``scenario_from_dict``.
 
 Human units live in the file and in the field names that say so
 (``altitude_km``, ``mask_elevation_deg``); the SI values the rest of the
-package uses are properties (``altitude_m``, ``mask_elevation_rad``).
+package uses are properties (``altitude_m``, ``mask_elevation_rad``). The defaults of
+``[isac]`` and ``[pnt]`` are read from the seeds' parameter dataclasses
+(:class:`twin.isac.physics.channel.IsacParams`, :class:`twin.pnt.channel.PntParams`),
+converted to the file's units: one place for each number. Ground-entity motion is
+:mod:`twin.motion`; a ``track_csv`` is read by :mod:`twin.config.track_csv` while
+validating.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
-import re
-import tomllib
-import typing
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -36,21 +29,22 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
-    ValidationError,
     ValidationInfo,
     field_serializer,
     field_validator,
     model_validator,
 )
-from skyfield.api import wgs84
 
-from twin.errors import InputError, Problem
-from twin.geometry import geodetic_to_ecef
+from twin.config.track_csv import read_track_csv
+from twin.isac.physics.channel import IsacParams
+from twin.motion import angle_between_rad, geodetic_track, position_ecef
+from twin.pnt.channel import PntParams
 from twin.units import parse_duration, parse_utc
 
 __all__ = [
     "TABLE_NAMES",
     "COLLABORATION_TYPES",
+    "Located",
     "RunConfig",
     "Shell",
     "Constellation",
@@ -64,8 +58,6 @@ __all__ = [
     "PntConfig",
     "ReplanConfig",
     "Scenario",
-    "load_scenario",
-    "scenario_from_dict",
 ]
 
 #: Names of the tables a run can record (``[output] tables``).
@@ -88,20 +80,13 @@ COLLABORATION_TYPES = ("I", "II", "III")
 MAX_EPOCHS = 10_000_000
 #: Altitude range accepted for ground entities and waypoints, metres.
 GROUND_ALT_RANGE_M = (-1000.0, 100_000.0)
-#: Constant-velocity tracks must stay within this |latitude| (degrees): the
-#: local-ENU motion model is singular at the poles.
-MAX_TRACK_LAT_DEG = 89.0
-
-_WGS84_A_M = float(wgs84.radius.m)
-_WGS84_F = 1.0 / float(wgs84.inverse_flattening)
-_WGS84_E2 = _WGS84_F * (2.0 - _WGS84_F)
 
 
 # ---------------------------------------------------------------------------
 # validation helpers
 
 
-class _Located(ValueError):
+class Located(ValueError):
     """A validator error that points below the field (or model) it was raised in.
 
     ``items`` is a list of ``(sub_loc, reason)``; ``sub_loc`` is appended to the
@@ -420,7 +405,7 @@ class Constellation(_Section):
                 )
             seen.setdefault(shell.name, i)
         if problems:
-            raise _Located(problems)
+            raise Located(problems)
         return value
 
     @field_validator("tle_file", mode="before")
@@ -589,85 +574,6 @@ class Waypoint(_Section):
         return math.radians(self.lon_deg)
 
 
-def _meridian_radius_m(lat_rad):
-    """WGS84 radius of curvature in the meridian M(φ), metres (array-friendly)."""
-    s2 = np.sin(lat_rad) ** 2
-    return _WGS84_A_M * (1.0 - _WGS84_E2) / (1.0 - _WGS84_E2 * s2) ** 1.5
-
-
-def _prime_vertical_radius_m(lat_rad):
-    """WGS84 radius of curvature in the prime vertical N(φ), metres (array-friendly)."""
-    return _WGS84_A_M / np.sqrt(1.0 - _WGS84_E2 * np.sin(lat_rad) ** 2)
-
-
-def _wrap_lon_rad(lon):
-    return (np.asarray(lon) + np.pi) % (2.0 * np.pi) - np.pi
-
-
-TRACK_CSV_COLUMNS = ("time", "lat_deg", "lon_deg", "alt_m")
-
-
-def read_track_csv(path: Path) -> list[dict]:
-    """Rows of a track CSV as waypoint dicts ``{time, lat_deg, lon_deg, alt_m}``.
-
-    The file has a header naming the columns ``time, lat_deg, lon_deg`` and optionally
-    ``alt_m`` (any order; other columns are refused). ``time`` is seconds after the run start
-    (a number) or a duration text (``"90s"``, ``"15m"``); degrees and metres as named. Raises
-    ValueError naming ``<file>:<line>`` and the column of the first bad value.
-    """
-    import csv
-
-    path = Path(path)
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise ValueError(
-                f"{path}:1: empty track CSV (need a header: {', '.join(TRACK_CSV_COLUMNS)})"
-            ) from None
-        unknown = [h for h in header if h not in TRACK_CSV_COLUMNS]
-        missing = [h for h in TRACK_CSV_COLUMNS[:3] if h not in header]
-        if unknown or missing:
-            raise ValueError(
-                f"{path}:1: track CSV header must name time, lat_deg, lon_deg [, alt_m]"
-                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                + (f"; missing: {', '.join(missing)}" if missing else "")
-            )
-        rows = []
-        for line_no, record in enumerate(reader, start=2):
-            if not record or all(not cell.strip() for cell in record):
-                continue
-            if len(record) != len(header):
-                raise ValueError(
-                    f"{path}:{line_no}: {len(record)} values for {len(header)} columns"
-                )
-            row = {}
-            for name, cell in zip(header, record):
-                cell = cell.strip()
-                try:
-                    row[name] = (
-                        parse_duration(cell if not _is_number(cell) else float(cell))
-                        if name == "time"
-                        else float(cell)
-                    )
-                except ValueError as exc:
-                    raise ValueError(f"{path}:{line_no}: column {name}: {exc}") from None
-            row.setdefault("alt_m", 0.0)
-            rows.append({key: row[key] for key in TRACK_CSV_COLUMNS})
-    if not rows:
-        raise ValueError(f"{path}: the track CSV has a header but no rows")
-    return rows
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
 class GroundEntity(_Section):
     """An ISAC target or a PNT user terminal: static, constant ENU velocity, or waypoints.
 
@@ -694,15 +600,15 @@ class GroundEntity(_Section):
             return data
         raw = data["track_csv"]
         if not isinstance(raw, (str, Path)) or not str(raw).strip():
-            raise _Located([(("track_csv",), f"track_csv must be a path string, got {raw!r}")])
+            raise Located([(("track_csv",), f"track_csv must be a path string, got {raw!r}")])
         path = _resolve_path("track_csv", raw, info)
         data = {**data, "track_csv": path}
         if not path.is_file():
             if data.get("waypoints") is not None:
                 return data  # a resolved scenario: its rows are the waypoints
-            raise _Located([(("track_csv",), f"track_csv not found: {path}")])
+            raise Located([(("track_csv",), f"track_csv not found: {path}")])
         if "velocity_enu_mps" in data:
-            raise _Located(
+            raise Located(
                 [
                     (
                         ("track_csv",),
@@ -713,9 +619,9 @@ class GroundEntity(_Section):
         try:
             rows = read_track_csv(path)
         except (ValueError, OSError) as exc:
-            raise _Located([(("track_csv",), str(exc))]) from None
+            raise Located([(("track_csv",), str(exc))]) from None
         if data.get("waypoints") is not None and data["waypoints"] != rows:
-            raise _Located(
+            raise Located(
                 [
                     (
                         ("track_csv",),
@@ -798,7 +704,7 @@ class GroundEntity(_Section):
                         f"waypoints[{i}].time = {after.time:g} s is not after waypoints[{i - 1}].time = {before.time:g} s (times must increase)",
                     )
                 )
-            elif _angle_between_rad(before, after) > math.pi - 1e-9:
+            elif angle_between_rad(before, after) > math.pi - 1e-9:
                 problems.append(
                     (
                         (i,),
@@ -806,7 +712,7 @@ class GroundEntity(_Section):
                     )
                 )
         if problems:
-            raise _Located(problems)
+            raise Located(problems)
         return value
 
     @model_validator(mode="after")
@@ -835,7 +741,7 @@ class GroundEntity(_Section):
                         )
                     )
         if problems:
-            raise _Located(problems)
+            raise Located(problems)
         return self
 
     @property
@@ -851,67 +757,11 @@ class GroundEntity(_Section):
     def geodetic_track(self, times_s_from_start) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """WGS84 geodetic position over time: (lat_rad, lon_rad, alt_m), each the shape of the input.
 
-        times_s_from_start: (...,) seconds after the run start.
-
-        - static: the same point at every time;
-        - constant ENU velocity (v_e, v_n, v_u) m/s: constant heading and ground
-          speed along the ellipsoid (a rhumb line), integrated with the midpoint
-          rule, lat(t) = lat0 + v_n t / (M(φm) + h_m), lon(t) = lon0 + v_e t /
-          ((N(φm) + h_m) cos φm), alt(t) = alt0 + v_u t, where M, N are the WGS84
-          meridian and prime-vertical radii at the mid-time latitude φm and h_m
-          the mid-time height. Raises ValueError if |lat| would exceed 89°;
-        - waypoints: spherical great-circle interpolation (slerp of the
-          geodetic lat/lon directions) between consecutive waypoints, height
-          linear in time; the first waypoint is held before its time and the last
-          one after its time.
+        times_s_from_start: (...,) seconds after the run start. Static, constant ENU
+        velocity or waypoints: the motion model is :func:`twin.motion.geodetic_track`
+        (raises ValueError if a constant-velocity track would pass |lat| = 89°).
         """
-        t = np.asarray(times_s_from_start, dtype=float)
-        if self.waypoints is not None:
-            return self._waypoint_track(t)
-        lat0, lon0, alt0 = self.lat_rad, self.lon_rad, float(self.alt_m)
-        if self.velocity_enu_mps is None:
-            return np.full(t.shape, lat0), np.full(t.shape, lon0), np.full(t.shape, alt0)
-        v_e, v_n, v_u = self.velocity_enu_mps
-        h_mid = alt0 + 0.5 * v_u * t
-        lat_guess = lat0 + v_n * t / (_meridian_radius_m(lat0) + h_mid)
-        lat_mid = 0.5 * (lat0 + lat_guess)
-        lat = lat0 + v_n * t / (_meridian_radius_m(lat_mid) + h_mid)
-        lat_mid = 0.5 * (lat0 + lat)
-        if np.any(np.abs(lat) > math.radians(MAX_TRACK_LAT_DEG)):
-            worst = float(np.degrees(np.max(np.abs(lat))))
-            raise ValueError(
-                f"{self.name}: the constant-velocity track reaches |latitude| = {worst:.3f}° "
-                f"(the local-ENU motion model is limited to |lat| <= {MAX_TRACK_LAT_DEG:g}°)"
-            )
-        lon = lon0 + v_e * t / ((_prime_vertical_radius_m(lat_mid) + h_mid) * np.cos(lat_mid))
-        return lat, _wrap_lon_rad(lon), alt0 + v_u * t
-
-    def _waypoint_track(self, t: np.ndarray):
-        times = np.array([w.time for w in self.waypoints])
-        lats = np.radians([w.lat_deg for w in self.waypoints])
-        lons = np.radians([w.lon_deg for w in self.waypoints])
-        alts = np.array([w.alt_m for w in self.waypoints])
-        if len(times) == 1:
-            return np.full(t.shape, lats[0]), np.full(t.shape, lons[0]), np.full(t.shape, alts[0])
-        seg = np.clip(np.searchsorted(times, t, side="right") - 1, 0, len(times) - 2)
-        t0, t1 = times[seg], times[seg + 1]
-        frac = np.clip((t - t0) / (t1 - t0), 0.0, 1.0)
-        u = _unit_vectors(lats, lons)  # (W, 3)
-        u0, u1 = u[seg], u[seg + 1]
-        omega = np.arctan2(np.linalg.norm(np.cross(u0, u1), axis=-1), np.sum(u0 * u1, axis=-1))
-        small = omega < 1e-12
-        safe = np.where(small, 1.0, omega)
-        w0 = np.where(small, 1.0 - frac, np.sin((1.0 - frac) * safe) / np.sin(safe))
-        w1 = np.where(small, frac, np.sin(frac * safe) / np.sin(safe))
-        p = w0[..., None] * u0 + w1[..., None] * u1
-        lat = np.arctan2(p[..., 2], np.hypot(p[..., 0], p[..., 1]))
-        lon = np.arctan2(p[..., 1], p[..., 0])
-        # Exactly at (or held at) a waypoint, return its own coordinates bit for bit.
-        at0, at1 = frac == 0.0, frac == 1.0
-        lat = np.where(at0, lats[seg], np.where(at1, lats[seg + 1], lat))
-        lon = np.where(at0, lons[seg], np.where(at1, lons[seg + 1], lon))
-        alt = alts[seg] + frac * (alts[seg + 1] - alts[seg])
-        return lat, lon, alt
+        return geodetic_track(self, times_s_from_start)
 
     def position_ecef(self, times_s_from_start) -> np.ndarray:
         """Earth-fixed (ITRS) position over time, metres, shape (..., 3) for times of shape (...,).
@@ -919,19 +769,7 @@ class GroundEntity(_Section):
         times_s_from_start: seconds after the run start. See ``geodetic_track``
         for the motion model.
         """
-        lat, lon, alt = self.geodetic_track(times_s_from_start)
-        return geodetic_to_ecef(lat, lon, alt)
-
-
-def _unit_vectors(lat_rad, lon_rad) -> np.ndarray:
-    """Unit vectors (..., 3) of spherical directions with latitude/longitude in radians."""
-    lat, lon = np.asarray(lat_rad, dtype=float), np.asarray(lon_rad, dtype=float)
-    return np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
-
-
-def _angle_between_rad(a: Waypoint, b: Waypoint) -> float:
-    ua, ub = _unit_vectors([a.lat_rad, b.lat_rad], [a.lon_rad, b.lon_rad])
-    return float(np.arctan2(np.linalg.norm(np.cross(ua, ub)), np.dot(ua, ub)))
+        return position_ecef(self, times_s_from_start)
 
 
 # ---------------------------------------------------------------------------
@@ -955,13 +793,13 @@ class IsacConfig(_Section):
 
     enabled: bool = False
     targets: list[str] | None = None
-    n_ue: int = 10
-    ue_radius_km: float = 15.0
-    nx: int = 4
-    nz: int = 4
-    p_max_dbm: float = 30.0
-    rate_target_bps_hz: float = 2.0
-    sensing_noise_dbm: float = -110.0
+    n_ue: int = IsacParams.M
+    ue_radius_km: float = IsacParams.service_radius_m / 1e3
+    nx: int = IsacParams.nx
+    nz: int = IsacParams.nz
+    p_max_dbm: float = IsacParams.p_max_dbm
+    rate_target_bps_hz: float = IsacParams.rate_target_bps_hz
+    sensing_noise_dbm: float = IsacParams.sensing_noise_dbm
     comm_fraction: float = 0.5
     snapshots: int = 1
     beta_model: Literal["paper", "radar"] = "paper"
@@ -1016,7 +854,7 @@ class IsacConfig(_Section):
     @model_validator(mode="after")
     def _spread_inside_cube(self) -> IsacConfig:
         if self.prior_spread_m > self.search_half_width_m:
-            raise _Located(
+            raise Located(
                 [
                     (
                         ("search_half_width_m",),
@@ -1045,17 +883,17 @@ class PntConfig(_Section):
     enabled: bool = False
     terminals: list[str] | None = None
     cluster_rings: int = 4
-    cell_radius_km: float = 43.3
-    nx: int = 8
-    ny: int = 8
-    n_beams: int = 12
-    power_dbw: float = 26.0
-    freq_ghz: float = 4.0
-    bandwidth_mhz: float = 50.0
-    ref_toa_var_s2: float = 1e-19
-    i_tdoa: int = 4
-    max_sats: int = 21
-    element_gain_dbi: float = 0.0
+    cell_radius_km: float = PntParams.cell_radius_m / 1e3
+    nx: int = PntParams.nx
+    ny: int = PntParams.ny
+    n_beams: int = PntParams.n_beams
+    power_dbw: float = PntParams.power_dbw
+    freq_ghz: float = PntParams.freq_hz / 1e9
+    bandwidth_mhz: float = PntParams.bandwidth_hz / 1e6
+    ref_toa_var_s2: float = PntParams.ref_toa_var_s2
+    i_tdoa: int = PntParams.i_tdoa
+    max_sats: int = PntParams.n_sats  # I, the satellites besides the reference (Table II)
+    element_gain_dbi: float = PntParams.element_gain_dbi
     scheduler: Literal["hbs", "gdop", "comm", "parallax"] = "hbs"
     hbs_m: int = 4
     beamformer: Literal["dsta", "zf", "scb", "scbwi", "mf"] = "dsta"
@@ -1098,7 +936,7 @@ class PntConfig(_Section):
     @model_validator(mode="after")
     def _enough_sats(self) -> PntConfig:
         if self.max_sats < self.i_tdoa:
-            raise _Located(
+            raise Located(
                 [(("max_sats",), f"max_sats = {self.max_sats} must be >= i_tdoa = {self.i_tdoa}")]
             )
         return self
@@ -1181,7 +1019,7 @@ class Output(_Section):
                 )
             seen.setdefault(name, i)
         if problems:
-            raise _Located(problems)
+            raise Located(problems)
         return value
 
 
@@ -1224,7 +1062,7 @@ class Scenario(_Section):
     def _target_names(cls, value: list[GroundEntity]) -> list[GroundEntity]:
         problems = _duplicate_names("targets", value, {})
         if problems:
-            raise _Located(problems)
+            raise Located(problems)
         return value
 
     @field_validator("terminals")
@@ -1234,7 +1072,7 @@ class Scenario(_Section):
         seen = {t.name: f"targets[{i}]" for i, t in reversed(list(enumerate(targets)))}
         problems = _duplicate_names("terminals", value, seen)
         if problems:
-            raise _Located(problems)
+            raise Located(problems)
         return value
 
     @model_validator(mode="after")
@@ -1255,7 +1093,7 @@ class Scenario(_Section):
                         )
                     )
         if problems:
-            raise _Located(problems)
+            raise Located(problems)
         return self
 
     @model_validator(mode="after")
@@ -1286,7 +1124,7 @@ class Scenario(_Section):
                         )
                     )
         if problems:
-            raise _Located(problems)
+            raise Located(problems)
         return self
 
     def __eq__(self, other: object) -> bool:
@@ -1331,370 +1169,3 @@ def _duplicate_names(
         else:
             seen[entity.name] = f"{section}[{i}]"
     return problems
-
-
-# ---------------------------------------------------------------------------
-# locating problems in the TOML text
-
-
-_BARE_KEY = r"[A-Za-z0-9_-]+"
-_QUOTED_KEY = r"\"(?:[^\"\\]|\\.)*\"|'[^']*'"
-_KEY = rf"(?:{_BARE_KEY}|{_QUOTED_KEY})"
-_DOTTED_KEY = rf"{_KEY}(?:\s*\.\s*{_KEY})*"
-_ARRAY_HEADER_RE = re.compile(rf"^\s*\[\[\s*({_DOTTED_KEY})\s*\]\]")
-_TABLE_HEADER_RE = re.compile(rf"^\s*\[\s*({_DOTTED_KEY})\s*\]")
-_KEY_VALUE_RE = re.compile(rf"\s*({_DOTTED_KEY})\s*=")
-_KEY_PART_RE = re.compile(_KEY)
-
-
-def _split_dotted(text: str) -> tuple[str, ...]:
-    parts = []
-    for part in _KEY_PART_RE.findall(text):
-        if part[:1] in "\"'":
-            part = part[1:-1]
-        parts.append(part)
-    return tuple(parts)
-
-
-@dataclass
-class _Frame:
-    kind: str  # "[" array or "{" inline table
-    path: tuple
-    index: int = 0
-    want_key: bool = False
-
-
-@dataclass
-class TomlLocator:
-    """Maps a field location (pydantic ``loc``) to the 1-based line of a TOML text.
-
-    A light scan, not a parser (the text has already been parsed by
-    ``tomllib``): it follows ``[table]`` and ``[[array.of.tables]]`` headers
-    (counting array-of-tables entries), ``key = value`` lines (dotted keys
-    included), inline tables and arrays (one index per element, across lines),
-    and skips strings, multi-line strings and comments. ``line_of(loc)``
-    returns the line of the deepest prefix of ``loc`` it knows, or None.
-    """
-
-    text: str
-    lines: dict[tuple, int] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        self._scan()
-
-    def line_of(self, loc) -> int | None:
-        """Line of ``loc`` (e.g. ``("targets", 1, "lat_deg")``) or of its nearest known ancestor."""
-        loc = tuple(loc)
-        while loc:
-            if loc in self.lines:
-                return self.lines[loc]
-            loc = loc[:-1]
-        return None
-
-    def _register(self, loc: tuple, line: int) -> None:
-        for n in range(1, len(loc) + 1):
-            self.lines.setdefault(loc[:n], line)
-
-    def _scan(self) -> None:
-        array_counts: dict[tuple, int] = {}
-
-        def resolve(parts: tuple) -> tuple:
-            out: tuple = ()
-            for part in parts:
-                out = out + (part,)
-                if out in array_counts:
-                    out = out + (array_counts[out],)
-            return out
-
-        table: tuple = ()
-        stack: list[_Frame] = []
-        pending: tuple | None = None  # path of a value about to start
-        open_string: str | None = None  # delimiter of an open multi-line string
-
-        # Lines end at "\n" only, as in TOML and editors: str.splitlines() would also
-        # break at form feeds, U+0085, U+2028 ... inside comments and strings.
-        for lineno, line in enumerate(self.text.split("\n"), start=1):
-            i, n = 0, len(line)
-            if open_string is None and not stack and pending is None:
-                match = _ARRAY_HEADER_RE.match(line)
-                if match:
-                    parts = _split_dotted(match.group(1))
-                    key = resolve(parts[:-1]) + (parts[-1],)
-                    array_counts[key] = array_counts.get(key, -1) + 1
-                    table = key + (array_counts[key],)
-                    self._register(table, lineno)
-                    continue
-                match = _TABLE_HEADER_RE.match(line)
-                if match:
-                    table = resolve(_split_dotted(match.group(1)))
-                    self._register(table, lineno)
-                    continue
-                match = _KEY_VALUE_RE.match(line)
-                if not match:
-                    continue
-                pending = table + _split_dotted(match.group(1))
-                self._register(pending, lineno)
-                i = match.end()
-            while i < n:
-                if open_string is not None:
-                    i, open_string = _skip_string_body(line, i, open_string)
-                    continue
-                c = line[i]
-                if c in " \t\r":
-                    i += 1
-                    continue
-                if c == "#":
-                    break
-                frame = stack[-1] if stack else None
-                if frame is not None and frame.kind == "{" and frame.want_key and c != "}":
-                    match = _KEY_VALUE_RE.match(line, i)
-                    if match is None:
-                        break
-                    pending = frame.path + _split_dotted(match.group(1))
-                    self._register(pending, lineno)
-                    frame.want_key = False
-                    i = match.end()
-                    continue
-                if pending is not None and c not in "]}":
-                    path, pending = pending, None
-                    self._register(path, lineno)
-                    if c == "[":
-                        stack.append(_Frame("[", path))
-                        pending = path + (0,)
-                        i += 1
-                    elif c == "{":
-                        stack.append(_Frame("{", path, want_key=True))
-                        i += 1
-                    elif c in "\"'":
-                        i, open_string = _skip_string_start(line, i)
-                    else:
-                        i += 1
-                    continue
-                if c == "," and frame is not None:
-                    if frame.kind == "[":
-                        frame.index += 1
-                        pending = frame.path + (frame.index,)
-                    else:
-                        frame.want_key = True
-                elif c in "]}" and stack:
-                    stack.pop()
-                    pending = None
-                elif c in "\"'":
-                    i, open_string = _skip_string_start(line, i)
-                    continue
-                i += 1
-
-
-def _skip_string_start(line: str, i: int) -> tuple[int, str | None]:
-    """Skip a string opening at ``line[i]``; return (next index, open multi-line delimiter or None)."""
-    for delim in ('"""', "'''"):
-        if line.startswith(delim, i):
-            return _skip_string_body(line, i + 3, delim)
-    end, _ = _skip_string_body(line, i + 1, line[i])  # single-line strings never stay open
-    return end, None
-
-
-def _skip_string_body(line: str, i: int, delim: str) -> tuple[int, str | None]:
-    """Find the closing ``delim`` from ``line[i]``; return (index after it, None) or (len, delim) if still open."""
-    escapes = delim[0] == '"'
-    n = len(line)
-    while i < n:
-        if escapes and line[i] == "\\":
-            i += 2
-            continue
-        if line.startswith(delim, i):
-            end = i + len(delim)
-            while (
-                len(delim) == 3 and end < n and line[end] == delim[0]
-            ):  # """a"""" ends with the last three
-                end += 1
-            return end, None
-        i += 1
-    return n, delim if len(delim) == 3 else None
-
-
-# ---------------------------------------------------------------------------
-# turning validation errors into Problems
-
-
-def _format_loc(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The schema class that holds the fields at ``loc`` (list indices skipped)."""
-    cls: type[BaseModel] | None = Scenario
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        info = cls.model_fields.get(part) if cls is not None else None
-        if info is None:
-            return None
-        cls = _find_model(info.annotation)
-    return cls
-
-
-def _find_model(annotation: Any) -> type[BaseModel] | None:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for arg in typing.get_args(annotation):
-        found = _find_model(arg)
-        if found is not None:
-            return found
-    return None
-
-
-def _unknown_field_reason(loc: tuple) -> str:
-    key = str(loc[-1])
-    model = _model_at(loc[:-1])
-    if model is None:
-        return f"unknown field '{key}'"
-    known = list(model.model_fields)
-    close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
-    hint = f"; did you mean '{close[0]}'?" if close else ""
-    return f"unknown field '{key}'{hint} (allowed here: {', '.join(known)})"
-
-
-def _short_repr(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _error_items(err: dict) -> list[tuple[tuple, str]]:
-    """(loc, reason) pairs for one pydantic error dict."""
-    loc = tuple(err["loc"])
-    kind = err["type"]
-    ctx = err.get("ctx") or {}
-    error = ctx.get("error")
-    if isinstance(error, _Located):
-        return [(loc + sub, reason) for sub, reason in error.items]
-    if kind in ("value_error", "assertion_error") and isinstance(error, Exception):
-        return [(loc, str(error))]
-    if kind == "extra_forbidden":
-        return [(loc, _unknown_field_reason(loc))]
-    if kind == "missing":
-        return [
-            (loc, f"required field '{loc[-1]}' is missing" if loc else "required field is missing")
-        ]
-    value = err.get("input")
-    got = f" (got {_short_repr(value)})" if not isinstance(value, (dict, list)) else ""
-    if kind == "literal_error" and isinstance(value, str):
-        options = [o.strip("'") for o in re.findall(r"'[^']*'", ctx.get("expected", ""))]
-        close = difflib.get_close_matches(value, options, n=1, cutoff=0.5)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        return [(loc, f"{err['msg']}{got}{hint}")]
-    return [(loc, f"{err['msg']}{got}")]
-
-
-def _problems(exc: ValidationError, source: str, locator: TomlLocator | None) -> list[Problem]:
-    """Every problem of a ValidationError, in file order when lines are known (schema order otherwise)."""
-    located = []
-    for err in exc.errors(include_url=False):
-        for loc, reason in _error_items(err):
-            path = _format_loc(loc)
-            line = locator.line_of(loc) if locator is not None else None
-            where = f"{source}:{line}" if line is not None else source
-            located.append(
-                (math.inf if line is None else line, Problem(f"{where} {path}".rstrip(), reason))
-            )
-    located.sort(key=lambda item: item[0])  # stable: same-line problems keep schema order
-    return [problem for _, problem in located]
-
-
-# ---------------------------------------------------------------------------
-# public loaders
-
-
-def _build(
-    data: Any, *, source: str, base_dir: Path, locator: TomlLocator | None, source_path: Path | None
-) -> Scenario:
-    if not isinstance(data, dict):
-        raise InputError(
-            [Problem(source, f"a scenario must be a table/dict, got {type(data).__name__}")]
-        )
-    try:
-        scenario = Scenario.model_validate(data, context={"base_dir": base_dir})
-    except ValidationError as exc:
-        raise InputError(_problems(exc, source, locator)) from None
-    scenario._source_path = source_path
-    return scenario
-
-
-def scenario_from_dict(
-    data: dict, *, source: str = "<dict>", base_dir: Path | None = None
-) -> Scenario:
-    """Validate an already-parsed scenario mapping (e.g. a sweep's overridden copy).
-
-    data: the TOML structure as a dict (``to_resolved_dict()`` output works).
-    source: label used in problem locations. base_dir: folder that relative
-    paths (tle_file, output.dir) are resolved against; default the current
-    working directory. Raises InputError with every problem found. The input
-    dict is not modified.
-    """
-    base = Path(base_dir).absolute() if base_dir is not None else Path.cwd()
-    return _build(data, source=source, base_dir=base, locator=None, source_path=None)
-
-
-_TOML_POSITION_RE = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_TOML_END_RE = re.compile(r"\s*\(at end of document\)\s*$")
-
-
-def read_toml_file(path: Path, kind: str) -> tuple[str, dict]:
-    """(text, data) of the TOML file ``path``, or InputError with one Problem naming the file
-    (and the line of a syntax error). ``kind`` names the file in messages ("scenario file")."""
-    source = str(path)
-    try:
-        text = path.read_bytes().decode("utf-8")
-    except FileNotFoundError:
-        raise InputError([Problem(source, f"{kind} not found")]) from None
-    except IsADirectoryError:
-        raise InputError([Problem(source, f"is a directory, not a {kind}")]) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(
-            [Problem(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})")]
-        ) from None
-    except OSError as exc:
-        raise InputError(
-            [Problem(source, f"cannot read the {kind}: {exc.strerror or exc}")]
-        ) from None
-    try:
-        return text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        match = _TOML_POSITION_RE.search(message)
-        if match:
-            where = f"{source}:{match.group(1)}"
-            reason = f"TOML syntax error: {message[: match.start()]} (column {match.group(2)})"
-        elif _TOML_END_RE.search(message):
-            where = f"{source}:{max(1, len(text.rstrip(chr(10)).split(chr(10))))}"  # last line, counting "\n" only
-            reason = f"TOML syntax error: {_TOML_END_RE.sub('', message)} (at end of file)"
-        else:
-            where, reason = source, f"TOML syntax error: {message}"
-        raise InputError([Problem(where, reason)]) from None
-
-
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, validate and resolve a scenario TOML file.
-
-    Relative paths in the file (constellation.tle_file, output.dir) are taken
-    relative to the file's folder. Raises InputError holding every problem,
-    each located as ``"<file>:<line> <field.path>"`` (line omitted when it
-    cannot be found); a TOML syntax error gives one problem at its line.
-    """
-    path = Path(path)
-    source = str(path)
-    text, data = read_toml_file(path, "scenario file")
-    absolute = path.absolute()
-    return _build(
-        data,
-        source=source,
-        base_dir=absolute.parent,
-        locator=TomlLocator(text),
-        source_path=absolute,
-    )

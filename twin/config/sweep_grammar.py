@@ -43,14 +43,9 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from twin.config.schema import (
-    Scenario,
-    TomlLocator,
-    _find_model,
-    load_scenario,
-    read_toml_file,
-    scenario_from_dict,
-)
+from twin.config.loader import find_model, load_scenario, scenario_from_dict
+from twin.config.schema import Scenario
+from twin.config.toml import TomlLocator, read_toml_file
 from twin.errors import InputError, Problem
 
 __all__ = [
@@ -208,7 +203,7 @@ def _check_path(path: str, base: dict) -> str | None:
                 hint = f"; did you mean '{'.'.join(done + [close[0]])}'?" if close else ""
                 return f"unknown field '{part}' in '{path}'{hint} (fields of {here}: {', '.join(known)})"
             info = model.model_fields.get(part) if model is not None else None
-            model = _find_model(info.annotation) if info is not None else None
+            model = find_model(info.annotation) if info is not None else None
             if part not in node:
                 if i < len(parts) - 1:
                     return f"'{'.'.join(done + [part])}' is not set in the base scenario, so '{path}' cannot be set below it"

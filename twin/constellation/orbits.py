@@ -554,7 +554,7 @@ def export_ephemeris(
     start_dt = pd.Timestamp(start_t64).tz_localize("UTC").to_pydatetime()
     times = ephemeris_times(start_dt, float(duration_s), float(step_s))
     if source.suffix.lower() == ".toml":
-        from twin.config.schema import load_scenario  # lazy: orbits stands alone otherwise
+        from twin.config.loader import load_scenario  # lazy: orbits stands alone otherwise
 
         constellation = build_constellation(load_scenario(source).constellation, start_dt)
     else:
