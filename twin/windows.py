@@ -10,7 +10,8 @@ row, as the serial run's (``tests/test_windows.py``).
 
 Why a window run on its own equals the serial run (what is carried from epoch to epoch):
 
-1. **Randomness**: every draw comes from ``SeedSequence([seed, epoch(, entity)])``, never
+1. **Randomness**: every draw comes from ``SeedSequence([seed, epoch, entity])`` or a
+   once-per-run ``SeedSequence([seed, entity, tag])`` (``twin.epoch`` lists them), never
    from a stream that runs across epochs.
 2. **Process state** that depends on earlier *results* (ISAC: held plan, fast-design warm
    start, the previous estimate used as the next prior; PNT: held schedule and beams, warm
