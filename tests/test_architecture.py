@@ -148,7 +148,9 @@ def test_the_walk_sees_the_package():
 
 def test_no_import_cycle():
     cycles = sorted(sorted(c) for c in nx.simple_cycles(import_graph()))
-    print(f"{len(MODULES)} modules, {import_graph().number_of_edges()} import edges, cycles: {cycles}")
+    print(
+        f"{len(MODULES)} modules, {import_graph().number_of_edges()} import edges, cycles: {cycles}"
+    )
     assert cycles == [], "import cycles:\n" + "\n".join(" -> ".join(c) for c in cycles)
 
 

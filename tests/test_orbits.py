@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -27,7 +27,7 @@ from twin.geometry import ecef_to_geodetic
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"
-START = datetime(2026, 5, 28, 12, tzinfo=timezone.utc)
+START = datetime(2026, 5, 28, 12, tzinfo=UTC)
 
 
 def snapshot_path() -> Path:

@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from twin import plots
 from twin.cli import app
 from twin.report import summary_table, write_report
-from twin.results import load, run_info, write_parquet_atomic
+from twin.results import load, run_info
+from twin.rundir import write_parquet_atomic
 from twin.runner import run_scenario
 
 # A 36 x 22 Walker shell, 10 min at 30 s: a moving target at 40° N (always served) and a

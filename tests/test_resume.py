@@ -8,7 +8,8 @@ import time
 
 import pandas as pd
 
-from twin.results import load, read_checkpoint, run_info
+from twin.results import load, run_info
+from twin.rundir import read_checkpoint
 
 SCENARIO = """
 [run]

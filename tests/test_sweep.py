@@ -20,8 +20,9 @@ import pytest
 import twin.results as results
 from twin.config.sweep_grammar import DEFAULT_MAX_RUNS, expand_sweep
 from twin.errors import InputError
+from twin.results import SWEEP_INFO, load_sweep
 from twin.runner import run_scenario
-from twin.sweep import SWEEP_INFO, SweepFailed, load_sweep, run_sweep, sweep_status
+from twin.sweep import SweepFailed, run_sweep, sweep_status
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT = REPO / "scenarios" / "default.toml"

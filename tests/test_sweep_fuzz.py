@@ -207,8 +207,8 @@ def test_dir_names_round_trip_through_load_sweep(value):
     import pandas as pd
 
     from twin.config.sweep_grammar import dir_segment, dir_text
-    from twin.results import write_json_atomic, write_parquet_atomic
-    from twin.sweep import load_sweep
+    from twin.results import load_sweep
+    from twin.rundir import write_json_atomic, write_parquet_atomic
 
     segment = dir_segment("serving.collaboration", value)
     name_bytes = len(segment.encode())

@@ -4,7 +4,7 @@ and the real-Starlink statistics (printed; recorded in docs/topology.md)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import networkx as nx
@@ -32,7 +32,7 @@ from twin.units import C_LIGHT
 MU = 3.986004418e14
 SHARED = Path(__file__).resolve().parents[1] / ".." / "shared"
 STARLINK_TLE = SHARED / "data" / "tle" / "starlink-2026-05-28.tle"
-EPOCH = datetime(2026, 5, 28, 12, 0, tzinfo=timezone.utc)
+EPOCH = datetime(2026, 5, 28, 12, 0, tzinfo=UTC)
 
 
 def ideal_walker(

@@ -5,15 +5,17 @@ import tomllib
 import numpy as np
 import pytest
 
-from twin.clock import Twin, entity_rng
+from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
 from twin.constellation import orbits
+from twin.epoch import entity_rng
 from twin.geometry import geodetic_to_ecef
 from twin.isac.estimation.locate import draw_prior_centre
 from twin.isac.physics import crb
 from twin.isac.physics.channel import comm_channels, sinr_rate
 from twin.isac.physics.model import isac_array_frames, reflection_coefficients
 from twin.isac.physics.transmit import matched_filter_isotropic
+from twin.processes import attach
 from twin.processes.isac import isac_params, ue_offsets_enu, ue_positions_around
 from twin.results import load
 from twin.units import dbm_to_w
@@ -70,6 +72,7 @@ def _run(tmp_path, **kw):
     }
     scenario = scenario_from_dict(tomllib.loads(PAPER.format(**values)), base_dir=tmp_path)
     twin = Twin(scenario, tmp_path / "run")
+    attach(twin)
     twin.run()
     return scenario, twin, load(tmp_path / "run")
 
@@ -164,6 +167,7 @@ def test_paper_design_path_on_the_clock(tmp_path):
     data["isac"].update(design="paper", nx=2, nz=2, n_ue=2)
     data["serving"].update(group_size=3, collaboration="I")
     twin = Twin(scenario_from_dict(data, base_dir=tmp_path), tmp_path / "run")
+    attach(twin)
     twin.run()
     isac = load(tmp_path / "run")["isac"]
     assert (isac.design == "paper").all() and (isac.status == "ok").all()

@@ -4,12 +4,14 @@ import tomllib
 
 import numpy as np
 
-from twin.clock import Twin, entity_rng
+from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
 from twin.constellation import orbits
+from twin.epoch import entity_rng
 from twin.geometry import ecef_to_geodetic, geodetic_to_ecef, look_angles
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gdop
+from twin.processes import attach
 from twin.processes.pnt import cluster_offsets_en, cluster_positions
 from twin.results import load
 from twin.units import dbw_to_w
@@ -66,6 +68,7 @@ def _run(tmp_path, **kw):
     }
     scenario = scenario_from_dict(tomllib.loads(PAPER.format(**values)), base_dir=tmp_path)
     twin = Twin(scenario, tmp_path / "run")
+    attach(twin)
     twin.run()
     return scenario, twin, load(tmp_path / "run")
 

@@ -13,6 +13,7 @@ import pytest
 
 from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
+from twin.processes import attach
 from twin.processes.replan import (
     decide,
     decode_array,
@@ -20,7 +21,8 @@ from twin.processes.replan import (
     encode_array,
     unit_directions,
 )
-from twin.results import load, read_checkpoint, run_info
+from twin.results import load, run_info
+from twin.rundir import read_checkpoint
 
 BASE = """
 [run]
@@ -157,6 +159,7 @@ def _scenario(tmp_path, **kw):
 
 def test_every_n_holds_beams_and_records_their_degradation(tmp_path):
     twin = Twin(_scenario(tmp_path), tmp_path / "run")
+    attach(twin)
     twin.run()
     tables = load(tmp_path / "run")
     isac, pnt = tables["isac"], tables["pnt"]
@@ -183,12 +186,14 @@ def test_every_n_holds_beams_and_records_their_degradation(tmp_path):
 
 def test_every_epoch_plans_are_fresh_and_events_hold_longer(tmp_path):
     every = Twin(_scenario(tmp_path, policy="every_epoch"), tmp_path / "every")
+    attach(every)
     every.run()
     isac = load(tmp_path / "every")["isac"]
     ok = isac[isac.status == "ok"]
     assert ok.replanned.all() and (ok.plan_age_epochs == 0).all()
     # LEO satellites turn by ~7° per 10 s seen from the ground: the default 10° drift holds a plan
     events = Twin(_scenario(tmp_path, policy="on_event"), tmp_path / "events")
+    attach(events)
     events.run()
     ev = load(tmp_path / "events")["isac"]
     ev = ev[ev.status == "ok"]

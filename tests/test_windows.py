@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from twin.constellation import topology
-from twin.results import drop_parts_from, load, read_checkpoint, run_info, window_checkpoint_path
+from twin.results import load, run_info
+from twin.rundir import drop_parts_from, read_checkpoint, window_checkpoint_path
 from twin.runner import run_scenario
 from twin.windows import central_chain, run_window, window_spans
 

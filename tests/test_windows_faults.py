@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 from test_windows import assert_tables_equal, write_scenario
 
-from twin.results import read_json, run_info, window_checkpoint_path
+from twin.results import run_info
+from twin.rundir import read_json, window_checkpoint_path
 from twin.runner import run_scenario
 from twin.windows import window_spans
 

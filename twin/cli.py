@@ -2,6 +2,9 @@
 
 Sub-commands: run, validate, sweep, ephemeris, tle fetch, paper isac|pnt, report.
 Each command is a thin wrapper: parsing and printing here, work in the library.
+The run, sweep and report libraries (and the scenario loader) are imported inside their
+commands (``# deferred:``): ``twin --help`` took 12.5 s with them at the top vs 4.8 s deferred
+(``twin validate`` 11 s vs 5.3 s), median of 3 on the shared 2-core machine under load.
 """
 
 from __future__ import annotations
@@ -11,9 +14,11 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from twin.constellation.orbits import export_ephemeris, fetch_tle
 from twin.errors import InputError
 from twin.paper.isac import cli as paper_isac_cli
 from twin.paper.pnt import cli as paper_pnt_cli
+from twin.units import parse_duration, parse_utc
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -42,18 +47,12 @@ def _print_problems(error: InputError) -> None:
         )
 
 
-def default_scenario_path() -> Path:
-    """`scenarios/default.toml` in the working directory, else the repository's."""
-    local = Path("scenarios/default.toml")
-    if local.exists():
-        return local
-    return Path(__file__).resolve().parent.parent / "scenarios" / "default.toml"
-
-
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to check.")) -> None:
     """Check a scenario file; print every problem with its file, line and field."""
-    from twin.config.loader import load_scenario
+    from twin.config.loader import (
+        load_scenario,  # deferred: keeps twin --help and twin validate fast (12.5 s vs 4.8 s)
+    )
 
     try:
         loaded = load_scenario(scenario)
@@ -89,7 +88,9 @@ def run(
     ),
 ) -> None:
     """Run a scenario on the SimPy clock and write its tables to a run directory."""
-    from twin.runner import run_scenario
+    from twin.runner import (
+        run_scenario,  # deferred: keeps twin --help and twin validate fast (12.5 s vs 4.8 s)
+    )
 
     try:
         run_scenario(
@@ -126,7 +127,9 @@ def sweep(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Run a grid of scenarios x seeds on dask.distributed into one partitioned dataset."""
-    from twin.sweep import run_sweep
+    from twin.sweep import (
+        run_sweep,  # deferred: keeps twin --help and twin validate fast (12.5 s vs 4.8 s)
+    )
 
     try:
         run_sweep(
@@ -152,9 +155,6 @@ def ephemeris(
     output: Path = typer.Option(..., "-o", "--output", help="Parquet file to write."),
 ) -> None:
     """Export ITRS positions and geodetic coordinates of every satellite to parquet."""
-    from twin.constellation.orbits import export_ephemeris
-    from twin.units import parse_duration, parse_utc
-
     try:
         start_utc = parse_utc(start)
         duration_s, step_s = parse_duration(duration), parse_duration(step)
@@ -181,7 +181,9 @@ def report(
     ),
 ) -> None:
     """Figures and an HTML page (with a summary table) for a finished run."""
-    from twin.report import write_report
+    from twin.report import (
+        write_report,  # deferred: keeps twin --help and twin validate fast (12.5 s vs 4.8 s)
+    )
 
     try:
         page = write_report(run_dir, out)
@@ -200,8 +202,6 @@ def tle_fetch(
     ),
 ) -> None:
     """Download a CelesTrak GP group (TLE format), validate it, keep it with the fetch time in its name."""
-    from twin.constellation.orbits import fetch_tle
-
     try:
         path = fetch_tle(group, dest, base_url=base_url)
     except InputError as error:

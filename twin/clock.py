@@ -1,4 +1,4 @@
-"""The SimPy clock that drives a run.
+"""The SimPy clock that drives a run: the orbit process and the inboxes of its subscribers.
 
 One `Twin` per run. `Twin.run()` starts a SimPy environment whose time is
 seconds since the scenario start, and two kinds of processes:
@@ -6,16 +6,18 @@ seconds since the scenario start, and two kinds of processes:
 - the **orbit process** (one): at every step it propagates the constellation
   (in blocks of epochs, vectorised), computes look angles from every ground
   entity, rebuilds the ISL graph, picks each entity's serving group, tracks
-  handovers, and publishes an `Epoch`;
-- **subscribers**: any number of processes that receive every `Epoch`. The
-  foundation's own recorder is one; sensing, positioning and beam planning
-  hang on the clock the same way::
+  handovers, and publishes an `Epoch` (``twin.epoch``);
+- **subscribers**: any number of processes that receive every `Epoch`. The clock knows
+  none of them: whoever builds a Twin subscribes them (``twin.processes.attach``: the
+  foundation's recorder, then ISAC and PNT). A subscriber is a factory called with the
+  run's :class:`twin.epoch.RunContext` (its only way to write) and its inbox::
 
-      def my_process(twin, inbox):
+      def my_process(context, inbox):
           while True:
               epoch = yield inbox.get()      # an Epoch, in time order
-              rows = ...                      # use epoch.sat_pos, epoch.groups, epoch.rng
-              twin.recorder.add("my_table", rows)
+              rng = entity_rng(seed, epoch.index, g)   # twin.epoch: per entity and epoch
+              rows = ...                      # use epoch.sat_pos, epoch.groups, rng
+              context.record("my_table", rows)
 
       twin = Twin(scenario, run_dir)
       twin.subscribe(my_process)
@@ -24,10 +26,13 @@ seconds since the scenario start, and two kinds of processes:
   A subscriber must finish its work on an epoch without yielding a timeout
   (all of an epoch's work happens at that epoch's simulated time), so that a
   checkpoint taken before epoch i is published covers every row of epochs < i.
+  A subscriber registered with ``stateful=True`` is checkpointed: it has ``name``,
+  ``state()`` / ``load_state(state)``, ``window_boundary(index)`` and ``seed_from_epoch(epoch)``.
 
-Every epoch's random draws come from `epoch.rng`, a generator seeded with
-`SeedSequence([seed, epoch_index])`, so a resumed or split run draws the same
-numbers as an uninterrupted one.
+The clock draws no random numbers: ``twin.epoch`` lists where every draw of a run comes
+from (none runs across epochs), so a resumed or split run draws the same numbers as an
+uninterrupted one. The run directory (checkpoints, run.json, the Recorder's parts) is a
+``twin.rundir.RunDirectory``.
 
 Window boundaries (``[run] window``, docs/twin.md "Windowed runs"): before epoch ``b``
 with ``b > 0`` and ``b % window == 0`` is published, every stateful process's
@@ -39,86 +44,22 @@ starts, tracked estimates). Serial and windowed runs both do this, so a window
 
 from __future__ import annotations
 
-import os
-import platform
 import time as wallclock
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 import simpy
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
-from twin import __version__, geometry
+from twin import geometry
 from twin.constellation import orbits, topology
 from twin.constellation.handover import HandoverTracker
-from twin.results import (
-    RESOLVED_SCENARIO,
-    RUN_INFO,
-    Recorder,
-    current_rss_mb,
-    drop_parts_from,
-    read_checkpoint,
-    read_json,
-    window_checkpoint_path,
-    write_json_atomic,
-)
-from twin.units import C_LIGHT
+from twin.epoch import Epoch, GroundEntities, RunContext
+from twin.rundir import RUN_INFO, RunDirectory, read_json, window_checkpoint_path
 
 PROPAGATION_BLOCK = 60  # epochs propagated per vectorised SGP4 call
-
-
-@dataclass
-class Epoch:
-    """What the orbit process knows at one epoch.
-
-    Shapes: S satellites, G ground entities (targets then terminals).
-    """
-
-    index: int
-    time: pd.Timestamp  # UTC
-    sat_pos: np.ndarray  # (S, 3) ITRS metres
-    sat_vel: np.ndarray  # (S, 3) ITRS m/s
-    sat_valid: np.ndarray  # (S,) bool: SGP4 returned no error
-    ground_pos: np.ndarray  # (G, 3) ITRS metres
-    elevation: np.ndarray  # (G, S) radians
-    azimuth: np.ndarray  # (G, S) radians
-    range_m: np.ndarray  # (G, S) metres
-    graph: nx.Graph  # ISL graph, nodes = satellite indices
-    groups: dict  # entity name -> topology.ServingGroup
-    handovers: list  # rows emitted this epoch
-    rng: np.random.Generator
-
-
-@dataclass
-class GroundEntities:
-    """Targets and terminals flattened into one list (targets first)."""
-
-    names: list[str]
-    roles: list[str]  # "target" | "terminal"
-    specs: list  # scenario entries, each with position_ecef(times_s)
-
-    @classmethod
-    def from_scenario(cls, scenario) -> "GroundEntities":
-        names, roles, specs = [], [], []
-        for role, entries in (("target", scenario.targets), ("terminal", scenario.terminals)):
-            for entry in entries:
-                names.append(entry.name)
-                roles.append(role)
-                specs.append(entry)
-        return cls(names, roles, specs)
-
-    def positions(self, times_s: np.ndarray) -> np.ndarray:
-        """(T, G, 3) Earth-fixed positions at `times_s` seconds from the start."""
-        if not self.specs:
-            return np.zeros((len(times_s), 0, 3))
-        return np.stack(
-            [np.asarray(spec.position_ecef(times_s), dtype=float) for spec in self.specs], axis=1
-        )
 
 
 @dataclass
@@ -133,38 +74,10 @@ class StageTimer:
         return now
 
 
-def epoch_rng(seed: int, index: int) -> np.random.Generator:
-    """The generator of epoch `index`: SeedSequence([seed, index])."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(index)]))
-
-
-def entity_rng(seed: int, index: int, entity: int) -> np.random.Generator:
-    """The generator of ground entity `entity` (its index, targets then terminals) at epoch
-    `index`: SeedSequence([seed, index, entity]). Processes draw from it so an entity's
-    numbers do not depend on the other entities or on the order of the processes."""
-    return np.random.default_rng(np.random.SeedSequence([int(seed), int(index), int(entity)]))
-
-
 def is_window_boundary(index: int, window: int) -> bool:
     """True at the epochs where processes forget their carried state: ``index > 0`` and a
     multiple of ``window`` (epochs)."""
     return index > 0 and index % int(window) == 0
-
-
-def free_run_dir(path: Path) -> Path:
-    """`path` if it is absent or empty, else the first free `path-2`, `path-3`, ...
-
-    A new run never writes into a directory that already holds results.
-    """
-    path = Path(path)
-    if not path.exists() or not any(path.iterdir()):
-        return path
-    n = 2
-    while True:
-        candidate = path.with_name(f"{path.name}-{n}")
-        if not candidate.exists() or not any(candidate.iterdir()):
-            return candidate
-        n += 1
 
 
 class Twin:
@@ -207,7 +120,6 @@ class Twin:
         categories, self.sat_name_codes = np.unique(self.sat_names.astype(str), return_inverse=True)
         self.sat_name_dtype = pd.CategoricalDtype(categories)  # names need not be unique
         self.ground = GroundEntities.from_scenario(scenario)
-        self.entity_index = {name: g for g, name in enumerate(self.ground.names)}
         self.ground_track = self.ground.positions(
             np.arange(self.n_epochs) * self.step_s
         )  # (T, G, 3)
@@ -227,18 +139,20 @@ class Twin:
         self.expected_central: tuple[int, np.ndarray] | None = (
             None  # (first epoch, (T, G) centrals) to check
         )
-        self.memory: list[dict] = []  # {epoch, rss_mb, wall_s, pid} at every checkpoint
-        self.info_extra: dict = {}  # more run.json keys (a windowed run's "mode", "workers", "windows")
-        self.wall_origin = (
-            wallclock.time(),
-            0.0,
-        )  # (unix time of this session's start, wall s of earlier sessions)
-        self.recorder = Recorder(
+        self.rundir = RunDirectory(
             self.run_dir,
             tuple(scenario.output.tables) + (("links",) if scenario.output.links else ()),
-            checkpoint_path=None
-            if self.span is None
-            else window_checkpoint_path(self.run_dir, self.span[0]),
+            {
+                "scenario": str(getattr(scenario, "source_path", "")),
+                "name": scenario.run.name,
+                "seed": int(scenario.run.seed),
+                "start": self.start.isoformat(),
+                "step_s": self.step_s,
+                "n_epochs": self.n_epochs,
+                "n_satellites": len(self.sat_names),
+                "n_ground_entities": len(self.ground.names),
+            },
+            self.span,
         )
         self.env: simpy.Environment | None = None
         self._inboxes: list[simpy.Store] = []
@@ -252,9 +166,18 @@ class Twin:
             "invalid_groups": 0,
         }
         self.stateful: dict = {}  # process name -> object with state() / load_state(state), checkpointed
-        from twin.processes import attach
-
-        self.processes = attach(self)
+        self.processes: list = []  # the stateful subscribers, in subscription order
+        self.context = RunContext(
+            scenario=scenario,
+            sat_names=self.sat_names,
+            sat_name_codes=self.sat_name_codes,
+            sat_name_dtype=self.sat_name_dtype,
+            ground=self.ground,
+            tables=self.rundir.recorder.tables,
+            record=self.record,
+            count=self.count,
+            stage=self.timer.add,
+        )
 
     # ------------------------------------------------------------------ setup
     def _plane_labels(self):
@@ -264,10 +187,25 @@ class Twin:
         r, v, _ = orbits.propagate_teme(c, self.times[:1].to_numpy())
         return topology.infer_planes(r[0], v[0])
 
-    def subscribe(self, process_factory) -> None:
-        """Register `process_factory(twin, inbox)`, a SimPy generator that gets
-        every Epoch from `inbox` (a simpy.Store). Call before `run()`."""
+    def subscribe(self, process_factory, *, stateful: bool = False) -> None:
+        """Register `process_factory(context, inbox)`, a SimPy generator that gets
+        every Epoch from `inbox` (a simpy.Store) and the run's `twin.epoch.RunContext`.
+        Call before `run()`. `stateful`: the factory is a process object with ``name``,
+        ``state()`` / ``load_state(state)`` (checkpointed under ``state.processes.<name>``),
+        ``window_boundary(index)`` and ``seed_from_epoch(epoch)``."""
         self._subscribers.append(process_factory)
+        if stateful:
+            self.stateful[process_factory.name] = process_factory
+            self.processes.append(process_factory)
+
+    # ------------------------------------------------------- the processes' sinks
+    def record(self, table: str, rows) -> None:
+        """Buffer `rows` of `table` for the next part (`twin.rundir.Recorder.add`)."""
+        self.rundir.recorder.add(table, rows)
+
+    def count(self, key: str, n) -> None:
+        """Add `n` to the summary count `key` (checkpointed, printed by `twin run`)."""
+        self.summary_counts[key] = self.summary_counts.get(key, 0) + n
 
     # ------------------------------------------------------------ the epochs
     def _propagated(self, index: int):
@@ -380,7 +318,6 @@ class Twin:
             graph=graph,
             groups=groups,
             handovers=handovers,
-            rng=epoch_rng(sc.run.seed, index),
         )
 
     # ------------------------------------------------------------- processes
@@ -401,60 +338,41 @@ class Twin:
             if index + 1 < self.stop_epoch:
                 yield self.env.timeout(self.step_s)
 
-    def wall_s(self) -> float:
-        """Wall seconds of this run so far (earlier sessions included)."""
-        return self.wall_origin[1] + wallclock.time() - self.wall_origin[0]
-
     def checkpoint(self, next_epoch: int) -> None:
+        """Write the parts and the checkpoint of every epoch before `next_epoch`."""
         started = wallclock.perf_counter()
-        self.memory.append(
-            {
-                "epoch": int(next_epoch),
-                "rss_mb": round(current_rss_mb(), 3),
-                "wall_s": round(self.wall_s(), 3),
-                "pid": os.getpid(),
-            }
-        )
-        extra = None
-        if self.span is not None:
-            extra = {
-                "first": self.span[0],
-                "stop": self.span[1],
-                "memory": self.memory,
-                "stage_s": self.timer.seconds,
-            }
-        self.recorder.flush(
+        self.rundir.checkpoint(
             next_epoch,
             {
                 "handovers": self.tracker.state(),
                 "summary": self.summary_counts,
                 "processes": {name: p.state() for name, p in self.stateful.items()},
             },
-            extra,
+            stage_s=self.timer.seconds,
         )
-        if self.span is None and next_epoch < self.n_epochs:
-            self._write_info("running", wall_s=0.0)  # the memory samples, for plots of a long run
         self.timer.add("recording", started)
 
     # ----------------------------------------------------------------- run
+    def _load_state(self, state: dict) -> None:
+        """The handover tracker's and the stateful processes' state of a checkpoint."""
+        self.tracker = HandoverTracker.from_state(state["handovers"])
+        for name, process_state in state.get("processes", {}).items():
+            if name in self.stateful:
+                self.stateful[name].load_state(process_state)
+
     def _prepare_window(self) -> None:
         """A window `span` = [first, stop): continue from its checkpoint, or start fresh:
         seed the handover tracker and the processes' geometry-only state by building epoch
         first-1 (with the pre-pass's central at first-2 as the previous central)."""
         first, stop = self.span
-        path = window_checkpoint_path(self.run_dir, first)
-        checkpoint = read_json(path) if path.exists() else None
+        checkpoint = self.rundir.open_window()
         if checkpoint is not None:
             self.first_epoch = int(checkpoint["next_epoch"])
-            self.memory = list(checkpoint.get("memory", []))
             self.timer.seconds = dict(checkpoint.get("stage_s", {}))
             self.summary_counts = dict(checkpoint["state"]["summary"])
             if self.first_epoch >= stop:
                 return
-            self.tracker = HandoverTracker.from_state(checkpoint["state"]["handovers"])
-            for name, state in checkpoint["state"].get("processes", {}).items():
-                if name in self.stateful:
-                    self.stateful[name].load_state(state)
+            self._load_state(checkpoint["state"])
         else:
             self.first_epoch = first
             if first > 0:
@@ -475,91 +393,21 @@ class Twin:
                     first - 1
                 )  # its rows are not recorded: epoch first-1 belongs to the previous window
                 for process in self.stateful.values():
-                    process.seed_from_epoch(self, before)
-        drop_parts_from(self.run_dir, self.first_epoch, stop)
-        self.recorder.chunk_first_epoch = self.first_epoch
+                    process.seed_from_epoch(before)
+        self.rundir.start_at(self.first_epoch)
 
     def _prepare_directory(self) -> None:
         if self.span is not None:
             self._prepare_window()
             return
         if self.resume:
-            checkpoint = read_checkpoint(self.run_dir)
-            info = read_json(self.run_dir / RUN_INFO)
-            self.memory = [
-                m
-                for m in info.get("memory", [])
-                if checkpoint is None or m["epoch"] <= checkpoint["next_epoch"]
-            ]
-            self.wall_origin = (self.wall_origin[0], float(info.get("wall_s_total", 0.0)))
-            if info.get("status") == "complete":
-                self.first_epoch = self.n_epochs
-                if checkpoint is not None:
-                    self.summary_counts = dict(checkpoint["state"]["summary"])
-                return
-            if checkpoint is None:
-                drop_parts_from(self.run_dir, 0)
-                self.first_epoch = 0
-            else:
-                self.first_epoch = int(checkpoint["next_epoch"])
-                drop_parts_from(self.run_dir, self.first_epoch)
-                self.tracker = HandoverTracker.from_state(checkpoint["state"]["handovers"])
-                self.summary_counts = dict(checkpoint["state"]["summary"])
-                for name, state in checkpoint["state"].get("processes", {}).items():
-                    if name in self.stateful:
-                        self.stateful[name].load_state(state)
-            self.recorder.chunk_first_epoch = self.first_epoch
+            self.first_epoch, state = self.rundir.resume()
+            if state is not None:
+                self.summary_counts = dict(state["summary"])
+                if self.first_epoch < self.n_epochs:
+                    self._load_state(state)
             return
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(self.run_dir / RESOLVED_SCENARIO, self.scenario.to_resolved_dict())
-        self._write_info("running", wall_s=0.0)
-
-    def _write_info(self, status: str, *, wall_s: float) -> None:
-        import sgp4
-        import skyfield
-
-        previous = {}
-        if (self.run_dir / RUN_INFO).exists():
-            previous = read_json(self.run_dir / RUN_INFO)
-        wall_total = float(previous.get("wall_s_total", 0.0)) + wall_s
-        info = {
-            "status": status,
-            "scenario": str(getattr(self.scenario, "source_path", "")),
-            "name": self.scenario.run.name,
-            "seed": int(self.scenario.run.seed),
-            "start": self.start.isoformat(),
-            "step_s": self.step_s,
-            "n_epochs": self.n_epochs,
-            "n_satellites": len(self.sat_names),
-            "n_ground_entities": len(self.ground.names),
-            "tables": list(self.recorder.tables),
-            "versions": {
-                "twin": __version__,
-                "python": platform.python_version(),
-                "numpy": np.__version__,
-                "pandas": pd.__version__,
-                "sgp4": sgp4.__version__,
-                "skyfield": skyfield.__version__,
-                "simpy": simpy.__version__,
-                "networkx": nx.__version__,
-            },
-            "wall_s_total": wall_total,
-            "memory": self.memory,
-            "sessions": previous.get("sessions", [])
-            + (
-                [
-                    {
-                        "wall_s": wall_s,
-                        "stage_s": self.timer.seconds,
-                        "ended": datetime.now(timezone.utc).isoformat(),
-                    }
-                ]
-                if wall_s
-                else []
-            ),
-            **self.info_extra,
-        }
-        write_json_atomic(self.run_dir / RUN_INFO, info)
+        self.rundir.start_fresh(self.scenario.to_resolved_dict())
 
     def run(self) -> dict:
         """Run (or resume) to the end; returns the run.json contents (a window: its
@@ -574,173 +422,19 @@ class Twin:
         if self.first_epoch < self.n_epochs:
             self._run_env()
             self.checkpoint(self.n_epochs)
-        self._write_info("complete", wall_s=wallclock.perf_counter() - wall_started)
+        self.rundir.write_info(
+            "complete", wall_s=wallclock.perf_counter() - wall_started, stage_s=self.timer.seconds
+        )
         return read_json(self.run_dir / RUN_INFO)
 
     def _run_env(self) -> None:
-        """The SimPy environment from `first_epoch` to `stop_epoch`: the orbit process, the
-        foundation's recorder and the subscribers."""
+        """The SimPy environment from `first_epoch` to `stop_epoch`: the orbit process and the
+        subscribers, in subscription order."""
         self.env = simpy.Environment(initial_time=self.first_epoch * self.step_s)
         self._inboxes = []
-        for factory in [recorder_process] + self._subscribers:
+        for factory in self._subscribers:
             inbox = simpy.Store(self.env)
             self._inboxes.append(inbox)
-            self.env.process(factory(self, inbox))
+            self.env.process(factory(self.context, inbox))
         self.env.process(self._orbit_process())
         self.env.run()
-
-
-def edge_arrays(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The ISL edges of one epoch's graph as arrays: endpoints a, b (E,) satellite indices,
-    lengths (E,) m, inter (E,) bool (inter-plane). Read from the topology module's edge arrays
-    when the graph has them (no networkx materialisation), else from the networkx edges."""
-    arrays = graph.graph.get("edges")
-    if arrays is None:  # a graph built without the topology module's edge arrays
-        data = list(graph.edges(data=True))
-        a = np.array([u for u, _, _ in data], dtype=np.int64)
-        b = np.array([v for _, v, _ in data], dtype=np.int64)
-        lengths = np.array([d["length_m"] for _, _, d in data], dtype=float)
-        inter = np.array([d.get("kind") == "inter" for _, _, d in data], dtype=bool)
-        return a, b, lengths, inter
-    return (
-        np.asarray(arrays["a"]),
-        np.asarray(arrays["b"]),
-        np.asarray(arrays["length_m"], dtype=float),
-        np.asarray(arrays["kind_inter"], dtype=bool),
-    )
-
-
-def isl_summary(epoch: Epoch) -> dict:
-    """One `isl` row: link counts, lengths and connectivity of the valid satellites."""
-    a, b, lengths, inter = edge_arrays(epoch.graph)
-    n = len(epoch.sat_valid)
-    adjacency = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
-    _, component = connected_components(adjacency, directed=False)
-    sizes = (
-        np.bincount(component[epoch.sat_valid]) if epoch.sat_valid.any() else np.zeros(0, dtype=int)
-    )
-    sizes = sizes[sizes > 0]
-    return {
-        "epoch": epoch.index,
-        "time": epoch.time,
-        "n_links": int(len(a)),
-        "n_intra": int((~inter).sum()),
-        "n_inter": int(inter.sum()),
-        "mean_length_km": float(lengths.mean() / 1e3) if len(lengths) else np.nan,
-        "max_length_km": float(lengths.max() / 1e3) if len(lengths) else np.nan,
-        "n_components": int(len(sizes)),
-        "largest_component": int(sizes.max()) if len(sizes) else 0,
-    }
-
-
-def links_frame(
-    epoch: Epoch, time: pd.Timestamp, name_codes: np.ndarray, names: pd.CategoricalDtype
-) -> pd.DataFrame:
-    """The `links` rows of one epoch (one per ISL), columnar. Satellite names are categoricals
-    (``name_codes`` (S,) satellite index -> code in ``names``; 2 bytes a row instead of a
-    Python string, written to parquet as plain strings), so a 10k-satellite epoch (~16k links)
-    buffers under 1 MB until the next checkpoint instead of one dict per link."""
-    a, b, lengths, inter = edge_arrays(epoch.graph)
-    return pd.DataFrame(
-        {
-            "epoch": np.full(len(a), epoch.index, dtype=np.int64),
-            "time": pd.DatetimeIndex([time]).repeat(len(a)),
-            "sat_a": pd.Categorical.from_codes(name_codes[a], dtype=names),
-            "sat_b": pd.Categorical.from_codes(name_codes[b], dtype=names),
-            "kind": pd.Categorical.from_codes(inter.astype(np.int8), categories=["intra", "inter"]),
-            "length_km": lengths / 1e3,
-            "delay_ms": lengths / C_LIGHT * 1e3,
-        }
-    )
-
-
-def recorder_process(twin: Twin, inbox: simpy.Store):
-    """The foundation's tables: epochs, visibility, isl, groups, handovers (and links)."""
-    scenario = twin.scenario
-    mask = scenario.visibility.mask_elevation_rad
-    names = twin.sat_names
-    while True:
-        epoch: Epoch = yield inbox.get()
-        started = wallclock.perf_counter()
-        time = epoch.time
-        visible = epoch.elevation >= mask  # (G, S)
-        n_visible = visible.sum(axis=1)
-        lat, lon, alt = (
-            geometry.ecef_to_geodetic(epoch.ground_pos) if len(epoch.ground_pos) else ([], [], [])
-        )
-        centrals = np.array([epoch.groups[e].central for e in twin.ground.names], dtype=int)
-        sub_lat, sub_lon, sub_alt = geometry.ecef_to_geodetic(
-            epoch.sat_pos[np.maximum(centrals, 0)]
-        )
-        visibility_rows, group_rows = [], []
-        for g, entity in enumerate(twin.ground.names):
-            best = int(np.argmax(epoch.elevation[g])) if epoch.elevation.shape[1] else -1
-            best_visible = best >= 0 and visible[g, best]
-            visibility_rows.append(
-                {
-                    "epoch": epoch.index,
-                    "time": time,
-                    "entity": entity,
-                    "role": twin.ground.roles[g],
-                    "lat_deg": float(np.degrees(lat[g])),
-                    "lon_deg": float(np.degrees(lon[g])),
-                    "alt_m": float(alt[g]),
-                    "n_visible": int(n_visible[g]),
-                    "best_sat": str(names[best]) if best_visible else "",
-                    "best_elevation_deg": float(np.degrees(epoch.elevation[g, best]))
-                    if best_visible
-                    else np.nan,
-                    "best_range_km": float(epoch.range_m[g, best] / 1e3)
-                    if best_visible
-                    else np.nan,
-                }
-            )
-            group = epoch.groups[entity]
-            central = group.central
-            group_rows.append(
-                {
-                    "epoch": epoch.index,
-                    "time": time,
-                    "entity": entity,
-                    "role": twin.ground.roles[g],
-                    "valid": bool(group.valid),
-                    "reason": group.reason,
-                    "central": str(names[central]) if central >= 0 else "",
-                    "central_elevation_deg": float(np.degrees(epoch.elevation[g, central]))
-                    if central >= 0
-                    else np.nan,
-                    "central_range_km": float(epoch.range_m[g, central] / 1e3)
-                    if central >= 0
-                    else np.nan,
-                    "central_lat_deg": float(np.degrees(sub_lat[g])) if central >= 0 else np.nan,
-                    "central_lon_deg": float(np.degrees(sub_lon[g])) if central >= 0 else np.nan,
-                    "central_alt_km": float(sub_alt[g] / 1e3) if central >= 0 else np.nan,
-                    "n_members": len(group.members),
-                    "members": ";".join(str(names[m]) for m in group.members),
-                }
-            )
-            twin.summary_counts["invalid_groups"] += int(not group.valid)
-        twin.recorder.add("isl", [isl_summary(epoch)])
-        if "links" in twin.recorder.tables:
-            twin.recorder.add(
-                "links", links_frame(epoch, time, twin.sat_name_codes, twin.sat_name_dtype)
-            )
-        twin.recorder.add(
-            "epochs",
-            [
-                {
-                    "epoch": epoch.index,
-                    "time": time,
-                    "n_valid_sats": int(epoch.sat_valid.sum()),
-                    "mean_visible": float(n_visible.mean()) if len(n_visible) else np.nan,
-                    "n_handovers": len(epoch.handovers),
-                }
-            ],
-        )
-        twin.recorder.add("visibility", visibility_rows)
-        twin.recorder.add("groups", group_rows)
-        twin.recorder.add("handovers", epoch.handovers)
-        twin.summary_counts["handovers"] += len(epoch.handovers)
-        twin.summary_counts["visible_sum"] += float(n_visible.sum())
-        twin.summary_counts["visible_n"] += int(len(n_visible))
-        twin.timer.add("recording", started)

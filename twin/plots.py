@@ -15,7 +15,7 @@ label with its unit. Times are plotted as UTC.
 from __future__ import annotations
 
 import re
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 import matplotlib.dates as mdates
 import numpy as np

@@ -17,15 +17,16 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 
 from twin import plots
-from twin.results import RESOLVED_SCENARIO, RUN_INFO, load, read_json
+from twin.results import load
+from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, read_json
 
 #: Handover kinds always given a column in the summary (others are added when they occur).
 BASE_KINDS = ("central", "group", "interruption", "restored")

@@ -1,177 +1,31 @@
-"""Run directories: the Recorder that writes tidy tables as parquet parts with
-atomic checkpoints, and `load()` that reads them back as pandas DataFrames.
+"""Reading runs and sweeps back: a run directory's or a sweep directory's tables as pandas
+DataFrames, and a run's metadata.
 
-Layout of a run directory::
-
-    run_dir/
-      scenario.resolved.json   the scenario with every default filled in
-      run.json                 versions, seed, satellites, epochs, status, wall-clock figures
-      checkpoint.json          next epoch to run and the state carried between epochs
-      tables/<table>/part-<first_epoch:08d>.parquet
-      windows/<first_epoch:08d>.json   (windowed runs, `twin run --workers N`) one checkpoint per
-                               window: next epoch, carried state, stage times, memory samples
-      windows/centrals.npy     (windowed runs) the pre-pass's central satellite per epoch x entity
-
-Each part holds the rows of the epochs ``[first_epoch, first_epoch + checkpoint_every)``.
-A part is written to a temporary name and renamed into place, and the checkpoint
-is renamed into place after its parts, so a killed run leaves either a complete
-part or none. On resume, parts at or after the checkpoint's ``next_epoch`` (written
-after the last checkpoint) are deleted and those epochs are run again; since
-every epoch draws its randomness from ``SeedSequence([seed, epoch])``, the
-resumed tables equal an uninterrupted run's.
+:func:`load` reads the parquet parts of a run directory (layout: ``twin.rundir``, which writes
+them) as one DataFrame per table, indexed by UTC time; given a sweep directory (one holding
+``sweep.json``, written by ``twin.sweep``) it reads every complete run of the sweep as one
+DataFrame per table (:func:`load_sweep`, hive-partitioned parquet dataset, one column per swept
+parameter and ``seed``). :func:`run_info` is the run's ``run.json``.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import re
-import resource
-from dataclasses import dataclass, field
+import warnings
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-PART_RE = re.compile(r"^part-(\d{8})\.parquet$")
-CHECKPOINT = "checkpoint.json"
-RUN_INFO = "run.json"
-RESOLVED_SCENARIO = "scenario.resolved.json"
-WINDOWS = "windows"
+from twin.rundir import PART_RE, RUN_INFO, read_json, run_status
 
+__all__ = ["SWEEP_INFO", "load", "load_sweep", "run_info"]
 
-def window_checkpoint_path(run_dir: Path, first_epoch: int) -> Path:
-    """The checkpoint of the window starting at `first_epoch` in a windowed run."""
-    return Path(run_dir) / WINDOWS / f"{int(first_epoch):08d}.json"
-
-
-def current_rss_mb() -> float:
-    """This process's resident set size now, MiB (``/proc/self/statm``; where that is
-    missing, the peak RSS from ``resource.getrusage``, which never decreases)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            pages = int(handle.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
-
-
-def write_json_atomic(path: Path, data) -> None:
-    """Write JSON to `path` via a temporary file and an atomic rename."""
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2, sort_keys=True, default=str)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write a DataFrame as parquet via a temporary file and an atomic rename. Categorical
-    columns are written as plain strings (cast inside Arrow: no Python string per row)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    table = pa.Table.from_pandas(frame, preserve_index=False)
-    for i, column in enumerate(table.schema):
-        if pa.types.is_dictionary(column.type):
-            table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
-    pq.write_table(table, tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
-
-
-def read_json(path: Path):
-    with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-@dataclass
-class Recorder:
-    """Buffers rows per table and flushes them as one parquet part per chunk.
-
-    `add(table, rows)` takes a list of dicts (one per row). `flush(next_epoch,
-    state)` writes every buffered table as the part starting at the chunk's
-    first epoch, then the checkpoint. Tables listed in `tables` are written;
-    rows for other tables are dropped at `add` time.
-    """
-
-    run_dir: Path
-    tables: tuple[str, ...]
-    chunk_first_epoch: int = 0
-    checkpoint_path: Path | None = None  # default run_dir / checkpoint.json
-    _rows: dict[str, list[dict]] = field(default_factory=dict)
-
-    def add(self, table: str, rows: list[dict] | pd.DataFrame) -> None:
-        """Buffer rows of `table`: a list of dicts, or a DataFrame (columnar, for big tables;
-        a table takes one kind or the other)."""
-        if table not in self.tables or not len(rows):
-            return
-        buffered = self._rows.setdefault(table, [])
-        if isinstance(rows, pd.DataFrame):
-            buffered.append(rows)
-        else:
-            buffered.extend(rows)
-
-    def flush(self, next_epoch: int, state: dict, extra: dict | None = None) -> None:
-        """Write the buffered chunk and then the checkpoint (in that order); `extra` adds
-        top-level keys to the checkpoint JSON."""
-        for table, rows in self._rows.items():
-            if isinstance(rows[0], pd.DataFrame):
-                frame = pd.concat(rows, ignore_index=True)
-            else:
-                frame = pd.DataFrame.from_records(rows)
-            write_parquet_atomic(
-                frame,
-                Path(self.run_dir)
-                / "tables"
-                / table
-                / f"part-{self.chunk_first_epoch:08d}.parquet",
-            )
-        self._rows = {}
-        path = (
-            self.checkpoint_path
-            if self.checkpoint_path is not None
-            else Path(self.run_dir) / CHECKPOINT
-        )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(path, {**(extra or {}), "next_epoch": int(next_epoch), "state": state})
-        self.chunk_first_epoch = int(next_epoch)
-
-
-def read_checkpoint(run_dir: Path) -> dict | None:
-    path = Path(run_dir) / CHECKPOINT
-    return read_json(path) if path.exists() else None
-
-
-TMP_PART_RE = re.compile(r"^\.part-(\d{8})\.parquet\.tmp$")
-
-
-def drop_parts_from(run_dir: Path, first_epoch: int, stop: int | None = None) -> list[Path]:
-    """Delete parts whose first epoch is >= `first_epoch` (written after the last
-    checkpoint by a run that was then killed) and stray temporary files.
-
-    With `stop` (a window of a windowed run), only parts and temporary parts whose first
-    epoch is in ``[first_epoch, stop)`` go: other windows may be writing at the same time.
-    """
-    removed = []
-    tables = Path(run_dir) / "tables"
-    if not tables.exists():
-        return removed
-    for part in sorted(tables.glob("*/*")):
-        match = PART_RE.match(part.name)
-        if stop is None:
-            gone = (match and int(match.group(1)) >= first_epoch) or part.name.endswith(".tmp")
-        else:
-            match = match or TMP_PART_RE.match(part.name)
-            gone = bool(match) and first_epoch <= int(match.group(1)) < stop
-        if gone:
-            part.unlink(missing_ok=True)
-            removed.append(part)
-    return removed
+#: The file that makes a directory a sweep directory (written by ``twin.sweep``).
+SWEEP_INFO = "sweep.json"
 
 
 def _read_table(table_dir: Path) -> pd.DataFrame:
@@ -189,13 +43,11 @@ def load(run_dir: str | Path, tables: list[str] | None = None) -> dict[str, pd.D
     Each table is the concatenation of its parts in epoch order, indexed by
     its ``time`` column (a UTC DatetimeIndex, ready for ``resample``,
     ``rolling`` and ``groupby``). A sweep directory (one holding ``sweep.json``)
-    is read by ``twin.sweep.load_sweep`` instead.
+    is read by :func:`load_sweep` instead.
     """
     if (
-        Path(run_dir) / "sweep.json"
+        Path(run_dir) / SWEEP_INFO
     ).exists():  # a sweep directory: one DataFrame per table over all runs
-        from twin.sweep import load_sweep
-
         return load_sweep(run_dir, tables)
     root = Path(run_dir) / "tables"
     if not root.exists():
@@ -215,3 +67,93 @@ def load(run_dir: str | Path, tables: list[str] | None = None) -> dict[str, pd.D
 def run_info(run_dir: str | Path) -> dict:
     """The run's metadata (run.json)."""
     return read_json(Path(run_dir) / RUN_INFO)
+
+
+def _column(values: list) -> pd.Series:
+    if all(isinstance(v, (str, int, float, bool)) for v in values):
+        return pd.Series(values)
+    return pd.Series(
+        [json.dumps(v) if isinstance(v, (list, dict)) else v for v in values], dtype=object
+    )
+
+
+def load_sweep(
+    path: str | Path, tables: list[str] | None = None, *, include_incomplete: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Every table of every complete run of a sweep, concatenated, keyed by table name.
+
+    The run directories (``runs/<param>=<value>/.../seed=<s>/tables/<table>/part-*.parquet``)
+    are read as one pyarrow dataset with hive partitioning; each DataFrame has
+    the run's rows in epoch order, runs in sweep order, one column per swept
+    parameter (the values as written in the sweep file; lists/tables as JSON
+    text) and ``seed``, indexed by the UTC ``time`` like ``twin.results.load``.
+    Runs that are not complete are left out (with a warning) unless
+    ``include_incomplete``.
+    """
+    sweep_dir = Path(path)
+    info = read_json(sweep_dir / SWEEP_INFO)
+    parameters: list[str] = list(info["parameters"])
+    dir_values: dict[str, dict[str, Any]] = info.get("dir_values", {})
+    runs = info["runs"]
+    left_out = [r["dir"] for r in runs if run_status(sweep_dir / r["dir"]) != "complete"]
+    if left_out and not include_incomplete:
+        warnings.warn(
+            f"{sweep_dir}: {len(left_out)} run(s) not complete, left out of the tables: {', '.join(left_out[:5])}"
+            f"{' ...' if len(left_out) > 5 else ''}",
+            stacklevel=2,
+        )
+        runs = [r for r in runs if r["dir"] not in left_out]
+    names = set(tables or [])
+    if not tables:
+        for run in runs:
+            run_dir = sweep_dir / run["dir"]
+            if (run_dir / RUN_INFO).exists():
+                names.update(read_json(run_dir / RUN_INFO).get("tables", []))
+            if (run_dir / "tables").exists():
+                names.update(p.name for p in (run_dir / "tables").iterdir() if p.is_dir())
+    keys = parameters + ["seed"]
+    partitioning = ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
+    result = {}
+    for name in sorted(names):
+        files = []
+        for run in runs:
+            table_dir = sweep_dir / run["dir"] / "tables" / name
+            if table_dir.exists():
+                files += [str(p) for p in sorted(table_dir.iterdir()) if PART_RE.match(p.name)]
+        if not files:
+            result[name] = pd.DataFrame(columns=keys)
+            continue
+        schemas = [pq.read_schema(f) for f in files]
+        data_schema = pa.unify_schemas(schemas, promote_options="permissive")
+        clash = [k for k in keys if k in data_schema.names]
+        if clash:
+            raise ValueError(
+                f"table {name!r} has column(s) {clash} named like swept parameters; cannot add them"
+            )
+        dataset = ds.dataset(
+            files,
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=str(sweep_dir / "runs"),
+            schema=pa.unify_schemas([data_schema, partitioning.schema]),
+        )
+        frame = dataset.to_table().to_pandas()
+        for key in keys:
+            texts = frame.pop(key).tolist()
+            if key == "seed":
+                values = [int(t) for t in texts]
+            else:
+                lookup = dir_values.get(key, {})
+                values = [
+                    lookup.get("" if t is None else t, t) for t in texts
+                ]  # hive reads "p=" as null
+            frame[key] = (
+                _column(values).to_numpy()
+                if key != "seed"
+                else pd.Series(values, dtype="int64").to_numpy()
+            )
+        frame = frame[keys + [c for c in frame.columns if c not in keys]]
+        if "time" in frame.columns:
+            frame = frame.set_index(pd.DatetimeIndex(frame.pop("time"), name="time"))
+        result[name] = frame
+    return result

@@ -1,4 +1,5 @@
-"""`twin run`: check everything, then run a scenario with progress and a summary.
+"""`twin run`: check everything, then run a scenario (serial, or windowed via `twin.windows`)
+with progress and a summary.
 
 All input checks (scenario schema, TLE records, SGP4 at the run's epochs)
 happen before the run directory is touched, so a refused run writes nothing.
@@ -22,15 +23,24 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from twin.clock import Twin, free_run_dir
+from twin.clock import Twin
+from twin.config.loader import load_scenario, scenario_from_dict
 from twin.constellation import orbits
 from twin.errors import InputError, Problem
-from twin.results import RESOLVED_SCENARIO, read_json
+from twin.processes import attach
+from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, free_run_dir, read_json
+from twin.windows import run_windowed
+
+
+def default_scenario_path() -> Path:
+    """`scenarios/default.toml` in the working directory, else the repository's."""
+    local = Path("scenarios/default.toml")
+    if local.exists():
+        return local
+    return Path(__file__).resolve().parent.parent / "scenarios" / "default.toml"
 
 
 def _scenario_for(scenario_path: Path | None, resume: Path | None):
-    from twin.config.loader import load_scenario, scenario_from_dict
-
     if resume is not None:
         resolved = Path(resume) / RESOLVED_SCENARIO
         if not resolved.exists():
@@ -39,8 +49,6 @@ def _scenario_for(scenario_path: Path | None, resume: Path | None):
             )
         return scenario_from_dict(read_json(resolved), source=str(resolved))
     if scenario_path is None:
-        from twin.cli import default_scenario_path
-
         scenario_path = default_scenario_path()
     return load_scenario(scenario_path)
 
@@ -91,11 +99,14 @@ def run_scenario(
     windowed_resume = False
     if resume is not None and (Path(resume) / "run.json").exists():
         windowed_resume = read_json(Path(resume) / "run.json").get("mode") == "windowed"
+    console = console or Console()
+    scenario, constellation = prepare(
+        scenario_path, resume=resume, console=None if quiet else console
+    )
     if workers > 1 or scheduler_address or windowed_resume:
-        from twin.windows import run_windowed
-
-        return run_windowed(
-            scenario_path,
+        run_dir, driver, wall_s = run_windowed(
+            scenario,
+            constellation,
             out=out,
             resume=resume,
             workers=max(int(workers), 1),
@@ -103,15 +114,15 @@ def run_scenario(
             quiet=quiet,
             console=console,
         )
-    console = console or Console()
-    scenario, constellation = prepare(
-        scenario_path, resume=resume, console=None if quiet else console
-    )
+        if not quiet:
+            print_summary(console, run_dir, read_json(run_dir / RUN_INFO), driver, wall_s)
+        return run_dir
     if resume is not None:
         run_dir = Path(resume)
     else:
         run_dir = free_run_dir(Path(out) if out is not None else Path(scenario.output.dir))
     twin = Twin(scenario, run_dir, resume=resume is not None, constellation=constellation)
+    attach(twin)
     started = wallclock.perf_counter()
     if quiet:
         info = twin.run()
@@ -157,7 +168,7 @@ def print_summary(console: Console, run_dir: Path, info: dict, twin: Twin, wall_
     table.add_row("handovers", f"{counts['handovers']}")
     table.add_row("epochs × entities without a valid group", f"{counts['invalid_groups']}")
     table.add_row("mean visible satellites", f"{mean_visible:.1f}")
-    for process in getattr(twin, "processes", []):
+    for process in twin.processes:
         if process.name == "isac":
             table.add_row(
                 "ISAC target-epochs (re-plans)",

@@ -11,8 +11,8 @@ sweep directory::
       sweep.toml        a copy of the sweep file (provenance)
       runs/<param1>=<value1>/.../seed=<s>/      one ordinary run directory per run
 
-The run directories are hive-partitioned: ``load_sweep(sweep_dir)`` reads
-every table of every complete run as one pyarrow dataset (partitioning
+The run directories are hive-partitioned: ``twin.results.load_sweep(sweep_dir)``
+(and ``twin.results.load(sweep_dir)``) reads every table of every complete run as one pyarrow dataset (partitioning
 ``"hive"``) and returns one DataFrame per table with a column per swept
 parameter and ``seed``.
 
@@ -28,30 +28,31 @@ import json
 import os
 import time as wallclock
 import traceback
-import warnings
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
+from threadpoolctl import threadpool_limits
 
+from twin.clock import Twin
+from twin.config.loader import scenario_from_dict
 from twin.config.sweep_grammar import RunSpec, Sweep, expand_sweep, scenario_key
+from twin.constellation import orbits
 from twin.errors import InputError, Problem
-from twin.results import PART_RE, RESOLVED_SCENARIO, RUN_INFO, read_json, write_json_atomic
+from twin.processes import attach
+from twin.results import SWEEP_INFO
+from twin.rundir import RESOLVED_SCENARIO, drop_parts_from, read_json, run_status, write_json_atomic
+from twin.runner import run_scenario
 
 __all__ = [
-    "SWEEP_INFO",
     "SweepFailed",
     "expand_sweep",
     "run_one",
     "run_sweep",
-    "load_sweep",
     "sweep_status",
 ]
 
-SWEEP_INFO = "sweep.json"
 SWEEP_COPY = "sweep.toml"
 #: Attempts dask makes for a task that raised (on top of the first one).
 TASK_RETRIES = 2
@@ -78,17 +79,6 @@ class SweepFailed(SystemExit):
 # one run (a dask task)
 
 
-def _run_status(run_dir: Path) -> str:
-    """``complete``, ``running`` (started, not finished) or ``absent``."""
-    info = Path(run_dir) / RUN_INFO
-    if not info.exists():
-        return "absent"
-    try:
-        return str(read_json(info).get("status", "running"))
-    except (OSError, ValueError):
-        return "running"
-
-
 def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = None) -> dict:
     """Run, resume or skip one run of a sweep, in this process; the dask task.
 
@@ -98,17 +88,9 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
     the run starts fresh. Returns ``{"status", "action", "wall_s"}`` where
     action is ``skipped``, ``resumed`` or ``ran``. BLAS runs on one thread.
     """
-    from threadpoolctl import threadpool_limits
-
-    from twin.clock import Twin
-    from twin.config.loader import scenario_from_dict
-    from twin.constellation import orbits
-    from twin.results import drop_parts_from
-    from twin.runner import run_scenario
-
     run_dir = Path(run_dir)
     started = wallclock.perf_counter()
-    status = _run_status(run_dir)
+    status = run_status(run_dir)
     if status == "complete":
         return {"status": "complete", "action": "skipped", "wall_s": 0.0}
     with threadpool_limits(1, user_api="blas"):
@@ -127,10 +109,12 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
                 drop_parts_from(
                     run_dir, 0
                 )  # a run that died before writing run.json wrote no table yet
-            Twin(built, run_dir, constellation=constellation).run()
+            twin = Twin(built, run_dir, constellation=constellation)
+            attach(twin)
+            twin.run()
             action = "ran"
     return {
-        "status": _run_status(run_dir),
+        "status": run_status(run_dir),
         "action": action,
         "wall_s": wallclock.perf_counter() - started,
     }
@@ -141,7 +125,7 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _run_scenario_dict(spec: RunSpec, sweep_dir: Path) -> dict:
@@ -170,7 +154,7 @@ def _prepare_dir(sweep: Sweep, sweep_dir: Path) -> list[dict]:
     entries = []
     for spec in sweep.runs:
         run_dir = sweep_dir / spec.rel_dir
-        status = _run_status(run_dir)
+        status = run_status(run_dir)
         resolved = run_dir / RESOLVED_SCENARIO
         if status != "absent" and resolved.exists():
             try:
@@ -378,7 +362,7 @@ def run_sweep(
         table.add_row("wall time", f"{wall_s:.1f} s")
         console.print(table)
         console.print(
-            f"tables: python -c \"import twin.sweep as s; print(s.load_sweep('{sweep_dir}'))\"",
+            f"tables: python -c \"import twin.results as r; print(r.load_sweep('{sweep_dir}'))\"",
             highlight=False,
         )
     if failures:
@@ -397,102 +381,4 @@ def run_sweep(
 def sweep_status(sweep_dir: str | Path) -> dict[str, str]:
     """Run directory (relative) -> status read from each run's run.json (``absent`` if never started)."""
     info = read_json(Path(sweep_dir) / SWEEP_INFO)
-    return {entry["dir"]: _run_status(Path(sweep_dir) / entry["dir"]) for entry in info["runs"]}
-
-
-# ---------------------------------------------------------------------------
-# reading a sweep back
-
-
-def _column(values: list) -> pd.Series:
-    if all(isinstance(v, (str, int, float, bool)) for v in values):
-        return pd.Series(values)
-    return pd.Series(
-        [json.dumps(v) if isinstance(v, (list, dict)) else v for v in values], dtype=object
-    )
-
-
-def load_sweep(
-    path: str | Path, tables: list[str] | None = None, *, include_incomplete: bool = False
-) -> dict[str, pd.DataFrame]:
-    """Every table of every complete run of a sweep, concatenated, keyed by table name.
-
-    The run directories (``runs/<param>=<value>/.../seed=<s>/tables/<table>/part-*.parquet``)
-    are read as one pyarrow dataset with hive partitioning; each DataFrame has
-    the run's rows in epoch order, runs in sweep order, one column per swept
-    parameter (the values as written in the sweep file; lists/tables as JSON
-    text) and ``seed``, indexed by the UTC ``time`` like ``twin.results.load``.
-    Runs that are not complete are left out (with a warning) unless
-    ``include_incomplete``.
-    """
-    import pyarrow as pa
-    import pyarrow.dataset as ds
-    import pyarrow.parquet as pq
-
-    sweep_dir = Path(path)
-    info = read_json(sweep_dir / SWEEP_INFO)
-    parameters: list[str] = list(info["parameters"])
-    dir_values: dict[str, dict[str, Any]] = info.get("dir_values", {})
-    runs = info["runs"]
-    left_out = [r["dir"] for r in runs if _run_status(sweep_dir / r["dir"]) != "complete"]
-    if left_out and not include_incomplete:
-        warnings.warn(
-            f"{sweep_dir}: {len(left_out)} run(s) not complete, left out of the tables: {', '.join(left_out[:5])}"
-            f"{' ...' if len(left_out) > 5 else ''}",
-            stacklevel=2,
-        )
-        runs = [r for r in runs if r["dir"] not in left_out]
-    names = set(tables or [])
-    if not tables:
-        for run in runs:
-            run_dir = sweep_dir / run["dir"]
-            if (run_dir / RUN_INFO).exists():
-                names.update(read_json(run_dir / RUN_INFO).get("tables", []))
-            if (run_dir / "tables").exists():
-                names.update(p.name for p in (run_dir / "tables").iterdir() if p.is_dir())
-    keys = parameters + ["seed"]
-    partitioning = ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
-    result = {}
-    for name in sorted(names):
-        files = []
-        for run in runs:
-            table_dir = sweep_dir / run["dir"] / "tables" / name
-            if table_dir.exists():
-                files += [str(p) for p in sorted(table_dir.iterdir()) if PART_RE.match(p.name)]
-        if not files:
-            result[name] = pd.DataFrame(columns=keys)
-            continue
-        schemas = [pq.read_schema(f) for f in files]
-        data_schema = pa.unify_schemas(schemas, promote_options="permissive")
-        clash = [k for k in keys if k in data_schema.names]
-        if clash:
-            raise ValueError(
-                f"table {name!r} has column(s) {clash} named like swept parameters; cannot add them"
-            )
-        dataset = ds.dataset(
-            files,
-            format="parquet",
-            partitioning=partitioning,
-            partition_base_dir=str(sweep_dir / "runs"),
-            schema=pa.unify_schemas([data_schema, partitioning.schema]),
-        )
-        frame = dataset.to_table().to_pandas()
-        for key in keys:
-            texts = frame.pop(key).tolist()
-            if key == "seed":
-                values = [int(t) for t in texts]
-            else:
-                lookup = dir_values.get(key, {})
-                values = [
-                    lookup.get("" if t is None else t, t) for t in texts
-                ]  # hive reads "p=" as null
-            frame[key] = (
-                _column(values).to_numpy()
-                if key != "seed"
-                else pd.Series(values, dtype="int64").to_numpy()
-            )
-        frame = frame[keys + [c for c in frame.columns if c not in keys]]
-        if "time" in frame.columns:
-            frame = frame.set_index(pd.DatetimeIndex(frame.pop("time"), name="time"))
-        result[name] = frame
-    return result
+    return {entry["dir"]: run_status(Path(sweep_dir) / entry["dir"]) for entry in info["runs"]}

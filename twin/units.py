@@ -8,7 +8,7 @@ these helpers are the only place where human units are turned into SI.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 
@@ -84,5 +84,5 @@ def parse_utc(text) -> datetime:
     else:
         raise ValueError(f"not an ISO 8601 UTC time: {text!r}")
     if value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc)
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)

@@ -10,7 +10,8 @@ row, as the serial run's (``tests/test_windows.py``).
 
 Why a window run on its own equals the serial run (what is carried from epoch to epoch):
 
-1. **Randomness**: every draw comes from ``SeedSequence([seed, epoch(, entity)])``, never
+1. **Randomness**: every draw comes from ``SeedSequence([seed, epoch, entity])`` or a
+   once-per-run ``SeedSequence([seed, entity, tag])`` (``twin.epoch`` lists them), never
    from a stream that runs across epochs.
 2. **Process state** that depends on earlier *results* (ISAC: held plan, fast-design warm
    start, the previous estimate used as the next prior; PNT: held schedule and beams, warm
@@ -61,13 +62,16 @@ from pathlib import Path
 import numpy as np
 from rich.console import Console
 
-from twin.clock import Twin, free_run_dir
+from twin.clock import Twin
+from twin.constellation import orbits
 from twin.errors import InputError, Problem
-from twin.results import (
+from twin.processes import attach
+from twin.rundir import (
     RESOLVED_SCENARIO,
     RUN_INFO,
     WINDOWS,
     current_rss_mb,
+    free_run_dir,
     read_json,
     window_checkpoint_path,
     write_json_atomic,
@@ -102,8 +106,6 @@ _CACHE: dict = {}
 
 def _twin(scenario, run_dir, span):
     """A Twin for `span`, reusing this worker process's constellation and plane labels."""
-    from twin.constellation import orbits
-
     key = json.dumps(
         [scenario.constellation.model_dump(mode="json"), str(scenario.run.start)],
         sort_keys=True,
@@ -206,13 +208,14 @@ def run_window(
     (results held by dask stay small however many windows a run has).
     """
     twin = _twin(scenario, Path(run_dir), (first, stop))
+    attach(twin)
     names = twin.ground.names
     if first >= 2:
         twin.window_seed = {name: int(chain[first - 2, g]) for g, name in enumerate(names)}
     lo = max(first - 1, 0)
     twin.expected_central = (lo, np.asarray(chain[lo:stop]))
     if wall_origin is not None:
-        twin.wall_origin = (float(wall_origin[0]), float(wall_origin[1]))
+        twin.rundir.wall_origin = (float(wall_origin[0]), float(wall_origin[1]))
     state = twin.run()
     return {
         "first": first,
@@ -265,7 +268,7 @@ def _client(workers: int, scheduler_address: str | None):
         return Client(cluster), cluster
 
 
-def _prepare_run_dir(scenario, scenario_path, out, resume) -> tuple[Path, dict]:
+def _prepare_run_dir(scenario, out, resume) -> tuple[Path, dict]:
     if resume is not None:
         run_dir = Path(resume)
         info = read_json(run_dir / RUN_INFO) if (run_dir / RUN_INFO).exists() else {}
@@ -287,7 +290,8 @@ def _prepare_run_dir(scenario, scenario_path, out, resume) -> tuple[Path, dict]:
 
 
 def run_windowed(
-    scenario_path: Path | None = None,
+    scenario,
+    constellation,
     *,
     out: Path | None = None,
     resume: Path | None = None,
@@ -295,27 +299,26 @@ def run_windowed(
     scheduler_address: str | None = None,
     quiet: bool = False,
     console: Console | None = None,
-) -> Path:
-    """Run (or resume) a scenario as parallel windows on dask.distributed; returns the run
-    directory. Its tables equal the serial run's (``twin run`` without ``--workers``).
+) -> tuple[Path, Twin, float]:
+    """Run (or resume) a scenario as parallel windows on dask.distributed; returns (the run
+    directory, the driver Twin holding the summed counts and stage times, this session's wall
+    seconds). Its tables equal the serial run's (``twin run`` without ``--workers``).
 
-    workers: local worker processes (one thread each) when no `scheduler_address` is given.
+    scenario, constellation: checked by ``twin.runner.prepare`` (``twin.runner.run_scenario``
+    calls this and prints the summary). workers: local worker processes (one thread each)
+    when no `scheduler_address` is given.
     """
     from distributed import wait
 
-    from twin.runner import prepare, print_summary
-
     console = console or Console()
-    scenario, constellation = prepare(
-        scenario_path, resume=resume, console=None if quiet else console
-    )
-    run_dir, previous_info = _prepare_run_dir(scenario, scenario_path, out, resume)
+    run_dir, previous_info = _prepare_run_dir(scenario, out, resume)
     driver = Twin(
         scenario, run_dir, constellation=constellation
     )  # run.json writer, summary, no epochs
+    attach(driver)  # the processes' names and settings, for the summary
     spans = window_spans(driver.n_epochs, driver.window)
-    driver.memory = list(previous_info.get("memory", []))
-    driver.info_extra = {
+    driver.rundir.memory = list(previous_info.get("memory", []))
+    driver.rundir.info_extra = {
         "mode": "windowed",
         "window_epochs": driver.window,
         "n_windows": len(spans),
@@ -323,7 +326,7 @@ def run_windowed(
     }
     session_started = wallclock.perf_counter()
     wall_origin = (wallclock.time(), float(previous_info.get("wall_s_total", 0.0)))
-    driver._write_info("running", wall_s=0.0)
+    driver.rundir.write_info("running", wall_s=0.0, stage_s=driver.timer.seconds)
     todo = [
         span for span in spans if (_window_state(run_dir, span) or {}).get("next_epoch") != span[1]
     ]
@@ -354,7 +357,7 @@ def run_windowed(
                 with open(tmp, "wb") as handle:
                     np.save(handle, chain)
                 os.replace(tmp, centrals_path)
-                driver.info_extra["prepass_wall_s"] = round(
+                driver.rundir.info_extra["prepass_wall_s"] = round(
                     wallclock.perf_counter() - prepass_started, 3
                 )
             chain_future = client.scatter(chain, broadcast=True)
@@ -391,8 +394,8 @@ def run_windowed(
     for state in states:
         for stage, seconds in state.get("stage_s", {}).items():
             driver.timer.seconds[stage] = driver.timer.seconds.get(stage, 0.0) + seconds
-    driver.memory = _merged_memory(states, spans)
-    driver.memory.append(
+    driver.rundir.memory = _merged_memory(states, spans)
+    driver.rundir.memory.append(
         {
             "epoch": driver.n_epochs,
             "rss_mb": round(current_rss_mb(), 3),
@@ -401,12 +404,13 @@ def run_windowed(
             "window": "driver",
         }
     )
-    driver.info_extra["summary"] = driver.summary_counts
-    driver._write_info("complete", wall_s=wallclock.perf_counter() - session_started)
-    if not quiet:
-        info = read_json(run_dir / RUN_INFO)
-        print_summary(console, run_dir, info, driver, wallclock.perf_counter() - session_started)
-    return run_dir
+    driver.rundir.info_extra["summary"] = driver.summary_counts
+    driver.rundir.write_info(
+        "complete",
+        wall_s=wallclock.perf_counter() - session_started,
+        stage_s=driver.timer.seconds,
+    )
+    return run_dir, driver, wallclock.perf_counter() - session_started
 
 
 def _merged_memory(states, spans) -> list[dict]:
@@ -481,8 +485,8 @@ def _follow(
                 futures.pop(future, None)  # let dask forget the finished task
             now = states() if (done or task is not None) else None
             if done:
-                driver.memory = _merged_memory(now, spans)
-                driver._write_info("running", wall_s=0.0)
+                driver.rundir.memory = _merged_memory(now, spans)
+                driver.rundir.write_info("running", wall_s=0.0, stage_s=driver.timer.seconds)
             if task is not None:
                 epochs = sum((s["next_epoch"] - span[0]) if s else 0 for s, span in zip(now, spans))
                 progress.update(task, completed=epochs, win=f"{len(finished)}/{len(spans)}")

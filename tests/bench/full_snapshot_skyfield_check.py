@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"
-START = datetime(2026, 5, 28, 12, tzinfo=timezone.utc)
+START = datetime(2026, 5, 28, 12, tzinfo=UTC)
 
 
 def default_snapshot() -> Path | None:

@@ -43,6 +43,7 @@ def _capture(tmp_path, monkeypatch):
     """Beamformer inputs of the replay's first N_EPOCHS epochs (list of dicts)."""
     from twin.clock import Twin
     from twin.config.loader import scenario_from_dict
+    from twin.processes import attach
 
     if not SNAPSHOT.exists():
         pytest.skip(f"{SNAPSHOT} not found (the replay's TLE snapshot)")
@@ -67,6 +68,7 @@ def _capture(tmp_path, monkeypatch):
 
     monkeypatch.setattr(bf, "beamform", recording)
     twin = Twin(scenario_from_dict(data, base_dir=SCENARIO.parent), tmp_path / "run")
+    attach(twin)
     twin.run()
     monkeypatch.setattr(bf, "beamform", original)
     assert len(drops) == N_EPOCHS

@@ -12,7 +12,7 @@ wall-clock ratios on a shared 2-core machine are noisy).
 from __future__ import annotations
 
 import time
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import numpy as np
@@ -75,10 +75,7 @@ def test_bench_propagate_itrs_full_snapshot(benchmark):
     # skyfield, one call per satellite and epoch, on a small sample
     ts = load.timescale(builtin=True)
     sample = [EarthSatellite.from_satrec(s, ts) for s in constellation.satrecs[:: n_sat // 8][:8]]
-    dts = [
-        (T0 + k * STEP).astype("datetime64[us]").item().replace(tzinfo=timezone.utc)
-        for k in range(25)
-    ]
+    dts = [(T0 + k * STEP).astype("datetime64[us]").item().replace(tzinfo=UTC) for k in range(25)]
 
     def skyfield_loop():
         for sat in sample:
@@ -94,7 +91,7 @@ def test_bench_propagate_itrs_full_snapshot(benchmark):
     ]
     t_all = ts.from_datetimes(
         [
-            (T0 + k * STEP).astype("datetime64[us]").item().replace(tzinfo=timezone.utc)
+            (T0 + k * STEP).astype("datetime64[us]").item().replace(tzinfo=UTC)
             for k in range(N_EPOCHS)
         ]
     )

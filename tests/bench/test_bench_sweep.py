@@ -22,7 +22,7 @@ import pytest
 
 import twin.results as results
 from twin.config.sweep_grammar import expand_sweep
-from twin.sweep import load_sweep, run_one, run_sweep
+from twin.sweep import run_one, run_sweep
 
 pytestmark = pytest.mark.bench
 
@@ -62,7 +62,7 @@ def test_bench_sweep_16_runs_2_workers_vs_serial(tmp_path):
     sweep_dir = run_sweep(path, workers=2, quiet=True)
     sweep_s = time.perf_counter() - started
 
-    tables = load_sweep(sweep_dir)
+    tables = results.load_sweep(sweep_dir)
     for spec in sweep.runs[::5]:  # spot-check: the sweep's rows equal the serial run's
         serial = results.load(tmp_path / "serial" / spec.rel_dir)
         for name, frame in serial.items():

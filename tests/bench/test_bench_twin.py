@@ -19,6 +19,7 @@ import pytest
 
 from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
+from twin.processes import attach
 
 pytestmark = pytest.mark.bench
 
@@ -68,6 +69,7 @@ dir = "unused"
 def _run(tmp_path: Path, name: str, on: bool, beamformer: str) -> tuple[float, Twin]:
     data = tomllib.loads(SCENARIO.format(on=str(on).lower(), beamformer=beamformer))
     twin = Twin(scenario_from_dict(data, base_dir=tmp_path), tmp_path / name)
+    attach(twin)
     started = time.perf_counter()
     twin.run()
     return time.perf_counter() - started, twin

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 import os
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -59,7 +59,7 @@ __all__ = [
 _TS = load.timescale(builtin=True)
 _NS_PER_DAY = 86_400_000_000_000
 _UNIX_EPOCH_JD = 2440587.5
-_SGP4_EPOCH = datetime(1949, 12, 31, tzinfo=timezone.utc)  # sgp4init epoch origin
+_SGP4_EPOCH = datetime(1949, 12, 31, tzinfo=UTC)  # sgp4init epoch origin
 _MU_WGS72_M3S2 = 398600.8e9
 _R_EQ_WGS84_M = 6378137.0
 WALKER_ECCENTRICITY = 1e-7  # sgp4init accepts it; SGP4 clamps e to >= 1e-6 while propagating
@@ -217,7 +217,7 @@ def _check_walker(total, planes, phasing, altitude_m, inclination_rad):
 
 def _sgp4_epoch_days(epoch: datetime) -> float:
     if epoch.tzinfo is None:
-        epoch = epoch.replace(tzinfo=timezone.utc)
+        epoch = epoch.replace(tzinfo=UTC)
     return (epoch - _SGP4_EPOCH).total_seconds() / 86400.0
 
 

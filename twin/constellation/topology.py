@@ -109,7 +109,7 @@ class PlaneLabels:
         return len(self.plane_sizes)
 
     @classmethod
-    def from_arrays(cls, shell, plane, slot) -> "PlaneLabels":
+    def from_arrays(cls, shell, plane, slot) -> PlaneLabels:
         """Labels known by construction (Walker constellations).
 
         shell, plane, slot: (S,) ints. Plane ids need not be consecutive; they

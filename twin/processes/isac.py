@@ -15,7 +15,7 @@ each epoch, for each target (``docs/twin.md`` has the table it writes, column by
    the chosen estimator (``isac.locate.estimate``) searching a cube around the prior centre.
 
 Randomness: every draw of target ``g`` (its index among the ground entities) at epoch ``e``
-comes from ``SeedSequence([seed, e, g])`` (:func:`twin.clock.entity_rng`), in this order:
+comes from ``SeedSequence([seed, e, g])`` (:func:`twin.epoch.entity_rng`), in this order:
 fresh prior centre (when not tracking), channel (rain, Rician), β phases, transmitted
 samples, echo noise, estimator. UEs are drawn once per target from
 ``SeedSequence([seed, g, UE_TAG])`` as east/north offsets uniform in the ``ue_radius_km``
@@ -34,7 +34,10 @@ import time as wallclock
 
 import numpy as np
 
-from twin.geometry import ecef_to_geodetic, enu_basis
+from twin.epoch import RunContext, entity_rng
+from twin.geometry import ecef_to_geodetic, enu_basis, geodetic_to_ecef
+from twin.isac.design.fast_design import fast_design
+from twin.isac.design.sdr import DesignProblem, algorithm2, evaluate_design
 from twin.isac.estimation.locate import SensingProblem, draw_prior_centre, estimate
 from twin.isac.physics import channel as isac_channel
 from twin.isac.physics import crb as isac_crb
@@ -97,8 +100,6 @@ def ue_offsets_enu(seed: int, entity_index: int, n_ue: int, radius_m: float) -> 
 def ue_positions_around(centre_ecef, offsets_en) -> np.ndarray:
     """UE positions (M, 3) Earth-fixed metres: the east/north offsets (M, 2) m in the tangent
     plane at ``centre_ecef`` (3,), put back at the centre's geodetic height."""
-    from twin.geometry import geodetic_to_ecef
-
     lat, lon, alt = ecef_to_geodetic(np.asarray(centre_ecef, dtype=float))
     basis = enu_basis(float(lat), float(lon))
     points = np.asarray(centre_ecef, dtype=float) + np.asarray(offsets_en) @ basis[:2]
@@ -111,13 +112,13 @@ class IsacProcess:
 
     name = "isac"
 
-    def __init__(self, twin):
-        sc = twin.scenario
+    def __init__(self, context: RunContext):
+        sc = context.scenario
         self.config = sc.isac
         self.replan = sc.replan
         self.seed = int(sc.run.seed)
         self.targets = list(self.config.targets or [t.name for t in sc.targets])
-        self.index = {name: twin.entity_index[name] for name in self.targets}
+        self.index = {name: context.ground.index[name] for name in self.targets}
         self.design = design_name(self.config)
         self.params = isac_params(self.config, sc.serving.group_size)
         self.noise_w = float(dbm_to_w(self.config.sensing_noise_dbm))
@@ -140,7 +141,7 @@ class IsacProcess:
         self.load_state({})
         self.window_epoch = int(index)
 
-    def seed_from_epoch(self, twin, epoch) -> None:
+    def seed_from_epoch(self, epoch) -> None:
         """Geometry-only state as if `epoch` (the one before a window) had been processed:
         the ISAC process carries none."""
 
@@ -166,27 +167,21 @@ class IsacProcess:
         self.previous_estimate = {k: list(v) for k, v in state.get("previous_estimate", {}).items()}
 
     # --------------------------------------------------------------- process
-    def __call__(self, twin, inbox):
-        from twin.clock import entity_rng
-
+    def __call__(self, context: RunContext, inbox):
         while True:
             epoch = yield inbox.get()
             rows, handovers = [], []
             for name in self.targets:
                 rng = entity_rng(self.seed, epoch.index, self.index[name])
-                row, events = self.step(twin, epoch, name, rng)
+                row, events = self.step(context, epoch, name, rng)
                 rows.append(row)
                 handovers.extend(events)
-            twin.recorder.add("isac", rows)
-            twin.recorder.add("handovers", handovers)
-            twin.summary_counts["handovers"] = twin.summary_counts.get("handovers", 0) + len(
-                handovers
-            )
+            context.record("isac", rows)
+            context.record("handovers", handovers)
+            context.count("handovers", len(handovers))
             for row in rows:
-                twin.summary_counts["isac_rows"] = twin.summary_counts.get("isac_rows", 0) + 1
-                twin.summary_counts["isac_replans"] = twin.summary_counts.get(
-                    "isac_replans", 0
-                ) + int(row["replanned"])
+                context.count("isac_rows", 1)
+                context.count("isac_replans", int(row["replanned"]))
 
     # ------------------------------------------------------------ one target
     def _design(self, sat_pos, prior, beta, frames, H, warm):
@@ -202,8 +197,6 @@ class IsacProcess:
                 H, K, N, self.p_max_w, comm_fraction=self.config.comm_fraction
             )
             return W, R, None, "stand_in", float("nan"), wallclock.perf_counter() - started
-        from twin.isac.design.problem import DesignProblem, evaluate_design
-
         problem = DesignProblem(
             sat_pos=sat_pos,
             target=prior,
@@ -218,8 +211,6 @@ class IsacProcess:
             snapshots=self.config.snapshots,
         )
         if self.design == "fast":
-            from twin.isac.design.fast_design import fast_design
-
             start = None
             if (
                 warm is not None
@@ -228,8 +219,6 @@ class IsacProcess:
                 start = evaluate_design(problem, warm[0], warm[1], scheme="held", extra=extra)
             result = fast_design(problem, warm_start=start)
         else:
-            from twin.isac.design.algorithm2 import algorithm2
-
             result = algorithm2(problem)
         extra = result.extra if isinstance(result.extra, dict) else {}
         factors = extra.get("factors")
@@ -243,14 +232,14 @@ class IsacProcess:
             wallclock.perf_counter() - started,
         )
 
-    def step(self, twin, epoch, name, rng) -> tuple[dict, list[dict]]:
+    def step(self, context: RunContext, epoch, name, rng) -> tuple[dict, list[dict]]:
         """The `isac` row of target `name` at `epoch` and the handover rows it causes."""
         cfg = self.config
-        g = twin.entity_index[name]
+        g = self.index[name]
         target = epoch.ground_pos[g]
         lat, lon, alt = ecef_to_geodetic(target)
         group = epoch.groups[name]
-        sat_names = twin.sat_names
+        sat_names = context.sat_names
         row = {
             "epoch": epoch.index,
             "time": epoch.time,
@@ -292,7 +281,6 @@ class IsacProcess:
             self.plans.pop(name, None)
             self.previous_estimate.pop(name, None)
             return row, events
-        timer = twin.timer
         started = wallclock.perf_counter()
         # prior centre: the previous estimate (tracking) or a fresh p + U(±spread)^3
         previous = self.previous_estimate.get(name)
@@ -336,7 +324,7 @@ class IsacProcess:
             sat_pos, ues, frames=frames, params=self.params, rng=rng, center_ecef=target
         )
         beta = reflection_coefficients(cfg.beta_model, sat_pos, prior, rng=rng)
-        timer.add("isac_channels", started)
+        context.stage("isac_channels", started)
         if replan:
             started = wallclock.perf_counter()
             warm = None
@@ -345,7 +333,7 @@ class IsacProcess:
             W, R, factors, status, gap, solve_s = self._design(
                 sat_pos, prior, beta, frames, H, warm
             )
-            timer.add("design", started)
+            context.stage("design", started)
             if plan is not None and set(plan["members"]) != set(members):
                 old = ";".join(str(sat_names[m]) for m in plan["members"])
                 events.append(
@@ -389,7 +377,7 @@ class IsacProcess:
         snr = isac_crb.echo_snr(
             sat_pos, target, Rx, beta, noise_power=self.noise_w, nx=cfg.nx, nz=cfg.nz, frames=frames
         )
-        timer.add("isac_crb", started)
+        context.stage("isac_crb", started)
         started = wallclock.perf_counter()
         x = transmit_samples(W, R, cfg.snapshots, rng)
         y = echo(
@@ -420,7 +408,7 @@ class IsacProcess:
             else {}
         )
         est = estimate(cfg.estimator, problem, y, rng, **opts).position
-        timer.add("estimation", started)
+        context.stage("estimation", started)
         offset = problem.to_enu(est)
         # an estimate on the search cube's face is not trusted as the next prior (re-acquire)
         if np.all(np.abs(offset) < 0.99 * cfg.search_half_width_m):

@@ -34,7 +34,9 @@ import time as wallclock
 
 import numpy as np
 
+from twin.epoch import RunContext, entity_rng
 from twin.geometry import ecef_to_geodetic, enu_basis, geodetic_to_ecef
+from twin.pnt import beamforming
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gauss_newton_tdoa, gdop, tdoa_measurements, toa_variance
 from twin.pnt.preset import hex_cells, sample_in_hexagons
@@ -100,8 +102,9 @@ def matched_filter_beams(H, delta, power_w: float) -> np.ndarray:
 
 
 def held_link_sinr(H, W, delta, noise_w: float) -> np.ndarray:
-    """Per-link SINR of given beams, seed 002 eq. (2) (fallback used only while
-    ``twin.pnt.beamforming.link_sinr``, the equation's home, is not installed).
+    """Per-link SINR of given beams, seed 002 eq. (2) (the process's fallback while
+    ``twin.pnt.beamforming.link_sinr``, the equation's home, was missing; the process now
+    imports that module at the top and calls ``link_sinr``).
 
     SINR_{i,c} = |h_{i,c}^T w_{i,c}|² / (Σ_{c'∈C_i, c'≠c} |h_{i,c}^T w_{i,c'}|² + ε²).
     H (I, C, N) channels; W (I, C, N) beams (zero rows for unscheduled links); delta (I, C)
@@ -121,14 +124,14 @@ class PntProcess:
 
     name = "pnt"
 
-    def __init__(self, twin):
-        sc = twin.scenario
+    def __init__(self, context: RunContext):
+        sc = context.scenario
         cfg = self.config = sc.pnt
         self.replan = sc.replan
         self.seed = int(sc.run.seed)
         self.mask_rad = sc.visibility.mask_elevation_rad
         self.terminals = list(cfg.terminals or [t.name for t in sc.terminals])
-        self.index = {name: twin.entity_index[name] for name in self.terminals}
+        self.index = {name: context.ground.index[name] for name in self.terminals}
         self.beamformer = beamformer_name(cfg)
         self.freq_hz = cfg.freq_ghz * 1e9
         self.bandwidth_hz = cfg.bandwidth_mhz * 1e6
@@ -150,13 +153,11 @@ class PntProcess:
         self.load_state({"valid_before": self.valid_before})
         self.window_epoch = int(index)
 
-    def seed_from_epoch(self, twin, epoch) -> None:
+    def seed_from_epoch(self, epoch) -> None:
         """Geometry-only state as if `epoch` (the one before a window) had been processed:
         whether each cluster had enough satellites (``valid_before``)."""
         for name in self.terminals:
-            elevation = np.where(
-                epoch.sat_valid, epoch.elevation[twin.entity_index[name]], -np.pi / 2
-            )
+            elevation = np.where(epoch.sat_valid, epoch.elevation[self.index[name]], -np.pi / 2)
             n_visible = int(np.count_nonzero(elevation >= self.mask_rad))
             self.valid_before[name] = self._enough(n_visible, len(self.cells[name][0]))[0]
 
@@ -196,23 +197,19 @@ class PntProcess:
         self.valid_before = {k: bool(v) for k, v in state.get("valid_before", {}).items()}
 
     # --------------------------------------------------------------- process
-    def __call__(self, twin, inbox):
-        from twin.clock import entity_rng
-
+    def __call__(self, context: RunContext, inbox):
         while True:
             epoch = yield inbox.get()
             rows, handovers = [], []
             for name in self.terminals:
                 rng = entity_rng(self.seed, epoch.index, self.index[name])
-                r, events = self.step(twin, epoch, name, rng)
+                r, events = self.step(context, epoch, name, rng)
                 rows.extend(r)
                 handovers.extend(events)
-            twin.recorder.add("pnt", rows)
-            twin.recorder.add("handovers", handovers)
-            twin.summary_counts["handovers"] = twin.summary_counts.get("handovers", 0) + len(
-                handovers
-            )
-            twin.summary_counts["pnt_rows"] = twin.summary_counts.get("pnt_rows", 0) + len(rows)
+            context.record("pnt", rows)
+            context.record("handovers", handovers)
+            context.count("handovers", len(handovers))
+            context.count("pnt_rows", len(rows))
 
     def _beams(self, H, delta, ut_pos, sat_pos, ref_pos, rng):
         """(W (I, C, N), sinr (I, C), status) of the configured beamformer; status joins the
@@ -221,8 +218,6 @@ class PntProcess:
         if self.beamformer == "mf":
             W = matched_filter_beams(H, delta, self.power_w)
             return W, self._sinr(H, W, delta), "mf"
-        from twin.pnt.beamforming import beamform
-
         opts = {}
         if self.beamformer == "dsta":
             opts = {
@@ -233,20 +228,15 @@ class PntProcess:
                 "ref_var": cfg.ref_toa_var_s2,
                 "rng": rng,
             }
-        res = beamform(
+        res = beamforming.beamform(
             self.beamformer, H, delta, power_w=self.power_w, noise_w=self.noise_w, **opts
         )
         status = ";".join(sorted({str(s) for s in np.asarray(res.status).ravel()} - {"empty"}))
         return np.asarray(res.W), np.asarray(res.sinr, dtype=float), status
 
     def _sinr(self, H, W, delta):
-        """Eq. (2) SINRs (I, C) of beams W on channels H: ``pnt.beamforming.link_sinr`` when
-        that module exists, else :func:`held_link_sinr`."""
-        try:
-            from twin.pnt.beamforming import link_sinr
-        except ImportError:
-            return held_link_sinr(H, W, delta, self.noise_w)
-        return link_sinr(H, W, delta, self.noise_w)
+        """Eq. (2) SINRs (I, C) of beams W on channels H (``pnt.beamforming.link_sinr``)."""
+        return beamforming.link_sinr(H, W, delta, self.noise_w)
 
     def _event(self, epoch, name, kind, old, new, reason) -> dict:
         return {
@@ -259,11 +249,11 @@ class PntProcess:
             "reason": reason,
         }
 
-    def step(self, twin, epoch, name, rng) -> tuple[list[dict], list[dict]]:
+    def step(self, context: RunContext, epoch, name, rng) -> tuple[list[dict], list[dict]]:
         """The `pnt` rows (one per UT) of cluster `name` at `epoch` and its handover rows."""
         cfg = self.config
-        g = twin.entity_index[name]
-        names = twin.sat_names
+        g = self.index[name]
+        names = context.sat_names
         centre = epoch.ground_pos[g]
         cell_centres, offsets = self.cells[name]
         started = wallclock.perf_counter()
@@ -362,7 +352,7 @@ class PntProcess:
             element_gain_dbi=cfg.element_gain_dbi,
             rng=rng,
         )
-        twin.timer.add("pnt_channels", started)
+        context.stage("pnt_channels", started)
         if replan:
             started = wallclock.perf_counter()
             delta = schedule(
@@ -375,9 +365,9 @@ class PntProcess:
                 max_beams=cfg.n_beams,
                 m=cfg.hbs_m,
             )
-            started = twin.timer.add("pnt_scheduling", started)
+            started = context.stage("pnt_scheduling", started)
             W, sinr, bf_status = self._beams(H, delta, ut_pos, sat_pos, ref_pos, rng)
-            twin.timer.add("pnt_beamforming", started)
+            context.stage("pnt_beamforming", started)
             solve_s = wallclock.perf_counter() - started
             if plan is not None:
                 old_used = [plan["sats"][i] for i in np.flatnonzero(plan["delta"].any(axis=1))]
@@ -441,7 +431,7 @@ class PntProcess:
             solve_s = np.nan
             started = wallclock.perf_counter()
             sinr = self._sinr(H, plan["W"], plan["delta"])
-            twin.timer.add("pnt_beamforming", started)
+            context.stage("pnt_beamforming", started)
         delta = plan["delta"]
         started = wallclock.perf_counter()
         acc = accuracy_per_ut(
@@ -455,7 +445,7 @@ class PntProcess:
         ut_gdop = gdop(ut_pos, sat_pos[sat_idx], ref_pos)
         link = sinr[sat_idx, np.arange(C)[:, None]]  # (C, L)
         errors, errors_h = self._fixes(ut_pos, cell_pos, sat_pos[sat_idx], ref_pos, link, rng)
-        twin.timer.add("pnt_positioning", started)
+        context.stage("pnt_positioning", started)
         with np.errstate(divide="ignore"):
             link_db = 10.0 * np.log10(link)
         for c, row in enumerate(rows):

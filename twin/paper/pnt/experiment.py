@@ -16,8 +16,8 @@ element_gain_dbi`).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, replace
-from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
