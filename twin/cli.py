@@ -152,7 +152,7 @@ def ephemeris(
     output: Path = typer.Option(..., "-o", "--output", help="Parquet file to write."),
 ) -> None:
     """Export ITRS positions and geodetic coordinates of every satellite to parquet."""
-    from twin.constellation.orbits import export_ephemeris
+    from twin.constellation.ephemeris import export_ephemeris
     from twin.units import parse_duration, parse_utc
 
     try:
@@ -200,7 +200,7 @@ def tle_fetch(
     ),
 ) -> None:
     """Download a CelesTrak GP group (TLE format), validate it, keep it with the fetch time in its name."""
-    from twin.constellation.orbits import fetch_tle
+    from twin.constellation.tle import fetch_tle
 
     try:
         path = fetch_tle(group, dest, base_url=base_url)

@@ -54,7 +54,7 @@ from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
 from twin import __version__, geometry
-from twin.constellation import orbits, topology
+from twin.constellation import build, isl, orbits, planes, serving
 from twin.constellation.handover import HandoverTracker
 from twin.results import (
     RESOLVED_SCENARIO,
@@ -89,7 +89,7 @@ class Epoch:
     azimuth: np.ndarray  # (G, S) radians
     range_m: np.ndarray  # (G, S) metres
     graph: nx.Graph  # ISL graph, nodes = satellite indices
-    groups: dict  # entity name -> topology.ServingGroup
+    groups: dict  # entity name -> serving.ServingGroup
     handovers: list  # rows emitted this epoch
     rng: np.random.Generator
 
@@ -200,7 +200,7 @@ class Twin:
         self.constellation = (
             constellation
             if constellation is not None
-            else orbits.build_constellation(scenario.constellation, self.start.to_pydatetime())
+            else build.build_constellation(scenario.constellation, self.start.to_pydatetime())
         )
         self.timer.add("load", started)
         self.sat_names = np.asarray(self.constellation.names)
@@ -260,9 +260,9 @@ class Twin:
     def _plane_labels(self):
         c = self.constellation
         if c.shell is not None and c.plane is not None and c.slot is not None:
-            return topology.PlaneLabels.from_arrays(c.shell, c.plane, c.slot)
+            return planes.PlaneLabels.from_arrays(c.shell, c.plane, c.slot)
         r, v, _ = orbits.propagate_teme(c, self.times[:1].to_numpy())
-        return topology.infer_planes(r[0], v[0])
+        return planes.infer_planes(r[0], v[0])
 
     def subscribe(self, process_factory) -> None:
         """Register `process_factory(twin, inbox)`, a SimPy generator that gets
@@ -314,7 +314,7 @@ class Twin:
         pos, vel, valid, ground, elevation, azimuth, range_m = self.look(index)
         started = wallclock.perf_counter()
         if sc.isl.enabled:
-            graph = topology.isl_graph(
+            graph = isl.isl_graph(
                 pos,
                 self.labels,
                 max_range_m=sc.isl.max_range_m,
@@ -331,7 +331,7 @@ class Twin:
         mask = sc.visibility.mask_elevation_rad
         for g, name in enumerate(self.ground.names):
             previous = self.tracker.central_of(name)
-            group = topology.serving_group(
+            group = serving.serving_group(
                 graph,
                 elevation[g],
                 self.labels,

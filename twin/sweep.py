@@ -102,7 +102,7 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
 
     from twin.clock import Twin
     from twin.config.schema import scenario_from_dict
-    from twin.constellation import orbits
+    from twin.constellation import build, checks
     from twin.results import drop_parts_from
     from twin.runner import run_scenario
 
@@ -119,8 +119,8 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
             built = scenario_from_dict(
                 scenario, source=str(run_dir / RESOLVED_SCENARIO), base_dir=base_dir
             )
-            constellation = orbits.build_constellation(built.constellation, built.run.start)
-            problems = orbits.check_at_times(constellation, built.run.epoch_times64())
+            constellation = build.build_constellation(built.constellation, built.run.start)
+            problems = checks.check_at_times(constellation, built.run.epoch_times64())
             if problems:
                 raise InputError(problems)
             if run_dir.exists():

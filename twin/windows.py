@@ -23,7 +23,7 @@ Why a window run on its own equals the serial run (what is carried from epoch to
 3. **Handover tracker** (the foundation's, ``twin.constellation.handover``): its state after epoch b-1 is
    (central, members, valid) of every entity's serving group at b-1. The group at b-1 is a
    function of epoch b-1's geometry and ISL graph and of one carried value, the central at
-   b-2 (hysteresis, ``topology._select_central``). The central chain depends only on
+   b-2 (hysteresis, ``serving._select_central``). The central chain depends only on
    elevations: with ``prev`` the previous central, ``best`` the highest satellite,
    ``central = prev`` if ``el[prev] >= mask`` and not ``el[best] > el[prev] + hysteresis``,
    else ``best`` if ``el[best] >= mask``, else -1. So ``prev`` is kept exactly when it lies
@@ -102,7 +102,7 @@ _CACHE: dict = {}
 
 def _twin(scenario, run_dir, span):
     """A Twin for `span`, reusing this worker process's constellation and plane labels."""
-    from twin.constellation import orbits
+    from twin.constellation import build
 
     key = json.dumps(
         [scenario.constellation.model_dump(mode="json"), str(scenario.run.start)],
@@ -111,7 +111,7 @@ def _twin(scenario, run_dir, span):
     )
     if _CACHE.get("key") != key:
         _CACHE.clear()
-        _CACHE["constellation"] = orbits.build_constellation(
+        _CACHE["constellation"] = build.build_constellation(
             scenario.constellation, scenario.run.start
         )
         _CACHE["key"] = key
@@ -160,7 +160,7 @@ def central_candidates(twin: Twin, first: int, stop: int) -> dict:
 def central_chain(parts: list[dict], n_epochs: int, n_entities: int) -> np.ndarray:
     """(n_epochs, G) int64: the central satellite of every entity at every epoch, from the
     pre-pass `parts` (:func:`central_candidates` of consecutive spans covering the run),
-    following the hysteresis rule of ``topology._select_central`` from "no previous"."""
+    following the hysteresis rule of ``serving._select_central`` from "no previous"."""
     chain = np.full((n_epochs, n_entities), -1, dtype=np.int64)
     prev = np.full(n_entities, -1, dtype=np.int64)
     covered = 0

@@ -1,7 +1,7 @@
 """Two-line element sets: the `Constellation` container, reading and
 validating TLE files, epoch-age checks, and fetching fresh sets from CelesTrak.
 
-Propagation lives in `twin.constellation.orbits` (which re-exports everything here).
+Propagation lives in `twin.constellation.orbits`; Walker shells in `twin.constellation.walker`.
 
 Checks made by `read_tle` on every record (each failure is a
 `twin.errors.Problem` named ``"<file>:<line>"``):
@@ -44,7 +44,7 @@ import urllib.parse
 import urllib.request
 import warnings
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -70,7 +70,7 @@ class Constellation:
     number, line-2 number) in the source file, or None (Walker);
     epochs: (S,) datetime64[ns] element-set epochs, UTC;
     shell/plane/slot: (S,) int64 known for Walker shells, None for TLE sets
-    (`twin.constellation.topology` infers the planes).
+    (`twin.constellation.planes` infers the planes).
     """
 
     names: list[str]
@@ -93,7 +93,7 @@ class Constellation:
             return f"{self.source}:{self.tle_lines[i][0]}"
         return f"{self.source} {self.names[i]}"
 
-    def subset(self, indices) -> "Constellation":
+    def subset(self, indices) -> Constellation:
         """A new Constellation with the satellites at `indices` (ints or a boolean mask of length S)."""
         idx = np.asarray(indices)
         if idx.dtype == bool:
@@ -222,7 +222,7 @@ def _format_problems(line: str, number: int, where: str) -> list[Problem]:
     return []
 
 
-def _range_problems(rec: "_Record", label: str) -> list[Problem]:
+def _range_problems(rec: _Record, label: str) -> list[Problem]:
     """Out-of-range angles / epoch day / mean motion of a well-formatted record."""
     out = []
     for number, a, b, name, lo, hi in _FIELD_RANGES:
@@ -525,8 +525,8 @@ def fetch_tle(
     if not _GROUP_RE.match(group or ""):
         raise ValueError(f"group must be letters, digits, '.', '_' or '-', got {group!r}")
     dest_dir = Path(dest_dir)
-    now = datetime.now(timezone.utc) if now is None else now
-    now = now.replace(tzinfo=timezone.utc) if now.tzinfo is None else now.astimezone(timezone.utc)
+    now = datetime.now(UTC) if now is None else now
+    now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
     url = f"{base_url}?{urllib.parse.urlencode({'GROUP': group, 'FORMAT': 'tle'})}"
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as resp:

@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import warnings
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from twin.constellation.orbits import (
-    check_at_times,
-    epoch_age_report,
-    propagate_itrs,
-    read_tle,
-    stale,
-)
-from twin.constellation.tle import tle_checksum
+from twin.constellation.checks import check_at_times
+from twin.constellation.orbits import propagate_itrs
+from twin.constellation.tle import epoch_age_report, read_tle, stale, tle_checksum
 from twin.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 
 
@@ -260,7 +255,7 @@ def test_decayed_at_run_epochs_reported(tmp_path):
 def test_stale_epoch_warning_and_age_report(tmp_path):
     path = write3(tmp_path / "age.tle", real_records(3))
     c = read_tle(path)
-    start = datetime(2026, 6, 4, tzinfo=timezone.utc)
+    start = datetime(2026, 6, 4, tzinfo=UTC)
     report = epoch_age_report(c, start)
     assert list(report.columns) == ["name", "norad", "epoch", "age_days"]
     expected = (np.datetime64("2026-06-04T00:00") - c.epochs).astype("timedelta64[ns]").astype(
@@ -273,7 +268,7 @@ def test_stale_epoch_warning_and_age_report(tmp_path):
     assert "days before the start" in warns[0] and "stale beyond 3.00 days" in warns[0]
     assert stale(c, start, max_age_s=10 * 86400) == []
     # an epoch after the start is stale too, with a negative age
-    early = datetime(2026, 5, 20, tzinfo=timezone.utc)
+    early = datetime(2026, 5, 20, tzinfo=UTC)
     assert (epoch_age_report(c, early)["age_days"] < 0).all()
     assert "days after the start" in stale(c, early, 86400)[0]
     with warnings.catch_warnings():

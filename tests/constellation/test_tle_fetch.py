@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from twin.constellation.orbits import fetch_tle, read_tle
+from twin.constellation.tle import fetch_tle, read_tle
 from twin.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"
-NOW = datetime(2026, 5, 29, 1, 2, 3, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 29, 1, 2, 3, tzinfo=UTC)
 
 
 def _good_text() -> str:
@@ -101,7 +101,7 @@ def test_bad_download_writes_nothing_and_keeps_existing_file(
             group,
             tmp_path,
             base_url=url,
-            now=datetime(2026, 5, 30, tzinfo=timezone.utc),
+            now=datetime(2026, 5, 30, tzinfo=UTC),
             timeout_s=5,
         )
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([existing.name, clash.name])

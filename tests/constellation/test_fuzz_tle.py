@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from twin.constellation.orbits import check_at_times, read_tle
-from twin.constellation.tle import TLE_FIELDS, parse_tle_text, tle_checksum
+from twin.constellation.checks import check_at_times
+from twin.constellation.tle import TLE_FIELDS, parse_tle_text, read_tle, tle_checksum
 from twin.errors import InputError
 from twin.runner import prepare
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "ephemeris" / "starlink-2026-05-28.tle"
 FUZZ_EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "0"))
 
