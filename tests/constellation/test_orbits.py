@@ -10,7 +10,7 @@ import pytest
 from skyfield.api import EarthSatellite, load
 from skyfield.framelib import itrs
 
-from twin.constellation.orbits import propagate_itrs, propagate_teme
+from twin.constellation.orbits import propagate_itrs, propagate_teme, teme_to_itrs_matrices
 from twin.constellation.tle import read_tle
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +90,41 @@ def test_itrs_velocity_is_the_time_derivative_of_position(snapshot):
     # Earth-rotation term the ITRS error would be ~500 m/s.
     assert err_teme.max() < 0.5
     np.testing.assert_allclose(err_itrs, err_teme, atol=1e-3)
+
+
+def test_itrs_rotation_rate_term_matches_finite_differences_of_skyfield_rotation():
+    """`teme_to_itrs_matrices` takes the Earth-rotation velocity term W [1/s] from skyfield's
+    private ``itrs._dRdt_times_RT_at`` (per day, divided by DAY_S). Pinned here against an
+    independent computation from skyfield's public ``itrs.rotation_at``: W = dR/dt R^T by
+    central differences (h = 1 s), for an array of epochs and for a single one, and against
+    Earth's rotation rate. A skyfield upgrade that renames it, changes its time unit or its sign
+    fails here, not silently in the ITRS velocities."""
+    ts = load.timescale(builtin=True)
+    h = 1.0
+    instants = [START + timedelta(minutes=37 * k) for k in range(5)]
+    _, w = teme_to_itrs_matrices(ts.from_datetimes(instants))
+    rot = np.asarray(itrs.rotation_at(ts.from_datetimes(instants)))
+    ahead = np.asarray(
+        itrs.rotation_at(ts.from_datetimes([x + timedelta(seconds=h) for x in instants]))
+    )
+    behind = np.asarray(
+        itrs.rotation_at(ts.from_datetimes([x - timedelta(seconds=h) for x in instants]))
+    )
+    w_fd = np.einsum("ijt,kjt->ikt", (ahead - behind) / (2 * h), rot)
+    # |W| ~ 7.3e-5 /s; differences: the finite-difference error (~1e-13 /s) and the precession
+    # and nutation rates skyfield's term leaves out (~1e-11 /s)
+    # skyfield gives one (3, 3) term for all epochs or one per epoch (3, 3, T): both are handled
+    assert w.shape in ((3, 3), (3, 3, len(instants)))
+    w = np.broadcast_to(w if w.ndim == 3 else w[..., None], w_fd.shape)
+    np.testing.assert_allclose(w, w_fd, atol=1e-10)
+    # Earth's rotation about z (ITRS = R GCRS, R ~ Rz(theta)): W ~ omega [[0, 1, 0], [-1, 0, 0], 0]
+    omega = 7.292115e-5  # rad/s, sidereal rotation rate
+    np.testing.assert_allclose(w[0, 1], omega, rtol=1e-5)
+    np.testing.assert_allclose(w[1, 0], -omega, rtol=1e-5)
+    np.testing.assert_allclose(w[2], 0.0, atol=1e-10)
+    _, w_one = teme_to_itrs_matrices(ts.from_datetime(START))
+    assert w_one.shape == (3, 3)
+    np.testing.assert_allclose(w_one, w_fd[:, :, 0], atol=1e-10)
 
 
 @pytest.mark.slow
