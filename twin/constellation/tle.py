@@ -23,7 +23,7 @@ Checks made by `read_tle` on every record (each failure is a
 - no catalog number appears twice in the file (both lines are named);
 - name lines (3-line files) are printable ASCII.
 
-What the reader guarantees (fuzzed in ``tests/test_fuzz_tle.py``): a record it
+What the reader guarantees (fuzzed in ``tests/constellation/test_fuzz_tle.py``): a record it
 returns is one whose two data lines passed every check above, so any
 *single-character* change to a data line either is refused or leaves every
 orbital element and the epoch unchanged (e.g. a leading ``0`` written as a
