@@ -101,5 +101,5 @@ class HandoverTracker:
         return {name: dict(value) for name, value in self.previous.items()}
 
     @classmethod
-    def from_state(cls, state: dict) -> "HandoverTracker":
+    def from_state(cls, state: dict) -> HandoverTracker:
         return cls(previous={name: dict(value) for name, value in state.items()})
