@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from twin.constellation import topology
+from twin.constellation import serving
 from twin.results import load, run_info
 from twin.rundir import drop_parts_from, read_checkpoint, window_checkpoint_path
 from twin.runner import run_scenario
@@ -135,7 +135,7 @@ def test_window_spans_cover_the_run_at_multiples_of_the_window():
 
 
 def test_central_chain_equals_select_central_brute_force():
-    """The pre-pass's candidate sets + chain reproduce topology._select_central's hysteresis
+    """The pre-pass's candidate sets + chain reproduce serving._select_central's hysteresis
     epoch by epoch (random elevations with ties and satellites dipping below the mask)."""
     rng = np.random.default_rng(3)
     from twin.windows import central_candidates
@@ -165,7 +165,7 @@ def test_central_chain_equals_select_central_brute_force():
     for t in range(T):
         want = np.array(
             [
-                topology._select_central(el[t, g][None, :], mask, [prev[g]], hysteresis)[0]
+                serving._select_central(el[t, g][None, :], mask, [prev[g]], hysteresis)[0]
                 for g in range(G)
             ]
         )

@@ -14,7 +14,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from twin.constellation.orbits import export_ephemeris, fetch_tle
+from twin.constellation.ephemeris import export_ephemeris
+from twin.constellation.tle import fetch_tle
 from twin.errors import InputError
 from twin.paper.isac import cli as paper_isac_cli
 from twin.paper.pnt import cli as paper_pnt_cli

@@ -54,7 +54,7 @@ import pandas as pd
 import simpy
 
 from twin import geometry
-from twin.constellation import orbits, topology
+from twin.constellation import build, isl, orbits, planes, serving
 from twin.constellation.handover import HandoverTracker
 from twin.epoch import Epoch, GroundEntities, RunContext
 from twin.rundir import RUN_INFO, RunDirectory, read_json, window_checkpoint_path
@@ -113,7 +113,7 @@ class Twin:
         self.constellation = (
             constellation
             if constellation is not None
-            else orbits.build_constellation(scenario.constellation, self.start.to_pydatetime())
+            else build.build_constellation(scenario.constellation, self.start.to_pydatetime())
         )
         self.timer.add("load", started)
         self.sat_names = np.asarray(self.constellation.names)
@@ -183,9 +183,9 @@ class Twin:
     def _plane_labels(self):
         c = self.constellation
         if c.shell is not None and c.plane is not None and c.slot is not None:
-            return topology.PlaneLabels.from_arrays(c.shell, c.plane, c.slot)
+            return planes.PlaneLabels.from_arrays(c.shell, c.plane, c.slot)
         r, v, _ = orbits.propagate_teme(c, self.times[:1].to_numpy())
-        return topology.infer_planes(r[0], v[0])
+        return planes.infer_planes(r[0], v[0])
 
     def subscribe(self, process_factory, *, stateful: bool = False) -> None:
         """Register `process_factory(context, inbox)`, a SimPy generator that gets
@@ -252,7 +252,7 @@ class Twin:
         pos, vel, valid, ground, elevation, azimuth, range_m = self.look(index)
         started = wallclock.perf_counter()
         if sc.isl.enabled:
-            graph = topology.isl_graph(
+            graph = isl.isl_graph(
                 pos,
                 self.labels,
                 max_range_m=sc.isl.max_range_m,
@@ -269,7 +269,7 @@ class Twin:
         mask = sc.visibility.mask_elevation_rad
         for g, name in enumerate(self.ground.names):
             previous = self.tracker.central_of(name)
-            group = topology.serving_group(
+            group = serving.serving_group(
                 graph,
                 elevation[g],
                 self.labels,

@@ -47,7 +47,7 @@ class Epoch:
     azimuth: np.ndarray  # (G, S) radians
     range_m: np.ndarray  # (G, S) metres
     graph: nx.Graph  # ISL graph, nodes = satellite indices
-    groups: dict  # entity name -> topology.ServingGroup
+    groups: dict  # entity name -> serving.ServingGroup
     handovers: list  # rows emitted this epoch
 
 

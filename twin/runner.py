@@ -25,7 +25,7 @@ from rich.table import Table
 
 from twin.clock import Twin
 from twin.config.loader import load_scenario, scenario_from_dict
-from twin.constellation import orbits
+from twin.constellation import build, checks, tle
 from twin.errors import InputError, Problem
 from twin.processes import attach
 from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, free_run_dir, read_json
@@ -59,16 +59,16 @@ def prepare(
     """Scenario, constellation and warnings, or InputError naming every problem."""
     scenario = _scenario_for(scenario_path, resume)
     start = scenario.run.start
-    constellation = orbits.build_constellation(scenario.constellation, start)
+    constellation = build.build_constellation(scenario.constellation, start)
     times = np.asarray(
         [np.datetime64(t.replace(tzinfo=None), "ns") for t in scenario.run.epoch_times()]
     )
-    problems = orbits.check_at_times(constellation, times)
+    problems = checks.check_at_times(constellation, times)
     if problems:
         raise InputError(problems)
     warnings = []
     if scenario.constellation.kind == "tle":
-        warnings = orbits.stale(constellation, start, scenario.constellation.max_epoch_age_s)
+        warnings = tle.stale(constellation, start, scenario.constellation.max_epoch_age_s)
     if console is not None:
         for warning in warnings[:10]:
             console.print(f"[yellow]warning[/]: {warning}", highlight=False)

@@ -38,7 +38,7 @@ from threadpoolctl import threadpool_limits
 from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
 from twin.config.sweep_grammar import RunSpec, Sweep, expand_sweep, scenario_key
-from twin.constellation import orbits
+from twin.constellation import build, checks
 from twin.errors import InputError, Problem
 from twin.processes import attach
 from twin.results import SWEEP_INFO
@@ -101,8 +101,8 @@ def run_one(scenario: dict, run_dir: str | Path, base_dir: str | Path | None = N
             built = scenario_from_dict(
                 scenario, source=str(run_dir / RESOLVED_SCENARIO), base_dir=base_dir
             )
-            constellation = orbits.build_constellation(built.constellation, built.run.start)
-            problems = orbits.check_at_times(constellation, built.run.epoch_times64())
+            constellation = build.build_constellation(built.constellation, built.run.start)
+            problems = checks.check_at_times(constellation, built.run.epoch_times64())
             if problems:
                 raise InputError(problems)
             if run_dir.exists():

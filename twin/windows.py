@@ -24,7 +24,7 @@ Why a window run on its own equals the serial run (what is carried from epoch to
 3. **Handover tracker** (the foundation's, ``twin.constellation.handover``): its state after epoch b-1 is
    (central, members, valid) of every entity's serving group at b-1. The group at b-1 is a
    function of epoch b-1's geometry and ISL graph and of one carried value, the central at
-   b-2 (hysteresis, ``topology._select_central``). The central chain depends only on
+   b-2 (hysteresis, ``serving._select_central``). The central chain depends only on
    elevations: with ``prev`` the previous central, ``best`` the highest satellite,
    ``central = prev`` if ``el[prev] >= mask`` and not ``el[best] > el[prev] + hysteresis``,
    else ``best`` if ``el[best] >= mask``, else -1. So ``prev`` is kept exactly when it lies
@@ -63,7 +63,7 @@ import numpy as np
 from rich.console import Console
 
 from twin.clock import Twin
-from twin.constellation import orbits
+from twin.constellation import build
 from twin.errors import InputError, Problem
 from twin.processes import attach
 from twin.rundir import (
@@ -113,7 +113,7 @@ def _twin(scenario, run_dir, span):
     )
     if _CACHE.get("key") != key:
         _CACHE.clear()
-        _CACHE["constellation"] = orbits.build_constellation(
+        _CACHE["constellation"] = build.build_constellation(
             scenario.constellation, scenario.run.start
         )
         _CACHE["key"] = key
@@ -162,7 +162,7 @@ def central_candidates(twin: Twin, first: int, stop: int) -> dict:
 def central_chain(parts: list[dict], n_epochs: int, n_entities: int) -> np.ndarray:
     """(n_epochs, G) int64: the central satellite of every entity at every epoch, from the
     pre-pass `parts` (:func:`central_candidates` of consecutive spans covering the run),
-    following the hysteresis rule of ``topology._select_central`` from "no previous"."""
+    following the hysteresis rule of ``serving._select_central`` from "no previous"."""
     chain = np.full((n_epochs, n_entities), -1, dtype=np.int64)
     prev = np.full(n_entities, -1, dtype=np.int64)
     covered = 0

@@ -5,7 +5,7 @@
 Propagates all satellites with `twin.constellation.orbits.propagate_itrs` over the grid and,
 one satellite at a time, with ``EarthSatellite(...).at(t).frame_xyz_and_velocity(itrs)``,
 then prints the largest position and velocity differences. Also used by the
-slow test `tests/test_orbits.py::test_full_snapshot_matches_skyfield`.
+slow test `tests/constellation/test_orbits.py::test_full_snapshot_matches_skyfield`.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ def compare(path: Path, start: datetime = START, hours: float = 2.0, step_s: flo
     from skyfield.api import EarthSatellite, load
     from skyfield.framelib import itrs
 
-    from twin.constellation.orbits import propagate_itrs, read_tle
+    from twin.constellation.orbits import propagate_itrs
+    from twin.constellation.tle import read_tle
 
     constellation = read_tle(path)
     dts = [start + timedelta(seconds=step_s * k) for k in range(int(hours * 3600 / step_s) + 1)]

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin.constellation.orbits import propagate_itrs, read_tle
+from twin.constellation.orbits import propagate_itrs
+from twin.constellation.tle import read_tle
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"

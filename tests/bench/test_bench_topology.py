@@ -28,14 +28,11 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from twin.constellation.orbits import propagate_itrs, propagate_teme, read_tle
-from twin.constellation.topology import (
-    _inter_pairs,
-    _intra_pairs,
-    infer_planes,
-    isl_graph,
-    serving_groups,
-)
+from twin.constellation.isl import _inter_pairs, _intra_pairs, isl_graph
+from twin.constellation.orbits import propagate_itrs, propagate_teme
+from twin.constellation.planes import infer_planes
+from twin.constellation.serving import serving_groups
+from twin.constellation.tle import read_tle
 from twin.geometry import geodetic_to_ecef, ground_enu, look_angles
 
 ROOT = Path(__file__).resolve().parents[2]

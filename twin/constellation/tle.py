@@ -1,7 +1,7 @@
 """Two-line element sets: the `Constellation` container, reading and
 validating TLE files, epoch-age checks, and fetching fresh sets from CelesTrak.
 
-Propagation lives in `twin.constellation.orbits` (which re-exports everything here).
+Propagation lives in `twin.constellation.orbits`; Walker shells in `twin.constellation.walker`.
 
 Checks made by `read_tle` on every record (each failure is a
 `twin.errors.Problem` named ``"<file>:<line>"``):
@@ -23,7 +23,7 @@ Checks made by `read_tle` on every record (each failure is a
 - no catalog number appears twice in the file (both lines are named);
 - name lines (3-line files) are printable ASCII.
 
-What the reader guarantees (fuzzed in ``tests/test_fuzz_tle.py``): a record it
+What the reader guarantees (fuzzed in ``tests/constellation/test_fuzz_tle.py``): a record it
 returns is one whose two data lines passed every check above, so any
 *single-character* change to a data line either is refused or leaves every
 orbital element and the epoch unchanged (e.g. a leading ``0`` written as a
@@ -70,7 +70,7 @@ class Constellation:
     number, line-2 number) in the source file, or None (Walker);
     epochs: (S,) datetime64[ns] element-set epochs, UTC;
     shell/plane/slot: (S,) int64 known for Walker shells, None for TLE sets
-    (`twin.constellation.topology` infers the planes).
+    (`twin.constellation.planes` infers the planes).
     """
 
     names: list[str]

@@ -12,8 +12,10 @@ from math import radians
 
 import numpy as np
 
-from twin.constellation import orbits
-from twin.constellation.topology import PlaneLabels, isl_graph, serving_group
+from twin.constellation import orbits, walker
+from twin.constellation.isl import isl_graph
+from twin.constellation.planes import PlaneLabels
+from twin.constellation.serving import serving_group
 from twin.geometry import (
     DEFAULT_ATMOSPHERE_MARGIN_M,
     geocentric_nadir_point,
@@ -67,7 +69,7 @@ def walker_group_snapshot(
 ) -> GroupGeometry:
     """Serving-group geometry on a Walker Delta snapshot (seed 000 Table I, seed-math B.1/B.9).
 
-    Builds ``orbits.walker_delta(planes*per_plane, planes, phasing, altitude_m,
+    Builds ``walker.walker_delta(planes*per_plane, planes, phasing, altitude_m,
     inclination_rad, epoch=epoch)``, propagates one epoch with
     ``orbits.propagate_itrs``, builds the +Grid ISL graph (labels from the
     construction), picks the central satellite (``central_index`` or, by
@@ -84,7 +86,7 @@ def walker_group_snapshot(
     if planes < 1 or per_plane < 1:
         raise ValueError(f"planes and per_plane must be >= 1, got {planes}, {per_plane}")
     epoch_dt = parse_utc(DEFAULT_SNAPSHOT_EPOCH if epoch is None else _as_datetime(epoch))
-    constellation = orbits.walker_delta(
+    constellation = walker.walker_delta(
         planes * per_plane, planes, phasing, altitude_m, inclination_rad, epoch=epoch_dt
     )
     pos, vel, err = orbits.propagate_itrs(constellation, orbits.to_datetime64([epoch_dt]))

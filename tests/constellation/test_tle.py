@@ -9,17 +9,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from twin.constellation.orbits import (
-    check_at_times,
-    epoch_age_report,
-    propagate_itrs,
-    read_tle,
-    stale,
-)
-from twin.constellation.tle import tle_checksum
+from twin.constellation.checks import check_at_times
+from twin.constellation.orbits import propagate_itrs
+from twin.constellation.tle import epoch_age_report, read_tle, stale, tle_checksum
 from twin.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 
 

@@ -10,10 +10,10 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from twin.constellation.orbits import fetch_tle, read_tle
+from twin.constellation.tle import fetch_tle, read_tle
 from twin.errors import InputError
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 NOW = datetime(2026, 5, 29, 1, 2, 3, tzinfo=UTC)
 

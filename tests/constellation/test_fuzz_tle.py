@@ -5,7 +5,7 @@ propagates; never another exception, never a silently changed orbit.
 Examples per test: TWIN_FUZZ_EXAMPLES (environment variable; default small
 enough for the default suite), e.g.::
 
-    TWIN_FUZZ_EXAMPLES=2000 pytest tests/test_fuzz_tle.py -q --hypothesis-show-statistics
+    TWIN_FUZZ_EXAMPLES=2000 pytest tests/constellation/test_fuzz_tle.py -q --hypothesis-show-statistics
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from rich.console import Console
 
-from twin.constellation.orbits import check_at_times, read_tle
-from twin.constellation.tle import TLE_FIELDS, parse_tle_text, tle_checksum
+from twin.constellation.checks import check_at_times
+from twin.constellation.tle import TLE_FIELDS, parse_tle_text, read_tle, tle_checksum
 from twin.errors import InputError
 from twin.runner import prepare
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOT = ROOT / "ephemeris" / "starlink-2026-05-28.tle"
 FUZZ_EXAMPLES = int(os.environ.get("TWIN_FUZZ_EXAMPLES", "0"))
 
@@ -353,7 +353,7 @@ def test_checksum_blind_changes_are_the_documented_limit(tmp_path):
 
 def test_format_table_covers_every_column():
     """Columns 2-68 of both lines are each in exactly one field (1 = line number, 69 = checksum);
-    tests/test_tle.py reads the whole 10,347-record snapshot through the same checks."""
+    tests/constellation/test_tle.py reads the whole 10,347-record snapshot through the same checks."""
     for number, fields in TLE_FIELDS.items():
         covered = [col for a, b, *_ in fields for col in range(a, b + 1)]
         assert covered == list(range(2, 69)), number
