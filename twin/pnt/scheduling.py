@@ -30,7 +30,7 @@ Inputs are ECEF metres; `H (I, C, N)` complex channels as from `twin.pnt.channel
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -35,9 +35,9 @@ import time as wallclock
 import numpy as np
 
 from twin.geometry import ecef_to_geodetic, enu_basis, geodetic_to_ecef
+from twin.pnt.cells import hex_cells, sample_in_hexagons
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gauss_newton_tdoa, gdop, tdoa_measurements, toa_variance
-from twin.pnt.preset import hex_cells, sample_in_hexagons
 from twin.pnt.scheduling import schedule
 from twin.processes.replan import (
     decide,
