@@ -4,6 +4,7 @@ directories), ephemeris."""
 from pathlib import Path
 
 import pandas as pd
+from scenario_text import write_scenario
 from typer.testing import CliRunner
 
 from twin.cli import app
@@ -12,40 +13,11 @@ from twin.results import load, run_info
 ROOT = Path(__file__).resolve().parents[1]
 runner = CliRunner()
 
-SMALL = """
-[run]
-name = "small"
-start = 2026-05-28T12:00:00Z
-duration = "2m"
-step = "30s"
-seed = 3
-
-[constellation]
-kind = "walker"
-[[constellation.shells]]
-total = 792
-planes = 36
-phasing = 1
-altitude_km = 550
-inclination_deg = 53
-
-[[targets]]
-name = "t"
-lat_deg = 40.0
-lon_deg = 10.0
-
-[output]
-dir = "out"
-"""
-
 
 def test_validate_ok_and_refused(tmp_path):
     result = runner.invoke(app, ["validate", str(ROOT / "scenarios" / "default.toml")])
     assert result.exit_code == 0, result.output
-    bad = tmp_path / "bad.toml"
-    bad.write_text(
-        SMALL.replace("phasing = 1", "phasing = 36").replace('step = "30s"', 'step = "-5s"')
-    )
+    bad = write_scenario(tmp_path, "bad.toml", run={"step": "-5s"}, shell={"phasing": 36})
     result = runner.invoke(app, ["validate", str(bad)])
     assert result.exit_code == 2
     assert "bad.toml:6 run.step" in result.output
@@ -53,8 +25,7 @@ def test_validate_ok_and_refused(tmp_path):
 
 
 def test_refused_run_writes_nothing(tmp_path):
-    bad = tmp_path / "bad.toml"
-    bad.write_text(SMALL.replace("altitude_km = 550", "altitude_km = 100"))
+    bad = write_scenario(tmp_path, "bad.toml", shell={"altitude_km": 100})
     out = tmp_path / "run"
     result = runner.invoke(app, ["run", str(bad), "--out", str(out), "--quiet"])
     assert result.exit_code == 2
@@ -67,13 +38,8 @@ def test_refused_tle_run_writes_nothing(tmp_path):
     good = (ROOT / "ephemeris" / "starlink-2026-05-28.tle").read_text().splitlines()[:6]
     good[1] = good[1][:-1] + str((int(good[1][-1]) + 1) % 10)  # checksum broken
     tle.write_text("\n".join(good) + "\n")
-    scenario = tmp_path / "tle.toml"
-    scenario.write_text(
-        SMALL.replace('kind = "walker"', f'kind = "tle"\ntle_file = "{tle.name}"').split(
-            "[[constellation.shells]]"
-        )[0]
-        + "\n[[targets]]"
-        + SMALL.split("[[targets]]")[1]
+    scenario = write_scenario(
+        tmp_path, "tle.toml", constellation={"kind": "tle", "tle_file": tle.name}, shells=[]
     )
     out = tmp_path / "run"
     result = runner.invoke(app, ["run", str(scenario), "--out", str(out), "--quiet"])
@@ -83,8 +49,7 @@ def test_refused_tle_run_writes_nothing(tmp_path):
 
 
 def test_existing_run_directory_is_never_overwritten(tmp_path):
-    scenario = tmp_path / "small.toml"
-    scenario.write_text(SMALL)
+    scenario = write_scenario(tmp_path, "small.toml")
     out = tmp_path / "run"
     out.mkdir()
     (out / "precious.txt").write_text("keep me")
@@ -98,8 +63,7 @@ def test_existing_run_directory_is_never_overwritten(tmp_path):
 
 
 def test_run_prints_a_summary(tmp_path):
-    scenario = tmp_path / "small.toml"
-    scenario.write_text(SMALL)
+    scenario = write_scenario(tmp_path, "small.toml")
     result = runner.invoke(app, ["run", str(scenario), "--out", str(tmp_path / "r")])
     assert result.exit_code == 0, result.output
     for words in (

@@ -1,6 +1,9 @@
 """The recorder's tables (twin/processes/recorder.py): the columnar `links` table."""
 
+import tomllib
+
 import numpy as np
+from scenario_text import scenario_toml
 
 from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
@@ -8,25 +11,14 @@ from twin.constellation import orbits
 from twin.processes import attach
 from twin.results import load
 
-LINKS_SCENARIO = {
-    "run": {
-        "name": "links",
-        "start": "2026-05-28T12:00:00Z",
-        "duration": "40s",
-        "step": "10s",
-        "seed": 1,
-        "checkpoint_every": 2,
-    },
-    "constellation": {
-        "kind": "walker",
-        "shells": [
-            {"total": 240, "planes": 12, "phasing": 1, "altitude_km": 550, "inclination_deg": 53}
-        ],
-    },
-    "isl": {"enabled": True, "inter_plane": True, "max_range_km": 5000.0},
-    "targets": [{"name": "t", "lat_deg": 40.0, "lon_deg": 10.0}],
-    "output": {"dir": "unused", "links": True},
-}
+LINKS_SCENARIO = tomllib.loads(
+    scenario_toml(
+        run={"name": "links", "duration": "40s", "step": "10s", "seed": 1, "checkpoint_every": 2},
+        shell={"total": 240, "planes": 12},
+        isl={"enabled": True, "inter_plane": True, "max_range_km": 5000.0},
+        output={"dir": "unused", "links": True},
+    )
+)
 
 
 def test_links_table_is_every_isl_edge_of_every_epoch(tmp_path):

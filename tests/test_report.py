@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scenario_text import scenario_toml
 from typer.testing import CliRunner
 
 from twin import plots
@@ -17,45 +18,20 @@ from twin.results import load, run_info
 from twin.rundir import write_parquet_atomic
 from twin.runner import run_scenario
 
-# A 36 x 22 Walker shell, 10 min at 30 s: a moving target at 40° N (always served) and a
-# terminal at 65° N, near the edge of the 53° shell's coverage (groups come and go).
-TINY = """
-[run]
-name = "tiny"
-start = 2026-05-28T12:00:00Z
-duration = "{duration}"
-step = "30s"
-seed = 3
 
-[constellation]
-kind = "walker"
-[[constellation.shells]]
-total = 792
-planes = 36
-phasing = 1
-altitude_km = 550
-inclination_deg = 53
+def _tiny(duration: str) -> str:
+    """A 36 x 22 Walker shell at 30 s steps: a moving target at 40° N (always served) and a
+    terminal at 65° N, near the edge of the 53° shell's coverage (groups come and go)."""
+    return scenario_toml(
+        run={"name": "tiny", "duration": duration},
+        targets=[
+            {"name": "t1", "lat_deg": 40.0, "lon_deg": 116.0, "velocity_enu_mps": [15.0, 0.0, 0.0]}
+        ],
+        terminals=[{"name": "north", "lat_deg": 65.0, "lon_deg": 10.0}],
+        isac={"enabled": False},
+        pnt={"enabled": False},
+    )
 
-[[targets]]
-name = "t1"
-lat_deg = 40.0
-lon_deg = 116.0
-velocity_enu_mps = [15.0, 0.0, 0.0]
-
-[[terminals]]
-name = "north"
-lat_deg = 65.0
-lon_deg = 10.0
-
-[isac]
-enabled = false
-
-[pnt]
-enabled = false
-
-[output]
-dir = "out"
-"""
 
 BASE_FIGURES = {
     "geometry_timeseries.png",
@@ -68,7 +44,7 @@ BASE_FIGURES = {
 
 def _run(tmp_path: Path, duration: str) -> Path:
     scenario = tmp_path / "tiny.toml"
-    scenario.write_text(TINY.format(duration=duration))
+    scenario.write_text(_tiny(duration))
     return run_scenario(scenario, out=tmp_path / "run", quiet=True)
 
 

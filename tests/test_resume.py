@@ -7,50 +7,28 @@ import sys
 import time
 
 import pandas as pd
+from scenario_text import scenario_toml
 
 from twin.results import load, run_info
 from twin.rundir import read_checkpoint
 
-SCENARIO = """
-[run]
-name = "resume-test"
-start = 2026-05-28T12:00:00Z
-duration = "20m"
-step = "10s"
-seed = 7
-checkpoint_every = 10
-
-[constellation]
-kind = "walker"
-[[constellation.shells]]
-total = 1584
-planes = 72
-phasing = 1
-altitude_km = 550
-inclination_deg = 53
-
-[visibility]
-mask_elevation_deg = 10
-
-[serving]
-group_size = 5
-collaboration = "II"
-
-[[targets]]
-name = "target-a"
-lat_deg = 48.1
-lon_deg = 11.6
-
-[[terminals]]
-name = "ut-b"
-lat_deg = 40.4
-lon_deg = -3.7
-velocity_enu_mps = [30.0, 10.0, 0.0]
-
-[output]
-dir = "unused"
-tables = ["epochs", "visibility", "isl", "groups", "handovers"]
-"""
+SCENARIO = scenario_toml(
+    run={
+        "name": "resume-test",
+        "duration": "20m",
+        "step": "10s",
+        "seed": 7,
+        "checkpoint_every": 10,
+    },
+    shell={"total": 1584, "planes": 72},
+    visibility={"mask_elevation_deg": 10},
+    serving={"group_size": 5, "collaboration": "II"},
+    targets=[{"name": "target-a", "lat_deg": 48.1, "lon_deg": 11.6}],
+    terminals=[
+        {"name": "ut-b", "lat_deg": 40.4, "lon_deg": -3.7, "velocity_enu_mps": [30.0, 10.0, 0.0]}
+    ],
+    output={"dir": "unused", "tables": ["epochs", "visibility", "isl", "groups", "handovers"]},
+)
 
 
 def _twin(*args, **kwargs):

@@ -4,6 +4,7 @@ import tomllib
 
 import numpy as np
 import pytest
+from scenario_text import scenario_toml
 
 from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
@@ -20,57 +21,29 @@ from twin.processes.isac import isac_params, ue_offsets_enu, ue_positions_around
 from twin.results import load
 from twin.units import dbm_to_w
 
-PAPER = """
-[run]
-name = "isac-test"
-start = 2026-05-28T12:00:00Z
-duration = "{duration}"
-step = "10s"
-seed = 11
 
-[constellation]
-kind = "walker"
-[[constellation.shells]]
-total = {total}
-planes = {planes}
-phasing = 1
-altitude_km = 550
-inclination_deg = 53
-
-[serving]
-group_size = 5
-collaboration = "II"
-
-[[targets]]
-name = "t"
-lat_deg = 40.0
-lon_deg = 116.0
-{motion}
-
-[isac]
-enabled = true
-design = "stand_in"
-track_prior = {track}
-pso_particles = {particles}
-pso_iterations = {iterations}
-
-[output]
-dir = "unused"
-"""
+def _paper(
+    *, duration="20s", total=1584, planes=72, motion=None, track=False, particles=10, iterations=5
+) -> str:
+    """The ISAC test scenario; motion: extra fields of the target (e.g. its velocity)."""
+    return scenario_toml(
+        run={"name": "isac-test", "duration": duration, "step": "10s", "seed": 11},
+        shell={"total": total, "planes": planes},
+        serving={"group_size": 5, "collaboration": "II"},
+        targets=[{"name": "t", "lat_deg": 40.0, "lon_deg": 116.0, **(motion or {})}],
+        isac={
+            "enabled": True,
+            "design": "stand_in",
+            "track_prior": track,
+            "pso_particles": particles,
+            "pso_iterations": iterations,
+        },
+        output={"dir": "unused"},
+    )
 
 
 def _run(tmp_path, **kw):
-    values = {
-        "duration": "20s",
-        "total": 1584,
-        "planes": 72,
-        "motion": "",
-        "track": "false",
-        "particles": 10,
-        "iterations": 5,
-        **kw,
-    }
-    scenario = scenario_from_dict(tomllib.loads(PAPER.format(**values)), base_dir=tmp_path)
+    scenario = scenario_from_dict(tomllib.loads(_paper(**kw)), base_dir=tmp_path)
     twin = Twin(scenario, tmp_path / "run")
     attach(twin)
     twin.run()
@@ -128,8 +101,8 @@ def test_moving_target_error_stays_bounded_across_central_handovers(tmp_path):
         duration="6m",
         total=792,
         planes=36,
-        track="true",
-        motion="velocity_enu_mps = [20.0, 5.0, 0.0]",
+        track=True,
+        motion={"velocity_enu_mps": [20.0, 5.0, 0.0]},
         particles=30,
         iterations=20,
     )
@@ -160,9 +133,7 @@ def test_moving_target_error_stays_bounded_across_central_handovers(tmp_path):
 def test_paper_design_path_on_the_clock(tmp_path):
     """design = "paper" runs cvxpy Algorithm 2 per re-plan (small instance: K = 3, 2 x 2 arrays,
     M = 2): the recorded design meets the rate target and its RCRB is that of its own beams."""
-    text = PAPER.format(
-        duration="10s", total=1584, planes=72, motion="", track="false", particles=10, iterations=5
-    )
+    text = _paper(duration="10s")
     data = tomllib.loads(text)
     data["isac"].update(design="paper", nx=2, nz=2, n_ue=2)
     data["serving"].update(group_size=3, collaboration="I")

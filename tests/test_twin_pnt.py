@@ -3,6 +3,7 @@
 import tomllib
 
 import numpy as np
+from scenario_text import scenario_toml
 
 from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
@@ -16,57 +17,25 @@ from twin.processes.pnt import cluster_offsets_en, cluster_positions
 from twin.results import load
 from twin.units import dbw_to_w
 
-PAPER = """
-[run]
-name = "pnt-test"
-start = 2026-05-28T12:00:00Z
-duration = "{duration}"
-step = "{step}"
-seed = 4
 
-[constellation]
-kind = "walker"
-[[constellation.shells]]
-total = {total}
-planes = {planes}
-phasing = 1
-altitude_km = 600
-inclination_deg = 53
-
-[visibility]
-mask_elevation_deg = 10
-
-[isl]
-enabled = {isl}
-
-[[terminals]]
-name = "c"
-lat_deg = 30.0
-lon_deg = 10.0
-
-[pnt]
-enabled = true
-cluster_rings = {rings}
-max_sats = 21
-beamformer = "{beamformer}"
-
-[output]
-dir = "unused"
-"""
+def _paper(
+    *, duration="10s", step="10s", total=1584, planes=72, rings=2, beamformer="mf", isl=True
+) -> str:
+    """The PNT test scenario: one terminal cluster at (30° N, 10° E), no target."""
+    return scenario_toml(
+        run={"name": "pnt-test", "duration": duration, "step": step, "seed": 4},
+        shell={"total": total, "planes": planes, "altitude_km": 600},
+        visibility={"mask_elevation_deg": 10},
+        isl={"enabled": isl},
+        targets=[],
+        terminals=[{"name": "c", "lat_deg": 30.0, "lon_deg": 10.0}],
+        pnt={"enabled": True, "cluster_rings": rings, "max_sats": 21, "beamformer": beamformer},
+        output={"dir": "unused"},
+    )
 
 
 def _run(tmp_path, **kw):
-    values = {
-        "duration": "10s",
-        "step": "10s",
-        "total": 1584,
-        "planes": 72,
-        "rings": 2,
-        "beamformer": "mf",
-        "isl": "true",
-        **kw,
-    }
-    scenario = scenario_from_dict(tomllib.loads(PAPER.format(**values)), base_dir=tmp_path)
+    scenario = scenario_from_dict(tomllib.loads(_paper(**kw)), base_dir=tmp_path)
     twin = Twin(scenario, tmp_path / "run")
     attach(twin)
     twin.run()
@@ -132,7 +101,7 @@ def test_the_clock_adds_no_error_to_the_paper_crlb(tmp_path):
 def test_tdoa_fixes_scatter_as_the_crlb_says(tmp_path):
     """One fix per UT per epoch: squared errors average to the CRLB (Gauss-Newton is efficient
     at these SNRs), a Monte Carlo check that the noise model, the weights and the CRLB agree."""
-    _, _, tables = _run(tmp_path, duration="3m", step="10s", rings=2, isl="false")
+    _, _, tables = _run(tmp_path, duration="3m", step="10s", rings=2, isl=False)
     pnt = tables["pnt"]
     ok = pnt[pnt.status == "ok"]
     assert len(ok) >= 300
@@ -146,7 +115,7 @@ def test_too_few_satellites_is_recorded_as_an_interruption(tmp_path):
     """A sparse shell leaves the cluster with fewer than i_tdoa + 1 visible satellites: rows
     with status too_few_satellites and pnt_interruption / pnt_restored handover rows."""
     _, _, tables = _run(
-        tmp_path, duration="30m", step="60s", total=60, planes=6, rings=0, isl="false"
+        tmp_path, duration="30m", step="60s", total=60, planes=6, rings=0, isl=False
     )
     pnt, handovers = tables["pnt"], tables["handovers"]
     assert len(pnt) == 31  # one row per epoch, none skipped

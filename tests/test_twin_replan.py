@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import pytest
+from scenario_text import scenario_toml
 
 from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
@@ -24,57 +25,27 @@ from twin.processes.replan import (
 from twin.results import load, run_info
 from twin.rundir import read_checkpoint
 
-BASE = """
-[run]
-name = "replan-test"
-start = 2026-05-28T12:00:00Z
-duration = "{duration}"
-step = "10s"
-seed = 5
-checkpoint_every = {checkpoint_every}
 
-[constellation]
-kind = "walker"
-[[constellation.shells]]
-total = 792
-planes = 36
-phasing = 1
-altitude_km = 550
-inclination_deg = 53
-
-[serving]
-group_size = 5
-collaboration = "II"
-
-[[targets]]
-name = "car"
-lat_deg = 40.0
-lon_deg = 116.0
-velocity_enu_mps = [20.0, 5.0, 0.0]
-
-[[terminals]]
-name = "cluster"
-lat_deg = 40.2
-lon_deg = 116.3
-
-[isac]
-enabled = true
-pso_particles = 12
-pso_iterations = 8
-
-[pnt]
-enabled = true
-cluster_rings = 1
-max_sats = 8
-beamformer = "{beamformer}"
-
-[replan]
-policy = "{policy}"
-every_n = 3
-
-[output]
-dir = "unused"
-"""
+def _base(*, duration, checkpoint_every, policy, beamformer) -> str:
+    """The re-planning test scenario: a moving target (ISAC) and a terminal cluster (PNT)."""
+    return scenario_toml(
+        run={
+            "name": "replan-test",
+            "duration": duration,
+            "step": "10s",
+            "seed": 5,
+            "checkpoint_every": checkpoint_every,
+        },
+        serving={"group_size": 5, "collaboration": "II"},
+        targets=[
+            {"name": "car", "lat_deg": 40.0, "lon_deg": 116.0, "velocity_enu_mps": [20.0, 5.0, 0.0]}
+        ],
+        terminals=[{"name": "cluster", "lat_deg": 40.2, "lon_deg": 116.3}],
+        isac={"enabled": True, "pso_particles": 12, "pso_iterations": 8},
+        pnt={"enabled": True, "cluster_rings": 1, "max_sats": 8, "beamformer": beamformer},
+        replan={"policy": policy, "every_n": 3},
+        output={"dir": "unused"},
+    )
 
 
 def _config(**kw):
@@ -150,7 +121,7 @@ def test_arrays_survive_the_checkpoint_text_exactly():
 def _scenario(tmp_path, **kw):
     import tomllib
 
-    text = BASE.format(
+    text = _base(
         **{"duration": "3m", "checkpoint_every": 60, "policy": "every_n", "beamformer": "mf", **kw}
     )
     data = tomllib.loads(text)
@@ -233,7 +204,7 @@ def test_sigkill_then_resume_equals_uninterrupted_with_processes(tmp_path):
     checkpointed: the resumed run's tables equal an uninterrupted run's."""
     scenario = tmp_path / "scenario.toml"
     scenario.write_text(
-        BASE.format(duration="4m", checkpoint_every=7, policy="every_n", beamformer="dsta")
+        _base(duration="4m", checkpoint_every=7, policy="every_n", beamformer="dsta")
     )
     killed, whole = tmp_path / "killed", tmp_path / "whole"
     process = _twin("run", str(scenario), "--out", str(killed))

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from scenario_text import scenario_toml
 
 from twin.constellation import serving
 from twin.results import load, run_info
@@ -14,66 +15,43 @@ from twin.rundir import drop_parts_from, read_checkpoint, window_checkpoint_path
 from twin.runner import run_scenario
 from twin.windows import central_chain, run_window, window_spans
 
-SCENARIO = """
-[run]
-name = "windows-test"
-start = 2026-05-28T12:00:00Z
-duration = "{duration}"
-step = "10s"
-seed = 5
-checkpoint_every = {checkpoint_every}
-window = {window}
 
-[constellation]
-kind = "walker"
-[[constellation.shells]]
-total = 792
-planes = 36
-phasing = 1
-altitude_km = 550
-inclination_deg = 53
+def _scenario(*, duration, checkpoint_every, window) -> str:
+    """The windowed-run test scenario: a moving target (ISAC), a PNT cluster and a walker."""
+    return scenario_toml(
+        run={
+            "name": "windows-test",
+            "duration": duration,
+            "step": "10s",
+            "seed": 5,
+            "checkpoint_every": checkpoint_every,
+            "window": window,
+        },
+        serving={"group_size": 5, "collaboration": "II", "hysteresis_deg": 2.0},
+        targets=[
+            {"name": "car", "lat_deg": 40.0, "lon_deg": 116.0, "velocity_enu_mps": [20.0, 5.0, 0.0]}
+        ],
+        terminals=[
+            {"name": "cluster", "lat_deg": 40.2, "lon_deg": 116.3},
+            {
+                "name": "walker",
+                "lat_deg": 48.1,
+                "lon_deg": 11.6,
+                "velocity_enu_mps": [1.5, 0.0, 0.0],
+            },
+        ],
+        isac={"enabled": True, "design": "stand_in", "pso_particles": 12, "pso_iterations": 8},
+        pnt={
+            "enabled": True,
+            "terminals": ["cluster"],
+            "cluster_rings": 1,
+            "max_sats": 8,
+            "beamformer": "zf",
+        },
+        replan={"policy": "on_event"},
+        output={"dir": "unused"},
+    )
 
-[serving]
-group_size = 5
-collaboration = "II"
-hysteresis_deg = 2.0
-
-[[targets]]
-name = "car"
-lat_deg = 40.0
-lon_deg = 116.0
-velocity_enu_mps = [20.0, 5.0, 0.0]
-
-[[terminals]]
-name = "cluster"
-lat_deg = 40.2
-lon_deg = 116.3
-
-[[terminals]]
-name = "walker"
-lat_deg = 48.1
-lon_deg = 11.6
-velocity_enu_mps = [1.5, 0.0, 0.0]
-
-[isac]
-enabled = true
-design = "stand_in"
-pso_particles = 12
-pso_iterations = 8
-
-[pnt]
-enabled = true
-terminals = ["cluster"]
-cluster_rings = 1
-max_sats = 8
-beamformer = "zf"
-
-[replan]
-policy = "on_event"
-
-[output]
-dir = "unused"
-"""
 
 WALL_CLOCK_COLUMNS = ["solve_time_s"]  # wall seconds of a solve: differ between any two runs
 
@@ -82,9 +60,7 @@ def write_scenario(
     tmp_path: Path, *, duration="190s", checkpoint_every=4, window=6, name="scenario.toml"
 ) -> Path:
     path = tmp_path / name
-    path.write_text(
-        SCENARIO.format(duration=duration, checkpoint_every=checkpoint_every, window=window)
-    )
+    path.write_text(_scenario(duration=duration, checkpoint_every=checkpoint_every, window=window))
     return path
 
 
@@ -235,7 +211,7 @@ def test_windowed_equals_serial_when_a_window_starts_the_last_propagation_block(
     """61 epochs, windows of 30: the serial run's last propagation block starts at epoch 60
     alone, the last window's at 59 (it builds epoch 59 to seed itself). Positions must not
     depend on that (a one-epoch propagation once differed in the last bits)."""
-    text = SCENARIO.format(duration="600s", checkpoint_every=10, window=30)
+    text = _scenario(duration="600s", checkpoint_every=10, window=30)
     text = text.replace("enabled = true", "enabled = false")  # geometry and handovers only
     path = tmp_path / "geometry.toml"
     path.write_text(text)

@@ -155,7 +155,7 @@ def test_dsta_satellite_fast_vs_socp():
 def test_dsta_paper_drop(element_gain_dbi):
     """One paper_002 drop (21 satellites, 61 UTs, HBS m = 4): DSTA fast, CPU time per satellite,
     fallback rate, and the extrapolation to Table III (5 settings × 100 drops × 21 satellites)."""
-    from twin.pnt.preset import paper_002_drop
+    from twin.paper.pnt.drop import paper_002_drop
     from twin.pnt.scheduling import hbs
 
     params = PntParams(element_gain_dbi=element_gain_dbi)

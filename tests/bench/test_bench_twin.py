@@ -16,6 +16,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from scenario_text import scenario_toml
 
 from twin.clock import Twin
 from twin.config.loader import scenario_from_dict
@@ -23,51 +24,24 @@ from twin.processes import attach
 
 pytestmark = pytest.mark.bench
 
-SCENARIO = """
-[run]
-name = "bench-twin"
-start = 2026-05-28T12:00:00Z
-duration = "5m"
-step = "10s"
-seed = 3
 
-[constellation]
-kind = "walker"
-[[constellation.shells]]
-total = 1584
-planes = 72
-phasing = 1
-altitude_km = 550
-inclination_deg = 53
-
-[visibility]
-mask_elevation_deg = 10
-
-[[targets]]
-name = "car"
-lat_deg = 45.0
-lon_deg = 7.7
-velocity_enu_mps = [10.0, 5.0, 0.0]
-
-[[terminals]]
-name = "cluster"
-lat_deg = 45.0
-lon_deg = 7.7
-
-[isac]
-enabled = {on}
-
-[pnt]
-enabled = {on}
-beamformer = "{beamformer}"
-
-[output]
-dir = "unused"
-"""
+def _scenario(on: bool, beamformer: str) -> str:
+    return scenario_toml(
+        run={"name": "bench-twin", "duration": "5m", "step": "10s"},
+        shell={"total": 1584, "planes": 72},
+        visibility={"mask_elevation_deg": 10},
+        targets=[
+            {"name": "car", "lat_deg": 45.0, "lon_deg": 7.7, "velocity_enu_mps": [10.0, 5.0, 0.0]}
+        ],
+        terminals=[{"name": "cluster", "lat_deg": 45.0, "lon_deg": 7.7}],
+        isac={"enabled": on},
+        pnt={"enabled": on, "beamformer": beamformer},
+        output={"dir": "unused"},
+    )
 
 
 def _run(tmp_path: Path, name: str, on: bool, beamformer: str) -> tuple[float, Twin]:
-    data = tomllib.loads(SCENARIO.format(on=str(on).lower(), beamformer=beamformer))
+    data = tomllib.loads(_scenario(on, beamformer))
     twin = Twin(scenario_from_dict(data, base_dir=tmp_path), tmp_path / name)
     attach(twin)
     started = time.perf_counter()

@@ -5,21 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from twin.paper.pnt.drop import cap_half_angle, points_on_sphere, sample_cap
 from twin.pnt import scheduling as sch
-from twin.pnt.preset import (
-    cap_half_angle,
-    hex_cells,
-    points_on_sphere,
-    sample_cap,
-    sample_in_hexagons,
-)
+from twin.pnt.cells import hex_cells, sample_in_hexagons
 
 R_E = 6378137.0
 H_SAT = 600e3
 
 
 def _geometry(rng, n_sat=21, rings=4):
-    """Positions like the paper preset, built from the preset's helpers (no frames needed)."""
+    """Positions like the paper drop, built from its helpers (no frames needed)."""
     centre = np.array([R_E, 0.0, 0.0])
     cells = hex_cells(rings)
     en = sample_in_hexagons(cells, 43.3e3, rng)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from twin.pnt import crlb
+from twin.pnt.crlb import gather_schedule, sinr_gradient_from_A, tdoa_jacobian
 from twin.pnt.feasibility import (
     METHODS,
     STATS,
@@ -168,10 +168,10 @@ class _SatelliteTests:
 def _ut_jacobians(ut_pos, sat_pos, ref_pos, delta):
     """Per UT: (sorted satellite indices (L,), TDOA Jacobian (L, 3) in s/m)."""
     out = {}
-    for L, (u_idx, s_idx) in crlb._gather_schedule(delta).items():
+    for L, (u_idx, s_idx) in gather_schedule(delta).items():
         if L == 0:
             continue
-        A = crlb.tdoa_jacobian(ut_pos[u_idx], sat_pos[s_idx], ref_pos)
+        A = tdoa_jacobian(ut_pos[u_idx], sat_pos[s_idx], ref_pos)
         for n, c in enumerate(u_idx):
             out[int(c)] = (s_idx[n], A[n])
     return out
@@ -184,7 +184,7 @@ def _gradient(jac, c, i, sinr_est, bandwidth_hz, ref_var):
         return 0.0
     s = sinr_est[idx, c]
     try:
-        g = crlb._sinr_gradient_from_A(A, s, bandwidth_hz, ref_var)
+        g = sinr_gradient_from_A(A, s, bandwidth_hz, ref_var)
     except (np.linalg.LinAlgError, ValueError):
         return 0.0
     return float(g[int(np.searchsorted(idx, i))])

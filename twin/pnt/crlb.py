@@ -162,7 +162,7 @@ def crlb_variance_gradient(A, R):
     return np.sum(Y * Y, axis=-2)
 
 
-def _sinr_gradient_from_A(A, sinr, bandwidth_hz, ref_var):
+def sinr_gradient_from_A(A, sinr, bandwidth_hz, ref_var):
     """Eq. (17) on batched Jacobians A (..., L, 3) and SINRs (..., L)."""
     s = np.asarray(sinr, dtype=float)
     if np.any(s <= 0):
@@ -181,10 +181,10 @@ def crlb_sinr_gradient(ut, sats, ref_sat, sinr, bandwidth_hz, ref_var):
     """
     A = tdoa_jacobian(ut, sats, ref_sat)
     _check_l(A)
-    return _sinr_gradient_from_A(A, sinr, bandwidth_hz, ref_var)
+    return sinr_gradient_from_A(A, sinr, bandwidth_hz, ref_var)
 
 
-def _gather_schedule(delta):
+def gather_schedule(delta):
     """Indices of scheduled satellites per UT, grouped by count.
 
     delta: (I, C) bool. Returns {L: (ut_idx (n,), sat_idx (n, L))}, satellites in
@@ -221,7 +221,7 @@ def accuracy_per_ut(ut_pos, sat_pos, ref_pos, delta, sinr, bandwidth_hz, ref_var
             f"{uts.shape}, {sats.shape}, {ref.shape}, {d.shape}, {s.shape}"
         )
     out = np.full(C, np.inf)
-    for L, (u_idx, s_idx) in _gather_schedule(d).items():
+    for L, (u_idx, s_idx) in gather_schedule(d).items():
         if L < 3:
             continue
         snr = s[s_idx, u_idx[:, None]]  # (n, L)

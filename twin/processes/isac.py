@@ -36,8 +36,9 @@ import numpy as np
 
 from twin.epoch import RunContext, entity_rng
 from twin.geometry import ecef_to_geodetic, enu_basis, geodetic_to_ecef
+from twin.isac.design.algorithm2 import algorithm2
 from twin.isac.design.fast_design import fast_design
-from twin.isac.design.sdr import DesignProblem, algorithm2, evaluate_design
+from twin.isac.design.problem import DesignProblem, evaluate_design
 from twin.isac.estimation.locate import SensingProblem, draw_prior_centre, estimate
 from twin.isac.physics import channel as isac_channel
 from twin.isac.physics import crb as isac_crb

@@ -1,8 +1,8 @@
 """The PNT process: TDOA positioning of terminal clusters by beam-scheduled satellites (seed 002).
 
 One :class:`PntProcess` serves every terminal named by ``[pnt] terminals`` (default: all);
-each is the centre of a cluster of hexagonal cells (``pnt.preset.hex_cells``), one UT per
-cell, drawn once uniformly in its hexagon (``pnt.preset.sample_in_hexagons``) and moving
+each is the centre of a cluster of hexagonal cells (``pnt.cells.hex_cells``), one UT per
+cell, drawn once uniformly in its hexagon (``pnt.cells.sample_in_hexagons``) and moving
 with the centre. At each epoch, per cluster (``docs/twin.md`` lists the columns):
 
 1. visible satellites: valid and above ``[visibility] mask_elevation_deg`` from the centre;
@@ -37,9 +37,9 @@ import numpy as np
 from twin.epoch import RunContext, entity_rng
 from twin.geometry import ecef_to_geodetic, enu_basis, geodetic_to_ecef
 from twin.pnt import beamforming
+from twin.pnt.cells import hex_cells, sample_in_hexagons
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gauss_newton_tdoa, gdop, tdoa_measurements, toa_variance
-from twin.pnt.preset import hex_cells, sample_in_hexagons
 from twin.pnt.scheduling import schedule
 from twin.processes.replan import (
     decide,

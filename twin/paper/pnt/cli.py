@@ -361,6 +361,7 @@ def table4(opt: Options) -> pd.DataFrame:
 
 
 def _write_table(opt: Options, name: str, df: pd.DataFrame, title: str) -> None:
+    # pyplot only when a picture is drawn (Agg backend): `twin` itself does not load matplotlib
     import matplotlib
 
     matplotlib.use("Agg")
@@ -466,6 +467,7 @@ def _figure_curves(name: str, opt: Options) -> tuple[dict[str, np.ndarray], str]
 
 def figure(name: str, opt: Options) -> pd.DataFrame:
     """CDF figure `name` (fig3..fig9): PNG + CSV of the CDF on a 201-point grid."""
+    # pyplot only when a picture is drawn (Agg backend): `twin` itself does not load matplotlib
     import matplotlib
 
     matplotlib.use("Agg")

@@ -21,10 +21,19 @@ from dataclasses import asdict, replace
 
 import numpy as np
 import pandas as pd
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 
+from twin.paper.pnt.drop import Drop, paper_002_drop
+from twin.pnt.beamforming import beamform
 from twin.pnt.channel import PntParams, channels
 from twin.pnt.crlb import accuracy_per_ut, gdop
-from twin.pnt.preset import Drop, paper_002_drop
 from twin.pnt.scheduling import schedule
 
 BEAMFORMERS = ("dsta", "scbwi", "zf", "scb")
@@ -97,8 +106,6 @@ def run_drop(
     (unless `H (I, C, N)` is given) and then anything the beamformers draw. Each scheduler
     runs once; its schedule is shared by every beamformer.
     """
-    from twin.pnt.beamforming import beamform  # owned by the beamforming module
-
     schedulers = _as_list(scheduler)
     beamformers = _as_list(beamformer)
     for b in beamformers:
@@ -295,6 +302,7 @@ def _sorted(df: pd.DataFrame, schedulers, beamformers) -> pd.DataFrame:
 def local_client(workers: int):
     """A dask.distributed Client on a LocalCluster of `workers` single-threaded processes
     (use as a context manager; closing it also closes the cluster)."""
+    # dask.distributed takes ~1 s to import: only when a cluster is started, not with every `twin`
     from dask.distributed import Client, LocalCluster
 
     cluster = LocalCluster(
@@ -307,7 +315,7 @@ def _run_dask(
     settings, seed, drops, schedulers, beamformers, workers, client=None
 ) -> Iterable[tuple[int, pd.DataFrame]]:
     """Yield (drop, rows) as the cluster finishes them."""
-    from dask.distributed import as_completed
+    from dask.distributed import as_completed  # with the cluster, as in local_client
 
     own = client is None
     if own:
@@ -336,15 +344,6 @@ class _progress:
     def __enter__(self):
         if not self.show:
             return lambda: None
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
         self._bar = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
