@@ -59,7 +59,7 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to ch
         loaded = load_scenario(scenario)
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(
         f"[green]ok[/]: {scenario} ({loaded.run.n_epochs} epochs of {loaded.run.step_s:g} s)"
     )
@@ -105,7 +105,7 @@ def run(
         )
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -144,7 +144,7 @@ def sweep(
         )
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -165,12 +165,12 @@ def ephemeris(
             )
     except ValueError as error:
         err_console.print(f"[bold red]refused[/]: {error}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     try:
         frame = export_ephemeris(source, start_utc, duration_s, step_s, output)
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"wrote {output}: {len(frame)} rows, {frame['norad'].nunique()} satellites")
 
 
@@ -190,7 +190,7 @@ def report(
         page = write_report(run_dir, out)
     except FileNotFoundError as error:
         err_console.print(f"[bold red]refused[/]: {error}")
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     console.print(f"wrote {page}")
 
 
@@ -207,10 +207,10 @@ def tle_fetch(
         path = fetch_tle(group, dest, base_url=base_url)
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2)
+        raise typer.Exit(2) from None
     except (RuntimeError, OSError, ValueError) as error:
         err_console.print(f"[bold red]fetch failed[/]: {error}")
-        raise typer.Exit(1)
+        raise typer.Exit(1) from None
     console.print(f"wrote {path}")
 
 

@@ -73,9 +73,9 @@ def augmented_lagrangian(
         return stopped[0]
 
     history, n_lbfgs, viol_prev, viol, k = [], 0, np.inf, np.inf, 0
-    for k in range(1, int(max_outer) + 1):
+    for k in range(1, int(max_outer) + 1):  # noqa: B007 (k counts the outer iterations after the loop)
         x, _, nit = lbfgs(
-            lambda z: lagrangian(z, lam, rho),
+            lambda z: lagrangian(z, lam, rho),  # noqa: B023 (called within this iteration only)
             x,
             max_iter=int(inner_iter),
             ftol=ftol,

@@ -676,7 +676,7 @@ def algorithm2_fast(
     t_start, c_start = time.perf_counter(), time.process_time()
     pb = problem
     nd = _Norm(pb, crb_unit_m2)
-    K, N, M, NK = nd.K, nd.N, nd.M, nd.NK
+    K, M = nd.K, nd.M
     s = nd.s
     gamma = sinr_targets(pb.eta, rate_margin)
     rs = int(sensing_cols) if sensing_cols is not None else 3 * K
@@ -717,7 +717,7 @@ def algorithm2_fast(
     lam_alm = None
     f_prev = None
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (the count is reported after the loop)
         sub = solve_46(
             nd, Z, owner, gamma, rho, dirs, lam0=lam_alm, gap_tol=gap_tol, inner=inner, outer=outer
         )
