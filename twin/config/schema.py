@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from twin.config.track_csv import read_track_csv
+from twin.isac.estimation.locate import METHODS as LOCATE_METHODS
 from twin.isac.physics.channel import IsacParams
 from twin.motion import angle_between_rad, geodetic_track, position_ecef
 from twin.pnt.channel import PntParams
@@ -63,7 +64,7 @@ __all__ = [
 #: Names of the tables a run can record (``[output] tables``).
 TABLE_NAMES = ("epochs", "visibility", "isl", "groups", "handovers", "isac", "pnt")
 #: Localisation estimators of ``twin.isac.estimation.locate.estimate``.
-ISAC_ESTIMATORS = ("pso", "grid", "ga", "two_step", "aux_direct")
+ISAC_ESTIMATORS = LOCATE_METHODS
 #: Transmit designs the ISAC process can use (``docs/twin.md``).
 ISAC_DESIGNS = ("stand_in", "fast", "paper")
 #: Beam schedulers and beamformers of ``twin.pnt`` (seed 002).
@@ -500,7 +501,7 @@ class Serving(_Section):
     """
 
     group_size: int = 5
-    collaboration: Literal["I", "II", "III"] = "II"
+    collaboration: Literal[COLLABORATION_TYPES] = "II"
     hysteresis_deg: float = 2.0
     group_mask_elevation_deg: float = 0.0
 
@@ -803,8 +804,8 @@ class IsacConfig(_Section):
     comm_fraction: float = 0.5
     snapshots: int = 1
     beta_model: Literal["paper", "radar"] = "paper"
-    design: Literal["stand_in", "fast", "paper"] = "fast"
-    estimator: Literal["pso", "pso_refined", "grid", "ga", "two_step", "aux_direct"] = "pso_refined"
+    design: Literal[ISAC_DESIGNS] = "fast"
+    estimator: Literal[ISAC_ESTIMATORS] = "pso_refined"
     pso_particles: int = 50
     pso_iterations: int = 40
     prior_spread_m: float = 250.0
@@ -894,9 +895,9 @@ class PntConfig(_Section):
     i_tdoa: int = PntParams.i_tdoa
     max_sats: int = PntParams.n_sats  # I, the satellites besides the reference (Table II)
     element_gain_dbi: float = PntParams.element_gain_dbi
-    scheduler: Literal["hbs", "gdop", "comm", "parallax"] = "hbs"
+    scheduler: Literal[PNT_SCHEDULERS] = "hbs"
     hbs_m: int = 4
-    beamformer: Literal["dsta", "zf", "scb", "scbwi", "mf"] = "dsta"
+    beamformer: Literal[PNT_BEAMFORMERS] = "dsta"
 
     @field_validator("terminals", mode="before")
     @classmethod
@@ -965,9 +966,7 @@ class ReplanConfig(_Section):
 
     policy: Literal["every_epoch", "every_n", "on_event"] = "every_epoch"
     every_n: int = 1
-    on: list[Literal["handover", "group_change", "drift"]] = Field(
-        default_factory=lambda: list(REPLAN_EVENTS)
-    )
+    on: list[Literal[REPLAN_EVENTS]] = Field(default_factory=lambda: list(REPLAN_EVENTS))
     drift_deg: float = 10.0
     max_age: int = 0
 
@@ -995,9 +994,7 @@ class Output(_Section):
     """``[output]``: where the run directory goes and what it records."""
 
     dir: Path
-    tables: list[Literal["epochs", "visibility", "isl", "groups", "handovers", "isac", "pnt"]] = (
-        Field(default_factory=lambda: list(TABLE_NAMES))
-    )
+    tables: list[Literal[TABLE_NAMES]] = Field(default_factory=lambda: list(TABLE_NAMES))
     links: bool = False
 
     @field_validator("dir", mode="before")
