@@ -13,31 +13,19 @@ from __future__ import annotations
 
 import time
 from datetime import UTC
-from pathlib import Path
 
 import numpy as np
 import pytest
+from data_files import starlink_snapshot_path as _snapshot
 
 from twin.constellation.orbits import propagate_itrs
 from twin.constellation.tle import read_tle
 
-ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 N_EPOCHS = 360
 STEP = np.timedelta64(60, "s")
 T0 = np.datetime64("2026-05-28T12:00:00", "ns")
 
 pytestmark = pytest.mark.bench
-
-
-def _snapshot() -> Path:
-    for candidate in (
-        ROOT / "ephemeris" / SNAPSHOT_NAME,
-        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
-    ):
-        if candidate.exists():
-            return candidate
-    pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
 
 
 def _best(fn, repeats: int) -> float:

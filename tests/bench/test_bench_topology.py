@@ -22,11 +22,11 @@ Measures, best of several epochs (10 s apart), in this process:
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import networkx as nx
 import numpy as np
 import pytest
+from data_files import starlink_snapshot_path as _snapshot
 
 from twin.constellation.isl import _inter_pairs, _intra_pairs, isl_graph
 from twin.constellation.orbits import propagate_itrs, propagate_teme
@@ -35,23 +35,11 @@ from twin.constellation.serving import serving_groups
 from twin.constellation.tle import read_tle
 from twin.geometry import geodetic_to_ecef, ground_enu, look_angles
 
-ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 T0 = np.datetime64("2026-05-28T12:00:00", "ns")
 N_EPOCHS = 5
 STEP = np.timedelta64(10, "s")
 
 pytestmark = pytest.mark.bench
-
-
-def _snapshot() -> Path:
-    for candidate in (
-        ROOT / "ephemeris" / SNAPSHOT_NAME,
-        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
-    ):
-        if candidate.exists():
-            return candidate
-    pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
 
 
 def _timed(fn):

@@ -3,26 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+from data_files import starlink_snapshot_path as snapshot_path
 
 from twin.constellation.build import build_constellation
 
-ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 START = datetime(2026, 5, 28, 12, tzinfo=UTC)
-
-
-def snapshot_path() -> Path:
-    for candidate in (
-        ROOT / "ephemeris" / SNAPSHOT_NAME,
-        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
-    ):
-        if candidate.exists():
-            return candidate
-    pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
 
 
 def test_build_constellation_from_duck_typed_config(tmp_path):

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from data_files import starlink_snapshot_path as snapshot_path
 
 from twin.constellation.ephemeris import export_ephemeris
 from twin.constellation.orbits import propagate_itrs
@@ -16,19 +17,7 @@ from twin.constellation.tle import read_tle
 from twin.errors import InputError
 from twin.geometry import ecef_to_geodetic
 
-ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 START = datetime(2026, 5, 28, 12, tzinfo=UTC)
-
-
-def snapshot_path() -> Path:
-    for candidate in (
-        ROOT / "ephemeris" / SNAPSHOT_NAME,
-        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
-    ):
-        if candidate.exists():
-            return candidate
-    pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
 
 
 def _small_tle(tmp_path, n=5) -> Path:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_files import starlink_snapshot_path as snapshot_path
 from skyfield.api import EarthSatellite, load
 from skyfield.framelib import itrs
 
@@ -14,18 +15,7 @@ from twin.constellation.orbits import propagate_itrs, propagate_teme, teme_to_it
 from twin.constellation.tle import read_tle
 
 ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 START = datetime(2026, 5, 28, 12, tzinfo=UTC)
-
-
-def snapshot_path() -> Path:
-    for candidate in (
-        ROOT / "ephemeris" / SNAPSHOT_NAME,
-        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
-    ):
-        if candidate.exists():
-            return candidate
-    pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
 
 
 @pytest.fixture(scope="module")

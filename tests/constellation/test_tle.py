@@ -8,24 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from data_files import starlink_snapshot_path as snapshot_path
 
 from twin.constellation.checks import check_at_times
 from twin.constellation.orbits import propagate_itrs
 from twin.constellation.tle import epoch_age_report, read_tle, stale, tle_checksum
 from twin.errors import InputError
-
-ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOT_NAME = "starlink-2026-05-28.tle"
-
-
-def snapshot_path() -> Path:
-    for candidate in (
-        ROOT / "ephemeris" / SNAPSHOT_NAME,
-        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
-    ):
-        if candidate.exists():
-            return candidate
-    pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
 
 
 def real_records(n: int) -> list[tuple[str, str, str]]:

@@ -4,30 +4,18 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from data_files import starlink_snapshot_path as snapshot_path
 
 from twin.constellation.orbits import propagate_itrs, propagate_teme
 from twin.constellation.tle import read_tle
 from twin.constellation.walker import walker_delta, walker_shells
 from twin.geometry import ecef_to_geodetic
 
-ROOT = Path(__file__).resolve().parents[2]
-SNAPSHOT_NAME = "starlink-2026-05-28.tle"
 START = datetime(2026, 5, 28, 12, tzinfo=UTC)
-
-
-def snapshot_path() -> Path:
-    for candidate in (
-        ROOT / "ephemeris" / SNAPSHOT_NAME,
-        ROOT / ".." / "shared" / "data" / "tle" / SNAPSHOT_NAME,
-    ):
-        if candidate.exists():
-            return candidate
-    pytest.skip(f"{SNAPSHOT_NAME} not found in ephemeris/ nor ../shared/data/tle/")
 
 
 @pytest.fixture(scope="module")
