@@ -11,11 +11,10 @@ from sgp4.api import SGP4_ERRORS, WGS72, Satrec, SatrecArray
 
 from twin.constellation.checks import MIN_ALTITUDE_M
 from twin.constellation.tle import Constellation, satrec_epochs
-from twin.geometry import ecef_to_geodetic
+from twin.geometry import WGS84_EQUATORIAL_RADIUS_M, ecef_to_geodetic
 
 _SGP4_EPOCH = datetime(1949, 12, 31, tzinfo=UTC)  # sgp4init epoch origin
 _MU_WGS72_M3S2 = 398600.8e9
-_R_EQ_WGS84_M = 6378137.0
 WALKER_ECCENTRICITY = 1e-7  # sgp4init accepts it; SGP4 clamps e to >= 1e-6 while propagating
 MAX_ALTITUDE_M = 40_000e3
 MAX_SATNUM = 339_999  # largest Alpha-5 catalog number sgp4 accepts
@@ -85,7 +84,7 @@ def mean_altitude_m(sat: Satrec, reference: str = "geodetic", samples: int = 720
     if reference == "geodetic":
         return float(np.mean(ecef_to_geodetic(r_km * 1e3)[2]))
     if reference == "equatorial":
-        return float(np.mean(np.linalg.norm(r_km * 1e3, axis=-1)) - _R_EQ_WGS84_M)
+        return float(np.mean(np.linalg.norm(r_km * 1e3, axis=-1)) - WGS84_EQUATORIAL_RADIUS_M)
     raise ValueError(f"altitude reference must be one of {ALTITUDE_REFERENCES}, got {reference!r}")
 
 
@@ -111,7 +110,7 @@ def walker_mean_motion(
             f"altitude reference must be one of {ALTITUDE_REFERENCES}, got {reference!r}"
         )
     epoch_days = _sgp4_epoch_days(epoch)
-    a_m = _R_EQ_WGS84_M + altitude_m
+    a_m = WGS84_EQUATORIAL_RADIUS_M + altitude_m
     residual = math.inf
     for _ in range(12):
         n = math.sqrt(_MU_WGS72_M3S2 / a_m**3) * 60.0
@@ -181,7 +180,7 @@ def walker_delta(
     )
 
 
-def get(shell, key, default=None):
+def field_of(shell, key, default=None):
     """Field `key` of a shell or config section given as a dict or as an object (duck-typed),
     `default` when it has none."""
     if isinstance(shell, dict):
@@ -225,17 +224,17 @@ def walker_shells(shells, epoch: datetime, *, first_catalog: int = 90000) -> Con
     for i, shell in enumerate(shells):
         try:
             part = walker_delta(
-                get(shell, "total"),
-                get(shell, "planes"),
-                get(shell, "phasing"),
-                get(shell, "altitude_m"),
-                get(shell, "inclination_rad"),
+                field_of(shell, "total"),
+                field_of(shell, "planes"),
+                field_of(shell, "phasing"),
+                field_of(shell, "altitude_m"),
+                field_of(shell, "inclination_rad"),
                 epoch=epoch,
-                raan_offset_rad=get(shell, "raan_offset_rad", 0.0) or 0.0,
+                raan_offset_rad=field_of(shell, "raan_offset_rad", 0.0) or 0.0,
                 shell_id=i,
-                name_prefix=get(shell, "name", None) or f"SHELL{i}",
+                name_prefix=field_of(shell, "name", None) or f"SHELL{i}",
                 first_catalog=next_catalog,
-                altitude_reference=get(shell, "altitude_reference", None) or "geodetic",
+                altitude_reference=field_of(shell, "altitude_reference", None) or "geodetic",
             )
         except (ValueError, TypeError) as exc:
             raise ValueError(f"shells[{i}]: {exc}") from None

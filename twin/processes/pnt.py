@@ -14,8 +14,8 @@ with the centre. At each epoch, per cluster (``docs/twin.md`` lists the columns)
    channels eq. (8)-(10) (``pnt.channel.channels``);
 3. the re-planning decision (:mod:`twin.processes.replan`); on re-plan the beam schedule
    (``pnt.scheduling.schedule``, HBS by default) and the beams (``pnt.beamforming.beamform``,
-   DSTA by default; ``"mf"`` = per-beam matched filter, the stand-in used while
-   ``twin.pnt.beamforming`` is absent); otherwise the held schedule and beams on the new
+   DSTA by default; ``"mf"`` = per-beam matched filter, :func:`matched_filter_beams`);
+   otherwise the held schedule and beams on the new
    channels;
 4. per-link SINR eq. (2), √CRLB eq. (7) (``pnt.crlb.accuracy_per_ut``), GDOP, and one TDOA
    fix per UT (``pnt.crlb.gauss_newton_tdoa`` from its cell centre) from a noisy measurement
@@ -29,7 +29,6 @@ dropped at every window boundary (``[run] window``, :meth:`PntProcess.window_bou
 
 from __future__ import annotations
 
-import importlib.util
 import time as wallclock
 
 import numpy as np
@@ -56,7 +55,6 @@ __all__ = [
     "cluster_offsets_en",
     "cluster_positions",
     "matched_filter_beams",
-    "held_link_sinr",
     "beamformer_name",
 ]
 
@@ -65,10 +63,8 @@ UT_TAG = 0x55540001
 
 
 def beamformer_name(config) -> str:
-    """The beamformer really used: the configured one when ``twin.pnt.beamforming`` is
-    importable, else the matched-filter stand-in ``"mf"``."""
-    if config.beamformer == "mf" or importlib.util.find_spec("twin.pnt.beamforming") is None:
-        return "mf"
+    """The beamformer the process uses (``[pnt] beamformer``; ``"mf"`` is the matched-filter
+    stand-in of :func:`matched_filter_beams`)."""
     return config.beamformer
 
 
@@ -99,24 +95,6 @@ def matched_filter_beams(H, delta, power_w: float) -> np.ndarray:
     norms = np.linalg.norm(H, axis=-1, keepdims=True)
     W = np.sqrt(power_w) * H.conj() / np.where(norms > 0, norms, 1.0)
     return np.where(np.asarray(delta, dtype=bool)[..., None], W, 0.0)
-
-
-def held_link_sinr(H, W, delta, noise_w: float) -> np.ndarray:
-    """Per-link SINR of given beams, seed 002 eq. (2) (the process's fallback while
-    ``twin.pnt.beamforming.link_sinr``, the equation's home, was missing; the process now
-    imports that module at the top and calls ``link_sinr``).
-
-    SINR_{i,c} = |h_{i,c}^T w_{i,c}|² / (Σ_{c'∈C_i, c'≠c} |h_{i,c}^T w_{i,c'}|² + ε²).
-    H (I, C, N) channels; W (I, C, N) beams (zero rows for unscheduled links); delta (I, C)
-    bool; noise_w ε² (W). Returns (I, C) linear, 0 where not scheduled.
-    """
-    H = np.asarray(H, dtype=complex)
-    W = np.asarray(W, dtype=complex)
-    amp = np.abs(np.einsum("icn,idn->icd", H, W)) ** 2  # [i, c, c'] = |h_ic^T w_ic'|^2
-    useful = np.einsum("icc->ic", amp)
-    interference = amp.sum(axis=-1) - useful
-    sinr = useful / (interference + noise_w)
-    return np.where(np.asarray(delta, dtype=bool), sinr, 0.0)
 
 
 class PntProcess:

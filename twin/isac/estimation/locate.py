@@ -19,18 +19,12 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import minimize
 
-from twin.geometry import ecef_to_geodetic
+from twin.geometry import ecef_to_geodetic, enu_basis
 from twin.isac.estimation.optimizers import OptimResult, genetic, grid_search, pso
 from twin.isac.physics.crb import location_crb
 from twin.isac.physics.model import angles, echo_apply
 
 METHODS = ("pso", "pso_refined", "grid", "ga", "two_step", "aux_direct")
-
-
-def enu_basis(lat_rad: float, lon_rad: float) -> np.ndarray:
-    """Rows = East, North, Up unit vectors (ECEF components) at a geodetic latitude/longitude (rad). (3, 3)."""
-    sl, cl, so, co = np.sin(lat_rad), np.cos(lat_rad), np.sin(lon_rad), np.cos(lon_rad)
-    return np.array([[-so, co, 0.0], [-sl * co, -sl * so, cl], [cl * co, cl * so, sl]])
 
 
 @dataclass(frozen=True)

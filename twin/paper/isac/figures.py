@@ -23,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin.geometry import ecef_to_geodetic
+from twin.geometry import ecef_to_geodetic, enu_basis
 from twin.isac.design.fast_design import fast_design
 from twin.isac.design.problem import DesignProblem
-from twin.isac.estimation.locate import enu_basis, estimate, single_receiver_crbs
+from twin.isac.estimation.locate import estimate, single_receiver_crbs
 from twin.isac.estimation.montecarlo import (
     MonteCarloResult,
     SensingScenario,
