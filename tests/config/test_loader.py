@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from config.scenario_text import (
+from config.refusals import (
     BASE,
     REPO,
     SCENARIOS,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pytest
 
-from config.scenario_text import (
+from config.refusals import (
     BASE,
     REPO,
     SCENARIOS,

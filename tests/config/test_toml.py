@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from config.scenario_text import (
+from config.refusals import (
     BASE,
     line_of,
     refused,

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from config.scenario_text import (
+from config.refusals import (
     BASE,
     assert_at,
     line_of,

@@ -1,4 +1,4 @@
-"""Shared pieces of the scenario tests: the small base scenario text and problem helpers."""
+"""The scenario tests' base text and the helpers that check refused input (problem, file, line)."""
 
 from __future__ import annotations
 
