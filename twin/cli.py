@@ -2,9 +2,10 @@
 
 Sub-commands: run, validate, sweep, ephemeris, tle fetch, paper isac|pnt, report.
 Each command is a thin wrapper: parsing and printing here, work in the library.
-The run, sweep and report libraries (and the scenario loader) are imported inside their
-commands (``# deferred:``): ``twin --help`` took 12.5 s with them at the top vs 4.8 s deferred
-(``twin validate`` 11 s vs 5.3 s), median of 3 on the shared 2-core machine under load.
+The run, sweep and report libraries are imported inside their commands (``# deferred:``):
+they load cvxpy (through the ISAC process) and matplotlib, which ``twin --help``, ``twin
+validate`` and ``twin paper ...`` do not need: ``import twin.cli`` takes 1.4 s with them deferred
+and 2.9 s with them at the top (medians of five runs on an idle 2-core machine).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from twin.config.loader import load_scenario
 from twin.constellation.ephemeris import export_ephemeris
 from twin.constellation.tle import fetch_tle
 from twin.errors import InputError
@@ -51,10 +53,6 @@ def _print_problems(error: InputError) -> None:
 @app.command()
 def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to check.")) -> None:
     """Check a scenario file; print every problem with its file, line and field."""
-    from twin.config.loader import (
-        load_scenario,  # deferred: keeps twin --help and twin validate fast (12.5 s vs 4.8 s)
-    )
-
     try:
         loaded = load_scenario(scenario)
     except InputError as error:
@@ -89,9 +87,7 @@ def run(
     ),
 ) -> None:
     """Run a scenario on the SimPy clock and write its tables to a run directory."""
-    from twin.runner import (
-        run_scenario,  # deferred: keeps twin --help and twin validate fast (12.5 s vs 4.8 s)
-    )
+    from twin.runner import run_scenario  # deferred: see the module docstring
 
     try:
         run_scenario(
@@ -128,9 +124,7 @@ def sweep(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
 ) -> None:
     """Run a grid of scenarios x seeds on dask.distributed into one partitioned dataset."""
-    from twin.sweep import (
-        run_sweep,  # deferred: keeps twin --help and twin validate fast (12.5 s vs 4.8 s)
-    )
+    from twin.sweep import run_sweep  # deferred: see the module docstring
 
     try:
         run_sweep(
@@ -182,9 +176,7 @@ def report(
     ),
 ) -> None:
     """Figures and an HTML page (with a summary table) for a finished run."""
-    from twin.report import (
-        write_report,  # deferred: keeps twin --help and twin validate fast (12.5 s vs 4.8 s)
-    )
+    from twin.report import write_report  # deferred: see the module docstring
 
     try:
         page = write_report(run_dir, out)

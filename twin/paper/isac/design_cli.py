@@ -25,9 +25,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from twin.paper.isac import design_figures as dfig
 from twin.paper.isac.problems import paper_problem
-from twin.paper.isac.studies import certify, compare_with_cvxpy, fig6_ordering_study
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -69,6 +67,8 @@ def _size(kw: dict, n: int | None, ues: int | None) -> dict:
 
 def _run(name: str, compute, total: int, out: Path) -> None:
     """Run `compute(figures_module, advance)` with a progress bar and write its CSV + PNG."""
+    from twin.paper.isac import design_figures as dfig  # deferred: cvxpy (1.1 s import)
+
     console = Console()
     with Progress(
         TextColumn(f"[bold]{name}"),
@@ -211,7 +211,9 @@ def certify_cmd(
     ),
 ) -> None:
     """Certify fast_design with the weak-duality bound on random instances."""
-    rows = certify(
+    from twin.paper.isac import studies  # deferred: cvxpy (1.1 s import)
+
+    rows = studies.certify(
         problems,
         seed=seed,
         collaboration=collaboration,
@@ -257,7 +259,9 @@ def fig6_ordering_cmd(
     if collaboration is not None:
         problem_kw["collaboration"] = collaboration
     eta_values = tuple(float(e) for e in etas.split(",") if e.strip())
-    rows = fig6_ordering_study(geometries, seed=seed, etas=eta_values, **problem_kw)
+    from twin.paper.isac import studies  # deferred: cvxpy (1.1 s import)
+
+    rows = studies.fig6_ordering_study(geometries, seed=seed, etas=eta_values, **problem_kw)
     print(
         f"{len(rows)} points: all optimal {all(r['all_optimal'] for r in rows)}, proven order at "
         f"{sum(r['proven_order'] for r in rows)}/{len(rows)}, worst certified gap "
@@ -279,5 +283,7 @@ def compare_algorithm2_cmd(
 ) -> None:
     """Compare the factor-form Algorithm 2 with the cvxpy one on a small paper_problem."""
     pb = paper_problem(collaboration, nx=n, nz=n, n_ue=ues, seed=seed)
-    for k, v in compare_with_cvxpy(pb, max_iter=iterations).items():
+    from twin.paper.isac import studies  # deferred: cvxpy (1.1 s import)
+
+    for k, v in studies.compare_with_cvxpy(pb, max_iter=iterations).items():
         print(f"{k} = {v}")
