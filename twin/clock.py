@@ -55,6 +55,7 @@ import simpy
 
 from twin import geometry
 from twin.constellation import build, isl, orbits, planes, serving
+from twin.constellation.faults import FaultSchedule, without_links
 from twin.constellation.handover import HandoverTracker
 from twin.epoch import Epoch, GroundEntities, RunContext
 from twin.rundir import RUN_INFO, RunDirectory, read_json, window_checkpoint_path
@@ -116,6 +117,11 @@ class Twin:
             else build.build_constellation(scenario.constellation, self.start.to_pydatetime())
         )
         self.timer.add("load", started)
+        self.faults = (
+            FaultSchedule.from_scenario(scenario, self.constellation, self.n_epochs, self.step_s)
+            if getattr(scenario, "faults", None)
+            else None
+        )  # [[faults]]: None = no fault, every path below as without the feature
         self.sat_names = np.asarray(self.constellation.names)
         categories, self.sat_name_codes = np.unique(self.sat_names.astype(str), return_inverse=True)
         self.sat_name_dtype = pd.CategoricalDtype(categories)  # names need not be unique
@@ -123,6 +129,7 @@ class Twin:
         self.ground_track = self.ground.positions(
             np.arange(self.n_epochs) * self.step_s
         )  # (T, G, 3)
+        self._is_target = np.array([role == "target" for role in self.ground.roles], dtype=bool)
         self.labels = labels if labels is not None else self._plane_labels()
         self.tracker = HandoverTracker()
         self.window = int(getattr(run, "window", 0) or self.n_epochs)
@@ -141,7 +148,9 @@ class Twin:
         )
         self.rundir = RunDirectory(
             self.run_dir,
-            tuple(scenario.output.tables) + (("links",) if scenario.output.links else ()),
+            tuple(scenario.output.tables)
+            + (("links",) if scenario.output.links else ())
+            + (("faults",) if self.faults is not None else ()),
             {
                 "scenario": str(getattr(scenario, "source_path", "")),
                 "name": scenario.run.name,
@@ -232,8 +241,28 @@ class Twin:
     def look(self, index: int):
         """(pos, vel, valid, ground, elevation, azimuth, range_m) of epoch `index`: satellites
         (S, 3) m and m/s, valid (S,), ground entities (G, 3) m, look angles (G, S) rad / m
-        (elevation -pi/2 for invalid satellites). The one place these are computed, so the
+        (elevation -pi/2 for invalid satellites, and for satellites a fault takes from the
+        entity: `_fault_view`). The one place these are computed, so the
         windowed pre-pass (`twin.windows`) sees bit for bit what `build_epoch` sees."""
+        pos, vel, valid, ground, elevation, azimuth, range_m = self._geometry(index)
+        if self.faults is not None:
+            elevation = self._fault_view(index, elevation)[0]
+        return pos, vel, valid, ground, elevation, azimuth, range_m
+
+    def _fault_view(self, index: int, elevation: np.ndarray):
+        """(elevation, up, affected) under the faults of epoch `index`: elevation (G, S) rad
+        with -pi/2 where the satellite is off for the entity (failed, or the payload of the
+        entity's process off: ISAC for targets, PNT for terminals); up (3, S) bool
+        (`FaultSchedule.state`); affected (G,) int: how many satellites above the mask are off."""
+        up = self.faults.state(index)
+        available = np.where(self._is_target[:, None], up[1][None, :], up[2][None, :])
+        masked = np.where(available, elevation, -np.pi / 2)
+        mask = self.scenario.visibility.mask_elevation_rad
+        affected = np.count_nonzero((elevation >= mask) & ~available, axis=1)
+        return masked, up, affected
+
+    def _geometry(self, index: int):
+        """`look` before the faults."""
         pos, vel, err = self._propagated(index)
         valid = (err == 0) & np.all(np.isfinite(pos), axis=1)
         started = wallclock.perf_counter()
@@ -249,7 +278,10 @@ class Twin:
     def build_epoch(self, index: int) -> Epoch:
         """Geometry, ISL graph, serving groups and handovers of epoch `index`."""
         sc = self.scenario
-        pos, vel, valid, ground, elevation, azimuth, range_m = self.look(index)
+        pos, vel, valid, ground, elevation, azimuth, range_m = self._geometry(index)
+        up = affected = None
+        if self.faults is not None:
+            elevation, up, affected = self._fault_view(index, elevation)
         started = wallclock.perf_counter()
         if sc.isl.enabled:
             graph = isl.isl_graph(
@@ -258,14 +290,19 @@ class Twin:
                 max_range_m=sc.isl.max_range_m,
                 atmosphere_margin_m=sc.isl.atmosphere_margin_m,
                 inter_plane=sc.isl.inter_plane,
-                valid=valid,
+                valid=valid if up is None else valid & up[0],
             )
         else:
             graph = nx.Graph()
             graph.add_nodes_from(range(len(pos)))
+        fault_events, isl_down = None, None
+        if self.faults is not None:
+            graph, fault_events, isl_down = self._fault_links(index, graph)
         started = self.timer.add("topology", started)
         time = self.times[index]
         groups, handovers = {}, []
+        if self.faults is not None:
+            n_off, affected = affected, np.zeros(len(self.ground.names), dtype=bool)
         mask = sc.visibility.mask_elevation_rad
         for g, name in enumerate(self.ground.names):
             previous = self.tracker.central_of(name)
@@ -280,6 +317,8 @@ class Twin:
                 previous_central=previous,
                 hysteresis_rad=sc.serving.hysteresis_rad,
             )
+            if self.faults is not None:
+                group, affected[g] = self._fault_group(group, n_off[g], isl_down)
             groups[name] = group
             handovers.extend(
                 self.tracker.update(
@@ -292,6 +331,7 @@ class Twin:
                     reason=group.reason,
                     sat_names=self.sat_names,
                     previous_central_visible=bool(previous >= 0 and elevation[g, previous] >= mask),
+                    unavailable=None if up is None else ~up[1 if self._is_target[g] else 2],
                 )
             )
         self.timer.add("groups", started)
@@ -318,7 +358,45 @@ class Twin:
             graph=graph,
             groups=groups,
             handovers=handovers,
+            sat_up=None if up is None else up[0],
+            isac_payload_up=None if up is None else up[1],
+            pnt_payload_up=None if up is None else up[2],
+            isl_down=isl_down,
+            fault_events=fault_events,
+            fault_affected=affected,
         )
+
+    def _fault_links(self, index: int, graph):
+        """(graph without the links off at epoch `index`, the faults table's rows, (n, 2)
+        links off). The rows compare each element's state with epoch index-1 (a pure function
+        of the schedule), so a window or a resumed run writes the serial run's rows."""
+        time = self.times[index]
+        edges = graph.graph.get("edges")
+        if edges is None:  # ISLs disabled: no links to switch off
+            a = b = np.zeros(0, dtype=np.int64)
+        else:
+            a, b = np.asarray(edges["a"]), np.asarray(edges["b"])
+        down = self.faults.links_down(index, a, b)
+        if down.any():
+            graph = without_links(graph, down)
+        rows = [
+            {"epoch": index, "time": time, **row}
+            for row in self.faults.events(index, a, b, self.sat_names)
+        ]
+        return graph, rows, np.stack([a[down], b[down]], axis=1)
+
+    def _fault_group(self, group, n_off: int, isl_down: np.ndarray):
+        """(group, touched): whether a fault touches the entity (`n_off` satellites above the
+        mask are off for it, or a link is off at a member of its group); an invalid group
+        touched by a fault gets the fault appended to its reason."""
+        links = sorted(set(isl_down.ravel().tolist()) & set(group.members))
+        touched = n_off > 0 or bool(links)
+        if group.valid or not touched:
+            return group, touched
+        why = [f"{n_off} satellites above the mask off"] if n_off else []
+        why += [f"a link off at {self.sat_names[m]}" for m in links]
+        reason = f"{group.reason}; fault: {', '.join(why)}"
+        return serving.ServingGroup(group.central, group.members, False, reason), touched
 
     # ------------------------------------------------------------- processes
     def _orbit_process(self):

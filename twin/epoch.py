@@ -49,6 +49,13 @@ class Epoch:
     graph: nx.Graph  # ISL graph, nodes = satellite indices
     groups: dict  # entity name -> serving.ServingGroup
     handovers: list  # rows emitted this epoch
+    # faults ([[faults]], twin.constellation.faults); None when the scenario has none
+    sat_up: np.ndarray | None = None  # (S,) bool: not failed (a failed satellite has no ISL)
+    isac_payload_up: np.ndarray | None = None  # (S,) bool: up and its ISAC payload on
+    pnt_payload_up: np.ndarray | None = None  # (S,) bool: up and its PNT payload on
+    isl_down: np.ndarray | None = None  # (n, 2) int: the links switched off this epoch
+    fault_events: list | None = None  # rows of the faults table emitted this epoch
+    fault_affected: np.ndarray | None = None  # (G,) bool: a fault touches this entity
 
 
 @dataclass

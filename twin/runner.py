@@ -26,6 +26,7 @@ from rich.table import Table
 from twin.clock import Twin
 from twin.config.loader import load_scenario, scenario_from_dict
 from twin.constellation import build, checks, tle
+from twin.constellation.faults import check_faults
 from twin.errors import InputError, Problem
 from twin.processes import attach
 from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, free_run_dir, read_json
@@ -66,6 +67,8 @@ def prepare(
     problems = checks.check_at_times(constellation, times)
     if problems:
         raise InputError(problems)
+    if scenario.faults:
+        check_faults(scenario, constellation)  # InputError: file:line faults[i].field
     warnings = []
     if scenario.constellation.kind == "tle":
         warnings = tle.stale(constellation, start, scenario.constellation.max_epoch_age_s)

@@ -37,12 +37,15 @@ class HandoverTracker:
         reason: str,
         sat_names,
         previous_central_visible: bool,
+        unavailable=None,
     ) -> list[dict]:
         """Rows for the handovers table caused by this entity's new group.
 
         `central` and `members` are satellite indices (-1 / () when none);
         `sat_names` maps an index to a satellite name; `previous_central_visible`
-        says whether the previous central satellite is still above the mask.
+        says whether the previous central satellite is still above the mask; `unavailable`
+        (S,) bool or None: satellites off for this entity by a fault (``[[faults]]``): a
+        central or group change that loses one of them has the reason ``"fault"``.
         """
         rows: list[dict] = []
         old = self.previous.get(entity)
@@ -64,19 +67,19 @@ class HandoverTracker:
         if old is not None:
             if central != old["central"]:
                 why = "better" if (previous_central_visible and old["central"] >= 0) else "lost"
+                if unavailable is not None and old["central"] >= 0 and unavailable[old["central"]]:
+                    why = "fault"
                 rows.append(row("central", name(old["central"]), name(central), why))
             old_members, new_members = set(old["members"]), set(members)
             if old_members != new_members:
                 joined = sorted(name(i) for i in new_members - old_members)
                 left = sorted(name(i) for i in old_members - new_members)
-                rows.append(
-                    row(
-                        "group",
-                        ";".join(left),
-                        ";".join(joined),
-                        f"{len(joined)} joined, {len(left)} left",
-                    )
-                )
+                why = f"{len(joined)} joined, {len(left)} left"
+                if unavailable is not None and any(
+                    unavailable[i] for i in old_members - new_members
+                ):
+                    why = "fault"
+                rows.append(row("group", ";".join(left), ";".join(joined), why))
             if old["valid"] and not valid:
                 rows.append(row("interruption", name(old["central"]), name(central), reason))
             elif not old["valid"] and valid:

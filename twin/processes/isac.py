@@ -54,6 +54,7 @@ from twin.processes.replan import (
     decode_array,
     direction_drift_rad,
     encode_array,
+    fault_hit,
     unit_directions,
 )
 from twin.units import dbm_to_w
@@ -175,6 +176,8 @@ class IsacProcess:
             for name in self.targets:
                 rng = entity_rng(self.seed, epoch.index, self.index[name])
                 row, events = self.step(context, epoch, name, rng)
+                if epoch.fault_affected is not None:  # [[faults]]
+                    row["fault_affected"] = bool(epoch.fault_affected[self.index[name]])
                 rows.append(row)
                 handovers.extend(events)
             context.record("isac", rows)
@@ -315,6 +318,8 @@ class IsacProcess:
             group_change=change,
             drift_rad=drift,
         )
+        if plan is not None and fault_hit(epoch.isac_payload_up, plan["members"]):
+            replan, reason = True, "fault"  # dropped at the failure epoch ([[faults]])
         if reason == "initial" and epoch.index == self.window_epoch:
             reason = "window"
         members = members_now if replan else list(plan["members"])

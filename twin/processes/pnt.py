@@ -45,6 +45,7 @@ from twin.processes.replan import (
     decode_array,
     direction_drift_rad,
     encode_array,
+    fault_hit,
     unit_directions,
 )
 from twin.units import dbw_to_w
@@ -182,6 +183,9 @@ class PntProcess:
             for name in self.terminals:
                 rng = entity_rng(self.seed, epoch.index, self.index[name])
                 r, events = self.step(context, epoch, name, rng)
+                if epoch.fault_affected is not None:  # [[faults]]
+                    for row in r:
+                        row["fault_affected"] = bool(epoch.fault_affected[self.index[name]])
                 rows.extend(r)
                 handovers.extend(events)
             context.record("pnt", rows)
@@ -313,6 +317,8 @@ class PntProcess:
             group_change=change,
             drift_rad=drift,
         )
+        if plan is not None and fault_hit(epoch.pnt_payload_up, [plan["ref"]] + plan["sats"]):
+            replan, reason = True, "fault"  # re-scheduled at the failure epoch ([[faults]])
         if reason == "initial" and epoch.index == self.window_epoch:
             reason = "window"
         ref = ref_now if replan else plan["ref"]

@@ -171,6 +171,11 @@ def recorder_process(context: RunContext, inbox: simpy.Store):
                 }
             ],
         )
+        if epoch.fault_events is not None:  # [[faults]]: the faults table, who a fault touched
+            for rows in (visibility_rows, group_rows):
+                for g, row in enumerate(rows):
+                    row["fault_affected"] = bool(epoch.fault_affected[g])
+            context.record("faults", epoch.fault_events)
         context.record("visibility", visibility_rows)
         context.record("groups", group_rows)
         context.record("handovers", epoch.handovers)

@@ -12,7 +12,8 @@ the directions of those satellites seen from the entity when planned). At every 
   changed) or ``"drift"`` (a planned satellite's direction turned by more than the threshold).
 
 Whatever the policy, a plan is replaced when there is none (``"initial"``), when one of its
-satellites can no longer serve (``"forced"``) or when it is older than ``max_age``
+satellites can no longer serve (``"forced"``; ``"fault"`` when a ``[[faults]]`` entry took it,
+:func:`fault_hit`, at the failure epoch itself) or when it is older than ``max_age``
 (``"max_age"``). Held plans are part of the checkpoint: :func:`encode_array` /
 :func:`decode_array` turn arrays into exact JSON text (base64 of ``numpy.save`` bytes).
 """
@@ -24,7 +25,14 @@ import io
 
 import numpy as np
 
-__all__ = ["decide", "direction_drift_rad", "encode_array", "decode_array", "unit_directions"]
+__all__ = [
+    "decide",
+    "direction_drift_rad",
+    "encode_array",
+    "decode_array",
+    "fault_hit",
+    "unit_directions",
+]
 
 
 def unit_directions(origin, sat_pos) -> np.ndarray:
@@ -79,6 +87,12 @@ def decide(
     if "drift" in events and drift_rad > config.drift_rad:
         return True, "drift"
     return False, ""
+
+
+def fault_hit(up, sats) -> bool:
+    """True when a fault has taken one of the planned satellites `sats` (indices):
+    `up` (S,) bool (``Epoch.isac_payload_up`` / ``pnt_payload_up``), None when no faults."""
+    return up is not None and not bool(np.all(np.asarray(up)[np.asarray(sats, dtype=np.int64)]))
 
 
 def encode_array(array) -> str | None:
