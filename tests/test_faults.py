@@ -8,10 +8,12 @@ import pytest
 from config.refusals import BASE, assert_at, line_of, one_problem, refused, write_scenario
 from scenario_text import scenario_toml
 
+from twin import plots
 from twin.clock import Twin
 from twin.constellation import isl
 from twin.constellation.faults import FaultSchedule, down_intervals, without_links
 from twin.errors import InputError
+from twin.report import fault_summary
 from twin.results import load
 from twin.runner import prepare, run_scenario
 
@@ -305,3 +307,42 @@ def test_a_failed_central_is_replaced_at_the_failure_epoch(tmp_path, plain):
                 tables["pnt"].drop(columns=WALL),
                 check_exact=True,
             )
+
+
+# ------------------------------------------------------------------ report
+def test_fault_intervals_and_the_availability_split():
+    """Outages pair each down row with the next up row of that element and kind (one still
+    on at the end ends there); availability and accuracy are split by fault_affected."""
+    t = pd.date_range("2026-05-28T12:00:00Z", periods=6, freq="10s", name="time")
+    faults = pd.DataFrame(
+        {
+            "epoch": [1, 1, 3, 4],
+            "element": ["A", "A|B", "A", "C"],
+            "kind": ["satellite", "isl", "satellite", "pnt_payload"],
+            "change": ["down", "down", "up", "down"],
+            "cause": ["faults[0]", "random", "faults[0]", "faults[1]"],
+        },
+        index=t[[1, 1, 3, 4]],
+    )
+    spans = plots.fault_intervals(faults, t[-1])
+    got = {(r.element, r.kind): (r.start, r.end) for r in spans.itertuples()}
+    naive = t.tz_localize(None).to_numpy()
+    assert got == {
+        ("A", "satellite"): (naive[1], naive[3]),
+        ("A|B", "isl"): (naive[1], naive[5]),
+        ("C", "pnt_payload"): (naive[4], naive[5]),
+    }
+    isac = pd.DataFrame(
+        {
+            "status": ["ok", "ok", "no_group", "ok"],
+            "error_m": [1.0, 2.0, np.nan, 4.0],
+            "rcrb_m": [1.0, 1.0, np.nan, 3.0],
+            "rate_min_bps_hz": [1.0, 1.0, np.nan, 1.0],
+            "fault_affected": [False, False, True, True],
+        }
+    )
+    summary = fault_summary({"isac": isac}).set_index("rows")
+    assert summary.loc["all rows", "availability"] == 0.75
+    assert summary.loc["touched by a fault", "availability"] == 0.5
+    assert summary.loc["not touched", "error_m median"] == 1.5
+    assert summary.loc["touched by a fault", "rcrb_m median"] == 3.0

@@ -9,6 +9,7 @@ from test_windows import _scenario, assert_tables_equal
 
 from twin.clock import Twin
 from twin.processes import attach
+from twin.report import write_report
 from twin.results import load, run_info
 from twin.runner import prepare, run_scenario
 
@@ -57,3 +58,9 @@ def test_windowed_and_resumed_runs_with_random_faults_equal_the_serial_run(tmp_p
     resumed = run_scenario(resume=tmp_path / "resumed", quiet=True)
     assert run_info(resumed)["status"] == "complete"
     assert_tables_equal(serial, resumed)
+
+    # the report of a run with faults: the Faults section and figure, outages marked
+    page = write_report(serial, tmp_path / "report")
+    text = page.read_text()
+    assert "<h2>Faults</h2>" in text and "touched by a fault" in text
+    assert (tmp_path / "report" / "faults_timeline.png").stat().st_size > 10_000

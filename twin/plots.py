@@ -823,3 +823,79 @@ def isl_topology(isl: pd.DataFrame) -> Figure:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
     return fig
+
+
+# ------------------------------------------------------------------ faults ([[faults]])
+def fault_intervals(faults: pd.DataFrame, end) -> pd.DataFrame:
+    """The outages of the ``faults`` table: one row per element and kind switched off, with
+    ``element``, ``kind``, ``cause``, ``start`` and ``end`` (naive UTC datetime64; an outage
+    still on at the run's end ends at `end`). A "down" row opens an outage, the next "up" row
+    of that element and kind closes it."""
+    columns = ["element", "kind", "cause", "start", "end"]
+    if faults is None or faults.empty:
+        return pd.DataFrame(columns=columns)
+    end = _naive_utc([end])[0]
+    times = _naive_utc(faults.index)
+    rows, open_ = [], {}
+    order = np.argsort(faults["epoch"].to_numpy(), kind="stable")
+    for i in order:
+        row = faults.iloc[i]
+        key = (row["element"], row["kind"])
+        if row["change"] == "down":
+            open_[key] = (times[i], row["cause"])
+        elif key in open_:
+            start, cause = open_.pop(key)
+            rows.append((*key, cause, start, times[i]))
+    rows += [(*key, cause, start, end) for key, (start, cause) in open_.items()]
+    return pd.DataFrame(rows, columns=columns).sort_values("start", kind="stable")
+
+
+#: At most this many outages are shaded on a time-series figure (the scheduled ones first).
+MAX_FAULT_SPANS = 30
+
+
+def mark_faults(fig: Figure, intervals: pd.DataFrame) -> None:
+    """Shade the scheduled outages (cause ``faults[i]``) on every time axis of `fig` (grey,
+    hatched) and say so under the figure; random outages are counted in the note only (they
+    would cover the axes) and drawn by :func:`fault_timeline`."""
+    if intervals.empty:
+        return
+    scheduled = intervals[intervals["cause"].str.startswith("faults[")].head(MAX_FAULT_SPANS)
+    for ax in fig.axes:
+        if not isinstance(ax.xaxis.get_major_formatter(), mdates.ConciseDateFormatter):
+            continue
+        for start, end in zip(scheduled["start"], scheduled["end"]):
+            ax.axvspan(start, end, facecolor="0.6", edgecolor="0.75", alpha=0.2, hatch="//", lw=0)
+    n_random = int((intervals["cause"] == "random").sum())
+    note = f"grey hatched: {len(scheduled)} scheduled outages"
+    if n_random:
+        note += f"; {n_random} random outages (see the faults figure)"
+    fig.text(0.01, 0.001, note, fontsize=7, color="0.3", ha="left", va="bottom")
+
+
+def fault_timeline(intervals: pd.DataFrame, times, availability: dict) -> Figure:
+    """Elements off vs time, one line per kind (satellite, payloads, ISL), and the share of
+    rows with an estimate per process (`availability`: name -> Series indexed by time)."""
+    fig = Figure(figsize=(11.0, 6.0), layout="constrained")
+    axes = fig.subplots(2, 1, sharex=True)
+    t = np.unique(_naive_utc(times))
+    for kind in pd.unique(intervals["kind"]):
+        spans = intervals[intervals["kind"] == kind]
+        start, end = spans["start"].to_numpy(), spans["end"].to_numpy()
+        n = ((start[None, :] <= t[:, None]) & (t[:, None] < end[None, :])).sum(axis=1)
+        axes[0].plot(t, n, drawstyle="steps-post", label=kind)
+    axes[0].set_ylabel("elements off")
+    axes[0].set_title("Faults")
+    for name, series in availability.items():
+        axes[1].plot(
+            _naive_utc(series.index), series.to_numpy(), drawstyle="steps-post", label=name
+        )
+    axes[1].set_ylabel("share with an estimate")
+    axes[1].set_ylim(-0.05, 1.05)
+    axes[1].set_title("Availability per epoch")
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+        _time_axis(ax, label=ax is axes[-1])
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="best")
+    return fig

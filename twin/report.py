@@ -386,6 +386,7 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
                 lambda: plots.isl_topology(isl),
             )
         )
+    specs += fault_specs(tables)
     return specs
 
 
@@ -573,6 +574,7 @@ def render_html(
 <h2>Summary per entity</h2>
 {_summary_html(summary)}
 <p>{note}</p>
+{fault_html(tables)}
 <h2>Figures</h2>
 {figs}
 </body></html>
@@ -599,8 +601,93 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     written = []
     for spec in figure_specs(tables):
         fig = spec.build()
+        if "faults" in tables:  # [[faults]]: outages on every time axis
+            plots.mark_faults(fig, plots.fault_intervals(tables["faults"], summary_end(tables)))
         fig.savefig(out / spec.name, dpi=100)
         written.append((spec.name, spec.caption))
     page = out / "index.html"
     page.write_text(render_html(info, scenario, tables, summary, written), encoding="utf-8")
     return page
+
+
+# ------------------------------------------------------------------ faults ([[faults]])
+#: Accuracy columns compared with and without faults, per process table.
+FAULT_METRICS = {"isac": ("rcrb_m", "error_m", "rate_min_bps_hz"), "pnt": ("crlb_m", "fix_error_m")}
+
+
+def _available(frame: pd.DataFrame, table: str) -> pd.Series:
+    """Per row: a valid group (status ok) and an estimate (a finite error / CRLB)."""
+    metric = "error_m" if table == "isac" else "crlb_m"
+    return frame["status"].eq("ok") & np.isfinite(frame[metric].astype(float))
+
+
+def fault_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Availability and accuracy per process, over all rows and split by ``fault_affected``
+    (a fault touched the entity at that epoch). Availability: share of rows (epoch × target,
+    epoch × cluster UT) with a valid group and an estimate; accuracy: median and 95th
+    percentile over the rows with an estimate."""
+    rows = []
+    for table, metrics in FAULT_METRICS.items():
+        frame = tables.get(table, pd.DataFrame())
+        if frame.empty or "fault_affected" not in frame:
+            continue
+        ok = _available(frame, table)
+        for subset, pick in (
+            ("all rows", np.ones(len(frame), dtype=bool)),
+            ("touched by a fault", frame["fault_affected"].to_numpy(dtype=bool)),
+            ("not touched", ~frame["fault_affected"].to_numpy(dtype=bool)),
+        ):
+            row = {"process": table, "rows": subset, "n": int(pick.sum())}
+            row["availability"] = float(ok[pick].mean()) if pick.any() else np.nan
+            for metric in metrics:
+                values = frame.loc[pick & ok.to_numpy(), metric].astype(float)
+                values = values[np.isfinite(values)]
+                row[f"{metric} median"] = float(values.median()) if len(values) else np.nan
+                row[f"{metric} p95"] = float(values.quantile(0.95)) if len(values) else np.nan
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summary_end(tables: dict[str, pd.DataFrame]):
+    """The run's last epoch time (from the groups or epochs table)."""
+    for name in ("groups", "epochs"):
+        if not tables.get(name, pd.DataFrame()).empty:
+            return tables[name].index.max()
+    return tables["faults"].index.max()
+
+
+def fault_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
+    """The faults figure when the run has a ``faults`` table."""
+    faults = tables.get("faults")
+    groups = tables.get("groups", pd.DataFrame())
+    if faults is None or groups.empty:
+        return []
+    intervals = plots.fault_intervals(faults, groups.index.max())
+    availability = {
+        table: _available(tables[table], table).groupby(level=0).mean()
+        for table in FAULT_METRICS
+        if not tables.get(table, pd.DataFrame()).empty
+    }
+    return [
+        FigureSpec(
+            "faults_timeline.png",
+            "Satellites, payloads and ISLs switched off by [[faults]] vs time, and the share of "
+            "rows (epoch × target, epoch × cluster UT) with a valid group and an estimate.",
+            lambda: plots.fault_timeline(intervals, groups.index, availability),
+        )
+    ]
+
+
+def fault_html(tables: dict[str, pd.DataFrame]) -> str:
+    """The page's Faults section (empty without a ``faults`` table)."""
+    if tables.get("faults") is None:
+        return ""
+    summary = fault_summary(tables)
+    body = summary.to_html(index=False, float_format=lambda v: f"{v:.4g}", border=0)
+    return (
+        "<h2>Faults</h2>\n"
+        f"<p>{len(tables['faults'])} fault events. Availability: share of rows with a valid "
+        "group and an estimate; accuracy: median and 95th percentile over those rows; "
+        "'touched by a fault': a satellite above the mask was off for the entity, or a link "
+        "of its group (column fault_affected).</p>\n" + body
+    )
