@@ -278,8 +278,7 @@ def test_faults_on_every_candidate_make_the_group_invalid_with_the_reason(tmp_pa
 def test_a_failed_central_is_replaced_at_the_failure_epoch(tmp_path, plain):
     """The car's central satellite at epoch e (central since e-1) fails from epoch e: at epoch
     e the car has a new valid group (handover reason "fault") without the failed satellite,
-    and the ISAC plan is re-made with reason "fault"; an ISAC-payload fault instead keeps the satellite in
-    the ISL graph (the isl table is unchanged) while it stops serving the car."""
+    and the ISAC plan is re-made with reason "fault"."""
     tables, _ = plain
     groups = tables["groups"].set_index(["epoch", "entity"])
     e = next(
@@ -288,25 +287,40 @@ def test_a_failed_central_is_replaced_at_the_failure_epoch(tmp_path, plain):
         if groups.loc[(e - 1, "car")].central == groups.loc[(e, "car")].central
     )
     central = groups.loc[(e, "car")].central
-    for kind in ("satellite", "isac_payload"):
-        (tmp_path / kind).mkdir()
-        faulty = _run_with(
-            tmp_path / kind, {"kind": kind, "start": f"{10 * e}s", "satellite": central}
-        )
-        g = faulty["groups"].set_index(["epoch", "entity"]).loc[(e, "car")]
-        assert g.valid and g.central != central and central not in g.members.split(";")
-        h = faulty["handovers"]
-        row = h[(h.epoch == e) & (h.entity == "car") & (h.kind == "central")]
-        assert row.reason.tolist() == ["fault"] and row.from_sat.tolist() == [central]
-        assert faulty["isac"].set_index("epoch").loc[e, "replan_reason"] == "fault"
-        if kind == "isac_payload":
-            pd.testing.assert_frame_equal(faulty["isl"], tables["isl"], check_exact=True)
-            # the terminal's PNT sees the satellite as before
-            pd.testing.assert_frame_equal(
-                faulty["pnt"].drop(columns=["fault_affected", *WALL]),
-                tables["pnt"].drop(columns=WALL),
-                check_exact=True,
-            )
+    faulty = _run_with(tmp_path, {"kind": "satellite", "start": f"{10 * e}s", "satellite": central})
+    g = faulty["groups"].set_index(["epoch", "entity"]).loc[(e, "car")]
+    assert g.valid and g.central != central and central not in g.members.split(";")
+    h = faulty["handovers"]
+    row = h[(h.epoch == e) & (h.entity == "car") & (h.kind == "central")]
+    assert row.reason.tolist() == ["fault"] and row.from_sat.tolist() == [central]
+    assert faulty["isac"].set_index("epoch").loc[e, "replan_reason"] == "fault"
+    # the failed satellite's links are gone from the graph while it is off
+    assert (faulty["isl"].n_links.to_numpy()[e:] < tables["isl"].n_links.to_numpy()[e:]).all()
+
+
+def test_a_pnt_payload_fault_on_the_reference_reschedules_at_once(tmp_path, plain):
+    """The cluster's reference satellite (the same at epochs e-1 and e) loses its PNT payload
+    at epoch e: the cluster re-schedules at epoch e (reason "fault") on another reference,
+    while the ISAC target, whose candidates keep that satellite, sees no change at all, and the
+    satellite keeps relaying (the isl table is unchanged)."""
+    tables, _ = plain
+    ref = tables["pnt"].groupby("epoch").reference.first()
+    e = next(e for e in range(1, 6) if ref[e - 1] == ref[e])
+    faulty = _run_with(
+        tmp_path, {"kind": "pnt_payload", "start": f"{10 * e}s", "satellite": ref[e]}
+    )
+    pnt = faulty["pnt"][faulty["pnt"].epoch == e]
+    assert set(pnt.replan_reason) == {"fault"} and ref[e] not in set(pnt.reference)
+    assert pnt.fault_affected.all()
+    h = faulty["handovers"]
+    moved = h[(h.epoch == e) & (h.kind == "pnt_reference")]
+    assert moved.reason.tolist() == ["re-plan: fault"] and moved.from_sat.tolist() == [ref[e]]
+    pd.testing.assert_frame_equal(
+        faulty["isac"].drop(columns=["fault_affected", *WALL]),
+        tables["isac"].drop(columns=WALL),
+        check_exact=True,
+    )
+    pd.testing.assert_frame_equal(faulty["isl"], tables["isl"], check_exact=True)
 
 
 # ------------------------------------------------------------------ report
