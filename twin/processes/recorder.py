@@ -45,14 +45,16 @@ def edge_arrays(graph: nx.Graph) -> tuple[np.ndarray, np.ndarray, np.ndarray, np
 
 
 def isl_summary(epoch: Epoch) -> dict:
-    """One `isl` row: link counts, lengths and connectivity of the valid satellites."""
+    """One `isl` row: link counts, lengths and connectivity of the valid satellites (and not
+    failed, with ``[[faults]]``)."""
     a, b, lengths, inter = edge_arrays(epoch.graph)
     n = len(epoch.sat_valid)
     adjacency = coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n))
     _, component = connected_components(adjacency, directed=False)
-    sizes = (
-        np.bincount(component[epoch.sat_valid]) if epoch.sat_valid.any() else np.zeros(0, dtype=int)
-    )
+    alive = (
+        epoch.sat_valid if epoch.sat_up is None else epoch.sat_valid & epoch.sat_up
+    )  # [[faults]]
+    sizes = np.bincount(component[alive]) if alive.any() else np.zeros(0, dtype=int)
     sizes = sizes[sizes > 0]
     return {
         "epoch": epoch.index,
