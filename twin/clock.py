@@ -253,11 +253,13 @@ class Twin:
         """(elevation, up, affected) under the faults of epoch `index`: elevation (G, S) rad
         with -pi/2 where the satellite is off for the entity (failed, or the payload of the
         entity's process off: ISAC for targets, PNT for terminals); up (3, S) bool
-        (`FaultSchedule.state`); affected (G,) int: how many satellites above the mask are off."""
+        (`FaultSchedule.state`); affected (G,) int: how many satellites are off that are above
+        the visibility mask or the group mask (a group member may be below the former)."""
         up = self.faults.state(index)
         available = np.where(self._is_target[:, None], up[1][None, :], up[2][None, :])
         masked = np.where(available, elevation, -np.pi / 2)
-        mask = self.scenario.visibility.mask_elevation_rad
+        sc = self.scenario  # a satellite counts from the lower of the two masks it may serve above
+        mask = min(sc.visibility.mask_elevation_rad, sc.serving.group_mask_elevation_rad)
         affected = np.count_nonzero((elevation >= mask) & ~available, axis=1)
         return masked, up, affected
 
@@ -393,7 +395,7 @@ class Twin:
         touched = n_off > 0 or bool(links)
         if group.valid or not touched:
             return group, touched
-        why = [f"{n_off} satellites above the mask off"] if n_off else []
+        why = [f"{n_off} satellites in view off"] if n_off else []
         why += [f"a link off at {self.sat_names[m]}" for m in links]
         reason = f"{group.reason}; fault: {', '.join(why)}"
         return serving.ServingGroup(group.central, group.members, False, reason), touched

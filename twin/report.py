@@ -688,6 +688,6 @@ def fault_html(tables: dict[str, pd.DataFrame]) -> str:
         "<h2>Faults</h2>\n"
         f"<p>{len(tables['faults'])} fault events. Availability: share of rows with a valid "
         "group and an estimate; accuracy: median and 95th percentile over those rows; "
-        "'touched by a fault': a satellite above the mask was off for the entity, or a link "
+        "'touched by a fault': a satellite in view was off for the entity, or a link "
         "of its group (column fault_affected).</p>\n" + body
     )
