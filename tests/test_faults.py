@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from config.refusals import BASE, assert_at, line_of, one_problem, refused, write_scenario
+from matplotlib import dates as mdates
+from matplotlib.figure import Figure
 from scenario_text import scenario_toml
 
 from twin import plots
@@ -362,3 +364,27 @@ def test_fault_intervals_and_the_availability_split():
     assert summary.loc["touched by a fault", "availability"] == 0.5
     assert summary.loc["not touched", "error_m median"] == 1.5
     assert summary.loc["touched by a fault", "rcrb_m median"] == 3.0
+
+
+def test_mark_faults_shades_the_scheduled_outages_on_time_axes_only():
+    """Scheduled outages become one span per time axis; random ones only count in the note."""
+    fig = Figure()
+    timed, other = fig.subplots(1, 2)
+    t = pd.date_range("2026-05-28T12:00:00", periods=5, freq="10s").to_numpy()
+    timed.plot(t, np.arange(5))
+    locator = mdates.AutoDateLocator()
+    timed.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    other.plot(np.arange(5), np.arange(5))
+    spans = pd.DataFrame(
+        {
+            "element": ["A", "B", "C"],
+            "kind": ["satellite", "satellite", "isl"],
+            "cause": ["faults[0]", "faults[1]", "random"],
+            "start": t[[0, 2, 1]],
+            "end": t[[1, 4, 3]],
+        }
+    )
+    before = (len(timed.patches), len(other.patches))
+    plots.mark_faults(fig, spans)
+    assert (len(timed.patches) - before[0], len(other.patches) - before[1]) == (2, 0)
+    assert "2 scheduled outages; 1 random" in fig.texts[-1].get_text()
