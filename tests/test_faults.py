@@ -282,7 +282,8 @@ def test_faults_on_every_candidate_make_the_group_invalid_with_the_reason(tmp_pa
 def test_a_failed_central_is_replaced_at_the_failure_epoch(tmp_path, plain):
     """The car's central satellite at epoch e (central since e-1) fails from epoch e: at epoch
     e the car has a new valid group (handover reason "fault") without the failed satellite,
-    and the ISAC plan is re-made with reason "fault"."""
+    and the ISAC plan is re-made with reason "fault". A named ISL off is off in the graph and
+    in the faults table for exactly its epochs."""
     tables, _ = plain
     groups = tables["groups"].set_index(["epoch", "entity"])
     e = next(
@@ -291,7 +292,25 @@ def test_a_failed_central_is_replaced_at_the_failure_epoch(tmp_path, plain):
         if groups.loc[(e - 1, "car")].central == groups.loc[(e, "car")].central
     )
     central = groups.loc[(e, "car")].central
-    faulty = _run_with(tmp_path, {"kind": "satellite", "start": f"{10 * e}s", "satellite": central})
+    # and, in the same run, a link far from every entity off for the first two epochs
+    tables, twin = plain
+    pos, _, valid, *_ = twin.look(0)
+    graph = isl.isl_graph(pos, twin.labels, max_range_m=twin.scenario.isl.max_range_m, valid=valid)
+    far = np.max([twin.look(i)[4].max(axis=0) for i in range(twin.n_epochs)], axis=0) < 0
+    edges = graph.graph["edges"]
+    k = next(k for k in range(len(edges["a"])) if far[edges["a"][k]] and far[edges["b"][k]])
+    link = [str(twin.sat_names[edges["a"][k]]), str(twin.sat_names[edges["b"][k]])]
+    faulty = _run_with(
+        tmp_path,
+        {"kind": "satellite", "start": f"{10 * e}s", "satellite": central},
+        {"kind": "isl", "start": "0s", "duration": "20s", "link": link},
+    )
+    f = faulty["faults"]
+    isl_rows = f[f.kind == "isl"][["epoch", "element", "change", "cause"]].values.tolist()
+    lo, hi = sorted([edges["a"][k], edges["b"][k]])  # an ISL is named by its ends in index order
+    element = f"{twin.sat_names[lo]}|{twin.sat_names[hi]}"
+    assert isl_rows == [[0, element, "down", "faults[1]"], [2, element, "up", "faults[1]"]]
+    assert faulty["isl"].n_links.iloc[0] == tables["isl"].n_links.iloc[0] - 1
     g = faulty["groups"].set_index(["epoch", "entity"]).loc[(e, "car")]
     assert g.valid and g.central != central and central not in g.members.split(";")
     h = faulty["handovers"]
