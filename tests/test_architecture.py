@@ -25,6 +25,7 @@ LAYERS: dict[str, int] = {
     "twin.errors": 0,
     "twin.geometry": 0,
     "twin.motion": 0,
+    "twin.terminal": 0,
     "twin.isac": 1,
     "twin.pnt": 1,
     "twin.config": 2,

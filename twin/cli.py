@@ -10,17 +10,28 @@ and 2.9 s with them at the top (medians of five runs on an idle 2-core machine).
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
-from rich.console import Console
+from typer import rich_utils
+from typer.exceptions import TyperException
 
+from twin import __version__
 from twin.config.loader import load_scenario
 from twin.constellation.ephemeris import export_ephemeris
 from twin.constellation.tle import fetch_tle
-from twin.errors import InputError
+from twin.errors import InputError, RunInterrupted
 from twin.paper.isac import cli as paper_isac_cli
 from twin.paper.pnt import cli as paper_pnt_cli
+from twin.terminal import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    STDERR,
+    configure_logging,
+)
 from twin.units import parse_duration, parse_utc
 
 app = typer.Typer(
@@ -38,16 +49,47 @@ paper_app.add_typer(paper_isac_cli.app, name="isac")
 paper_app.add_typer(paper_pnt_cli.app, name="pnt")
 
 
-console = Console()
-err_console = Console(stderr=True)
+# Messages, progress and summaries go to stderr; stdout carries only a command's result (the
+# run directory, the file written), so `run_dir=$(twin run -q)` works (twin.terminal).
+console = err_console = STDERR
+
+#: Problems printed in full before "... and N more" (`--all` prints every one).
+SHOWN_PROBLEMS = 10
 
 
-def _print_problems(error: InputError) -> None:
-    err_console.print(f"[bold red]refused[/]: {len(error.problems)} problem(s)")
-    for problem in error.problems:
+def _print_problems(error: InputError, show_all: bool = False) -> None:
+    problems = error.problems
+    err_console.print(f"[bold red]refused[/]: {len(problems)} problem(s)")
+    shown = problems if show_all else problems[:SHOWN_PROBLEMS]
+    for problem in shown:
         err_console.print(
             f"  {problem.where}: {problem.reason}", markup=False, highlight=False, soft_wrap=True
         )
+    if len(shown) < len(problems):
+        err_console.print(f"  ... and {len(problems) - len(shown)} more", highlight=False)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"twin {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="More messages on stderr (-v info, -vv debug)."
+    ),
+) -> None:
+    """leo-twin: a digital twin of LEO constellations that communicate, sense and position.
+
+    Exit codes: 0 done, 1 failure, 2 refused input (nothing written), 64 usage error,
+    130 interrupted (Ctrl-C; `twin run --resume RUN_DIR` continues).
+    """
+    configure_logging(verbose)
 
 
 @app.command()
@@ -56,8 +98,8 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to ch
     try:
         loaded = load_scenario(scenario)
     except InputError as error:
-        _print_problems(error)
-        raise typer.Exit(2) from None
+        _print_problems(error, show_all=True)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(
         f"[green]ok[/]: {scenario} ({loaded.run.n_epochs} epochs of {loaded.run.step_s:g} s)"
     )
@@ -66,7 +108,9 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario TOML file to ch
 @app.command()
 def run(
     scenario: Path = typer.Argument(
-        None, help="Scenario TOML file (default: scenarios/default.toml)."
+        None,
+        help="Scenario TOML file or a packaged scenario's name (`twin scenarios list`); "
+        "default: scenarios/default.toml here, else the packaged default.",
     ),
     out: Path = typer.Option(
         None, "--out", "-o", help="Run directory (default: the scenario's output.dir)."
@@ -74,7 +118,9 @@ def run(
     resume: Path = typer.Option(
         None, "--resume", help="Continue the interrupted run in this run directory."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar or summary."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No progress bar or summary (stdout: the run directory)."
+    ),
     workers: int = typer.Option(
         0,
         "--workers",
@@ -86,11 +132,15 @@ def run(
         None, "--scheduler", help="Run the windows on an existing dask scheduler (tcp://host:8786)."
     ),
 ) -> None:
-    """Run a scenario on the SimPy clock and write its tables to a run directory."""
+    """Run a scenario on the SimPy clock and write its tables to a run directory.
+
+    Progress and the summary go to stderr; the run directory alone goes to stdout. Ctrl-C stops
+    at the next epoch with a checkpoint (exit 130; `twin run --resume RUN_DIR` continues).
+    """
     from twin.runner import run_scenario  # deferred: see the module docstring
 
     try:
-        run_scenario(
+        run_dir = run_scenario(
             scenario,
             out=out,
             resume=resume,
@@ -101,7 +151,18 @@ def run(
         )
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    except RunInterrupted as stopped:
+        where = "" if stopped.next_epoch is None else f" before epoch {stopped.next_epoch}"
+        err_console.print(
+            f'[yellow]interrupted[/]{where}; checkpoint kept, run.json says "interrupted". '
+            f"Resume with:\n  twin run --resume {stopped.run_dir}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        typer.echo(str(stopped.run_dir))
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    typer.echo(str(run_dir))
 
 
 @app.command()
@@ -138,7 +199,7 @@ def sweep(
         )
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
 
 
 @app.command()
@@ -159,12 +220,12 @@ def ephemeris(
             )
     except ValueError as error:
         err_console.print(f"[bold red]refused[/]: {error}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     try:
         frame = export_ephemeris(source, start_utc, duration_s, step_s, output)
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"wrote {output}: {len(frame)} rows, {frame['norad'].nunique()} satellites")
 
 
@@ -182,7 +243,7 @@ def report(
         page = write_report(run_dir, out)
     except FileNotFoundError as error:
         err_console.print(f"[bold red]refused[/]: {error}")
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"wrote {page}")
 
 
@@ -199,10 +260,10 @@ def tle_fetch(
         path = fetch_tle(group, dest, base_url=base_url)
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     except (RuntimeError, OSError, ValueError) as error:
         err_console.print(f"[bold red]fetch failed[/]: {error}")
-        raise typer.Exit(1) from None
+        raise typer.Exit(EXIT_FAILURE) from None
     console.print(f"wrote {path}")
 
 
@@ -216,7 +277,15 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(int(os.environ.get("TWIN_BLAS_THREADS", "1")), user_api="blas")
-    app()
+    configure_logging()
+    try:
+        code = app(standalone_mode=False)  # Ctrl-C outside a run returns 130 here
+    except TyperException as error:  # typer's click errors: usage errors have exit code 2
+        rich_utils.rich_format_error(error)
+        sys.exit(EXIT_USAGE if error.exit_code == 2 else error.exit_code)
+    except typer.Abort:  # end of input at a prompt
+        sys.exit(EXIT_FAILURE)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":
