@@ -11,7 +11,6 @@ raises :class:`twin.errors.RunInterrupted`.
 
 from __future__ import annotations
 
-import logging
 import time as wallclock
 from datetime import timedelta
 from pathlib import Path
@@ -38,8 +37,6 @@ from twin.processes import attach
 from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, free_run_dir, mark_interrupted, read_json
 from twin.terminal import stop_on_interrupt
 from twin.windows import run_windowed
-
-log = logging.getLogger("twin.runner")
 
 
 def default_scenario_path() -> Path:
@@ -86,7 +83,7 @@ def prepare(
 
     scenario: a TOML path (or the name of a packaged scenario), a dict or a Scenario; None:
     the default scenario. resume: a run directory (its resolved scenario is used). Stale
-    element sets are logged as warnings (the first 10 and a count) when `console` is given.
+    element sets are printed on `console` as warnings (the first 10 and a count).
     """
     scenario = _scenario_for(scenario, resume)
     start = scenario.run.start
@@ -102,9 +99,12 @@ def prepare(
         warnings = tle.stale(constellation, start, scenario.constellation.max_epoch_age_s)
     if console is not None:
         for warning in warnings[:10]:
-            log.warning(warning)
+            console.print(f"[yellow]warning[/]: {warning}", highlight=False)
         if len(warnings) > 10:
-            log.warning("... and %d more stale records", len(warnings) - 10)
+            console.print(
+                f"[yellow]warning[/]: ... and {len(warnings) - 10} more stale records",
+                highlight=False,
+            )
     return scenario, constellation
 
 

@@ -1,0 +1,825 @@
+"""Matplotlib figures of a run's tables (reusable from notebooks).
+
+Every function takes pandas DataFrames as :func:`twin.results.load` returns them
+(a UTC ``DatetimeIndex`` named ``time``, an ``entity`` column for per-entity
+tables) and returns a :class:`matplotlib.figure.Figure` built without pyplot
+(no global state, no display needed, the user's backend left alone; ``fig.savefig(path)``
+renders PNGs with matplotlib's Agg canvas).
+In a notebook, ``display(fig)`` shows it.
+
+Units: the tables carry units in their column names (``_deg``, ``_km``, ``_m``,
+``_db``, ``_bps``, ``_s``); :func:`axis_label` turns a column name into an axis
+label with its unit. Times are plotted as UTC.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+
+import matplotlib.dates as mdates
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch
+
+#: Colour and marker per handover kind; kinds not listed get the next free colour.
+KIND_STYLE: dict[str, dict] = {
+    "central": {"color": "tab:blue", "marker": "v"},
+    "group": {"color": "tab:green", "marker": "|"},
+    "interruption": {"color": "tab:red", "marker": "x"},
+    "restored": {"color": "tab:olive", "marker": "^"},
+}
+_SPARE_COLOURS = ["tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:cyan", "tab:gray"]
+_SPARE_MARKERS = ["D", "s", "P", "*", "h", "o"]
+
+#: Unit suffixes of column names -> unit text for axis labels (longest first).
+_UNITS = [
+    ("_bps_hz", "bit/s/Hz"),
+    ("_mbps", "Mbit/s"),
+    ("_gbps", "Gbit/s"),
+    ("_bps", "bit/s"),
+    ("_dbw", "dBW"),
+    ("_dbm", "dBm"),
+    ("_dbi", "dBi"),
+    ("_db", "dB"),
+    ("_deg", "°"),
+    ("_km", "km"),
+    ("_ms", "ms"),
+    ("_m", "m"),
+    ("_s", "s"),
+    ("_hz", "Hz"),
+    ("_w", "W"),
+]
+_WORDS = {
+    "rcrb": "RCRB",
+    "crlb": "CRLB",
+    "crb": "CRB",
+    "gdop": "GDOP",
+    "sinr": "SINR",
+    "snr": "SNR",
+    "rmse": "RMSE",
+    "ue": "UE",
+    "ut": "UT",
+    "isl": "ISL",
+    "n": "number of",
+    "sqrt": "√",
+}
+
+
+#: Labels of the foundation's columns where the generic rule reads badly.
+LABELS = {
+    "n_visible": "visible satellites (above mask)",
+    "central_elevation_deg": "central-satellite elevation (°)",
+    "best_elevation_deg": "best elevation (°)",
+    "n_members": "group members",
+    "crlb_m": "√CRLB (m)",  # the pnt table's crlb_m is the square root (docs/twin.md)
+    "crlb_at_plan_m": "√CRLB at plan (m)",
+    "error_h_m": "horizontal error (m)",
+    "fix_error_h_m": "horizontal fix error (m)",
+}
+
+
+def axis_label(column: str) -> str:
+    """A readable axis label with unit from a column name.
+
+    ``"central_elevation_deg"`` -> ``"central elevation (°)"``,
+    ``"rcrb_m"`` -> ``"RCRB (m)"``, ``"sinr_db_0"`` -> ``"SINR 0 (dB)"``,
+    ``"n_visible"`` -> ``"number of visible"``.
+    """
+    if column in LABELS:
+        return LABELS[column]
+    name = column.lower()
+    unit = ""
+    trailing = ""
+    match = re.match(r"^(.*?)(_\d+)$", name)  # per-satellite / per-UE index after the unit
+    if match:
+        name, trailing = match.group(1), match.group(2)
+    for suffix, text in _UNITS:
+        if name.endswith(suffix) and len(name) > len(suffix):
+            name, unit = name[: -len(suffix)], text
+            break
+    words = [_WORDS.get(w, w) for w in (name + trailing).split("_") if w]
+    label = " ".join(words).replace("√ ", "√")
+    return f"{label} ({unit})" if unit else label
+
+
+def kind_styles(kinds: Iterable[str]) -> dict[str, dict]:
+    """Colour and marker for each handover kind (known kinds fixed, others from a spare cycle)."""
+    styles = {}
+    spare = 0
+    for kind in sorted(set(kinds), key=lambda k: (k not in KIND_STYLE, k)):
+        if kind in KIND_STYLE:
+            styles[kind] = KIND_STYLE[kind]
+        else:
+            styles[kind] = {
+                "color": _SPARE_COLOURS[spare % len(_SPARE_COLOURS)],
+                "marker": _SPARE_MARKERS[spare % len(_SPARE_MARKERS)],
+            }
+            spare += 1
+    return styles
+
+
+def _naive_utc(index) -> np.ndarray:
+    """A UTC DatetimeIndex (or naive, taken as UTC) as naive datetime64[ns] for matplotlib."""
+    index = pd.DatetimeIndex(index)
+    if index.tz is not None:
+        index = index.tz_convert("UTC").tz_localize(None)
+    return index.to_numpy(dtype="datetime64[ns]")
+
+
+def _time_axis(ax, label: bool = True) -> None:
+    locator = mdates.AutoDateLocator(minticks=3, maxticks=8)
+    ax.xaxis.set_major_locator(locator)
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    if label:
+        ax.set_xlabel("time (UTC)")
+
+
+def _step_of(index) -> np.timedelta64:
+    """The run's step: the median spacing of the distinct times (0 if fewer than two)."""
+    times = np.unique(_naive_utc(index))
+    if len(times) < 2:
+        return np.timedelta64(0, "ns")
+    return np.median(np.diff(times)).astype("timedelta64[ns]")
+
+
+def invalid_spans(groups: pd.DataFrame) -> dict[str, list[tuple[np.datetime64, np.datetime64]]]:
+    """Per entity, the time spans without a valid serving group.
+
+    groups: the ``groups`` table (``entity``, ``valid``, UTC index). A span runs
+    from the first invalid epoch to the next epoch (first invalid time + n × step),
+    so a single invalid epoch is one step wide. Returns naive-UTC datetime64 pairs.
+    """
+    spans: dict[str, list] = {}
+    if groups is None or groups.empty or "valid" not in groups or "entity" not in groups:
+        return spans
+    step = _step_of(groups.index)
+    for entity, frame in groups.groupby("entity", sort=False):
+        times = _naive_utc(frame.index)
+        bad = ~frame["valid"].to_numpy(dtype=bool)
+        if not bad.any():
+            continue
+        edges = np.diff(np.concatenate([[0], bad.astype(np.int8), [0]]))
+        starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        spans[entity] = [(times[a], times[b - 1] + step) for a, b in zip(starts, stops)]
+    return spans
+
+
+#: Above this many central handovers in one panel the faint full-height lines are left out
+#: (they would grey the panel); the rug of markers along the top stays.
+MAX_HANDOVER_LINES = 60
+
+
+def _mark_handovers(ax, events: pd.DataFrame, styles: dict[str, dict], spans=None) -> None:
+    """Handover marks on a time axis: a faint full-height line per central handover (when at
+    most :data:`MAX_HANDOVER_LINES`), a rug of markers per kind along the top, shaded spans
+    without a valid group."""
+    for start, stop in spans or []:
+        ax.axvspan(start, stop, color=KIND_STYLE["interruption"]["color"], alpha=0.15, lw=0)
+    if events is None or events.empty:
+        return
+    times = _naive_utc(events.index)
+    kinds = events["kind"].to_numpy()
+    order = list(styles)
+    for rank, kind in enumerate(order):
+        at = times[kinds == kind]
+        if len(at) == 0:
+            continue
+        style = styles[kind]
+        if kind == "central" and len(at) <= MAX_HANDOVER_LINES:
+            ax.vlines(
+                at,
+                0,
+                1,
+                transform=ax.get_xaxis_transform(),
+                colors=style["color"],
+                alpha=0.25,
+                lw=0.6,
+            )
+        height = 0.97 - 0.06 * rank
+        ax.plot(
+            at,
+            np.full(len(at), height),
+            linestyle="none",
+            marker=style["marker"],
+            color=style["color"],
+            markersize=4,
+            transform=ax.get_xaxis_transform(),
+            clip_on=False,
+        )
+
+
+def _handover_legend(
+    styles: dict[str, dict], with_span: bool, span_label: str = "no valid group"
+) -> list:
+    handles = [
+        Line2D(
+            [], [], linestyle="none", marker=s["marker"], color=s["color"], label=f"{k} handover"
+        )
+        for k, s in styles.items()
+    ]
+    if with_span:
+        handles.append(
+            Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.15, label=span_label)
+        )
+    return handles
+
+
+def _headroom(ax, fraction: float) -> None:
+    """Raise the top of the y axis so the data stay below 1 - `fraction` of the height
+    (room for the handover rug); the ticks stay those of the data range. Call once per
+    axis, after the data are drawn."""
+    if fraction <= 0:
+        return
+    lo, hi = ax.get_ylim()
+    ticks = [t for t in ax.get_yticks() if lo <= t <= hi]
+    if ax.get_yscale() == "log":
+        ax.set_ylim(lo, hi * (hi / lo) ** (fraction / (1 - fraction)))
+    else:
+        ax.set_ylim(lo, hi + (hi - lo) * fraction / (1 - fraction))
+    if len(ticks) >= 2:  # no tick labels in the rug's room (e.g. no elevation above 90°)
+        ax.set_yticks(ticks)
+
+
+def _log_if_wide(ax, values: np.ndarray) -> None:
+    values = values[np.isfinite(values)]
+    if len(values) and values.min() > 0 and values.max() / values.min() > 100:
+        ax.set_yscale("log")
+
+
+def unit_of(column: str) -> str:
+    """The unit text of a column name (``"rcrb_m"`` -> ``"m"``), ``""`` when unitless."""
+    label = axis_label(column)
+    match = re.search(r"\(([^()]*)\)$", label)
+    return match.group(1) if match else ""
+
+
+def panels_by_unit(metrics: Sequence[str], max_per_panel: int = 4) -> list[list[str]]:
+    """Metrics grouped into panels that share a unit (at most `max_per_panel` each, in
+    order of first appearance); unitless metrics (GDOP, counts) get a panel each."""
+    panels: list[list[str]] = []
+    by_unit: dict[str, list[str]] = {}
+    for metric in metrics:
+        unit = unit_of(metric)
+        panel = by_unit.get(unit)
+        if unit and panel is not None and len(panel) < max_per_panel:
+            panel.append(metric)
+            continue
+        panel = [metric]
+        panels.append(panel)
+        if unit:
+            by_unit[unit] = panel
+    return panels
+
+
+_SCHEME_STYLES = ["-", "--", ":", "-."]
+
+
+def timeseries_grid(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    handovers: pd.DataFrame | None = None,
+    *,
+    groups: pd.DataFrame | None = None,
+    scheme: str | None = None,
+    title: str = "",
+    entities: Sequence[str] | None = None,
+    max_entities: int = 8,
+    panels: Sequence[Sequence[str]] | None = None,
+    span_label: str = "no valid group",
+    sharey: bool = False,
+) -> Figure:
+    """Metrics vs time: one row per entity, one column per panel, handovers marked.
+
+    frame: long table, UTC index, an ``entity`` column and the ``metrics`` columns
+    (units in their names); a column of panels is all log or all linear (log when its
+    positive values span more than a factor 100), its y axes shared if `sharey`. panels:
+    metrics drawn together (default
+    :func:`panels_by_unit`: one panel per unit, a colour per metric). scheme:
+    optional column whose values are drawn with different line styles (e.g. the
+    transmit design). When an entity has several rows at one time per scheme (a
+    cluster of cells), the line is their median and a band spans min to max.
+    handovers: the ``handovers`` table (``entity``, ``kind``) marked per entity;
+    groups: a table with ``entity`` and ``valid`` (the ``groups`` table, or a process
+    table's status flags) whose invalid epochs are shaded and named `span_label` in
+    the legend. At most `max_entities` rows. Non-finite values are not drawn.
+    """
+    entities = list(entities if entities is not None else pd.unique(frame["entity"]))[:max_entities]
+    panels = [list(p) for p in (panels if panels is not None else panels_by_unit(metrics))]
+    if handovers is not None and not handovers.empty:
+        handovers = handovers[handovers["entity"].isin(entities)]
+    if groups is not None and not groups.empty:
+        groups = groups[groups["entity"].isin(entities)]
+    n_rows, n_cols = max(len(entities), 1), max(len(panels), 1)
+    fig = Figure(figsize=(min(5.0 * n_cols + 1.0, 22.0), 2.4 * n_rows + 1.4), layout="constrained")
+    axes = fig.subplots(
+        n_rows, n_cols, sharex=True, sharey="col" if sharey else False, squeeze=False
+    )
+    kinds = handovers["kind"].unique() if handovers is not None and not handovers.empty else []
+    styles = kind_styles(kinds)
+    spans = invalid_spans(groups) if groups is not None else {}
+    schemes = list(pd.unique(frame[scheme])) if scheme else [None]
+    banded = False
+    column_values: list[list[np.ndarray]] = [[] for _ in panels]
+    for row, entity in enumerate(entities):
+        rows = frame[frame["entity"] == entity]
+        for col, panel in enumerate(panels):
+            ax = axes[row, col]
+            for k, metric in enumerate(panel):
+                if metric not in rows:
+                    continue
+                colour = f"C{k}" if len(panel) > 1 else "C0"
+                for j, label in enumerate(schemes):
+                    part = rows if label is None else rows[rows[scheme] == label]
+                    values = (
+                        part[metric].astype(float).where(np.isfinite(part[metric].astype(float)))
+                    )
+                    if values.notna().sum() == 0:
+                        continue
+                    stats = values.groupby(level=0).agg(["median", "min", "max"])
+                    t = _naive_utc(stats.index)
+                    drawstyle = "steps-post" if metric.startswith("n_") else "default"
+                    ax.plot(
+                        t,
+                        stats["median"].to_numpy(),
+                        lw=1.0,
+                        drawstyle=drawstyle,
+                        color=colour,
+                        ls=_SCHEME_STYLES[j % len(_SCHEME_STYLES)],
+                        label=re.sub(r" \([^()]*\)$", "", axis_label(metric)) if j == 0 else None,
+                    )
+                    if (stats["max"] > stats["min"]).any():
+                        ax.fill_between(
+                            t,
+                            stats["min"].to_numpy(),
+                            stats["max"].to_numpy(),
+                            color=colour,
+                            alpha=0.15,
+                            lw=0,
+                        )
+                        banded = True
+                    column_values[col].append(values.to_numpy())
+    # one scale type (log or linear) per column; headroom once per shared axis, else per axis
+    rug = 0.06 * len(styles) + 0.04 if len(styles) else 0.0
+    for col, panel in enumerate(panels):
+        for ax in axes[:1, col] if sharey else axes[:, col]:
+            if column_values[col]:
+                _log_if_wide(ax, np.concatenate(column_values[col]))
+            if all(m.startswith("n_") for m in panel):
+                ax.yaxis.get_major_locator().set_params(integer=True)
+            _headroom(ax, rug)
+    for row, entity in enumerate(entities):
+        events = handovers[handovers["entity"] == entity] if len(kinds) else None
+        for col, panel in enumerate(panels):
+            ax = axes[row, col]
+            _mark_handovers(ax, events, styles, spans.get(entity))
+            ax.grid(True, alpha=0.3)
+            unit = unit_of(panel[0])
+            ax.set_ylabel(axis_label(panel[0]) if len(panel) == 1 else f"({unit})")
+            if row == 0:
+                ax.set_title(", ".join(axis_label(m) for m in panel), fontsize=10)
+            if len(panel) > 1 and row == 0:
+                ax.legend(fontsize=7, loc="best", framealpha=0.7)
+            if col == 0:
+                ax.annotate(
+                    str(entity),
+                    (0, 0.5),
+                    xycoords="axes fraction",
+                    xytext=(-62, 0),
+                    textcoords="offset points",
+                    rotation=90,
+                    va="center",
+                    ha="center",
+                    fontweight="bold",
+                )
+            _time_axis(ax, label=row == n_rows - 1)
+    if title:
+        fig.suptitle(
+            title + (" (line: median over the entity's rows; band: min-max)" if banded else "")
+        )
+    handles = _handover_legend(styles, with_span=bool(spans), span_label=span_label)
+    if scheme:
+        handles = [
+            Line2D([], [], color="black", ls=_SCHEME_STYLES[i % len(_SCHEME_STYLES)], label=str(s))
+            for i, s in enumerate(schemes)
+        ] + handles
+    if handles:
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=min(len(handles), 6),
+            fontsize=9,
+            frameon=False,
+        )
+    return fig
+
+
+def merge_on_time_entity(
+    left: pd.DataFrame,
+    right: pd.DataFrame | None,
+    left_columns: Sequence[str],
+    right_columns: Sequence[str],
+) -> pd.DataFrame:
+    """Columns of two per-epoch × entity tables side by side (outer join on time and entity),
+    UTC index kept; columns missing from a table are left out."""
+    keep_left = ["entity"] + [c for c in left_columns if c in left]
+    merged = left[keep_left].reset_index()
+    if right is not None and not right.empty:
+        keep_right = ["entity"] + [c for c in right_columns if c in right]
+        merged = merged.merge(right[keep_right].reset_index(), on=["time", "entity"], how="outer")
+    return merged.set_index("time")
+
+
+def geometry_timeseries(
+    groups: pd.DataFrame,
+    visibility: pd.DataFrame,
+    handovers: pd.DataFrame | None = None,
+    *,
+    max_entities: int = 8,
+) -> Figure:
+    """Central-satellite elevation (°) and number of visible satellites per entity vs time,
+    handovers marked (the ``groups``, ``visibility`` and ``handovers`` tables)."""
+    frame = merge_on_time_entity(groups, visibility, ["central_elevation_deg"], ["n_visible"])
+    return timeseries_grid(
+        frame,
+        ["central_elevation_deg", "n_visible"],
+        handovers,
+        groups=groups,
+        title="Serving geometry per entity",
+        entities=list(pd.unique(groups["entity"])),
+        max_entities=max_entities,
+    )
+
+
+def ecdf(values) -> tuple[np.ndarray, np.ndarray]:
+    """Empirical CDF over the non-NaN values: sorted finite x (n,) and F(x) = fraction of the
+    non-NaN values <= x (n,). -inf (e.g. no echo, in dB) counts below every x and +inf above,
+    so F starts above 0 / ends below 1 when they occur; NaN (no value) is left out."""
+    v = np.asarray(values, dtype=float).ravel()
+    v = v[~np.isnan(v)]
+    x = np.sort(v[np.isfinite(v)])
+    below = int(np.sum(v == -np.inf))
+    return x, (below + np.arange(1, len(x) + 1)) / max(len(v), 1)
+
+
+def cdf_panels(
+    frame: pd.DataFrame,
+    metrics: Sequence[str],
+    *,
+    by: str = "entity",
+    title: str = "",
+    order: Sequence[str] | None = None,
+) -> Figure:
+    """Empirical CDFs (:func:`ecdf`): one panel per metric, one line per value of column
+    `by` (the entity, or a scheme column pooled over entities), in `order` if given.
+    Wide positive ranges (max/min > 100) get a log x axis."""
+    metrics = list(metrics)
+    n_cols = min(len(metrics), 3) or 1
+    n_rows = -(-max(len(metrics), 1) // n_cols)
+    fig = Figure(figsize=(4.6 * n_cols, 3.4 * n_rows + 0.6), layout="constrained")
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    labels = list(order if order is not None else pd.unique(frame[by])) if by in frame else [None]
+    for i, metric in enumerate(metrics):
+        ax = axes.flat[i]
+        for label in labels:
+            part = frame if label is None else frame[frame[by] == label]
+            x, p = ecdf(part[metric])
+            if len(x):
+                ax.step(
+                    x, p, where="post", lw=1.2, label=str(label) if label is not None else metric
+                )
+        values = frame[metric].to_numpy(dtype=float)
+        values = values[np.isfinite(values)]
+        if len(values) and values.min() > 0 and values.max() / values.min() > 100:
+            ax.set_xscale("log")
+        ax.set_xlabel(axis_label(metric))
+        ax.set_ylabel("fraction of samples ≤ x")
+        ax.set_ylim(0, 1.02)
+        ax.grid(True, alpha=0.3)
+        ax.legend(
+            fontsize=8, title=by if label is not None else None, title_fontsize=8, loc="lower right"
+        )
+    for ax in list(axes.flat)[len(metrics) :]:
+        ax.set_visible(False)
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def _break_at_wrap(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Insert NaN where consecutive longitudes jump by more than 180° (antimeridian)."""
+    if len(lon) < 2:
+        return lon, lat
+    cut = np.flatnonzero(np.abs(np.diff(lon)) > 180.0) + 1
+    return np.insert(lon.astype(float), cut, np.nan), np.insert(lat.astype(float), cut, np.nan)
+
+
+def _regions(centres: dict[str, tuple[float, float]], size_deg: float) -> list[list[str]]:
+    """Group entities whose (lat, lon) centres lie within `size_deg` (both coordinates,
+    longitude difference wrapped) of a region's first entity; order kept."""
+    regions: list[list[str]] = []
+    anchors: list[tuple[float, float]] = []
+    for entity, (lat, lon) in centres.items():
+        for members, (lat0, lon0) in zip(regions, anchors):
+            if (
+                abs(lat - lat0) <= size_deg
+                and abs((lon - lon0 + 180.0) % 360.0 - 180.0) <= size_deg
+            ):
+                members.append(entity)
+                break
+        else:
+            regions.append([entity])
+            anchors.append((lat, lon))
+    return regions
+
+
+def ground_track(
+    groups: pd.DataFrame,
+    visibility: pd.DataFrame | None = None,
+    *,
+    max_entities: int = 12,
+    region_size_deg: float = 30.0,
+) -> Figure:
+    """Maps (longitude/latitude in degrees, plain grid) of each entity's serving satellites
+    and of the entities themselves; entities more than `region_size_deg` apart get
+    separate panels.
+
+    groups: the ``groups`` table (``central``, ``central_lat_deg``, ``central_lon_deg``);
+    each entity's central sub-satellite points are drawn as a line per serving
+    satellite (broken at each central handover) in the entity's colour.
+    visibility: the ``visibility`` table (``lat_deg``, ``lon_deg``): the entity
+    tracks (black), with a star at the start position and a dot at the end.
+    """
+    entities = list(pd.unique(groups["entity"]))[:max_entities] if not groups.empty else []
+    colours = {entity: f"C{i % 10}" for i, entity in enumerate(entities)}
+    # runs written before the groups table had the sub-satellite point: entity tracks only
+    has_points = {"central", "central_lat_deg", "central_lon_deg"} <= set(groups.columns)
+    tracks = {}
+    centres = {}
+    for entity in entities:
+        track = None
+        if visibility is not None and not visibility.empty:
+            track = visibility[visibility["entity"] == entity]
+        if track is not None and not track.empty:
+            tracks[entity] = track
+            centres[entity] = (float(track["lat_deg"].iloc[0]), float(track["lon_deg"].iloc[0]))
+        elif has_points:
+            rows = groups[groups["entity"] == entity]
+            centres[entity] = (
+                float(rows["central_lat_deg"].median()),
+                float(rows["central_lon_deg"].median()),
+            )
+        else:
+            centres[entity] = (0.0, 0.0)
+    regions = _regions(centres, region_size_deg) or [[]]
+    n = len(regions)
+    n_cols = min(n, 3)
+    n_rows = -(-n // n_cols)
+    fig = Figure(
+        figsize=(min(max(6.0 * n_cols, 9.0), 18.0), 5.5 * n_rows + 1.0), layout="constrained"
+    )
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    handles = []
+    for ax, region in zip(axes.flat, regions):
+        lon_all, lat_all = [], []
+        for k, entity in enumerate(region):
+            colour = colours[entity]
+            rows = (
+                groups[(groups["entity"] == entity) & groups["central_lat_deg"].notna()]
+                if has_points
+                else []
+            )
+            if len(rows):
+                lon = rows["central_lon_deg"].to_numpy(dtype=float)
+                lat = rows["central_lat_deg"].to_numpy(dtype=float)
+                central = rows["central"].to_numpy()
+                segment = np.concatenate([[0], np.cumsum(central[1:] != central[:-1])])
+                for seg in np.unique(segment):
+                    pick = segment == seg
+                    x, y = _break_at_wrap(lon[pick], lat[pick])
+                    ax.plot(x, y, color=colour, lw=1.0, alpha=0.6)
+                ax.plot(
+                    lon, lat, linestyle="none", marker=".", markersize=2.5, color=colour, alpha=0.6
+                )
+                lon_all.append(lon)
+                lat_all.append(lat)
+            if has_points:
+                handles.append(
+                    Line2D(
+                        [],
+                        [],
+                        color=colour,
+                        lw=1.0,
+                        marker=".",
+                        label=f"{entity}: serving satellites",
+                    )
+                )
+            if entity in tracks:
+                track = tracks[entity]
+                x, y = _break_at_wrap(
+                    track["lon_deg"].to_numpy(dtype=float), track["lat_deg"].to_numpy(dtype=float)
+                )
+                ax.plot(x, y, color="black", lw=2.0)
+                ax.plot(
+                    x[0],
+                    y[0],
+                    marker="*",
+                    markersize=14,
+                    color=colour,
+                    markeredgecolor="black",
+                    linestyle="none",
+                    zorder=5,
+                )
+                ax.plot(
+                    x[-1],
+                    y[-1],
+                    marker="o",
+                    markersize=5,
+                    color=colour,
+                    markeredgecolor="black",
+                    linestyle="none",
+                    zorder=5,
+                )
+                # several entities in a panel: names stacked in the top-left corner with dotted
+                # leader lines, so that close entities stay readable; one: the name beside it
+                stacked = len(region) > 1
+                ax.annotate(
+                    str(entity),
+                    (x[0], y[0]),
+                    xytext=(0.03, 0.96 - 0.065 * k) if stacked else (10, 8),
+                    textcoords="axes fraction" if stacked else "offset points",
+                    fontsize=9,
+                    fontweight="bold",
+                    va="top" if stacked else "bottom",
+                    color=colour,
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "alpha": 0.85, "lw": 0},
+                    arrowprops={"arrowstyle": "-", "lw": 0.6, "ls": ":", "color": colour}
+                    if stacked
+                    else None,
+                )
+                lon_all.append(x)
+                lat_all.append(y)
+        if lon_all:
+            lon_cat, lat_cat = np.concatenate(lon_all), np.concatenate(lat_all)
+            lon_lo, lon_hi = np.nanmin(lon_cat), np.nanmax(lon_cat)
+            lat_lo, lat_hi = np.nanmin(lat_cat), np.nanmax(lat_cat)
+            pad = max(1.0, 0.05 * max(lon_hi - lon_lo, lat_hi - lat_lo))
+            ax.set_xlim(max(lon_lo - pad, -180.0), min(lon_hi + pad, 180.0))
+            ax.set_ylim(max(lat_lo - pad, -90.0), min(lat_hi + pad, 90.0))
+            mid = np.deg2rad(0.5 * (lat_lo + lat_hi))
+            ax.set_aspect(1.0 / max(np.cos(mid), 0.2), adjustable="box")
+        ax.set_xlabel("longitude (°, east positive)")
+        ax.set_ylabel("latitude (°)")
+        ax.grid(True, alpha=0.4)
+        ax.set_title(", ".join(map(str, region)), fontsize=10)
+    for ax in list(axes.flat)[n:]:
+        ax.set_visible(False)
+    handles += [
+        Line2D(
+            [],
+            [],
+            marker="*",
+            markersize=11,
+            color="white",
+            markeredgecolor="black",
+            linestyle="none",
+            label="entity start (dot: end)",
+        ),
+        Line2D([], [], color="black", lw=2.0, label="entity track"),
+    ]
+    fig.suptitle(
+        "Sub-satellite points of the central (serving) satellites, and the ground entities"
+    )
+    fig.legend(
+        handles=handles,
+        loc="outside lower center",
+        ncol=min(len(handles), 3 if n_cols == 1 else 4),
+        fontsize=8,
+        frameon=False,
+    )
+    return fig
+
+
+def handover_timeline(
+    handovers: pd.DataFrame,
+    groups: pd.DataFrame | None = None,
+    *,
+    entities: Sequence[str] | None = None,
+) -> Figure:
+    """Handover events: entities on y, time (UTC) on x, one marker per event coloured by
+    kind (kinds offset slightly in y), spans without a valid group shaded.
+
+    handovers: the ``handovers`` table; groups: the ``groups`` table (for the
+    entity list, time range and invalid spans).
+    """
+    if entities is None:
+        source = groups if groups is not None and not groups.empty else handovers
+        entities = (
+            list(pd.unique(source["entity"])) if source is not None and not source.empty else []
+        )
+    entities = list(entities)
+    fig = Figure(figsize=(11.0, 1.0 + 0.55 * max(len(entities), 1) + 0.6), layout="constrained")
+    ax = fig.subplots()
+    rows = {e: i for i, e in enumerate(entities)}
+    kinds = (
+        list(handovers["kind"].unique()) if handovers is not None and not handovers.empty else []
+    )
+    styles = kind_styles(kinds)
+    offsets = np.linspace(-0.3, 0.3, len(styles)) if len(styles) > 1 else [0.0]
+    spans = invalid_spans(groups) if groups is not None else {}
+    for entity, entity_spans in spans.items():
+        if entity in rows:
+            for start, stop in entity_spans:
+                ax.fill_between(
+                    [start, stop],
+                    rows[entity] - 0.4,
+                    rows[entity] + 0.4,
+                    color=KIND_STYLE["interruption"]["color"],
+                    alpha=0.2,
+                    lw=0,
+                )
+    for offset, (kind, style) in zip(offsets, styles.items()):
+        events = handovers[(handovers["kind"] == kind) & handovers["entity"].isin(rows)]
+        y = events["entity"].map(rows).to_numpy(dtype=float) + offset
+        ax.plot(
+            _naive_utc(events.index),
+            y,
+            linestyle="none",
+            marker=style["marker"],
+            color=style["color"],
+            markersize=5,
+            label=f"{kind} ({len(events)})",
+        )
+    if groups is not None and not groups.empty:
+        times = _naive_utc(groups.index)
+        ax.set_xlim(times.min(), times.max() + _step_of(groups.index))
+    ax.set_yticks(range(len(entities)), [str(e) for e in entities])
+    ax.set_ylim(-0.6, len(entities) - 0.4)
+    ax.invert_yaxis()
+    ax.grid(True, axis="x", alpha=0.3)
+    _time_axis(ax)
+    ax.set_ylabel("entity")
+    ax.set_title("Handovers by kind (count in legend); shaded: no valid serving group")
+    handles, _ = ax.get_legend_handles_labels()
+    if spans:
+        handles.append(
+            Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.2, label="no valid group")
+        )
+    if handles:
+        ax.legend(
+            handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
+        )
+    return fig
+
+
+def isl_topology(isl: pd.DataFrame) -> Figure:
+    """ISL topology vs time from the ``isl`` table: link counts (total, intra-, inter-plane),
+    connected components and the largest one's size, mean and max link length (km)."""
+    fig = Figure(figsize=(11.0, 8.0), layout="constrained")
+    axes = fig.subplots(3, 1, sharex=True)
+    t = _naive_utc(isl.index)
+    for column, label, style in (
+        ("n_links", "all", "-"),
+        ("n_intra", "intra-plane", "--"),
+        ("n_inter", "inter-plane", ":"),
+    ):
+        if column in isl:
+            axes[0].plot(t, isl[column], drawstyle="steps-post", label=label, ls=style, lw=1.6)
+    axes[0].set_ylabel("number of ISLs")
+    axes[0].set_title("Inter-satellite links")
+    ax_c = axes[1]
+    if "n_components" in isl:
+        ax_c.plot(
+            t, isl["n_components"], drawstyle="steps-post", color="tab:purple", label="components"
+        )
+    ax_c.set_ylabel("connected components")
+    ax_c.yaxis.get_major_locator().set_params(integer=True)
+    ax_l = ax_c.twinx()
+    if "largest_component" in isl:
+        ax_l.plot(
+            t,
+            isl["largest_component"],
+            drawstyle="steps-post",
+            color="tab:gray",
+            ls="--",
+            label="largest component",
+        )
+    ax_l.set_ylabel("satellites in largest component")
+    ax_c.set_title("Connectivity (over valid satellites)")
+    h1, l1 = ax_c.get_legend_handles_labels()
+    h2, l2 = ax_l.get_legend_handles_labels()
+    ax_c.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
+    for column, label in (("mean_length_km", "mean"), ("max_length_km", "max")):
+        if column in isl:
+            axes[2].plot(t, isl[column], label=label)
+    axes[2].set_ylabel("ISL length (km)")
+    axes[2].set_title("Link lengths")
+    for ax in axes:
+        ax.grid(True, alpha=0.3)
+        _time_axis(ax, label=ax is axes[-1])
+    for ax in (axes[0], axes[2]):
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8, loc="best")
+    return fig

@@ -1,0 +1,159 @@
+"""Reading runs and sweeps back: a run directory's or a sweep directory's tables as pandas
+DataFrames, and a run's metadata.
+
+:func:`load` reads the parquet parts of a run directory (layout: ``twin.rundir``, which writes
+them) as one DataFrame per table, indexed by UTC time; given a sweep directory (one holding
+``sweep.json``, written by ``twin.sweep``) it reads every complete run of the sweep as one
+DataFrame per table (:func:`load_sweep`, hive-partitioned parquet dataset, one column per swept
+parameter and ``seed``). :func:`run_info` is the run's ``run.json``.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.dataset as ds
+import pyarrow.parquet as pq
+
+from twin.rundir import PART_RE, RUN_INFO, read_json, run_status
+
+__all__ = ["SWEEP_INFO", "load", "load_sweep", "run_info"]
+
+#: The file that makes a directory a sweep directory (written by ``twin.sweep``).
+SWEEP_INFO = "sweep.json"
+
+
+def _read_table(table_dir: Path) -> pd.DataFrame:
+    parts = sorted(p for p in table_dir.iterdir() if PART_RE.match(p.name))
+    if not parts:
+        return pd.DataFrame()
+    frames = [pd.read_parquet(p) for p in parts]
+    frames = [f for f in frames if not f.empty]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def load(run_dir: str | Path, tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
+    """The tables of a run directory as DataFrames, keyed by table name.
+
+    Each table is the concatenation of its parts in epoch order, indexed by
+    its ``time`` column (a UTC DatetimeIndex, ready for ``resample``,
+    ``rolling`` and ``groupby``). A sweep directory (one holding ``sweep.json``)
+    is read by :func:`load_sweep` instead.
+    """
+    if (
+        Path(run_dir) / SWEEP_INFO
+    ).exists():  # a sweep directory: one DataFrame per table over all runs
+        return load_sweep(run_dir, tables)
+    root = Path(run_dir) / "tables"
+    if not root.exists():
+        raise FileNotFoundError(f"{run_dir}: not a run directory (no tables/ folder)")
+    info_path = Path(run_dir) / RUN_INFO
+    declared = read_json(info_path).get("tables", []) if info_path.exists() else []
+    names = tables or sorted(set(declared) | {p.name for p in root.iterdir() if p.is_dir()})
+    result = {}
+    for name in names:
+        frame = _read_table(root / name) if (root / name).exists() else pd.DataFrame()
+        if "time" in frame.columns:
+            frame = frame.set_index(pd.DatetimeIndex(frame.pop("time"), name="time"))
+        result[name] = frame
+    return result
+
+
+def run_info(run_dir: str | Path) -> dict:
+    """The run's metadata (run.json)."""
+    return read_json(Path(run_dir) / RUN_INFO)
+
+
+def _column(values: list) -> pd.Series:
+    if all(isinstance(v, (str, int, float, bool)) for v in values):
+        return pd.Series(values)
+    return pd.Series(
+        [json.dumps(v) if isinstance(v, (list, dict)) else v for v in values], dtype=object
+    )
+
+
+def load_sweep(
+    path: str | Path, tables: list[str] | None = None, *, include_incomplete: bool = False
+) -> dict[str, pd.DataFrame]:
+    """Every table of every complete run of a sweep, concatenated, keyed by table name.
+
+    The run directories (``runs/<param>=<value>/.../seed=<s>/tables/<table>/part-*.parquet``)
+    are read as one pyarrow dataset with hive partitioning; each DataFrame has
+    the run's rows in epoch order, runs in sweep order, one column per swept
+    parameter (the values as written in the sweep file; lists/tables as JSON
+    text) and ``seed``, indexed by the UTC ``time`` like ``twin.results.load``.
+    Runs that are not complete are left out (with a warning) unless
+    ``include_incomplete``.
+    """
+    sweep_dir = Path(path)
+    info = read_json(sweep_dir / SWEEP_INFO)
+    parameters: list[str] = list(info["parameters"])
+    dir_values: dict[str, dict[str, Any]] = info.get("dir_values", {})
+    runs = info["runs"]
+    left_out = [r["dir"] for r in runs if run_status(sweep_dir / r["dir"]) != "complete"]
+    if left_out and not include_incomplete:
+        warnings.warn(
+            f"{sweep_dir}: {len(left_out)} run(s) not complete, left out of the tables: {', '.join(left_out[:5])}"
+            f"{' ...' if len(left_out) > 5 else ''}",
+            stacklevel=2,
+        )
+        runs = [r for r in runs if r["dir"] not in left_out]
+    names = set(tables or [])
+    if not tables:
+        for run in runs:
+            run_dir = sweep_dir / run["dir"]
+            if (run_dir / RUN_INFO).exists():
+                names.update(read_json(run_dir / RUN_INFO).get("tables", []))
+            if (run_dir / "tables").exists():
+                names.update(p.name for p in (run_dir / "tables").iterdir() if p.is_dir())
+    keys = parameters + ["seed"]
+    partitioning = ds.partitioning(pa.schema([(k, pa.string()) for k in keys]), flavor="hive")
+    result = {}
+    for name in sorted(names):
+        files = []
+        for run in runs:
+            table_dir = sweep_dir / run["dir"] / "tables" / name
+            if table_dir.exists():
+                files += [str(p) for p in sorted(table_dir.iterdir()) if PART_RE.match(p.name)]
+        if not files:
+            result[name] = pd.DataFrame(columns=keys)
+            continue
+        schemas = [pq.read_schema(f) for f in files]
+        data_schema = pa.unify_schemas(schemas, promote_options="permissive")
+        clash = [k for k in keys if k in data_schema.names]
+        if clash:
+            raise ValueError(
+                f"table {name!r} has column(s) {clash} named like swept parameters; cannot add them"
+            )
+        dataset = ds.dataset(
+            files,
+            format="parquet",
+            partitioning=partitioning,
+            partition_base_dir=str(sweep_dir / "runs"),
+            schema=pa.unify_schemas([data_schema, partitioning.schema]),
+        )
+        frame = dataset.to_table().to_pandas()
+        for key in keys:
+            texts = frame.pop(key).tolist()
+            if key == "seed":
+                values = [int(t) for t in texts]
+            else:
+                lookup = dir_values.get(key, {})
+                values = [
+                    lookup.get("" if t is None else t, t) for t in texts
+                ]  # hive reads "p=" as null
+            frame[key] = (
+                _column(values).to_numpy()
+                if key != "seed"
+                else pd.Series(values, dtype="int64").to_numpy()
+            )
+        frame = frame[keys + [c for c in frame.columns if c not in keys]]
+        if "time" in frame.columns:
+            frame = frame.set_index(pd.DatetimeIndex(frame.pop("time"), name="time"))
+        result[name] = frame
+    return result
