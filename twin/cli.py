@@ -1,6 +1,7 @@
 """The `twin` command line (typer).
 
-Sub-commands: run, validate, sweep, ephemeris, tle fetch, paper isac|pnt, report.
+Sub-commands: run, validate, sweep, ephemeris, tle fetch, scenarios list|copy, paper isac|pnt,
+report.
 Each command is a thin wrapper: parsing and printing here, work in the library.
 The run, sweep and report libraries are imported inside their commands (``# deferred:``):
 they load cvxpy (through the ISAC process) and matplotlib, which ``twin --help``, ``twin
@@ -18,6 +19,7 @@ from typer import rich_utils
 from typer.exceptions import TyperException
 
 from twin import __version__
+from twin.config import packaged
 from twin.config.loader import load_scenario
 from twin.constellation.ephemeris import export_ephemeris
 from twin.constellation.tle import fetch_tle
@@ -245,6 +247,34 @@ def report(
         err_console.print(f"[bold red]refused[/]: {error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"wrote {page}")
+
+
+scenarios_app = typer.Typer(no_args_is_help=True, help="The scenarios shipped in the package.")
+app.add_typer(scenarios_app, name="scenarios")
+
+
+@scenarios_app.command("list")
+def scenarios_list() -> None:
+    """The packaged scenarios: name (for `twin run NAME`) and first comment line."""
+    folder = packaged.packaged_dir()
+    for name in packaged.scenario_names():
+        typer.echo(f"{name:<18} {packaged.summary_line(folder / f'{name}.toml')}")
+
+
+@scenarios_app.command("copy")
+def scenarios_copy(
+    name: str = typer.Argument(..., help="A packaged scenario (`twin scenarios list`)."),
+    dest: Path = typer.Argument(..., help="Folder to copy it into (created if needed)."),
+    force: bool = typer.Option(False, "--force", help="Replace files that exist."),
+) -> None:
+    """Copy a packaged scenario (and the TLE/track files it reads) into DEST to edit it."""
+    try:
+        written = packaged.copy_scenario(name, dest, force=force)
+    except InputError as error:
+        _print_problems(error)
+        raise typer.Exit(EXIT_BAD_INPUT) from None
+    for path in written:
+        typer.echo(str(path))
 
 
 @tle_app.command("fetch")

@@ -16,12 +16,14 @@ from importlib import resources
 from pathlib import Path
 
 from twin.config.loader import load_scenario
+from twin.config.sweep_grammar import expand_sweep
 from twin.errors import InputError, Problem
 
 __all__ = ["copy_scenario", "find_scenario", "packaged_dir", "scenario_names", "summary_line"]
 
-#: Scenario fields that name another file (read relative to the scenario's folder).
-FILE_FIELDS = ("tle_file", "track_csv")
+#: Fields that name another file (read relative to the scenario's folder); ``base``: a sweep's
+#: base scenario.
+FILE_FIELDS = ("tle_file", "track_csv", "base")
 
 
 def packaged_dir() -> Path:
@@ -96,5 +98,7 @@ def copy_scenario(name: str, dest_dir: Path, *, force: bool = False) -> list[Pat
     (dest_dir / source.name).write_text(text, encoding="utf-8")
     for origin, target in copies[1:]:
         shutil.copyfile(origin, target)
-    load_scenario(dest_dir / source.name)  # the copy must load where it now is
+    copy = dest_dir / source.name
+    is_sweep = re.search(r"^base\s*=", text, flags=re.MULTILINE) is not None
+    (expand_sweep if is_sweep else load_scenario)(copy)  # the copy must load where it now is
     return [target for _, target in copies]
