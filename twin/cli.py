@@ -22,7 +22,7 @@ from twin import __version__
 from twin.config import packaged
 from twin.config.loader import load_scenario
 from twin.constellation.ephemeris import export_ephemeris
-from twin.constellation.tle import fetch_tle
+from twin.constellation.omm import fetch_elements
 from twin.errors import InputError, RunInterrupted
 from twin.paper.isac import cli as paper_isac_cli
 from twin.paper.pnt import cli as paper_pnt_cli
@@ -55,13 +55,16 @@ paper_app.add_typer(paper_pnt_cli.app, name="pnt")
 # run directory, the file written), so `run_dir=$(twin run -q)` works (twin.terminal).
 console = err_console = STDERR
 
-#: Problems printed in full before "... and N more" (`--all` prints every one).
+#: Problems printed in full before "... and N more" (`twin validate` prints every one).
 SHOWN_PROBLEMS = 10
 
 
-def _print_problems(error: InputError, show_all: bool = False) -> None:
+def _print_problems(error: InputError, show_all: bool = False, title: str = "") -> None:
     problems = error.problems
-    err_console.print(f"[bold red]refused[/]: {len(problems)} problem(s)")
+    if title:
+        err_console.print(f"[yellow]{title}[/]: {len(problems)} satellite(s)")
+    else:
+        err_console.print(f"[bold red]refused[/]: {len(problems)} problem(s)")
     shown = problems if show_all else problems[:SHOWN_PROBLEMS]
     for problem in shown:
         err_console.print(
@@ -206,29 +209,63 @@ def sweep(
 
 @app.command()
 def ephemeris(
-    source: Path = typer.Argument(..., help="A TLE file or a scenario TOML file."),
-    start: str = typer.Option(..., help="Start, ISO 8601 UTC, e.g. 2026-05-28T12:00:00Z."),
-    duration: str = typer.Option("2h", help="Duration: 90s, 15m, 2h, 1d or seconds."),
-    step: str = typer.Option("60s", help="Step: same grammar as duration."),
+    source: Path = typer.Argument(
+        ..., help="A TLE file, an OMM file (.json, .csv) or a scenario TOML file."
+    ),
+    start: str = typer.Option(
+        None, help="Start, ISO 8601 UTC, e.g. 2026-05-28T12:00:00Z (default: the scenario's)."
+    ),
+    duration: str = typer.Option(
+        None, help="Duration: 90s, 15m, 2h, 1d or seconds (default: the scenario's, else 2h)."
+    ),
+    step: str = typer.Option(None, help="Step: same grammar (default: the scenario's, else 60s)."),
     output: Path = typer.Option(..., "-o", "--output", help="Parquet file to write."),
+    drop_decayed: bool = typer.Option(
+        False,
+        "--drop-decayed",
+        help="Leave out satellites that decay or hit an SGP4 error (listed) instead of refusing.",
+    ),
+    force: bool = typer.Option(False, "--force", help="Replace OUTPUT if it exists."),
 ) -> None:
     """Export ITRS positions and geodetic coordinates of every satellite to parquet."""
     try:
-        start_utc = parse_utc(start)
-        duration_s, step_s = parse_duration(duration), parse_duration(step)
-        if step_s <= 0 or duration_s < 0:
+        start_utc = None if start is None else parse_utc(start)
+        duration_s = None if duration is None else parse_duration(duration)
+        step_s = None if step is None else parse_duration(step)
+        if (step_s is not None and step_s <= 0) or (duration_s is not None and duration_s < 0):
             raise ValueError(
                 f"need step > 0 and duration >= 0 (got step {step!r}, duration {duration!r})"
             )
     except ValueError as error:
         err_console.print(f"[bold red]refused[/]: {error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    dropped: list = []
     try:
-        frame = export_ephemeris(source, start_utc, duration_s, step_s, output)
+        frame = export_ephemeris(
+            source,
+            start_utc,
+            duration_s,
+            step_s,
+            output,
+            drop_decayed=drop_decayed,
+            overwrite=force,
+            dropped=dropped,
+        )
     except InputError as error:
         _print_problems(error)
+        if not drop_decayed and any(
+            "decayed" in p.reason or "sgp4 error" in p.reason for p in error.problems
+        ):
+            err_console.print("  (--drop-decayed leaves those satellites out instead)")
         raise typer.Exit(EXIT_BAD_INPUT) from None
-    console.print(f"wrote {output}: {len(frame)} rows, {frame['norad'].nunique()} satellites")
+    if dropped:
+        _print_problems(InputError(dropped), title="dropped (--drop-decayed)")
+    console.print(
+        f"wrote {output}: {len(frame)} rows, {frame['norad'].nunique()} satellites"
+        + (f", {len(dropped)} dropped" if dropped else ""),
+        highlight=False,
+    )
+    typer.echo(str(output))
 
 
 @app.command()
@@ -281,20 +318,25 @@ def scenarios_copy(
 def tle_fetch(
     group: str = typer.Argument(..., help="CelesTrak GP group, e.g. starlink, oneweb, stations."),
     dest: Path = typer.Option(Path("ephemeris"), help="Folder to write into."),
+    fmt: str = typer.Option(
+        "tle", "--format", help="tle, or OMM as json or csv (CelesTrak's recommended format)."
+    ),
     base_url: str = typer.Option(
         "https://celestrak.org/NORAD/elements/gp.php", help="GP query endpoint."
     ),
 ) -> None:
-    """Download a CelesTrak GP group (TLE format), validate it, keep it with the fetch time in its name."""
+    """Download a CelesTrak GP group (TLE or OMM), check every record, keep it with the fetch
+    time in its name."""
     try:
-        path = fetch_tle(group, dest, base_url=base_url)
+        path = fetch_elements(group, dest, fmt=fmt, base_url=base_url)
     except InputError as error:
         _print_problems(error)
         raise typer.Exit(EXIT_BAD_INPUT) from None
     except (RuntimeError, OSError, ValueError) as error:
         err_console.print(f"[bold red]fetch failed[/]: {error}")
         raise typer.Exit(EXIT_FAILURE) from None
-    console.print(f"wrote {path}")
+    console.print(f"wrote {path}", highlight=False)
+    typer.echo(str(path))
 
 
 def main() -> None:

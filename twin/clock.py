@@ -111,6 +111,10 @@ class Twin:
         )
         self.times = self.start + pd.to_timedelta(np.arange(self.n_epochs) * self.step_s, unit="s")
         started = wallclock.perf_counter()
+        if constellation is None and getattr(scenario.constellation, "drop_decayed", None):
+            constellation = build.build_for_run(  # a window worker: the driver's subset
+                scenario.constellation, self.start.to_pydatetime(), run.epoch_times64()
+            )[0]
         self.constellation = (
             constellation
             if constellation is not None

@@ -31,7 +31,7 @@ from twin.clock import Twin
 from twin.config.loader import as_scenario, scenario_from_dict
 from twin.config.packaged import find_scenario, is_packaged
 from twin.config.schema import Scenario
-from twin.constellation import build, checks, tle
+from twin.constellation import build, tle
 from twin.errors import InputError, Problem, RunInterrupted
 from twin.processes import attach
 from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, free_run_dir, mark_interrupted, read_json
@@ -85,27 +85,34 @@ def prepare(
     the default scenario. resume: a run directory (its resolved scenario is used). Stale
     element sets are printed on `console` as warnings (the first 10 and a count).
     """
+    scenario, constellation, _ = _checked(scenario, resume, console)
+    return scenario, constellation
+
+
+def _checked(scenario, resume: Path | None, console: Console | None):
+    """`prepare`, and the problems of the satellites left out by ``drop_decayed``."""
     scenario = _scenario_for(scenario, resume)
     start = scenario.run.start
-    constellation = build.build_constellation(scenario.constellation, start)
     times = np.asarray(
         [np.datetime64(t.replace(tzinfo=None), "ns") for t in scenario.run.epoch_times()]
     )
-    problems = checks.check_at_times(constellation, times)
-    if problems:
+    constellation, problems = build.build_for_run(scenario.constellation, start, times)
+    dropped = problems if scenario.constellation.drop_decayed else []
+    if problems and not dropped:
         raise InputError(problems)
-    warnings = []
+    warnings = [f"dropped (constellation.drop_decayed): {p}" for p in dropped]
     if scenario.constellation.kind == "tle":
-        warnings = tle.stale(constellation, start, scenario.constellation.max_epoch_age_s)
+        warnings += tle.stale(constellation, start, scenario.constellation.max_epoch_age_s)
     if console is not None:
         for warning in warnings[:10]:
             console.print(f"[yellow]warning[/]: {warning}", highlight=False)
         if len(warnings) > 10:
             console.print(
-                f"[yellow]warning[/]: ... and {len(warnings) - 10} more stale records",
+                f"[yellow]warning[/]: ... and {len(warnings) - 10} more "
+                f"({len(dropped)} dropped satellites in all)",
                 highlight=False,
             )
-    return scenario, constellation
+    return scenario, constellation, dropped
 
 
 def run_scenario(
@@ -132,7 +139,8 @@ def run_scenario(
     if resume is not None and (Path(resume) / "run.json").exists():
         windowed_resume = read_json(Path(resume) / "run.json").get("mode") == "windowed"
     console = console or Console(stderr=True)
-    scenario, constellation = prepare(scenario, resume=resume, console=None if quiet else console)
+    scenario, constellation, dropped = _checked(scenario, resume, None if quiet else console)
+    facts = {"dropped_satellites": [str(p) for p in dropped]} if dropped else {}
     if workers > 1 or scheduler_address or windowed_resume:
         run_dir = Path(resume) if resume is not None else free_run_dir(output_dir(scenario, out))
         try:
@@ -157,6 +165,7 @@ def run_scenario(
     else:
         run_dir = free_run_dir(output_dir(scenario, out))
     twin = Twin(scenario, run_dir, resume=resume is not None, constellation=constellation)
+    twin.rundir.info_extra.update(facts)
     attach(twin)
     started = wallclock.perf_counter()
     with stop_on_interrupt() as stop:
