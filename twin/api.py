@@ -25,7 +25,7 @@ from pathlib import Path
 import pandas as pd
 
 from twin.config.schema import Scenario
-from twin.results import load, run_info
+from twin.results import column_units, load, run_info
 from twin.runner import run_scenario
 
 __all__ = ["Run", "run"]
@@ -57,8 +57,10 @@ class Run:
 
     @cached_property
     def tables(self) -> dict[str, pd.DataFrame]:
-        """Every table of the run, keyed by name, indexed by UTC time (``twin.results.load``)."""
-        return load(self.dir)
+        """Every table of the run, keyed by name, indexed by UTC time, tidy
+        (``twin.results.load(dir, tidy=True)``: an ``entity`` key in every per-entity table,
+        categorical names, long tables for the list-valued cells)."""
+        return load(self.dir, tidy=True)
 
     @cached_property
     def summary(self) -> pd.DataFrame:
@@ -66,7 +68,11 @@ class Run:
         elevation and the metrics' median/p95 (the report's summary.csv)."""
         from twin.report import summary_table  # deferred: matplotlib loads with the report
 
-        return summary_table(self.tables, self.info)
+        return summary_table(load(self.dir), self.info)
+
+    def units(self, table: str) -> dict[str, str]:
+        """Column -> unit of one table (the parquet files' Arrow field metadata)."""
+        return column_units(self.dir, table)
 
     def report(self, out: str | Path | None = None) -> Path:
         """Write the figures and the HTML page (default ``<dir>/report``); returns the page."""

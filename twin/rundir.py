@@ -45,6 +45,7 @@ import pyarrow.parquet as pq
 import simpy
 
 from twin import __version__
+from twin.units import column_unit
 
 PART_RE = re.compile(r"^part-(\d{8})\.parquet$")
 CHECKPOINT = "checkpoint.json"
@@ -77,7 +78,8 @@ def write_json_atomic(path: Path, data) -> None:
 
 def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write a DataFrame as parquet via a temporary file and an atomic rename. Categorical
-    columns are written as plain strings (cast inside Arrow: no Python string per row)."""
+    columns are written as plain strings (cast inside Arrow: no Python string per row); each
+    column's unit goes into its Arrow field metadata (`with_units`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -85,10 +87,25 @@ def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
     for i, column in enumerate(table.schema):
         if pa.types.is_dictionary(column.type):
             table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
+    table = with_units(table)
     pq.write_table(table, tmp)
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def with_units(table: pa.Table) -> pa.Table:
+    """`table` with each column's unit (``twin.units.column_unit``) in its Arrow field
+    metadata under ``unit``; values and types unchanged."""
+    fields = [
+        field.with_metadata({**(field.metadata or {}), b"unit": unit.encode()})
+        if (unit := column_unit(field.name))
+        else field
+        for field in table.schema
+    ]
+    return pa.Table.from_arrays(
+        table.columns, schema=pa.schema(fields, metadata=table.schema.metadata)
+    )
 
 
 def read_json(path: Path):
