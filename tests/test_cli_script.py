@@ -108,3 +108,14 @@ def test_ctrl_c_checkpoints_marks_interrupted_and_resume_gives_the_same_tables(t
     for name in a:
         pd.testing.assert_frame_equal(a[name], b[name], check_exact=True)
     assert len(a["epochs"]) == info["n_epochs"] and len(a["handovers"]) > 0
+
+
+def test_verbose_logs_to_stderr_through_logging(tmp_path):
+    scenario = write_scenario(tmp_path, "small.toml")
+    out = tmp_path / "run"
+    quiet = runner.invoke(app, ["run", str(scenario), "-o", str(out), "-q"])
+    assert "problem(s) at the run's epochs" not in quiet.stderr
+    loud = runner.invoke(app, ["-v", "run", str(scenario), "-o", str(out), "-q"])
+    assert loud.exit_code == 0, loud.output
+    assert "792 satellites, 0 problem(s) at the run's epochs" in loud.stderr
+    assert loud.stdout == f"{tmp_path / 'run-2'}\n"

@@ -11,6 +11,7 @@ raises :class:`twin.errors.RunInterrupted`.
 
 from __future__ import annotations
 
+import logging
 import time as wallclock
 from datetime import timedelta
 from pathlib import Path
@@ -37,6 +38,8 @@ from twin.processes import attach
 from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, free_run_dir, mark_interrupted, read_json
 from twin.terminal import stop_on_interrupt
 from twin.windows import run_windowed
+
+log = logging.getLogger("twin.runner")  # `twin -v run ...` shows its info messages
 
 
 def default_scenario_path() -> Path:
@@ -96,7 +99,14 @@ def _checked(scenario, resume: Path | None, console: Console | None):
     times = np.asarray(
         [np.datetime64(t.replace(tzinfo=None), "ns") for t in scenario.run.epoch_times()]
     )
+    log.info(
+        "scenario %s: checking %s constellation at %d epochs",
+        scenario.source_path or "(in code)",
+        scenario.constellation.kind,
+        len(times),
+    )
     constellation, problems = build.build_for_run(scenario.constellation, start, times)
+    log.info("%d satellites, %d problem(s) at the run's epochs", len(constellation), len(problems))
     dropped = problems if scenario.constellation.drop_decayed else []
     if problems and not dropped:
         raise InputError(problems)
@@ -164,6 +174,7 @@ def run_scenario(
         run_dir = Path(resume)
     else:
         run_dir = free_run_dir(output_dir(scenario, out))
+    log.info("%s run directory %s", "resuming" if resume is not None else "new", run_dir)
     twin = Twin(scenario, run_dir, resume=resume is not None, constellation=constellation)
     twin.rundir.info_extra.update(facts)
     attach(twin)
