@@ -40,8 +40,11 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     help="leo-twin: a digital twin of LEO constellations that communicate, sense and position.",
+    epilog="Exit codes: 0 done, 1 failure, 2 refused input (nothing written), 64 usage error, "
+    "130 interrupted (Ctrl-C; `twin run --resume RUN_DIR` continues). Results on stdout, "
+    "messages on stderr.",
 )
-tle_app = typer.Typer(no_args_is_help=True, help="Two-line element sets: fetch and check.")
+tle_app = typer.Typer(no_args_is_help=True, help="Element sets (TLE, OMM): fetch and check.")
 paper_app = typer.Typer(no_args_is_help=True, help="Reproduce the seed papers' figures and tables.")
 app.add_typer(tle_app, name="tle")
 app.add_typer(paper_app, name="paper")
@@ -89,11 +92,7 @@ def _options(
         0, "--verbose", "-v", count=True, help="More messages on stderr (-v info, -vv debug)."
     ),
 ) -> None:
-    """leo-twin: a digital twin of LEO constellations that communicate, sense and position.
-
-    Exit codes: 0 done, 1 failure, 2 refused input (nothing written), 64 usage error,
-    130 interrupted (Ctrl-C; `twin run --resume RUN_DIR` continues).
-    """
+    """The options every command shares (the help text is the Typer app's)."""
     configure_logging(verbose)
 
 
