@@ -192,7 +192,7 @@ def sweep(
     from twin.sweep import run_sweep  # deferred: see the module docstring
 
     try:
-        run_sweep(
+        sweep_dir = run_sweep(
             sweep_file,
             out=out,
             workers=workers,
@@ -204,6 +204,7 @@ def sweep(
     except InputError as error:
         _print_problems(error)
         raise typer.Exit(EXIT_BAD_INPUT) from None
+    typer.echo(str(sweep_dir))
 
 
 @app.command()
