@@ -58,6 +58,7 @@ from twin.constellation import build, isl, orbits, planes, serving
 from twin.constellation.faults import FaultSchedule, without_links
 from twin.constellation.handover import HandoverTracker
 from twin.epoch import Epoch, GroundEntities, RunContext
+from twin.errors import RunInterrupted
 from twin.rundir import RUN_INFO, RunDirectory, read_json, window_checkpoint_path
 
 PROPAGATION_BLOCK = 60  # epochs propagated per vectorised SGP4 call
@@ -111,6 +112,10 @@ class Twin:
         )
         self.times = self.start + pd.to_timedelta(np.arange(self.n_epochs) * self.step_s, unit="s")
         started = wallclock.perf_counter()
+        if constellation is None and getattr(scenario.constellation, "drop_decayed", None):
+            constellation = build.build_for_run(  # a window worker: the driver's subset
+                scenario.constellation, self.start.to_pydatetime(), run.epoch_times64()
+            )[0]
         self.constellation = (
             constellation
             if constellation is not None
@@ -168,6 +173,8 @@ class Twin:
         self._subscribers: list = []
         self._block: tuple[int, np.ndarray, np.ndarray, np.ndarray] | None = None
         self.progress_callback = None  # called with (epochs_done, n_epochs) after each epoch
+        self.should_stop = None  # () -> bool, asked before each epoch (Ctrl-C: twin.terminal)
+        self.stopped_at: int | None = None  # the epoch a stop request checkpointed before
         self.summary_counts = {
             "handovers": 0,
             "visible_sum": 0.0,
@@ -404,6 +411,10 @@ class Twin:
     def _orbit_process(self):
         checkpoint_every = int(self.scenario.run.checkpoint_every)
         for index in range(self.first_epoch, self.stop_epoch):
+            if index > self.first_epoch and self.should_stop is not None and self.should_stop():
+                self.checkpoint(index)  # every subscriber has finished epoch index-1
+                self.stopped_at = index
+                return
             if index > self.first_epoch and index % checkpoint_every == 0:
                 self.checkpoint(index)
             if is_window_boundary(index, self.window):
@@ -501,6 +512,13 @@ class Twin:
             return read_json(window_checkpoint_path(self.run_dir, self.span[0]))
         if self.first_epoch < self.n_epochs:
             self._run_env()
+            if self.stopped_at is not None:
+                self.rundir.write_info(
+                    "interrupted",
+                    wall_s=wallclock.perf_counter() - wall_started,
+                    stage_s=self.timer.seconds,
+                )
+                raise RunInterrupted(self.run_dir, self.stopped_at)
             self.checkpoint(self.n_epochs)
         self.rundir.write_info(
             "complete", wall_s=wallclock.perf_counter() - wall_started, stage_s=self.timer.seconds

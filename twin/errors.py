@@ -30,3 +30,14 @@ class InputError(ValueError):
             problems = [problems]
         self.problems = list(problems)
         super().__init__("\n".join(str(p) for p in self.problems))
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C: its directory holds a checkpoint, run.json says "interrupted",
+    and ``twin run --resume RUN_DIR`` continues it. A KeyboardInterrupt, so code that does not
+    know it still stops."""
+
+    def __init__(self, run_dir, next_epoch: int | None = None):
+        self.run_dir = run_dir
+        self.next_epoch = next_epoch
+        super().__init__(f"run interrupted: resume with `twin run --resume {run_dir}`")

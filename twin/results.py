@@ -15,6 +15,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.dataset as ds
@@ -22,7 +23,16 @@ import pyarrow.parquet as pq
 
 from twin.rundir import PART_RE, RUN_INFO, read_json, run_status
 
-__all__ = ["SWEEP_INFO", "load", "load_sweep", "run_info"]
+__all__ = [
+    "ENTITY_KEYS",
+    "LONG_TABLES",
+    "SWEEP_INFO",
+    "column_units",
+    "load",
+    "load_sweep",
+    "run_info",
+    "tidy_tables",
+]
 
 #: The file that makes a directory a sweep directory (written by ``twin.sweep``).
 SWEEP_INFO = "sweep.json"
@@ -37,14 +47,19 @@ def _read_table(table_dir: Path) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def load(run_dir: str | Path, tables: list[str] | None = None) -> dict[str, pd.DataFrame]:
+def load(
+    run_dir: str | Path, tables: list[str] | None = None, *, tidy: bool = False
+) -> dict[str, pd.DataFrame]:
     """The tables of a run directory as DataFrames, keyed by table name.
 
     Each table is the concatenation of its parts in epoch order, indexed by
     its ``time`` column (a UTC DatetimeIndex, ready for ``resample``,
     ``rolling`` and ``groupby``). A sweep directory (one holding ``sweep.json``)
-    is read by :func:`load_sweep` instead.
+    is read by :func:`load_sweep` instead. ``tidy=True``: the tables as :func:`tidy` makes them
+    (one ``entity`` key, categoricals for names, the list-valued cells as long tables).
     """
+    if tidy:
+        return tidy_tables(load(run_dir, tables))
     if (
         Path(run_dir) / SWEEP_INFO
     ).exists():  # a sweep directory: one DataFrame per table over all runs
@@ -67,6 +82,117 @@ def load(run_dir: str | Path, tables: list[str] | None = None) -> dict[str, pd.D
 def run_info(run_dir: str | Path) -> dict:
     """The run's metadata (run.json)."""
     return read_json(Path(run_dir) / RUN_INFO)
+
+
+def column_units(run_dir: str | Path, table: str) -> dict[str, str]:
+    """Column -> unit of a run's table, read from its parquet parts' Arrow field metadata
+    (``unit``, written by ``twin.rundir.write_parquet_atomic``); columns without a unit are
+    left out."""
+    units: dict[str, str] = {}
+    for part in sorted((Path(run_dir) / "tables" / table).iterdir()):
+        if PART_RE.match(part.name):
+            for field in pq.read_schema(part):
+                if field.metadata and b"unit" in field.metadata:
+                    units[field.name] = field.metadata[b"unit"].decode()
+    return units
+
+
+# ---------------------------------------------------------------------------
+# tidy tables
+
+#: The ground-entity key of every per-entity table is ``entity``; tables that name it otherwise
+#: keep that column and get ``entity`` as well (`tidy_tables`).
+ENTITY_KEYS = {"isac": "target", "pnt": "cluster"}
+
+#: Text columns holding names or labels: categoricals in `tidy_tables`.
+NAME_COLUMNS = (
+    "entity",
+    "target",
+    "cluster",
+    "role",
+    "kind",
+    "reason",
+    "status",
+    "central",
+    "best_sat",
+    "from_sat",
+    "to_sat",
+    "reference",
+    "design",
+    "design_status",
+    "beamformer",
+    "bf_status",
+    "replan_reason",
+    "prior_source",
+    "sat_a",
+    "sat_b",
+)
+
+#: The long tables `tidy_tables` adds for list-valued cells: name -> (table, list column, key
+#: columns kept, the position column, the value column). ``;``-joined satellite names become
+#: one row per satellite (position 0 = the central or reference satellite); the per-UE rates
+#: one row per UE.
+LONG_TABLES = {
+    "group_members": ("groups", "members", ("epoch", "entity"), "rank", "sat"),
+    "isac_members": ("isac", "members", ("epoch", "entity"), "rank", "sat"),
+    "pnt_sats": ("pnt", "sats", ("epoch", "entity", "ut"), "rank", "sat"),
+    "isac_rates": ("isac", "rates_bps_hz", ("epoch", "entity"), "ue", "rate_bps_hz"),
+}
+
+
+def tidy_tables(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The run's tables in one convention (new columns and tables; the stored names stay):
+
+    - every per-entity table has its ground entity as ``entity`` (`ENTITY_KEYS`: ``isac`` copies
+      ``target``, ``pnt`` copies ``cluster``; ``pnt`` rows are then keyed by entity and ``ut``);
+    - names and labels (`NAME_COLUMNS`) are pandas categoricals;
+    - each list-valued cell (``;``-joined satellite names, the per-UE rates) is also given as a
+      long table (`LONG_TABLES`), indexed by time like the others.
+
+    Units are not columns: ``twin.results.column_units`` reads them from the parquet metadata.
+    """
+    out = {}
+    for name, frame in tables.items():
+        frame = frame.copy()
+        key = ENTITY_KEYS.get(name)
+        if key is not None and key in frame.columns and "entity" not in frame.columns:
+            frame.insert(frame.columns.get_loc(key), "entity", frame[key])
+        for column in NAME_COLUMNS:
+            if column in frame.columns and not isinstance(frame[column].dtype, pd.CategoricalDtype):
+                frame[column] = frame[column].astype("category")
+        out[name] = frame
+    for long_name, (table, column, keys, position, value) in LONG_TABLES.items():
+        frame = out.get(table)
+        if frame is None or column not in frame.columns:
+            continue
+        out[long_name] = _long_table(frame, column, keys, position, value)
+    return out
+
+
+def _long_table(frame: pd.DataFrame, column: str, keys, position: str, value: str):
+    """One row per item of the list-valued `column`: the `keys`, the item's `position` in its
+    list and its `value`; indexed by the rows' time."""
+    cells = frame[column].tolist()
+    if all(isinstance(c, str) or c is None for c in cells):
+        items = [[n for n in (c or "").split(";") if n] for c in cells]
+    else:
+        items = [[] if c is None else list(c) for c in cells]
+    lengths = np.array([len(i) for i in items], dtype=np.int64)
+    rows = np.repeat(np.arange(len(frame)), lengths)
+    long = pd.DataFrame(
+        {
+            **{k: frame[k].to_numpy()[rows] for k in keys},
+            position: np.concatenate([np.arange(n) for n in lengths]) if len(rows) else [],
+            value: [v for i in items for v in i],
+        },
+        index=frame.index[rows] if isinstance(frame.index, pd.DatetimeIndex) else None,
+    )
+    for k in keys:
+        if isinstance(frame[k].dtype, pd.CategoricalDtype):
+            long[k] = long[k].astype(frame[k].dtype)
+    long[position] = long[position].astype(np.int64)
+    long[value] = long[value].astype("category" if value == "sat" else float)
+    return long
 
 
 def _column(values: list) -> pd.Series:

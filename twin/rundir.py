@@ -11,7 +11,8 @@ Layout of a run directory::
                                window: next epoch, carried state, stage times, memory samples
       windows/centrals.npy     (windowed runs) the pre-pass's central satellite per epoch x entity
 
-Each part holds the rows of the epochs ``[first_epoch, first_epoch + checkpoint_every)``.
+Each part holds the rows of the epochs from its first epoch to the next checkpoint (``checkpoint_every``
+epochs, fewer where Ctrl-C checkpointed early: ``twin.terminal``).
 A part is written to a temporary name and renamed into place, and the checkpoint
 is renamed into place after its parts, so a killed run leaves either a complete
 part or none. On resume, parts at or after the checkpoint's ``next_epoch`` (written
@@ -30,7 +31,6 @@ import json
 import os
 import platform
 import re
-import resource
 import time as wallclock
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -39,11 +39,13 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pandas as pd
+import psutil
 import pyarrow as pa
 import pyarrow.parquet as pq
 import simpy
 
 from twin import __version__
+from twin.units import column_unit
 
 PART_RE = re.compile(r"^part-(\d{8})\.parquet$")
 CHECKPOINT = "checkpoint.json"
@@ -58,14 +60,9 @@ def window_checkpoint_path(run_dir: Path, first_epoch: int) -> Path:
 
 
 def current_rss_mb() -> float:
-    """This process's resident set size now, MiB (``/proc/self/statm``; where that is
-    missing, the peak RSS from ``resource.getrusage``, which never decreases)."""
-    try:
-        with open("/proc/self/statm", encoding="ascii") as handle:
-            pages = int(handle.read().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # kB on Linux
+    """This process's resident set size now, MiB (psutil: /proc on Linux, the task info on
+    macOS, the working set on Windows)."""
+    return psutil.Process().memory_info().rss / 2**20
 
 
 def write_json_atomic(path: Path, data) -> None:
@@ -81,7 +78,8 @@ def write_json_atomic(path: Path, data) -> None:
 
 def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
     """Write a DataFrame as parquet via a temporary file and an atomic rename. Categorical
-    columns are written as plain strings (cast inside Arrow: no Python string per row)."""
+    columns are written as plain strings (cast inside Arrow: no Python string per row); each
+    column's unit goes into its Arrow field metadata (`with_units`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
@@ -89,10 +87,25 @@ def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> None:
     for i, column in enumerate(table.schema):
         if pa.types.is_dictionary(column.type):
             table = table.set_column(i, column.name, table.column(i).cast(pa.string()))
+    table = with_units(table)
     pq.write_table(table, tmp)
     with open(tmp, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(tmp, path)
+
+
+def with_units(table: pa.Table) -> pa.Table:
+    """`table` with each column's unit (``twin.units.column_unit``) in its Arrow field
+    metadata under ``unit``; values and types unchanged."""
+    fields = [
+        field.with_metadata({**(field.metadata or {}), b"unit": unit.encode()})
+        if (unit := column_unit(field.name))
+        else field
+        for field in table.schema
+    ]
+    return pa.Table.from_arrays(
+        table.columns, schema=pa.schema(fields, metadata=table.schema.metadata)
+    )
 
 
 def read_json(path: Path):
@@ -202,7 +215,8 @@ def free_run_dir(path: Path) -> Path:
 
 
 def run_status(run_dir: Path) -> str:
-    """``complete``, ``running`` (started, not finished) or ``absent``."""
+    """``complete``, ``running`` (started, not finished; or killed), ``interrupted`` (stopped
+    by Ctrl-C, resumable) or ``absent``."""
     info = Path(run_dir) / RUN_INFO
     if not info.exists():
         return "absent"
@@ -210,6 +224,19 @@ def run_status(run_dir: Path) -> str:
         return str(read_json(info).get("status", "running"))
     except (OSError, ValueError):
         return "running"
+
+
+def mark_interrupted(run_dir: Path) -> bool:
+    """Set run.json's status to ``interrupted`` unless the run is complete; False when there is
+    no run.json (nothing was written yet)."""
+    info_path = Path(run_dir) / RUN_INFO
+    if not info_path.exists():
+        return False
+    info = read_json(info_path)
+    if info.get("status") != "complete":
+        info["status"] = "interrupted"
+        write_json_atomic(info_path, info)
+    return True
 
 
 class RunDirectory:

@@ -353,6 +353,8 @@ def run_sweep(
     )
     if not quiet:
         table = Table(title=f"sweep {sweep.path.name}", show_header=False)
+        table.add_column(no_wrap=True)
+        table.add_column(overflow="fold")  # a long sweep directory folds, never truncated
         table.add_row("sweep directory", str(sweep_dir))
         table.add_row("parameters", ", ".join(sweep.parameters + ["seed"]))
         table.add_row(
@@ -362,8 +364,7 @@ def run_sweep(
         table.add_row("wall time", f"{wall_s:.1f} s")
         console.print(table)
         console.print(
-            f"tables: python -c \"import twin.results as r; print(r.load_sweep('{sweep_dir}'))\"",
-            highlight=False,
+            f'tables in Python: twin.results.load("{sweep_dir}")', highlight=False, soft_wrap=True
         )
     if failures:
         table = Table(title=f"{len(failures)} failed run(s)")

@@ -86,3 +86,25 @@ def parse_utc(text) -> datetime:
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     return value.astimezone(UTC)
+
+
+#: Units of table columns by name ending (longest match wins): the ``unit`` of each column in the
+#: tables' Arrow field metadata (``twin.rundir.write_parquet_atomic``) and in
+#: ``twin.results.column_units``. Columns with no listed ending (counts, names, flags) have none.
+COLUMN_UNITS = {
+    "_deg": "deg",
+    "_m": "m",
+    "_km": "km",
+    "_ms": "ms",
+    "_s": "s",
+    "_db": "dB",
+    "_bps_hz": "bit/s/Hz",
+    "_mps": "m/s",
+    "_hz": "Hz",
+}
+
+
+def column_unit(name: str) -> str | None:
+    """The unit of a table column from its name's ending (`COLUMN_UNITS`), or None."""
+    endings = sorted((e for e in COLUMN_UNITS if name.endswith(e)), key=len, reverse=True)
+    return COLUMN_UNITS[endings[0]] if endings else None

@@ -6,6 +6,8 @@
   ``"<file>:<line> <field.path>"`` when the line can be found (:class:`TomlLocator`).
 - ``scenario_from_dict(data)`` does the same for an already-parsed mapping
   (sweeps override fields in a dict, then validate).
+- ``as_scenario(x)`` takes any of a file path, a dict or a ``Scenario`` (re-validated, so a
+  scenario built or changed in code is checked exactly as a file is): the notebook route.
 
 Pydantic's errors become ``Problem(where, reason)`` here (``_error_items``, ``_problems``);
 ``find_model`` (the model class in a field annotation) is shared with the sweep grammar.
@@ -26,7 +28,7 @@ from twin.config.schema import Located, Scenario
 from twin.config.toml import TomlLocator, read_toml_file
 from twin.errors import InputError, Problem
 
-__all__ = ["find_model", "load_scenario", "scenario_from_dict"]
+__all__ = ["as_scenario", "find_model", "load_scenario", "scenario_from_dict"]
 
 
 def _format_loc(loc: tuple) -> str:
@@ -172,4 +174,28 @@ def load_scenario(path: str | Path) -> Scenario:
         base_dir=absolute.parent,
         locator=TomlLocator(text),
         source_path=absolute,
+    )
+
+
+def as_scenario(scenario, *, base_dir: Path | None = None) -> Scenario:
+    """A validated Scenario from a TOML path (str or Path), a dict or a Scenario.
+
+    A dict is validated by :func:`scenario_from_dict` (relative paths against `base_dir`, default
+    the working directory; problems located as ``<dict> field.path``). A Scenario is validated
+    again from its resolved dict (``<Scenario> field.path``): a Scenario changed after it was
+    built (pydantic does not re-check assignments) or made with ``model_construct`` is refused
+    as a file with the same values would be. Its source path is kept.
+    """
+    if isinstance(scenario, Scenario):
+        checked = scenario_from_dict(
+            scenario.to_resolved_dict(), source="<Scenario>", base_dir=base_dir
+        )
+        checked._source_path = scenario.source_path
+        return checked
+    if isinstance(scenario, dict):
+        return scenario_from_dict(scenario, base_dir=base_dir)
+    if isinstance(scenario, (str, Path)):
+        return load_scenario(scenario)
+    raise TypeError(
+        f"a scenario is a TOML path, a dict or a twin.config.Scenario, got {type(scenario).__name__}"
     )

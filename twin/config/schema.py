@@ -371,6 +371,9 @@ class Constellation(_Section):
     tle_file: Path | None = Field(default=None, validate_default=True)
     max_epoch_age_days: float = 3.0
     max_satellites: int = 0
+    # true: satellites that decay or hit an SGP4 error during the run are left out (and listed)
+    # instead of refusing the run; None (unset) = false, left out of the resolved scenario
+    drop_decayed: bool | None = None
 
     @model_validator(mode="before")
     @classmethod

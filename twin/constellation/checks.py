@@ -1,5 +1,6 @@
 """Run-time SGP4 checks: which satellites hit an SGP4 error or fall below a minimum altitude
-at a run's epochs (streamed in blocks of epochs)."""
+at a run's epochs (streamed in blocks of epochs), and the constellation without them
+(``drop_decayed``: ``twin ephemeris --drop-decayed``, ``constellation.drop_decayed``)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from sgp4.api import SGP4_ERRORS
 
 from twin.constellation.orbits import propagate_teme, to_datetime64
 from twin.constellation.tle import Constellation
-from twin.errors import Problem
+from twin.errors import InputError, Problem
 from twin.geometry import WGS84_EQUATORIAL_RADIUS_M, ecef_to_geodetic
 
 MIN_ALTITUDE_M = 150e3  # lowest orbit accepted (WGS84 geodetic): below it a satellite is decayed
@@ -34,6 +35,20 @@ def check_at_times(
     satellite-epochs per block), so memory is O(S x block), not O(S x T);
     the result does not depend on the block size.
     """
+    problems = problems_by_satellite(
+        constellation, times, min_altitude_m=min_altitude_m, block_epochs=block_epochs
+    )
+    return [problems[s] for s in sorted(problems)]
+
+
+def problems_by_satellite(
+    constellation: Constellation,
+    times,
+    *,
+    min_altitude_m: float = MIN_ALTITUDE_M,
+    block_epochs: int | None = None,
+) -> dict[int, Problem]:
+    """:func:`check_at_times`'s problems keyed by satellite index."""
     t64 = to_datetime64(times)
     n_t, n_s = len(t64), len(constellation)
     if block_epochs is None:
@@ -72,8 +87,27 @@ def check_at_times(
                         f"{min_altitude_m / 1e3:.0f} km at {_iso(tb[k])}",
                     )
         del r, err
-    problems = {**alt_problems, **err_problems}  # an sgp4 error wins over a low altitude
-    return [problems[s] for s in sorted(problems)]
+    return {**alt_problems, **err_problems}  # an sgp4 error wins over a low altitude
+
+
+def drop_decayed(constellation: Constellation, times) -> tuple[Constellation, list[Problem]]:
+    """The satellites without a problem at `times` (:func:`check_at_times`) and the problems of
+    those left out; InputError when none is left."""
+    problems = problems_by_satellite(constellation, times)
+    if problems and len(problems) == len(constellation):
+        raise InputError(
+            [
+                Problem(
+                    constellation.source,
+                    f"every one of the {len(constellation)} satellites "
+                    "decays or hits an SGP4 error at these times; nothing left to keep",
+                )
+            ]
+            + [problems[s] for s in sorted(problems)]
+        )
+    keep = np.ones(len(constellation), dtype=bool)
+    keep[list(problems)] = False
+    return constellation.subset(keep), [problems[s] for s in sorted(problems)]
 
 
 def _iso(t) -> str:

@@ -522,12 +522,36 @@ def fetch_tle(
     body (empty, HTML page, bad records); in every failure no file is created
     and existing files are untouched.
     """
+    return fetch_gp(
+        group,
+        dest_dir,
+        fmt="tle",
+        validate=lambda text, label: parse_tle_text(text, label, strict=True),
+        base_url=base_url,
+        timeout_s=timeout_s,
+        now=now,
+    )
+
+
+def fetch_gp(
+    group: str,
+    dest_dir,
+    *,
+    fmt: str,
+    validate,
+    base_url: str = "https://celestrak.org/NORAD/elements/gp.php",
+    timeout_s: float = 30,
+    now: datetime | None = None,
+) -> Path:
+    """:func:`fetch_tle` for any CelesTrak GP ``FORMAT`` (`fmt`: "tle", "json", "csv"): the
+    body must be ASCII and pass ``validate(text, label)`` (which raises InputError); it is
+    stored as ``dest_dir/<group>-<YYYYmmddTHHMMSSZ>.<fmt>``."""
     if not _GROUP_RE.match(group or ""):
         raise ValueError(f"group must be letters, digits, '.', '_' or '-', got {group!r}")
     dest_dir = Path(dest_dir)
     now = datetime.now(UTC) if now is None else now
     now = now.replace(tzinfo=UTC) if now.tzinfo is None else now.astimezone(UTC)
-    url = f"{base_url}?{urllib.parse.urlencode({'GROUP': group, 'FORMAT': 'tle'})}"
+    url = f"{base_url}?{urllib.parse.urlencode({'GROUP': group, 'FORMAT': fmt})}"
     try:
         with urllib.request.urlopen(url, timeout=timeout_s) as resp:
             body = resp.read()
@@ -541,18 +565,18 @@ def fetch_tle(
     head = body.lstrip()[:200].lower()
     if head.startswith(b"<") or b"<html" in head:
         raise InputError(
-            [Problem(url, "server returned an HTML page, not TLE text; nothing written")]
+            [Problem(url, f"server returned an HTML page, not {fmt.upper()} text; nothing written")]
         )
     try:
         text = body.decode("ascii")
     except UnicodeDecodeError:
         raise InputError([Problem(url, "response is not ASCII text; nothing written")]) from None
-    parse_tle_text(text, url, strict=True)  # raises InputError listing every bad record
+    validate(text, url)  # raises InputError listing every bad record
     dest_dir.mkdir(parents=True, exist_ok=True)
-    final = dest_dir / f"{group}-{now.strftime('%Y%m%dT%H%M%SZ')}.tle"
+    final = dest_dir / f"{group}-{now.strftime('%Y%m%dT%H%M%SZ')}.{fmt}"
     if final.exists():
         raise RuntimeError(f"{final} already exists; not overwritten")
-    fd, tmp = tempfile.mkstemp(prefix=f".{group}-", suffix=".tle.part", dir=dest_dir)
+    fd, tmp = tempfile.mkstemp(prefix=f".{group}-", suffix=f".{fmt}.part", dir=dest_dir)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(body)
