@@ -33,6 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.linalg import lapack
 
+from twin.pnt.batch import NOT_BATCHED, submit
+
 #: Relative tolerance of the verified solutions (SINR ≥ γ(1−TOL), ‖w‖² ≤ P(1+TOL)).
 TOL = 1e-9
 #: Feasibility tolerance of the fast method: "feasible" means SINR ≥ γ(1−FEAS_RTOL) is
@@ -204,7 +206,11 @@ def fast_reduced(Hn, gamma, state: FastState | None = None, *, max_iter: int = F
     Otherwise μ ← μ·p/mean(p) (moves weight to beams over the cap) and V ← MMSE
     directions ``(Σ q a a^H + μ_c I)^{-1} a_c`` (uplink–downlink duality with per-beam
     noise μ_c); a Farkas certificate with y = q is tried whenever Σq > Σμ.
+    Inside :func:`twin.pnt.batch.run_batched` the test waits for :func:`fast_reduced_many`.
     """
+    batched = submit((Hn, gamma, state, max_iter))
+    if batched is not NOT_BATCHED:
+        return batched
     if (
         state is not None
         and state.V.shape == (Hn.shape[1], Hn.shape[0])
@@ -563,6 +569,258 @@ def feasible(
     return True, (Q @ X * np.sqrt(power_w)).T
 
 
+# ----------------------------------------------------------------------------- fast, batched
+def fast_reduced_many(requests) -> list:
+    """:func:`fast_reduced` of many independent tests at once (e.g. one DSTA step of every
+    cluster): ``requests`` is a list of ``(Hn, gamma, state, max_iter)``; returns the list of
+    ``(verdict, X, state, iterations)``. The warm-start phases of :func:`fast_reduced` run as
+    batches; in each, tests of the same shape (K, r) iterate together
+    (:func:`_fast_core_many`). Equal to the one-at-a-time results up to the rounding of the
+    stacked LAPACK calls (tests/pnt/test_batch.py)."""
+    n = len(requests)
+    result: list = [None] * n
+    warm = [
+        st is not None and st.V.shape == (Hn.shape[1], Hn.shape[0]) and mi > WARM_PATIENCE
+        for Hn, _, st, mi in requests
+    ]
+    first = _fast_core_many(
+        [(Hn, g, st, WARM_PATIENCE if w else mi) for (Hn, g, st, mi), w in zip(requests, warm)]
+    )
+    verdict = [r[0] for r in first]
+    X = [r[1] for r in first]
+    new_state = [r[2] for r in first]
+    used = [r[3] for r in first]
+    # a warm start still undecided after its patience: warm directions, uniform dual weights
+    again = [k for k in range(n) if warm[k] and verdict[k] is None and used[k] == WARM_PATIENCE]
+    second = _fast_core_many(
+        [
+            (
+                requests[k][0],
+                requests[k][1],
+                FastState(requests[k][2].V, np.ones(len(requests[k][1]))),
+                requests[k][3] - used[k],
+            )
+            for k in again
+        ]
+    )
+    for k, (v, x, st, m) in zip(again, second):
+        verdict[k], X[k], used[k] = v, x, used[k] + m
+        new_state[k] = st if v else requests[k][2]
+    # a warm start that led to directions unable to meet γ: restart cold
+    cold = [
+        k
+        for k in range(n)
+        if verdict[k] is None and requests[k][2] is not None and used[k] < requests[k][3]
+    ]
+    third = _fast_core_many(
+        [(requests[k][0], requests[k][1], None, requests[k][3] - used[k]) for k in cold]
+    )
+    for k, (v, x, st, m) in zip(cold, third):
+        verdict[k], X[k], used[k] = v, x, used[k] + m
+        new_state[k] = st if v else requests[k][2]
+    for k in range(n):
+        STATS.iterations += used[k]
+        result[k] = (verdict[k], X[k], new_state[k], used[k])
+    return result
+
+
+def _fast_core_many(items) -> list:
+    """:func:`_fast_core` of each ``(Hn, gamma, state, max_iter)`` item; items of one shape
+    (K, r) iterate together on stacked arrays (the same steps, eq. by eq.)."""
+    out: list = [None] * len(items)
+    groups: dict[tuple, list[int]] = {}
+    for k, item in enumerate(items):
+        groups.setdefault(item[0].shape, []).append(k)
+    for (K, r), ks in groups.items():
+        _fast_core_group(items, ks, K, r, out)
+    return out
+
+
+def _fast_start(Hn, gamma, state, K, r):
+    """Start directions V (r, K) and dual weights mu (K,) of :func:`_fast_core`."""
+    if state is None or state.V.shape != (r, K):
+        V = None
+        if K == r:  # zero forcing: Hn V = I
+            _, _, V, info = lapack.zgesv(Hn, np.eye(K, dtype=complex))
+            if info != 0 or not np.all(np.isfinite(V)):
+                V = None
+        if V is None:
+            V = Hn.conj().T.copy()  # matched filter
+        return V / np.linalg.norm(V, axis=0), np.ones(K)
+    return state.V.copy(), state.mu.copy()
+
+
+def _verified_many(H, X, gamma, tol) -> np.ndarray:
+    """:func:`_verified` of stacked problems: H (B, K, r), X (B, r, K), gamma (B, K) -> (B,) bool."""
+    Y = H @ X
+    G = Y.real**2 + Y.imag**2
+    s = np.einsum("bkk->bk", G)
+    sinr = s / (G.sum(axis=2) - s + 1.0)
+    finite = np.isfinite(X).all(axis=(1, 2))
+    power_ok = ((X.real**2 + X.imag**2).sum(axis=1) <= 1 + tol).all(axis=1)
+    return finite & (sinr >= gamma * (1 - tol)).all(axis=1) & power_ok
+
+
+def _farkas_infeasible_many(lam, B2, q, gamma) -> np.ndarray:
+    """:func:`_farkas_infeasible` of stacked problems, step for step: lam (B, r), B2 (B, r, K),
+    q and gamma (B, K) -> (B,) bool. Inactive rows (ρ_c = 0) get τ_c = ∞ (their μ_c stays 0);
+    each problem stops where the one-problem loop stops (its μ then stays frozen)."""
+    rho = q * (1.0 + 1.0 / gamma)
+    active = rho > 0
+    tau = np.where(active, 1.0 / np.where(active, rho, 1.0), np.inf)  # (B, K)
+    inv_tau = 1.0 / tau  # as the one-problem loop computes it (0 where inactive)
+    Bm = np.where(active[:, None, :], B2, 0.0)
+    lam3 = lam[:, :, None]
+
+    def g_and_dg(m):
+        d = lam3 + m[:, None, :]
+        d = np.where(d > 0, d, np.inf)
+        return np.sum(Bm / d, axis=1), np.sum(Bm / d**2, axis=1)
+
+    q_sum = q.sum(axis=1) / (1 + 1e-9)
+    m = np.maximum(np.max(Bm / tau[:, None, :] - lam3, axis=1), 0.0)
+    running = active.any(axis=1) & (m.sum(axis=1) < q_sum)
+    failed = ~running.copy()
+    g, dg = g_and_dg(m)
+    need = g > tau
+    for _ in range(50):
+        running &= need.any(axis=1)
+        if not running.any():
+            break
+        step = np.where(need, (inv_tau - 1.0 / g) * g * g / np.where(dg > 0, dg, np.inf), 0.0)
+        m = np.where(running[:, None], m + np.maximum(step, 0.0), m)
+        over = running & (m.sum(axis=1) >= q_sum)
+        failed |= over
+        running &= ~over
+        g, dg = g_and_dg(m)
+        need = g > tau
+        running &= ~np.all(step <= 1e-12 * np.maximum(m, 1e-300), axis=1)
+    m = np.where(g > tau, m * (1 + 1e-9) + 1e-300, m)
+    g, _ = g_and_dg(m)
+    verdict = ~failed & ~np.any(g > tau, axis=1) & (q.sum(axis=1) > m.sum(axis=1) * (1 + 1e-9))
+    return verdict
+
+
+def _solve_powers(M, mu):
+    """Stacked p = M^{-1} 1 and q = M^{-T} mu (B, K) and a (B,) mask of singular M."""
+    B, K, _ = M.shape
+    try:
+        p = np.linalg.solve(M, np.ones((B, K, 1)))[..., 0]
+        q = np.linalg.solve(M.transpose(0, 2, 1), mu[..., None])[..., 0]
+        return p, q, np.zeros(B, dtype=bool)
+    except np.linalg.LinAlgError:
+        p, q, singular = np.zeros((B, K)), np.zeros((B, K)), np.zeros(B, dtype=bool)
+        for b in range(B):
+            lu, piv, pb, info = lapack.dgesv(M[b], np.ones(K))
+            if info != 0:
+                singular[b] = True
+                continue
+            p[b], q[b] = pb, lapack.dgetrs(lu, piv, mu[b], trans=1)[0]
+        return p, q, singular
+
+
+def _fast_core_group(items, ks, K, r, out) -> None:
+    """:func:`_fast_core` for the items ``ks`` (all of shape (K, r)), results into ``out``."""
+    live, starts = [], []
+    for k in ks:
+        Hn, gamma, state, max_iter = items[k]
+        STATS.calls += 1
+        if np.any(gamma > np.sum(np.abs(Hn) ** 2, axis=1)):
+            STATS.single_user_rejections += 1
+            out[k] = (False, None, state, 0)
+        elif max_iter < 1:
+            out[k] = (None, None, state, max_iter)
+        else:
+            live.append(k)
+            starts.append(_fast_start(Hn, gamma, state, K, r))
+    if not live:
+        return
+    H = np.stack([items[k][0] for k in live])  # (B, K, r)
+    gam = np.stack([items[k][1] for k in live])  # (B, K)
+    limit = np.array([items[k][3] for k in live])
+    V = np.stack([v for v, _ in starts])  # (B, r, K)
+    mu = np.stack([m for _, m in starts])  # (B, K)
+    A = H.conj().transpose(0, 2, 1)  # (B, r, K) columns a_c
+    hist: list[tuple] = []  # the last HISTORY iterations: (item ids, V, p, phase), stacked
+    d = np.arange(K)
+    it = 0
+    while live:
+        ids = np.asarray(live)
+        done = np.zeros(len(live), dtype=bool)
+        finished: dict[int, tuple] = {}  # b -> result, written to out at the end of the step
+        finish = finished.__setitem__
+        Y = H @ V
+        G = Y.real**2 + Y.imag**2
+        M = -G
+        M[:, d, d] = G[:, d, d] / gam
+        p, q, singular = _solve_powers(M, mu)
+        p_max, p_ok = p.max(axis=1), p.min(axis=1) > 0
+        for b in np.flatnonzero(singular):
+            finish(b, (None, None, items[live[b]][2], it + 1))
+        cand = np.flatnonzero(~singular & p_ok & (p_max <= 1.0 + FEAS_RTOL))
+        if cand.size:
+            X = V[cand] * np.sqrt(p[cand] / np.maximum(1.0, p_max[cand])[:, None])[:, None, :]
+            for j, ok in enumerate(_verified_many(H[cand], X, gam[cand], FEAS_RTOL)):
+                if ok:
+                    b = cand[j]
+                    finish(b, (True, X[j], FastState(V[b].copy(), mu[b].copy()), it + 1))
+        done[list(finished)] = True
+        give_up = ~done & ~(p_ok & (q.min(axis=1) >= 0))
+        for b in np.flatnonzero(give_up):
+            finish(b, (None, None, items[live[b]][2], it + 1))
+        done[list(finished)] = True
+        y = Y[:, d, d]
+        hist.append((ids[~done], V[~done], p[~done], (y.conj() / np.abs(y))[~done]))
+        if len(hist) > HISTORY:
+            del hist[0]
+        if (it + 1) % COMBINE_EVERY == 0:
+            for b in np.flatnonzero(~done):
+                rows = [
+                    (Vh[j], ph[j], zh[j])
+                    for idh, Vh, ph, zh in hist
+                    for j in np.flatnonzero(idh == live[b])
+                ]
+                hist_p = [pk for _, pk, _ in rows]
+                hist_X = [Vk * (np.sqrt(pk) * zk) for Vk, pk, zk in rows]
+                X = _combine(H[b], gam[b], hist_p, hist_X)
+                if X is not None:
+                    finish(b, (True, X, FastState(V[b].copy(), mu[b].copy()), it + 1))
+        S = (A * q[:, None, :]) @ H  # Σ q_c a_c a_c^H
+        lam, U = np.linalg.eigh(S)
+        lam = np.maximum(lam, 0.0)
+        C = U.conj().transpose(0, 2, 1) @ A
+        done[list(finished)] = True
+        farkas = ~done & (q.sum(axis=1) > mu.sum(axis=1))
+        fk = np.flatnonzero(farkas)
+        if fk.size:
+            STATS.farkas_checks += int(fk.size)
+            B2 = C[fk].real ** 2 + C[fk].imag ** 2
+            proven = _farkas_infeasible_many(lam[fk], B2, q[fk], gam[fk] * (1.0 + FEAS_RTOL))
+            for b in fk[proven]:
+                finish(b, (False, None, items[live[b]][2], it + 1))
+        ratio = p * (K / p.sum(axis=1, keepdims=True))
+        mu = mu * (ratio if MU_EXPONENT == 1.0 else ratio**MU_EXPONENT)
+        mu = np.where(
+            p > 1.0,
+            np.maximum(mu, MU_FLOOR * mu.mean(axis=1, keepdims=True)),
+            np.maximum(mu, 1e-12 * mu.max(axis=1, keepdims=True)),
+        )
+        mu *= K / mu.sum(axis=1, keepdims=True)
+        V = U @ (C / (lam[:, :, None] + mu[:, None, :]))
+        V = V / np.sqrt((V.real**2 + V.imag**2).sum(axis=1, keepdims=True))
+        it += 1
+        done[list(finished)] = True
+        for b in np.flatnonzero(~done & (limit <= it)):
+            finish(b, (None, None, items[live[b]][2], int(limit[b])))
+        for b, value in finished.items():
+            out[live[b]] = value
+            done[b] = True
+        keep = ~done
+        if not keep.all():
+            live = [k for k, kept in zip(live, keep) if kept]
+            H, gam, limit, V, mu, A = H[keep], gam[keep], limit[keep], V[keep], mu[keep], A[keep]
+
+
 __all__ = [
     "FastState",
     "METHODS",
@@ -571,6 +829,7 @@ __all__ = [
     "FEAS_RTOL",
     "WARM_PATIENCE",
     "fast_reduced",
+    "fast_reduced_many",
     "feasible",
     "fill_power",
     "normalised_sinr",
