@@ -58,6 +58,9 @@ MU_FLOOR = 1e-2
 #: Iterates kept, and how often (in iterations) their best convex combination is tried.
 HISTORY = 40
 COMBINE_EVERY = 50
+#: Batched tests (:func:`fast_reduced_many`): a group of at most this many tests of one shape,
+#: and the last ones of a group still iterating, run the one-problem loop (less overhead).
+HANDOFF = 3
 #: Gaussian randomisations of the SDR rank-one extraction (seed-math A.7).
 SDR_RANDOMISATIONS = 50
 
@@ -244,23 +247,19 @@ def _fast_core(Hn, gamma, state, max_iter):
     if np.any(gamma > norms2):
         STATS.single_user_rejections += 1
         return False, None, state, 0  # even an interference-free matched filter fails
+    V, mu = _fast_start(Hn, gamma, state, K, r)
+    return _fast_loop(Hn, gamma, state, V, mu, 0, max_iter, ([], [], []))
+
+
+def _fast_loop(Hn, gamma, state, V, mu, start, max_iter, hist):
+    """Iterations ``start .. max_iter - 1`` of :func:`_fast_core` from directions V and dual
+    weights mu, with the kept iterates ``hist`` = (powers, directions, phases) lists."""
+    K = len(gamma)
     A = Hn.conj().T  # columns a_c: signal |a_c^H x|
-    if state is None or state.V.shape != (r, K):
-        V = None
-        if K == r:  # zero forcing: Hn V = I
-            _, _, V, info = lapack.zgesv(Hn, np.eye(K, dtype=complex))
-            if info != 0 or not np.all(np.isfinite(V)):
-                V = None
-        if V is None:
-            V = A.copy()  # matched filter
-        V = V / np.linalg.norm(V, axis=0)
-        mu = np.ones(K)
-    else:
-        V, mu = state.V.copy(), state.mu.copy()
     ones = np.ones(K)
     diag = np.diag_indices(K)
-    hist_p, hist_V, hist_phase = [], [], []
-    for it in range(max_iter):
+    hist_p, hist_V, hist_phase = hist
+    for it in range(start, max_iter):
         Y = Hn @ V  # Y[c, c'] = h_c^T v_c'
         G = Y.real**2 + Y.imag**2
         M = -G
@@ -735,6 +734,11 @@ def _fast_core_group(items, ks, K, r, out) -> None:
             starts.append(_fast_start(Hn, gamma, state, K, r))
     if not live:
         return
+    if len(live) <= HANDOFF:
+        for k, (V0, mu0) in zip(live, starts):
+            Hn, gamma, state, max_iter = items[k]
+            out[k] = _fast_loop(Hn, gamma, state, V0, mu0, 0, max_iter, ([], [], []))
+        return
     H = np.stack([items[k][0] for k in live])  # (B, K, r)
     gam = np.stack([items[k][1] for k in live])  # (B, K)
     limit = np.array([items[k][3] for k in live])
@@ -819,6 +823,20 @@ def _fast_core_group(items, ks, K, r, out) -> None:
         if not keep.all():
             live = [k for k, kept in zip(live, keep) if kept]
             H, gam, limit, V, mu, A = H[keep], gam[keep], limit[keep], V[keep], mu[keep], A[keep]
+        if 0 < len(live) <= HANDOFF:  # stragglers: the one-problem loop has less overhead
+            for b, k in enumerate(live):
+                rows = [
+                    (Vh[j], ph[j], zh[j])
+                    for idh, Vh, ph, zh in hist
+                    for j in np.flatnonzero(idh == k)
+                ]
+                kept = (
+                    [pk for _, pk, _ in rows],
+                    [Vk for Vk, _, _ in rows],
+                    [zk for _, _, zk in rows],
+                )
+                out[k] = _fast_loop(H[b], gam[b], items[k][2], V[b], mu[b], it, int(limit[b]), kept)
+            return
 
 
 __all__ = [
