@@ -176,7 +176,8 @@ def area_summary(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     and ``_p95`` over the entity's rows (epochs, and UTs of a cluster; missing values left out),
     ``availability`` (share of rows with status "ok" and a finite estimate error: a valid group
     and an estimate) and ``handovers_per_hour`` (the entity's ``handovers`` rows over the
-    table's time span, NaN for a single epoch). Tables that are absent or empty are left out.
+    table's time span, NaN for a single epoch). Tables that are absent, empty or without the
+    entity and position columns are left out; a missing metric (or ``status``) column is skipped.
     """
     handovers = tables.get("handovers", pd.DataFrame())
     per_entity = (
@@ -185,19 +186,20 @@ def area_summary(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
     out = {}
     for table, (who, lat, lon, metrics) in AREA_METRICS.items():
         frame = tables.get(table, pd.DataFrame())
-        if frame.empty or who not in frame:
+        if frame.empty or not {who, lat, lon} <= set(frame.columns):
             continue
         frame = frame.reset_index()
         grouped = frame.groupby(who, sort=False)
         result = pd.DataFrame(
             {"lat_deg": grouped[lat].mean(), "lon_deg": grouped[lon].mean(), "rows": grouped.size()}
         )
-        for metric in metrics:
+        for metric in (m for m in metrics if m in frame):
             result[f"{metric}_median"] = grouped[metric].median()
             result[f"{metric}_p95"] = grouped[metric].quantile(0.95)
-        estimate = frame[metrics[-1]].astype(float)
-        ok = (frame["status"] == "ok") & pd.Series(np.isfinite(estimate.to_numpy()), frame.index)
-        result["availability"] = ok.groupby(frame[who], sort=False).mean()
+        if "status" in frame and metrics[-1] in frame:
+            estimate = frame[metrics[-1]].to_numpy(dtype=float)
+            ok = (frame["status"] == "ok") & pd.Series(np.isfinite(estimate), frame.index)
+            result["availability"] = ok.groupby(frame[who], sort=False).mean()
         span_h = (frame["time"].max() - frame["time"].min()).total_seconds() / 3600.0
         counts = per_entity.reindex(result.index, fill_value=0).astype(float)
         result["handovers_per_hour"] = counts / span_h if span_h > 0 else np.nan
