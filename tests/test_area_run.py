@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 import pytest
 from scenario_text import scenario_toml
+from test_windows import assert_tables_equal
 
-from twin.report import area_figure_specs, write_report
+from twin.report import area_figure_specs
 from twin.results import area_summary, load
 from twin.runner import run_scenario
 
@@ -84,6 +85,16 @@ def test_report_area_figures(area_run, tmp_path):
 
 
 @pytest.mark.slow
-def test_report_page_links_the_area_figures(area_run, tmp_path):
-    page = write_report(area_run, tmp_path / "report")
-    assert "area_pnt_maps.png" in page.read_text()
+def test_area_run_in_windows_on_two_workers_equals_serial(tmp_path):
+    """Windows (``--workers 2``) re-make the area's entities from the resolved scenario."""
+    text = scenario_toml(
+        run={"name": "area-win", "duration": "4m", "window": 3},
+        targets=[],
+        isac={"enabled": True, "design": "stand_in", "pso_particles": 10, "pso_iterations": 5},
+        pnt={"enabled": True, "cluster_rings": 1, "beamformer": "mf", "i_tdoa": 3},
+    )
+    (tmp_path / "area.toml").write_text(text.replace("\n[output]", AREA + "\n[output]"))
+    serial = run_scenario(tmp_path / "area.toml", out=tmp_path / "serial", quiet=True)
+    windowed = run_scenario(tmp_path / "area.toml", out=tmp_path / "w2", quiet=True, workers=2)
+    tables = assert_tables_equal(serial, windowed)
+    assert tables["isac"]["target"].nunique() == 4
