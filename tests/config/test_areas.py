@@ -208,12 +208,17 @@ def test_bad_geojson_refused_with_file_and_reason(tmp_path, content, reason):
 @pytest.mark.parametrize(
     "area, field, reason",
     [
+        (
+            'name = "g"\nbox = {lat_min = "x", lat_max = 40.0, lon_min = 116.0, lon_max = 117.0}\nfill = "random"\ncount = 3',
+            "areas[0].box.lat_min",
+            "valid number",
+        ),
         (f'name = "g"\n{BOX}\nfill = "grid"', "areas[0].spacing_km", "needs spacing_km > 0"),
         (f'name = "g"\n{BOX}\nfill = "random"\ncount = 0', "areas[0].count", "needs count in 1"),
         ('name = "g"\nfill = "random"\ncount = 3', "areas[0].box", "exactly one of box"),
         (
             'name = "g"\nbox = {lat_min = 41.0, lat_max = 40.0, lon_min = 116.0, lon_max = 117.0}\nfill = "random"\ncount = 3',
-            "areas[0].lat_max",
+            "areas[0].box.lat_max",
             "must exceed lat_min",
         ),
         (

@@ -34,7 +34,14 @@ from typing import Any, Literal
 import numpy as np
 import shapely
 import shapely.geometry
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from twin.config.located import Located
 
@@ -288,12 +295,28 @@ def _shape(data: dict):
             ]
         )
     if box is not None:
-        parsed = AreaBox.model_validate(box)  # Located problems carry the field names
+        try:
+            parsed = AreaBox.model_validate(box)
+        except ValidationError as exc:  # located below ``box``
+            raise Located(_box_problems(exc)) from None
         return shapely.box(parsed.lon_min, parsed.lat_min, parsed.lon_max, parsed.lat_max)
     try:
         return read_polygon(polygon)
     except (ValueError, OSError) as exc:
         raise Located([(("polygon",), str(exc))]) from None
+
+
+def _box_problems(exc: ValidationError) -> list[tuple[tuple, str]]:
+    """(loc, reason) below ``box`` for every error of an :class:`AreaBox` validation."""
+    items = []
+    for err in exc.errors(include_url=False):
+        error = (err.get("ctx") or {}).get("error")
+        loc = ("box", *err["loc"])
+        if isinstance(error, Located):
+            items += [(loc + sub, reason) for sub, reason in error.items]
+        else:
+            items.append((loc, err["msg"]))
+    return items
 
 
 def read_polygon(path: Path):
