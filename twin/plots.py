@@ -899,3 +899,68 @@ def fault_timeline(intervals: pd.DataFrame, times, availability: dict) -> Figure
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
     return fig
+
+
+def area_maps(summary: pd.DataFrame, columns: Sequence[str], title: str = "") -> Figure:
+    """Maps over lat/lon of per-location values (one panel per column of ``summary``, a frame of
+    :func:`twin.results.area_summary`): filled contours of a Delaunay triangulation
+    (``tricontourf``) when at least 3 locations are not collinear, the locations as coloured
+    points on top; a colour bar per panel with the column's unit."""
+    from matplotlib.tri import Triangulation
+
+    columns = [c for c in columns if c in summary]
+    n_cols = min(len(columns), 3) or 1
+    n_rows = -(-len(columns) // n_cols) or 1
+    fig = Figure(figsize=(4.8 * n_cols, 3.8 * n_rows + 0.4), layout="constrained")
+    lon = summary["lon_deg"].to_numpy(dtype=float)
+    lat = summary["lat_deg"].to_numpy(dtype=float)
+    for k, column in enumerate(columns):
+        ax = fig.add_subplot(n_rows, n_cols, k + 1)
+        values = summary[column].to_numpy(dtype=float)
+        ok = np.isfinite(values)
+        if ok.sum() >= 3 and np.ptp(values[ok]) > 0:
+            try:
+                tri = Triangulation(lon[ok], lat[ok])
+                ax.tricontourf(tri, values[ok], levels=12, cmap="viridis", alpha=0.75)
+            except (ValueError, RuntimeError):  # collinear locations: points only
+                pass
+        points = ax.scatter(
+            lon, lat, c=values, cmap="viridis", s=18, edgecolors="k", linewidths=0.3
+        )
+        fig.colorbar(points, ax=ax, label=axis_label(column))
+        ax.set_xlabel("longitude (°)")
+        ax.set_ylabel("latitude (°)")
+        ax.set_title(column, fontsize=9)
+        ax.set_aspect(1.0 / max(np.cos(np.radians(np.nanmean(lat))), 0.1))
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def area_cdfs(frame: pd.DataFrame, columns: Sequence[str], title: str = "") -> Figure:
+    """Empirical CDFs of metric columns over every row of ``frame`` (all locations x epochs, and
+    UTs of a cluster), one panel per column; NaN and infinite values left out (their share is
+    given in the legend)."""
+    columns = [c for c in columns if c in frame]
+    fig = Figure(figsize=(4.6 * max(len(columns), 1), 3.4), layout="constrained")
+    for k, column in enumerate(columns):
+        ax = fig.add_subplot(1, max(len(columns), 1), k + 1)
+        values = frame[column].to_numpy(dtype=float)
+        finite = np.sort(values[np.isfinite(values)])
+        if finite.size:
+            ax.step(
+                finite,
+                np.arange(1, finite.size + 1) / values.size,
+                where="post",
+                label=f"{finite.size} of {values.size} rows finite",
+            )
+            if finite[0] > 0 and finite[-1] / finite[0] > 100:
+                ax.set_xscale("log")
+            ax.legend(fontsize=8, loc="lower right")
+        ax.set_xlabel(axis_label(column))
+        ax.set_ylabel("share of rows")
+        ax.set_ylim(0, 1)
+        ax.grid(alpha=0.3)
+    if title:
+        fig.suptitle(title)
+    return fig

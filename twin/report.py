@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from twin import plots
-from twin.results import load
+from twin.results import AREA_METRICS, area_summary, load
 from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, read_json
 
 #: Handover kinds always given a column in the summary (others are added when they occur).
@@ -63,6 +63,8 @@ MAX_TIME_PANELS = 4
 #: At most this many entities (rows) per time-series figure and on the map.
 MAX_TIME_ENTITIES = 8
 MAX_MAP_ENTITIES = 12
+#: Area maps and CDFs are drawn for a table with at least this many targets / clusters.
+MIN_AREA_ENTITIES = 3
 
 
 def _cap_note(n: int, cap: int) -> str:
@@ -390,6 +392,39 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
     return specs
 
 
+def area_figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
+    """Area maps and CDFs over area x time for runs with at least MIN_AREA_ENTITIES ISAC targets or
+    PNT clusters (:func:`twin.results.area_summary`); none for smaller runs."""
+    specs = []
+    for table, summary in area_summary(tables).items():
+        if len(summary) < MIN_AREA_ENTITIES:
+            continue
+        metrics = AREA_METRICS[table][3]
+        who = "target" if table == "isac" else "cluster"
+        columns = [f"{m}_{s}" for m in metrics for s in ("median", "p95")]
+        columns += ["availability", "handovers_per_hour"]
+        specs.append(
+            FigureSpec(
+                f"area_{table}_maps.png",
+                f"{table.upper()} per {who} ({len(summary)} locations): median and 95th percentile of "
+                f"{' and '.join(metrics)} over its rows, availability (share of rows with a valid group "
+                "and an estimate) and handovers per hour; filled contours interpolate between locations.",
+                lambda s=summary, c=columns, t=table: plots.area_maps(s, c, title=t.upper()),
+            )
+        )
+        frame = tables[table]
+        specs.append(
+            FigureSpec(
+                f"area_{table}_cdfs.png",
+                f"{table.upper()}: CDFs of {' and '.join(metrics)} over every {who} x epoch"
+                f"{' x UT' if table == 'pnt' else ''} row of the run (the share of rows without a "
+                "finite value is the gap below 1).",
+                lambda f=frame, m=metrics, t=table: plots.area_cdfs(f, list(m), title=t.upper()),
+            )
+        )
+    return specs
+
+
 def _check_run_dir(run_dir: Path) -> None:
     if not run_dir.is_dir():
         raise FileNotFoundError(
@@ -599,7 +634,7 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     summary = summary_table(tables, info)
     summary.to_csv(out / "summary.csv")
     written = []
-    for spec in figure_specs(tables):
+    for spec in figure_specs(tables) + area_figure_specs(tables):
         fig = spec.build()
         if "faults" in tables:  # [[faults]]: outages on every time axis
             plots.mark_faults(fig, plots.fault_intervals(tables["faults"], summary_end(tables)))

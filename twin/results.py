@@ -24,9 +24,11 @@ import pyarrow.parquet as pq
 from twin.rundir import PART_RE, RUN_INFO, read_json, run_status
 
 __all__ = [
+    "AREA_METRICS",
     "ENTITY_KEYS",
     "LONG_TABLES",
     "SWEEP_INFO",
+    "area_summary",
     "column_units",
     "load",
     "load_sweep",
@@ -283,3 +285,51 @@ def load_sweep(
             frame = frame.set_index(pd.DatetimeIndex(frame.pop("time"), name="time"))
         result[name] = frame
     return result
+
+
+#: Per-location metrics of :func:`area_summary`: table -> (entity column, lat, lon, metrics).
+AREA_METRICS = {
+    "isac": ("target", "target_lat_deg", "target_lon_deg", ("rcrb_m", "error_m")),
+    "pnt": ("cluster", "lat_deg", "lon_deg", ("crlb_m", "fix_error_m")),
+}
+
+
+def area_summary(tables: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """Per-location aggregates of a run's ``isac`` and ``pnt`` tables (an area run's maps).
+
+    One row per ISAC target / PNT cluster (index: its name), columns: ``lat_deg``, ``lon_deg``
+    (the mean over its rows: the target's track, a cluster's UTs), ``rows``, for each metric of
+    :data:`AREA_METRICS` (RCRB and sensing error; √CRLB and fix error, metres) its ``_median``
+    and ``_p95`` over the entity's rows (epochs, and UTs of a cluster; missing values left out),
+    ``availability`` (share of rows with status "ok" and a finite estimate error: a valid group
+    and an estimate) and ``handovers_per_hour`` (the entity's ``handovers`` rows over the
+    table's time span, NaN for a single epoch). Tables that are absent, empty or without the
+    entity and position columns are left out; a missing metric (or ``status``) column is skipped.
+    """
+    handovers = tables.get("handovers", pd.DataFrame())
+    per_entity = (
+        handovers["entity"].value_counts() if "entity" in handovers else pd.Series(dtype=int)
+    )
+    out = {}
+    for table, (who, lat, lon, metrics) in AREA_METRICS.items():
+        frame = tables.get(table, pd.DataFrame())
+        if frame.empty or not {who, lat, lon} <= set(frame.columns):
+            continue
+        frame = frame.reset_index()
+        grouped = frame.groupby(who, sort=False)
+        result = pd.DataFrame(
+            {"lat_deg": grouped[lat].mean(), "lon_deg": grouped[lon].mean(), "rows": grouped.size()}
+        )
+        for metric in (m for m in metrics if m in frame):
+            result[f"{metric}_median"] = grouped[metric].median()
+            result[f"{metric}_p95"] = grouped[metric].quantile(0.95)
+        if "status" in frame and metrics[-1] in frame:
+            estimate = frame[metrics[-1]].to_numpy(dtype=float)
+            ok = (frame["status"] == "ok") & pd.Series(np.isfinite(estimate), frame.index)
+            result["availability"] = ok.groupby(frame[who], sort=False).mean()
+        span_h = (frame["time"].max() - frame["time"].min()).total_seconds() / 3600.0
+        counts = per_entity.reindex(result.index, fill_value=0).astype(float)
+        result["handovers_per_hour"] = counts / span_h if span_h > 0 else np.nan
+        result.index.name = who
+        out[table] = result
+    return out

@@ -35,7 +35,9 @@ from pydantic import (
     model_validator,
 )
 
+from twin.config.areas import Area, with_area_entities, without_area_entities
 from twin.config.faults import Fault
+from twin.config.located import Located
 from twin.config.track_csv import read_track_csv
 from twin.isac.estimation.locate import METHODS as LOCATE_METHODS
 from twin.isac.physics.channel import IsacParams
@@ -86,20 +88,6 @@ GROUND_ALT_RANGE_M = (-1000.0, 100_000.0)
 
 # ---------------------------------------------------------------------------
 # validation helpers
-
-
-class Located(ValueError):
-    """A validator error that points below the field (or model) it was raised in.
-
-    ``items`` is a list of ``(sub_loc, reason)``; ``sub_loc`` is appended to the
-    pydantic location of the error, so a check that needs several fields (or
-    several list items) can still name the exact one that is wrong, and one
-    check can report several problems at once.
-    """
-
-    def __init__(self, items: list[tuple[tuple, str]]):
-        self.items = list(items)
-        super().__init__("; ".join(reason for _, reason in self.items))
 
 
 def _check_range(
@@ -1043,8 +1031,15 @@ class Scenario(_Section):
     replan: ReplanConfig = Field(default_factory=ReplanConfig)
     output: Output
     faults: list[Fault] = Field(default_factory=list)  # [[faults]], twin.config.faults
+    areas: list[Area] = Field(default_factory=list)  # populations: twin.config.areas
 
     _source_path: Path | None = PrivateAttr(default=None)
+
+    @model_validator(mode="wrap")
+    @classmethod
+    def _expand_areas(cls, data: Any, handler) -> Scenario:
+        """``[[areas]]`` points become ordinary targets/terminals (``twin.config.areas``)."""
+        return with_area_entities(data, handler)
 
     @model_validator(mode="before")
     @classmethod
@@ -1152,7 +1147,7 @@ class Scenario(_Section):
         text; unset optional fields (None) are left out. ``scenario_from_dict``
         of the result gives an equal Scenario.
         """
-        return self.model_dump(mode="json", exclude_none=True)
+        return without_area_entities(self.model_dump(mode="json", exclude_none=True), self.areas)
 
 
 def _duplicate_names(
