@@ -823,3 +823,22 @@ def isl_topology(isl: pd.DataFrame) -> Figure:
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
     return fig
+
+
+def ephemeris_error_figure(frame: pd.DataFrame, title: str = "") -> Figure:
+    """`twin ephemeris-error`'s table (``norad, age_days, err_3d_m, err_radial_m, err_along_m,
+    err_cross_m``): |error| per axis against element-set age (log y), one panel per axis."""
+    columns = ["err_3d_m", "err_radial_m", "err_along_m", "err_cross_m"]
+    fig = Figure(figsize=(11, 6.4), layout="constrained")
+    axes = fig.subplots(2, 2, sharex=True)
+    for ax, column in zip(axes.flat, columns):
+        values = np.abs(frame[column].to_numpy(dtype=float))
+        ax.scatter(frame["age_days"], np.maximum(values, 1e-3), s=2, alpha=0.3)
+        ax.set_yscale("log")
+        ax.set_ylabel(f"|{column}| (m)")
+        ax.grid(True, alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("element-set age (days)")
+    if title:
+        fig.suptitle(title)
+    return fig
