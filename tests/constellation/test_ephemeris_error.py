@@ -14,9 +14,9 @@ from twin.constellation.ephemeris_error import (
     COLUMNS,
     ephemeris_error,
     fit_sigma_per_day,
-    rtn_basis,
 )
 from twin.constellation.tle import read_tle
+from twin.signal.ephemeris import rtn_basis
 
 DATA = Path(__file__).parent / "data"
 OLD = DATA / "starlink-2026-05-24-sample.tle"  # 25 records of the shared snapshots

@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from twin.constellation.tle import Constellation, read_tle
+from twin.signal.ephemeris import rtn_basis
 
 __all__ = [
     "COLUMNS",
@@ -43,17 +44,6 @@ COLUMNS = ("norad", "age_days", "err_3d_m", "err_radial_m", "err_along_m", "err_
 #: snapshots 2026-05-24 -> 26, 26 -> 28, 24 -> 28 (docs/error-budget.md gives the command and
 #: the per-pair numbers).
 STATISTICAL_SIGMA_RTN_M_PER_DAY = (197.0, 13285.0, 226.0)
-
-
-def rtn_basis(pos, vel) -> np.ndarray:
-    """(..., 3, 3) rows R, T, N (unit vectors) of the states pos, vel (..., 3) (any units)."""
-    pos = np.asarray(pos, dtype=float)
-    vel = np.asarray(vel, dtype=float)
-    r = pos / np.linalg.norm(pos, axis=-1, keepdims=True)
-    h = np.cross(pos, vel)
-    n = h / np.linalg.norm(h, axis=-1, keepdims=True)
-    t = np.cross(n, r)
-    return np.stack([r, t, n], axis=-2)
 
 
 def ephemeris_error(old: Constellation, new: Constellation) -> pd.DataFrame:
