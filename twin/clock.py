@@ -55,6 +55,7 @@ import simpy
 
 from twin import geometry
 from twin.constellation import build, isl, orbits, planes, serving
+from twin.constellation.belief import Belief
 from twin.constellation.handover import HandoverTracker
 from twin.epoch import Epoch, GroundEntities, RunContext
 from twin.rundir import RUN_INFO, RunDirectory, read_json, window_checkpoint_path
@@ -114,6 +115,12 @@ class Twin:
             constellation
             if constellation is not None
             else build.build_constellation(scenario.constellation, self.start.to_pydatetime())
+        )
+        errors = getattr(scenario, "errors", None)
+        self.belief = (
+            Belief(errors, self.constellation, self.times, int(run.seed))
+            if errors is not None and errors.active
+            else None
         )
         self.timer.add("load", started)
         self.sat_names = np.asarray(self.constellation.names)
@@ -224,6 +231,8 @@ class Twin:
                 self.constellation, self.times[first:stop].to_numpy()
             )
             self._block = (first, pos, vel, err)
+            if self.belief is not None:
+                self.belief.propagate_block(first, stop)
             self.timer.add("propagation", started)
         first, pos, vel, err = self._block
         k = index - first
@@ -318,7 +327,21 @@ class Twin:
             graph=graph,
             groups=groups,
             handovers=handovers,
+            **self._belief_fields(index, pos, vel),
         )
+
+    def _belief_fields(self, index: int, pos, vel) -> dict:
+        """The Epoch's belief fields (``twin.constellation.belief``); none when every error
+        source is off, so the Epoch is today's."""
+        if self.belief is None:
+            return {}
+        belief_pos, belief_vel, clock, belief_clock = self.belief.states(index, pos, vel)
+        return {
+            "belief_pos": belief_pos,
+            "belief_vel": belief_vel,
+            "sat_clock_s": clock,
+            "belief_clock_s": belief_clock,
+        }
 
     # ------------------------------------------------------------- processes
     def _orbit_process(self):

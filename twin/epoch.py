@@ -49,6 +49,11 @@ class Epoch:
     graph: nx.Graph  # ISL graph, nodes = satellite indices
     groups: dict  # entity name -> serving.ServingGroup
     handovers: list  # rows emitted this epoch
+    # the belief ([errors], twin.constellation.belief): None when every error source is off
+    belief_pos: np.ndarray | None = None  # (S, 3) ITRS metres the receivers believe
+    belief_vel: np.ndarray | None = None  # (S, 3) ITRS m/s the receivers believe
+    sat_clock_s: np.ndarray | None = None  # (S,) true satellite clock offsets, s
+    belief_clock_s: np.ndarray | None = None  # (S,) the offsets the receivers believe, s
 
 
 @dataclass

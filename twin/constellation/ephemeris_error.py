@@ -11,7 +11,7 @@ so ``err_along_m`` is the in-plane component perpendicular to the radius (along 
 for a circular orbit). The axes use the TEME (quasi-inertial) velocity, the convention of
 orbit-determination error budgets; the 3-D error is the same in any frame.
 
-The `statistical` belief's default sigmas (:data:`STATISTICAL_SIGMA_RTN_M_PER_DAY`) were
+The `statistical` belief's default sigmas (``twin.signal.ephemeris.STATISTICAL_SIGMA_RTN_M_PER_DAY``) were
 fitted with :func:`fit_sigma_per_day` on the shared Starlink snapshots (docs/error-budget.md).
 """
 
@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from twin.constellation.tle import Constellation, read_tle
-from twin.signal.ephemeris import rtn_basis
+from twin.signal.ephemeris import STATISTICAL_SIGMA_RTN_M_PER_DAY, rtn_basis
 
 __all__ = [
     "COLUMNS",
@@ -38,12 +38,6 @@ __all__ = [
 
 COLUMNS = ("norad", "age_days", "err_3d_m", "err_radial_m", "err_along_m", "err_cross_m")
 
-#: Default RTN error standard deviations (m) per day of element-set age of the `statistical`
-#: belief: sigma_axis(age) = rate_axis * age_days. Fitted by :func:`fit_sigma_per_day`
-#: (robust: 1.4826 x median absolute error / age, all pairs pooled) on the shared Starlink
-#: snapshots 2026-05-24 -> 26, 26 -> 28, 24 -> 28 (docs/error-budget.md gives the command and
-#: the per-pair numbers).
-STATISTICAL_SIGMA_RTN_M_PER_DAY = (197.0, 13285.0, 226.0)
 
 
 def ephemeris_error(old: Constellation, new: Constellation) -> pd.DataFrame:

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EPHEMERIS_TAG", "rtn_basis", "rtn_draws"]
+__all__ = ["EPHEMERIS_TAG", "STATISTICAL_SIGMA_RTN_M_PER_DAY", "rtn_basis", "rtn_draws"]
 
 #: Last SeedSequence word of the statistical ephemeris draws.
 EPHEMERIS_TAG = 0x45504801
+
+#: Default RTN error standard deviations (m) per day of element-set age of the `statistical`
+#: belief: sigma_axis(age) = rate_axis * age_days. Fitted by ``twin.constellation.ephemeris_error.fit_sigma_per_day``
+#: (robust: 1.4826 x median absolute error / age, all pairs pooled) on the shared Starlink
+#: snapshots 2026-05-24 -> 26, 26 -> 28, 24 -> 28 (docs/error-budget.md gives the command and
+#: the per-pair numbers).
+STATISTICAL_SIGMA_RTN_M_PER_DAY = (197.0, 13285.0, 226.0)
 
 
 def rtn_basis(pos, vel) -> np.ndarray:

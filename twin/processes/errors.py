@@ -1,0 +1,204 @@
+"""The error budget of the PNT and ISAC processes: truth makes the signals, belief solves.
+
+Used only when ``[errors]`` turns some source on (``ErrorsConfig.active``); otherwise the
+processes run today's code and write today's columns. Sources (docs/error-budget.md):
+
+- ``ephemeris``: the solver uses the believed satellite positions (``Epoch.belief_pos``);
+- ``clock``: each TOA carries −c·(δt_i − δt̂_i), the satellite clock offset the receivers do
+  not know (eq. K1 of ``twin.signal.clocks``); the UT clock is common to all links and cancels
+  in a TDOA, the satellites' do not;
+- ``flight``: the truth's path length (light time and/or Sagnac, ``twin.signal.flight``) minus
+  the instantaneous range, minus the receivers' own model of it when ``flight_corrected``;
+- ``troposphere``, ``ionosphere``: the slant delays of ``twin.signal.atmosphere`` at the true
+  geometry minus (1 − residual) × the receivers' model at the believed geometry;
+- ``noise``: the seed's TOA errors (today's draws, unchanged).
+
+Per TOA the excess (metres) of a source is the truth minus what the receivers correct; a TDOA
+takes link i minus the reference. The receivers evaluate their corrections at the fix's start
+point (the UT's cell centre) with believed satellites, as a real receiver would before it
+knows where it is.
+
+Breakdown: each source's part is the fix error with only that source on and no noise (same
+draws); the total has every source on plus the noise; the ideal (``fix_error_m``) is the noise
+alone. Parts do not add in norm (they add as vectors to first order).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from twin.geometry import ecef_to_geodetic, enu_basis
+from twin.pnt.crlb import gauss_newton_tdoa, tdoa_measurements
+from twin.signal.atmosphere import ionosphere_delay_m, troposphere_delay_m
+from twin.signal.ephemeris import rtn_basis
+from twin.signal.flight import flight_range
+from twin.units import C_LIGHT
+
+__all__ = ["ADDITIVE", "SOURCES", "ErrorBudget"]
+
+#: Sources whose effect is an additive delay per link (the ephemeris acts on the geometry).
+ADDITIVE = ("clock", "flight", "troposphere", "ionosphere")
+#: Every source of the budget, in the report's stacking order.
+SOURCES = ("ephemeris", *ADDITIVE, "noise")
+
+
+def _elevation(rx, sats):
+    """Elevations (n,) rad of satellites sats (n, 3) seen from receivers rx (n, 3)."""
+    lat, lon, _ = ecef_to_geodetic(rx)
+    up = enu_basis(lat, lon)[..., 2, :]
+    los = sats - rx
+    return np.arcsin(np.sum(los * up, axis=-1) / np.linalg.norm(los, axis=-1))
+
+
+class ErrorBudget:
+    """The ``[errors]`` section applied to links at a carrier `freq_hz` (module docstring)."""
+
+    def __init__(self, config, freq_hz: float):
+        self.config = config
+        self.freq_hz = float(freq_hz)
+        self.on = {
+            "ephemeris": config.ephemeris != "exact",
+            "clock": config.clock != "none",
+            "flight": bool(config.light_time or config.sagnac),
+            "troposphere": bool(config.troposphere),
+            "ionosphere": config.ionosphere_tecu > 0,
+            "noise": True,
+        }
+
+    # ----------------------------------------------------------- per link
+    def toa_excess_m(self, epoch, sats, rx, rx_belief) -> dict[str, np.ndarray]:
+        """Per additive source that is on: (n,) metres of TOA error left after the receivers'
+        corrections, for links from satellites `sats` (n,) (indices) to receivers rx (n, 3);
+        the receivers evaluate their corrections at rx_belief (n, 3)."""
+        cfg = self.config
+        s, v = epoch.sat_pos[sats], epoch.sat_vel[sats]
+        sb, vb = self.believed(epoch, sats)
+        out = {}
+        if self.on["clock"]:
+            out["clock"] = -C_LIGHT * (epoch.sat_clock_s[sats] - epoch.belief_clock_s[sats])
+        if self.on["flight"]:
+            kw = {"light_time": cfg.light_time, "sagnac": cfg.sagnac}
+            truth = flight_range(s, v, rx, **kw) - np.linalg.norm(s - rx, axis=-1)
+            model = 0.0
+            if cfg.flight_corrected:
+                model = flight_range(sb, vb, rx_belief, **kw) - np.linalg.norm(
+                    sb - rx_belief, axis=-1
+                )
+            out["flight"] = truth - model
+        keep = 1.0 - cfg.atmosphere_residual
+        if self.on["troposphere"] or self.on["ionosphere"]:
+            el, el_b = _elevation(rx, s), _elevation(rx_belief, sb)
+            lat, _, h = ecef_to_geodetic(rx)
+            lat_b, _, h_b = ecef_to_geodetic(rx_belief)
+        if self.on["troposphere"]:
+            out["troposphere"] = troposphere_delay_m(lat, h, el) - keep * troposphere_delay_m(
+                lat_b, h_b, el_b
+            )
+        if self.on["ionosphere"]:
+            tec = cfg.ionosphere_tecu
+            out["ionosphere"] = ionosphere_delay_m(
+                tec, self.freq_hz, el
+            ) - keep * ionosphere_delay_m(tec, self.freq_hz, el_b)
+        return out
+
+    @staticmethod
+    def believed(epoch, sats):
+        """(positions (n, 3), velocities (n, 3)) the receivers believe for satellites `sats`."""
+        return epoch.belief_pos[sats], epoch.belief_vel[sats]
+
+    @staticmethod
+    def satellite_errors(epoch, sats) -> dict[str, list[float]]:
+        """Belief − truth of satellites `sats` (n,): 3-D and signed RTN (true axes), metres."""
+        diff = epoch.belief_pos[sats] - epoch.sat_pos[sats]
+        rtn = np.einsum("sij,sj->si", rtn_basis(epoch.sat_pos[sats], epoch.sat_vel[sats]), diff)
+        return {
+            "belief_err_3d_m": [float(x) for x in np.linalg.norm(diff, axis=-1)],
+            "belief_err_radial_m": [float(x) for x in rtn[:, 0]],
+            "belief_err_along_m": [float(x) for x in rtn[:, 1]],
+            "belief_err_cross_m": [float(x) for x in rtn[:, 2]],
+        }
+
+    # ------------------------------------------------------------- PNT
+    @staticmethod
+    def empty_pnt() -> dict:
+        """The budget columns of a `pnt` row without a fix."""
+        nan = float("nan")
+        row = {"fix_error_total_m": nan, "fix_error_total_h_m": nan}
+        row.update({f"err_{k}_m": nan for k in SOURCES[:-1]})
+        row.update({f"belief_err_{k}_m": [] for k in ("3d", "radial", "along", "cross")})
+        return row
+
+    def pnt_columns(self, epoch, ut_pos, start_pos, sat_idx, ref, draws) -> list[dict]:
+        """The budget columns of the `pnt` rows (one dict per UT).
+
+        ut_pos, start_pos (C, 3) m: true UTs and their fixes' start points; sat_idx (C, L)
+        satellite indices per UT; ref: the reference satellite index; draws = (noise_s (C, L)
+        the seed's TDOA noise (today's draws), covs (C, L, L) s² the fixes' weights, ok (C,)
+        the UTs with a fix), as ``PntProcess._fixes`` made them. Columns: ``fix_error_total_m``, ``fix_error_total_h_m``,
+        ``err_<source>_m`` for the sources but noise (its part is ``fix_error_m``) and the
+        belief's errors of the UT's satellites (reference first, lists).
+        """
+        noise_s, covs, ok = draws
+        C, L = sat_idx.shape
+        rows = []
+        lat, lon, _ = ecef_to_geodetic(ut_pos)
+        ups = enu_basis(lat, lon)[:, 2, :]
+        for c in range(C):
+            links = np.concatenate([[ref], sat_idx[c]])
+            row = self.empty_pnt()
+            row.update(self.satellite_errors(epoch, links))
+            rows.append(row)
+            if not ok[c]:
+                continue
+            rx = np.broadcast_to(ut_pos[c], (L + 1, 3))
+            rx_b = np.broadcast_to(start_pos[c], (L + 1, 3))
+            excess = self.toa_excess_m(epoch, links, rx, rx_b)
+            tdoa = {k: (e[1:] - e[0]) / C_LIGHT for k, e in excess.items()}  # (L,) s
+            sats_true, ref_true = epoch.sat_pos[sat_idx[c]], epoch.sat_pos[ref]
+            sats_b, ref_b = epoch.belief_pos[sat_idx[c]], epoch.belief_pos[ref]
+            clean = tdoa_measurements(ut_pos[c], sats_true, ref_true)
+            names = [k for k in ADDITIVE if k in tdoa]
+            total = clean + noise_s[c] + sum((tdoa[k] for k in names), np.zeros(L))
+            # one batch on the true geometry (each additive source alone), one on the belief's
+            if names:
+                batch = np.stack([clean + tdoa[k] for k in names])
+                fixes = gauss_newton_tdoa(batch, sats_true, ref_true, start_pos[c], cov=covs[c])
+                for k, fix in zip(names, fixes):
+                    row[f"err_{k}_m"] = float(np.linalg.norm(fix - ut_pos[c]))
+            fixes = gauss_newton_tdoa(
+                np.stack([clean, total]), sats_b, ref_b, start_pos[c], cov=covs[c]
+            )
+            for k in ADDITIVE:
+                if not self.on[k]:
+                    row[f"err_{k}_m"] = 0.0
+            row["err_ephemeris_m"] = (
+                float(np.linalg.norm(fixes[0] - ut_pos[c])) if self.on["ephemeris"] else 0.0
+            )
+            err = fixes[1] - ut_pos[c]
+            row["fix_error_total_m"] = float(np.linalg.norm(err))
+            row["fix_error_total_h_m"] = float(np.linalg.norm(err - (err @ ups[c]) * ups[c]))
+        return rows
+
+    # ------------------------------------------------------------- ISAC
+    def isac_columns(self, epoch, members, target, solve) -> dict:
+        """The budget columns of an `isac` row: ``error_total_m``, ``error_total_h_m`` of
+        ``solve(believed positions (K, 3), believed velocities (K, 3))`` (the estimate made
+        with the believed satellites on the true echo, same draws) and the belief's errors of
+        the members (lists, central first). Only the ephemeris enters seed 000's echo model."""
+        est = solve(*self.believed(epoch, members))
+        err = est - target
+        lat, lon, _ = ecef_to_geodetic(target)
+        up = enu_basis(float(lat), float(lon))[2]
+        return {
+            "error_total_m": float(np.linalg.norm(err)),
+            "error_total_h_m": float(np.linalg.norm(err - (err @ up) * up)),
+            **self.satellite_errors(epoch, np.asarray(members)),
+        }
+
+    @staticmethod
+    def empty_isac() -> dict:
+        """The budget columns of an `isac` row without an estimate."""
+        nan = float("nan")
+        row = {"error_total_m": nan, "error_total_h_m": nan}
+        row.update({f"belief_err_{k}_m": [] for k in ("3d", "radial", "along", "cross")})
+        return row
