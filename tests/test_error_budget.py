@@ -20,6 +20,7 @@ from twin.constellation.tle import read_tle
 from twin.geometry import geodetic_to_ecef
 from twin.processes import attach
 from twin.processes.errors import ADDITIVE, ErrorBudget
+from twin.report import error_budget_specs
 from twin.results import load
 from twin.signal.ephemeris import rtn_basis
 
@@ -83,6 +84,11 @@ def test_off_is_today_and_zero_sized_sources_change_nothing(tmp_path):
         assert np.nanmax(pnt[f"err_{source}_m"]) < 1e-6
     assert np.allclose(pnt["fix_error_total_m"], pnt["fix_error_m"], atol=1e-6, equal_nan=True)
     assert np.allclose(isac["error_total_m"], isac["error_m"], atol=1e-9)
+    # the report's budget figures: only for runs that carry a budget
+    assert error_budget_specs(today) == []
+    specs = error_budget_specs(zero)
+    assert [s.name for s in specs] == ["pnt_error_budget.png", "isac_error_budget.png"]
+    assert all(len(s.build().axes) == 2 for s in specs)
 
 
 def _scene(rng, n=6):
