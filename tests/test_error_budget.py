@@ -191,3 +191,12 @@ def test_tle_age_takes_the_newest_record_old_enough():
         assert known[i] == bool(candidates)
         if candidates:
             assert aged.epochs[i] == max(candidates)
+
+
+def test_a_singular_believed_geometry_gives_nan_not_a_crash():
+    rng = np.random.default_rng(9)
+    pos, vel, ut = _scene(rng)
+    same = np.broadcast_to(pos[0], pos.shape).copy()  # every believed satellite in one place
+    epoch = _epoch(pos, vel, same, np.zeros(len(pos)), np.zeros(len(pos)))
+    parts = _parts(ErrorsConfig(ephemeris="statistical", sigma_rtn_m=[1.0, 1.0, 1.0]), epoch, ut)
+    assert np.isnan(parts["err_ephemeris_m"]) and np.isnan(parts["fix_error_total_m"])

@@ -50,6 +50,21 @@ def _elevation(rx, sats):
     return np.arcsin(np.sum(los * up, axis=-1) / np.linalg.norm(los, axis=-1))
 
 
+def _fixes(batch, sats, ref, x0, cov) -> np.ndarray:
+    """``gauss_newton_tdoa`` of each row of batch (B, L); a row whose normal equations turn
+    singular (a belief km off can throw the iteration away) gives a NaN fix (B, 3)."""
+    try:
+        return gauss_newton_tdoa(batch, sats, ref, x0, cov=cov)
+    except np.linalg.LinAlgError:
+        out = np.full((len(batch), 3), np.nan)
+        for b, meas in enumerate(batch):
+            try:
+                out[b] = gauss_newton_tdoa(meas, sats, ref, x0, cov=cov)
+            except np.linalg.LinAlgError:
+                pass
+        return out
+
+
 class ErrorBudget:
     """The ``[errors]`` section applied to links at a carrier `freq_hz` (module docstring)."""
 
@@ -162,12 +177,10 @@ class ErrorBudget:
             # one batch on the true geometry (each additive source alone), one on the belief's
             if names:
                 batch = np.stack([clean + tdoa[k] for k in names])
-                fixes = gauss_newton_tdoa(batch, sats_true, ref_true, start_pos[c], cov=covs[c])
+                fixes = _fixes(batch, sats_true, ref_true, start_pos[c], covs[c])
                 for k, fix in zip(names, fixes):
                     row[f"err_{k}_m"] = float(np.linalg.norm(fix - ut_pos[c]))
-            fixes = gauss_newton_tdoa(
-                np.stack([clean, total]), sats_b, ref_b, start_pos[c], cov=covs[c]
-            )
+            fixes = _fixes(np.stack([clean, total]), sats_b, ref_b, start_pos[c], covs[c])
             for k in ADDITIVE:
                 if not self.on[k]:
                     row[f"err_{k}_m"] = 0.0
