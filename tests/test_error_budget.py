@@ -200,3 +200,17 @@ def test_a_singular_believed_geometry_gives_nan_not_a_crash():
     epoch = _epoch(pos, vel, same, np.zeros(len(pos)), np.zeros(len(pos)))
     parts = _parts(ErrorsConfig(ephemeris="statistical", sigma_rtn_m=[1.0, 1.0, 1.0]), epoch, ut)
     assert np.isnan(parts["err_ephemeris_m"]) and np.isnan(parts["fix_error_total_m"])
+
+
+def test_corrections_remove_most_of_flight_and_atmosphere():
+    rng = np.random.default_rng(10)
+    pos, vel, ut = _scene(rng)
+    epoch = _epoch(pos, vel, pos, np.zeros(len(pos)), np.zeros(len(pos)))
+    raw = dict(light_time=True, sagnac=True, troposphere=True, ionosphere_tecu=50.0)
+    uncorrected = _parts(ErrorsConfig(**raw), epoch, ut)
+    corrected = _parts(
+        ErrorsConfig(**raw, flight_corrected=True, atmosphere_residual=0.1), epoch, ut
+    )
+    assert corrected["err_flight_m"] < 0.01 * uncorrected["err_flight_m"]
+    for k in ("troposphere", "ionosphere"):  # 10 % left, evaluated at a fix near the truth
+        assert corrected[f"err_{k}_m"] == pytest.approx(0.1 * uncorrected[f"err_{k}_m"], rel=0.05)

@@ -14,9 +14,10 @@ processes run today's code and write today's columns. Sources (docs/error-budget
 - ``noise``: the seed's TOA errors (today's draws, unchanged).
 
 Per TOA the excess (metres) of a source is the truth minus what the receivers correct; a TDOA
-takes link i minus the reference. The receivers evaluate their corrections at the fix's start
-point (the UT's cell centre) with believed satellites, as a real receiver would before it
-knows where it is.
+takes link i minus the reference. The receivers evaluate their corrections with believed
+satellites at the fix's start point (the UT's cell centre), solve, and, when a correction
+depends on where they are (corrected flight or atmosphere), evaluate it again at that first
+fix and solve once more.
 
 Breakdown: each source's part is the fix error with only that source on and no noise (same
 draws); the total has every source on plus the noise; the ideal (``fix_error_m``) is the noise
@@ -79,6 +80,13 @@ class ErrorBudget:
             "ionosphere": config.ionosphere_tecu > 0,
             "noise": True,
         }
+        #: the receivers' corrections depend on where they think they are: fix twice
+        self.relinearise = bool(
+            (config.flight_corrected and self.on["flight"])
+            or (
+                config.atmosphere_residual < 1 and (self.on["troposphere"] or self.on["ionosphere"])
+            )
+        )
 
     # ----------------------------------------------------------- per link
     def toa_excess_m(self, epoch, sats, rx, rx_belief) -> dict[str, np.ndarray]:
@@ -166,28 +174,45 @@ class ErrorBudget:
             if not ok[c]:
                 continue
             rx = np.broadcast_to(ut_pos[c], (L + 1, 3))
-            rx_b = np.broadcast_to(start_pos[c], (L + 1, 3))
-            excess = self.toa_excess_m(epoch, links, rx, rx_b)
-            tdoa = {k: (e[1:] - e[0]) / C_LIGHT for k, e in excess.items()}  # (L,) s
             sats_true, ref_true = epoch.sat_pos[sat_idx[c]], epoch.sat_pos[ref]
             sats_b, ref_b = epoch.belief_pos[sat_idx[c]], epoch.belief_pos[ref]
             clean = tdoa_measurements(ut_pos[c], sats_true, ref_true)
-            names = [k for k in ADDITIVE if k in tdoa]
-            total = clean + noise_s[c] + sum((tdoa[k] for k in names), np.zeros(L))
-            # one batch on the true geometry (each additive source alone), one on the belief's
-            if names:
-                batch = np.stack([clean + tdoa[k] for k in names])
-                fixes = _fixes(batch, sats_true, ref_true, start_pos[c], covs[c])
-                for k, fix in zip(names, fixes):
-                    row[f"err_{k}_m"] = float(np.linalg.norm(fix - ut_pos[c]))
-            fixes = _fixes(np.stack([clean, total]), sats_b, ref_b, start_pos[c], covs[c])
+            names = [k for k in ADDITIVE if self.on[k]]
+
+            def measured(sources, at, rx=rx, links=links, clean=clean):
+                """TDOAs (L,) s with `sources` on, corrections evaluated at `at` (3,)."""
+                excess = self.toa_excess_m(epoch, links, rx, np.broadcast_to(at, rx.shape))
+                return clean + sum(((excess[k][1:] - excess[k][0]) / C_LIGHT for k in sources), 0.0)
+
+            def solve(sources, sats, ref_pos, noise, c=c):
+                """The fix (3,) with `sources` on; the receivers evaluate their corrections at
+                the start point, then once more at that first fix (when they depend on it)."""
+                fix = _fixes(
+                    (measured(sources, start_pos[c]) + noise)[None],
+                    sats,
+                    ref_pos,
+                    start_pos[c],
+                    covs[c],
+                )[0]
+                if self.relinearise and sources and np.all(np.isfinite(fix)):
+                    fix = _fixes(
+                        (measured(sources, fix) + noise)[None], sats, ref_pos, start_pos[c], covs[c]
+                    )[0]
+                return fix
+
+            for k in names:  # each additive source alone, on the true geometry, no noise
+                row[f"err_{k}_m"] = float(
+                    np.linalg.norm(solve([k], sats_true, ref_true, 0.0) - ut_pos[c])
+                )
             for k in ADDITIVE:
                 if not self.on[k]:
                     row[f"err_{k}_m"] = 0.0
             row["err_ephemeris_m"] = (
-                float(np.linalg.norm(fixes[0] - ut_pos[c])) if self.on["ephemeris"] else 0.0
+                float(np.linalg.norm(solve([], sats_b, ref_b, 0.0) - ut_pos[c]))
+                if self.on["ephemeris"]
+                else 0.0
             )
-            err = fixes[1] - ut_pos[c]
+            err = solve(names, sats_b, ref_b, noise_s[c]) - ut_pos[c]
             row["fix_error_total_m"] = float(np.linalg.norm(err))
             row["fix_error_total_h_m"] = float(np.linalg.norm(err - (err @ ups[c]) * ups[c]))
         return rows
