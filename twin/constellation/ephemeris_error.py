@@ -39,7 +39,6 @@ __all__ = [
 COLUMNS = ("norad", "age_days", "err_3d_m", "err_radial_m", "err_along_m", "err_cross_m")
 
 
-
 def ephemeris_error(old: Constellation, new: Constellation) -> pd.DataFrame:
     """One row per catalogue number in both sets (NEW's order): the COLUMNS.
 
