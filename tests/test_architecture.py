@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "twin.terminal": 0,
     "twin.isac": 1,
     "twin.pnt": 1,
+    "twin.signal": 1,
     "twin.config": 2,
     "twin.constellation": 3,
     "twin.epoch": 4,

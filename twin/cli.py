@@ -22,6 +22,7 @@ from twin import __version__
 from twin.config import packaged
 from twin.config.loader import load_scenario
 from twin.constellation.ephemeris import export_ephemeris
+from twin.constellation.ephemeris_error import write_ephemeris_error
 from twin.constellation.omm import fetch_elements
 from twin.errors import InputError, RunInterrupted
 from twin.paper.isac import cli as paper_isac_cli
@@ -266,6 +267,31 @@ def ephemeris(
         highlight=False,
     )
     typer.echo(str(output))
+
+
+@app.command("ephemeris-error")
+def ephemeris_error_command(
+    old: Path = typer.Argument(..., help="The older TLE file (the belief)."),
+    new: Path = typer.Argument(..., help="The newer TLE file (the truth at its epochs)."),
+    output: Path = typer.Option(..., "-o", "--output", help="Parquet file to write."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing output file."),
+) -> None:
+    """OLD propagated to each NEW record's epoch vs NEW there: 3-D and RTN errors per satellite
+    (parquet), a summary by age, and a figure next to the parquet file (.png)."""
+    from twin.plots import ephemeris_error_figure  # deferred: matplotlib, see the docstring
+
+    if output.exists() and not force:
+        err_console.print(f"[bold red]refused[/]: {output} exists (use --force to overwrite)")
+        raise typer.Exit(2)
+    try:
+        frame, summary = write_ephemeris_error(old, new, output)
+    except InputError as error:
+        _print_problems(error)
+        raise typer.Exit(2) from None
+    figure = output.with_suffix(".png")
+    ephemeris_error_figure(frame, title=f"{old.name} -> {new.name}").savefig(figure, dpi=110)
+    console.print(summary.to_string(index=False, float_format=lambda v: f"{v:.1f}"), soft_wrap=True)
+    console.print(f"wrote {output} ({len(frame)} satellites) and {figure}")
 
 
 @app.command()

@@ -55,6 +55,7 @@ import simpy
 
 from twin import geometry
 from twin.constellation import build, isl, orbits, planes, serving
+from twin.constellation.belief import Belief
 from twin.constellation.faults import FaultSchedule, without_links
 from twin.constellation.handover import HandoverTracker
 from twin.epoch import Epoch, GroundEntities, RunContext
@@ -120,6 +121,12 @@ class Twin:
             constellation
             if constellation is not None
             else build.build_constellation(scenario.constellation, self.start.to_pydatetime())
+        )
+        errors = getattr(scenario, "errors", None)
+        self.belief = (
+            Belief(errors, self.constellation, self.times, int(run.seed))
+            if errors is not None and errors.active
+            else None
         )
         self.timer.add("load", started)
         self.faults = (
@@ -240,6 +247,8 @@ class Twin:
                 self.constellation, self.times[first:stop].to_numpy()
             )
             self._block = (first, pos, vel, err)
+            if self.belief is not None:
+                self.belief.propagate_block(first, stop)
             self.timer.add("propagation", started)
         first, pos, vel, err = self._block
         k = index - first
@@ -373,6 +382,7 @@ class Twin:
             isl_down=isl_down,
             fault_events=fault_events,
             fault_affected=affected,
+            **self._belief_fields(index, pos, vel),
         )
 
     def _fault_links(self, index: int, graph):
@@ -406,6 +416,19 @@ class Twin:
         why += [f"a link off at {self.sat_names[m]}" for m in links]
         reason = f"{group.reason}; fault: {', '.join(why)}"
         return serving.ServingGroup(group.central, group.members, False, reason), touched
+
+    def _belief_fields(self, index: int, pos, vel) -> dict:
+        """The Epoch's belief fields (``twin.constellation.belief``); none when every error
+        source is off, so the Epoch is today's."""
+        if self.belief is None:
+            return {}
+        belief_pos, belief_vel, clock, belief_clock = self.belief.states(index, pos, vel)
+        return {
+            "belief_pos": belief_pos,
+            "belief_vel": belief_vel,
+            "sat_clock_s": clock,
+            "belief_clock_s": belief_clock,
+        }
 
     # ------------------------------------------------------------- processes
     def _orbit_process(self):

@@ -56,6 +56,11 @@ class Epoch:
     isl_down: np.ndarray | None = None  # (n, 2) int: the links switched off this epoch
     fault_events: list | None = None  # rows of the faults table emitted this epoch
     fault_affected: np.ndarray | None = None  # (G,) bool: a fault touches this entity
+    # the belief ([errors], twin.constellation.belief): None when every error source is off
+    belief_pos: np.ndarray | None = None  # (S, 3) ITRS metres the receivers believe
+    belief_vel: np.ndarray | None = None  # (S, 3) ITRS m/s the receivers believe
+    sat_clock_s: np.ndarray | None = None  # (S,) true satellite clock offsets, s
+    belief_clock_s: np.ndarray | None = None  # (S,) the offsets the receivers believe, s
 
 
 @dataclass

@@ -964,3 +964,71 @@ def area_cdfs(frame: pd.DataFrame, columns: Sequence[str], title: str = "") -> F
     if title:
         fig.suptitle(title)
     return fig
+
+
+def ephemeris_error_figure(frame: pd.DataFrame, title: str = "") -> Figure:
+    """`twin ephemeris-error`'s table (``norad, age_days, err_3d_m, err_radial_m, err_along_m,
+    err_cross_m``): |error| per axis against element-set age (log y), one panel per axis."""
+    columns = ["err_3d_m", "err_radial_m", "err_along_m", "err_cross_m"]
+    fig = Figure(figsize=(11, 6.4), layout="constrained")
+    axes = fig.subplots(2, 2, sharex=True)
+    for ax, column in zip(axes.flat, columns):
+        values = np.abs(frame[column].to_numpy(dtype=float))
+        ax.scatter(frame["age_days"], np.maximum(values, 1e-3), s=2, alpha=0.3)
+        ax.set_yscale("log")
+        ax.set_ylabel(f"|{column}| (m)")
+        ax.grid(True, alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("element-set age (days)")
+    if title:
+        fig.suptitle(title)
+    return fig
+
+
+def error_budget(
+    frame: pd.DataFrame,
+    parts: dict[str, str],
+    *,
+    ideal: str,
+    total: str,
+    bound: str,
+    title: str = "",
+) -> Figure:
+    """Error budget of a positioning/sensing table (UTC ``DatetimeIndex``): left, the per-epoch
+    RMS over the rows of each source's part (columns `parts`, label -> column, each source
+    alone on the same draws), stacked, with the total's RMS as a line (the stack exceeds it
+    where parts cancel); right, the CDFs of the ideal error, the total error, each part and
+    the bound (CRLB/RCRB)."""
+    fig = Figure(figsize=(12, 4.2), layout="constrained")
+    left, right = fig.subplots(1, 2)
+    times = _naive_utc(frame.index)
+    squares = pd.DataFrame({k: frame[c].to_numpy(float) ** 2 for k, c in parts.items()})
+    squares["total"] = frame[total].to_numpy(float) ** 2
+    rms = np.sqrt(squares.groupby(times).mean())
+    left.stackplot(rms.index, *[rms[k].fillna(0).to_numpy() for k in parts], labels=list(parts))
+    left.plot(rms.index, rms["total"], color="k", lw=1.2, label="total")
+    left.set_ylabel("RMS error over the rows (m)")
+    left.legend(fontsize=8, loc="upper left")
+    left.grid(True, alpha=0.3)
+    _time_axis(left)
+    curves = {"ideal": ideal, "total": total}
+    curves.update({k: c for k, c in parts.items() if c not in (ideal, total)})
+    styles = {"ideal": {"color": "0.5", "lw": 2.0}, "total": {"color": "k", "lw": 2.0}}
+    colours = dict(zip(parts, ["C0", "C1", "C2", "C3", "C4", "C5", "C6"]))
+    for label, column in [("bound", bound), *curves.items()]:
+        x, p = ecdf(frame[column])
+        keep = x > 0
+        style = styles.get(label, {"color": colours.get(label), "lw": 1.2})
+        if label == "bound":
+            style = {"color": "k", "ls": "--", "lw": 1.2}
+        if keep.any():
+            right.step(x[keep], p[keep], where="post", label=f"{label} ({column})", **style)
+    right.set_xscale("log")
+    right.set_xlabel("error (m)")
+    right.set_ylabel("fraction of rows ≤ x")
+    right.set_ylim(0, 1.02)
+    right.grid(True, alpha=0.3)
+    right.legend(fontsize=7, loc="lower right")
+    if title:
+        fig.suptitle(title)
+    return fig

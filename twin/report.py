@@ -380,6 +380,7 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
                 lambda: plots.handover_timeline(handovers, groups),
             )
         )
+    specs.extend(error_budget_specs(tables))
     if not isl.empty:
         specs.append(
             FigureSpec(
@@ -420,6 +421,53 @@ def area_figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
                 f"{' x UT' if table == 'pnt' else ''} row of the run (the share of rows without a "
                 "finite value is the gap below 1).",
                 lambda f=frame, m=metrics, t=table: plots.area_cdfs(f, list(m), title=t.upper()),
+            )
+        )
+    return specs
+
+
+def error_budget_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
+    """The error-budget figures (docs/error-budget.md) of a run with ``[errors]`` on: PNT
+    (parts per source, ideal ``fix_error_m``, total, CRLB) and ISAC (ideal ``error_m``,
+    total with the believed satellites, RCRB). None when the tables carry no budget."""
+    specs = []
+    pnt = tables.get("pnt", pd.DataFrame())
+    if "fix_error_total_m" in pnt:
+        parts = {
+            k: f"err_{k}_m" for k in ("ephemeris", "clock", "flight", "troposphere", "ionosphere")
+        }
+        parts["noise"] = "fix_error_m"
+        specs.append(
+            FigureSpec(
+                "pnt_error_budget.png",
+                "PNT error budget: left, RMS over the UTs of each source's part per epoch (each "
+                "source alone on the same draws; noise = the ideal fix), stacked, and the total's "
+                "RMS; right, CDFs of the ideal and total fix errors, each part and the CRLB.",
+                lambda: plots.error_budget(
+                    pnt,
+                    parts,
+                    ideal="fix_error_m",
+                    total="fix_error_total_m",
+                    bound="crlb_m",
+                    title="PNT: where the positioning error comes from",
+                ),
+            )
+        )
+    isac = tables.get("isac", pd.DataFrame())
+    if "error_total_m" in isac:
+        specs.append(
+            FigureSpec(
+                "isac_error_budget.png",
+                "ISAC error budget: left, the ideal estimate's error (noise) stacked per epoch and "
+                "the total with the believed satellites; right, CDFs of both and of the RCRB.",
+                lambda: plots.error_budget(
+                    isac,
+                    {"noise": "error_m"},
+                    ideal="error_m",
+                    total="error_total_m",
+                    bound="rcrb_m",
+                    title="ISAC: sensing error with the believed ephemeris",
+                ),
             )
         )
     return specs

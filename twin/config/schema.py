@@ -61,6 +61,7 @@ __all__ = [
     "IsacConfig",
     "PntConfig",
     "ReplanConfig",
+    "ErrorsConfig",
     "Scenario",
 ]
 
@@ -1012,6 +1013,155 @@ class Output(_Section):
         return value
 
 
+class ErrorsConfig(_Section):
+    """``[errors]``: what the receivers believe versus the truth that makes the signals
+    (``docs/error-budget.md``). Every source is off by default (today's ideal twin).
+
+    - ``ephemeris``: ``"exact"`` (the belief is the truth), ``"tle_age"`` (the same satellites
+      from older element sets: ``tle_files``, matched by catalogue number, the newest record
+      at least ``min_age_days`` before the run start; satellites without one keep the truth),
+      ``"statistical"`` (per-satellite RTN offsets, eq. E1 of ``twin.signal.ephemeris``, of
+      standard deviation ``sigma_rtn_m`` (m), or the fitted Starlink growth times
+      ``age_days`` + the time since the start);
+    - satellite clocks (eq. K1 of ``twin.signal.clocks``): ``clock`` ``"none"``,
+      ``"constant"`` (offset ``clock_offset_sigma_ns`` + drift ``clock_drift_sigma`` s/s) or
+      ``"random_walk"`` (plus white-FM noise of Allan deviation ``clock_allan_1s`` at 1 s);
+      ``clock_residual``: the fraction of each offset the receivers do not know after the
+      common correction (1 = uncorrected);
+    - signal flight (``twin.signal.flight``): ``light_time``, ``sagnac`` in the truth;
+      ``flight_corrected``: the receivers model them (with their believed satellites);
+    - atmosphere (``twin.signal.atmosphere``): ``troposphere`` (Saastamoinen + DO-229),
+      ``ionosphere_tecu`` (vertical TEC, TECU; 0 = off) at the process's carrier;
+      ``atmosphere_residual``: the fraction the receivers' models leave (1 = uncorrected).
+    """
+
+    ephemeris: Literal["exact", "tle_age", "statistical"] = "exact"
+    tle_files: list[Path] = Field(default_factory=list)
+    min_age_days: float = 0.0
+    sigma_rtn_m: tuple[float, float, float] | None = None
+    age_days: float | None = None
+    clock: Literal["none", "constant", "random_walk"] = "none"
+    clock_offset_sigma_ns: float = 0.0
+    clock_drift_sigma: float = 0.0
+    clock_allan_1s: float = 0.0
+    clock_residual: float = 1.0
+    light_time: bool = False
+    sagnac: bool = False
+    flight_corrected: bool = False
+    troposphere: bool = False
+    ionosphere_tecu: float = 0.0
+    atmosphere_residual: float = 1.0
+
+    @field_validator("sigma_rtn_m", mode="before")
+    @classmethod
+    def _sigma_tuple(cls, value: Any) -> Any:
+        return _as_tuple(value)
+
+    @field_validator("tle_files", mode="before")
+    @classmethod
+    def _tle_paths(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, (list, tuple)):
+            return value
+        return [_resolve_path("tle_files", v, info) for v in value]
+
+    @field_validator("tle_files")
+    @classmethod
+    def _tle_exist(cls, value: list[Path]) -> list[Path]:
+        missing = [
+            ((i,), f"tle_files[{i}] not found: {p}") for i, p in enumerate(value) if not p.is_file()
+        ]
+        if missing:
+            raise Located(missing)
+        return value
+
+    @field_validator("sigma_rtn_m")
+    @classmethod
+    def _sigmas(cls, value: tuple | None) -> tuple | None:
+        if value is not None:
+            for v in value:
+                _check_range("sigma_rtn_m", v, 0.0, None, " m")
+        return value
+
+    @field_validator(
+        "min_age_days",
+        "age_days",
+        "clock_offset_sigma_ns",
+        "clock_drift_sigma",
+        "clock_allan_1s",
+        "ionosphere_tecu",
+    )
+    @classmethod
+    def _non_negative(cls, value: float | None, info: ValidationInfo) -> float | None:
+        return value if value is None else _check_range(info.field_name, value, 0.0, None)
+
+    @field_validator("clock_residual", "atmosphere_residual")
+    @classmethod
+    def _fraction(cls, value: float, info: ValidationInfo) -> float:
+        return _check_range(info.field_name, value, 0.0, 1.0)
+
+    @model_validator(mode="after")
+    def _belief_needs(self) -> ErrorsConfig:
+        problems = []
+        if self.ephemeris == "tle_age" and not self.tle_files:
+            problems.append(
+                (
+                    ("tle_files",),
+                    'ephemeris = "tle_age" needs tle_files = ["<older TLE file>", ...]',
+                )
+            )
+        if self.ephemeris != "tle_age" and self.tle_files:
+            problems.append(
+                (
+                    ("tle_files",),
+                    f'tle_files is only used with ephemeris = "tle_age" (got "{self.ephemeris}")',
+                )
+            )
+        if self.ephemeris == "statistical" and (self.sigma_rtn_m is None) == (
+            self.age_days is None
+        ):
+            problems.append(
+                (
+                    ("sigma_rtn_m",),
+                    'ephemeris = "statistical" needs exactly one of sigma_rtn_m = [R, T, N] (m) or age_days',
+                )
+            )
+        if self.ephemeris != "statistical" and (
+            self.sigma_rtn_m is not None or self.age_days is not None
+        ):
+            problems.append(
+                (
+                    ("ephemeris",),
+                    'sigma_rtn_m and age_days are only used with ephemeris = "statistical"',
+                )
+            )
+        if self.clock == "none" and (
+            self.clock_offset_sigma_ns or self.clock_drift_sigma or self.clock_allan_1s
+        ):
+            problems.append(
+                (
+                    ("clock",),
+                    'clock_* sigmas are set but clock = "none" (use "constant" or "random_walk")',
+                )
+            )
+        if self.clock == "constant" and self.clock_allan_1s:
+            problems.append((("clock_allan_1s",), 'clock_allan_1s needs clock = "random_walk"'))
+        if problems:
+            raise Located(problems)
+        return self
+
+    @property
+    def active(self) -> bool:
+        """True when some source of error is on (the processes then record the budget)."""
+        return bool(
+            self.ephemeris != "exact"
+            or self.clock != "none"
+            or self.light_time
+            or self.sagnac
+            or self.troposphere
+            or self.ionosphere_tecu > 0
+        )
+
+
 class Scenario(_Section):
     """One leo-twin run, validated. Build it with ``load_scenario`` or ``scenario_from_dict``.
 
@@ -1032,6 +1182,7 @@ class Scenario(_Section):
     output: Output
     faults: list[Fault] = Field(default_factory=list)  # [[faults]], twin.config.faults
     areas: list[Area] = Field(default_factory=list)  # populations: twin.config.areas
+    errors: ErrorsConfig = Field(default_factory=ErrorsConfig)
 
     _source_path: Path | None = PrivateAttr(default=None)
 

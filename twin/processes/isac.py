@@ -30,6 +30,7 @@ from a fresh prior, so a window run on its own writes the serial run's rows.
 
 from __future__ import annotations
 
+import copy
 import time as wallclock
 
 import numpy as np
@@ -49,6 +50,7 @@ from twin.isac.physics.model import (
     reflection_coefficients,
     transmit_samples,
 )
+from twin.processes.errors import ErrorBudget
 from twin.processes.replan import (
     decide,
     decode_array,
@@ -135,6 +137,8 @@ class IsacProcess:
         self.plans: dict[str, dict] = {}
         self.previous_estimate: dict[str, list] = {}
         self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
+        errors = getattr(sc, "errors", None)
+        self.budget = ErrorBudget(errors, 0.0) if errors is not None and errors.active else None
 
     # ------------------------------------------------------------ windows
     def window_boundary(self, index: int) -> None:
@@ -278,6 +282,8 @@ class IsacProcess:
             "rates_bps_hz": [],
             "drift_deg": np.nan,
         }
+        if self.budget is not None:
+            row.update(self.budget.empty_isac())
         events = []
         if not group.valid:
             row["status"] = "no_group"
@@ -413,7 +419,26 @@ class IsacProcess:
             if cfg.estimator in ("pso", "pso_refined")
             else {}
         )
+        belief_rng = copy.deepcopy(rng) if self.budget is not None else None
         est = estimate(cfg.estimator, problem, y, rng, **opts).position
+        if self.budget is not None:  # the same estimator, draws and echo; believed satellites
+
+            def solve(pos, vel):
+                frames_b = isac_array_frames(pos, vel)
+                believed = SensingProblem(
+                    sat_pos=pos,
+                    beta=beta,
+                    nx=cfg.nx,
+                    nz=cfg.nz,
+                    samples=x,
+                    noise_power=self.noise_w,
+                    prior_centre=prior,
+                    half_width_m=cfg.search_half_width_m,
+                    frames=frames_b,
+                )
+                return estimate(cfg.estimator, believed, y, belief_rng, **opts).position
+
+            row.update(self.budget.isac_columns(epoch, members, target, solve))
         context.stage("estimation", started)
         offset = problem.to_enu(est)
         # an estimate on the search cube's face is not trusted as the next prior (re-acquire)

@@ -40,6 +40,7 @@ from twin.pnt.cells import hex_cells, sample_in_hexagons
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gauss_newton_tdoa, gdop, tdoa_measurements, toa_variance
 from twin.pnt.scheduling import schedule
+from twin.processes.errors import ErrorBudget
 from twin.processes.replan import (
     decide,
     decode_array,
@@ -124,6 +125,11 @@ class PntProcess:
         self.plans: dict[str, dict] = {}
         self.valid_before: dict[str, bool] = {}
         self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
+        errors = getattr(sc, "errors", None)
+        self.budget = (
+            ErrorBudget(errors, self.freq_hz) if errors is not None and errors.active else None
+        )
+        self.draws = None  # the last _fixes' (noise, covariances, ok), for the budget
 
     # ------------------------------------------------------------ windows
     def window_boundary(self, index: int) -> None:
@@ -275,6 +281,9 @@ class PntProcess:
             }
             for c in range(C)
         ]
+        if self.budget is not None:
+            for row in rows:
+                row.update(self.budget.empty_pnt())
         events = []
         valid, n_sched, need = self._enough(n_visible, C)
         why = (
@@ -429,6 +438,12 @@ class PntProcess:
         ut_gdop = gdop(ut_pos, sat_pos[sat_idx], ref_pos)
         link = sinr[sat_idx, np.arange(C)[:, None]]  # (C, L)
         errors, errors_h = self._fixes(ut_pos, cell_pos, sat_pos[sat_idx], ref_pos, link, rng)
+        if self.budget is not None:
+            budget = self.budget.pnt_columns(
+                epoch, ut_pos, cell_pos, np.asarray(sats)[sat_idx], ref, self.draws
+            )
+            for row, extra in zip(rows, budget):
+                row.update(extra)
         context.stage("pnt_positioning", started)
         with np.errstate(divide="ignore"):
             link_db = 10.0 * np.log10(link)
@@ -476,6 +491,11 @@ class PntProcess:
         errors, errors_h = np.full(C, np.nan), np.full(C, np.nan)
         lat, lon, _ = ecef_to_geodetic(ut_pos)
         ups = enu_basis(lat, lon)[:, 2, :]
+        self.draws = (
+            ei - e0[:, None],
+            cfg.ref_toa_var_s2 * np.ones((C, L, L)) + var[:, :, None] * np.eye(L),
+            ok,
+        )
         for c in np.flatnonzero(ok):
             cov = cfg.ref_toa_var_s2 * np.ones((L, L)) + np.diag(var[c])
             fix = gauss_newton_tdoa(meas[c], sats[c], ref_pos, start_pos[c], cov=cov)
