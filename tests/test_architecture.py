@@ -27,6 +27,7 @@ LAYERS: dict[str, int] = {
     "twin.motion": 0,
     "twin.isac": 1,
     "twin.pnt": 1,
+    "twin.ntn": 1,
     "twin.config": 2,
     "twin.constellation": 3,
     "twin.epoch": 4,
@@ -44,7 +45,7 @@ LAYERS: dict[str, int] = {
 }
 
 #: Libraries that must not import each other although they share a layer.
-SIBLINGS = ("twin.isac", "twin.pnt")
+SIBLINGS = ("twin.isac", "twin.pnt", "twin.ntn")
 
 #: Marker an in-function import of a project module carries on its line, with the reason.
 DEFERRED = "# deferred:"
