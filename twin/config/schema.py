@@ -35,6 +35,7 @@ from pydantic import (
     model_validator,
 )
 
+from twin.config.channel import ChannelConfig
 from twin.config.track_csv import read_track_csv
 from twin.isac.estimation.locate import METHODS as LOCATE_METHODS
 from twin.isac.physics.channel import IsacParams
@@ -1038,6 +1039,7 @@ class Scenario(_Section):
     pnt: PntConfig = Field(default_factory=PntConfig)
     replan: ReplanConfig = Field(default_factory=ReplanConfig)
     output: Output
+    channel: ChannelConfig = Field(default_factory=ChannelConfig)
 
     _source_path: Path | None = PrivateAttr(default=None)
 

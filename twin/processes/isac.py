@@ -49,6 +49,7 @@ from twin.isac.physics.model import (
     reflection_coefficients,
     transmit_samples,
 )
+from twin.processes.channel import ISAC_ROLE, LinkChannel
 from twin.processes.replan import (
     decide,
     decode_array,
@@ -134,6 +135,7 @@ class IsacProcess:
         self.plans: dict[str, dict] = {}
         self.previous_estimate: dict[str, list] = {}
         self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
+        self.channel = LinkChannel(sc, self.params.freq_hz, ISAC_ROLE)  # [channel]
 
     # ------------------------------------------------------------ windows
     def window_boundary(self, index: int) -> None:
@@ -324,6 +326,8 @@ class IsacProcess:
         H = isac_channel.comm_channels(
             sat_pos, ues, frames=frames, params=self.params, rng=rng, center_ecef=target
         )
+        ntn = self.channel.losses(g, ues, sat_pos, members)  # (M, K) TR 38.811 terms or None
+        H = self.channel.scale_isac(H, ntn)
         beta = reflection_coefficients(cfg.beta_model, sat_pos, prior, rng=rng)
         context.stage("isac_channels", started)
         if replan:
@@ -442,6 +446,7 @@ class IsacProcess:
                 "n_ue_below_target": int(np.sum(rates < cfg.rate_target_bps_hz - 1e-9)),
                 "rates_bps_hz": [float(r) for r in rates],
                 "drift_deg": float(np.degrees(drift)),
+                **self.channel.columns(ntn),
             }
         )
         return row, events

@@ -40,6 +40,7 @@ from twin.pnt.cells import hex_cells, sample_in_hexagons
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gauss_newton_tdoa, gdop, tdoa_measurements, toa_variance
 from twin.pnt.scheduling import schedule
+from twin.processes.channel import PNT_ROLE, LinkChannel
 from twin.processes.replan import (
     decide,
     decode_array,
@@ -123,6 +124,7 @@ class PntProcess:
         self.plans: dict[str, dict] = {}
         self.valid_before: dict[str, bool] = {}
         self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
+        self.channel = LinkChannel(sc, self.freq_hz, PNT_ROLE)  # [channel]
 
     # ------------------------------------------------------------ windows
     def window_boundary(self, index: int) -> None:
@@ -330,6 +332,8 @@ class PntProcess:
             element_gain_dbi=cfg.element_gain_dbi,
             rng=rng,
         )
+        ntn = self.channel.losses(g, ut_pos, sat_pos, sats)  # (C, I) TR 38.811 terms or None
+        H = self.channel.scale_pnt(H, ntn)
         context.stage("pnt_channels", started)
         if replan:
             started = wallclock.perf_counter()
@@ -444,6 +448,7 @@ class PntProcess:
                     "fix_error_m": float(errors[c]),
                     "fix_error_h_m": float(errors_h[c]),
                     "drift_deg": float(np.degrees(drift)),
+                    **self.channel.columns(ntn, c, sat_idx[c]),
                 }
             )
         return rows, events
