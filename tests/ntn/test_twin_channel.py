@@ -77,3 +77,21 @@ def test_tr38811_windowed_equals_serial(tmp_path):
         b = windowed[name].drop(columns=["solve_time_s"], errors="ignore")
         pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
     assert "ntn_sf_db" in serial["pnt"].columns
+
+
+def test_channel_section_refused_with_line(tmp_path):
+    from twin.config.loader import load_scenario
+    from twin.errors import InputError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(
+        _text() + '\n[channel]\nmodel = "tr38811"\nscenario = "town"\nbel_probability = 1.5\n'
+    )
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    lines = path.read_text().splitlines()
+    text = str(err.value)
+    town = lines.index('scenario = "town"') + 1
+    prob = lines.index("bel_probability = 1.5") + 1
+    assert f"bad.toml:{town} channel.scenario" in text
+    assert f"bad.toml:{prob} channel.bel_probability" in text
