@@ -71,17 +71,18 @@ def _uniform_pairs(h: np.ndarray, counters: np.ndarray) -> tuple[np.ndarray, np.
     return hi, lo
 
 
-def link_fields(h: np.ndarray, points: np.ndarray, lengths_m) -> np.ndarray:
+def link_fields(h: np.ndarray, points: np.ndarray, lengths_m, first_field: int = 0) -> np.ndarray:
     """Values (F, L) of F independent unit Gaussian fields per link at ``points`` (L, 3) metres.
 
     h (L,) link hashes (:func:`link_hash`); lengths_m (F,) correlation distances; field f of a
-    link has correlation exp(-|Δp| / lengths_m[f]) between two points.
+    link (numbered first_field + f, which picks its waves) has correlation
+    exp(-|Δp| / lengths_m[f]) between two points.
     """
     h = np.asarray(h, dtype=np.uint64)
     p = np.asarray(points, dtype=float)
     out = np.empty((len(lengths_m), len(h)))
     for f, length in enumerate(lengths_m):
-        counters = np.arange(2 * N_WAVES, dtype=np.uint64) + np.uint64(1000 * (f + 1))
+        counters = np.arange(2 * N_WAVES, dtype=np.uint64) + np.uint64(1000 * (first_field + f + 1))
         u, v = _uniform_pairs(h, counters)  # (L, 2N) each
         cos_t = 2.0 * u[:, :N_WAVES] - 1.0
         phi = 2.0 * np.pi * v[:, :N_WAVES]

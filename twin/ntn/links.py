@@ -105,17 +105,23 @@ def _chunk(channel: NtnChannel, rx, sat, rx_keys, sat_keys) -> LinkLosses:
     el = np.degrees(np.arcsin(np.clip(np.einsum("lj,lj->l", d, up) / rng_m, -1.0, 1.0)))
     sc = channel.scenario
     points = clutter_points(rx, sat, up, CLUTTER_HEIGHT_M[sc])
-    lengths = (LOS_CORRELATION_M[sc],) + SF_CORRELATION_M[sc]
-    g = link_fields(link_hash(channel.seed, rx_keys, sat_keys), points, lengths)  # (3, L)
+    h = link_hash(channel.seed, rx_keys, sat_keys)
     p_los = los_probability(sc, el)
-    los = ndtr(g[0]) < p_los
+    los = ndtr(link_fields(h, points, [LOS_CORRELATION_M[sc]])[0]) < p_los
+    # the shadow-fading field of each link's state only (fields 1 = LOS, 2 = NLOS)
+    sf = np.empty(len(h))
+    for state, length, field in (
+        (los, SF_CORRELATION_M[sc][0], 1),
+        (~los, SF_CORRELATION_M[sc][1], 2),
+    ):
+        sf[state] = link_fields(h[state], points[state], [length], first_field=field)[0]
     s_los, s_nlos, cl = shadow_fading_clutter(sc, channel.band, el)
     return LinkLosses(
         elevation_deg=el,
         los_probability=p_los,
         los=los,
         fspl_db=free_space_path_loss_db(rng_m, channel.freq_hz),
-        sf_db=np.where(los, s_los * g[1], s_nlos * g[2]),
+        sf_db=np.where(los, s_los, s_nlos) * sf,
         cl_db=np.where(los, 0.0, cl),
         gas_db=gas_absorption_db(channel.freq_hz, el),
         scint_db=scintillation_db(channel.band, channel.freq_hz, el),
