@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "twin.isac": 1,
     "twin.pnt": 1,
     "twin.signal": 1,
+    "twin.ntn": 1,
     "twin.config": 2,
     "twin.constellation": 3,
     "twin.epoch": 4,
@@ -56,7 +57,7 @@ LAYERS: dict[str, int] = {
 LAZY_FACADE = {("twin", "twin.api")}
 
 #: Libraries that must not import each other although they share a layer.
-SIBLINGS = ("twin.isac", "twin.pnt")
+SIBLINGS = ("twin.isac", "twin.pnt", "twin.ntn", "twin.signal")
 
 #: Marker an in-function import of a project module carries on its line, with the reason.
 DEFERRED = "# deferred:"

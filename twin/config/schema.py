@@ -36,6 +36,7 @@ from pydantic import (
 )
 
 from twin.config.areas import Area, with_area_entities, without_area_entities
+from twin.config.channel import ChannelConfig
 from twin.config.faults import Fault
 from twin.config.located import Located
 from twin.config.track_csv import read_track_csv
@@ -1183,6 +1184,7 @@ class Scenario(_Section):
     faults: list[Fault] = Field(default_factory=list)  # [[faults]], twin.config.faults
     areas: list[Area] = Field(default_factory=list)  # populations: twin.config.areas
     errors: ErrorsConfig = Field(default_factory=ErrorsConfig)
+    channel: ChannelConfig = Field(default_factory=ChannelConfig)
 
     _source_path: Path | None = PrivateAttr(default=None)
 

@@ -50,6 +50,7 @@ from twin.isac.physics.model import (
     reflection_coefficients,
     transmit_samples,
 )
+from twin.processes.channel import ISAC_ROLE, LinkChannel
 from twin.processes.errors import ErrorBudget
 from twin.processes.replan import (
     decide,
@@ -139,6 +140,7 @@ class IsacProcess:
         self.window_epoch = -1  # the last window boundary epoch (re-plans there say "window")
         errors = getattr(sc, "errors", None)
         self.budget = ErrorBudget(errors, 0.0) if errors is not None and errors.active else None
+        self.channel = LinkChannel(sc, self.params.freq_hz, ISAC_ROLE)  # [channel]
 
     # ------------------------------------------------------------ windows
     def window_boundary(self, index: int) -> None:
@@ -335,6 +337,8 @@ class IsacProcess:
         H = isac_channel.comm_channels(
             sat_pos, ues, frames=frames, params=self.params, rng=rng, center_ecef=target
         )
+        ntn = self.channel.losses(g, ues, sat_pos, members)  # (M, K) TR 38.811 terms or None
+        H = self.channel.scale_isac(H, ntn)
         beta = reflection_coefficients(cfg.beta_model, sat_pos, prior, rng=rng)
         context.stage("isac_channels", started)
         if replan:
@@ -472,6 +476,7 @@ class IsacProcess:
                 "n_ue_below_target": int(np.sum(rates < cfg.rate_target_bps_hz - 1e-9)),
                 "rates_bps_hz": [float(r) for r in rates],
                 "drift_deg": float(np.degrees(drift)),
+                **self.channel.columns(ntn),
             }
         )
         return row, events

@@ -40,6 +40,7 @@ from twin.pnt.cells import hex_cells, sample_in_hexagons
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
 from twin.pnt.crlb import accuracy_per_ut, gauss_newton_tdoa, gdop, tdoa_measurements, toa_variance
 from twin.pnt.scheduling import schedule
+from twin.processes.channel import PNT_ROLE, LinkChannel
 from twin.processes.errors import ErrorBudget
 from twin.processes.replan import (
     decide,
@@ -130,6 +131,7 @@ class PntProcess:
             ErrorBudget(errors, self.freq_hz) if errors is not None and errors.active else None
         )
         self.draws = None  # the last _fixes' (noise, covariances, ok), for the budget
+        self.channel = LinkChannel(sc, self.freq_hz, PNT_ROLE)  # [channel]
 
     # ------------------------------------------------------------ windows
     def window_boundary(self, index: int) -> None:
@@ -345,6 +347,8 @@ class PntProcess:
             element_gain_dbi=cfg.element_gain_dbi,
             rng=rng,
         )
+        ntn = self.channel.losses(g, ut_pos, sat_pos, sats)  # (C, I) TR 38.811 terms or None
+        H = self.channel.scale_pnt(H, ntn)
         context.stage("pnt_channels", started)
         if replan:
             started = wallclock.perf_counter()
@@ -465,6 +469,7 @@ class PntProcess:
                     "fix_error_m": float(errors[c]),
                     "fix_error_h_m": float(errors_h[c]),
                     "drift_deg": float(np.degrees(drift)),
+                    **self.channel.columns(ntn, c, sat_idx[c]),
                 }
             )
         return rows, events
