@@ -39,6 +39,7 @@ LAYERS: dict[str, int] = {
     "twin.sweep": 6,
     "twin.plots": 7,
     "twin.report": 7,
+    "twin.webmap": 7,
     "twin.paper": 8,
     "twin.cli": 8,
 }

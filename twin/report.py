@@ -5,6 +5,7 @@ figures of :mod:`twin.plots` as PNG files, computes :func:`summary_table` (one
 row per ground entity) and writes, in ``RUN_DIR/report/`` by default::
 
     index.html     self-contained page (inline CSS, relative image links)
+    map.html       interactive map with a time slider (:mod:`twin.webmap`), embedded in index.html
     summary.csv    the summary table
     *.png          the figures
 
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin import plots
+from twin import plots, webmap
 from twin.results import load
 from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, read_json
 
@@ -539,14 +540,35 @@ def _summary_html(summary: pd.DataFrame, max_transposed: int = 12) -> str:
     )
 
 
+def _map_html(facts: dict | None) -> str:
+    if not facts:
+        return ""
+    every = f"every {facts['every']}th epoch" if facts["every"] > 1 else "every epoch"
+    members = (
+        "group members re-propagated from the run's scenario"
+        if facts["members_propagated"]
+        else "central satellites only (the constellation could not be rebuilt)"
+    )
+    return (
+        '<h2>Interactive map</h2><iframe src="map.html" title="interactive map" '
+        'style="width:100%;height:640px;border:1px solid #ddd"></iframe>'
+        f'<p><a href="map.html">map.html</a> (self-contained, works offline; OpenStreetMap tiles '
+        f"need a network): time slider over {facts['frames']} frames ({every} of "
+        f"{facts['epochs']}), {facts['entities']} entities, {facts['features']} features, "
+        f"{members}. Hover for values.</p>"
+    )
+
+
 def render_html(
     info: dict,
     scenario: dict,
     tables: dict[str, pd.DataFrame],
     summary: pd.DataFrame,
     figures: list[tuple[str, str]],
+    map_facts: dict | None = None,
 ) -> str:
-    """The page: run facts, the summary table, then each (png name, caption) figure."""
+    """The page: run facts, the summary table, the interactive map (when `map_facts`, from
+    :func:`twin.webmap.write_map`), then each (png name, caption) figure."""
     title = f"leo-twin run {info.get('name', '')}"
     rows = "".join(
         f"<tr><td class=key><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
@@ -573,6 +595,7 @@ def render_html(
 <h2>Summary per entity</h2>
 {_summary_html(summary)}
 <p>{note}</p>
+{_map_html(map_facts)}
 <h2>Figures</h2>
 {figs}
 </body></html>
@@ -601,6 +624,11 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
         fig = spec.build()
         fig.savefig(out / spec.name, dpi=100)
         written.append((spec.name, spec.caption))
+    map_facts = None
+    if not tables.get("groups", pd.DataFrame()).empty:
+        map_facts = webmap.write_map(tables, scenario, out / "map.html")
     page = out / "index.html"
-    page.write_text(render_html(info, scenario, tables, summary, written), encoding="utf-8")
+    page.write_text(
+        render_html(info, scenario, tables, summary, written, map_facts), encoding="utf-8"
+    )
     return page

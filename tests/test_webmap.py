@@ -1,0 +1,130 @@
+"""`twin.webmap`: the report's interactive map, checked without a browser (the browser test is
+tests/test_report_browser.py). A small real run (Walker shell, a moving ISAC target with the
+stand-in design, a terminal near the edge of coverage; 6 min at 30 s)."""
+
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scenario_text import scenario_toml
+
+from twin import webmap
+from twin.results import load
+from twin.rundir import read_json
+from twin.runner import run_scenario
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory) -> Path:
+    base = tmp_path_factory.mktemp("webmap")
+    scenario = base / "map.toml"
+    scenario.write_text(
+        scenario_toml(
+            run={"name": "map", "duration": "6m"},
+            targets=[
+                {
+                    "name": "t1",
+                    "lat_deg": 40.0,
+                    "lon_deg": 116.0,
+                    "velocity_enu_mps": [15.0, 0.0, 0.0],
+                }
+            ],
+            terminals=[{"name": "north", "lat_deg": 65.0, "lon_deg": 10.0}],
+            isac={"enabled": True, "design": "stand_in"},
+            pnt={"enabled": False},
+        )
+    )
+    return run_scenario(scenario, out=base / "run", quiet=True)
+
+
+@pytest.fixture(scope="module")
+def tables(run_dir):
+    return load(run_dir, ["groups", "visibility", "isac", "handovers"])
+
+
+@pytest.fixture(scope="module")
+def scenario(run_dir):
+    return read_json(run_dir / "scenario.resolved.json")
+
+
+def test_frame_times_subsample_evenly():
+    times = pd.date_range("2026-01-01", periods=721, freq="10s", tz="UTC")
+    frames = webmap.frame_times(times.repeat(3), max_frames=240)
+    assert len(frames) == 181 and (np.diff(frames.as_unit("s").asi8) == 40).all()
+    assert len(webmap.frame_times(times[:240], max_frames=240)) == 240
+
+
+def test_member_points_reproduce_the_runs_central_points(tables, scenario):
+    """Re-propagating from the resolved scenario gives the recorder's central sub-satellite
+    points (groups.central_lat_deg / central_lon_deg), computed during the run."""
+    groups = tables["groups"]
+    groups = groups[groups["central"] != ""]
+    times = pd.DatetimeIndex(groups.index.unique())
+    points = webmap.member_points(scenario, sorted(set(groups["central"])), times)
+    mine = points.loc[list(zip(groups.index, groups["central"]))]
+    assert np.abs(mine["lat_deg"].to_numpy() - groups["central_lat_deg"].to_numpy()).max() < 1e-6
+    dlon = (mine["lon_deg"].to_numpy() - groups["central_lon_deg"].to_numpy() + 180) % 360 - 180
+    assert np.abs(dlon).max() < 1e-6
+    # a constellation that cannot be rebuilt: no points, no error
+    broken = json.loads(json.dumps(scenario))
+    broken["constellation"] = {"kind": "tle", "tle_file": "/nonexistent.tle"}
+    assert webmap.member_points(broken, ["x"], times).empty
+
+
+def test_features_per_frame(tables, scenario):
+    frames = webmap.frame_times(tables["groups"].index, max_frames=8)  # every 2nd of 13 epochs
+    assert len(frames) == 7
+    names = sorted({m for ms in tables["groups"]["members"] for m in ms.split(";") if m})
+    points = webmap.member_points(scenario, names, frames)
+    colours = {"t1": "#1f77b4", "north": "#ff7f0e"}
+    features = webmap.map_features(tables, frames, points, colours)
+    times = {f["properties"]["times"][0] for f in features}
+    assert times == {int(t.value // 10**6) for t in frames}
+    for f in features:  # the slider plugin slices multi-geometries by their times
+        n = len(f["geometry"]["coordinates"]) if f["geometry"]["type"] != "Point" else 1
+        assert len(f["properties"]["times"]) == n
+    tips = [f["properties"]["tooltip"] for f in features]
+    entity_tips = [t for t in tips if t.startswith("<b>t1</b>") or t.startswith("<b>north</b>")]
+    assert len(entity_tips) == 2 * len(frames)
+    assert sum("estimate of t1" in t for t in tips) == len(frames)
+    groups = tables["groups"][tables["groups"].index.isin(frames)]
+    for time, row in groups.iterrows():  # every member drawn once per frame, central named
+        at = int(time.value // 10**6)
+        sats = [
+            f
+            for f in features
+            if f["properties"]["times"] == [at]
+            and "sub-satellite point" in f["properties"]["tooltip"]
+        ]
+        drawn = {re.match(r"<b>(.*?)</b>", f["properties"]["tooltip"]).group(1) for f in sats}
+        assert set(row["members"].split(";")) <= drawn
+        assert len(drawn) == len(sats)
+    # handovers: one ring per (frame at or after the event, entity, kind)
+    handovers = tables["handovers"]
+    ns = frames.as_unit("ns").asi8
+    at = frames[
+        np.minimum(np.searchsorted(ns, handovers.index.as_unit("ns").asi8), len(frames) - 1)
+    ]
+    expected = handovers.groupby([at, handovers["entity"], handovers["kind"]]).size()
+    rings = [t for t in tips if re.search(r"handover\(s\)</b>", t)]
+    assert len(rings) == len(expected) > 0
+    assert sum(int(re.search(r": (\d+) ", t).group(1)) for t in rings) == len(handovers)
+
+
+def test_coastlines_cut_at_the_antimeridian():
+    lines = webmap.coastlines([[[170.0, 60.0], [179.0, 61.0], [-179.0, 62.0], [-170.0, 63.0]]])
+    assert lines == [[[60.0, 170.0], [61.0, 179.0]], [[62.0, -179.0], [63.0, -170.0]]]
+
+
+def test_page_is_self_contained(tables, scenario, tmp_path):
+    facts = webmap.write_map(tables, scenario, tmp_path / "map.html")
+    page = (tmp_path / "map.html").read_text(encoding="utf-8")
+    assert facts["bytes"] == len(page.encode()) and facts["frames"] == 13
+    assert facts["members_propagated"]
+    assert not re.search(r"<script[^>]+src=", page)
+    assert not re.search(r"<link[^>]+stylesheet", page)
+    assert "cdn." not in page and "netdna" not in page and "url(images/" not in page
+    assert "L.timeDimension" in page and "moment.utc" in page and "console.log" not in page
