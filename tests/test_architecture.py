@@ -40,6 +40,7 @@ LAYERS: dict[str, int] = {
     "twin.plots": 7,
     "twin.report": 7,
     "twin.webmap": 7,
+    "twin.rebuild": 7,
     "twin.paper": 8,
     "twin.cli": 8,
 }

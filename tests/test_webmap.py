@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from scenario_text import scenario_toml
 
-from twin import webmap
+from twin import plots, rebuild, webmap
 from twin.results import load
 from twin.rundir import read_json
 from twin.runner import run_scenario
@@ -63,7 +63,7 @@ def test_member_points_reproduce_the_runs_central_points(tables, scenario):
     groups = tables["groups"]
     groups = groups[groups["central"] != ""]
     times = pd.DatetimeIndex(groups.index.unique())
-    points = webmap.member_points(scenario, sorted(set(groups["central"])), times)
+    points = rebuild.member_points(scenario, sorted(set(groups["central"])), times)
     mine = points.loc[list(zip(groups.index, groups["central"]))]
     assert np.abs(mine["lat_deg"].to_numpy() - groups["central_lat_deg"].to_numpy()).max() < 1e-6
     dlon = (mine["lon_deg"].to_numpy() - groups["central_lon_deg"].to_numpy() + 180) % 360 - 180
@@ -71,14 +71,14 @@ def test_member_points_reproduce_the_runs_central_points(tables, scenario):
     # a constellation that cannot be rebuilt: no points, no error
     broken = json.loads(json.dumps(scenario))
     broken["constellation"] = {"kind": "tle", "tle_file": "/nonexistent.tle"}
-    assert webmap.member_points(broken, ["x"], times).empty
+    assert rebuild.member_points(broken, ["x"], times).empty
 
 
 def test_features_per_frame(tables, scenario):
     frames = webmap.frame_times(tables["groups"].index, max_frames=8)  # every 2nd of 13 epochs
     assert len(frames) == 7
     names = sorted({m for ms in tables["groups"]["members"] for m in ms.split(";") if m})
-    points = webmap.member_points(scenario, names, frames)
+    points = rebuild.member_points(scenario, names, frames)
     colours = {"t1": "#1f77b4", "north": "#ff7f0e"}
     features = webmap.map_features(tables, frames, points, colours)
     times = {f["properties"]["times"][0] for f in features}
@@ -128,3 +128,25 @@ def test_page_is_self_contained(tables, scenario, tmp_path):
     assert not re.search(r"<link[^>]+stylesheet", page)
     assert "cdn." not in page and "netdna" not in page and "url(images/" not in page
     assert "L.timeDimension" in page and "moment.utc" in page and "console.log" not in page
+
+
+def test_isl_snapshot_reproduces_the_runs_isl_table(run_dir, scenario):
+    """The links re-built from the resolved scenario are those the run counted (the isl
+    table's counts and lengths at the first epoch) on a Walker shell."""
+    isl = load(run_dir, ["isl"])["isl"]
+    snap = rebuild.isl_snapshot(scenario, isl.index[0])
+    first = isl.iloc[0]
+    assert len(snap) == first["n_links"] > 0
+    assert (snap["kind"] == "intra").sum() == first["n_intra"]
+    assert snap["length_km"].mean() == pytest.approx(first["mean_length_km"], rel=1e-12)
+    assert snap["length_km"].max() == pytest.approx(first["max_length_km"], rel=1e-12)
+    # inter-plane links shorten away from the equator (the planes converge)
+    inter = snap[snap["kind"] == "inter"]
+    low = inter[inter["mid_lat_deg"].abs() < 10]["length_km"].mean()
+    high = inter[inter["mid_lat_deg"].abs() > 40]["length_km"].mean()
+    assert high < 0.8 * low
+    fig = plots.isl_topology(isl, snap)  # rendered by tests/test_report.py
+    drawn = [c for ax in fig.axes for c in ax.collections if type(c).__name__ == "LineCollection"]
+    crossing = ((snap["lon_b_deg"] - snap["lon_a_deg"]).abs() > 180).sum()
+    assert 0 < crossing < 0.1 * len(snap)
+    assert sum(len(c.get_segments()) for c in drawn) == len(snap) - crossing

@@ -6,7 +6,7 @@ k = ceil(n_epochs / MAX_FRAMES), so a 2-hour run at 10 s shows every 4th epoch).
 
 - the sub-satellite points (geodetic, WGS84) of every entity's serving-group members, one point
   per satellite shared by the entities it serves, the central satellites larger; the members are
-  re-propagated from the run's resolved scenario (:func:`member_points`), and when that is not
+  re-propagated from the run's resolved scenario (:func:`twin.rebuild.member_points`), and when that is not
   possible (a TLE file that moved) only the central satellites of the ``groups`` table are drawn;
 - the group's links: a line from the entity to each member (thick: the central satellite);
 - each entity's true position (``visibility``) and each ISAC target's estimate (``isac``);
@@ -38,12 +38,8 @@ from folium.plugins import TimestampedGeoJson
 from folium.template import Template
 from matplotlib.colors import to_hex
 
-from twin.config.loader import scenario_from_dict
-from twin.constellation.build import build_constellation
-from twin.constellation.orbits import propagate_itrs
-from twin.errors import InputError
-from twin.geometry import ecef_to_geodetic
 from twin.plots import kind_styles
+from twin.rebuild import member_points
 
 #: At most this many time-slider frames (epochs are subsampled evenly above it).
 MAX_FRAMES = 240
@@ -138,41 +134,6 @@ def frame_times(times: pd.DatetimeIndex, max_frames: int = MAX_FRAMES) -> pd.Dat
     return times[::step]
 
 
-def member_points(scenario: dict, names: list[str], times: pd.DatetimeIndex) -> pd.DataFrame:
-    """Geodetic sub-satellite points of the satellites `names` at `times`, from the resolved
-    scenario (``scenario.resolved.json``) re-built as at run time (Walker shells, or the TLE
-    file; the same SGP4 + ITRS path as the run, ``twin.constellation.orbits``).
-
-    Returns a DataFrame indexed by (time, sat) with ``lat_deg``, ``lon_deg`` (°) and
-    ``alt_km``; empty when the constellation cannot be rebuilt (e.g. the TLE file moved).
-    """
-    empty = pd.DataFrame(columns=["lat_deg", "lon_deg", "alt_km"])
-    if not names or not scenario:
-        return empty
-    try:
-        parsed = scenario_from_dict(scenario, source="scenario.resolved.json")
-        constellation = build_constellation(parsed.constellation, parsed.run.start)
-    except (InputError, OSError, ValueError):
-        return empty
-    index = {name: i for i, name in enumerate(constellation.names)}
-    known = [n for n in names if n in index]
-    if not known:
-        return empty
-    subset = constellation.subset([index[n] for n in known])
-    t64 = times.tz_convert("UTC").tz_localize(None).to_numpy(dtype="datetime64[ns]")
-    pos, _, _ = propagate_itrs(subset, t64)
-    lat, lon, alt = ecef_to_geodetic(pos)
-    frame = pd.DataFrame(
-        {
-            "lat_deg": np.degrees(lat).ravel(),
-            "lon_deg": np.degrees(lon).ravel(),
-            "alt_km": alt.ravel() / 1e3,
-        },
-        index=pd.MultiIndex.from_product([times, known], names=["time", "sat"]),
-    )
-    return frame
-
-
 def _fmt(value, unit: str = "", digits: int = 3) -> str:
     try:
         value = float(value)
@@ -231,7 +192,7 @@ def map_features(
 
     tables: the run's tables (``groups`` needed; ``visibility``, ``isac``, ``pnt``,
     ``handovers`` used when present); frames: the slider's times; points: member
-    sub-satellite points (:func:`member_points`, may be empty); colours: entity -> hex.
+    sub-satellite points (:func:`twin.rebuild.member_points`, may be empty); colours: entity -> hex.
     """
     groups = tables["groups"]
     groups = groups[groups["entity"].isin(list(colours)) & groups.index.isin(frames)]
