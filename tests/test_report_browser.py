@@ -42,7 +42,9 @@ except ImportError:  # the test extras bring it; skipped (or failed in CI) witho
 pytestmark = pytest.mark.slow
 
 
-def _driver():
+@pytest.fixture(scope="module")
+def driver():
+    """Headless Chromium (checked before the run is made, so a skip costs nothing)."""
     missing = [
         name
         for name, found in (
@@ -68,7 +70,9 @@ def _driver():
     ):
         options.add_argument(argument)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    browser = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield browser
+    browser.quit()
 
 
 def _drawn(driver) -> list[str]:
@@ -105,50 +109,44 @@ def report(tmp_path_factory) -> Path:
     return write_report(run)
 
 
-def test_map_in_chromium(report):
-    driver = _driver()
-    try:
-        driver.get(report.as_uri())  # the report embeds the map
-        driver.find_element(By.CSS_SELECTOR, "iframe[src='map.html']")
-        started = time.perf_counter()
-        driver.get((report.parent / "map.html").as_uri())
-        driver.find_element(By.CSS_SELECTOR, ".leaflet-container")
-        load_s = time.perf_counter() - started
-        time.sleep(0.5)  # the time layer draws its first frame after the page's load event
-        slider = driver.find_element(By.CSS_SELECTOR, ".timecontrol-dateslider .slider")
-        knob = driver.find_element(By.CSS_SELECTOR, ".timecontrol-dateslider .knob")
-        date = driver.find_element(By.CSS_SELECTOR, ".timecontrol-date")
-        assert date.text.startswith("2026-05-28 12:00:00"), date.text
-        before = _drawn(driver)
-        # first frame: 2 entity markers, 1 estimate, group links, satellites, the two tracks
-        assert len(before) >= 8, before
-        # hovering a drawn feature shows its tooltip
-        marker = driver.execute_script(
-            "return Array.from(document.querySelectorAll('.leaflet-overlay-pane path')).find(p => {"
-            " const r = p.getBoundingClientRect(); return r.width > 4 && r.width < 30 &&"
-            " document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === p; });"
-        )
-        assert marker is not None, "no marker inside the view"
-        ActionChains(driver).move_to_element(marker).perform()
-        time.sleep(0.3)
-        tips = driver.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip")
-        assert tips and tips[0].get_attribute("textContent").strip(), "no tooltip on hover"
-        ActionChains(driver).drag_and_drop_by_offset(
-            knob, int(slider.size["width"] * 0.6), 0
-        ).perform()
-        time.sleep(0.5)
-        assert date.text != "2026-05-28 12:00:00 UTC" and date.text.startswith("2026-05-28 12:0")
-        after = _drawn(driver)
-        assert len(after) >= 8
-        assert set(after) != set(before)  # the satellites and links moved
-        driver.save_screenshot(str(report.parent / "map-screenshot.png"))
-        resources = driver.execute_script(
-            "return performance.getEntriesByType('resource').map(e => e.name);"
-        )
-        assert all(r.startswith((TILES, "data:")) for r in resources), resources
-        logs = driver.get_log("browser")
-    finally:
-        driver.quit()
+def test_map_in_chromium(driver, report):
+    driver.get(report.as_uri())  # the report embeds the map
+    driver.find_element(By.CSS_SELECTOR, "iframe[src='map.html']")
+    started = time.perf_counter()
+    driver.get((report.parent / "map.html").as_uri())
+    driver.find_element(By.CSS_SELECTOR, ".leaflet-container")
+    load_s = time.perf_counter() - started
+    time.sleep(0.5)  # the time layer draws its first frame after the page's load event
+    slider = driver.find_element(By.CSS_SELECTOR, ".timecontrol-dateslider .slider")
+    knob = driver.find_element(By.CSS_SELECTOR, ".timecontrol-dateslider .knob")
+    date = driver.find_element(By.CSS_SELECTOR, ".timecontrol-date")
+    assert date.text.startswith("2026-05-28 12:00:00"), date.text
+    before = _drawn(driver)
+    # first frame: 2 entity markers, 1 estimate, group links, satellites, the two tracks
+    assert len(before) >= 8, before
+    # hovering a drawn feature shows its tooltip
+    marker = driver.execute_script(
+        "return Array.from(document.querySelectorAll('.leaflet-overlay-pane path')).find(p => {"
+        " const r = p.getBoundingClientRect(); return r.width > 4 && r.width < 30 &&"
+        " document.elementFromPoint(r.x + r.width / 2, r.y + r.height / 2) === p; });"
+    )
+    assert marker is not None, "no marker inside the view"
+    ActionChains(driver).move_to_element(marker).perform()
+    time.sleep(0.3)
+    tips = driver.find_elements(By.CSS_SELECTOR, ".leaflet-tooltip")
+    assert tips and tips[0].get_attribute("textContent").strip(), "no tooltip on hover"
+    ActionChains(driver).drag_and_drop_by_offset(knob, int(slider.size["width"] * 0.6), 0).perform()
+    time.sleep(0.5)
+    assert date.text != "2026-05-28 12:00:00 UTC" and date.text.startswith("2026-05-28 12:0")
+    after = _drawn(driver)
+    assert len(after) >= 8
+    assert set(after) != set(before)  # the satellites and links moved
+    driver.save_screenshot(str(report.parent / "map-screenshot.png"))
+    resources = driver.execute_script(
+        "return performance.getEntriesByType('resource').map(e => e.name);"
+    )
+    assert all(r.startswith((TILES, "data:")) for r in resources), resources
+    logs = driver.get_log("browser")
     errors = [
         entry
         for entry in logs
