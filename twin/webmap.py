@@ -209,6 +209,10 @@ def map_features(
         if not isac.empty and "target" in isac
         else pd.DataFrame()
     )
+    # one row per (time, entity) for the look-ups (a run has no duplicates; be safe)
+    where = where[~where.index.duplicated()]
+    isac_by = isac_by[~isac_by.index.duplicated()]
+    pnt_centre = pnt_centre[~pnt_centre.index.duplicated()]
     features: list[dict] = []
     for time, rows in groups.groupby(level=0, sort=True):
         t_ms = _ms(time)
