@@ -41,6 +41,8 @@ LAYERS: dict[str, int] = {
     "twin.report": 7,
     "twin.webmap": 7,
     "twin.rebuild": 7,
+    "twin.export_czml": 7,
+    "twin.export_cli": 8,
     "twin.paper": 8,
     "twin.cli": 8,
 }

@@ -150,3 +150,47 @@ def test_isl_snapshot_reproduces_the_runs_isl_table(run_dir, scenario):
     crossing = ((snap["lon_b_deg"] - snap["lon_a_deg"]).abs() > 180).sum()
     assert 0 < crossing < 0.1 * len(snap)
     assert sum(len(c.get_segments()) for c in drawn) == len(snap) - crossing
+
+
+def test_export_czml(run_dir, tables, tmp_path):
+    """`twin export czml`: packets reference only packets that exist, satellites sit where the
+    run's recorder put the central satellites, serving links are shown exactly while that
+    satellite was the central."""
+    from typer.testing import CliRunner
+
+    from twin.cli import app
+
+    out = tmp_path / "run.czml"
+    result = CliRunner().invoke(app, ["export", "czml", str(run_dir), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    packets = json.loads(out.read_text())
+    assert packets[0]["id"] == "document" and packets[0]["version"] == "1.0"
+    ids = {p["id"] for p in packets}
+    sats = {p["id"][4:]: p for p in packets if p["id"].startswith("sat/")}
+    groups = tables["groups"]
+    assert set(sats) == {m for ms in groups["members"] for m in ms.split(";") if m}
+    start = groups.index.min()
+    for time, row in groups[groups["central"] != ""].iloc[::5].iterrows():
+        samples = np.reshape(sats[row["central"]]["position"]["cartographicDegrees"], (-1, 4))
+        at = samples[samples[:, 0] == (time - start).total_seconds()][0]
+        assert at[2] == pytest.approx(row["central_lat_deg"], abs=1e-5)
+        assert (at[1] - row["central_lon_deg"] + 180) % 360 - 180 == pytest.approx(0, abs=1e-5)
+    links = [p for p in packets if p["id"].startswith(("serving/", "isl/"))]
+    assert any(p["id"].startswith("isl/") for p in links)
+    for p in links:
+        refs = p["polyline"]["positions"]["references"]
+        assert {r.split("#")[0] for r in refs} <= ids
+    for entity in ("t1", "north"):
+        mine = groups[groups["entity"] == entity]
+        served = mine[mine["valid"] & (mine["central"] != "")]
+        shown = 0
+        for p in links:
+            if p["id"].startswith(f"serving/{entity}/"):
+                begin, end = (pd.Timestamp(x) for x in p["availability"][0].split("/"))
+                central = p["polyline"]["positions"]["references"][1][4:].split("#")[0]
+                inside = served[(served.index >= begin) & (served.index < end)]
+                assert (inside["central"] == central).all() and len(inside) > 0
+                shown += len(inside)
+        assert shown == len(served)
+    refused = CliRunner().invoke(app, ["export", "czml", str(tmp_path)])
+    assert refused.exit_code == 2

@@ -15,6 +15,7 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from twin import export_cli
 from twin.config.loader import load_scenario
 from twin.constellation.ephemeris import export_ephemeris
 from twin.constellation.tle import fetch_tle
@@ -32,6 +33,7 @@ tle_app = typer.Typer(no_args_is_help=True, help="Two-line element sets: fetch a
 paper_app = typer.Typer(no_args_is_help=True, help="Reproduce the seed papers' figures and tables.")
 app.add_typer(tle_app, name="tle")
 app.add_typer(paper_app, name="paper")
+app.add_typer(export_cli.app, name="export")
 
 
 paper_app.add_typer(paper_isac_cli.app, name="isac")
