@@ -46,6 +46,10 @@ LAYERS: dict[str, int] = {
     "twin.plots": 7,
     "twin.report": 7,
     "twin.api": 7,
+    "twin.webmap": 7,
+    "twin.rebuild": 7,
+    "twin.export_czml": 7,
+    "twin.export_cli": 8,
     "twin.paper": 8,
     "twin.cli": 8,
 }

@@ -38,6 +38,7 @@ BASE_FIGURES = {
     "geometry_cdf.png",
     "ground_track.png",
     "handover_timeline.png",
+    "serving_timeline.png",
     "isl_topology.png",
 }
 
@@ -80,6 +81,8 @@ def _check_page(page: Path, expected: set[str]) -> None:
         expected
     )  # every figure referenced, once, by a relative link
     assert (out / "summary.csv").stat().st_size > 0
+    assert '<iframe src="map.html"' in page.read_text(encoding="utf-8")
+    assert (out / "map.html").stat().st_size > 100_000
 
 
 def test_report_without_isac_and_pnt(run_dir, report_page):
@@ -250,7 +253,12 @@ def test_missing_optional_columns_are_skipped(run_dir, tmp_path):
     assert summary.loc["north", "valid_group_fraction"] == pytest.approx(north["valid"].mean())
     _replace_table(run, "visibility", _raw(run, "visibility").drop(columns=["n_visible"]))
     page = write_report(run, tmp_path / "second")
-    assert set(_figures_in(page)) == {"ground_track.png", "handover_timeline.png"}
+    assert set(_figures_in(page)) == {
+        "ground_track.png",
+        "serving_timeline.png",
+        "handover_timeline.png",
+    }
+    assert (page.parent / "map.html").stat().st_size > 100_000  # the map needs groups only
 
 
 def test_non_run_directory_is_refused(tmp_path):

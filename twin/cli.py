@@ -18,7 +18,7 @@ import typer
 from typer import rich_utils
 from typer.exceptions import TyperException
 
-from twin import __version__
+from twin import __version__, export_cli
 from twin.config import packaged
 from twin.config.loader import load_scenario
 from twin.constellation.ephemeris import export_ephemeris
@@ -49,6 +49,7 @@ tle_app = typer.Typer(no_args_is_help=True, help="Element sets (TLE, OMM): fetch
 paper_app = typer.Typer(no_args_is_help=True, help="Reproduce the seed papers' figures and tables.")
 app.add_typer(tle_app, name="tle")
 app.add_typer(paper_app, name="paper")
+app.add_typer(export_cli.app, name="export")
 
 
 paper_app.add_typer(paper_isac_cli.app, name="isac")

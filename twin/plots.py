@@ -14,25 +14,38 @@ label with its unit. Times are plotted as UTC.
 
 from __future__ import annotations
 
+import functools
+import json
+import math
+import os
 import re
 from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 import matplotlib.dates as mdates
 import numpy as np
 import pandas as pd
+from matplotlib.collections import LineCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-#: Colour and marker per handover kind; kinds not listed get the next free colour.
+#: Colour and marker per handover kind (the foundation's and the ISAC/PNT processes', see
+#: docs/twin.md), the same in every figure and on the map; other kinds get the next free one.
 KIND_STYLE: dict[str, dict] = {
     "central": {"color": "tab:blue", "marker": "v"},
     "group": {"color": "tab:green", "marker": "|"},
     "interruption": {"color": "tab:red", "marker": "x"},
     "restored": {"color": "tab:olive", "marker": "^"},
+    "isac_beams": {"color": "tab:purple", "marker": "D"},
+    "pnt_reference": {"color": "tab:pink", "marker": "*"},
+    "pnt_positioning": {"color": "tab:brown", "marker": "P"},
+    "pnt_beams": {"color": "tab:orange", "marker": "s"},
+    "pnt_interruption": {"color": "darkred", "marker": "X"},
+    "pnt_restored": {"color": "tab:cyan", "marker": "^"},
 }
-_SPARE_COLOURS = ["tab:purple", "tab:orange", "tab:brown", "tab:pink", "tab:cyan", "tab:gray"]
-_SPARE_MARKERS = ["D", "s", "P", "*", "h", "o"]
+_SPARE_COLOURS = ["tab:gray", "black", "gold", "teal", "navy", "magenta"]
+_SPARE_MARKERS = ["h", "o", "p", "d", "8", "<"]
 
 #: Unit suffixes of column names -> unit text for axis labels (longest first).
 _UNITS = [
@@ -106,10 +119,12 @@ def axis_label(column: str) -> str:
 
 
 def kind_styles(kinds: Iterable[str]) -> dict[str, dict]:
-    """Colour and marker for each handover kind (known kinds fixed, others from a spare cycle)."""
+    """Colour and marker for each handover kind, in :data:`KIND_STYLE`'s order (known kinds
+    fixed, others after them from a spare cycle)."""
     styles = {}
     spare = 0
-    for kind in sorted(set(kinds), key=lambda k: (k not in KIND_STYLE, k)):
+    order = {k: i for i, k in enumerate(KIND_STYLE)}
+    for kind in sorted(set(kinds), key=lambda k: (order.get(k, len(order)), k)):
         if kind in KIND_STYLE:
             styles[kind] = KIND_STYLE[kind]
         else:
@@ -227,6 +242,12 @@ def _handover_legend(
     return handles
 
 
+def legend_columns(fig: Figure, n: int, column_in: float = 2.7) -> int:
+    """Columns of a figure-wide legend of `n` entries so that it fits the figure's width
+    (about `column_in` inches per entry, handover-kind labels included)."""
+    return max(1, min(n, int(fig.get_figwidth() // column_in)))
+
+
 def _headroom(ax, fraction: float) -> None:
     """Raise the top of the y axis so the data stay below 1 - `fraction` of the height
     (room for the handover rug); the ticks stay those of the data range. Call once per
@@ -290,6 +311,7 @@ def timeseries_grid(
     panels: Sequence[Sequence[str]] | None = None,
     span_label: str = "no valid group",
     sharey: bool = False,
+    replans: pd.DataFrame | None = None,
 ) -> Figure:
     """Metrics vs time: one row per entity, one column per panel, handovers marked.
 
@@ -304,7 +326,10 @@ def timeseries_grid(
     handovers: the ``handovers`` table (``entity``, ``kind``) marked per entity;
     groups: a table with ``entity`` and ``valid`` (the ``groups`` table, or a process
     table's status flags) whose invalid epochs are shaded and named `span_label` in
-    the legend. At most `max_entities` rows. Non-finite values are not drawn.
+    the legend. replans: rows (UTC index, ``entity``) of the epochs where a process
+    re-planned (its ``replanned`` column): black ticks along the bottom of each panel, so a
+    saw-tooth (a held plan degrading, then a re-plan) is read against its re-plans. At most
+    `max_entities` rows. Non-finite values are not drawn.
     """
     entities = list(entities if entities is not None else pd.unique(frame["entity"]))[:max_entities]
     panels = [list(p) for p in (panels if panels is not None else panels_by_unit(metrics))]
@@ -375,6 +400,18 @@ def timeseries_grid(
         for col, panel in enumerate(panels):
             ax = axes[row, col]
             _mark_handovers(ax, events, styles, spans.get(entity))
+            if replans is not None and not replans.empty:
+                at = _naive_utc(replans.index[replans["entity"] == entity])
+                ax.plot(
+                    at,
+                    np.full(len(at), 0.0),
+                    linestyle="none",
+                    marker=2,  # tick up from the bottom
+                    markersize=7,
+                    color="black",
+                    transform=ax.get_xaxis_transform(),
+                    clip_on=False,
+                )
             ax.grid(True, alpha=0.3)
             unit = unit_of(panel[0])
             ax.set_ylabel(axis_label(panel[0]) if len(panel) == 1 else f"({unit})")
@@ -400,6 +437,10 @@ def timeseries_grid(
             title + (" (line: median over the entity's rows; band: min-max)" if banded else "")
         )
     handles = _handover_legend(styles, with_span=bool(spans), span_label=span_label)
+    if replans is not None and not replans.empty:
+        handles.append(
+            Line2D([], [], linestyle="none", marker=2, markersize=7, color="black", label="re-plan")
+        )
     if scheme:
         handles = [
             Line2D([], [], color="black", ls=_SCHEME_STYLES[i % len(_SCHEME_STYLES)], label=str(s))
@@ -409,7 +450,7 @@ def timeseries_grid(
         fig.legend(
             handles=handles,
             loc="outside lower center",
-            ncol=min(len(handles), 6),
+            ncol=legend_columns(fig, len(handles)),
             fontsize=9,
             frameon=False,
         )
@@ -508,6 +549,23 @@ def cdf_panels(
     return fig
 
 
+#: Natural Earth 1:110m land outlines shipped with the package (twin/assets/webmap/README.md).
+LAND_FILE = Path(__file__).parent / "assets" / "webmap" / "land-110m.json"
+
+
+@functools.cache
+def coastlines() -> tuple[np.ndarray, np.ndarray]:
+    """Natural Earth 1:110m coastlines (:data:`LAND_FILE`) as one (lon, lat) pair of arrays
+    in degrees, rings separated by NaN and cut at the antimeridian, ready for ``ax.plot``."""
+    rings = json.loads(LAND_FILE.read_text(encoding="utf-8"))
+    lons, lats = [], []
+    for ring in rings:
+        lon, lat = _break_at_wrap(*np.asarray(ring, dtype=float).T)
+        lons += [lon, [np.nan]]
+        lats += [lat, [np.nan]]
+    return np.concatenate(lons), np.concatenate(lats)
+
+
 def _break_at_wrap(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Insert NaN where consecutive longitudes jump by more than 180° (antimeridian)."""
     if len(lon) < 2:
@@ -542,9 +600,9 @@ def ground_track(
     max_entities: int = 12,
     region_size_deg: float = 30.0,
 ) -> Figure:
-    """Maps (longitude/latitude in degrees, plain grid) of each entity's serving satellites
-    and of the entities themselves; entities more than `region_size_deg` apart get
-    separate panels.
+    """Maps (longitude/latitude in degrees, Natural Earth 1:110m coastlines in grey,
+    :func:`coastlines`) of each entity's serving satellites and of the entities themselves;
+    entities more than `region_size_deg` apart get separate panels.
 
     groups: the ``groups`` table (``central``, ``central_lat_deg``, ``central_lon_deg``);
     each entity's central sub-satellite points are drawn as a line per serving
@@ -582,7 +640,9 @@ def ground_track(
     )
     axes = fig.subplots(n_rows, n_cols, squeeze=False)
     handles = []
+    coast_lon, coast_lat = coastlines()
     for ax, region in zip(axes.flat, regions):
+        ax.plot(coast_lon, coast_lat, color="0.55", lw=0.7, zorder=0)
         lon_all, lat_all = [], []
         for k, entity in enumerate(region):
             colour = colours[entity]
@@ -688,6 +748,7 @@ def ground_track(
             label="entity start (dot: end)",
         ),
         Line2D([], [], color="black", lw=2.0, label="entity track"),
+        Line2D([], [], color="0.55", lw=0.7, label="coastline (Natural Earth 1:110m)"),
     ]
     fig.suptitle(
         "Sub-satellite points of the central (serving) satellites, and the ground entities"
@@ -702,33 +763,122 @@ def ground_track(
     return fig
 
 
-def handover_timeline(
-    handovers: pd.DataFrame,
-    groups: pd.DataFrame | None = None,
-    *,
-    entities: Sequence[str] | None = None,
-) -> Figure:
-    """Handover events: entities on y, time (UTC) on x, one marker per event coloured by
-    kind (kinds offset slightly in y), spans without a valid group shaded.
-
-    handovers: the ``handovers`` table; groups: the ``groups`` table (for the
-    entity list, time range and invalid spans).
-    """
-    if entities is None:
-        source = groups if groups is not None and not groups.empty else handovers
-        entities = (
-            list(pd.unique(source["entity"])) if source is not None and not source.empty else []
-        )
-    entities = list(entities)
-    fig = Figure(figsize=(11.0, 1.0 + 0.55 * max(len(entities), 1) + 0.6), layout="constrained")
-    ax = fig.subplots()
-    rows = {e: i for i, e in enumerate(entities)}
-    kinds = (
-        list(handovers["kind"].unique()) if handovers is not None and not handovers.empty else []
+def serving_segments(groups: pd.DataFrame, entity: str) -> pd.DataFrame:
+    """Who served `entity` when: one row per run of consecutive epochs with the same central
+    satellite (``central``, ``start``, ``stop`` = the next run's start or the last epoch +
+    one step, ``valid``: the group was valid throughout), from the ``groups`` table."""
+    rows = groups[groups["entity"] == entity].sort_index()
+    if rows.empty:
+        return pd.DataFrame(columns=["central", "start", "stop", "valid"])
+    times = rows.index
+    step = pd.Timedelta(_step_of(groups.index))
+    central = rows["central"].fillna("").astype(str).to_numpy()
+    valid = rows["valid"].to_numpy(dtype=bool) if "valid" in rows else np.ones(len(rows), bool)
+    key = np.char.add(central.astype(str), np.where(valid, "", "\x00"))
+    starts = np.flatnonzero(np.concatenate([[True], key[1:] != key[:-1]]))
+    stops = np.append(starts[1:], len(rows))
+    return pd.DataFrame(
+        {
+            "central": central[starts],
+            "start": times[starts],
+            "stop": [times[b] if b < len(rows) else times[-1] + step for b in stops],
+            "valid": valid[starts],
+        }
     )
-    styles = kind_styles(kinds)
+
+
+def serving_timeline(groups: pd.DataFrame, *, max_entities: int = 12) -> Figure:
+    """Who served when: per entity (rows), a bar per run of the same central satellite
+    (:func:`serving_segments`), one colour per satellite (the same satellite in the same
+    colour for every entity, so shared service lines up), its name written in bars wide
+    enough; hatched red: no valid serving group."""
+    entities = list(pd.unique(groups["entity"]))[:max_entities]
+    fig = Figure(figsize=(11.0, 1.6 + 0.8 * max(len(entities), 1)), layout="constrained")
+    ax = fig.subplots()
+    names = [str(n) for n in pd.unique(groups["central"].dropna()) if n]
+    prefix = os.path.commonprefix(names) if len(names) > 1 else ""
+    prefix = prefix[: prefix.rfind("-") + 1] if "-" in prefix else ""
+    palette = [f"C{i}" for i in range(10)] + [
+        "lightsteelblue",
+        "wheat",
+        "palegreen",
+        "lightcoral",
+        "plum",
+        "tan",
+        "lightpink",
+        "silver",
+        "khaki",
+        "paleturquoise",
+    ]
+    colour_of: dict[str, str] = {}
+    times = _naive_utc(groups.index)
+    span = (times.max() - times.min()) if len(times) else np.timedelta64(0, "ns")
+    for row, entity in enumerate(entities):
+        for seg in serving_segments(groups, entity).itertuples():
+            start, stop = _naive_utc([seg.start, seg.stop])
+            width = stop - start
+            if not seg.valid or not seg.central:
+                ax.broken_barh(
+                    [(start, width)],
+                    (row - 0.4, 0.8),
+                    facecolor="white",
+                    edgecolor=KIND_STYLE["interruption"]["color"],
+                    hatch="///",
+                    lw=0.5,
+                )
+                continue
+            colour = colour_of.setdefault(seg.central, palette[len(colour_of) % len(palette)])
+            ax.broken_barh(
+                [(start, width)], (row - 0.4, 0.8), facecolor=colour, edgecolor="white", lw=0.5
+            )
+            if span and width / span >= 0.012:
+                ax.text(
+                    start + width / 2,
+                    row,
+                    seg.central[len(prefix) :],
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    rotation=0 if width / span >= 0.08 else 90,
+                    clip_on=True,
+                )
+    ax.set_yticks(range(len(entities)), [str(e) for e in entities])
+    ax.set_ylim(-0.6, len(entities) - 0.4)
+    ax.invert_yaxis()
+    if len(times):
+        ax.set_xlim(times.min(), times.max() + _step_of(groups.index))
+    ax.grid(True, axis="x", alpha=0.3)
+    _time_axis(ax)
+    ax.set_title(
+        f"Who served when: central satellite per entity ({len(colour_of)} satellites, one "
+        f"colour each; names{' without ' + repr(prefix) if prefix else ''} in the wider bars)",
+        fontsize=10,
+    )
+    fig.legend(
+        handles=[
+            Patch(
+                facecolor="white",
+                edgecolor=KIND_STYLE["interruption"]["color"],
+                hatch="///",
+                label="no valid serving group",
+            )
+        ],
+        loc="outside lower center",
+        fontsize=8,
+        frameon=False,
+    )
+    return fig
+
+
+#: Width of the handover timeline's zoomed panel (drawn when the run is at least twice as long).
+ZOOM_WINDOW = pd.Timedelta(minutes=10)
+#: Candidate bin widths (s) of the handover-rate panel: the smallest giving at most 40 bins.
+_RATE_BINS_S = (10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 86400)
+
+
+def _draw_events(ax, handovers, rows: dict, styles: dict, spans: dict, legend: bool) -> None:
+    """Handover markers on `ax`: entity rows on y (kinds offset in y), spans shaded."""
     offsets = np.linspace(-0.3, 0.3, len(styles)) if len(styles) > 1 else [0.0]
-    spans = invalid_spans(groups) if groups is not None else {}
     for entity, entity_spans in spans.items():
         if entity in rows:
             for start, stop in entity_spans:
@@ -750,50 +900,205 @@ def handover_timeline(
             marker=style["marker"],
             color=style["color"],
             markersize=5,
-            label=f"{kind} ({len(events)})",
+            label=f"{kind} ({len(events)})" if legend else None,
         )
-    if groups is not None and not groups.empty:
-        times = _naive_utc(groups.index)
-        ax.set_xlim(times.min(), times.max() + _step_of(groups.index))
-    ax.set_yticks(range(len(entities)), [str(e) for e in entities])
-    ax.set_ylim(-0.6, len(entities) - 0.4)
+    ax.set_yticks(range(len(rows)), [str(e) for e in rows])
+    ax.set_ylim(-0.6, len(rows) - 0.4)
     ax.invert_yaxis()
     ax.grid(True, axis="x", alpha=0.3)
-    _time_axis(ax)
+
+
+def busiest_window(times, width: pd.Timedelta) -> tuple[pd.Timestamp, int]:
+    """Start (one of `times`) of the `width`-long window [start, start + width) holding the
+    most of `times`, and that count (the earliest such start on ties)."""
+    t = np.sort(pd.DatetimeIndex(times).as_unit("ns").asi8)
+    if len(t) == 0:
+        raise ValueError("no times")
+    counts = np.searchsorted(t, t + width.value, side="left") - np.arange(len(t))
+    best = int(np.argmax(counts))
+    return pd.Timestamp(t[best], tz="UTC"), int(counts[best])
+
+
+def handover_rate(handovers: pd.DataFrame, start, stop, max_bins: int = 40):
+    """Handovers per hour by kind in equal bins (all entities together): the smallest width
+    of :data:`_RATE_BINS_S` giving at most `max_bins` bins over [start, stop) (the last bin
+    cut at `stop`: its rate is over its real duration).
+    Returns (bin width in s, DataFrame indexed by bin start with one column per kind)."""
+    span_s = (pd.Timestamp(stop) - pd.Timestamp(start)).total_seconds()
+    width = next((w for w in _RATE_BINS_S if span_s / w <= max_bins), _RATE_BINS_S[-1])
+    start, stop = pd.Timestamp(start), pd.Timestamp(stop)
+    n = max(1, math.ceil(span_s / width - 1e-9))
+    edges = pd.DatetimeIndex([start + pd.Timedelta(seconds=width * k) for k in range(n + 1)])
+    bins = pd.cut(handovers.index, edges, right=False)
+    counts = (
+        handovers.groupby([bins, handovers["kind"]], observed=False).size().unstack(fill_value=0)
+    )
+    counts.index = edges[:-1]
+    # the last bin may be cut short by the end of the run: rate over its real duration
+    ends = edges[1:].where(edges[1:] <= stop, stop)
+    duration_s = (ends - edges[:-1]).total_seconds().to_numpy()
+    return width, counts.mul(3600.0 / duration_s, axis=0)
+
+
+def handover_timeline(
+    handovers: pd.DataFrame,
+    groups: pd.DataFrame | None = None,
+    *,
+    entities: Sequence[str] | None = None,
+) -> Figure:
+    """Handover events, readable at tens per hour: (top) the rate per kind in equal bins,
+    events per hour summed over the entities (:func:`handover_rate`); (middle) every event:
+    entities on y, time (UTC) on x, one marker per event coloured by kind (kinds offset
+    slightly in y), spans without a valid group shaded; (bottom, when the run lasts at least
+    twice :data:`ZOOM_WINDOW`) the same over the busiest :data:`ZOOM_WINDOW`
+    (:func:`busiest_window`), which is shaded in the middle panel.
+
+    handovers: the ``handovers`` table; groups: the ``groups`` table (for the
+    entity list, time range and invalid spans).
+    """
+    if entities is None:
+        source = groups if groups is not None and not groups.empty else handovers
+        entities = (
+            list(pd.unique(source["entity"])) if source is not None and not source.empty else []
+        )
+    entities = list(entities)
+    rows = {e: i for i, e in enumerate(entities)}
+    has_events = handovers is not None and not handovers.empty
+    kinds = list(handovers["kind"].unique()) if has_events else []
+    styles = kind_styles(kinds)
+    spans = invalid_spans(groups) if groups is not None else {}
+    if groups is not None and not groups.empty:
+        start = groups.index.min()
+        stop = groups.index.max() + pd.Timedelta(_step_of(groups.index))
+    elif has_events:
+        start, stop = handovers.index.min(), handovers.index.max()
+    else:
+        start = stop = None
+    zoom = None
+    if has_events and start is not None and stop - start >= 2 * ZOOM_WINDOW:
+        zoom, n_zoom = busiest_window(handovers.index, ZOOM_WINDOW)
+    row_h = 0.55 * max(len(entities), 1) + 0.8
+    heights = [1.8, row_h] + ([row_h] if zoom is not None else [])
+    fig = Figure(figsize=(11.0, sum(heights) + 1.2), layout="constrained")
+    axes = fig.subplots(len(heights), 1, height_ratios=heights, squeeze=False)[:, 0]
+    ax_rate, ax = axes[0], axes[1]
+    if has_events and start is not None:
+        width, rate = handover_rate(handovers[handovers["entity"].isin(rows)], start, stop)
+        centres = _naive_utc(rate.index) + np.timedelta64(int(width * 5e8), "ns")
+        for kind, style in styles.items():
+            if kind in rate:
+                ax_rate.plot(
+                    centres, rate[kind].to_numpy(), color=style["color"], lw=1.4, marker=".", ms=3
+                )
+        ax_rate.set_title(
+            f"Handover rate by kind (events per hour, all {len(entities)} entities, "
+            f"{width / 60:g}-min bins)",
+            fontsize=10,
+        )
+    ax_rate.set_ylabel("events / h")
+    ax_rate.grid(True, alpha=0.3)
+    _draw_events(
+        ax,
+        handovers if has_events else pd.DataFrame(columns=["kind", "entity"]),
+        rows,
+        styles,
+        spans,
+        True,
+    )
+    if start is not None:
+        for a in (ax_rate, ax):
+            a.set_xlim(_naive_utc([start])[0], _naive_utc([stop])[0])
     ax.set_ylabel("entity")
-    ax.set_title("Handovers by kind (count in legend); shaded: no valid serving group")
+    ax.set_title("Every handover (count in legend); red: no valid serving group", fontsize=10)
+    if zoom is not None:
+        end = zoom + ZOOM_WINDOW
+        ax.axvspan(*_naive_utc([zoom, end]), color="gray", alpha=0.15, lw=0)
+        ax_zoom = axes[2]
+        _draw_events(ax_zoom, handovers, rows, styles, spans, False)
+        ax_zoom.set_xlim(*_naive_utc([zoom, end]))
+        ax_zoom.set_ylabel("entity")
+        ax_zoom.set_title(
+            f"Zoom: the busiest {ZOOM_WINDOW.total_seconds() / 60:g} minutes "
+            f"({n_zoom} events; grey band above)",
+            fontsize=10,
+        )
+    for a in axes:
+        _time_axis(a, label=a is axes[-1])
     handles, _ = ax.get_legend_handles_labels()
     if spans:
         handles.append(
             Patch(color=KIND_STYLE["interruption"]["color"], alpha=0.2, label="no valid group")
         )
     if handles:
-        ax.legend(
-            handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=legend_columns(fig, len(handles)),
+            fontsize=8,
+            frameon=False,
         )
     return fig
 
 
-def isl_topology(isl: pd.DataFrame) -> Figure:
-    """ISL topology vs time from the ``isl`` table: link counts (total, intra-, inter-plane),
-    connected components and the largest one's size, mean and max link length (km)."""
-    fig = Figure(figsize=(11.0, 8.0), layout="constrained")
-    axes = fig.subplots(3, 1, sharex=True)
+def _constant_note(ax, series: dict[str, pd.Series]) -> None:
+    """Plain numbers on the y axis (no offset), and a note naming the series that do not
+    change over the run (e.g. every count of a Walker shell's +Grid)."""
+    ax.ticklabel_format(axis="y", useOffset=False, style="plain")
+    flat = [
+        f"{label} {values.iloc[0]:.6g}"
+        for label, values in series.items()
+        if len(values) and values.max() - values.min() <= 1e-6 * max(abs(values.max()), 1.0)
+    ]
+    if flat:
+        ax.text(
+            0.01,
+            0.97,
+            "constant over the run: " + ", ".join(flat),
+            transform=ax.transAxes,
+            fontsize=8,
+            va="top",
+            bbox={"fc": "white", "alpha": 0.8, "lw": 0},
+        )
+
+
+def isl_topology(isl: pd.DataFrame, snapshot: pd.DataFrame | None = None) -> Figure:
+    """ISL topology from the ``isl`` table: link counts (total, intra-, inter-plane),
+    connected components and the largest one's size, mean and max link length (km) vs time;
+    series that do not change (a Walker shell's +Grid) are named with their value.
+
+    snapshot: the links of one epoch (:func:`twin.rebuild.isl_snapshot`: ``kind``,
+    ``length_km``, end points' ``lat_a_deg`` ... ``lon_b_deg``, ``mid_lat_deg``), optional:
+    adds the link length against the latitude of the link's midpoint (inter-plane links
+    shorten towards the turning latitudes as the planes converge) and a map of the links."""
+    has_snapshot = snapshot is not None and not snapshot.empty
+    fig = Figure(figsize=(11.0, 12.0 if has_snapshot else 8.0), layout="constrained")
+    if has_snapshot:
+        grid = fig.add_gridspec(3, 2, height_ratios=[1.0, 1.0, 1.7])
+        ax_n = fig.add_subplot(grid[0, 0])
+        ax_c = fig.add_subplot(grid[0, 1], sharex=ax_n)
+        ax_len = fig.add_subplot(grid[1, 0], sharex=ax_n)
+        time_axes = [ax_n, ax_c, ax_len]
+    else:
+        ax_n, ax_c, ax_len = time_axes = list(fig.subplots(3, 1, sharex=True))
     t = _naive_utc(isl.index)
+    counts = {}
     for column, label, style in (
         ("n_links", "all", "-"),
         ("n_intra", "intra-plane", "--"),
         ("n_inter", "inter-plane", ":"),
     ):
         if column in isl:
-            axes[0].plot(t, isl[column], drawstyle="steps-post", label=label, ls=style, lw=1.6)
-    axes[0].set_ylabel("number of ISLs")
-    axes[0].set_title("Inter-satellite links")
-    ax_c = axes[1]
+            ax_n.plot(t, isl[column], drawstyle="steps-post", label=label, ls=style, lw=1.6)
+            counts[label] = isl[column]
+    ax_n.set_ylabel("number of ISLs")
+    ax_n.set_title("Inter-satellite links")
+    _constant_note(ax_n, counts)
+    connectivity = {}
     if "n_components" in isl:
         ax_c.plot(
             t, isl["n_components"], drawstyle="steps-post", color="tab:purple", label="components"
         )
+        connectivity["components"] = isl["n_components"]
     ax_c.set_ylabel("connected components")
     ax_c.yaxis.get_major_locator().set_params(integer=True)
     ax_l = ax_c.twinx()
@@ -806,22 +1111,74 @@ def isl_topology(isl: pd.DataFrame) -> Figure:
             ls="--",
             label="largest component",
         )
+        connectivity["largest"] = isl["largest_component"]
     ax_l.set_ylabel("satellites in largest component")
+    ax_l.ticklabel_format(axis="y", useOffset=False, style="plain")
     ax_c.set_title("Connectivity (over valid satellites)")
+    _constant_note(ax_c, connectivity)
     h1, l1 = ax_c.get_legend_handles_labels()
     h2, l2 = ax_l.get_legend_handles_labels()
     ax_c.legend(h1 + h2, l1 + l2, fontsize=8, loc="best")
+    lengths = {}
     for column, label in (("mean_length_km", "mean"), ("max_length_km", "max")):
         if column in isl:
-            axes[2].plot(t, isl[column], label=label)
-    axes[2].set_ylabel("ISL length (km)")
-    axes[2].set_title("Link lengths")
-    for ax in axes:
+            ax_len.plot(t, isl[column], label=label)
+            lengths[label] = isl[column]
+    ax_len.set_ylabel("ISL length (km)")
+    ax_len.set_title("Link lengths")
+    _constant_note(ax_len, lengths)
+    for ax in time_axes:
         ax.grid(True, alpha=0.3)
-        _time_axis(ax, label=ax is axes[-1])
-    for ax in (axes[0], axes[2]):
+        _time_axis(ax, label=ax is time_axes[-1] or has_snapshot)
+    for ax in (ax_n, ax_len):
         if ax.get_legend_handles_labels()[0]:
             ax.legend(fontsize=8, loc="best")
+    if has_snapshot:
+        colours = {"intra": "tab:blue", "inter": "tab:orange"}
+        ax_lat = fig.add_subplot(grid[1, 1])
+        for kind, part in snapshot.groupby("kind"):
+            ax_lat.scatter(
+                part["mid_lat_deg"],
+                part["length_km"],
+                s=3,
+                alpha=0.4,
+                color=colours.get(kind, "gray"),
+                label=f"{kind}-plane ({len(part)})",
+                rasterized=True,
+            )
+        ax_lat.set_xlabel("latitude of the link's midpoint (°)")
+        ax_lat.set_ylabel("ISL length (km)")
+        ax_lat.set_title("Link length vs latitude, first epoch")
+        ax_lat.grid(True, alpha=0.3)
+        ax_lat.legend(fontsize=8, loc="best", markerscale=3)
+        ax_map = fig.add_subplot(grid[2, :])
+        coast_lon, coast_lat = coastlines()
+        ax_map.plot(coast_lon, coast_lat, color="0.6", lw=0.6, zorder=0)
+        for kind, part in snapshot.groupby("kind"):
+            lon_a, lon_b = part["lon_a_deg"].to_numpy(), part["lon_b_deg"].to_numpy()
+            keep = np.abs(lon_b - lon_a) <= 180.0  # links across the antimeridian left out
+            segments = np.stack(
+                [
+                    np.column_stack([lon_a, part["lat_a_deg"].to_numpy()]),
+                    np.column_stack([lon_b, part["lat_b_deg"].to_numpy()]),
+                ],
+                axis=1,
+            )[keep]
+            ax_map.add_collection(
+                LineCollection(
+                    segments, colors=colours.get(kind, "gray"), linewidths=0.4, alpha=0.7
+                )
+            )
+        ax_map.set_xlim(-180, 180)
+        ax_map.set_ylim(-90, 90)
+        ax_map.set_aspect("equal")
+        ax_map.set_xlabel("longitude (°)")
+        ax_map.set_ylabel("latitude (°)")
+        ax_map.set_title(
+            "The links at the first epoch (blue: intra-plane, orange: inter-plane; links "
+            "across the antimeridian not drawn)"
+        )
+        ax_map.grid(True, alpha=0.3)
     return fig
 
 

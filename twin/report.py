@@ -5,6 +5,7 @@ figures of :mod:`twin.plots` as PNG files, computes :func:`summary_table` (one
 row per ground entity) and writes, in ``RUN_DIR/report/`` by default::
 
     index.html     self-contained page (inline CSS, relative image links)
+    map.html       interactive map with a time slider (:mod:`twin.webmap`), embedded in index.html
     summary.csv    the summary table
     *.png          the figures
 
@@ -24,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from twin import plots
+from twin import plots, rebuild, webmap
 from twin.results import AREA_METRICS, area_summary, load
 from twin.rundir import RESOLVED_SCENARIO, RUN_INFO, read_json
 
@@ -119,6 +120,15 @@ def _validity(frame: pd.DataFrame, groups: pd.DataFrame) -> pd.DataFrame:
     ok = (frame["status"].astype(str) == "ok").groupby([frame.index, frame["entity"]]).any()
     ok.index.names = ["time", "entity"]
     return ok.rename("valid").reset_index(level="entity")
+
+
+def _replans(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The rows (time, entity) of a process table's re-plans (``replanned`` true), one per
+    time and entity; None when the table has no such column."""
+    if "replanned" not in frame:
+        return None
+    rows = frame.loc[frame["replanned"].fillna(False).astype(bool), ["entity"]]
+    return rows.reset_index().drop_duplicates().set_index("time")
 
 
 def _fixed_schemes(frame: pd.DataFrame) -> str:
@@ -262,8 +272,10 @@ class FigureSpec:
     build: Callable
 
 
-def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
-    """The figures this run's tables allow, in page order (absent tables -> no figure)."""
+def figure_specs(tables: dict[str, pd.DataFrame], scenario: dict | None = None) -> list[FigureSpec]:
+    """The figures this run's tables allow, in page order (absent tables -> no figure).
+    scenario: the run's resolved scenario; when given, the ISL figure adds the links of the
+    first epoch re-built from it (:func:`twin.rebuild.isl_snapshot`)."""
     groups = tables.get("groups", pd.DataFrame())
     visibility = tables.get("visibility", pd.DataFrame())
     handovers = tables.get("handovers", pd.DataFrame())
@@ -306,6 +318,8 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
         if several:
             caption.append(f"line: median over the {who}'s rows at each epoch, band: min to max")
         shaded = "status other than ok" if "status" in frame else "no valid serving group"
+        if "replanned" in frame:
+            caption.append("black ticks along the bottom: re-plans")
         caption.append(
             f"handovers of that {who} marked, red shading: {shaded}{note}"
             f"{_cap_note(frame['entity'].nunique(), MAX_TIME_ENTITIES)}"
@@ -328,6 +342,7 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
                         panels=panels,
                         max_entities=MAX_TIME_ENTITIES,
                         span_label="status not ok" if "status" in frame else "no valid group",
+                        replans=_replans(frame),
                     )
                 ),
             )
@@ -368,15 +383,28 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
             FigureSpec(
                 "ground_track.png",
                 "Sub-satellite points of each entity's central (serving) satellite over the run "
-                "(one line per serving satellite) and the entities' own tracks (star: start)"
+                "(one line per serving satellite) and the entities' own tracks (star: start); "
+                "grey: Natural Earth 1:110m coastlines"
                 f"{_cap_note(n_entities, MAX_MAP_ENTITIES)}.",
                 lambda: plots.ground_track(groups, visibility, max_entities=MAX_MAP_ENTITIES),
             )
         )
         specs.append(
             FigureSpec(
+                "serving_timeline.png",
+                "Who served when: each entity's central satellite over time, one colour per "
+                "satellite (shared by the entities it serves at once), names in the wider bars; "
+                f"hatched: no valid serving group{_cap_note(n_entities, MAX_MAP_ENTITIES)}.",
+                lambda: plots.serving_timeline(groups, max_entities=MAX_MAP_ENTITIES),
+            )
+        )
+        specs.append(
+            FigureSpec(
                 "handover_timeline.png",
-                "Every handover event by entity and kind; red spans: epochs without a valid serving group.",
+                "Handovers: the rate per kind in equal bins (events per hour, all entities), "
+                "every event by entity and kind, and, for runs of 20 min or more, a zoom on "
+                f"the busiest {plots.ZOOM_WINDOW.total_seconds() / 60:g} minutes; red spans: "
+                "epochs without a valid serving group.",
                 lambda: plots.handover_timeline(handovers, groups),
             )
         )
@@ -385,8 +413,13 @@ def figure_specs(tables: dict[str, pd.DataFrame]) -> list[FigureSpec]:
         specs.append(
             FigureSpec(
                 "isl_topology.png",
-                "Inter-satellite links over time: counts by kind, connected components, link lengths.",
-                lambda: plots.isl_topology(isl),
+                "Inter-satellite links over time: counts by kind, connected components, link "
+                "lengths (series that do not change are named with their value); with the "
+                "run's scenario at hand, the links of the first epoch re-built from it: length "
+                "vs latitude of the link's midpoint and a map of the links.",
+                lambda: plots.isl_topology(
+                    isl, rebuild.isl_snapshot(scenario, isl.index[0]) if scenario else None
+                ),
             )
         )
     specs += fault_specs(tables)
@@ -623,14 +656,35 @@ def _summary_html(summary: pd.DataFrame, max_transposed: int = 12) -> str:
     )
 
 
+def _map_html(facts: dict | None) -> str:
+    if not facts:
+        return ""
+    every = f"every {facts['every']}th epoch" if facts["every"] > 1 else "every epoch"
+    members = (
+        "group members re-propagated from the run's scenario"
+        if facts["members_propagated"]
+        else "central satellites only (the constellation could not be rebuilt)"
+    )
+    return (
+        '<h2>Interactive map</h2><iframe src="map.html" title="interactive map" '
+        'style="width:100%;height:640px;border:1px solid #ddd"></iframe>'
+        f'<p><a href="map.html">map.html</a> (self-contained, works offline; OpenStreetMap tiles '
+        f"need a network): time slider over {facts['frames']} frames ({every} of "
+        f"{facts['epochs']}), {facts['entities']} entities, {facts['features']} features, "
+        f"{members}. Hover for values.</p>"
+    )
+
+
 def render_html(
     info: dict,
     scenario: dict,
     tables: dict[str, pd.DataFrame],
     summary: pd.DataFrame,
     figures: list[tuple[str, str]],
+    map_facts: dict | None = None,
 ) -> str:
-    """The page: run facts, the summary table, then each (png name, caption) figure."""
+    """The page: run facts, the summary table, the interactive map (when `map_facts`, from
+    :func:`twin.webmap.write_map`), then each (png name, caption) figure."""
     title = f"leo-twin run {info.get('name', '')}"
     rows = "".join(
         f"<tr><td class=key><b>{html.escape(k)}</b></td><td>{html.escape(v)}</td></tr>"
@@ -657,6 +711,7 @@ def render_html(
 <h2>Summary per entity</h2>
 {_summary_html(summary)}
 <p>{note}</p>
+{_map_html(map_facts)}
 {fault_html(tables)}
 <h2>Figures</h2>
 {figs}
@@ -682,14 +737,19 @@ def write_report(run_dir: str | Path, out: str | Path | None = None) -> Path:
     summary = summary_table(tables, info)
     summary.to_csv(out / "summary.csv")
     written = []
-    for spec in figure_specs(tables) + area_figure_specs(tables):
+    for spec in figure_specs(tables, scenario) + area_figure_specs(tables):
         fig = spec.build()
         if "faults" in tables:  # [[faults]]: outages on every time axis
             plots.mark_faults(fig, plots.fault_intervals(tables["faults"], summary_end(tables)))
         fig.savefig(out / spec.name, dpi=100)
         written.append((spec.name, spec.caption))
+    map_facts = None
+    if not tables.get("groups", pd.DataFrame()).empty:
+        map_facts = webmap.write_map(tables, scenario, out / "map.html")
     page = out / "index.html"
-    page.write_text(render_html(info, scenario, tables, summary, written), encoding="utf-8")
+    page.write_text(
+        render_html(info, scenario, tables, summary, written, map_facts), encoding="utf-8"
+    )
     return page
 
 
