@@ -124,3 +124,28 @@ def test_too_few_satellites_is_recorded_as_an_interruption(tmp_path):
     assert (pnt[pnt.status == "ok"].n_visible >= 5).all()
     kinds = handovers[handovers.entity == "c"].kind
     assert (kinds == "pnt_interruption").sum() >= 1
+
+
+def test_a_fix_whose_iteration_turns_singular_is_nan_not_a_crash():
+    """Links 130 dB below the noise (tr38811 dense urban with building entry reaches that) give
+    TDOAs hundreds of km off; Gauss-Newton then runs away to a singular normal matrix. That UT
+    has no fix (NaN); the UT with strong links beside it keeps its metre-level fix."""
+    from types import SimpleNamespace
+
+    from twin.processes.pnt import PntProcess
+
+    rng = np.random.default_rng(1)
+    ut = np.array(
+        [geodetic_to_ecef(np.radians(40.0 + 0.01 * c), np.radians(116.0), 0.0) for c in range(2)]
+    )
+    up = ut[0] / np.linalg.norm(ut[0])
+    sats = ut[0] + up * 6e5 + rng.normal(scale=5e5, size=(6, 3))
+    ref = ut[0] + up * 6e5 + rng.normal(scale=5e5, size=3)
+    process = SimpleNamespace(config=SimpleNamespace(ref_toa_var_s2=1e-18), bandwidth_hz=20e6)
+    sinr = np.array([[1e3] * 6, [1e-13] * 6])
+    with np.errstate(all="ignore"):
+        errors, errors_h = PntProcess._fixes(
+            process, ut, ut + 100.0, np.broadcast_to(sats, (2, 6, 3)), ref, sinr, rng
+        )
+    assert errors[0] < 10.0 and errors_h[0] <= errors[0]
+    assert np.isnan(errors[1]) and np.isnan(errors_h[1])

@@ -480,7 +480,8 @@ class PntProcess:
         sats (C, L, 3) scheduled satellites per UT, ref_pos (3,), link_sinr (C, L) linear.
         TOA errors: e_0 ~ N(0, σ²_0) (reference), e_i ~ N(0, σ²_i), σ²_i from eq. (3);
         TDOA_i = G_i + e_i − e_0, covariance R_c = σ²_0 1 1^T + diag(σ²_i). The fix starts at
-        the UT's cell centre ``start_pos`` (C, 3). NaN where a SINR is zero.
+        the UT's cell centre ``start_pos`` (C, 3). NaN where a SINR is zero or where the
+        iteration's normal equations turn singular (noisy TDOAs can throw it far away).
         """
         cfg = self.config
         C, L = link_sinr.shape
@@ -503,7 +504,10 @@ class PntProcess:
         )
         for c in np.flatnonzero(ok):
             cov = cfg.ref_toa_var_s2 * np.ones((L, L)) + np.diag(var[c])
-            fix = gauss_newton_tdoa(meas[c], sats[c], ref_pos, start_pos[c], cov=cov)
+            try:
+                fix = gauss_newton_tdoa(meas[c], sats[c], ref_pos, start_pos[c], cov=cov)
+            except np.linalg.LinAlgError:  # the iteration ran away (weak links): no fix
+                continue
             err = fix - ut_pos[c]
             errors[c] = np.linalg.norm(err)
             errors_h[c] = np.linalg.norm(err - (err @ ups[c]) * ups[c])
