@@ -26,6 +26,8 @@ CELL_RADIUS_KINDS = ("circumradius", "inradius")
 BORESIGHTS = ("nadir", "cluster")
 #: Reference-satellite placements (`PntParams.reference`).
 REFERENCES = ("zenith", "cap")
+#: DSTA's infeasible-threshold rules (`PntParams.threshold_rule`, `twin.pnt.beamforming.dsta`).
+THRESHOLD_RULES = ("common", "per_ut")
 
 #: Free-space loss constant for f in MHz and d in km: 20 log10(4π·1e9/c) = 32.448 dB.
 PATH_LOSS_CONST_DB = 32.45
@@ -51,6 +53,8 @@ class PntParams:
     min_elevation_deg: the satellites' cap, elevation >= this seen from the cluster centre
     (seed-math A.11 [R], 60). reference: "zenith" (default: the reference satellite
     above the cluster centre) or "cap" (drawn uniformly in the same cap, like the others).
+    threshold_rule: DSTA's rule for an infeasible starting threshold, "common" (default) or
+    "per_ut" (`twin.pnt.beamforming.dsta`).
     """
 
     nx: int = 8
@@ -77,8 +81,13 @@ class PntParams:
     boresight: str = "nadir"
     min_elevation_deg: float = 60.0
     reference: str = "zenith"
+    threshold_rule: str = "common"
 
     def __post_init__(self):
+        if self.threshold_rule not in THRESHOLD_RULES:
+            raise ValueError(
+                f"threshold_rule must be one of {THRESHOLD_RULES}, got {self.threshold_rule!r}"
+            )
         if self.reference not in REFERENCES:
             raise ValueError(f"reference must be one of {REFERENCES}, got {self.reference!r}")
         if self.cell_radius_kind not in CELL_RADIUS_KINDS:
@@ -277,6 +286,7 @@ __all__ = [
     "PATH_LOSS_CONST_DB",
     "PntParams",
     "REFERENCES",
+    "THRESHOLD_RULES",
     "channels",
     "noise_power_w",
     "path_gain",

@@ -22,6 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from twin.paper.pnt.calibrate import CALIBRATED
 from twin.paper.pnt.experiment import (
     BEAMFORMERS,
     TABLE4_SCHEDULERS,
@@ -29,7 +30,7 @@ from twin.paper.pnt.experiment import (
     params_with,
     run_experiment,
 )
-from twin.pnt.channel import PntParams
+from twin.pnt.channel import THRESHOLD_RULES, PntParams
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -102,12 +103,13 @@ class Options:
     quick: bool
     element_gain_dbi: float
     reuse: bool
-    phase_model: str = "link"
-    sweep: str = "rounds"
-    cell_radius_kind: str = "circumradius"
-    boresight: str = "nadir"
-    min_elevation_deg: float = 60.0
-    reference: str = "zenith"
+    phase_model: str = CALIBRATED["phase_model"]
+    sweep: str = CALIBRATED["sweep"]
+    cell_radius_kind: str = CALIBRATED["cell_radius_kind"]
+    boresight: str = CALIBRATED["boresight"]
+    min_elevation_deg: float = CALIBRATED["min_elevation_deg"]
+    reference: str = CALIBRATED["reference"]
+    threshold_rule: str = CALIBRATED["threshold_rule"]
 
     @property
     def n_cells(self) -> int:
@@ -131,6 +133,7 @@ class Options:
             boresight=self.boresight,
             min_elevation_deg=self.min_elevation_deg,
             reference=self.reference,
+            threshold_rule=self.threshold_rule,
         )
 
 
@@ -532,7 +535,7 @@ def _register(name: str, help_text: str, action) -> None:
             False, "--quick", help="2 drops, 19 cells: seconds, not a reproduction"
         ),
         element_gain_dbi: float = typer.Option(
-            5.5,
+            CALIBRATED["element_gain_dbi"],
             "--element-gain-dbi",
             help="satellite element gain (dBi); 5.5 reproduces the paper's Fig. 4 SNRs, 0 is the stated link budget",
         ),
@@ -540,36 +543,41 @@ def _register(name: str, help_text: str, action) -> None:
             False, "--reuse", help="reuse raw results in OUT/raw with identical settings"
         ),
         phase_model: str = typer.Option(
-            "link",
+            CALIBRATED["phase_model"],
             "--phase-model",
             help="eq. (8) phase: 'link' (one per link) or 'element' (one per antenna element)",
         ),
         sweep: str = typer.Option(
-            "rounds",
+            CALIBRATED["sweep"],
             "--sweep",
-            help="greedy schedulers: 'rounds' (one satellite per UT per round) or 'per_ut'",
+            help="greedy schedulers: 'rounds' (one satellite per UT per round; a correction of the text) or 'per_ut' (Algorithm 2 as printed, UT by UT)",
         ),
         cell_radius: str = typer.Option(
-            "circumradius",
+            CALIBRATED["cell_radius_kind"],
             "--cell-radius",
             help="Table II's 43.3 km cell radius read as the hexagon's 'circumradius' (75 km spacing) or 'inradius' (86.6 km spacing)",
         ),
         boresight: str = typer.Option(
-            "nadir",
+            CALIBRATED["boresight"],
             "--boresight",
             help="satellite UPA boresight: 'nadir' or 'cluster' (facing the cluster centre)",
         ),
         min_elevation_deg: float = typer.Option(
-            60.0,
+            CALIBRATED["min_elevation_deg"],
             "--min-elevation-deg",
             min=1.0,
             max=89.0,
             help="satellite cap: elevation >= this from the cluster centre (deg)",
         ),
         reference: str = typer.Option(
-            "zenith",
+            CALIBRATED["reference"],
             "--reference",
-            help="reference satellite: 'zenith' (above the cluster centre, default) or 'cap' (random in the satellites' cap)",
+            help="reference satellite: 'zenith' (above the cluster centre) or 'cap' (random in the satellites' cap)",
+        ),
+        threshold_rule: str = typer.Option(
+            CALIBRATED["threshold_rule"],
+            "--threshold-rule",
+            help="DSTA when the 10 dB start is infeasible: 'per_ut' (lower only the UTs that cannot reach it) or 'common' (one common threshold per satellite)",
         ),
     ) -> None:
         if phase_model not in ("link", "element"):
@@ -586,6 +594,10 @@ def _register(name: str, help_text: str, action) -> None:
             raise typer.BadParameter(f"--boresight must be 'nadir' or 'cluster', got {boresight!r}")
         if reference not in ("zenith", "cap"):
             raise typer.BadParameter(f"--reference must be 'zenith' or 'cap', got {reference!r}")
+        if threshold_rule not in THRESHOLD_RULES:
+            raise typer.BadParameter(
+                f"--threshold-rule must be one of {', '.join(THRESHOLD_RULES)}, got {threshold_rule!r}"
+            )
         opt = Options(
             out,
             min(drops, 2) if quick else drops,
@@ -600,6 +612,7 @@ def _register(name: str, help_text: str, action) -> None:
             boresight,
             min_elevation_deg,
             reference,
+            threshold_rule,
         )
         action(opt)
 
@@ -618,3 +631,46 @@ for _n, _h in (
     ("fig9", "Fig. 9: GDOP CDF per scheduler."),
 ):
     _register(_n, _h, lambda opt, _n=_n: figure(_n, opt))
+
+
+@app.command(
+    "calibrate",
+    help="Fit the open readings (cap, reference, cell radius, channel, DSTA threshold rule) "
+    "to the paper's Figs. 4, 8 and 9 only; prints the objective of every reading and the choice.",
+)
+def _calibrate_cmd(
+    out: Path = typer.Option(Path("out/paper-pnt"), "--out", help="output folder"),
+    geometry_drops: int = typer.Option(
+        20, "--geometry-drops", min=1, help="drops per reading in stage 1 (schedules only)"
+    ),
+    drops: int = typer.Option(
+        3, "--drops", min=1, help="drops per reading in stage 2 (all schemes)"
+    ),
+) -> None:
+    # deferred: the calibration grid is only needed by this command
+    from twin.paper.pnt.calibrate import CALIBRATION_SEED, calibrate
+
+    t0 = time.perf_counter()
+    chosen, rows = calibrate(geometry_drops=geometry_drops, drops=drops, report=console.print)
+    out.mkdir(parents=True, exist_ok=True)
+    rows.to_csv(out / "calibration.csv", index=False)
+    t = Table(
+        title=f"calibration (seed {CALIBRATION_SEED}; objective 1 per figure = 25 % GDOP / 1.5 dB)"
+    )
+    for col in ("stage", "reading", "objective", "fig4", "fig8", "fig9"):
+        t.add_column(col)
+    for _, r in rows.sort_values(["stage", "objective"]).iterrows():
+        reading = ", ".join(
+            f"{k}={r[k]}"
+            for k in rows.columns
+            if k not in ("stage", "objective", "fig4", "fig8", "fig9") and pd.notna(r[k])
+        )
+        t.add_row(
+            str(r["stage"]),
+            reading,
+            f"{r['objective']:.3f}",
+            *(f"{r[f]:.3f}" if f in r and pd.notna(r[f]) else "" for f in ("fig4", "fig8", "fig9")),
+        )
+    console.print(t)
+    console.print(f"chosen: {chosen}")
+    console.print(f"wrote {out / 'calibration.csv'} ({time.perf_counter() - t0:.0f} s)")
