@@ -22,7 +22,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from twin.paper.pnt.calibrate import CALIBRATED
+from twin.paper.pnt.calibrate import BF_CURVES, CALIBRATED, SCHED_CURVES, paper_curves
 from twin.paper.pnt.experiment import (
     BEAMFORMERS,
     TABLE4_SCHEDULERS,
@@ -468,8 +468,26 @@ def _figure_curves(name: str, opt: Options) -> tuple[dict[str, np.ndarray], str]
     }, "P=26 dBW, I=21, I_TDOA=4"
 
 
+#: Our curve labels -> the curve names of the digitised paper figures (figdata/).
+_PAPER_CURVE_NAMES = {
+    "fig4": {BF_NAMES[b]: n for b, n in BF_CURVES.items()},
+    "fig8": {SCHED_NAMES[s] + "-DSTA": n for s, n in SCHED_CURVES.items()},
+    "fig9": {SCHED_NAMES[s]: n for s, n in SCHED_CURVES.items()},
+}
+
+
+def _paper_overlay(name: str) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """The paper's digitised curves of figure `name` under our labels ({} if not digitised)."""
+    if name not in _PAPER_CURVE_NAMES:
+        return {}
+    curves = paper_curves(name)
+    return {ours: curves[theirs] for ours, theirs in _PAPER_CURVE_NAMES[name].items()}
+
+
 def figure(name: str, opt: Options) -> pd.DataFrame:
-    """CDF figure `name` (fig3..fig9): PNG + CSV of the CDF on a 201-point grid."""
+    """CDF figure `name` (fig3..fig9): PNG + CSV (`curve,x,cdf,source`) of the CDF on a
+    201-point grid (source "twin"), plus the paper's digitised curve points (source
+    "paper") for Figs. 4, 8, 9, which the PNG overlays dashed."""
     # pyplot only when a picture is drawn (Agg backend): `twin` itself does not load matplotlib
     import matplotlib
 
@@ -486,12 +504,21 @@ def figure(name: str, opt: Options) -> pd.DataFrame:
     )
     for col in ("curve", "samples", "mean", "median", f"share in [{lo:g}, {hi:g}]"):
         stats.add_column(col, justify="left" if col == "curve" else "right")
+    paper = _paper_overlay(name)
     for label, v in curves.items():
         v = np.sort(v)
         fin = v[np.isfinite(v)]
-        ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", label=label)
+        (line,) = ax.step(v, np.arange(1, v.size + 1) / v.size, where="post", label=label)
         cdf = np.searchsorted(v, grid, side="right") / v.size
-        rows += [{"curve": label, "x": x, "cdf": c} for x, c in zip(grid, cdf)]
+        rows += [{"curve": label, "x": x, "cdf": c, "source": "twin"} for x, c in zip(grid, cdf)]
+        if label in paper:
+            px, pc = paper[label]
+            ax.plot(px, pc, "--", color=line.get_color(), lw=1, label=f"{label} (paper)")
+            rows += [
+                {"curve": label, "x": x, "cdf": c, "source": "paper"}
+                for x, c in zip(px, pc)
+                if lo <= x <= hi
+            ]
         stats.add_row(
             label,
             str(v.size),
