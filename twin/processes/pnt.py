@@ -205,6 +205,7 @@ class PntProcess:
                 "bandwidth_hz": self.bandwidth_hz,
                 "ref_var": cfg.ref_toa_var_s2,
                 "rng": rng,
+                "threshold_rule": cfg.threshold_rule,
             }
         res = beamforming.beamform(
             self.beamformer, H, delta, power_w=self.power_w, noise_w=self.noise_w, **opts

@@ -22,7 +22,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from twin.paper.pnt.calibrate import BF_CURVES, CALIBRATED, SCHED_CURVES, paper_curves
+from twin.paper.pnt.calibrate import (
+    BF_CURVES,
+    CALIBRATED,
+    CALIBRATION_SEED,
+    SCHED_CURVES,
+    calibrate,
+    paper_curves,
+)
 from twin.paper.pnt.experiment import (
     BEAMFORMERS,
     TABLE4_SCHEDULERS,
@@ -674,9 +681,6 @@ def _calibrate_cmd(
         3, "--drops", min=1, help="drops per reading in stage 2 (all schemes)"
     ),
 ) -> None:
-    # deferred: the calibration grid is only needed by this command
-    from twin.paper.pnt.calibrate import CALIBRATION_SEED, calibrate
-
     t0 = time.perf_counter()
     chosen, rows = calibrate(geometry_drops=geometry_drops, drops=drops, report=console.print)
     out.mkdir(parents=True, exist_ok=True)
