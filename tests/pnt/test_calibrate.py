@@ -117,3 +117,17 @@ def test_cli_defaults_are_the_calibrated_readings(tmp_path):
     for k, v in cal.CALIBRATED.items():
         assert p[k] == v, k
     assert isinstance(pd.read_csv(out / "table3.csv"), pd.DataFrame)
+
+
+def test_within_count_leaves_out_the_self_contradictory_cells():
+    from twin.paper.pnt.cli import within_count
+
+    df = pd.DataFrame(
+        {
+            "scheduler": ["hbs4", "hbs4", "gdop", "parallax"],
+            "beamformer": ["dsta", "zf", "zf", "scb"],
+            "rel_diff_pct": [0.0, -24.9, 25.1, -80.0],
+        }
+    )
+    # hbs4/DSTA is excluded (Figs. 3 vs 7); of the other three only hbs4/ZF is within 25 %
+    assert within_count("table4", df, lambda r: (r.scheduler, r.beamformer)) == (1, 3)
