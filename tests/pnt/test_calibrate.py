@@ -100,7 +100,7 @@ def test_threshold_rule_is_inert_when_gamma_init_is_feasible():
 
 def test_threshold_rule_flag_reaches_the_params(tmp_path):
     out = tmp_path / "r"
-    base = ["table3", "--quick", "--drops", "1", "--out", str(out)]
+    base = ["fig4", "--quick", "--drops", "1", "--out", str(out)]
     res = runner.invoke(app, [*base, "--threshold-rule", "common"])
     assert res.exit_code == 0, res.output
     specs = [json.loads(p.read_text()) for p in (out / "raw").glob("*.json")]
@@ -110,13 +110,28 @@ def test_threshold_rule_flag_reaches_the_params(tmp_path):
 
 
 def test_cli_defaults_are_the_calibrated_readings(tmp_path):
-    out = tmp_path / "d"
-    res = runner.invoke(app, ["table3", "--quick", "--drops", "1", "--out", str(out)])
-    assert res.exit_code == 0, res.output
-    p = json.loads(next((out / "raw").glob("*.json")).read_text())["params"]
+    """Every command's option defaults and Options() give `CALIBRATED`."""
+    import inspect
+
+    from twin.paper.pnt import cli
+
+    params = cli.Options(tmp_path, 1, 0, 1, False, 5.5, False).params()
     for k, v in cal.CALIBRATED.items():
-        assert p[k] == v, k
-    assert isinstance(pd.read_csv(out / "table3.csv"), pd.DataFrame)
+        assert getattr(params, k) == v, k
+    flag_of = {
+        "element_gain_dbi": "element_gain_dbi",
+        "min_elevation_deg": "min_elevation_deg",
+        "reference": "reference",
+        "cell_radius_kind": "cell_radius",
+        "phase_model": "phase_model",
+        "boresight": "boresight",
+        "threshold_rule": "threshold_rule",
+        "sweep": "sweep",
+    }
+    cmd = next(c for c in cli.app.registered_commands if c.name == "table4")
+    sig = inspect.signature(cmd.callback)
+    for k, v in cal.CALIBRATED.items():
+        assert sig.parameters[flag_of[k]].default.default == v, k
 
 
 def test_within_count_leaves_out_the_self_contradictory_cells():
