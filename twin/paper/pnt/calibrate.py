@@ -80,14 +80,14 @@ CHANNEL_GRID = {
 #: Readings chosen by `twin paper pnt calibrate` (docs/pnt-reproduction.md, "The fit"):
 #: the defaults of `twin paper pnt` and of scenarios/paper-pnt.toml where it applies.
 CALIBRATED = {
-    "element_gain_dbi": 5.5,
-    "min_elevation_deg": 67.5,
-    "reference": "zenith",
-    "cell_radius_kind": "circumradius",
-    "phase_model": "link",
-    "boresight": "nadir",
-    "threshold_rule": "per_ut",
-    "sweep": "rounds",
+    "element_gain_dbi": 5.5,  # seed-math A.4 [R]: Fig. 4's SCBWI SNRs (not searched here)
+    "min_elevation_deg": 67.5,  # stage 1
+    "reference": "zenith",  # stage 1
+    "cell_radius_kind": "inradius",  # stages 1 and 2
+    "phase_model": "link",  # stage 2
+    "boresight": "cluster",  # stage 2
+    "threshold_rule": "per_ut",  # stage 2 (0.3 % better than "common": not decided by the figures)
+    "sweep": "rounds",  # not searched: Algorithm 2 read as rounds (a correction of the text)
 }
 
 
