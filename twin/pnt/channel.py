@@ -37,6 +37,10 @@ PATH_LOSS_CONST_DB = 32.45
 class PntParams:
     """Seed 002 Table II defaults (seed-math A.11), SI units except the dB fields.
 
+    The open readings keep their issue-6 values here (so the twin's `[pnt]` defaults do not
+    move); `twin paper pnt` runs with the values fitted to the paper's figures,
+    `twin.paper.pnt.calibrate.CALIBRATED` (docs/pnt-reproduction.md).
+
     nx, ny: UPA size (N = nx·ny antennas). n_beams: beams per satellite K.
     altitude_m: orbit height. power_dbw: per-beam power P. freq_hz: carrier.
     bandwidth_hz: per-satellite bandwidth B. ref_toa_var_s2: σ²_0 of the reference
