@@ -146,3 +146,29 @@ def test_within_count_leaves_out_the_self_contradictory_cells():
     )
     # hbs4/DSTA is excluded (Figs. 3 vs 7); of the other three only hbs4/ZF is within 25 %
     assert within_count("table4", df, lambda r: (r.scheduler, r.beamformer)) == (1, 3)
+
+
+def test_calibrate_picks_the_lowest_objective_on_a_tiny_grid():
+    """Two stages on 1 drop of a 19-cell cluster: the chosen cap is stage 1's argmin, and
+    stage 2 evaluates its readings at that cap."""
+    from twin.paper.pnt.experiment import params_with
+    from twin.pnt.channel import PntParams
+
+    base = params_with(PntParams(), n_cells=19, n_sats=7, element_gain_dbi=5.5)
+    chosen, rows = cal.calibrate(
+        geometry_drops=1,
+        drops=1,
+        base=base,
+        geometry_grid={"min_elevation_deg": (60.0, 70.0)},
+        channel_grid={"threshold_rule": ("common", "per_ut")},
+        report=lambda s: None,
+    )
+    s1, s2 = rows[rows["stage"] == 1], rows[rows["stage"] == 2]
+    assert len(s1) == 2 and len(s2) == 2 and np.isfinite(rows["objective"]).all()
+    best1 = s1.loc[s1["objective"].idxmin(), "min_elevation_deg"]
+    assert chosen["min_elevation_deg"] == best1 and (s2["min_elevation_deg"] == best1).all()
+    assert chosen["threshold_rule"] == s2.loc[s2["objective"].idxmin(), "threshold_rule"]
+    assert (
+        set(s2[["fig4", "fig8", "fig9"]].columns)
+        and s2[["fig4", "fig8", "fig9"]].notna().all().all()
+    )
