@@ -3,6 +3,7 @@
 import tomllib
 
 import numpy as np
+import pytest
 from scenario_text import scenario_toml
 
 from twin.clock import Twin
@@ -19,7 +20,15 @@ from twin.units import dbw_to_w
 
 
 def _paper(
-    *, duration="10s", step="10s", total=1584, planes=72, rings=2, beamformer="mf", isl=True
+    *,
+    duration="10s",
+    step="10s",
+    total=1584,
+    planes=72,
+    rings=2,
+    beamformer="mf",
+    isl=True,
+    boresight=None,
 ) -> str:
     """The PNT test scenario: one terminal cluster at (30° N, 10° E), no target."""
     return scenario_toml(
@@ -29,7 +38,13 @@ def _paper(
         isl={"enabled": isl},
         targets=[],
         terminals=[{"name": "c", "lat_deg": 30.0, "lon_deg": 10.0}],
-        pnt={"enabled": True, "cluster_rings": rings, "max_sats": 21, "beamformer": beamformer},
+        pnt={
+            "enabled": True,
+            "cluster_rings": rings,
+            "max_sats": 21,
+            "beamformer": beamformer,
+            **({"boresight": boresight} if boresight else {}),
+        },
         output={"dir": "unused"},
     )
 
@@ -56,11 +71,13 @@ def _mf_sinr_brute_force(H, delta, power_w, noise_w):
     return out
 
 
-def test_the_clock_adds_no_error_to_the_paper_crlb(tmp_path):
+@pytest.mark.parametrize("boresight", [None, "cluster"])
+def test_the_clock_adds_no_error_to_the_paper_crlb(tmp_path, boresight):
     """Seed 002 settings (600 km shell, 8 x 8 arrays, 26 dBW per beam, 4 GHz, 50 MHz, σ²_0 =
     1e-19 s², I_TDOA = 4, 12 beams): the recorded √CRLB and GDOP equal the standalone functions
-    on an independent propagation, reference and visible set from independent look angles."""
-    scenario, twin, tables = _run(tmp_path)
+    on an independent propagation, reference and visible set from independent look angles
+    (arrays at nadir by default, or facing the cluster centre: `[pnt] boresight`)."""
+    scenario, twin, tables = _run(tmp_path, boresight=boresight)
     pnt = tables["pnt"]
     assert (pnt.status == "ok").all() and len(pnt) == 2 * 19
     names = list(twin.constellation.names)
@@ -78,7 +95,12 @@ def test_the_clock_adds_no_error_to_the_paper_crlb(tmp_path):
         order = order[elevation[order] >= np.radians(10.0)]
         ref, cands = order[0], order[1:22]
         assert set(rows.reference) == {names[ref]}
-        frames = pnt_body_frames(pos[cands], sat_vel=vel[cands], x_axis="along_track")
+        frames = pnt_body_frames(
+            pos[cands],
+            sat_vel=vel[cands],
+            x_axis="along_track",
+            boresight_to=centre if boresight else None,
+        )
         H = channels(
             pos[cands], ut, frames, freq_hz=4e9, nx=8, ny=8, rng=entity_rng(scenario.run.seed, e, 0)
         )

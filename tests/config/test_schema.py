@@ -307,7 +307,27 @@ def test_paper_scenarios_carry_the_seeds_settings():
         p.max_sats,
         p.scheduler,
         p.beamformer,
-    ) == (61, 43.3e3, 8, 8, 12, 26.0, 4.0, 50.0, 1e-19, 4, 21, "hbs", "dsta")
+        p.element_gain_dbi,
+        p.threshold_rule,
+        p.boresight,
+    ) == (
+        61,
+        50e3,
+        8,
+        8,
+        12,
+        26.0,
+        4.0,
+        50.0,
+        1e-19,
+        4,
+        21,
+        "hbs",
+        "dsta",
+        5.5,
+        "per_ut",
+        "cluster",
+    )
 
 
 def test_starlink_replay_runs_both_processes_on_a_moving_target():
@@ -356,6 +376,8 @@ def test_process_sections_default_off_and_name_checks(tmp_path):
         ("[pnt]", "i_tdoa = 2", "pnt.i_tdoa", "i_tdoa = 2 satellites is out of range"),
         ("[pnt]", "max_sats = 3", "pnt.max_sats", "must be >= i_tdoa = 4"),
         ("[pnt]", 'beamformer = "dst"', "pnt.beamformer", "did you mean 'dsta'"),
+        ("[pnt]", 'threshold_rule = "per-ut"', "pnt.threshold_rule", "per_ut"),
+        ("[pnt]", 'boresight = "zenith"', "pnt.boresight", "cluster"),
         ("[replan]", 'policy = "sometimes"', "replan.policy", "every_epoch"),
         ("[replan]", "every_n = 0", "replan.every_n", "every_n = 0 epochs is out of range"),
         ("[replan]", 'on = ["drift", "rain"]', "replan.on[1]", "group_change"),

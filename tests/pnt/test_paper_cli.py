@@ -78,10 +78,20 @@ def test_quick_tables_and_figures(tmp_path):
         cdf = pd.read_csv(out / f"{fig}.csv")
         lo, hi = cli.FIGURES[fig][1]
         assert cdf["x"].min() == lo and cdf["x"].max() == hi
-        for _, g in cdf.groupby("curve"):
+        for _, g in cdf.groupby(["curve", "source"]):
             assert (g["cdf"].diff().dropna() >= 0).all() and g["cdf"].between(0, 1).all()
+        # the paper's digitised curves ride along where they exist (Figs. 4, 8, 9)
+        paper = cdf[cdf["source"] == "paper"]
+        if fig in ("fig4", "fig8", "fig9"):
+            assert set(paper["curve"]) == set(cdf.loc[cdf["source"] == "twin", "curve"])
+            assert paper["x"].between(lo, hi).all()
+        else:
+            assert paper.empty
         assert (out / f"{fig}.png").stat().st_size > 1000
     assert pd.read_csv(out / "fig5.csv")["curve"].nunique() == 3
+    f4 = pd.read_csv(out / "fig4.csv")
+    dsta = f4[(f4["curve"] == "DSTA") & (f4["source"] == "paper")]
+    assert dsta["x"].min() == pytest.approx(10.0, abs=0.1)  # Fig. 4's DSTA starts at 10 dB
     assert pd.read_csv(out / "fig7.csv")["curve"].nunique() == 5
 
 

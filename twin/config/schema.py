@@ -43,7 +43,7 @@ from twin.config.track_csv import read_track_csv
 from twin.isac.estimation.locate import METHODS as LOCATE_METHODS
 from twin.isac.physics.channel import IsacParams
 from twin.motion import angle_between_rad, geodetic_track, position_ecef
-from twin.pnt.channel import PntParams
+from twin.pnt.channel import BORESIGHTS, THRESHOLD_RULES, PntParams
 from twin.units import parse_duration, parse_utc
 
 __all__ = [
@@ -892,6 +892,8 @@ class PntConfig(_Section):
     scheduler: Literal[PNT_SCHEDULERS] = "hbs"
     hbs_m: int = 4
     beamformer: Literal[PNT_BEAMFORMERS] = "dsta"
+    threshold_rule: Literal[THRESHOLD_RULES] = "common"  # DSTA; "per_ut" in paper-pnt.toml
+    boresight: Literal[BORESIGHTS] = "nadir"  # UPA boresight; "cluster" in paper-pnt.toml
 
     @field_validator("terminals", mode="before")
     @classmethod

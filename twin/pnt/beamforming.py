@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from twin.pnt.channel import THRESHOLD_RULES
 from twin.pnt.crlb import gather_schedule, sinr_gradient_from_A, tdoa_jacobian
 from twin.pnt.feasibility import (
     METHODS,
@@ -36,7 +37,8 @@ class BeamResult:
     W: (I, C, N) complex √W, zero where unscheduled. sinr: (I, C) linear, nan where
     unscheduled. n_tests: (I,) feasibility tests run (DSTA; 0 for the baselines).
     status: (I,) str per satellite: "empty" (no UT), "ok", "lowered" (DSTA: γ' was
-    infeasible and the common threshold was lowered by bisection), "infeasible" (DSTA:
+    infeasible and the thresholds were lowered by bisection, see `dsta`'s
+    `threshold_rule`), "infeasible" (DSTA:
     not even the lowest threshold was feasible; zero beams).
     """
 
@@ -209,6 +211,7 @@ def dsta(
     bisection_tol_db: float = 0.05,
     bisection_floor_db: float = -30.0,
     warm_start: bool = True,
+    threshold_rule: str = "common",
     rng=None,
 ) -> BeamResult:
     """Seed 002 Algorithm 1 (DSTA), per satellite in index order (seed-math A.7 [V + D]).
@@ -222,6 +225,13 @@ def dsta(
     (bisection in dB down to the floor γ'·10^{floor/10}); warm_start: each fast feasibility
     test of a satellite starts from the last feasible one's directions and dual weights
     (default; False = every test cold, the reference path); rng: for the SDR randomisations.
+    threshold_rule: what happens when γ' is infeasible for a satellite (Algorithm 1 does
+    not say; docs/pnt-reproduction.md): "common" (seed-math A.7 [D], the earlier default)
+    lowers one common threshold for all its UTs by bisection in dB, so every UT of the
+    satellite drops to what the weakest can get; "per_ut" lowers a UT's threshold only
+    where γ' exceeds what it can get: thresholds ``min(γ', t·SNR0_c)`` with SNR0_c =
+    P‖h_c‖²/ε² its interference-free SNR (eq. (35)) and the largest feasible t ≤ 1 found
+    by bisection in dB, so UTs that can reach γ' keep it.
 
     Per satellite i: all thresholds start at γ' (lowered by bisection if infeasible);
     then, while some raisable threshold is < γ_max, the UT with the most negative eq. (17)
@@ -241,6 +251,8 @@ def dsta(
         )
     if not (gamma_init > 0 and gamma_step > 0 and gamma_max >= gamma_init):
         raise ValueError("need gamma_init > 0, gamma_step > 0 and gamma_max >= gamma_init")
+    if threshold_rule not in THRESHOLD_RULES:
+        raise ValueError(f"threshold_rule must be one of {THRESHOLD_RULES}, got {threshold_rule!r}")
     rng = rng if rng is not None else np.random.default_rng(0)
     jac = _ut_jacobians(ut_pos, sat_pos, ref_pos, d)
     sinr_est = np.where(d, float(gamma_init), np.nan)
@@ -257,9 +269,22 @@ def dsta(
         ok, X = sat.test(gam)
         status[i] = "ok"
         if not ok:
-            hi_db = 10 * np.log10(gamma_init)
-            lo_db = hi_db + bisection_floor_db
-            ok, X = sat.test(np.full(K, 10 ** (lo_db / 10)))
+            if threshold_rule == "common":
+                hi_db = 10 * np.log10(gamma_init)
+                lo_db = hi_db + bisection_floor_db
+
+                def thresholds(x_db, K=K):
+                    return np.full(K, 10 ** (x_db / 10))
+
+            else:  # per_ut: min(γ', t·SNR0_c) with t = 10^{x/10}
+                ceiling = scbwi_sinr(H[i, cs], power_w, noise_w)
+                hi_db = 10 * np.log10(gamma_init / ceiling.min())
+                lo_db = min(hi_db, 0.0) + bisection_floor_db
+
+                def thresholds(x_db, ceiling=ceiling):
+                    return np.minimum(float(gamma_init), ceiling * 10 ** (x_db / 10))
+
+            ok, X = sat.test(thresholds(lo_db))
             if not ok:
                 status[i] = "infeasible"
                 n_tests[i] = sat.n
@@ -267,12 +292,12 @@ def dsta(
                 continue
             while hi_db - lo_db > bisection_tol_db:
                 mid = 0.5 * (hi_db + lo_db)
-                ok_mid, X_mid = sat.test(np.full(K, 10 ** (mid / 10)))
+                ok_mid, X_mid = sat.test(thresholds(mid))
                 if ok_mid:
                     lo_db, X = mid, X_mid
                 else:
                     hi_db = mid
-            gam = np.full(K, 10 ** (lo_db / 10))
+            gam = thresholds(lo_db)
             status[i] = "lowered"
         sinr_est[i, cs] = sat.sinr(X)
         grad = np.array([_gradient(jac, int(c), i, sinr_est, bandwidth_hz, ref_var) for c in cs])
@@ -337,6 +362,7 @@ def beamform(
 
 __all__ = [
     "BEAMFORMERS",
+    "THRESHOLD_RULES",
     "BeamResult",
     "beamform",
     "dsta",

@@ -26,6 +26,8 @@ CELL_RADIUS_KINDS = ("circumradius", "inradius")
 BORESIGHTS = ("nadir", "cluster")
 #: Reference-satellite placements (`PntParams.reference`).
 REFERENCES = ("zenith", "cap")
+#: DSTA's infeasible-threshold rules (`PntParams.threshold_rule`, `twin.pnt.beamforming.dsta`).
+THRESHOLD_RULES = ("common", "per_ut")
 
 #: Free-space loss constant for f in MHz and d in km: 20 log10(4π·1e9/c) = 32.448 dB.
 PATH_LOSS_CONST_DB = 32.45
@@ -34,6 +36,10 @@ PATH_LOSS_CONST_DB = 32.45
 @dataclass(frozen=True)
 class PntParams:
     """Seed 002 Table II defaults (seed-math A.11), SI units except the dB fields.
+
+    The open readings keep their issue-6 values here (so the twin's `[pnt]` defaults do not
+    move); `twin paper pnt` runs with the values fitted to the paper's figures,
+    `twin.paper.pnt.calibrate.CALIBRATED` (docs/pnt-reproduction.md).
 
     nx, ny: UPA size (N = nx·ny antennas). n_beams: beams per satellite K.
     altitude_m: orbit height. power_dbw: per-beam power P. freq_hz: carrier.
@@ -51,6 +57,8 @@ class PntParams:
     min_elevation_deg: the satellites' cap, elevation >= this seen from the cluster centre
     (seed-math A.11 [R], 60). reference: "zenith" (default: the reference satellite
     above the cluster centre) or "cap" (drawn uniformly in the same cap, like the others).
+    threshold_rule: DSTA's rule for an infeasible starting threshold, "common" (default) or
+    "per_ut" (`twin.pnt.beamforming.dsta`).
     """
 
     nx: int = 8
@@ -77,8 +85,13 @@ class PntParams:
     boresight: str = "nadir"
     min_elevation_deg: float = 60.0
     reference: str = "zenith"
+    threshold_rule: str = "common"
 
     def __post_init__(self):
+        if self.threshold_rule not in THRESHOLD_RULES:
+            raise ValueError(
+                f"threshold_rule must be one of {THRESHOLD_RULES}, got {self.threshold_rule!r}"
+            )
         if self.reference not in REFERENCES:
             raise ValueError(f"reference must be one of {REFERENCES}, got {self.reference!r}")
         if self.cell_radius_kind not in CELL_RADIUS_KINDS:
@@ -277,6 +290,7 @@ __all__ = [
     "PATH_LOSS_CONST_DB",
     "PntParams",
     "REFERENCES",
+    "THRESHOLD_RULES",
     "channels",
     "noise_power_w",
     "path_gain",

@@ -10,7 +10,8 @@ with the centre. At each epoch, per cluster (``docs/twin.md`` lists the columns)
    first and at most ``max_sats``, are schedulable. Fewer than ``i_tdoa`` schedulable, or too
    few for the beam budget (``C · i_tdoa > n_beams · schedulable``) -> rows with
    ``status = "too_few_satellites"`` (an interruption, recorded, not skipped);
-2. body frames ``pnt.channel.pnt_body_frames(x_axis="along_track")`` (nadir boresight) and
+2. body frames ``pnt.channel.pnt_body_frames(x_axis="along_track")`` (nadir boresight, or
+   facing the cluster centre with ``boresight = "cluster"``) and
    channels eq. (8)-(10) (``pnt.channel.channels``);
 3. the re-planning decision (:mod:`twin.processes.replan`); on re-plan the beam schedule
    (``pnt.scheduling.schedule``, HBS by default) and the beams (``pnt.beamforming.beamform``,
@@ -217,6 +218,7 @@ class PntProcess:
                 "bandwidth_hz": self.bandwidth_hz,
                 "ref_var": cfg.ref_toa_var_s2,
                 "rng": rng,
+                "threshold_rule": cfg.threshold_rule,
             }
         res = beamforming.beamform(
             self.beamformer, H, delta, power_w=self.power_w, noise_w=self.noise_w, **opts
@@ -336,7 +338,12 @@ class PntProcess:
         sats = cands if replan else plan["sats"]
         sat_pos, sat_vel = epoch.sat_pos[sats], epoch.sat_vel[sats]
         ref_pos = epoch.sat_pos[ref]
-        frames = pnt_body_frames(sat_pos, sat_vel=sat_vel, x_axis="along_track")
+        frames = pnt_body_frames(
+            sat_pos,
+            sat_vel=sat_vel,
+            x_axis="along_track",
+            boresight_to=centre if cfg.boresight == "cluster" else None,
+        )
         H = channels(
             sat_pos,
             ut_pos,

@@ -201,6 +201,7 @@ def _beamformer_options(name: str, params: PntParams, rng: np.random.Generator) 
             "gamma_init": params.gamma_init,
             "gamma_step": params.gamma_step,
             "gamma_max": params.gamma_max,
+            "threshold_rule": params.threshold_rule,
             "rng": rng,
         }
     return {}
