@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from scenario_text import scenario_toml
 
-from twin.results import load
+from twin.results import load, run_info
 from twin.runner import run_scenario
 
-CHANNEL = '\n[channel]\nmodel = "tr38811"\nscenario = "urban"\nband = "Ka"\n'
+CHANNEL = '\n[channel]\nmodel = "tr38811"\nscenario = "urban"\n'  # band = "auto": Ka ISAC, S PNT
 TERMS = ("ntn_sf_db", "ntn_cl_db", "ntn_gas_db", "ntn_scint_db", "ntn_bel_db")
 
 
@@ -41,7 +41,14 @@ def test_tr38811_records_terms_and_changes_results(tmp_path):
     seed_path.write_text(_text())
     ntn_path.write_text(_text() + CHANNEL)
     seed = load(run_scenario(seed_path, out=tmp_path / "a", quiet=True))
-    ntn = load(run_scenario(ntn_path, out=tmp_path / "b", quiet=True))
+    ntn_dir = run_scenario(ntn_path, out=tmp_path / "b", quiet=True)
+    ntn = load(ntn_dir)
+    info = run_info(ntn_dir)  # band "auto": each process its carrier's tables, recorded
+    assert info["channel_bands"] == {"isac": "Ka", "pnt": "S"}
+    assert [w.split(":")[0] for w in info["channel_warnings"]] == [
+        "channel (isac)",
+        "channel (pnt)",
+    ]
     assert not any(c.startswith("ntn_") for c in seed["isac"].columns)
     isac, pnt = ntn["isac"], ntn["pnt"]
     ok = isac[isac.status == "ok"]

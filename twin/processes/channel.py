@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from twin.config.channel import band_for
 from twin.ntn import LinkLosses, NtnChannel, grid_losses, receiver_key
 
 __all__ = ["LinkChannel", "ISAC_ROLE", "PNT_ROLE"]
@@ -26,7 +27,9 @@ ISAC_ROLE, PNT_ROLE = 1, 2
 
 
 class LinkChannel:
-    """The channel choice of one process (``scenario.channel``) at carrier ``freq_hz``."""
+    """The channel choice of one process (``scenario.channel``) at carrier ``freq_hz``; the TR
+    tables are those of ``[channel] band``, or with "auto" of the carrier's band
+    (:func:`twin.config.channel.band_for`)."""
 
     def __init__(self, scenario, freq_hz: float, role: int):
         cfg = scenario.channel
@@ -35,7 +38,7 @@ class LinkChannel:
         if cfg.model == "tr38811":
             self.ntn = NtnChannel(
                 scenario=cfg.scenario,
-                band=cfg.band,
+                band=band_for(cfg.band, float(freq_hz)),
                 freq_hz=float(freq_hz),
                 seed=int(scenario.run.seed),
                 building=cfg.building_entry,
