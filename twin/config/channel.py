@@ -16,8 +16,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 
+from twin.config.located import Located
 from twin.isac.physics.channel import IsacParams
 from twin.ntn.bands import band_warning, describe_range, nearest_band
 from twin.ntn.entry import BUILDING_TYPES
@@ -26,6 +27,7 @@ from twin.ntn.tables import BANDS, SCENARIOS
 __all__ = [
     "ChannelConfig",
     "CHANNEL_MODELS",
+    "SMALL_SCALE_MODELS",
     "band_for",
     "band_problems",
     "carrier_bands",
@@ -34,14 +36,19 @@ __all__ = [
 
 #: Values of ``[channel] model``.
 CHANNEL_MODELS = ("seed", "tr38811")
+#: Values of ``[channel] small_scale``: none, or one flat Rician (LOS) / Rayleigh (NLOS) complex
+#: gain per link and epoch (:func:`twin.ntn.flat_fading`; needs ``model = "tr38811"``).
+SMALL_SCALE_MODELS = ("none", "flat")
 
 
 class ChannelConfig(BaseModel):
     """``[channel]``: ``model`` ("seed" | "tr38811"), ``scenario`` ("dense_urban", "urban",
     "suburban", "rural"), ``band`` ("auto" | "S" | "Ka": which TR tables; "auto" = each
     process's carrier's band), ``building_entry``
-    ("none" | "traditional" | "thermally_efficient": receivers indoors, ITU-R P.2109) and
-    ``bel_probability`` (the P.2109 probability, 0-1 exclusive)."""
+    ("none" | "traditional" | "thermally_efficient": receivers indoors, ITU-R P.2109),
+    ``bel_probability`` (the P.2109 probability, 0-1 exclusive) and ``small_scale`` ("none" |
+    "flat": per-link flat fading, Rician with the TR 38.811 K-factor in LOS, Rayleigh in NLOS;
+    only with ``model = "tr38811"``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
@@ -50,6 +57,7 @@ class ChannelConfig(BaseModel):
     band: Literal[("auto", *BANDS)] = "auto"
     building_entry: Literal[BUILDING_TYPES] = "none"
     bel_probability: float = 0.5
+    small_scale: Literal[SMALL_SCALE_MODELS] = "none"
 
     @field_validator("bel_probability")
     @classmethod
@@ -59,6 +67,20 @@ class ChannelConfig(BaseModel):
                 f"bel_probability = {value:g} is out of range (allowed: 0 .. 1, exclusive)"
             )
         return value
+
+    @model_validator(mode="after")
+    def _fading_needs_tr38811(self) -> ChannelConfig:
+        if self.small_scale != "none" and self.model != "tr38811":
+            raise Located(
+                [
+                    (
+                        ("small_scale",),
+                        f'small_scale = "{self.small_scale}" needs model = "tr38811" (the '
+                        "K-factor follows the TR 38.811 LOS state)",
+                    )
+                ]
+            )
+        return self
 
 
 #: The carrier range the TR 38.811 terms are evaluated for (gas table, scintillation).
