@@ -36,7 +36,7 @@ sagnac = true
 troposphere = true
 ionosphere_tecu = 20.0
 """
-CHANNEL = '\n[channel]\nmodel = "tr38811"\nscenario = "urban"\nband = "Ka"\n'
+CHANNEL = '\n[channel]\nmodel = "tr38811"\nscenario = "urban"\n'  # band "auto": Ka ISAC, S PNT
 AREA = """
 [[areas]]
 name = "ar"

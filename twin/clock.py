@@ -54,6 +54,7 @@ import pandas as pd
 import simpy
 
 from twin import geometry
+from twin.config.channel import channel_facts
 from twin.constellation import build, isl, orbits, planes, serving
 from twin.constellation.belief import Belief
 from twin.constellation.faults import FaultSchedule, without_links
@@ -172,6 +173,7 @@ class Twin:
                 "n_epochs": self.n_epochs,
                 "n_satellites": len(self.sat_names),
                 "n_ground_entities": len(self.ground.names),
+                **channel_facts(scenario),  # [channel] tr38811: bands per process, warnings
             },
             self.span,
         )

@@ -13,6 +13,9 @@ Where every random draw of a run comes from (nothing else in a run draws):
 - ``SeedSequence([seed, entity_index, UE_TAG])`` (``twin.processes.isac.ue_offsets_enu``): an
   ISAC target's UEs, once per run; ``SeedSequence([seed, entity_index, UT_TAG])``
   (``twin.processes.pnt.cluster_offsets_en``): a PNT cluster's UTs, once per run;
+- ``SeedSequence([seed, epoch_index, entity_index, FADING_TAG])``
+  (``twin.processes.channel.LinkChannel.losses``): the flat fading of an entity's links at an
+  epoch, only with ``[channel] small_scale = "flat"``;
 - fixed seeds inside the solvers (e.g. ``fast_design(seed=0)``'s start points), the same at
   every call.
 

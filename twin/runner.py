@@ -29,6 +29,7 @@ from rich.progress import (
 from rich.table import Table
 
 from twin.clock import Twin
+from twin.config.channel import channel_facts
 from twin.config.loader import as_scenario, scenario_from_dict
 from twin.config.packaged import find_scenario, is_packaged
 from twin.config.schema import Scenario
@@ -116,6 +117,7 @@ def _checked(scenario, resume: Path | None, console: Console | None):
     warnings = [f"dropped (constellation.drop_decayed): {p}" for p in dropped]
     if scenario.constellation.kind == "tle":
         warnings += tle.stale(constellation, start, scenario.constellation.max_epoch_age_s)
+    warnings += channel_facts(scenario).get("channel_warnings", [])  # also in run.json
     if console is not None:
         for warning in warnings[:10]:
             console.print(f"[yellow]warning[/]: {warning}", highlight=False)

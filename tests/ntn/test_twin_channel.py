@@ -8,10 +8,11 @@ import pandas as pd
 import pytest
 from scenario_text import scenario_toml
 
-from twin.results import load
+from twin.results import load, run_info
 from twin.runner import run_scenario
 
-CHANNEL = '\n[channel]\nmodel = "tr38811"\nscenario = "urban"\nband = "Ka"\n'
+CHANNEL = '\n[channel]\nmodel = "tr38811"\nscenario = "urban"\n'  # band = "auto": Ka ISAC, S PNT
+FLAT = 'small_scale = "flat"\n'
 TERMS = ("ntn_sf_db", "ntn_cl_db", "ntn_gas_db", "ntn_scint_db", "ntn_bel_db")
 
 
@@ -41,7 +42,14 @@ def test_tr38811_records_terms_and_changes_results(tmp_path):
     seed_path.write_text(_text())
     ntn_path.write_text(_text() + CHANNEL)
     seed = load(run_scenario(seed_path, out=tmp_path / "a", quiet=True))
-    ntn = load(run_scenario(ntn_path, out=tmp_path / "b", quiet=True))
+    ntn_dir = run_scenario(ntn_path, out=tmp_path / "b", quiet=True)
+    ntn = load(ntn_dir)
+    info = run_info(ntn_dir)  # band "auto": each process its carrier's tables, recorded
+    assert info["channel_bands"] == {"isac": "Ka", "pnt": "S"}
+    assert [w.split(":")[0] for w in info["channel_warnings"]] == [
+        "channel (isac)",
+        "channel (pnt)",
+    ]
     assert not any(c.startswith("ntn_") for c in seed["isac"].columns)
     isac, pnt = ntn["isac"], ntn["pnt"]
     ok = isac[isac.status == "ok"]
@@ -64,11 +72,29 @@ def test_tr38811_records_terms_and_changes_results(tmp_path):
     assert (merged.members_seed == merged.members_ntn).all()
     assert not np.allclose(merged.rate_mean_bps_hz_seed, merged.rate_mean_bps_hz_ntn)
 
+    # small_scale = "flat": one more column, the same large-scale terms, other rates and SINRs
+    flat_path = tmp_path / "flat.toml"
+    flat_path.write_text(_text() + CHANNEL + FLAT)
+    flat = load(run_scenario(flat_path, out=tmp_path / "c", quiet=True))
+    assert "ntn_fading_db" not in isac.columns
+    for name in ("isac", "pnt"):
+        a, b = ntn[name], flat[name]
+        ok = b.status == "ok"
+        assert ok.any() and (a.status == b.status).all()
+        assert [len(v) for v in b.ntn_fading_db[ok]] == [len(v) for v in b.ntn_los[ok]]
+        assert all(np.isfinite(v).all() for v in b.ntn_fading_db[ok])
+        for x, y in zip(a.ntn_extra_db[ok], b.ntn_extra_db[ok], strict=True):
+            assert np.array_equal(x, y)  # large scale untouched
+        fading = np.concatenate(b.ntn_fading_db[ok].to_list())
+        assert np.std(fading) > 0.5  # dB: the gains vary from link to link
+    assert not np.allclose(ntn["pnt"].sinr_mean_db, flat["pnt"].sinr_mean_db)
+    assert not np.allclose(ntn["isac"].rate_mean_bps_hz, flat["isac"].rate_mean_bps_hz)
+
 
 @pytest.mark.slow
 def test_tr38811_windowed_equals_serial(tmp_path):
     path = tmp_path / "w.toml"
-    path.write_text(_text(duration="60s", window=4) + CHANNEL)
+    path.write_text(_text(duration="60s", window=4) + CHANNEL + FLAT)  # with flat fading
     serial = load(run_scenario(path, out=tmp_path / "serial", quiet=True))
     windowed = load(run_scenario(path, out=tmp_path / "windowed", quiet=True, workers=2))
     assert sorted(serial) == sorted(windowed)
@@ -76,7 +102,7 @@ def test_tr38811_windowed_equals_serial(tmp_path):
         a = serial[name].drop(columns=["solve_time_s"], errors="ignore")
         b = windowed[name].drop(columns=["solve_time_s"], errors="ignore")
         pd.testing.assert_frame_equal(a, b, check_exact=True, obj=name)
-    assert "ntn_sf_db" in serial["pnt"].columns
+    assert "ntn_sf_db" in serial["pnt"].columns and "ntn_fading_db" in serial["isac"].columns
 
 
 def test_channel_section_refused_with_line(tmp_path):
@@ -95,3 +121,15 @@ def test_channel_section_refused_with_line(tmp_path):
     prob = lines.index("bel_probability = 1.5") + 1
     assert f"bad.toml:{town} channel.scenario" in text
     assert f"bad.toml:{prob} channel.bel_probability" in text
+
+
+def test_flat_fading_needs_tr38811_refused_with_line(tmp_path):
+    from twin.config.loader import load_scenario
+    from twin.errors import InputError
+
+    path = tmp_path / "bad.toml"
+    path.write_text(_text() + '\n[channel]\nsmall_scale = "flat"\n')
+    with pytest.raises(InputError) as err:
+        load_scenario(path)
+    line = path.read_text().splitlines().index('small_scale = "flat"') + 1
+    assert f"bad.toml:{line} channel.small_scale" in str(err.value)

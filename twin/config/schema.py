@@ -36,7 +36,7 @@ from pydantic import (
 )
 
 from twin.config.areas import Area, with_area_entities, without_area_entities
-from twin.config.channel import ChannelConfig
+from twin.config.channel import ChannelConfig, band_problems
 from twin.config.faults import Fault
 from twin.config.located import Located
 from twin.config.track_csv import read_track_csv
@@ -1275,6 +1275,14 @@ class Scenario(_Section):
                             f"the track's height leaves {lo:g} .. {hi:g} m within the run's {self.run.duration:g} s",
                         )
                     )
+        if problems:
+            raise Located(problems)
+        return self
+
+    @model_validator(mode="after")
+    def _channel_bands_match_carriers(self) -> Scenario:
+        """``[channel] band`` against each enabled process's carrier (``twin.config.channel``)."""
+        problems = band_problems(self)
         if problems:
             raise Located(problems)
         return self

@@ -12,7 +12,8 @@ Kept interface
 
 Terms (dB): ``free_space_path_loss_db`` (eq. 6.6-3), ``gas_absorption_db`` (6.6.4),
 ``scintillation_db`` (6.6.6: ionospheric in S, tropospheric in Ka), ``building_entry_loss_db``
-(6.6.3 -> ITU-R P.2109).
+(6.6.3 -> ITU-R P.2109); option: ``flat_fading`` with ``rician_k_db`` (clause 6.7 K-factor,
+Tables 6.7.2-xa/xb; Rayleigh in NLOS), one complex gain per link.
 
 Links: ``NtnChannel(scenario, band, freq_hz, seed, building)`` and ``link_losses`` (L pairs) or
 ``grid_losses`` (R x S) -> ``LinkLosses`` (LOS state, SF, CL, gas, scintillation, entry, FSPL),
@@ -28,6 +29,7 @@ Example::
 
 from twin.ntn.atmosphere import gas_absorption_db, scintillation_db
 from twin.ntn.entry import building_entry_loss_db
+from twin.ntn.fading import flat_fading, rician_k_db
 from twin.ntn.links import LinkLosses, NtnChannel, grid_losses, link_losses, receiver_key
 from twin.ntn.los import los_probability
 from twin.ntn.pathloss import free_space_path_loss_db
@@ -40,6 +42,8 @@ __all__ = [
     "gas_absorption_db",
     "scintillation_db",
     "building_entry_loss_db",
+    "rician_k_db",
+    "flat_fading",
     "NtnChannel",
     "LinkLosses",
     "link_losses",

@@ -79,6 +79,8 @@ class LinkLosses:
     gas_db: np.ndarray
     scint_db: np.ndarray
     bel_db: np.ndarray
+    #: complex flat-fading gain per link (:func:`twin.ntn.flat_fading`), None without fading
+    fading: np.ndarray | None = None
 
     @property
     def extra_db(self) -> np.ndarray:
@@ -90,11 +92,19 @@ class LinkLosses:
         """Basic path loss plus the additional losses: FSPL + :attr:`extra_db` (dB)."""
         return self.fspl_db + self.extra_db
 
+    def _map(self, op) -> LinkLosses:
+        return LinkLosses(
+            **{
+                f.name: None if getattr(self, f.name) is None else op(getattr(self, f.name))
+                for f in fields(self)
+            }
+        )
+
     def reshape(self, shape) -> LinkLosses:
-        return LinkLosses(**{f.name: getattr(self, f.name).reshape(shape) for f in fields(self)})
+        return self._map(lambda a: a.reshape(shape))
 
     def take(self, index) -> LinkLosses:
-        return LinkLosses(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+        return self._map(lambda a: a[index])
 
 
 def _chunk(channel: NtnChannel, rx, sat, rx_keys, sat_keys) -> LinkLosses:
@@ -152,7 +162,11 @@ def link_losses(channel: NtnChannel, rx_pos, sat_pos, rx_keys, sat_keys) -> Link
     if len(parts) == 1:
         return parts[0]
     return LinkLosses(
-        **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(LinkLosses)}
+        **{
+            f.name: np.concatenate([getattr(p, f.name) for p in parts])
+            for f in fields(LinkLosses)
+            if f.name != "fading"
+        }
     )
 
 

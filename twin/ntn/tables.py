@@ -21,6 +21,7 @@ __all__ = [
     "ELEVATIONS_DEG",
     "LOS_CORRELATION_M",
     "LOS_PROBABILITY",
+    "RICIAN_K_DB",
     "SCENARIOS",
     "SF_CL",
     "SF_CORRELATION_M",
@@ -137,4 +138,28 @@ ZENITH_GAS_DB = np.array(
 BEL_COEFFICIENTS = {
     "traditional": (12.64, 3.72, 0.96, 9.6, 2.0, 9.1, -3.0, 4.5, -2.0),
     "thermally_efficient": (28.19, -3.00, 8.48, 13.5, 3.8, 27.8, -2.9, 9.4, -2.1),
+}
+
+#: Rician K-factor mean mu_K (dB) of the LOS links, (9,) at :data:`ELEVATIONS_DEG`: TR 38.811
+#: Tables 6.7.2-1a/1b (dense urban), 6.7.2-3a/3b (urban), 6.7.2-5a/5b (suburban), 6.7.2-7a/7b
+#: (rural), LOS, S band (a) and Ka band (b). NLOS links have no K (Rayleigh). Values as OpenNTN's
+#: transcription of TR 38.811 V15.4.0 (tests/spec_tables/tr38811_v15.4.0.json and its
+#: models/*_LOS_*.json) and, for S band, an ns-3 NTN model (Ntn38811ExcessLossModel kRicianK).
+RICIAN_K_DB = {
+    "dense_urban": {
+        "S": np.array([4.4, 9.0, 9.3, 7.9, 7.4, 7.0, 6.9, 6.5, 6.8]),
+        "Ka": np.array([6.1, 13.7, 12.9, 10.3, 9.2, 8.4, 8.0, 7.4, 7.6]),
+    },
+    "urban": {
+        "S": np.array([31.83, 18.78, 10.49, 7.46, 6.52, 5.47, 4.54, 4.03, 3.68]),
+        "Ka": np.array([40.18, 23.62, 12.48, 8.56, 7.42, 5.97, 4.88, 4.22, 3.81]),
+    },
+    "suburban": {
+        "S": np.array([11.40, 19.45, 20.80, 21.20, 21.60, 19.75, 12.00, 12.85, 12.85]),
+        "Ka": np.array([8.9, 14.0, 11.3, 9.0, 7.5, 6.6, 5.9, 5.5, 5.4]),
+    },
+    "rural": {
+        "S": np.array([24.72, 12.31, 8.05, 6.21, 5.04, 4.42, 3.92, 3.65, 3.59]),
+        "Ka": np.array([25.43, 12.72, 8.40, 6.52, 5.24, 4.57, 4.02, 3.70, 3.62]),
+    },
 }

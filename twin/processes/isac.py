@@ -337,7 +337,7 @@ class IsacProcess:
         H = isac_channel.comm_channels(
             sat_pos, ues, frames=frames, params=self.params, rng=rng, center_ecef=target
         )
-        ntn = self.channel.losses(g, ues, sat_pos, members)  # (M, K) TR 38.811 terms or None
+        ntn = self.channel.losses(g, ues, sat_pos, members, epoch.index)  # (M, K) TR terms/None
         H = self.channel.scale_isac(H, ntn)
         beta = reflection_coefficients(cfg.beta_model, sat_pos, prior, rng=rng)
         context.stage("isac_channels", started)

@@ -354,7 +354,7 @@ class PntProcess:
             element_gain_dbi=cfg.element_gain_dbi,
             rng=rng,
         )
-        ntn = self.channel.losses(g, ut_pos, sat_pos, sats)  # (C, I) TR 38.811 terms or None
+        ntn = self.channel.losses(g, ut_pos, sat_pos, sats, epoch.index)  # (C, I) TR terms/None
         H = self.channel.scale_pnt(H, ntn)
         context.stage("pnt_channels", started)
         if replan:
