@@ -31,6 +31,7 @@ from a fresh prior, so a window run on its own writes the serial run's rows.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time as wallclock
 
 import numpy as np
@@ -428,17 +429,8 @@ class IsacProcess:
         if self.budget is not None:  # the same estimator, draws and echo; believed satellites
 
             def solve(pos, vel):
-                frames_b = isac_array_frames(pos, vel)
-                believed = SensingProblem(
-                    sat_pos=pos,
-                    beta=beta,
-                    nx=cfg.nx,
-                    nz=cfg.nz,
-                    samples=x,
-                    noise_power=self.noise_w,
-                    prior_centre=prior,
-                    half_width_m=cfg.search_half_width_m,
-                    frames=frames_b,
+                believed = dataclasses.replace(
+                    problem, sat_pos=pos, frames=isac_array_frames(pos, vel)
                 )
                 return estimate(cfg.estimator, believed, y, belief_rng, **opts).position
 
