@@ -24,7 +24,6 @@ must not cross the antimeridian or contain a pole, refused).
 
 from __future__ import annotations
 
-import csv
 import json
 import math
 import os
@@ -43,6 +42,7 @@ from pydantic import (
     model_validator,
 )
 
+from twin.config.csv_rows import csv_rows
 from twin.config.located import Located
 
 __all__ = ["AREA_ENTITIES", "Area", "AreaBox", "area_entities", "read_points_csv", "read_polygon"]
@@ -418,65 +418,42 @@ def read_points_csv(path: Path, shape) -> list[dict]:
     """
     path = Path(path)
     rows, seen = [], {}
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = [h.strip() for h in next(reader)]
-        except StopIteration:
-            raise ValueError(
-                f"{path}:1: empty points CSV (need a header: name, lat_deg, lon_deg [, alt_m])"
-            ) from None
-        unknown = [h for h in header if h not in POINTS_CSV_COLUMNS]
-        missing = [h for h in POINTS_CSV_COLUMNS[:3] if h not in header]
-        if unknown or missing:
-            raise ValueError(
-                f"{path}:1: points CSV header must name name, lat_deg, lon_deg [, alt_m]"
-                + (f"; unknown: {', '.join(unknown)}" if unknown else "")
-                + (f"; missing: {', '.join(missing)}" if missing else "")
-            )
-        for line_no, record in enumerate(reader, start=2):
-            if not record or all(not cell.strip() for cell in record):
-                continue
-            if len(record) != len(header):
-                raise ValueError(
-                    f"{path}:{line_no}: {len(record)} values for {len(header)} columns"
-                )
-            row: dict[str, Any] = {}
-            for key, cell in zip(header, record):
-                cell = cell.strip()
-                if key == "name":
-                    if not cell or any(c.isspace() for c in cell):
-                        raise ValueError(
-                            f"{path}:{line_no}: column name: {cell!r} must be non-empty without spaces"
-                        )
-                    if cell in seen:
-                        raise ValueError(
-                            f"{path}:{line_no}: column name: '{cell}' is already used on line {seen[cell]}"
-                        )
-                    seen[cell] = line_no
-                    row[key] = cell
-                    continue
-                try:
-                    row[key] = float(cell)
-                except ValueError:
+    for line_no, cells in csv_rows(path, POINTS_CSV_COLUMNS, 3, "points"):
+        row: dict[str, Any] = {}
+        for key, cell in cells.items():
+            if key == "name":
+                if not cell or any(c.isspace() for c in cell):
                     raise ValueError(
-                        f"{path}:{line_no}: column {key}: {cell!r} is not a number"
-                    ) from None
-                if not math.isfinite(row[key]):
-                    raise ValueError(f"{path}:{line_no}: column {key}: {cell!r} is not finite")
-            if not -90.0 <= row["lat_deg"] <= 90.0:
+                        f"{path}:{line_no}: column name: {cell!r} must be non-empty without spaces"
+                    )
+                if cell in seen:
+                    raise ValueError(
+                        f"{path}:{line_no}: column name: '{cell}' is already used on line {seen[cell]}"
+                    )
+                seen[cell] = line_no
+                row[key] = cell
+                continue
+            try:
+                row[key] = float(cell)
+            except ValueError:
                 raise ValueError(
-                    f"{path}:{line_no}: column lat_deg: {row['lat_deg']:g} is out of range (-90 .. 90)"
-                )
-            if not -180.0 <= row["lon_deg"] <= 180.0:
-                raise ValueError(
-                    f"{path}:{line_no}: column lon_deg: {row['lon_deg']:g} is out of range (-180 .. 180)"
-                )
-            if not shape.covers(shapely.Point(row["lon_deg"], row["lat_deg"])):
-                raise ValueError(
-                    f"{path}:{line_no}: point '{row['name']}' ({row['lat_deg']:g}, {row['lon_deg']:g}) is outside the area"
-                )
-            rows.append(row)
+                    f"{path}:{line_no}: column {key}: {cell!r} is not a number"
+                ) from None
+            if not math.isfinite(row[key]):
+                raise ValueError(f"{path}:{line_no}: column {key}: {cell!r} is not finite")
+        if not -90.0 <= row["lat_deg"] <= 90.0:
+            raise ValueError(
+                f"{path}:{line_no}: column lat_deg: {row['lat_deg']:g} is out of range (-90 .. 90)"
+            )
+        if not -180.0 <= row["lon_deg"] <= 180.0:
+            raise ValueError(
+                f"{path}:{line_no}: column lon_deg: {row['lon_deg']:g} is out of range (-180 .. 180)"
+            )
+        if not shape.covers(shapely.Point(row["lon_deg"], row["lat_deg"])):
+            raise ValueError(
+                f"{path}:{line_no}: point '{row['name']}' ({row['lat_deg']:g}, {row['lon_deg']:g}) is outside the area"
+            )
+        rows.append(row)
     if not rows:
         raise ValueError(f"{path}: the points CSV has a header but no rows")
     return rows
