@@ -114,6 +114,14 @@ def export_ephemeris(
         if problems:
             raise InputError(problems)
     frame = ephemeris_frame(constellation, times)
+    write_parquet_atomic(frame, out)
+    return frame
+
+
+def write_parquet_atomic(frame: pd.DataFrame, out: Path) -> None:
+    """Write `frame` (no index) to parquet `out` through a temporary file in the same folder
+    and ``os.replace``, so `out` is either the old file or the whole new one."""
+    out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
     try:
@@ -122,4 +130,3 @@ def export_ephemeris(
     finally:
         if tmp.exists():
             tmp.unlink()
-    return frame

@@ -17,12 +17,10 @@ fitted with :func:`fit_sigma_per_day` on the shared Starlink snapshots (docs/err
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 
+from twin.constellation.ephemeris import write_parquet_atomic
 from twin.constellation.tle import Constellation, read_tle
 from twin.signal.ephemeris import STATISTICAL_SIGMA_RTN_M_PER_DAY, rtn_basis
 
@@ -109,13 +107,5 @@ def write_ephemeris_error(old_path, new_path, out) -> tuple[pd.DataFrame, pd.Dat
     """Read both TLE files (``read_tle``, refusing bad records with file:line), write
     :func:`ephemeris_error` to parquet `out` atomically; returns (frame, age summary)."""
     frame = ephemeris_error(read_tle(old_path), read_tle(new_path))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, out)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    write_parquet_atomic(frame, out)
     return frame, age_summary(frame)

@@ -33,12 +33,13 @@ import pandas as pd
 
 from twin.paper.pnt.experiment import (
     TABLE4_SCHEDULERS,
+    drop_channels,
     drop_rngs,
     make_drop,
     params_with,
     run_drop,
 )
-from twin.pnt.channel import PntParams, channels
+from twin.pnt.channel import PntParams
 from twin.pnt.crlb import gdop
 from twin.pnt.scheduling import schedule
 
@@ -159,17 +160,7 @@ def geometry_samples(params: PntParams, drops: int, seed: int = CALIBRATION_SEED
     for d in range(drops):
         geo_rng, chan_rng = drop_rngs(seed, d)
         drop = make_drop(params, geo_rng)
-        H = channels(
-            drop.sat_pos,
-            drop.ut_pos,
-            drop.frames,
-            freq_hz=params.freq_hz,
-            nx=params.nx,
-            ny=params.ny,
-            element_gain_dbi=params.element_gain_dbi,
-            rng=chan_rng,
-            phase=params.phase_model,
-        )
+        H = drop_channels(drop, params, chan_rng)
         n_ut = drop.ut_pos.shape[0]
         for label, (method, m) in {
             "hbs1": ("hbs", 1),

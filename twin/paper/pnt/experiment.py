@@ -89,6 +89,22 @@ def _as_list(x) -> list[str]:
     return [x] if isinstance(x, str) else list(x)
 
 
+def drop_channels(drop, params: PntParams, rng: np.random.Generator) -> np.ndarray:
+    """The drop's channels H (I, C, N) under `params` (seed 002 eqs. (8)-(10),
+    ``twin.pnt.channel.channels``); `rng` draws the phases."""
+    return channels(
+        drop.sat_pos,
+        drop.ut_pos,
+        drop.frames,
+        freq_hz=params.freq_hz,
+        nx=params.nx,
+        ny=params.ny,
+        element_gain_dbi=params.element_gain_dbi,
+        rng=rng,
+        phase=params.phase_model,
+    )
+
+
 def run_drop(
     drop: Drop,
     *,
@@ -113,17 +129,7 @@ def run_drop(
             raise ValueError(f"unknown beamformer {b!r}; use one of {', '.join(BEAMFORMERS)}")
     parsed = [parse_scheduler(s) for s in schedulers]
     if H is None:
-        H = channels(
-            drop.sat_pos,
-            drop.ut_pos,
-            drop.frames,
-            freq_hz=params.freq_hz,
-            nx=params.nx,
-            ny=params.ny,
-            element_gain_dbi=params.element_gain_dbi,
-            rng=rng,
-            phase=params.phase_model,
-        )
+        H = drop_channels(drop, params, rng)
     n_ut = drop.ut_pos.shape[0]
     frames = []
     for label, (method, m) in zip(schedulers, parsed):
