@@ -276,6 +276,7 @@ def test_cli_report_default_folder(run_dir):
     assert result.exit_code == 0, result.output
     page = run_dir / "report" / "index.html"
     assert "index.html" in result.output and page.stat().st_size > 0
+    assert result.stdout.strip() == str(page)  # the result alone on stdout, messages on stderr
 
 
 def test_invalid_spans_and_ecdf():

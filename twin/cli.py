@@ -283,16 +283,17 @@ def ephemeris_error_command(
 
     if output.exists() and not force:
         err_console.print(f"[bold red]refused[/]: {output} exists (use --force to overwrite)")
-        raise typer.Exit(2)
+        raise typer.Exit(EXIT_BAD_INPUT)
     try:
         frame, summary = write_ephemeris_error(old, new, output)
     except InputError as error:
         _print_problems(error)
-        raise typer.Exit(2) from None
+        raise typer.Exit(EXIT_BAD_INPUT) from None
     figure = output.with_suffix(".png")
     ephemeris_error_figure(frame, title=f"{old.name} -> {new.name}").savefig(figure, dpi=110)
     console.print(summary.to_string(index=False, float_format=lambda v: f"{v:.1f}"), soft_wrap=True)
     console.print(f"wrote {output} ({len(frame)} satellites) and {figure}")
+    typer.echo(str(output))
 
 
 @app.command()
@@ -311,6 +312,7 @@ def report(
         err_console.print(f"[bold red]refused[/]: {error}")
         raise typer.Exit(EXIT_BAD_INPUT) from None
     console.print(f"wrote {page}")
+    typer.echo(str(page))
 
 
 scenarios_app = typer.Typer(no_args_is_help=True, help="The scenarios shipped in the package.")

@@ -77,4 +77,4 @@ def test_cli_writes_table_and_figure_and_refuses_to_overwrite(tmp_path):
     again = runner.invoke(app, ["ephemeris-error", str(OLD), str(NEW), "-o", str(out)])
     assert again.exit_code == 2 and "--force" in again.output
     forced = runner.invoke(app, ["ephemeris-error", str(OLD), str(NEW), "-o", str(out), "--force"])
-    assert forced.exit_code == 0
+    assert forced.exit_code == 0 and forced.stdout.strip() == str(out)  # the file alone on stdout
