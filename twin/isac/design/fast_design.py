@@ -52,7 +52,7 @@ from twin.isac.design.factor_form import (
 from twin.isac.design.operators import FastOperators, crb_and_gradient
 from twin.isac.design.problem import DesignProblem, DesignResult, evaluate_design, fallback_design
 
-__all__ = ["fast_design", "SENSING_RANKS"]
+__all__ = ["fast_design", "SENSING_RANKS", "check_options"]
 
 SENSING_RANKS = ("full", "one")
 
@@ -61,7 +61,8 @@ SENSING_RANKS = ("full", "one")
 # the design
 
 
-def _check_options(sensing_rank, tol, max_iter, rate_margin):
+def check_options(sensing_rank, tol, max_iter, rate_margin):
+    """Raise ValueError on an option of fast_design (and its compiled twin) out of range."""
     if sensing_rank not in SENSING_RANKS:
         raise ValueError(f"sensing_rank must be one of {SENSING_RANKS}, got {sensing_rank!r}")
     if not 0 < tol < 1:
@@ -121,7 +122,7 @@ def fast_design(
     (its sqrt bound, a lower bound on every feasible design's RCRB), "dual_gap" (RCRB / dual_bound_m - 1),
     "certificate_checks", "rho".
     """
-    _check_options(sensing_rank, tol, max_iter, rate_margin)
+    check_options(sensing_rank, tol, max_iter, rate_margin)
     if rate_form not in ("log", "linear"):
         raise ValueError(f"rate_form must be 'log' or 'linear', got {rate_form!r}")
     if not 0 <= gap_tol < 1:
