@@ -784,6 +784,9 @@ class IsacConfig(_Section):
     Nelder-Mead polish of the same fit, which reaches the 1 mm grid's ML accuracy (``"pso"`` alone
     stops metres from it with few particles; docs/isac-localisation.md). ``track_prior``: the
     previous estimate is the next search centre (else a fresh prior p + U(±prior_spread_m)³).
+    ``engine``: ``"numpy"`` (the default, target by target) or ``"compiled"`` (the fast design of
+    every target of an epoch in one call of the numba engine ``twin.isac.design.fast_many``, each
+    design certified as the numpy one; docs/twin.md, "Areas").
     """
 
     enabled: bool = False
@@ -805,6 +808,7 @@ class IsacConfig(_Section):
     prior_spread_m: float = 250.0
     search_half_width_m: float = 500.0
     track_prior: bool = True
+    engine: Literal["numpy", "compiled"] = "numpy"
 
     @field_validator("targets", mode="before")
     @classmethod

@@ -40,6 +40,7 @@ from twin.epoch import RunContext, entity_rng
 from twin.geometry import ecef_to_geodetic, enu_basis, geodetic_to_ecef
 from twin.isac.design.algorithm2 import algorithm2
 from twin.isac.design.fast_design import fast_design
+from twin.isac.design.fast_many import fast_design_many
 from twin.isac.design.problem import DesignProblem, evaluate_design
 from twin.isac.estimation.locate import SensingProblem, draw_prior_centre, estimate
 from twin.isac.physics import channel as isac_channel
@@ -126,6 +127,7 @@ class IsacProcess:
         self.targets = list(self.config.targets or [t.name for t in sc.targets])
         self.index = {name: context.ground.index[name] for name in self.targets}
         self.design = design_name(self.config)
+        self.engine = self.config.engine
         self.params = isac_params(self.config, sc.serving.group_size)
         self.noise_w = float(dbm_to_w(self.config.sensing_noise_dbm))
         self.p_max_w = float(dbm_to_w(self.config.p_max_dbm))
@@ -180,9 +182,15 @@ class IsacProcess:
         while True:
             epoch = yield inbox.get()
             rows, handovers = [], []
-            for name in self.targets:
-                rng = entity_rng(self.seed, epoch.index, self.index[name])
-                row, events = self.step(context, epoch, name, rng)
+            # every target's geometry, channels and re-planning decision, then the epoch's designs
+            # (one batched call with [isac] engine = "compiled"), then estimation target by target
+            rngs = [entity_rng(self.seed, epoch.index, self.index[name]) for name in self.targets]
+            steps = [
+                self.prepare(context, epoch, name, rng) for name, rng in zip(self.targets, rngs)
+            ]
+            self.plan_all(context, epoch, steps)
+            for name, rng, st in zip(self.targets, rngs, steps):
+                row, events = self.finish(context, epoch, st, rng)
                 if epoch.fault_affected is not None:  # [[faults]]
                     row["fault_affected"] = bool(epoch.fault_affected[self.index[name]])
                 rows.append(row)
@@ -195,6 +203,46 @@ class IsacProcess:
                 context.count("isac_replans", int(row["replanned"]))
 
     # ------------------------------------------------------------ one target
+    def _problem(self, sat_pos, prior, beta, frames, H) -> DesignProblem:
+        """The joint-design problem (33) of one target at its prior centre."""
+        return DesignProblem(
+            sat_pos=sat_pos,
+            target=prior,
+            beta=beta,
+            H=H,
+            eta=self.config.rate_target_bps_hz,
+            p_max_w=self.p_max_w,
+            sensing_noise_w=self.noise_w,
+            nx=self.config.nx,
+            nz=self.config.nz,
+            frames=frames,
+            snapshots=self.config.snapshots,
+        )
+
+    @staticmethod
+    def _warm_start(problem, warm):
+        """The fast design's warm start rebuilt from the (checkpointed) held plan ``warm`` = (W, R,
+        factors) or None, so a resumed run starts alike."""
+        if warm is None:
+            return None
+        extra = {} if warm[2] is None else {"factors": warm[2]}
+        return evaluate_design(problem, warm[0], warm[1], scheme="held", extra=extra)
+
+    @staticmethod
+    def _outcome(result, seconds):
+        """(W, R, factors, status, gap, solve_time_s) of a DesignResult (see :meth:`_design`)."""
+        extra = result.extra if isinstance(result.extra, dict) else {}
+        factors = extra.get("factors")
+        gap = float(extra.get("dual_gap", float("nan")))
+        return (
+            np.asarray(result.W),
+            np.asarray(result.R),
+            None if factors is None else np.asarray(factors),
+            str(result.status),
+            gap,
+            seconds,
+        )
+
     def _design(self, sat_pos, prior, beta, frames, H, warm):
         """(W, R, factors, status, gap, solve_time_s) of the configured design; ``factors`` is the fast
         path's internal start point (``DesignResult.extra["factors"]``, kept for warm starts) or None;
@@ -208,43 +256,33 @@ class IsacProcess:
                 H, K, N, self.p_max_w, comm_fraction=self.config.comm_fraction
             )
             return W, R, None, "stand_in", float("nan"), wallclock.perf_counter() - started
-        problem = DesignProblem(
-            sat_pos=sat_pos,
-            target=prior,
-            beta=beta,
-            H=H,
-            eta=self.config.rate_target_bps_hz,
-            p_max_w=self.p_max_w,
-            sensing_noise_w=self.noise_w,
-            nx=self.config.nx,
-            nz=self.config.nz,
-            frames=frames,
-            snapshots=self.config.snapshots,
-        )
+        problem = self._problem(sat_pos, prior, beta, frames, H)
         if self.design == "fast":
-            start = None
-            if (
-                warm is not None
-            ):  # rebuilt from the (checkpointed) plan, so a resumed run starts alike
-                extra = {} if warm[2] is None else {"factors": warm[2]}
-                start = evaluate_design(problem, warm[0], warm[1], scheme="held", extra=extra)
-            result = fast_design(problem, warm_start=start)
+            result = fast_design(problem, warm_start=self._warm_start(problem, warm))
         else:
             result = algorithm2(problem)
-        extra = result.extra if isinstance(result.extra, dict) else {}
-        factors = extra.get("factors")
-        gap = float(extra.get("dual_gap", float("nan")))
-        return (
-            np.asarray(result.W),
-            np.asarray(result.R),
-            None if factors is None else np.asarray(factors),
-            str(result.status),
-            gap,
-            wallclock.perf_counter() - started,
-        )
+        return self._outcome(result, wallclock.perf_counter() - started)
+
+    def _designs_compiled(self, requests):
+        """The outcomes (as :meth:`_design`) of every request (sat_pos, prior, beta, frames, H, warm)
+        of an epoch by one call of the compiled, batched fast design
+        (:func:`twin.isac.design.fast_many.fast_design_many`); solve_time_s is each problem's own."""
+        problems = [self._problem(*req[:5]) for req in requests]
+        warms = [self._warm_start(pb, req[5]) for pb, req in zip(problems, requests)]
+        results = fast_design_many(problems, warms)
+        return [self._outcome(r, float(r.solve_time_s)) for r in results]
 
     def step(self, context: RunContext, epoch, name, rng) -> tuple[dict, list[dict]]:
         """The `isac` row of target `name` at `epoch` and the handover rows it causes."""
+        st = self.prepare(context, epoch, name, rng)
+        self.plan_all(context, epoch, [st])
+        return self.finish(context, epoch, st, rng)
+
+    def prepare(self, context: RunContext, epoch, name, rng) -> dict:
+        """Target `name` at `epoch` up to its design: the row so far, the serving group, the
+        prior, the re-planning decision, the array frames, channels and beta (the draws of
+        ``rng`` in the module docstring's order). A target without a valid group is finished
+        here (``st["done"]``)."""
         cfg = self.config
         g = self.index[name]
         target = epoch.ground_pos[g]
@@ -293,7 +331,7 @@ class IsacProcess:
             row["central"] = str(sat_names[group.central]) if group.central >= 0 else ""
             self.plans.pop(name, None)
             self.previous_estimate.pop(name, None)
-            return row, events
+            return {"done": True, "row": row, "events": events}
         started = wallclock.perf_counter()
         # prior centre: the previous estimate (tracking) or a fresh p + U(±spread)^3
         previous = self.previous_estimate.get(name)
@@ -342,15 +380,52 @@ class IsacProcess:
         H = self.channel.scale_isac(H, ntn)
         beta = reflection_coefficients(cfg.beta_model, sat_pos, prior, rng=rng)
         context.stage("isac_channels", started)
-        if replan:
-            started = wallclock.perf_counter()
+        return dict(
+            done=False,
+            name=name,
+            row=row,
+            events=events,
+            target=target,
+            lat=lat,
+            lon=lon,
+            group=group,
+            prior=prior,
+            plan=plan,
+            replan=replan,
+            reason=reason,
+            drift=drift,
+            members=members,
+            sat_pos=sat_pos,
+            frames=frames,
+            H=H,
+            ntn=ntn,
+            beta=beta,
+        )
+
+    def plan_all(self, context: RunContext, epoch, steps) -> None:
+        """Design for every prepared target that re-plans (in place: ``st["plan"]``, the
+        ``isac_beams`` handover events, ``solve_time_s``): target by target, or all in one call of
+        the compiled engine (``[isac] engine = "compiled"`` with the fast design)."""
+        todo = [st for st in steps if not st["done"] and st["replan"]]
+        if not todo:
+            return
+        started = wallclock.perf_counter()
+        requests = []
+        for st in todo:
+            plan, members = st["plan"], st["members"]
             warm = None
             if plan is not None and list(plan["members"]) == members:
                 warm = (plan["W"], plan["R"], plan.get("factors"))
-            W, R, factors, status, gap, solve_s = self._design(
-                sat_pos, prior, beta, frames, H, warm
-            )
-            context.stage("design", started)
+            requests.append((st["sat_pos"], st["prior"], st["beta"], st["frames"], st["H"], warm))
+        if self.engine == "compiled" and self.design == "fast":
+            outcomes = self._designs_compiled(requests)
+        else:
+            outcomes = [self._design(*req) for req in requests]
+        context.stage("design", started)
+        sat_names = context.sat_names
+        for st, (W, R, factors, status, gap, solve_s) in zip(todo, outcomes):
+            name, plan, members, events = st["name"], st["plan"], st["members"], st["events"]
+            reason, group, prior, sat_pos = st["reason"], st["group"], st["prior"], st["sat_pos"]
             if plan is not None and set(plan["members"]) != set(members):
                 old = ";".join(str(sat_names[m]) for m in plan["members"])
                 events.append(
@@ -377,7 +452,20 @@ class IsacProcess:
                 "rcrb_m": np.nan,
             }
             self.plans[name] = plan
-            row["solve_time_s"] = solve_s
+            st["plan"] = plan
+            st["row"]["solve_time_s"] = solve_s
+
+    def finish(self, context: RunContext, epoch, st, rng) -> tuple[dict, list[dict]]:
+        """The `isac` row of a prepared and planned target (RCRB, rates, echo, estimate) and the
+        handover rows it causes."""
+        if st["done"]:
+            return st["row"], st["events"]
+        cfg = self.config
+        sat_names = context.sat_names
+        row, events, name, target = st["row"], st["events"], st["name"], st["target"]
+        lat, lon, group, prior, plan = st["lat"], st["lon"], st["group"], st["prior"], st["plan"]
+        replan, reason, drift, members = st["replan"], st["reason"], st["drift"], st["members"]
+        sat_pos, frames, H, ntn, beta = st["sat_pos"], st["frames"], st["H"], st["ntn"], st["beta"]
         started = wallclock.perf_counter()
         W, R = plan["W"], plan["R"]
         Rx = isac_transmit.transmit_covariance(W, R)

@@ -3,8 +3,10 @@ objective of :func:`twin.isac.design.fast_design.fast_design` (``rate_form = "lo
 analytic gradient, and the L-BFGS that minimises it, run many iterations at a time.
 
 The objective is the one of ``fast_design``'s ``phi`` written out in loops over the small arrays
-(no numpy call overhead): for the real vector x of the factors Y (K, N, cols) (first half real
-parts, second half imaginary parts of ``Y.ravel()``):
+and two BLAS products (no numpy call overhead): for the real vector x of the factors Y (K, N,
+cols), stored interleaved (``x = Y.ravel().view(float)``: real and imaginary part of each entry
+side by side, so ``x.view(complex)`` is Y without a copy; fast_design stacks all real parts
+before all imaginary parts, a permutation of the same coordinates, which L-BFGS does not see):
 
 * Z_k = sqrt(P_k^max) Y_k / ||Y_k||_F (:func:`twin.isac.design.factor_form.factors`);
 * tr CRB of R_x = Z Z^H and its gradient E Sigma E^H Z (seed 000 eqs. (20), (23) through the
@@ -22,8 +24,8 @@ lives in arrays owned by the caller, so a run stops at every certificate checkpo
 exactly where it stopped.
 
 Arrays: E (K, 3, N) complex steering vectors and derivatives; S_T, S_flat (16, 9K^2) complex (the
-Gram maps of :class:`twin.isac.design.operators.FastOperators`); Hn (M, NK) complex channels at
-unit noise; p_max (K,) W; gamma (M,) SINR targets with the design's margin; gamma_true (M,)
+Gram maps of :class:`twin.isac.design.operators.FastOperators`); Hc = conj(Hn) (M, NK) and
+HnT = Hn^T (NK, M), Hn the complex UE channels at unit noise; p_max (K,) W; gamma (M,) SINR targets with the design's margin; gamma_true (M,)
 without it. Everything is float64/complex128; ``cache=True`` keeps the machine code on disk.
 """
 
@@ -58,24 +60,21 @@ EVENT_CHECK = 1
 
 @numba.njit(cache=True, fastmath=_FAST)
 def _factors(x, p_max, K, N, cols):
-    """Z (NK, cols) complex and the norms (K,) of the factors in x (module docstring)."""
-    half = x.size // 2
+    """Z (NK, cols) complex and the norms (K,) of the factors in x (interleaved, module docstring)."""
+    Y = x.view(np.complex128).reshape(K * N, cols)
     Z = np.empty((K * N, cols), dtype=np.complex128)
     nrm = np.empty(K)
     for k in range(K):
         s = 0.0
-        base = k * N * cols
-        for t in range(N * cols):
-            a = x[base + t]
-            b = x[half + base + t]
-            s += a * a + b * b
+        for n in range(k * N, (k + 1) * N):
+            for j in range(cols):
+                s += Y[n, j].real ** 2 + Y[n, j].imag ** 2
         nk = max(np.sqrt(s), 1e-300)
         nrm[k] = nk
         f = np.sqrt(p_max[k]) / nk
-        for n in range(N):
+        for n in range(k * N, (k + 1) * N):
             for j in range(cols):
-                t = base + n * cols + j
-                Z[k * N + n, j] = complex(x[t] * f, x[half + t] * f)
+                Z[n, j] = Y[n, j] * f
     return Z, nrm
 
 
@@ -184,16 +183,10 @@ def _crb_grad(Z, E, S_T, S_flat, c, K, N, cols, want_grad):
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def _rate_rows(Z, Hn, gamma, M, cols):
+def _rate_rows(Z, Hc, gamma, M, cols):
     """Log-form SINR rows c (M,), g = Hn^* Z (M, cols), the interference-plus-noise (M,) and the
-    useful power (M,) (factor_form.rate_log_slack)."""
-    NK = Z.shape[0]
-    g = np.zeros((M, cols), dtype=np.complex128)
-    for i in range(M):
-        for r in range(NK):
-            h = np.conj(Hn[i, r])
-            for j in range(cols):
-                g[i, j] += h * Z[r, j]
+    useful power (M,) (factor_form.rate_log_slack); Hc = conj(Hn) (M, NK)."""
+    g = Hc @ Z
     c = np.empty(M)
     interf = np.empty(M)
     useful = np.empty(M)
@@ -209,15 +202,16 @@ def _rate_rows(Z, Hn, gamma, M, cols):
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def objective(x, lam, rho, E, S_T, S_flat, c, Hn, p_max, gamma, scale, K, N, M, cols):
+def objective(x, lam, rho, E, S_T, S_flat, c, Hc, HnT, p_max, gamma, scale, K, N, M, cols):
     """(L_rho(x, lam), its gradient (x.size,)): fast_design's ``phi`` with rate_form "log"
-    (module docstring). Returns (1e30, zeros) where F_p is not positive definite."""
+    (module docstring) at the interleaved factors x. Returns (1e30, zeros) where F_p is not
+    positive definite."""
     Z, nrm = _factors(x, p_max, K, N, cols)
     f, gf = _crb_grad(Z, E, S_T, S_flat, c, K, N, cols, True)
     out = np.zeros(x.size)
     if not np.isfinite(f):
         return 1e30, out
-    cr, g, interf, useful = _rate_rows(Z, Hn, gamma, M, cols)
+    cr, g, interf, useful = _rate_rows(Z, Hc, gamma, M, cols)
     pen = 0.0
     act = np.empty(M)
     for i in range(M):
@@ -225,53 +219,44 @@ def objective(x, lam, rho, E, S_T, S_flat, c, Hn, p_max, gamma, scale, K, N, M, 
         act[i] = a
         pen += a * a - lam[i] * lam[i]
     pen /= 2.0 * rho
-    NK = K * N
     # Gz = scale gf + Hn^T (-act Cf g), Cf[i, j] = -1/interf_i (j != i), 1/useful_i (j = i)
     coef = np.empty((M, cols), dtype=np.complex128)
     for i in range(M):
         for j in range(cols):
             cf = 1.0 / useful[i] if j == i else -1.0 / interf[i]
             coef[i, j] = -act[i] * cf * g[i, j]
-    Gz = np.empty((NK, cols), dtype=np.complex128)
-    for r in range(NK):
-        for j in range(cols):
-            Gz[r, j] = scale * gf[r, j]
-    for i in range(M):
-        for r in range(NK):
-            h = Hn[i, r]
-            for j in range(cols):
-                Gz[r, j] += h * coef[i, j]
-    half = x.size // 2
+    Gz = HnT @ coef
+    Y = x.view(np.complex128).reshape(K * N, cols)
+    G = out.view(np.complex128).reshape(K * N, cols)
     for k in range(K):
         nk = nrm[k]
         fk = np.sqrt(p_max[k]) / nk
         proj = 0.0
-        base = k * N * cols
-        for t in range(N * cols):
-            gz = Gz[k * N + t // cols, t % cols]
-            proj += (x[base + t] * gz.real + x[half + base + t] * gz.imag) / nk
-        for t in range(N * cols):
-            gz = Gz[k * N + t // cols, t % cols]
-            out[base + t] = 2.0 * fk * (gz.real - x[base + t] / nk * proj)
-            out[half + base + t] = 2.0 * fk * (gz.imag - x[half + base + t] / nk * proj)
+        for n in range(k * N, (k + 1) * N):
+            for j in range(cols):
+                Gz[n, j] += scale * gf[n, j]
+                proj += (Y[n, j].real * Gz[n, j].real + Y[n, j].imag * Gz[n, j].imag) / nk
+        for n in range(k * N, (k + 1) * N):
+            for j in range(cols):
+                G[n, j] = 2.0 * fk * (Gz[n, j] - Y[n, j] / nk * proj)
     return scale * f + pen, out
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def measure(x, E, S_T, S_flat, c, Hn, p_max, gamma, K, N, M, cols):
+def measure(x, E, S_T, S_flat, c, Hc, p_max, gamma, K, N, M, cols):
     """(tr CRB (m^2), log-form SINR rows c (M,)) at x (fast_design's ``measure``)."""
     Z, _ = _factors(x, p_max, K, N, cols)
     f, _ = _crb_grad(Z, E, S_T, S_flat, c, K, N, cols, False)
-    cr, _, _, _ = _rate_rows(Z, Hn, gamma, M, cols)
+    cr, _, _, _ = _rate_rows(Z, Hc, gamma, M, cols)
     return f, cr
 
 
 @numba.njit(cache=True, fastmath=_FAST)
-def rates_met(x, Hn, p_max, gamma_true, K, N, M, cols):
+def rates_met(x, Hc, p_max, gamma_true, K, N, M, cols):
     """True when every linear SINR row (|h_i^H w_i|^2 - gamma_i (I_i + 1)) / (1 + gamma_i) >= 0 at
     the true targets gamma_true (M,) (factor_form.rate_slack, the certificate's entry test)."""
     Z, _ = _factors(x, p_max, K, N, cols)
-    _, g, interf, useful = _rate_rows(Z, Hn, gamma_true, M, cols)
+    _, g, interf, useful = _rate_rows(Z, Hc, gamma_true, M, cols)
     for i in range(M):
         if (useful[i] - gamma_true[i] * interf[i]) / (1.0 + gamma_true[i]) < 0:
             return False
@@ -297,7 +282,8 @@ def lbfgs_run(
     S_T,
     S_flat,
     c,
-    Hn,
+    Hc,
+    HnT,
     p_max,
     gamma,
     gamma_true,
@@ -377,7 +363,7 @@ def lbfgs_run(
                 xn[t] = x[t] + step * d[t]
             istate[6] += 1
             fn, gn = objective(
-                xn, lam, rho, E, S_T, S_flat, c, Hn, p_max, gamma, scale, K, N, M, cols
+                xn, lam, rho, E, S_T, S_flat, c, Hc, HnT, p_max, gamma, scale, K, N, M, cols
             )
             if fn <= f + 1e-4 * step * slope or step < 1e-12:
                 break
@@ -410,7 +396,7 @@ def lbfgs_run(
         checkpoint = total % check_every == 0
         for e in early:
             checkpoint = checkpoint or total == e
-        if checkpoint and rates_met(x, Hn, p_max, gamma_true, K, N, M, cols):
+        if checkpoint and rates_met(x, Hc, p_max, gamma_true, K, N, M, cols):
             event = EVENT_CHECK
             break
     istate[0], istate[1], istate[2], istate[3], istate[4] = count, head, stall, it, total

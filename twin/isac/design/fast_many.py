@@ -26,7 +26,7 @@ import numpy as np
 
 from twin.isac.design import compiled
 from twin.isac.design.dual_bound import dual_lower_bound, optimise_multipliers
-from twin.isac.design.factor_form import factors, initial_point, to_complex, to_real
+from twin.isac.design.factor_form import factors, initial_point
 from twin.isac.design.fast_design import check_options
 from twin.isac.design.operators import FastOperators, crb_and_gradient
 from twin.isac.design.problem import DesignProblem, DesignResult, evaluate_design, fallback_design
@@ -44,7 +44,7 @@ class Run:
 
     pb: DesignProblem
     ops: FastOperators
-    args: tuple  # (E, S_T, S_flat, c, Hn, p_max, gamma, gamma_true, scale, K, N, M, cols)
+    args: tuple  # (E, S_T, S_flat, c, Hc, HnT, p_max, gamma, gamma_true, scale, K, N, M, cols)
     shape: tuple
     x: np.ndarray
     lam: np.ndarray
@@ -63,10 +63,14 @@ class Run:
 
     def objective(self, x, lam, rho):
         """(L_rho(x, lam), gradient) of this problem by the compiled kernel."""
-        E, S_T, S_flat, c, Hn, p_max, gamma, _, scale, K, N, M, cols = self.args
+        E, S_T, S_flat, c, Hc, HnT, p_max, gamma, _, scale, K, N, M, cols = self.args
         return compiled.objective(
-            x, lam, rho, E, S_T, S_flat, c, Hn, p_max, gamma, scale, K, N, M, cols
+            x, lam, rho, E, S_T, S_flat, c, Hc, HnT, p_max, gamma, scale, K, N, M, cols
         )
+
+    def factors(self) -> np.ndarray:
+        """The current factors Y (K, N, cols) complex (a copy)."""
+        return self.x.view(complex).reshape(self.shape).copy()
 
 
 def setup_run(
@@ -105,7 +109,8 @@ def setup_run(
         ops.S_T,
         ops.S_flat,
         float(ops.c),
-        np.ascontiguousarray(ops.Hn, dtype=complex),
+        np.ascontiguousarray(ops.Hn.conj(), dtype=complex),
+        np.ascontiguousarray(ops.Hn.T, dtype=complex),
         np.asarray(pb.p_max_w, dtype=float),
         np.asarray(gamma, dtype=float),
         np.asarray(gamma_true, dtype=float),
@@ -116,14 +121,15 @@ def setup_run(
         cols,
     )
     early = np.array(warm_early if warm else (), dtype=np.int64)
-    return Run(pb, ops, args, Y.shape, to_real(Y), lam.copy(), float(rho0), early, t0)
+    x = np.ascontiguousarray(Y, dtype=complex).ravel().view(float).copy()
+    return Run(pb, ops, args, Y.shape, x, lam.copy(), float(rho0), early, t0)
 
 
 def _certify(run: Run, gap_tol: float) -> bool:
     """fast_design's certify_point after the rate test passed: the dual certificate of the iterate
     (multipliers optimised when close), stored on the run; True when gap <= gap_tol."""
     pb, M = run.pb, run.pb.M
-    Z, _ = factors(to_complex(run.x, run.shape), pb.p_max_w)
+    Z, _ = factors(run.factors(), pb.p_max_w)
     run.checks += 1
     cert = dual_lower_bound(run.ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, :M], Z[:, M:])
     if gap_tol < cert.gap <= 5.0 * gap_tol and run.checks - run.last_opt >= 10:
@@ -145,10 +151,10 @@ def _certify(run: Run, gap_tol: float) -> bool:
 
 
 def _solve(
-    run: Run, *, tol, max_iter, inner_iter, gap_tol, check_every, rho_growth, rho_max, memory
+    run: Run, *, tol, max_iter, inner_iter, gap_tol, check_every, rho_growth, rho_max, memory, ftol
 ):
     """fast_design's augmented-Lagrangian loop (alm.augmented_lagrangian) on the compiled kernels."""
-    E, S_T, S_flat, c, Hn, p_max, gamma, gamma_true, scale, K, N, M, cols = run.args
+    E, S_T, S_flat, c, Hc, HnT, p_max, gamma, gamma_true, scale, K, N, M, cols = run.args
     n = run.x.size
     Sb = np.zeros((memory, n))
     Yb = np.zeros((memory, n))
@@ -160,15 +166,13 @@ def _solve(
     for _ in range(int(max_iter)):
         istate[:6] = 0
         istate[4] = run.total
-        f0, g = compiled.objective(
-            run.x, run.lam, run.rho, E, S_T, S_flat, c, Hn, p_max, gamma, scale, K, N, M, cols
-        )
+        f0, g = run.objective(run.x, run.lam, run.rho)
         fg[0] = f0
         stopped = False
         while True:
             event = compiled.lbfgs_run(
-                run.x, fg, g, Sb, Yb, rhob, istate, int(inner_iter), 1e-12, every, run.early,
-                run.lam, run.rho, E, S_T, S_flat, c, Hn, p_max, gamma, gamma_true, scale,
+                run.x, fg, g, Sb, Yb, rhob, istate, int(inner_iter), ftol, every, run.early,
+                run.lam, run.rho, E, S_T, S_flat, c, Hc, HnT, p_max, gamma, gamma_true, scale,
                 K, N, M, cols,
             )  # fmt: skip
             if event == compiled.EVENT_END:
@@ -179,7 +183,7 @@ def _solve(
         run.total = int(istate[4])
         run.n_lbfgs += int(istate[3])
         run.evals = int(istate[6])
-        f, cr = compiled.measure(run.x, E, S_T, S_flat, c, Hn, p_max, gamma, K, N, M, cols)
+        f, cr = compiled.measure(run.x, E, S_T, S_flat, c, Hc, p_max, gamma, K, N, M, cols)
         run.viol = float(np.max(np.maximum(-cr, 0.0))) if cr.size else 0.0
         run.history.append(float(f))
         if stopped:
@@ -189,7 +193,7 @@ def _solve(
             run.rho = min(run.rho * rho_growth, rho_max)
         viol_prev = run.viol
         # outer stop: the certificate of the multiplier step's point, then the tolerance test
-        if gap_tol > 0 and compiled.rates_met(run.x, Hn, p_max, gamma_true, K, N, M, cols):
+        if gap_tol > 0 and compiled.rates_met(run.x, Hc, p_max, gamma_true, K, N, M, cols):
             if _certify(run, gap_tol):
                 break
         h = run.history
@@ -200,7 +204,7 @@ def _solve(
 def _result(run: Run, sensing_rank: str) -> DesignResult:
     """The DesignResult of a finished run, built as fast_design builds its own."""
     pb, M = run.pb, run.pb.M
-    Yf = to_complex(run.x, run.shape)
+    Yf = run.factors()
     Z, _ = factors(Yf, pb.p_max_w)
     W, L = Z[:, :M], Z[:, M:]
     R = L[:, 0] if L.shape[1] == 1 else L @ L.conj().T
@@ -266,6 +270,7 @@ def fast_design_many(
     rho_growth: float = 5.0,
     rho_max: float = 1e8,
     memory: int = DEFAULT_MEMORY,
+    ftol: float = 1e-12,
 ) -> list[DesignResult]:
     """Certified joint designs of seed 000 (33) for every problem of ``problems`` (a sequence of
     :class:`DesignProblem`, any sizes), with ``warm_starts`` (None, or one previous DesignResult or
@@ -304,6 +309,7 @@ def fast_design_many(
             rho_growth=rho_growth,
             rho_max=rho_max,
             memory=int(memory),
+            ftol=float(ftol),
         )
         results.append(_result(run, sensing_rank))
     return results
