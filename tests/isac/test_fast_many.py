@@ -5,6 +5,7 @@ epoch's factors; tests/isac/data/region_problems.npz):
 
 * the compiled objective equals fast_design's numpy objective (value and gradient to 1e-10
   relative) and its gradient matches central finite differences;
+* the certificate's faster linear algebra (twin.isac.design.dual_fast) gives dual_bound's bound;
 * the batched call returns, for every problem, the same design bit for bit as the one-problem call;
 * against the numpy reference fast_design: the same statuses, every design certified (dual gap <=
   gap_tol), and RCRBs that agree within what the certificates guarantee: both lie in [b, (1 +
@@ -17,10 +18,12 @@ import numpy as np
 import pytest
 
 from twin.isac.design.alm import phr_penalty
+from twin.isac.design.dual_bound import dual_lower_bound
+from twin.isac.design.dual_fast import downdated_min_eigenvalues, fast_lower_bound
 from twin.isac.design.factor_form import chain, factors, rate_log_slack
 from twin.isac.design.fast_design import fast_design
 from twin.isac.design.fast_many import fast_design_compiled, fast_design_many, setup_run
-from twin.isac.design.operators import crb_and_gradient
+from twin.isac.design.operators import FastOperators, crb_and_gradient
 from twin.isac.design.problem import DesignProblem, evaluate_design
 
 DATA = pathlib.Path(__file__).resolve().parent / "data" / "region_problems.npz"
@@ -106,3 +109,28 @@ def test_batched_equals_single_bit_for_bit_and_reference_within_certificate(prob
             assert np.all(r.rates >= pb.eta - 1e-9)
         ratio = res.rcrb_m / ref.rcrb_m
         assert 1 / (1 + GAP_TOL) <= ratio <= 1 + GAP_TOL
+
+
+def test_fast_lower_bound_equals_dual_lower_bound(problems):
+    """dual_fast (QR + NNLS multipliers, secular-equation eigenvalues) gives dual_bound's bound:
+    at the captured warm starts and at perturbed points where the eigenvalue term is large."""
+    rng = np.random.default_rng(5)
+    for pb, warm in problems[4:]:
+        ops = FastOperators(pb)
+        Y = warm.extra["factors"]
+        for pert in (0.0, 0.3):
+            noise = rng.standard_normal(Y.shape) + 1j * rng.standard_normal(Y.shape)
+            Z, _ = factors(Y + pert * np.abs(Y).mean() * noise, pb.p_max_w)
+            args = (ops, pb.H, pb.comm_noise, pb.eta, pb.p_max_w, Z[:, : pb.M], Z[:, pb.M :])
+            a, b = dual_lower_bound(*args), fast_lower_bound(*args)
+            assert b.bound_m2 == pytest.approx(a.bound_m2, rel=1e-10)
+            assert b.min_eig == pytest.approx(a.min_eig, rel=1e-9)
+            np.testing.assert_allclose(b.lam, a.lam, rtol=1e-8, atol=1e-12 * a.lam.max())
+    # the secular-equation eigenvalues against eigvalsh on a random Hermitian matrix
+    A = rng.standard_normal((30, 30)) + 1j * rng.standard_normal((30, 30))
+    A = A + A.conj().T
+    Hr = rng.standard_normal((4, 30)) + 1j * rng.standard_normal((4, 30))
+    rho = np.array([0.0, 0.1, 1.0, 10.0])
+    d, U = np.linalg.eigh(A)
+    direct = [np.linalg.eigvalsh(A - r * np.outer(h, h.conj()))[0] for r, h in zip(rho, Hr)]
+    np.testing.assert_allclose(downdated_min_eigenvalues(d, U, Hr, rho), direct, atol=1e-12)
