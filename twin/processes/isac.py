@@ -513,14 +513,16 @@ class IsacProcess:
             else {}
         )
         belief_rng = copy.deepcopy(rng) if self.budget is not None else None
-        est = estimate(cfg.estimator, problem, y, rng, **opts).position
+        est = estimate(cfg.estimator, problem, y, rng, engine=self.engine, **opts).position
         if self.budget is not None:  # the same estimator, draws and echo; believed satellites
 
             def solve(pos, vel):
                 believed = dataclasses.replace(
                     problem, sat_pos=pos, frames=isac_array_frames(pos, vel)
                 )
-                return estimate(cfg.estimator, believed, y, belief_rng, **opts).position
+                return estimate(
+                    cfg.estimator, believed, y, belief_rng, engine=self.engine, **opts
+                ).position
 
             row.update(self.budget.isac_columns(epoch, members, target, solve))
         context.stage("estimation", started)

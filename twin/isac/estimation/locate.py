@@ -20,11 +20,14 @@ import numpy as np
 from scipy.optimize import minimize
 
 from twin.geometry import ecef_to_geodetic, enu_basis
+from twin.isac.estimation.compiled import residuals as compiled_residuals
 from twin.isac.estimation.optimizers import OptimResult, genetic, grid_search, pso
 from twin.isac.physics.crb import location_crb
 from twin.isac.physics.model import angles, echo_apply
 
 METHODS = ("pso", "pso_refined", "grid", "ga", "two_step", "aux_direct")
+#: how the direct searches evaluate the concentrated fit (:func:`fitness_function`)
+ENGINES = ("numpy", "compiled")
 
 
 @dataclass(frozen=True)
@@ -175,16 +178,19 @@ def concentrated_residual(problem: SensingProblem, y, points, *, receivers=None)
     return np.einsum("prl,prl->p", r.conj(), r).real
 
 
-def fitness_function(problem: SensingProblem, y, *, receivers=None):
-    """Batch objective for the optimisers: ENU offsets (B, P, 3) m -> −residual (B, P) (W)."""
+def fitness_function(problem: SensingProblem, y, *, receivers=None, engine: str = "numpy"):
+    """Batch objective for the optimisers: ENU offsets (B, P, 3) m -> −residual (B, P) (W).
+    engine: "numpy" (:func:`concentrated_residual`) or "compiled" (the same residual by
+    :func:`twin.isac.estimation.compiled.residuals`, equal to rounding)."""
     y = _check_y(problem, y)
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    residual = concentrated_residual if engine == "numpy" else compiled_residuals
 
     def f(offsets):
         offsets = np.asarray(offsets, dtype=float)
         pts = problem.to_ecef(offsets.reshape(-1, 3))
-        return -concentrated_residual(problem, y, pts, receivers=receivers).reshape(
-            offsets.shape[:-1]
-        )
+        return -residual(problem, y, pts, receivers=receivers).reshape(offsets.shape[:-1])
 
     return f
 
@@ -205,9 +211,11 @@ class Estimate:
     extra: dict = field(default_factory=dict)
 
 
-def _direct(problem, y, rng, optimiser, receivers=None, **opts) -> tuple[OptimResult, float]:
+def _direct(
+    problem, y, rng, optimiser, receivers=None, engine="numpy", **opts
+) -> tuple[OptimResult, float]:
     """Run a direct optimiser on −residual over the prior cube; returns (result, ‖y_rows‖²)."""
-    f = fitness_function(problem, y, receivers=receivers)
+    f = fitness_function(problem, y, receivers=receivers, engine=engine)
     lo, hi = problem.bounds()
     if optimiser == "pso":
         res = pso(f, lo, hi, rng, **opts)
@@ -222,8 +230,8 @@ def _direct(problem, y, rng, optimiser, receivers=None, **opts) -> tuple[OptimRe
     return res, y2
 
 
-def _direct_estimate(problem, y, rng, optimiser, **opts) -> Estimate:
-    res, y2 = _direct(problem, y, rng, optimiser, **opts)
+def _direct_estimate(problem, y, rng, optimiser, engine="numpy", **opts) -> Estimate:
+    res, y2 = _direct(problem, y, rng, optimiser, engine=engine, **opts)
     extra = {}
     if res.history_x is not None:
         extra = {
@@ -249,6 +257,7 @@ def refine(
     xtol_m: float = 1e-4,
     ftol: float = 1e-9,
     max_evaluations: int = 600,
+    engine: str = "numpy",
 ) -> Estimate:
     """Local polish of a direct estimate: Nelder-Mead (scipy) on the same concentrated fit
     (:func:`concentrated_residual`) from ``start.position``, inside the prior cube.
@@ -257,9 +266,10 @@ def refine(
     smaller than ``xtol_m`` (m) and its fits differ by less than ``ftol`` times the start's fit,
     or after ``max_evaluations``. It returns the best vertex, so the
     fit never gets worse than the start's. From a PSO estimate it reaches the accuracy of the
-    1 mm grid search, the ML (docs/isac-localisation.md). Returns an :class:`Estimate` whose
-    n_evaluations adds the polish's and whose history appends the polished fit."""
-    f = fitness_function(problem, y)
+    1 mm grid search, the ML (docs/isac-localisation.md). engine: the residual's
+    (:func:`fitness_function`). Returns an :class:`Estimate` whose n_evaluations adds the
+    polish's and whose history appends the polished fit."""
+    f = fitness_function(problem, y, engine=engine)
     lo, hi = problem.bounds()
     x0 = np.clip(problem.to_enu(start.position), lo, hi)
     y2 = float(np.sum(np.abs(_check_y(problem, y)) ** 2))
@@ -430,7 +440,7 @@ def single_receiver_crbs(problem: SensingProblem, point, Rx=None) -> np.ndarray:
 
 
 def _aux_direct(
-    problem: SensingProblem, y, rng, *, inner: str = "pso", crb_weights=None, **opts
+    problem: SensingProblem, y, rng, *, inner: str = "pso", crb_weights=None, engine="numpy", **opts
 ) -> Estimate:
     """crb_weights: optional (K,) CRB_u (m²) to weight with; default :func:`single_receiver_crbs`
     at the prior centre with the realised samples."""
@@ -438,7 +448,7 @@ def _aux_direct(
     positions = np.empty((K, 3))
     n_eval = 0
     for u in range(K):  # one direct search per receiving satellite (K ≤ 7)
-        res, _ = _direct(problem, y, rng, inner, receivers=[u], **opts)
+        res, _ = _direct(problem, y, rng, inner, receivers=[u], engine=engine, **opts)
         positions[u] = problem.to_ecef(res.x[0])
         n_eval += int(res.n_evaluations[0])
     crbs = (
@@ -464,7 +474,9 @@ def _aux_direct(
     )
 
 
-def estimate(method: str, problem: SensingProblem, y, rng: np.random.Generator, **opts) -> Estimate:
+def estimate(
+    method: str, problem: SensingProblem, y, rng: np.random.Generator, *, engine="numpy", **opts
+) -> Estimate:
     """Localise the target from the stacked echo y (NK, L) with one of :data:`METHODS`.
 
     * ``"pso"``: Algorithm 1 on F(p) (opts: particles=50, iterations=40, c1, c2, inertia_max,
@@ -479,21 +491,28 @@ def estimate(method: str, problem: SensingProblem, y, rng: np.random.Generator, 
     * ``"aux_direct"``: direct search (``inner`` optimiser, default PSO, its opts pass through) on
       each satellite's own echo, averaged with weights 1/CRB_u (``crb_weights`` (K,) m² or, by
       default, :func:`single_receiver_crbs` at the prior centre); K × 2050 evaluations with PSO.
-    rng: numpy Generator for the stochastic searches. Returns :class:`Estimate`.
+    rng: numpy Generator for the stochastic searches. engine: how the concentrated fit is
+    evaluated by the direct searches (:func:`fitness_function`: "numpy" or "compiled"; two_step
+    has its own angle searches and takes "numpy" only). Returns :class:`Estimate`.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     if method in ("pso", "ga", "grid"):
-        return _direct_estimate(problem, y, rng, method, **opts)
+        return _direct_estimate(problem, y, rng, method, engine=engine, **opts)
     if method == "pso_refined":
         step, xtol = opts.pop("refine_step_m", 0.05), opts.pop("refine_xtol_m", 1e-4)
         return refine(
             problem,
             y,
-            _direct_estimate(problem, y, rng, "pso", **opts),
+            _direct_estimate(problem, y, rng, "pso", engine=engine, **opts),
             initial_step_m=step,
             xtol_m=xtol,
+            engine=engine,
         )
     if method == "two_step":
+        if engine != "numpy":
+            raise ValueError("two_step has no compiled engine; use engine='numpy'")
         return _two_step(problem, y, rng, **opts)
     if method == "aux_direct":
-        return _aux_direct(problem, y, rng, **opts)
+        return _aux_direct(problem, y, rng, engine=engine, **opts)
     raise ValueError(f"unknown localisation method {method!r}; allowed: {', '.join(METHODS)}")
