@@ -5,6 +5,7 @@ epoch's factors; tests/isac/data/region_problems.npz):
 
 * the compiled objective equals fast_design's numpy objective (value and gradient to 1e-10
   relative) and its gradient matches central finite differences;
+* the structured operators (no dense D_i) equal the dense ones;
 * the certificate's faster linear algebra (twin.isac.design.dual_fast) gives dual_bound's bound;
 * the batched call returns, for every problem, the same design bit for bit as the one-problem call;
 * against the numpy reference fast_design: the same statuses, every design certified (dual gap <=
@@ -109,6 +110,16 @@ def test_batched_equals_single_bit_for_bit_and_reference_within_certificate(prob
             assert np.all(r.rates >= pb.eta - 1e-9)
         ratio = res.rcrb_m / ref.rcrb_m
         assert 1 / (1 + GAP_TOL) <= ratio <= 1 + GAP_TOL
+
+
+def test_structured_operators_equal_dense(problems):
+    """FastOperators(structured=True) (no dense D_i) gives the dense construction's Gram maps."""
+    for pb, _ in problems:
+        dense, fast = FastOperators(pb), FastOperators(pb, structured=True)
+        scale = np.abs(dense.S).max()
+        np.testing.assert_allclose(fast.S, dense.S, rtol=0, atol=1e-12 * scale)
+        np.testing.assert_array_equal(fast.E_big, dense.E_big)
+        assert fast.c == dense.c and np.array_equal(fast.Hn, dense.Hn)
 
 
 def test_fast_lower_bound_equals_dual_lower_bound(problems):

@@ -103,7 +103,7 @@ def setup_run(
 ):
     """The start state of one problem (fast_design's set-up: operators, start point, CRB unit)."""
     t0 = time.perf_counter()
-    ops = FastOperators(pb)
+    ops = FastOperators(pb, structured=True)
     K, N, M = pb.K, pb.N, pb.M
     r = 3 * K if sensing_rank == "full" else 1
     cols = M + r

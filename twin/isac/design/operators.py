@@ -34,12 +34,17 @@ class FastOperators:
     (NK x 3K): Q_ab = c Re tr(S_ab Gamma) with S_ab = B_a^H B_b, B_a = D~_a E (E^H E)^+ (exact:
     R_x and E (E^H E)^+ Gamma (E^H E)^+ E^H give the same traces).
 
-    Attributes: E (K, 3, N) steering vectors and derivatives; S (4, 4, 3K, 3K); c; Hn (M, NK)
+    ``structured=True`` builds the same maps from the block structure of the D_i without forming
+    them (:meth:`_set_structured`; the compiled engine's set-up). Attributes: E (K, 3, N) steering
+    vectors and derivatives; S (4, 4, 3K, 3K); c; Hn (M, NK)
     UE channels divided by sqrt(sigma_i^2) (unit noise); K, N, M; p_max (K,) W.
     """
 
-    def __init__(self, problem: DesignProblem):
+    def __init__(self, problem: DesignProblem, *, structured: bool = False):
         pb = problem
+        if structured:
+            self._set_structured(pb)
+            return
         D0, Ds = fim_operators(
             pb.sat_pos,
             pb.target,
@@ -70,6 +75,48 @@ class FastOperators:
         self.K, self.N, self.M = K, N, pb.M
         self.p_max = pb.p_max_w.copy()
         self.E_big = Ebig  # (NK, 3K) blockdiag([a_k, da_k/dtheta, da_k/dphi])
+
+    def _set_structured(self, pb: DesignProblem) -> None:
+        """The same maps without the dense NK x NK operators: with F = E (E^H E)^+ (NK, 3K), the
+        products D_i F follow from the block structure of D_i (seed-math B.5, as in
+        :func:`twin.isac.physics.crb.angle_derivative_matrices`): for Omega_i = theta_s or phi_s
+        (derivative vector da_s), (D_i F)[(u, n), :] = delta_su da_s[n] (beta^T G0)[u]
+        + a_u[n] beta[s, u] Gd[s], with G0[k] = a_k^H F_k and Gd[s] = da_s^H F_s (F_k: the rows
+        of satellite k); (D_0 F)[(u, n), :] = a_u[n] (beta^T G0)[u]. O(K^2 N K) instead of
+        O((NK)^2 K). Equal to the dense construction to rounding (tests/isac/test_fast_many.py)."""
+        th, ph = angles(pb.sat_pos, pb.target, pb.frames)
+        a, dth, dph = steering_derivatives(th, ph, pb.nx, pb.nz, pb.spacing_wl)  # (K, N) each
+        K, N = pb.K, pb.N
+        self.E = np.stack([a, dth, dph], axis=1)  # (K, 3, N)
+        Ebig = np.zeros((K * N, 3 * K), dtype=complex)
+        for k in range(K):
+            Ebig[k * N : (k + 1) * N, 3 * k : 3 * k + 3] = self.E[k].T
+        F = (Ebig @ np.linalg.pinv(Ebig.conj().T @ Ebig)).reshape(K, N, 3 * K)
+        G = np.einsum("ktn,knc->ktc", self.E.conj(), F)  # (K, 3, 3K): [a, dth, dph]_k^H F_k
+        beta = np.asarray(pb.beta)
+        Z0 = beta.T @ G[:, 0]  # (K, 3K): sum_k' beta[k', u] G0[k']
+        J = angle_jacobian(pb.sat_pos, pb.target, pb.frames)  # (2K, 3) rad/m
+        Jt, Jp = J[:K], J[K:]  # (K, 3): d theta_s / dp, d phi_s / dp
+        # receive part: sum_s J_sp delta_su da_s[n] Z0[u] -> (p, u, n, c)
+        recv = (Jt.T[:, :, None, None] * dth[None, :, :, None]) + (
+            Jp.T[:, :, None, None] * dph[None, :, :, None]
+        )
+        recv = recv * Z0[None, :, None, :]
+        # transmit part: a_u[n] sum_s beta[s, u] (J_sp^theta Gth[s] + J_sp^phi Gph[s]) -> (p, u, c)
+        tx = np.einsum("su,sp,sc->puc", beta, Jt, G[:, 1]) + np.einsum(
+            "su,sp,sc->puc", beta, Jp, G[:, 2]
+        )
+        Bp = pb.alpha * (recv + a[None, :, :, None] * tx[:, :, None, :])  # (3, K, N, 3K)
+        B0 = a[:, :, None] * Z0[:, None, :]  # (K, N, 3K)
+        B = np.concatenate([Bp, B0[None]], axis=0).reshape(4, K * N, 3 * K)
+        self.S = np.einsum("anr,bns->abrs", B.conj(), B)  # (4, 4, 3K, 3K)
+        self.S_T = np.ascontiguousarray(self.S.transpose(0, 1, 3, 2).reshape(16, -1))
+        self.S_flat = np.ascontiguousarray(self.S.reshape(16, -1))
+        self.c = 2.0 * pb.snapshots / pb.sensing_noise_w
+        self.Hn = pb.H / np.sqrt(pb.comm_noise)[:, None]
+        self.K, self.N, self.M = K, N, pb.M
+        self.p_max = pb.p_max_w.copy()
+        self.E_big = Ebig
 
     def gram_factor(self, Z) -> np.ndarray:
         """P = E^H Z (3K, cols) for transmit factors Z (NK, cols), so Gamma = P P^H."""

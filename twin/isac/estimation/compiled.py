@@ -18,7 +18,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["residuals"]
+__all__ = ["residuals", "residual_function"]
 
 
 @numba.njit(cache=True)
@@ -92,25 +92,34 @@ def _residuals(sat_pos, frames, beta, x, y, points, nx, nz, spacing_wl, real_alp
     return out
 
 
-def residuals(problem, y, points, receivers=None) -> np.ndarray:
-    """||y - alpha_hat(p) D(p) x||^2 (W) at points (P, 3) ECEF m for a
+def residual_function(problem, y, receivers=None):
+    """points (P, 3) ECEF m -> ||y - alpha_hat(p) D(p) x||^2 (P,) (W) for a
     :class:`twin.isac.estimation.locate.SensingProblem` and its echo y (NK, L) (receivers: the
-    receiving satellites whose rows enter, default all). Returns (P,)."""
+    receiving satellites whose rows enter, default all), with the problem's arrays prepared once."""
     K = problem.n_sats
     frames = problem.frames if problem.frames is not None else np.tile(np.eye(3), (K, 1, 1))
     mask = np.zeros(K, dtype=bool)
     mask[slice(None) if receivers is None else np.atleast_1d(receivers)] = True
     x = np.asarray(problem.samples, dtype=complex)
-    return _residuals(
+    x = np.ascontiguousarray(x.reshape(x.shape[0], -1))
+    args = (
         np.ascontiguousarray(problem.sat_pos, dtype=float),
         np.ascontiguousarray(frames, dtype=float),
         np.ascontiguousarray(problem.beta, dtype=complex),
-        np.ascontiguousarray(x.reshape(x.shape[0], -1)),
+        x,
         np.ascontiguousarray(np.asarray(y, dtype=complex).reshape(x.shape[0], -1)),
-        np.ascontiguousarray(np.atleast_2d(points), dtype=float),
-        int(problem.nx),
-        int(problem.nz),
-        float(problem.spacing_wl),
-        problem.alpha_model == "real",
-        mask,
     )
+    rest = (int(problem.nx), int(problem.nz), float(problem.spacing_wl))
+    real = problem.alpha_model == "real"
+
+    def residual(points):
+        pts = np.ascontiguousarray(np.atleast_2d(points), dtype=float)
+        return _residuals(*args, pts, *rest, real, mask)
+
+    return residual
+
+
+def residuals(problem, y, points, receivers=None) -> np.ndarray:
+    """||y - alpha_hat(p) D(p) x||^2 (W) at points (P, 3) ECEF m (:func:`residual_function`,
+    for one set of points). Returns (P,)."""
+    return residual_function(problem, y, receivers)(points)

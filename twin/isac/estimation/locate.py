@@ -20,7 +20,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from twin.geometry import ecef_to_geodetic, enu_basis
-from twin.isac.estimation.compiled import residuals as compiled_residuals
+from twin.isac.estimation.compiled import residual_function
 from twin.isac.estimation.optimizers import OptimResult, genetic, grid_search, pso
 from twin.isac.physics.crb import location_crb
 from twin.isac.physics.model import angles, echo_apply
@@ -185,12 +185,18 @@ def fitness_function(problem: SensingProblem, y, *, receivers=None, engine: str 
     y = _check_y(problem, y)
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
-    residual = concentrated_residual if engine == "numpy" else compiled_residuals
+    if engine == "numpy":
+
+        def residual(pts):
+            return concentrated_residual(problem, y, pts, receivers=receivers)
+
+    else:
+        residual = residual_function(problem, y, receivers)
 
     def f(offsets):
         offsets = np.asarray(offsets, dtype=float)
         pts = problem.to_ecef(offsets.reshape(-1, 3))
-        return -residual(problem, y, pts, receivers=receivers).reshape(offsets.shape[:-1])
+        return -residual(pts).reshape(offsets.shape[:-1])
 
     return f
 
