@@ -373,6 +373,7 @@ def test_process_sections_default_off_and_name_checks(tmp_path):
         ),
         ("[isac]", "n_ue = 0", "isac.n_ue", "n_ue = 0 is out of range"),
         ("[isac]", 'estimator = "psoo"', "isac.estimator", "did you mean 'pso'"),
+        ("[isac]", 'engine = "numba"', "isac.engine", "compiled"),
         ("[pnt]", "i_tdoa = 2", "pnt.i_tdoa", "i_tdoa = 2 satellites is out of range"),
         ("[pnt]", "max_sats = 3", "pnt.max_sats", "must be >= i_tdoa = 4"),
         ("[pnt]", 'beamformer = "dst"', "pnt.beamformer", "did you mean 'dsta'"),
