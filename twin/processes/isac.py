@@ -40,7 +40,6 @@ from twin.epoch import RunContext, entity_rng
 from twin.geometry import ecef_to_geodetic, enu_basis, geodetic_to_ecef
 from twin.isac.design.algorithm2 import algorithm2
 from twin.isac.design.fast_design import fast_design
-from twin.isac.design.fast_many import fast_design_many
 from twin.isac.design.problem import DesignProblem, evaluate_design
 from twin.isac.estimation.locate import SensingProblem, draw_prior_centre, estimate
 from twin.isac.physics import channel as isac_channel
@@ -267,6 +266,8 @@ class IsacProcess:
         """The outcomes (as :meth:`_design`) of every request (sat_pos, prior, beta, frames, H, warm)
         of an epoch by one call of the compiled, batched fast design
         (:func:`twin.isac.design.fast_many.fast_design_many`); solve_time_s is each problem's own."""
+        from twin.isac.design.fast_many import fast_design_many  # deferred: numba, 0.3 s import
+
         problems = [self._problem(*req[:5]) for req in requests]
         warms = [self._warm_start(pb, req[5]) for pb, req in zip(problems, requests)]
         results = fast_design_many(problems, warms)

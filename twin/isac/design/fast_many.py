@@ -326,7 +326,7 @@ def fast_design_many(
             rate_margin=rate_margin,
             seed=seed,
             rho0=rho0,
-            warm_early=(10, 20),
+            warm_early=(10, 20) if gap_tol > 0 else (),
         )
         _solve(
             run,

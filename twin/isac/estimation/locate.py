@@ -20,7 +20,6 @@ import numpy as np
 from scipy.optimize import minimize
 
 from twin.geometry import ecef_to_geodetic, enu_basis
-from twin.isac.estimation.compiled import residual_function
 from twin.isac.estimation.optimizers import OptimResult, genetic, grid_search, pso
 from twin.isac.physics.crb import location_crb
 from twin.isac.physics.model import angles, echo_apply
@@ -191,6 +190,8 @@ def fitness_function(problem: SensingProblem, y, *, receivers=None, engine: str 
             return concentrated_residual(problem, y, pts, receivers=receivers)
 
     else:
+        from twin.isac.estimation.compiled import residual_function  # deferred: numba, 0.3 s
+
         residual = residual_function(problem, y, receivers)
 
     def f(offsets):
