@@ -15,11 +15,12 @@ the run with [isac] on minus the same run with it off (time.process_time). To fi
 the per-target loop at 100 targets serves 10 of the 100 targets (``[isac] targets``; targets
 share nothing on that path, so its cost per target-epoch does not depend on how many run).
 
-Asserted: every design of both engines "optimal" and certified (design_gap <= 2e-3), the two
-engines' RCRBs of the same target-epochs within the certificates' factor (1 + 2e-3)^2 of each
-other (both are within 1 + 2e-3 of the same lower bound at the same prior; the prior differs
-only from the second epoch on with tracking, so only the first epoch is compared), and the
-compiled engine cheaper per target-epoch at 100 targets than the loop.
+Asserted: every design of both engines "optimal" and certified (design_gap <= 2e-3); at the
+first epoch (the same priors: with tracking they differ from the second epoch on) the two
+engines' rcrb_at_plan_m within (1 + 2e-3)^2 of each other (the certificates put both designs'
+RCRB at the prior within 1 + 2e-3 of the same SDR optimum; rcrb_at_plan_m is evaluated at the
+true target, a few hundred metres from the prior, hence the squared factor; measured: within
+6e-5); and the compiled engine cheaper per target-epoch at 100 targets than the loop.
 """
 
 from __future__ import annotations
