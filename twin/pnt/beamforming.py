@@ -263,6 +263,25 @@ def dsta(
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     rng = rng if rng is not None else np.random.default_rng(0)
     jac = _ut_jacobians(ut_pos, sat_pos, ref_pos, d)
+    compiled = None
+    if feasibility == "fast" and engine == "compiled":
+        from twin.pnt.dsta_compiled import (  # deferred: numba (0.5 s to import) only for DSTA
+            CompiledSearch,
+        )
+
+        compiled = CompiledSearch(
+            jac,
+            C,
+            bandwidth_hz=bandwidth_hz,
+            ref_var=ref_var,
+            gamma_init=gamma_init,
+            gamma_step=gamma_step,
+            gamma_max=gamma_max,
+            bisection_tol_db=bisection_tol_db,
+            bisection_floor_db=bisection_floor_db,
+            warm_start=warm_start,
+            threshold_rule=threshold_rule,
+        )
     sinr_est = np.where(d, float(gamma_init), np.nan)
     W = np.zeros_like(H)
     n_tests = np.zeros(I, dtype=int)
@@ -273,6 +292,13 @@ def dsta(
         if K == 0:
             continue
         sat = _SatelliteTests(H[i, cs], power_w, noise_w, feasibility, rng, warm_start, engine)
+        if compiled is not None:  # the same search in compiled code (twin.pnt.dsta_compiled)
+            ceiling = None if threshold_rule == "common" else scbwi_sinr(H[i, cs], power_w, noise_w)
+            status[i], n_tests[i], X = compiled.search(i, cs, sat.Hn, ceiling, sinr_est)
+            if status[i] != "infeasible":
+                Wi = sat.beams(X)
+                W[i, cs] = fill_power(H[i, cs], Wi, power_w) if fill_to_power else Wi
+            continue
         gam = np.full(K, float(gamma_init))
         ok, X = sat.test(gam)
         status[i] = "ok"

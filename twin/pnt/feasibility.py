@@ -245,7 +245,7 @@ def fast_reduced(
     return verdict, X, new_state, n
 
 
-def _cold_directions(Hn):
+def cold_directions(Hn):
     """Unit start directions (r, K): zero forcing (Hn V = I) when K = r and Hn is invertible,
     else the matched filter conj(h_c)."""
     K, r = Hn.shape
@@ -275,7 +275,7 @@ def _fast_core_compiled(Hn, gamma, state, max_iter):
     Hn = np.ascontiguousarray(Hn, dtype=complex)
     gamma = np.ascontiguousarray(gamma, dtype=float)
     if state is None or state.V.shape != (r, K):
-        V, mu = np.ascontiguousarray(_cold_directions(Hn)), np.ones(K)
+        V, mu = np.ascontiguousarray(cold_directions(Hn)), np.ones(K)
     else:
         V, mu = np.array(state.V, dtype=complex, order="C"), np.array(state.mu, dtype=float)
     hist_V = np.empty((HISTORY, r, K), dtype=complex)
@@ -298,17 +298,24 @@ def _fast_core_compiled(Hn, gamma, state, max_iter):
             return False, None, state, n
         if code != COMBINE:  # GIVE_UP, MAX_ITER
             return None, None, state, n
-        m = min(n_hist, HISTORY)
-        order = [(n_hist - m + j) % HISTORY for j in range(m)]  # oldest first
-        X = _combine(
-            Hn,
-            gamma,
-            [hist_p[k].copy() for k in order],
-            [hist_V[k] * (np.sqrt(hist_p[k]) * hist_phase[k]) for k in order],
-        )
+        X = combine_ring(Hn, gamma, hist_V, hist_phase, hist_p, n_hist)
         if X is not None:
             return True, X, FastState(V, mu), n
         start, resume = n, True
+
+
+def combine_ring(Hn, gamma, hist_V, hist_phase, hist_p, n_hist):
+    """:func:`combine_certificate` of the compiled kernel's ring buffers: hist_V (HISTORY, r,
+    K) directions, hist_phase (HISTORY, K), hist_p (HISTORY, K) powers, n_hist iterates
+    appended so far (the last min(n_hist, HISTORY) are used, oldest first). X (r, K) or None."""
+    m = min(n_hist, HISTORY)
+    order = [(n_hist - m + j) % HISTORY for j in range(m)]
+    return combine_certificate(
+        Hn,
+        gamma,
+        [hist_p[k].copy() for k in order],
+        [hist_V[k] * (np.sqrt(hist_p[k]) * hist_phase[k]) for k in order],
+    )
 
 
 def _fast_core_numpy(Hn, gamma, state, max_iter):
@@ -321,7 +328,7 @@ def _fast_core_numpy(Hn, gamma, state, max_iter):
         return False, None, state, 0  # even an interference-free matched filter fails
     A = Hn.conj().T  # columns a_c: signal |a_c^H x|
     if state is None or state.V.shape != (r, K):
-        V, mu = _cold_directions(Hn), np.ones(K)
+        V, mu = cold_directions(Hn), np.ones(K)
     else:
         V, mu = state.V.copy(), state.mu.copy()
     ones = np.ones(K)
@@ -354,7 +361,7 @@ def _fast_core_numpy(Hn, gamma, state, max_iter):
             del hist_p[0], hist_V[0], hist_phase[0]
         if (it + 1) % COMBINE_EVERY == 0:
             hist_X = [Vk * (np.sqrt(pk) * ph) for Vk, pk, ph in zip(hist_V, hist_p, hist_phase)]
-            X = _combine(Hn, gamma, hist_p, hist_X)
+            X = combine_certificate(Hn, gamma, hist_p, hist_X)
             if X is not None:
                 return True, X, FastState(V, mu), it + 1
         S = (A * q) @ Hn  # Σ q_c a_c a_c^H (Hn = A^H)
@@ -378,7 +385,7 @@ def _fast_core_numpy(Hn, gamma, state, max_iter):
     return None, None, state, max_iter
 
 
-def _combine(Hn, gamma, hist_p, hist_X):
+def combine_certificate(Hn, gamma, hist_p, hist_X):
     """Primal certificate from a convex combination of past iterates, or None.
 
     Every iterate X_k meets SINR = γ with powers p_k and has h_c^T x_c real > 0, so it
@@ -642,6 +649,9 @@ __all__ = [
     "STATS",
     "TOL",
     "ENGINES",
+    "cold_directions",
+    "combine_certificate",
+    "combine_ring",
     "FEAS_RTOL",
     "WARM_PATIENCE",
     "fast_reduced",

@@ -58,7 +58,7 @@ def verified(Hn, X, gamma, tol):
 
 
 @njit(cache=True)
-def _lu(M):
+def lu_factor(M):
     """In-place LU with partial pivoting of M (n, n) (dgetrf's algorithm); (row order, ok)."""
     n = M.shape[0]
     piv = np.arange(n)
@@ -90,8 +90,8 @@ def _lu(M):
 
 
 @njit(cache=True)
-def _lu_solve(LU, piv, b, x):
-    """x = M^{-1} b from :func:`_lu`'s factors."""
+def lu_solve(LU, piv, b, x):
+    """x = M^{-1} b from :func:`lu_factor`'s factors."""
     n = LU.shape[0]
     for i in range(n):
         x[i] = b[piv[i]]
@@ -109,7 +109,7 @@ def _lu_solve(LU, piv, b, x):
 
 @njit(cache=True)
 def _lu_solve_t(LU, piv, b, x):
-    """x = M^{-T} b from :func:`_lu`'s factors (M = P^T L U, so M^T = U^T L^T P)."""
+    """x = M^{-T} b from :func:`lu_factor`'s factors (M = P^T L U, so M^T = U^T L^T P)."""
     n = LU.shape[0]
     z = np.empty(n)
     for i in range(n):
@@ -296,10 +296,10 @@ def fast_iterations(
                     M[c, d] = -(y.real**2 + y.imag**2)
             for c in range(K):
                 M[c, c] = -M[c, c] / gamma[c]
-            piv, ok = _lu(M)
+            piv, ok = lu_factor(M)
             if not ok:
                 return GIVE_UP, it + 1, n_hist, checks, X
-            _lu_solve(M, piv, ones, p)
+            lu_solve(M, piv, ones, p)
             _lu_solve_t(M, piv, mu, q)
             p_max = p.max()
             p_ok = p.min() > 0
@@ -377,5 +377,7 @@ __all__ = [
     "SINGLE_USER",
     "farkas_infeasible",
     "fast_iterations",
+    "lu_factor",
+    "lu_solve",
     "verified",
 ]
