@@ -355,6 +355,10 @@ def dsta(
             Wi = fill_power(H[i, cs], Wi, power_w)
         W[i, cs] = Wi
         n_tests[i] = sat.n
+    if compiled is not None and not fill_to_power:
+        # the search's SINR estimates of the final beams are eq. (2) of W (in the reduced,
+        # normalised coordinates: equal to link_sinr up to rounding), 0 where infeasible
+        return BeamResult(W=W, sinr=np.where(d, sinr_est, np.nan), n_tests=n_tests, status=status)
     return BeamResult(W=W, sinr=link_sinr(H, W, d, noise_w), n_tests=n_tests, status=status)
 
 
