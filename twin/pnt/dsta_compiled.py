@@ -202,20 +202,25 @@ def _core(Hn, gamma, V_in, mu_in, has_state, max_iter, counters, lim):
 @njit(cache=True)
 def _fast_test(Hn, gamma, has_state, V_s, mu_s, counters, lim):
     """``feasibility.fast_reduced`` (warm patience, restart, cold restart): (verdict, X, V, mu);
-    V, mu are the new warm state when verdict is 1."""
+    V, mu are the new warm state when verdict is 1. One call site of :func:`_core` (each
+    inlined copy costs compile time)."""
     K = Hn.shape[0]
     max_iter = int(lim[5])
     patience = int(lim[4])
-    if has_state and max_iter > patience:
-        v, X, V, mu, n = _core(Hn, gamma, V_s, mu_s, True, patience, counters, lim)
-        if v == -1 and n == patience:  # the dual weights, not the directions, are stale
-            v, X, V, mu, m = _core(Hn, gamma, V_s, np.ones(K), True, max_iter - n, counters, lim)
-            n += m
-    else:
-        v, X, V, mu, n = _core(Hn, gamma, V_s, mu_s, has_state, max_iter, counters, lim)
-    if v == -1 and has_state and n < max_iter:  # restart cold
-        v, X, V, mu, m = _core(Hn, gamma, V_s, mu_s, False, max_iter - n, counters, lim)
+    # stage 0: warm start for WARM_PATIENCE iterations; 1: warm directions with uniform dual
+    # weights (or the only run); 2: cold restart
+    stage = 0 if has_state and max_iter > patience else 1
+    V0, mu0, warm, budget = V_s, mu_s, has_state, patience if stage == 0 else max_iter
+    n = 0
+    while True:
+        v, X, V, mu, m = _core(Hn, gamma, V0, mu0, warm, budget, counters, lim)
         n += m
+        if stage == 0 and v == -1 and m == patience:  # the dual weights are stale
+            stage, V0, mu0, warm, budget = 1, V_s, np.ones(K), True, max_iter - n
+        elif stage <= 1 and v == -1 and has_state and n < max_iter:  # restart cold
+            stage, V0, mu0, warm, budget = 2, V_s, mu_s, False, max_iter - n
+        else:
+            break
     counters[ITERATIONS] += n
     return v, X, V, mu
 
@@ -298,38 +303,62 @@ def satellite_search(
     K, r = Hn.shape
     st = (False, np.zeros((r, K), dtype=np.complex128), np.ones(K))  # warm state
     gam = np.full(K, gamma_init)
-    ok, X, st = _test(Hn, gam, st, warm_start, counters, lim)
-    n_tests = 1
+    trial = gam.copy()
+    X = np.zeros((r, K), dtype=np.complex128)
+    est = np.empty(K)
+    grad = np.zeros(K)
+    raisable = np.ones(K, dtype=np.bool_)
     status = 0
-    if not ok:
-        ok, X, st = _test(
-            Hn, _thresholds(lo_db, common, gamma_init, ceiling), st, warm_start, counters, lim
-        )
+    n_tests = 0
+    mid = 0.0
+    best = -1
+    # phase of the test just run: 0 γ', 1 the bisection floor, 2 a bisection midpoint, 3 a raise
+    # (one call site of _test: each inlined copy costs compile time)
+    phase = 0
+    while True:
+        ok, Xt, st = _test(Hn, trial, st, warm_start, counters, lim)
         n_tests += 1
-        if not ok:
+        if phase == 0 and not ok:  # γ' infeasible: lower by bisection, from the floor
+            phase = 1
+            trial = _thresholds(lo_db, common, gamma_init, ceiling)
+            continue
+        if phase == 1 and not ok:
             for k in range(K):
                 sinr_est[i, cs[k]] = 0.0
-            return 2, n_tests, X
-        while hi_db - lo_db > tol_db:
-            mid = 0.5 * (hi_db + lo_db)
-            trial = _thresholds(mid, common, gamma_init, ceiling)
-            ok_mid, X_mid, st = _test(Hn, trial, st, warm_start, counters, lim)
-            n_tests += 1
-            if ok_mid:
-                lo_db, X = mid, X_mid
+            return 2, n_tests, Xt
+        if phase == 2:
+            if ok:
+                lo_db, X = mid, Xt
             else:
                 hi_db = mid
-        gam = _thresholds(lo_db, common, gamma_init, ceiling)
-        status = 1
-    est = np.empty(K)
-    _normalised_sinr(Hn, X, est)
-    for k in range(K):
-        sinr_est[i, cs[k]] = est[k]
-    grad = np.empty(K)
-    for k in range(K):
-        grad[k] = _gradient(jac_len, jac_idx, jac_A, cs[k], i, sinr_est, var_den, ref_var)
-    raisable = np.ones(K, dtype=np.bool_)
-    while True:
+        elif phase == 3:
+            if ok:
+                gam, X = trial, Xt
+                _normalised_sinr(Hn, X, est)
+                for k in range(K):
+                    sinr_est[i, cs[k]] = est[k]
+                grad[best] = _gradient(
+                    jac_len, jac_idx, jac_A, cs[best], i, sinr_est, var_den, ref_var
+                )
+            else:
+                raisable[best] = False
+        else:  # a feasible γ' (phase 0) or floor (phase 1)
+            X = Xt
+            phase = 0 if phase == 0 else 2
+        if phase == 2:
+            if hi_db - lo_db > tol_db:
+                mid = 0.5 * (hi_db + lo_db)
+                trial = _thresholds(mid, common, gamma_init, ceiling)
+                continue
+            gam = _thresholds(lo_db, common, gamma_init, ceiling)
+            status = 1
+        if phase != 3:  # the raises start: SINR estimates and eq. (17) gradients of X
+            phase = 3
+            _normalised_sinr(Hn, X, est)
+            for k in range(K):
+                sinr_est[i, cs[k]] = est[k]
+            for k in range(K):
+                grad[k] = _gradient(jac_len, jac_idx, jac_A, cs[k], i, sinr_est, var_den, ref_var)
         best = -1
         for k in range(K):  # argmin of the gradient over raisable UTs below γ_max (first wins)
             if raisable[k] and gam[k] < gamma_max and (best < 0 or grad[k] < grad[best]):
@@ -338,16 +367,6 @@ def satellite_search(
             break
         trial = gam.copy()
         trial[best] += gamma_step
-        ok, Xt, st = _test(Hn, trial, st, warm_start, counters, lim)
-        n_tests += 1
-        if ok:
-            gam, X = trial, Xt
-            _normalised_sinr(Hn, X, est)
-            for k in range(K):
-                sinr_est[i, cs[k]] = est[k]
-            grad[best] = _gradient(jac_len, jac_idx, jac_A, cs[best], i, sinr_est, var_den, ref_var)
-        else:
-            raisable[best] = False
     return status, n_tests, X
 
 
