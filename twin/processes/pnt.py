@@ -15,11 +15,13 @@ with the centre. At each epoch, per cluster (``docs/twin.md`` lists the columns)
    channels eq. (8)-(10) (``pnt.channel.channels``);
 3. the re-planning decision (:mod:`twin.processes.replan`); on re-plan the beam schedule
    (``pnt.scheduling.schedule``, HBS by default) and the beams (``pnt.beamforming.beamform``,
-   DSTA by default; ``"mf"`` = per-beam matched filter, :func:`matched_filter_beams`);
+   DSTA by default, on its compiled engine ``pnt.dsta_compiled``; ``"mf"`` = per-beam matched
+   filter, :func:`matched_filter_beams`);
    otherwise the held schedule and beams on the new
    channels;
 4. per-link SINR eq. (2), √CRLB eq. (7) (``pnt.crlb.accuracy_per_ut``), GDOP, and one TDOA
-   fix per UT (``pnt.crlb.gauss_newton_tdoa`` from its cell centre) from a noisy measurement
+   fix per UT (``pnt.crlb.gauss_newton_tdoa_each``: the cluster's UTs stacked, each as
+   ``gauss_newton_tdoa`` alone, from its cell centre) from a noisy measurement
    ``TDOA_c = G_c(s_c) + u_c``, ``u_c ~ N(0, R_c)`` (eq. (5)-(6)).
 
 Randomness: cluster ``g`` at epoch ``e`` draws from ``SeedSequence([seed, e, g])``: channel
