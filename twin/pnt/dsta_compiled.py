@@ -22,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, objmode
 
-from twin.pnt import feasibility as fz
+import twin.pnt.feasibility as fz
 from twin.pnt.kernels import (
     COMBINE,
     FEASIBLE,
