@@ -75,6 +75,32 @@ def test_compiled_fast_test_equals_numpy_on_replay_and_near_boundary_cases():
             assert a[0] == b[0] == (f < 1)
 
 
+def test_compiled_fast_test_equals_numpy_through_the_combination_lp(monkeypatch):
+    """Without the warm-start restart the replay case runs > 150 iterations, so the combination
+    certificate (an LP between kernel calls, resumed after) is tried every COMBINE_EVERY."""
+    Hn, gamma, state = _replay_case()
+    calls = []
+    original = fz.combine_certificate
+
+    def counted(*args):
+        calls.append(1)
+        return original(*args)
+
+    monkeypatch.setattr(fz, "WARM_PATIENCE", 10**9)
+    monkeypatch.setattr(fz, "combine_certificate", counted)
+    a = fz.fast_reduced(Hn, 0.997 * gamma, state, engine="numpy", max_iter=2000)
+    n_numpy = len(calls)
+    b = fz.fast_reduced(Hn, 0.997 * gamma, state, engine="compiled", max_iter=2000)
+    assert a[0] is True and b[0] is True and a[3] > 150
+    # near the boundary the fixed point converges linearly: rounding moves the exit by a few
+    # of its ~200 iterations
+    assert abs(a[3] - b[3]) <= 0.05 * a[3]
+    assert n_numpy >= 3 and len(calls) - n_numpy >= 3
+    np.testing.assert_allclose(
+        fz.normalised_sinr(Hn, b[1]), fz.normalised_sinr(Hn, a[1]), rtol=SINR_RTOL
+    )
+
+
 def test_farkas_kernel_equals_numpy():
     rng = np.random.default_rng(3)
     seen = set()
