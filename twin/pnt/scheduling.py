@@ -41,6 +41,8 @@ from twin.pnt.crlb import RANK_RTOL, gdop, unit_differences
 PINV_RTOL = RANK_RTOL
 
 SCHEDULERS = ("hbs", "gdop", "comm", "parallax")
+#: The smallest normal float (``np.finfo`` costs microseconds per call in HBS's inner loop).
+TINY = np.finfo(float).tiny
 
 
 # --------------------------------------------------------------------------- metrics
@@ -130,7 +132,7 @@ def pinv_trace(X: np.ndarray) -> np.ndarray:
     """
     lam = np.linalg.eigvalsh(np.asarray(X, dtype=float))
     top = lam[..., -1:]
-    keep = lam > PINV_RTOL * np.maximum(top, np.finfo(float).tiny)
+    keep = lam > PINV_RTOL * np.maximum(top, TINY)
     return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0).sum(axis=-1)
 
 
