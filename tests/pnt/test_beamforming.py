@@ -409,8 +409,9 @@ def test_dsta_gradient_order_prefers_largest_crlb_gain():
         return orig(self, gamma)
 
     bf._SatelliteTests.test = spy
-    try:
-        r = run_dsta(H, delta, ut, sats, ref, "fast")
+    try:  # the numpy engine, whose tests can be spied on (tests/pnt/test_kernels.py: the
+        # compiled engine runs the same tests)
+        r = run_dsta(H, delta, ut, sats, ref, "fast", engine="numpy")
     finally:
         bf._SatelliteTests.test = orig
     cs = np.flatnonzero(delta[0])

@@ -16,6 +16,7 @@ import numpy as np
 from twin.pnt.channel import THRESHOLD_RULES
 from twin.pnt.crlb import gather_schedule, sinr_gradient_from_A, tdoa_jacobian
 from twin.pnt.feasibility import (
+    ENGINES,
     METHODS,
     STATS,
     FastState,
@@ -122,12 +123,14 @@ def scbwi_sinr(H_i, power_w, noise_w):
 
 class _SatelliteTests:
     """Feasibility tests of one satellite with a cached reduction and warm start
-    (``warm_start=False``: every fast test starts cold, the reference path)."""
+    (``warm_start=False``: every fast test starts cold, the reference path; ``engine``: the
+    fast test's implementation, :data:`twin.pnt.feasibility.ENGINES`)."""
 
-    def __init__(self, H_i, power_w, noise_w, method, rng, warm_start=True):
+    def __init__(self, H_i, power_w, noise_w, method, rng, warm_start=True, engine="compiled"):
         if method not in METHODS:
             raise ValueError(f"feasibility must be one of {METHODS}, got {method!r}")
         self.method = method
+        self.engine = engine
         self.H = H_i
         self.power_w = power_w
         self.scale = np.sqrt(power_w / noise_w)
@@ -145,7 +148,7 @@ class _SatelliteTests:
         """(ok, X) for thresholds gamma (K,); X in the method's normalised coordinates."""
         self.n += 1
         if self.method == "fast":
-            ok, X, state, _ = fast_reduced(self.Hn, gamma, self.state)
+            ok, X, state, _ = fast_reduced(self.Hn, gamma, self.state, engine=self.engine)
             if ok is None:
                 STATS.fallbacks += 1
                 ok, X = socp_reduced(self.Hn, gamma)
@@ -212,6 +215,7 @@ def dsta(
     bisection_floor_db: float = -30.0,
     warm_start: bool = True,
     threshold_rule: str = "common",
+    engine: str = "compiled",
     rng=None,
 ) -> BeamResult:
     """Seed 002 Algorithm 1 (DSTA), per satellite in index order (seed-math A.7 [V + D]).
@@ -232,6 +236,8 @@ def dsta(
     where γ' exceeds what it can get: thresholds ``min(γ', t·SNR0_c)`` with SNR0_c =
     P‖h_c‖²/ε² its interference-free SNR (eq. (35)) and the largest feasible t ≤ 1 found
     by bisection in dB, so UTs that can reach γ' keep it.
+    engine: the fast feasibility test's implementation, "compiled" (numba kernels, default)
+    or "numpy" (the reference); equal up to rounding (tests/pnt/test_kernels.py).
 
     Per satellite i: all thresholds start at γ' (lowered by bisection if infeasible);
     then, while some raisable threshold is < γ_max, the UT with the most negative eq. (17)
@@ -253,8 +259,29 @@ def dsta(
         raise ValueError("need gamma_init > 0, gamma_step > 0 and gamma_max >= gamma_init")
     if threshold_rule not in THRESHOLD_RULES:
         raise ValueError(f"threshold_rule must be one of {THRESHOLD_RULES}, got {threshold_rule!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
     rng = rng if rng is not None else np.random.default_rng(0)
     jac = _ut_jacobians(ut_pos, sat_pos, ref_pos, d)
+    compiled = None
+    if feasibility == "fast" and engine == "compiled":
+        from twin.pnt.dsta_compiled import (  # deferred: numba (0.5 s to import) only for DSTA
+            CompiledSearch,
+        )
+
+        compiled = CompiledSearch(
+            jac,
+            C,
+            bandwidth_hz=bandwidth_hz,
+            ref_var=ref_var,
+            gamma_init=gamma_init,
+            gamma_step=gamma_step,
+            gamma_max=gamma_max,
+            bisection_tol_db=bisection_tol_db,
+            bisection_floor_db=bisection_floor_db,
+            warm_start=warm_start,
+            threshold_rule=threshold_rule,
+        )
     sinr_est = np.where(d, float(gamma_init), np.nan)
     W = np.zeros_like(H)
     n_tests = np.zeros(I, dtype=int)
@@ -264,7 +291,14 @@ def dsta(
         K = len(cs)
         if K == 0:
             continue
-        sat = _SatelliteTests(H[i, cs], power_w, noise_w, feasibility, rng, warm_start)
+        sat = _SatelliteTests(H[i, cs], power_w, noise_w, feasibility, rng, warm_start, engine)
+        if compiled is not None:  # the same search in compiled code (twin.pnt.dsta_compiled)
+            ceiling = None if threshold_rule == "common" else scbwi_sinr(H[i, cs], power_w, noise_w)
+            status[i], n_tests[i], X = compiled.search(i, cs, sat.Hn, ceiling, sinr_est)
+            if status[i] != "infeasible":
+                Wi = sat.beams(X)
+                W[i, cs] = fill_power(H[i, cs], Wi, power_w) if fill_to_power else Wi
+            continue
         gam = np.full(K, float(gamma_init))
         ok, X = sat.test(gam)
         status[i] = "ok"
@@ -321,6 +355,10 @@ def dsta(
             Wi = fill_power(H[i, cs], Wi, power_w)
         W[i, cs] = Wi
         n_tests[i] = sat.n
+    if compiled is not None and not fill_to_power:
+        # the search's SINR estimates of the final beams are eq. (2) of W (in the reduced,
+        # normalised coordinates: equal to link_sinr up to rounding), 0 where infeasible
+        return BeamResult(W=W, sinr=np.where(d, sinr_est, np.nan), n_tests=n_tests, status=status)
     return BeamResult(W=W, sinr=link_sinr(H, W, d, noise_w), n_tests=n_tests, status=status)
 
 

@@ -286,12 +286,55 @@ def gauss_newton_tdoa(
     return x[0] if single else x
 
 
+def gauss_newton_tdoa_each(
+    tdoa, sats, ref_sat, x0, cov, *, max_iter: int = 50, tol_m: float = 1e-6
+):
+    """:func:`gauss_newton_tdoa` (seconds) for T UTs at once, each with its own satellites.
+
+    tdoa (T, L) s; sats (T, L, 3), ref_sat (3,), x0 (T, 3) metres; cov (T, L, L) s². Each
+    UT iterates as it would alone (its own stop: its step below tol_m metres), with the same
+    numpy operations on stacked arrays, so every fix equals the one-UT call's. Returns
+    (x (T, 3) metres, ok (T,) bool): ok False where the normal equations turned singular
+    (the one-UT call raises ``numpy.linalg.LinAlgError`` there); x is then nan.
+    """
+    meas = np.asarray(tdoa, dtype=float)
+    sats = np.asarray(sats, dtype=float)
+    ref = np.asarray(ref_sat, dtype=float)
+    x = np.array(x0, dtype=float)
+    W = np.linalg.inv(np.asarray(cov, dtype=float))
+    ok = np.ones(len(x), dtype=bool)
+    active = np.arange(len(x))
+    for _ in range(max_iter):
+        if active.size == 0:
+            break
+        xa, sa = x[active], sats[active]
+        J = tdoa_jacobian(xa, sa, ref)
+        r = meas[active] - tdoa_measurements(xa, sa, ref)
+        JtW = np.swapaxes(J, -1, -2) @ W[active]
+        N, rhs = JtW @ J, JtW @ r[..., None]
+        try:
+            step = np.linalg.solve(N, rhs)[..., 0]
+        except np.linalg.LinAlgError:  # some UT's system is singular: solve one by one
+            step = np.full((active.size, 3), np.nan)
+            for n in range(active.size):
+                try:
+                    step[n] = np.linalg.solve(N[n : n + 1], rhs[n : n + 1])[0, :, 0]
+                except np.linalg.LinAlgError:
+                    ok[active[n]] = False
+        x[active] = xa + step
+        done = ~ok[active] | (np.linalg.norm(step, axis=-1) < tol_m)
+        active = active[~done]
+    x[~ok] = np.nan
+    return x, ok
+
+
 __all__ = [
     "RANK_RTOL",
     "accuracy_per_ut",
     "crlb_sinr_gradient",
     "crlb_variance_gradient",
     "gauss_newton_tdoa",
+    "gauss_newton_tdoa_each",
     "gdop",
     "positioning_accuracy",
     "tdoa_covariance",

@@ -60,6 +60,9 @@ COMBINE_EVERY = 50
 SDR_RANDOMISATIONS = 50
 
 METHODS = ("fast", "socp", "sdr")
+#: Implementations of the fast method: "compiled" (numba kernels of :mod:`twin.pnt.kernels`,
+#: the default) and "numpy" (the reference, one numpy call per step).
+ENGINES = ("compiled", "numpy")
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -186,11 +189,20 @@ def _farkas_infeasible(lam, B2, q, gamma):
     return bool(q.sum() > m.sum() * (1 + 1e-9))
 
 
-def fast_reduced(Hn, gamma, state: FastState | None = None, *, max_iter: int = FAST_MAX_ITER):
+def fast_reduced(
+    Hn,
+    gamma,
+    state: FastState | None = None,
+    *,
+    max_iter: int = FAST_MAX_ITER,
+    engine: str = "compiled",
+):
     """Fast exact feasibility on normalised reduced channels (unit noise and power cap).
 
     Hn: (K, r) reduced channels scaled by √(P/ε²); gamma: (K,) linear thresholds;
-    state: warm start (directions and dual weights) or None (zero-forcing start).
+    state: warm start (directions and dual weights) or None (zero-forcing start);
+    engine: "compiled" (numba, :mod:`twin.pnt.kernels`) or "numpy" (the reference): the
+    same iteration, equal up to rounding (tests/pnt/test_kernels.py).
     Returns (verdict, X, state, iterations): verdict True (X (r, K) verified: SINR = γ,
     ‖x_c‖² ≤ 1), False (verified Farkas certificate or single-user bound), or None
     (undecided after max_iter; the caller falls back to the SOCP). A warm start gets
@@ -205,32 +217,108 @@ def fast_reduced(Hn, gamma, state: FastState | None = None, *, max_iter: int = F
     directions ``(Σ q a a^H + μ_c I)^{-1} a_c`` (uplink–downlink duality with per-beam
     noise μ_c); a Farkas certificate with y = q is tried whenever Σq > Σμ.
     """
+    if engine not in ENGINES:
+        raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    core = _fast_core_numpy if engine == "numpy" else _fast_core_compiled
     if (
         state is not None
         and state.V.shape == (Hn.shape[1], Hn.shape[0])
         and max_iter > WARM_PATIENCE
     ):
-        verdict, X, new_state, n = _fast_core(Hn, gamma, state, WARM_PATIENCE)
+        verdict, X, new_state, n = core(Hn, gamma, state, WARM_PATIENCE)
         if (
             verdict is None and n == WARM_PATIENCE
         ):  # slow: the dual weights, not the directions, are stale
-            verdict, X, new_state, m = _fast_core(
+            verdict, X, new_state, m = core(
                 Hn, gamma, FastState(state.V, np.ones(len(gamma))), max_iter - n
             )
             n += m
             new_state = new_state if verdict else state
     else:
-        verdict, X, new_state, n = _fast_core(Hn, gamma, state, max_iter)
+        verdict, X, new_state, n = core(Hn, gamma, state, max_iter)
     if verdict is None and state is not None and n < max_iter:
         # the warm start led to directions that cannot meet γ at any power: restart cold
-        verdict, X, cold_state, m = _fast_core(Hn, gamma, None, max_iter - n)
+        verdict, X, cold_state, m = core(Hn, gamma, None, max_iter - n)
         n += m
         new_state = cold_state if verdict else state
     STATS.iterations += n
     return verdict, X, new_state, n
 
 
-def _fast_core(Hn, gamma, state, max_iter):
+def cold_directions(Hn):
+    """Unit start directions (r, K): zero forcing (Hn V = I) when K = r and Hn is invertible,
+    else the matched filter conj(h_c)."""
+    K, r = Hn.shape
+    V = None
+    if K == r:
+        _, _, V, info = lapack.zgesv(Hn, np.eye(K, dtype=complex))
+        if info != 0 or not np.all(np.isfinite(V)):
+            V = None
+    if V is None:
+        V = Hn.conj().T.copy()
+    return V / np.linalg.norm(V, axis=0)
+
+
+def _fast_core_compiled(Hn, gamma, state, max_iter):
+    """:func:`_fast_core_numpy` on the compiled kernel (:func:`twin.pnt.kernels.fast_iterations`);
+    the combination certificate's LP runs here between two kernel calls."""
+    from twin.pnt.kernels import (  # deferred: numba (0.5 s to import) only when a test runs
+        COMBINE,
+        FEASIBLE,
+        INFEASIBLE,
+        SINGLE_USER,
+        fast_iterations,
+    )
+
+    K, r = Hn.shape
+    STATS.calls += 1
+    Hn = np.ascontiguousarray(Hn, dtype=complex)
+    gamma = np.ascontiguousarray(gamma, dtype=float)
+    if state is None or state.V.shape != (r, K):
+        V, mu = np.ascontiguousarray(cold_directions(Hn)), np.ones(K)
+    else:
+        V, mu = np.array(state.V, dtype=complex, order="C"), np.array(state.mu, dtype=float)
+    hist_V = np.empty((HISTORY, r, K), dtype=complex)
+    hist_phase = np.empty((HISTORY, K), dtype=complex)
+    hist_p = np.empty((HISTORY, K))
+    p, q = np.empty(K), np.empty(K)
+    start, n_hist, resume = 0, 0, False
+    while True:
+        code, n, n_hist, checks, X = fast_iterations(
+            Hn, gamma, V, mu, start, max_iter, hist_V, hist_phase, hist_p, n_hist, resume, p, q,
+            FEAS_RTOL, HISTORY, COMBINE_EVERY, MU_FLOOR,
+        )  # fmt: skip
+        STATS.farkas_checks += checks
+        if code == FEASIBLE:
+            return True, X, FastState(V, mu), n
+        if code == SINGLE_USER:
+            STATS.single_user_rejections += 1
+            return False, None, state, 0
+        if code == INFEASIBLE:
+            return False, None, state, n
+        if code != COMBINE:  # GIVE_UP, MAX_ITER
+            return None, None, state, n
+        X = combine_ring(Hn, gamma, hist_V, hist_phase, hist_p, n_hist)
+        if X is not None:
+            return True, X, FastState(V, mu), n
+        start, resume = n, True
+
+
+def combine_ring(Hn, gamma, hist_V, hist_phase, hist_p, n_hist):
+    """:func:`combine_certificate` of the compiled kernel's ring buffers: hist_V (HISTORY, r,
+    K) directions, hist_phase (HISTORY, K), hist_p (HISTORY, K) powers, n_hist iterates
+    appended so far (the last min(n_hist, HISTORY) are used, oldest first). X (r, K) or None."""
+    m = min(n_hist, HISTORY)
+    order = [(n_hist - m + j) % HISTORY for j in range(m)]
+    return combine_certificate(
+        Hn,
+        gamma,
+        [hist_p[k].copy() for k in order],
+        [hist_V[k] * (np.sqrt(hist_p[k]) * hist_phase[k]) for k in order],
+    )
+
+
+def _fast_core_numpy(Hn, gamma, state, max_iter):
     """One run of the fast iteration (see :func:`fast_reduced`); no statistics on iterations."""
     K, r = Hn.shape
     STATS.calls += 1
@@ -240,15 +328,7 @@ def _fast_core(Hn, gamma, state, max_iter):
         return False, None, state, 0  # even an interference-free matched filter fails
     A = Hn.conj().T  # columns a_c: signal |a_c^H x|
     if state is None or state.V.shape != (r, K):
-        V = None
-        if K == r:  # zero forcing: Hn V = I
-            _, _, V, info = lapack.zgesv(Hn, np.eye(K, dtype=complex))
-            if info != 0 or not np.all(np.isfinite(V)):
-                V = None
-        if V is None:
-            V = A.copy()  # matched filter
-        V = V / np.linalg.norm(V, axis=0)
-        mu = np.ones(K)
+        V, mu = cold_directions(Hn), np.ones(K)
     else:
         V, mu = state.V.copy(), state.mu.copy()
     ones = np.ones(K)
@@ -281,7 +361,7 @@ def _fast_core(Hn, gamma, state, max_iter):
             del hist_p[0], hist_V[0], hist_phase[0]
         if (it + 1) % COMBINE_EVERY == 0:
             hist_X = [Vk * (np.sqrt(pk) * ph) for Vk, pk, ph in zip(hist_V, hist_p, hist_phase)]
-            X = _combine(Hn, gamma, hist_p, hist_X)
+            X = combine_certificate(Hn, gamma, hist_p, hist_X)
             if X is not None:
                 return True, X, FastState(V, mu), it + 1
         S = (A * q) @ Hn  # Σ q_c a_c a_c^H (Hn = A^H)
@@ -305,7 +385,7 @@ def _fast_core(Hn, gamma, state, max_iter):
     return None, None, state, max_iter
 
 
-def _combine(Hn, gamma, hist_p, hist_X):
+def combine_certificate(Hn, gamma, hist_p, hist_X):
     """Primal certificate from a convex combination of past iterates, or None.
 
     Every iterate X_k meets SINR = γ with powers p_k and has h_c^T x_c real > 0, so it
@@ -317,6 +397,11 @@ def _combine(Hn, gamma, hist_p, hist_X):
 
     Pm = np.array(hist_p).T  # (K, m)
     K, m = Pm.shape
+    # the LP's optimum is at least max_c min_k (Pm)_ck (every θ puts beam c at or above its
+    # smallest power): skip the LP when that alone fails the test by more than 1e-4, far
+    # beyond HiGHS's 1e-7 tolerance (28 of the 32 LPs on 6 replay drops; none succeeded)
+    if Pm.min(axis=1).max() > 1.0 + FEAS_RTOL + 1e-4:
+        return None
     res = linprog(
         np.r_[np.zeros(m), 1.0],
         A_ub=np.c_[Pm, -np.ones(K)],
@@ -568,6 +653,10 @@ __all__ = [
     "METHODS",
     "STATS",
     "TOL",
+    "ENGINES",
+    "cold_directions",
+    "combine_certificate",
+    "combine_ring",
     "FEAS_RTOL",
     "WARM_PATIENCE",
     "fast_reduced",

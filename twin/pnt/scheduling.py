@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from twin.pnt.crlb import RANK_RTOL, gdop, unit_differences
 
@@ -40,6 +41,8 @@ from twin.pnt.crlb import RANK_RTOL, gdop, unit_differences
 PINV_RTOL = RANK_RTOL
 
 SCHEDULERS = ("hbs", "gdop", "comm", "parallax")
+#: The smallest normal float (``np.finfo`` costs microseconds per call in HBS's inner loop).
+TINY = np.finfo(float).tiny
 
 
 # --------------------------------------------------------------------------- metrics
@@ -66,7 +69,13 @@ def similarity_gram(H: np.ndarray) -> np.ndarray:
     """
     H = np.asarray(H)
     Hn = H / np.linalg.norm(H, axis=-1, keepdims=True)
-    return np.abs(np.einsum("icn,ikn->ick", Hn.conj(), Hn))
+    gram = np.empty(H.shape[:2] + H.shape[1:2])
+    # one BLAS product per satellite, 4x faster than einsum, on one thread: OpenBLAS's threads
+    # cost 300 ms CPU on a (21, 61, 64) drop against 1.7 ms on one (2 cores, measured)
+    with threadpool_limits(1, user_api="blas"):
+        for i, h in enumerate(Hn):
+            gram[i] = np.abs(h.conj() @ h.T)
+    return gram
 
 
 def channel_similarity(
@@ -123,7 +132,7 @@ def pinv_trace(X: np.ndarray) -> np.ndarray:
     """
     lam = np.linalg.eigvalsh(np.asarray(X, dtype=float))
     top = lam[..., -1:]
-    keep = lam > PINV_RTOL * np.maximum(top, np.finfo(float).tiny)
+    keep = lam > PINV_RTOL * np.maximum(top, TINY)
     return np.where(keep, 1.0 / np.where(keep, lam, 1.0), 0.0).sum(axis=-1)
 
 
@@ -402,12 +411,21 @@ def hbs(
 
     gram = similarity_gram(H)
 
+    if mu_method not in ("exact", "paper_fast"):
+        geometry_gain(np.zeros((3, 3)), np.zeros(3), method=mu_method)  # raises
+
     def choose(c, cand, delta):
-        rho = channel_similarity(H, c, cand, delta, gram=gram)
+        # channel_similarity(H, c, cand, delta, gram=gram), without its checks
+        rho = np.where(delta[cand], gram[cand, c, :], 0.0).sum(axis=1)
         short = np.sort(cand[np.argsort(rho, kind="stable")[:m]])
         rows = a[delta[:, c], c]
         X = rows.T @ rows
-        mu = geometry_gain(X, a[short, c], method=mu_method)
+        if mu_method == "paper_fast":
+            mu = geometry_gain(X, a[short, c], method=mu_method)
+        else:  # geometry_gain "exact", both traces in one eigvalsh call (the same numbers)
+            aa = a[short, c]
+            tr = pinv_trace(np.concatenate([X[None], X[None] + aa[:, :, None] * aa[:, None, :]]))
+            mu = tr[1:] - tr[0]
         return short[int(np.argmin(mu))]
 
     return _engine(sweep)(

@@ -15,11 +15,13 @@ with the centre. At each epoch, per cluster (``docs/twin.md`` lists the columns)
    channels eq. (8)-(10) (``pnt.channel.channels``);
 3. the re-planning decision (:mod:`twin.processes.replan`); on re-plan the beam schedule
    (``pnt.scheduling.schedule``, HBS by default) and the beams (``pnt.beamforming.beamform``,
-   DSTA by default; ``"mf"`` = per-beam matched filter, :func:`matched_filter_beams`);
+   DSTA by default, on its compiled engine ``pnt.dsta_compiled``; ``"mf"`` = per-beam matched
+   filter, :func:`matched_filter_beams`);
    otherwise the held schedule and beams on the new
    channels;
 4. per-link SINR eq. (2), √CRLB eq. (7) (``pnt.crlb.accuracy_per_ut``), GDOP, and one TDOA
-   fix per UT (``pnt.crlb.gauss_newton_tdoa`` from its cell centre) from a noisy measurement
+   fix per UT (``pnt.crlb.gauss_newton_tdoa_each``: the cluster's UTs stacked, each as
+   ``gauss_newton_tdoa`` alone, from its cell centre) from a noisy measurement
    ``TDOA_c = G_c(s_c) + u_c``, ``u_c ~ N(0, R_c)`` (eq. (5)-(6)).
 
 Randomness: cluster ``g`` at epoch ``e`` draws from ``SeedSequence([seed, e, g])``: channel
@@ -39,7 +41,13 @@ from twin.geometry import ecef_to_geodetic, enu_basis, geodetic_to_ecef
 from twin.pnt import beamforming
 from twin.pnt.cells import hex_cells, sample_in_hexagons
 from twin.pnt.channel import channels, noise_power_w, pnt_body_frames
-from twin.pnt.crlb import accuracy_per_ut, gauss_newton_tdoa, gdop, tdoa_measurements, toa_variance
+from twin.pnt.crlb import (
+    accuracy_per_ut,
+    gauss_newton_tdoa_each,
+    gdop,
+    tdoa_measurements,
+    toa_variance,
+)
 from twin.pnt.scheduling import schedule
 from twin.processes.channel import PNT_ROLE, LinkChannel
 from twin.processes.errors import ErrorBudget
@@ -509,13 +517,16 @@ class PntProcess:
             cfg.ref_toa_var_s2 * np.ones((C, L, L)) + var[:, :, None] * np.eye(L),
             ok,
         )
-        for c in np.flatnonzero(ok):
-            cov = cfg.ref_toa_var_s2 * np.ones((L, L)) + np.diag(var[c])
-            try:
-                fix = gauss_newton_tdoa(meas[c], sats[c], ref_pos, start_pos[c], cov=cov)
-            except np.linalg.LinAlgError:  # the iteration ran away (weak links): no fix
+        use = np.flatnonzero(ok)
+        # every UT's fix as gauss_newton_tdoa alone would give it; a singular iteration (the
+        # fix ran away on weak links) gives no fix
+        fix, solved = gauss_newton_tdoa_each(
+            meas[use], sats[use], ref_pos, start_pos[use], self.draws[1][use]
+        )
+        for n, c in enumerate(use):
+            if not solved[n]:
                 continue
-            err = fix - ut_pos[c]
+            err = fix[n] - ut_pos[c]
             errors[c] = np.linalg.norm(err)
             errors_h[c] = np.linalg.norm(err - (err @ ups[c]) * ups[c])
         return errors, errors_h
