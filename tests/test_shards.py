@@ -151,6 +151,33 @@ def test_auto_shards_only_for_many_entities(tmp_path):
     ]
 
 
+def test_load_interleaves_shard_parts_by_epoch(tmp_path):
+    """Parts of shards 0, 1, 2 over two checkpoint chunks: load gives per epoch shard 0's rows,
+    then shard 1's, then shard 2's (each in its own order), whatever the file-name order."""
+    import pandas as pd
+
+    from twin.rundir import write_parquet_atomic
+
+    table = tmp_path / "tables" / "isac"
+    rows = {  # (first epoch, shard) -> (epochs, targets)
+        (0, 0): ([0, 0, 1, 1], ["b", "a", "b", "a"]),
+        (0, 1): ([0, 1], ["d", "d"]),
+        (0, 2): ([0, 0, 1, 1], ["c", "e", "c", "e"]),
+        (2, 0): ([2, 2], ["b", "a"]),
+        (2, 1): ([2], ["d"]),
+        (2, 2): ([2, 2], ["c", "e"]),
+    }
+    for (first, shard), (epochs, targets) in rows.items():
+        frame = pd.DataFrame(
+            {"epoch": epochs, "time": pd.to_datetime(epochs, unit="s", utc=True), "target": targets}
+        )
+        suffix = f"-s{shard:03d}" if shard else ""
+        write_parquet_atomic(frame, table / f"part-{first:08d}{suffix}.parquet")
+    loaded = load(tmp_path)["isac"]
+    assert list(loaded["epoch"]) == [0] * 5 + [1] * 5 + [2] * 5
+    assert "".join(loaded["target"]) == "badce" * 3
+
+
 def test_part_names_carry_the_shard():
     assert part_key("part-00000012.parquet") == (12, 0)
     assert part_key("part-00000012-s003.parquet") == (12, 3)
