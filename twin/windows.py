@@ -111,8 +111,9 @@ WINDOW_RETRIES = 2
 ALLOWED_FAILURES = 5
 CENTRALS = "centrals.npy"
 #: Fewest entities per shard :func:`auto_shards` makes: each shard rebuilds the geometry of
-#: its window (about 0.1 s per epoch with 10,000 satellites and ISLs, a third of one
-#: per-entity ISAC/PNT epoch), which this many entities' work makes small.
+#: its window (about 0.1 s per epoch with 10,000 satellites and ISLs: a third of an ISAC or
+#: PNT entity-epoch on the numpy engines, one to three on the compiled ones), which this many
+#: entities' work keeps a small share.
 SHARD_MIN_ENTITIES = 8
 
 
