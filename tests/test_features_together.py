@@ -2,7 +2,8 @@
 ephemeris, random-walk satellite clocks, light time + Sagnac, troposphere + ionosphere),
 ``[channel] model = "tr38811"`` and an ``[[areas]]`` population, on the windowed-run test's
 Walker scenario (20 epochs at 10 s). The serial run shows each feature's mark; a windowed run
-on 2 workers and a run interrupted after a checkpoint then resumed equal it row for row."""
+on 2 workers (also with 4 entity shards) and a run interrupted after a checkpoint then resumed
+equal it row for row."""
 
 from __future__ import annotations
 
@@ -92,6 +93,11 @@ def test_every_feature_together_serial_windowed_and_resumed(tmp_path):
     windowed = run_scenario(path, out=tmp_path / "windowed", quiet=True, workers=2)
     assert run_info(windowed)["mode"] == "windowed"
     assert_tables_equal(serial, windowed)
+    # and with 4 entity shards per window (ISAC: car + ar-t000, ar-t001; PNT: cluster +
+    # ar-u000, ar-u001): faults, the error budget and the TR 38.811 channel shard too
+    sharded = run_scenario(path, out=tmp_path / "sharded", quiet=True, workers=2, shards=4)
+    assert run_info(sharded)["n_shards"] == 4
+    assert_tables_equal(serial, sharded)
 
     # 3. a run stopped at epoch 11 (last checkpoint at epoch 8), then resumed, equals it
     scenario, constellation = prepare(path)

@@ -88,14 +88,15 @@ def run(
     quiet: bool = False,
     workers: int = 0,
     resume: str | Path | None = None,
+    shards: int | None = None,
 ) -> Run:
     """Check and run a scenario; returns its :class:`Run`.
 
     scenario: a Scenario, a dict in the TOML structure, a TOML path or a packaged scenario's
     name (``twin scenarios list``); None: the default. out: the run directory (default the
     scenario's output.dir; an occupied directory gives ``out-2``, ...). quiet: no progress bar
-    or summary (they go to stderr). workers > 1: windowed on local dask workers. resume: a run
-    directory to continue. Raises InputError (bad input, nothing written) or RunInterrupted
+    or summary (they go to stderr). workers > 1: windowed on local dask workers (shards: entity
+    shards per window, None: automatic, ``docs/twin.md``). resume: a run directory to continue. Raises InputError (bad input, nothing written) or RunInterrupted
     (Ctrl-C / the kernel's interrupt: checkpointed, resume with ``resume=``).
     """
     run_dir = run_scenario(
@@ -104,5 +105,6 @@ def run(
         resume=None if resume is None else Path(resume),
         quiet=quiet,
         workers=workers,
+        shards=shards,
     )
     return Run(run_dir)

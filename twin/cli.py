@@ -137,6 +137,13 @@ def run(
     scheduler: str = typer.Option(
         None, "--scheduler", help="Run the windows on an existing dask scheduler (tcp://host:8786)."
     ),
+    shards: int = typer.Option(
+        None,
+        "--shards",
+        min=1,
+        help="With --workers/--scheduler: entity shards per window (1 = none; default: "
+        "min(2 x workers, entities // 8), docs/twin.md).",
+    ),
 ) -> None:
     """Run a scenario on the SimPy clock and write its tables to a run directory.
 
@@ -154,6 +161,7 @@ def run(
             console=console,
             workers=workers,
             scheduler_address=scheduler,
+            shards=shards,
         )
     except InputError as error:
         _print_problems(error)

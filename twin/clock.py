@@ -96,10 +96,13 @@ class Twin:
         constellation=None,
         labels=None,
         span: tuple[int, int] | None = None,
+        shard: int = 0,
     ):
         """`span` = (first, stop): run only epochs ``[first, stop)`` as one window of a
         windowed run (checkpoint in ``windows/<first>.json``, no run.json; see
-        `twin.windows`); `labels`: the constellation's plane labels if already known."""
+        `twin.windows`); `shard` >= 1: one entity shard of that window (its parts and
+        checkpoint carry ``-s<shard>``; which entities it serves is up to the processes
+        attached); `labels`: the constellation's plane labels if already known."""
         self.scenario = scenario
         self.run_dir = Path(run_dir)
         self.resume = resume
@@ -176,6 +179,7 @@ class Twin:
                 **channel_facts(scenario),  # [channel] tr38811: bands per process, warnings
             },
             self.span,
+            shard,
         )
         self.env: simpy.Environment | None = None
         self._inboxes: list[simpy.Store] = []
@@ -534,7 +538,7 @@ class Twin:
             if self.first_epoch < self.stop_epoch:
                 self._run_env()
                 self.checkpoint(self.stop_epoch)
-            return read_json(window_checkpoint_path(self.run_dir, self.span[0]))
+            return read_json(window_checkpoint_path(self.run_dir, self.span[0], self.rundir.shard))
         if self.first_epoch < self.n_epochs:
             self._run_env()
             if self.stopped_at is not None:

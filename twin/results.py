@@ -21,7 +21,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from twin.rundir import PART_RE, RUN_INFO, read_json, run_status
+from twin.rundir import PART_RE, RUN_INFO, part_key, read_json, run_status
 
 __all__ = [
     "AREA_METRICS",
@@ -41,12 +41,21 @@ SWEEP_INFO = "sweep.json"
 
 
 def _read_table(table_dir: Path) -> pd.DataFrame:
-    parts = sorted(p for p in table_dir.iterdir() if PART_RE.match(p.name))
-    if not parts:
+    """A table's parts concatenated in (first epoch, shard) order. With entity-shard parts
+    (``part-<first>-s<k>.parquet``, ``twin.windows``) the rows are then stably sorted by epoch:
+    the shards of one epoch in shard order, which is the serial run's row order."""
+    keyed = sorted((key, p) for p in table_dir.iterdir() if (key := part_key(p.name)) is not None)
+    if not keyed:
         return pd.DataFrame()
-    frames = [pd.read_parquet(p) for p in parts]
+    frames = [pd.read_parquet(p) for _, p in keyed]
     frames = [f for f in frames if not f.empty]
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not frames:
+        return pd.DataFrame()
+    frame = pd.concat(frames, ignore_index=True)
+    if any(shard for (_, shard), _ in keyed) and "epoch" in frame.columns:
+        order = np.argsort(frame["epoch"].to_numpy(), kind="stable")
+        frame = frame.iloc[order].reset_index(drop=True)
+    return frame
 
 
 def load(

@@ -7,8 +7,11 @@ Layout of a run directory::
       run.json                 versions, seed, satellites, epochs, status, wall-clock figures
       checkpoint.json          next epoch to run and the state carried between epochs
       tables/<table>/part-<first_epoch:08d>.parquet
+      tables/<table>/part-<first_epoch:08d>-s<shard:03d>.parquet   (entity shards k >= 1 of a
+                               windowed run: their ISAC/PNT rows; shard 0 writes the plain name)
       windows/<first_epoch:08d>.json   (windowed runs, `twin run --workers N`) one checkpoint per
                                window: next epoch, carried state, stage times, memory samples
+      windows/<first_epoch:08d>-s<shard:03d>.json   the same for entity shard k >= 1
       windows/centrals.npy     (windowed runs) the pre-pass's central satellite per epoch x entity
 
 Each part holds the rows of the epochs from its first epoch to the next checkpoint (``checkpoint_every``
@@ -47,16 +50,34 @@ import simpy
 from twin import __version__
 from twin.units import column_unit
 
-PART_RE = re.compile(r"^part-(\d{8})\.parquet$")
+#: A part's file name: group 1 its first epoch, group 2 its entity shard (absent: shard 0).
+PART_RE = re.compile(r"^part-(\d{8})(?:-s(\d{3}))?\.parquet$")
 CHECKPOINT = "checkpoint.json"
 RUN_INFO = "run.json"
 RESOLVED_SCENARIO = "scenario.resolved.json"
 WINDOWS = "windows"
 
 
-def window_checkpoint_path(run_dir: Path, first_epoch: int) -> Path:
-    """The checkpoint of the window starting at `first_epoch` in a windowed run."""
-    return Path(run_dir) / WINDOWS / f"{int(first_epoch):08d}.json"
+def shard_suffix(shard: int) -> str:
+    """The file-name suffix of entity shard `shard` of a windowed run (``twin.windows``):
+    "" for shard 0 (so an unsharded run's names are unchanged), ``-s<shard:03d>`` otherwise."""
+    if not 0 <= int(shard) <= 999:
+        raise ValueError(f"shard must be in 0..999, got {shard}")
+    return f"-s{int(shard):03d}" if shard else ""
+
+
+def part_key(name: str) -> tuple[int, int] | None:
+    """(first epoch, shard) of a part's file name, None when it is not a part."""
+    match = PART_RE.match(name)
+    if match is None:
+        return None
+    return int(match.group(1)), int(match.group(2) or 0)
+
+
+def window_checkpoint_path(run_dir: Path, first_epoch: int, shard: int = 0) -> Path:
+    """The checkpoint of the window starting at `first_epoch` (entity shard `shard`) in a
+    windowed run."""
+    return Path(run_dir) / WINDOWS / f"{int(first_epoch):08d}{shard_suffix(shard)}.json"
 
 
 def current_rss_mb() -> float:
@@ -127,6 +148,7 @@ class Recorder:
     tables: tuple[str, ...]
     chunk_first_epoch: int = 0
     checkpoint_path: Path | None = None  # default run_dir / checkpoint.json
+    part_suffix: str = ""  # an entity shard's (``shard_suffix``): part-<first>-s<k>.parquet
     _rows: dict[str, list[dict]] = field(default_factory=dict)
 
     def add(self, table: str, rows: list[dict] | pd.DataFrame) -> None:
@@ -153,7 +175,7 @@ class Recorder:
                 Path(self.run_dir)
                 / "tables"
                 / table
-                / f"part-{self.chunk_first_epoch:08d}.parquet",
+                / f"part-{self.chunk_first_epoch:08d}{self.part_suffix}.parquet",
             )
         self._rows = {}
         path = (
@@ -171,15 +193,18 @@ def read_checkpoint(run_dir: Path) -> dict | None:
     return read_json(path) if path.exists() else None
 
 
-TMP_PART_RE = re.compile(r"^\.part-(\d{8})\.parquet\.tmp$")
+TMP_PART_RE = re.compile(r"^\.part-(\d{8})(?:-s(\d{3}))?\.parquet\.tmp$")
 
 
-def drop_parts_from(run_dir: Path, first_epoch: int, stop: int | None = None) -> list[Path]:
+def drop_parts_from(
+    run_dir: Path, first_epoch: int, stop: int | None = None, shard: int = 0
+) -> list[Path]:
     """Delete parts whose first epoch is >= `first_epoch` (written after the last
     checkpoint by a run that was then killed) and stray temporary files.
 
-    With `stop` (a window of a windowed run), only parts and temporary parts whose first
-    epoch is in ``[first_epoch, stop)`` go: other windows may be writing at the same time.
+    With `stop` (a window of a windowed run), only parts and temporary parts of entity shard
+    `shard` whose first epoch is in ``[first_epoch, stop)`` go: other windows and shards may
+    be writing at the same time.
     """
     removed = []
     tables = Path(run_dir) / "tables"
@@ -191,7 +216,11 @@ def drop_parts_from(run_dir: Path, first_epoch: int, stop: int | None = None) ->
             gone = (match and int(match.group(1)) >= first_epoch) or part.name.endswith(".tmp")
         else:
             match = match or TMP_PART_RE.match(part.name)
-            gone = bool(match) and first_epoch <= int(match.group(1)) < stop
+            gone = (
+                bool(match)
+                and first_epoch <= int(match.group(1)) < stop
+                and int(match.group(2) or 0) == int(shard)
+            )
         if gone:
             part.unlink(missing_ok=True)
             removed.append(part)
@@ -242,7 +271,8 @@ def mark_interrupted(run_dir: Path) -> bool:
 class RunDirectory:
     """One run's directory as the clock writes it: fresh, resumed, or one window
     ``span = (first, stop)`` of a windowed run (checkpoint in ``windows/<first>.json``, no
-    run.json).
+    run.json), or one entity shard `shard` >= 1 of such a window (parts and checkpoint with
+    ``shard_suffix(shard)``).
 
     facts: the run's constant run.json keys (scenario, name, seed, start, step_s, n_epochs,
     n_satellites, n_ground_entities); tables: the tables the Recorder writes. Carries the
@@ -251,11 +281,19 @@ class RunDirectory:
     """
 
     def __init__(
-        self, path: Path, tables: tuple[str, ...], facts: dict, span: tuple[int, int] | None = None
+        self,
+        path: Path,
+        tables: tuple[str, ...],
+        facts: dict,
+        span: tuple[int, int] | None = None,
+        shard: int = 0,
     ):
+        if shard and span is None:
+            raise ValueError("an entity shard is one window of a windowed run: give its span")
         self.path = Path(path)
         self.facts = facts
         self.span = span
+        self.shard = int(shard)
         self.memory: list[dict] = []  # {epoch, rss_mb, wall_s, pid} at every checkpoint
         self.info_extra: dict = {}  # more run.json keys (a windowed run's "mode", "workers", "windows")
         self.wall_origin = (
@@ -265,7 +303,10 @@ class RunDirectory:
         self.recorder = Recorder(
             self.path,
             tables,
-            checkpoint_path=None if span is None else window_checkpoint_path(self.path, span[0]),
+            checkpoint_path=None
+            if span is None
+            else window_checkpoint_path(self.path, span[0], self.shard),
+            part_suffix=shard_suffix(self.shard),
         )
 
     def wall_s(self) -> float:
@@ -299,7 +340,7 @@ class RunDirectory:
 
     def open_window(self) -> dict | None:
         """The window's checkpoint (next epoch, state, stage times, memory) or None."""
-        path = window_checkpoint_path(self.path, self.span[0])
+        path = window_checkpoint_path(self.path, self.span[0], self.shard)
         checkpoint = read_json(path) if path.exists() else None
         if checkpoint is not None:
             self.memory = list(checkpoint.get("memory", []))
@@ -308,7 +349,9 @@ class RunDirectory:
     def start_at(self, first_epoch: int) -> None:
         """Drop the parts from `first_epoch` on (within the window for a span) and start the
         Recorder's next part there."""
-        drop_parts_from(self.path, first_epoch, None if self.span is None else self.span[1])
+        drop_parts_from(
+            self.path, first_epoch, None if self.span is None else self.span[1], self.shard
+        )
         self.recorder.chunk_first_epoch = first_epoch
 
     # ----------------------------------------------------------------- writing
@@ -330,6 +373,7 @@ class RunDirectory:
                 "stop": self.span[1],
                 "memory": self.memory,
                 "stage_s": stage_s,
+                **({"shard": self.shard} if self.shard else {}),
             }
         self.recorder.flush(next_epoch, state, extra)
         if self.span is None and next_epoch < self.facts["n_epochs"]:

@@ -139,6 +139,7 @@ def run_scenario(
     console: Console | None = None,
     workers: int = 0,
     scheduler_address: str | None = None,
+    shards: int | None = None,
 ) -> Path:
     """Run (or resume) a scenario; returns the run directory.
 
@@ -147,16 +148,29 @@ def run_scenario(
     workers > 1 or a `scheduler_address`: a windowed run on dask.distributed
     (`twin.windows.run_windowed`, same tables); a run directory started that way is always
     resumed that way (with max(workers, 1) local workers). Otherwise the serial run.
+    shards: entity shards per window of a windowed run (None: ``twin.windows.auto_shards``);
+    refused for a serial run.
     Ctrl-C (SIGINT, main thread) stops a serial run at the next epoch with a checkpoint;
     either way run.json says "interrupted" and RunInterrupted (a KeyboardInterrupt) is raised.
     """
     windowed_resume = False
     if resume is not None and (Path(resume) / "run.json").exists():
         windowed_resume = read_json(Path(resume) / "run.json").get("mode") == "windowed"
+    windowed = workers > 1 or bool(scheduler_address) or windowed_resume
+    if shards is not None and not windowed:
+        raise InputError(
+            [
+                Problem(
+                    "--shards",
+                    "entity shards split a windowed run: give --workers N (N > 1) or "
+                    "--scheduler as well",
+                )
+            ]
+        )
     console = console or Console(stderr=True)
     scenario, constellation, dropped = _checked(scenario, resume, None if quiet else console)
     facts = {"dropped_satellites": [str(p) for p in dropped]} if dropped else {}
-    if workers > 1 or scheduler_address or windowed_resume:
+    if windowed:
         run_dir = Path(resume) if resume is not None else free_run_dir(output_dir(scenario, out))
         try:
             run_dir, driver, wall_s = run_windowed(
@@ -168,6 +182,7 @@ def run_scenario(
                 scheduler_address=scheduler_address,
                 quiet=quiet,
                 console=console,
+                shards=shards,
             )
         except KeyboardInterrupt:
             mark_interrupted(run_dir)

@@ -45,11 +45,28 @@ The cost of the rule in 2: one cold re-plan per entity per window (and at those 
 compare with); the cost of 3: propagation and look angles of every epoch twice (pre-pass and
 window) and one extra full epoch (b-1) per window.
 
+Entity shards (many ISAC targets / PNT clusters): each window is also cut by entity into
+``n_shards`` shards (:func:`entity_shards`; :func:`auto_shards` picks n, ``--shards N``
+overrides it), and every (window, shard) is one dask task. A shard builds every epoch of its
+window in full (propagation, look angles, ISL graph, serving groups and handovers of every
+entity: the shared geometry, recomputed by each shard) but attaches the ISAC / PNT process
+for its own entities only (``twin.processes.attach(targets=, terminals=)``), so it holds
+only their state. Per-entity results depend on no other entity (point 1; each process keeps
+its state per entity), so a shard writes exactly the rows the unsharded run writes for its
+entities. Shard 0 also attaches the recorder and writes the foundation's tables and counts;
+shard k >= 1 writes its parts as ``part-<first>-s<k:03d>.parquet`` and checkpoints into
+``windows/<first>-s<k:03d>.json``. A shard serves one process's entities only (a contiguous
+run of ``[isac] targets``, then of ``[pnt] terminals``), so concatenating the parts of one
+epoch in shard order gives the serial run's row order, which ``twin.results.load`` restores
+with a stable sort by epoch (``handovers``: the serving-group rows of shard 0, then ISAC's,
+then PNT's, as the serial run's subscribers write them).
+
 Faults and resume: each window checkpoints into ``windows/<first:08d>.json`` (next epoch,
 carried state, stage times, memory samples) every ``checkpoint_every`` epochs, after its
 parts (written to a temporary name and renamed). A window task that fails or whose worker
 dies is re-run by dask (``retries``; ``allowed-failures`` for killed workers) and continues
-from its checkpoint; ``--resume RUN_DIR`` runs only the unfinished windows.
+from its checkpoint; ``--resume RUN_DIR`` runs only the unfinished (window, shard) tasks,
+with the run's own shard count (``run.json`` ``n_shards``).
 """
 
 from __future__ import annotations
@@ -65,7 +82,7 @@ from rich.console import Console
 from twin.clock import Twin
 from twin.constellation import build
 from twin.errors import InputError, Problem
-from twin.processes import attach
+from twin.processes import attach, served
 from twin.rundir import (
     RESOLVED_SCENARIO,
     RUN_INFO,
@@ -80,6 +97,8 @@ from twin.rundir import (
 __all__ = [
     "run_windowed",
     "window_spans",
+    "auto_shards",
+    "entity_shards",
     "central_candidates",
     "central_chain",
     "run_window",
@@ -91,6 +110,63 @@ WINDOW_RETRIES = 2
 #: dask's ``distributed.scheduler.allowed-failures`` for clusters this module starts.
 ALLOWED_FAILURES = 5
 CENTRALS = "centrals.npy"
+#: Fewest entities per shard :func:`auto_shards` makes: each shard rebuilds the geometry of
+#: its window (about 0.1 s per epoch with 10,000 satellites and ISLs: a third of an ISAC or
+#: PNT entity-epoch on the numpy engines, one to three on the compiled ones), which this many
+#: entities' work keeps a small share.
+SHARD_MIN_ENTITIES = 8
+
+
+def auto_shards(scenario, workers: int) -> int:
+    """The entity shards per window of a windowed run on `workers` workers when ``--shards``
+    is not given: ``min(2 * workers, E // SHARD_MIN_ENTITIES)`` with E the ISAC targets plus
+    PNT clusters served, at least 1 (so fewer than 16 entities: no sharding). Two shards per
+    worker let dask balance shards of different sizes (ISAC and PNT shards are separate)."""
+    targets, terminals = served(scenario)
+    n = len(targets) + len(terminals)
+    return max(1, min(2 * int(workers), n // SHARD_MIN_ENTITIES))
+
+
+def entity_shards(scenario, n_shards: int) -> list[dict]:
+    """The entity shards of a window: ``[{"targets": [...], "terminals": [...]}, ...]``.
+
+    With n_shards = 1 (or nothing served): one shard serving everything, as an unsharded run.
+    Otherwise each shard serves a contiguous run of one process's entities (ISAC shards
+    first, in ``[isac] targets`` order, then PNT shards): the n shards are shared between the
+    processes in proportion to their entity counts, at least one each, and each list is cut
+    into near-equal chunks (sizes differ by at most one). n is capped at the entity count.
+    """
+    targets, terminals = served(scenario)
+    n_shards = int(n_shards)
+    if n_shards < 1:
+        raise ValueError(f"n_shards must be >= 1, got {n_shards}")
+    total = len(targets) + len(terminals)
+    n_shards = min(n_shards, max(total, 1))
+    if n_shards == 1:
+        return [{"targets": targets, "terminals": terminals}]
+    k_isac = round(n_shards * len(targets) / total)
+    if targets and terminals:
+        k_isac = min(max(k_isac, 1), n_shards - 1)
+    k_isac = min(k_isac, len(targets))
+    k_pnt = min(n_shards - k_isac, len(terminals))
+    k_isac = n_shards - k_pnt
+    shards = (
+        [
+            {"targets": [str(n) for n in chunk], "terminals": []}
+            for chunk in np.array_split(np.asarray(targets, dtype=object), k_isac)
+        ]
+        if k_isac
+        else []
+    )
+    shards += (
+        [
+            {"targets": [], "terminals": [str(n) for n in chunk]}
+            for chunk in np.array_split(np.asarray(terminals, dtype=object), k_pnt)
+        ]
+        if k_pnt
+        else []
+    )
+    return shards
 
 
 def window_spans(n_epochs: int, window: int) -> list[tuple[int, int]]:
@@ -104,8 +180,9 @@ def window_spans(n_epochs: int, window: int) -> list[tuple[int, int]]:
 _CACHE: dict = {}
 
 
-def _twin(scenario, run_dir, span):
-    """A Twin for `span`, reusing this worker process's constellation and plane labels."""
+def _twin(scenario, run_dir, span, shard: int = 0):
+    """A Twin for `span` (entity shard `shard`), reusing this worker process's constellation
+    and plane labels."""
     key = json.dumps(
         [scenario.constellation.model_dump(mode="json"), str(scenario.run.start)],
         sort_keys=True,
@@ -123,6 +200,7 @@ def _twin(scenario, run_dir, span):
         constellation=_CACHE["constellation"],
         labels=_CACHE.get("labels"),
         span=span,
+        shard=shard,
     )
     _CACHE["labels"] = twin.labels
     return twin
@@ -198,17 +276,25 @@ def run_window(
     *,
     chain: np.ndarray,
     wall_origin: tuple[float, float] | None = None,
+    shard: int = 0,
+    n_shards: int = 1,
 ) -> dict:
     """Run (or continue) window ``[first, stop)`` of a windowed run in `run_dir`.
 
     chain: (n_epochs, G) centrals from :func:`central_chain` (rows first-2 .. stop-1 are
     used: the seed and the check). wall_origin: (unix time, earlier seconds) of the run's
-    session, for the memory samples' ``wall_s``. Returns a small dict (first, stop,
-    next_epoch, summary); the rest stays in the window's checkpoint ``windows/<first>.json``
-    (results held by dask stay small however many windows a run has).
+    session, for the memory samples' ``wall_s``. shard, n_shards: run entity shard `shard` of
+    ``entity_shards(scenario, n_shards)`` (shard 0 also writes the foundation's tables).
+    Returns a small dict (first, stop, shard, next_epoch, summary); the rest stays in the
+    window's checkpoint ``windows/<first>[-s<shard>].json`` (results held by dask stay small
+    however many windows a run has).
     """
-    twin = _twin(scenario, Path(run_dir), (first, stop))
-    attach(twin)
+    twin = _twin(scenario, Path(run_dir), (first, stop), shard)
+    if n_shards > 1:
+        entities = entity_shards(scenario, n_shards)[shard]
+        attach(twin, **entities, foundation=shard == 0)
+    else:
+        attach(twin)
     names = twin.ground.names
     if first >= 2:
         twin.window_seed = {name: int(chain[first - 2, g]) for g, name in enumerate(names)}
@@ -220,6 +306,7 @@ def run_window(
     return {
         "first": first,
         "stop": stop,
+        "shard": shard,
         "next_epoch": state["next_epoch"],
         "summary": state["state"]["summary"],
     }
@@ -235,8 +322,8 @@ def sum_counts(counts: list[dict]) -> dict:
 
 
 # ----------------------------------------------------------------------------- driver side
-def _window_state(run_dir: Path, span) -> dict | None:
-    path = window_checkpoint_path(run_dir, span[0])
+def _window_state(run_dir: Path, span, shard: int = 0) -> dict | None:
+    path = window_checkpoint_path(run_dir, span[0], shard)
     if not path.exists():
         return None
     try:
@@ -299,6 +386,7 @@ def run_windowed(
     scheduler_address: str | None = None,
     quiet: bool = False,
     console: Console | None = None,
+    shards: int | None = None,
 ) -> tuple[Path, Twin, float]:
     """Run (or resume) a scenario as parallel windows on dask.distributed; returns (the run
     directory, the driver Twin holding the summed counts and stage times, this session's wall
@@ -306,7 +394,9 @@ def run_windowed(
 
     scenario, constellation: checked by ``twin.runner.prepare`` (``twin.runner.run_scenario``
     calls this and prints the summary). workers: local worker processes (one thread each)
-    when no `scheduler_address` is given.
+    when no `scheduler_address` is given. shards: entity shards per window (1: none; None:
+    :func:`auto_shards` of the workers); a resumed run keeps its own (``run.json``
+    ``n_shards``) and refuses a different `shards`.
     """
     from distributed import wait
 
@@ -317,18 +407,25 @@ def run_windowed(
     )  # run.json writer, summary, no epochs
     attach(driver)  # the processes' names and settings, for the summary
     spans = window_spans(driver.n_epochs, driver.window)
+    n_shards = _n_shards(
+        scenario, run_dir, previous_info, resume, shards, workers, scheduler_address
+    )
+    tasks = [(span, shard) for span in spans for shard in range(n_shards)]
     driver.rundir.memory = list(previous_info.get("memory", []))
     driver.rundir.info_extra = {
         "mode": "windowed",
         "window_epochs": driver.window,
         "n_windows": len(spans),
+        "n_shards": n_shards,
         "workers": scheduler_address or int(workers),
     }
     session_started = wallclock.perf_counter()
     wall_origin = (wallclock.time(), float(previous_info.get("wall_s_total", 0.0)))
     driver.rundir.write_info("running", wall_s=0.0, stage_s=driver.timer.seconds)
     todo = [
-        span for span in spans if (_window_state(run_dir, span) or {}).get("next_epoch") != span[1]
+        (span, shard)
+        for span, shard in tasks
+        if (_window_state(run_dir, span, shard) or {}).get("next_epoch") != span[1]
     ]
     G = len(driver.ground.names)
     if todo:
@@ -370,31 +467,33 @@ def run_windowed(
                     b,
                     chain=chain_future,
                     wall_origin=wall_origin,
+                    shard=shard,
+                    n_shards=n_shards,
                     retries=WINDOW_RETRIES,
                     pure=False,
-                    key=f"twin-window-{a:08d}-{os.getpid()}-{wallclock.time_ns()}",
-                ): (a, b)
-                for a, b in todo
+                    key=f"twin-window-{a:08d}-s{shard:03d}-{os.getpid()}-{wallclock.time_ns()}",
+                ): ((a, b), shard)
+                for (a, b), shard in todo
             }
-            _follow(futures, spans, run_dir, driver, scenario, quiet, console, wait)
+            _follow(futures, tasks, run_dir, driver, scenario, quiet, console, wait)
         finally:
             client.close()
             if cluster is not None:
                 cluster.close()
-    states = [_window_state(run_dir, span) for span in spans]
+    states = [_window_state(run_dir, span, shard) for span, shard in tasks]
     missing = [
-        span
-        for span, state in zip(spans, states)
-        if state is None or state["next_epoch"] != span[1]
+        task
+        for task, state in zip(tasks, states)
+        if state is None or state["next_epoch"] != task[0][1]
     ]
     if missing:
-        raise RuntimeError(f"windows {missing} did not finish")
+        raise RuntimeError(f"windows (span, shard) {missing} did not finish")
     driver.summary_counts = sum_counts([s["state"]["summary"] for s in states])
     driver.timer.seconds = {}
     for state in states:
         for stage, seconds in state.get("stage_s", {}).items():
             driver.timer.seconds[stage] = driver.timer.seconds.get(stage, 0.0) + seconds
-    driver.rundir.memory = _merged_memory(states, spans)
+    driver.rundir.memory = _merged_memory(states, tasks)
     driver.rundir.memory.append(
         {
             "epoch": driver.n_epochs,
@@ -413,20 +512,49 @@ def run_windowed(
     return run_dir, driver, wallclock.perf_counter() - session_started
 
 
-def _merged_memory(states, spans) -> list[dict]:
-    """Every window's memory samples, tagged with the window's first epoch, in wall-time order."""
+def _n_shards(scenario, run_dir, previous_info, resume, shards, workers, scheduler_address) -> int:
+    """The run's entity shards per window: a resumed run's own (refusing another `shards`),
+    else `shards` or :func:`auto_shards` (of the scheduler's workers with an address),
+    capped by :func:`entity_shards`."""
+    if resume is not None:
+        own = int(previous_info.get("n_shards", 1))
+        if shards is not None and int(shards) != own:
+            raise InputError(
+                [
+                    Problem(
+                        str(run_dir),
+                        f"this run was started with {own} entity shard(s) per window: resume it "
+                        f"with --shards {own} or without --shards, not --shards {shards}",
+                    )
+                ]
+            )
+        return own
+    if shards is None:
+        n_workers = int(workers)
+        if scheduler_address:
+            from distributed import Client
+
+            with Client(scheduler_address) as client:
+                n_workers = max(len(client.scheduler_info().get("workers", {})), 1)
+        shards = auto_shards(scenario, n_workers)
+    return len(entity_shards(scenario, int(shards)))
+
+
+def _merged_memory(states, tasks) -> list[dict]:
+    """Every (window, shard)'s memory samples, tagged with the window's first epoch (and the
+    shard, when sharded), in wall-time order."""
     samples = []
-    for state, span in zip(states, spans):
+    for state, (span, shard) in zip(states, tasks):
         for sample in (state or {}).get("memory", []):
-            samples.append({**sample, "window": span[0]})
+            samples.append({**sample, "window": span[0], **({"shard": shard} if shard else {})})
     return sorted(samples, key=lambda s: (s["wall_s"], s["epoch"]))
 
 
 def _follow(
-    futures: dict, spans, run_dir: Path, driver: Twin, scenario, quiet: bool, console: Console, wait
+    futures: dict, tasks, run_dir: Path, driver: Twin, scenario, quiet: bool, console: Console, wait
 ) -> None:
-    """Wait for the window futures with a progress bar over epochs (read from the windows'
-    checkpoints); each finished window's memory samples go into run.json at once."""
+    """Wait for the (window, shard) futures with a progress bar over epochs x shards (read
+    from the checkpoints); each finished task's memory samples go into run.json at once."""
     from contextlib import nullcontext
 
     from rich.progress import (
@@ -454,16 +582,17 @@ def _follow(
         )
     )
     pending = set(futures)
-    finished: dict = {}  # first epoch -> final state of a finished window (read once)
+    finished: dict = {}  # (first epoch, shard) -> final state of a finished task (read once)
+    n_shards = 1 + max(shard for _, shard in tasks)
 
     def states():
         out = []
-        for span in spans:
-            state = finished.get(span[0])
+        for span, shard in tasks:
+            state = finished.get((span[0], shard))
             if state is None:
-                state = _window_state(run_dir, span)
+                state = _window_state(run_dir, span, shard)
                 if state is not None and state["next_epoch"] == span[1]:
-                    finished[span[0]] = state
+                    finished[(span[0], shard)] = state
             out.append(state)
         return out
 
@@ -472,7 +601,10 @@ def _follow(
             None
             if quiet
             else progress.add_task(
-                f"{scenario.run.name} (windowed)", total=driver.n_epochs, win=f"0/{len(spans)}"
+                f"{scenario.run.name} (windowed"
+                + (f", {n_shards} entity shards)" if n_shards > 1 else ")"),
+                total=driver.n_epochs * n_shards,
+                win=f"0/{len(tasks)}",
             )
         )
         while pending:
@@ -485,8 +617,10 @@ def _follow(
                 futures.pop(future, None)  # let dask forget the finished task
             now = states() if (done or task is not None) else None
             if done:
-                driver.rundir.memory = _merged_memory(now, spans)
+                driver.rundir.memory = _merged_memory(now, tasks)
                 driver.rundir.write_info("running", wall_s=0.0, stage_s=driver.timer.seconds)
             if task is not None:
-                epochs = sum((s["next_epoch"] - span[0]) if s else 0 for s, span in zip(now, spans))
-                progress.update(task, completed=epochs, win=f"{len(finished)}/{len(spans)}")
+                epochs = sum(
+                    (s["next_epoch"] - span[0]) if s else 0 for s, (span, _) in zip(now, tasks)
+                )
+                progress.update(task, completed=epochs, win=f"{len(finished)}/{len(tasks)}")
