@@ -126,6 +126,8 @@ def test_cli_defaults_are_the_calibrated_readings(tmp_path):
         "phase_model": "phase_model",
         "boresight": "boresight",
         "threshold_rule": "threshold_rule",
+        "dsta_power": "dsta_power",
+        "gamma_init": "gamma_init",
         "sweep": "sweep",
     }
     cmd = next(c for c in cli.app.registered_commands if c.name == "table4")
@@ -149,8 +151,8 @@ def test_within_count_leaves_out_the_self_contradictory_cells():
 
 
 def test_calibrate_picks_the_lowest_objective_on_a_tiny_grid():
-    """Two stages on 1 drop of a 19-cell cluster: the chosen cap is stage 1's argmin, and
-    stage 2 evaluates its readings at that cap."""
+    """Three stages on 1 drop of a 19-cell cluster: the chosen cap is stage 1's argmin,
+    stages 2 and 3 evaluate their readings at that cap, stage 3 at stage 2's choice."""
     from twin.paper.pnt.experiment import params_with
     from twin.pnt.channel import PntParams
 
@@ -160,12 +162,16 @@ def test_calibrate_picks_the_lowest_objective_on_a_tiny_grid():
         drops=1,
         base=base,
         geometry_grid={"min_elevation_deg": (60.0, 70.0)},
-        channel_grid={"threshold_rule": ("common", "per_ut")},
+        channel_grid={"boresight": ("nadir", "cluster")},
+        dsta_grid={"dsta_power": ("per_beam", "total")},
         report=lambda s: None,
     )
-    s1, s2 = rows[rows["stage"] == 1], rows[rows["stage"] == 2]
-    assert len(s1) == 2 and len(s2) == 2 and np.isfinite(rows["objective"]).all()
+    s1, s2, s3 = (rows[rows["stage"] == k] for k in (1, 2, 3))
+    assert len(s1) == 2 and len(s2) == 2 and len(s3) == 2
+    assert np.isfinite(rows["objective"]).all()
     best1 = s1.loc[s1["objective"].idxmin(), "min_elevation_deg"]
     assert chosen["min_elevation_deg"] == best1 and (s2["min_elevation_deg"] == best1).all()
-    assert chosen["threshold_rule"] == s2.loc[s2["objective"].idxmin(), "threshold_rule"]
-    assert s2[["fig4", "fig8", "fig9"]].notna().all().all()
+    best2 = s2.loc[s2["objective"].idxmin(), "boresight"]
+    assert chosen["boresight"] == best2 and (s3["boresight"] == best2).all()
+    assert chosen["dsta_power"] == s3.loc[s3["objective"].idxmin(), "dsta_power"]
+    assert s3[["fig4", "fig8", "fig9"]].notna().all().all()
