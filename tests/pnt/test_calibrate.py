@@ -175,3 +175,18 @@ def test_calibrate_picks_the_lowest_objective_on_a_tiny_grid():
     assert chosen["boresight"] == best2 and (s3["boresight"] == best2).all()
     assert chosen["dsta_power"] == s3.loc[s3["objective"].idxmin(), "dsta_power"]
     assert s3[["fig4", "fig8", "fig9"]].notna().all().all()
+
+
+def test_paper_dsta_steps_sit_on_the_threshold_grid_and_below_gamma_init():
+    """Fig. 4's DSTA steps are γ' + kγ0 = 10, 12, ..., 36; Fig. 8's HBS m=12 curve also has
+    steps at 8 and 6, below γ' = 10 (28 % of its links at 8): thresholds lowered down the
+    same grid, the "grid" rule (docs/pnt-reproduction.md)."""
+    x, y = cal.paper_curves("fig4")["DSTA"]
+    lin, h = cal.curve_steps(x, y)
+    assert len(lin) >= 12 and lin.min() > 9.5
+    assert np.all(np.abs(lin - 2 * np.round(lin / 2)) < 0.2)
+    x, y = cal.paper_curves("fig8")["m=12"]
+    lin, h = cal.curve_steps(x, y)
+    low = lin < 9.5
+    assert np.allclose(np.sort(lin[low]), [6.0, 8.0], atol=0.15)
+    assert h[np.argmin(np.abs(lin - 8.0))] > 0.2

@@ -732,9 +732,22 @@ def _calibrate_cmd(
     drops: int = typer.Option(
         3, "--drops", min=1, help="drops per reading in stages 2 and 3 (all schemes)"
     ),
+    stages: str = typer.Option(
+        "1,2,3",
+        "--stages",
+        help="stages to search, e.g. '3'; a stage left out keeps its CALIBRATED values",
+    ),
 ) -> None:
     t0 = time.perf_counter()
-    chosen, rows = calibrate(geometry_drops=geometry_drops, drops=drops, report=console.print)
+    try:
+        chosen_stages = tuple(sorted({int(x) for x in stages.split(",")}))
+    except ValueError:
+        raise typer.BadParameter(f"--stages must list stage numbers 1-3, got {stages!r}") from None
+    if not chosen_stages or not set(chosen_stages) <= {1, 2, 3}:
+        raise typer.BadParameter(f"--stages must list stage numbers 1-3, got {stages!r}")
+    chosen, rows = calibrate(
+        geometry_drops=geometry_drops, drops=drops, stages=chosen_stages, report=console.print
+    )
     out.mkdir(parents=True, exist_ok=True)
     rows.to_csv(out / "calibration.csv", index=False)
     t = Table(
