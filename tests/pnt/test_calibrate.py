@@ -101,12 +101,16 @@ def test_threshold_rule_is_inert_when_gamma_init_is_feasible():
 def test_threshold_rule_flag_reaches_the_params(tmp_path):
     out = tmp_path / "r"
     base = ["fig4", "--quick", "--drops", "1", "--out", str(out)]
-    res = runner.invoke(app, [*base, "--threshold-rule", "common"])
+    flags = ["--threshold-rule", "common", "--dsta-power", "total", "--gamma-init", "8"]
+    res = runner.invoke(app, [*base, *flags])
     assert res.exit_code == 0, res.output
     specs = [json.loads(p.read_text()) for p in (out / "raw").glob("*.json")]
     assert {sp["params"]["threshold_rule"] for sp in specs} == {"common"}
-    bad = runner.invoke(app, [*base, "--threshold-rule", "lowest"])
-    assert bad.exit_code != 0
+    assert {sp["params"]["dsta_power"] for sp in specs} == {"total"}
+    assert {sp["params"]["gamma_init"] for sp in specs} == {8.0}
+    for bad_flag in (["--threshold-rule", "lowest"], ["--dsta-power", "per_ut"]):
+        bad = runner.invoke(app, [*base, *bad_flag])
+        assert bad.exit_code != 0 and bad_flag[0] in bad.output
 
 
 def test_cli_defaults_are_the_calibrated_readings(tmp_path):
