@@ -13,7 +13,7 @@ units of 1.5 dB; the objective is the sum over the figures of the mean squared e
 figure (so each figure weighs the same). 0 = exact; 1 per figure = every quantile off by
 25 % (GDOP) or 1.5 dB (SINR), the issue's tolerances.
 
-Search (`calibrate`), two stages on drops of seed `CALIBRATION_SEED` (not the tables'
+Search (`calibrate`), three stages on drops of seed `CALIBRATION_SEED` (not the tables'
 seed 0):
 1. geometry, Fig. 9 only (schedules only, no beamforming, cheap): satellite cap x reference
    placement x cell-radius reading, channel at the old defaults (link phase, nadir UPA);
