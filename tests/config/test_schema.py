@@ -325,7 +325,7 @@ def test_paper_scenarios_carry_the_seeds_settings():
         "hbs",
         "dsta",
         5.5,
-        "per_ut",
+        "grid",
         "cluster",
     )
 

@@ -101,12 +101,16 @@ def test_threshold_rule_is_inert_when_gamma_init_is_feasible():
 def test_threshold_rule_flag_reaches_the_params(tmp_path):
     out = tmp_path / "r"
     base = ["fig4", "--quick", "--drops", "1", "--out", str(out)]
-    res = runner.invoke(app, [*base, "--threshold-rule", "common"])
+    flags = ["--threshold-rule", "common", "--dsta-power", "total", "--gamma-init", "8"]
+    res = runner.invoke(app, [*base, *flags])
     assert res.exit_code == 0, res.output
     specs = [json.loads(p.read_text()) for p in (out / "raw").glob("*.json")]
     assert {sp["params"]["threshold_rule"] for sp in specs} == {"common"}
-    bad = runner.invoke(app, [*base, "--threshold-rule", "lowest"])
-    assert bad.exit_code != 0
+    assert {sp["params"]["dsta_power"] for sp in specs} == {"total"}
+    assert {sp["params"]["gamma_init"] for sp in specs} == {8.0}
+    for bad_flag in (["--threshold-rule", "lowest"], ["--dsta-power", "per_ut"]):
+        bad = runner.invoke(app, [*base, *bad_flag])
+        assert bad.exit_code != 0 and bad_flag[0] in bad.output
 
 
 def test_cli_defaults_are_the_calibrated_readings(tmp_path):
@@ -126,6 +130,8 @@ def test_cli_defaults_are_the_calibrated_readings(tmp_path):
         "phase_model": "phase_model",
         "boresight": "boresight",
         "threshold_rule": "threshold_rule",
+        "dsta_power": "dsta_power",
+        "gamma_init": "gamma_init",
         "sweep": "sweep",
     }
     cmd = next(c for c in cli.app.registered_commands if c.name == "table4")
@@ -149,8 +155,8 @@ def test_within_count_leaves_out_the_self_contradictory_cells():
 
 
 def test_calibrate_picks_the_lowest_objective_on_a_tiny_grid():
-    """Two stages on 1 drop of a 19-cell cluster: the chosen cap is stage 1's argmin, and
-    stage 2 evaluates its readings at that cap."""
+    """Three stages on 1 drop of a 19-cell cluster: the chosen cap is stage 1's argmin,
+    stages 2 and 3 evaluate their readings at that cap, stage 3 at stage 2's choice."""
     from twin.paper.pnt.experiment import params_with
     from twin.pnt.channel import PntParams
 
@@ -160,12 +166,31 @@ def test_calibrate_picks_the_lowest_objective_on_a_tiny_grid():
         drops=1,
         base=base,
         geometry_grid={"min_elevation_deg": (60.0, 70.0)},
-        channel_grid={"threshold_rule": ("common", "per_ut")},
+        channel_grid={"boresight": ("nadir", "cluster")},
+        dsta_grid={"dsta_power": ("per_beam", "total")},
         report=lambda s: None,
     )
-    s1, s2 = rows[rows["stage"] == 1], rows[rows["stage"] == 2]
-    assert len(s1) == 2 and len(s2) == 2 and np.isfinite(rows["objective"]).all()
+    s1, s2, s3 = (rows[rows["stage"] == k] for k in (1, 2, 3))
+    assert len(s1) == 2 and len(s2) == 2 and len(s3) == 2
+    assert np.isfinite(rows["objective"]).all()
     best1 = s1.loc[s1["objective"].idxmin(), "min_elevation_deg"]
     assert chosen["min_elevation_deg"] == best1 and (s2["min_elevation_deg"] == best1).all()
-    assert chosen["threshold_rule"] == s2.loc[s2["objective"].idxmin(), "threshold_rule"]
-    assert s2[["fig4", "fig8", "fig9"]].notna().all().all()
+    best2 = s2.loc[s2["objective"].idxmin(), "boresight"]
+    assert chosen["boresight"] == best2 and (s3["boresight"] == best2).all()
+    assert chosen["dsta_power"] == s3.loc[s3["objective"].idxmin(), "dsta_power"]
+    assert s3[["fig4", "fig8", "fig9"]].notna().all().all()
+
+
+def test_paper_dsta_steps_sit_on_the_threshold_grid_and_below_gamma_init():
+    """Fig. 4's DSTA steps are γ' + kγ0 = 10, 12, ..., 36; Fig. 8's HBS m=12 curve also has
+    steps at 8 and 6, below γ' = 10 (28 % of its links at 8): thresholds lowered down the
+    same grid, the "grid" rule (docs/pnt-reproduction.md)."""
+    x, y = cal.paper_curves("fig4")["DSTA"]
+    lin, h = cal.curve_steps(x, y)
+    assert len(lin) >= 12 and lin.min() > 9.5
+    assert np.all(np.abs(lin - 2 * np.round(lin / 2)) < 0.2)
+    x, y = cal.paper_curves("fig8")["m=12"]
+    lin, h = cal.curve_steps(x, y)
+    low = lin < 9.5
+    assert np.allclose(np.sort(lin[low]), [6.0, 8.0], atol=0.15)
+    assert h[np.argmin(np.abs(lin - 8.0))] > 0.2

@@ -896,7 +896,7 @@ class PntConfig(_Section):
     scheduler: Literal[PNT_SCHEDULERS] = "hbs"
     hbs_m: int = 4
     beamformer: Literal[PNT_BEAMFORMERS] = "dsta"
-    threshold_rule: Literal[THRESHOLD_RULES] = "common"  # DSTA; "per_ut" in paper-pnt.toml
+    threshold_rule: Literal[THRESHOLD_RULES] = "common"  # DSTA; "grid" in paper-pnt.toml
     boresight: Literal[BORESIGHTS] = "nadir"  # UPA boresight; "cluster" in paper-pnt.toml
 
     @field_validator("terminals", mode="before")

@@ -27,8 +27,12 @@ from twin.pnt.feasibility import (
     sdr_full,
     socp_reduced,
 )
+from twin.pnt.sum_power import sum_power_feasible
 
 BEAMFORMERS = ("dsta", "zf", "scb", "scbwi")
+#: DSTA's power constraints: ‖w_c‖² ≤ P per beam (eq. (19)) or Σ_c ‖w_c‖² ≤ |C_i| P per
+#: satellite (the budget of ZF's eq. (33); `twin.pnt.sum_power`).
+POWER_CONSTRAINTS = ("per_beam", "total")
 
 
 @dataclass
@@ -124,9 +128,20 @@ def scbwi_sinr(H_i, power_w, noise_w):
 class _SatelliteTests:
     """Feasibility tests of one satellite with a cached reduction and warm start
     (``warm_start=False``: every fast test starts cold, the reference path; ``engine``: the
-    fast test's implementation, :data:`twin.pnt.feasibility.ENGINES`)."""
+    fast test's implementation, :data:`twin.pnt.feasibility.ENGINES`; ``total_power=True``:
+    the total-power test of `twin.pnt.sum_power`, budget Ci·P)."""
 
-    def __init__(self, H_i, power_w, noise_w, method, rng, warm_start=True, engine="compiled"):
+    def __init__(
+        self,
+        H_i,
+        power_w,
+        noise_w,
+        method,
+        rng,
+        warm_start=True,
+        engine="compiled",
+        total_power=False,
+    ):
         if method not in METHODS:
             raise ValueError(f"feasibility must be one of {METHODS}, got {method!r}")
         self.method = method
@@ -137,6 +152,8 @@ class _SatelliteTests:
         self.rng = rng
         self.warm_start = warm_start
         self.n = 0
+        self.total_power = total_power
+        self.warm_q = None  # (thresholds, uplink powers) of the last feasible total-power test
         if method == "sdr":
             self.Hn = H_i * self.scale
         else:
@@ -147,6 +164,14 @@ class _SatelliteTests:
     def test(self, gamma):
         """(ok, X) for thresholds gamma (K,); X in the method's normalised coordinates."""
         self.n += 1
+        if self.total_power:
+            q0 = None
+            if self.warm_start and self.warm_q is not None and np.all(gamma >= self.warm_q[0]):
+                q0 = self.warm_q[1]  # below the new least fixed point: still a proof
+            ok, X, q = sum_power_feasible(self.Hn, gamma, float(len(gamma)), q0=q0)
+            if ok:
+                self.warm_q = (np.array(gamma, dtype=float), q)
+            return ok, X
         if self.method == "fast":
             ok, X, state, _ = fast_reduced(self.Hn, gamma, self.state, engine=self.engine)
             if ok is None:
@@ -216,6 +241,7 @@ def dsta(
     warm_start: bool = True,
     threshold_rule: str = "common",
     engine: str = "compiled",
+    power_constraint: str = "per_beam",
     rng=None,
 ) -> BeamResult:
     """Seed 002 Algorithm 1 (DSTA), per satellite in index order (seed-math A.7 [V + D]).
@@ -235,9 +261,16 @@ def dsta(
     satellite drops to what the weakest can get; "per_ut" lowers a UT's threshold only
     where γ' exceeds what it can get: thresholds ``min(γ', t·SNR0_c)`` with SNR0_c =
     P‖h_c‖²/ε² its interference-free SNR (eq. (35)) and the largest feasible t ≤ 1 found
-    by bisection in dB, so UTs that can reach γ' keep it.
+    by bisection in dB, so UTs that can reach γ' keep it; "grid" lowers one common
+    threshold down Algorithm 1's own grid, γ' − γ0, γ' − 2γ0, ... (> 0), to the first
+    feasible value (then bisection as "common" if none is), and raises from there as usual.
+    power_constraint: "per_beam" (default, eq. (19): ‖w_c‖² ≤ P) or "total" (Σ_c ‖w_c‖² ≤
+    |C_i| P, the budget ZF's eq. (33) normalises to; `twin.pnt.sum_power`; `feasibility`
+    then only picks the basis: full space for "sdr", reduced otherwise).
     engine: the fast feasibility test's implementation, "compiled" (numba kernels, default)
-    or "numpy" (the reference); equal up to rounding (tests/pnt/test_kernels.py).
+    or "numpy" (the reference); equal up to rounding (tests/pnt/test_kernels.py). The
+    compiled search covers per-beam power with the "common" and "per_ut" rules; the other
+    readings run the numpy search (with the compiled fast test).
 
     Per satellite i: all thresholds start at γ' (lowered by bisection if infeasible);
     then, while some raisable threshold is < γ_max, the UT with the most negative eq. (17)
@@ -261,10 +294,19 @@ def dsta(
         raise ValueError(f"threshold_rule must be one of {THRESHOLD_RULES}, got {threshold_rule!r}")
     if engine not in ENGINES:
         raise ValueError(f"engine must be one of {ENGINES}, got {engine!r}")
+    if power_constraint not in POWER_CONSTRAINTS:
+        raise ValueError(
+            f"power_constraint must be one of {POWER_CONSTRAINTS}, got {power_constraint!r}"
+        )
     rng = rng if rng is not None else np.random.default_rng(0)
     jac = _ut_jacobians(ut_pos, sat_pos, ref_pos, d)
     compiled = None
-    if feasibility == "fast" and engine == "compiled":
+    if (
+        feasibility == "fast"
+        and engine == "compiled"
+        and power_constraint == "per_beam"
+        and threshold_rule in ("common", "per_ut")
+    ):
         from twin.pnt.dsta_compiled import (  # deferred: numba (0.5 s to import) only for DSTA
             CompiledSearch,
         )
@@ -291,7 +333,16 @@ def dsta(
         K = len(cs)
         if K == 0:
             continue
-        sat = _SatelliteTests(H[i, cs], power_w, noise_w, feasibility, rng, warm_start, engine)
+        sat = _SatelliteTests(
+            H[i, cs],
+            power_w,
+            noise_w,
+            feasibility,
+            rng,
+            warm_start,
+            engine,
+            power_constraint == "total",
+        )
         if compiled is not None:  # the same search in compiled code (twin.pnt.dsta_compiled)
             ceiling = None if threshold_rule == "common" else scbwi_sinr(H[i, cs], power_w, noise_w)
             status[i], n_tests[i], X = compiled.search(i, cs, sat.Hn, ceiling, sinr_est)
@@ -302,8 +353,15 @@ def dsta(
         gam = np.full(K, float(gamma_init))
         ok, X = sat.test(gam)
         status[i] = "ok"
+        if not ok and threshold_rule == "grid":  # γ' − kγ0, k = 1, 2, ... while > 0
+            for k_down in range(1, int(np.ceil(gamma_init / gamma_step))):
+                ok, X = sat.test(np.full(K, gamma_init - k_down * gamma_step))
+                if ok:
+                    gam = np.full(K, gamma_init - k_down * gamma_step)
+                    status[i] = "lowered"
+                    break
         if not ok:
-            if threshold_rule == "common":
+            if threshold_rule in ("common", "grid"):
                 hi_db = 10 * np.log10(gamma_init)
                 lo_db = hi_db + bisection_floor_db
 
@@ -400,6 +458,7 @@ def beamform(
 
 __all__ = [
     "BEAMFORMERS",
+    "POWER_CONSTRAINTS",
     "THRESHOLD_RULES",
     "BeamResult",
     "beamform",

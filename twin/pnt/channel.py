@@ -27,7 +27,10 @@ BORESIGHTS = ("nadir", "cluster")
 #: Reference-satellite placements (`PntParams.reference`).
 REFERENCES = ("zenith", "cap")
 #: DSTA's infeasible-threshold rules (`PntParams.threshold_rule`, `twin.pnt.beamforming.dsta`).
-THRESHOLD_RULES = ("common", "per_ut")
+THRESHOLD_RULES = ("common", "per_ut", "grid")
+#: DSTA's power constraints (`PntParams.dsta_power`, `twin.pnt.beamforming.dsta`'s
+#: `power_constraint`): per beam (eq. (19)) or per satellite in total (ZF's eq. (33) budget).
+DSTA_POWERS = ("per_beam", "total")
 
 #: Free-space loss constant for f in MHz and d in km: 20 log10(4π·1e9/c) = 32.448 dB.
 PATH_LOSS_CONST_DB = 32.45
@@ -59,6 +62,8 @@ class PntParams:
     above the cluster centre) or "cap" (drawn uniformly in the same cap, like the others).
     threshold_rule: DSTA's rule for an infeasible starting threshold, "common" (default) or
     "per_ut" (`twin.pnt.beamforming.dsta`).
+    dsta_power: DSTA's power constraint, "per_beam" (default, ‖w_c‖² ≤ P) or "total"
+    (Σ_c ‖w_c‖² ≤ |C_i| P per satellite).
     """
 
     nx: int = 8
@@ -86,8 +91,11 @@ class PntParams:
     min_elevation_deg: float = 60.0
     reference: str = "zenith"
     threshold_rule: str = "common"
+    dsta_power: str = "per_beam"
 
     def __post_init__(self):
+        if self.dsta_power not in DSTA_POWERS:
+            raise ValueError(f"dsta_power must be one of {DSTA_POWERS}, got {self.dsta_power!r}")
         if self.threshold_rule not in THRESHOLD_RULES:
             raise ValueError(
                 f"threshold_rule must be one of {THRESHOLD_RULES}, got {self.threshold_rule!r}"
@@ -286,6 +294,7 @@ __all__ = [
     "BORESIGHTS",
     "CELL_RADIUS_KINDS",
     "C_LIGHT",
+    "DSTA_POWERS",
     "PHASE_MODELS",
     "PATH_LOSS_CONST_DB",
     "PntParams",

@@ -13,12 +13,15 @@ units of 1.5 dB; the objective is the sum over the figures of the mean squared e
 figure (so each figure weighs the same). 0 = exact; 1 per figure = every quantile off by
 25 % (GDOP) or 1.5 dB (SINR), the issue's tolerances.
 
-Search (`calibrate`), two stages on drops of seed `CALIBRATION_SEED` (not the tables'
+Search (`calibrate`), three stages on drops of seed `CALIBRATION_SEED` (not the tables'
 seed 0):
 1. geometry, Fig. 9 only (schedules only, no beamforming, cheap): satellite cap x reference
    placement x cell-radius reading, channel at the old defaults (link phase, nadir UPA);
 2. interference, Figs. 4 + 8 + 9 (all schedulers, all beamformers): at stage 1's cap and
-   reference, cell-radius reading x phase model x UPA orientation x DSTA threshold rule.
+   reference, cell-radius reading x phase model x UPA orientation;
+3. DSTA, Figs. 4 + 8 + 9 (all schemes): at stage 2's channel, DSTA's infeasible-threshold
+   rule x power constraint (per beam or per satellite); the start γ' = 10 dB is kept
+   (Fig. 4: DSTA never below 10 dB; `--gamma-init` is an option).
 The chosen values are `CALIBRATED`, the defaults of `twin paper pnt`.
 """
 
@@ -75,7 +78,11 @@ CHANNEL_GRID = {
     "cell_radius_kind": ("circumradius", "inradius"),
     "phase_model": ("link", "element"),
     "boresight": ("nadir", "cluster"),
-    "threshold_rule": ("common", "per_ut"),
+}
+#: Stage-3 grid (DSTA's open readings).
+DSTA_GRID = {
+    "threshold_rule": ("common", "per_ut", "grid"),
+    "dsta_power": ("per_beam", "total"),
 }
 
 #: Readings chosen by `twin paper pnt calibrate` (docs/pnt-reproduction.md, "The fit"):
@@ -87,7 +94,9 @@ CALIBRATED = {
     "cell_radius_kind": "inradius",  # stages 1 and 2
     "phase_model": "link",  # stage 2
     "boresight": "cluster",  # stage 2
-    "threshold_rule": "per_ut",  # stage 2 (0.3 % better than "common": not decided by the figures)
+    "threshold_rule": "grid",  # Fig. 8's steps below γ' (`curve_steps`); stage 3 cannot tell
+    "dsta_power": "per_beam",  # stage 3 (Fig. 8 part 1.33 vs 1.84 for "total")
+    "gamma_init": 10.0,  # seed-math A.7 [R] (Fig. 4's steps and floor); not searched
     "sweep": "rounds",  # not searched: Algorithm 2 read as rounds (a correction of the text)
 }
 
@@ -107,6 +116,18 @@ def curve_quantiles(x: np.ndarray, cdf: np.ndarray, q=QUANTILES) -> np.ndarray:
     """x at which a digitised CDF reaches each quantile q (linear interpolation)."""
     c, idx = np.unique(cdf, return_index=True)
     return np.interp(np.asarray(q, dtype=float), c, np.asarray(x)[idx])
+
+
+def curve_steps(x_db: np.ndarray, cdf: np.ndarray, min_jump: float = 0.008, max_dx_db: float = 0.2):
+    """Vertical steps of a digitised SINR CDF: where the CDF rises by at least `min_jump`
+    within `max_dx_db` (a drawn vertical segment). Returns (SINR (linear) at each step,
+    step height). DSTA's SINRs sit on its thresholds, so the steps show the thresholds'
+    grid (docs/pnt-reproduction.md)."""
+    x = np.asarray(x_db, dtype=float)
+    y = np.asarray(cdf, dtype=float)
+    dy, dx = np.diff(y), np.diff(x)
+    k = np.flatnonzero((dy >= min_jump) & (dx < max_dx_db))
+    return 10 ** (0.5 * (x[k] + x[k + 1]) / 10), dy[k]
 
 
 def paper_targets(q=QUANTILES) -> dict[str, dict[str, np.ndarray]]:
@@ -223,11 +244,15 @@ def calibrate(
     base: PntParams | None = None,
     geometry_grid: dict = GEOMETRY_GRID,
     channel_grid: dict = CHANNEL_GRID,
+    dsta_grid: dict = DSTA_GRID,
     seed: int = CALIBRATION_SEED,
+    stages=(1, 2, 3),
     report=print,
 ) -> tuple[dict, pd.DataFrame]:
-    """Run the two-stage grid search; returns (chosen readings, one row per evaluated
-    reading with its stage, objective and per-figure parts). `report(str)` gets progress."""
+    """Run the three-stage grid search (stages 2 and 3 with `drops` drops; a stage left out
+    of `stages` is not searched: its axes keep their `CALIBRATED` values); returns (chosen
+    readings, one row per evaluated reading with its stage, objective and per-figure
+    parts). `report(str)` gets progress."""
     base = base or params_with(PntParams(), element_gain_dbi=CALIBRATED["element_gain_dbi"])
     targets = paper_targets()
     rows = []
@@ -239,16 +264,18 @@ def calibrate(
         report(f"stage {stage} {reading}: objective {total:.3f} {parts}")
         return total
 
-    best1 = min(
-        grid(geometry_grid),
-        key=lambda r: score(1, r, geometry_samples(params_with(base, **r), geometry_drops, seed)),
-    )
+    def stage_best(stage, axes, fixed, samples):
+        """The stage's argmin, or (stage skipped) the `CALIBRATED` values of its axes."""
+        if stage not in stages:
+            return {k: CALIBRATED[k] for k in axes}
+        return min(
+            grid(axes),
+            key=lambda r: score(stage, {**fixed, **r}, samples(params_with(base, **fixed, **r))),
+        )
+
+    best1 = stage_best(1, geometry_grid, {}, lambda p: geometry_samples(p, geometry_drops, seed))
     fixed = {k: v for k, v in best1.items() if k not in channel_grid}
-    best2 = min(
-        grid(channel_grid),
-        key=lambda r: score(
-            2, {**fixed, **r}, full_samples(params_with(base, **fixed, **r), drops, seed)
-        ),
-    )
-    chosen = {**{k: v for k, v in asdict(base).items() if k in CALIBRATED}, **fixed, **best2}
+    fixed = {**fixed, **stage_best(2, channel_grid, fixed, lambda p: full_samples(p, drops, seed))}
+    best3 = stage_best(3, dsta_grid, fixed, lambda p: full_samples(p, drops, seed))
+    chosen = {**{k: v for k, v in asdict(base).items() if k in CALIBRATED}, **fixed, **best3}
     return chosen, pd.DataFrame(rows)

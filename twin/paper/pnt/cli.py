@@ -37,7 +37,7 @@ from twin.paper.pnt.experiment import (
     params_with,
     run_experiment,
 )
-from twin.pnt.channel import THRESHOLD_RULES, PntParams
+from twin.pnt.channel import DSTA_POWERS, THRESHOLD_RULES, PntParams
 
 app = typer.Typer(
     no_args_is_help=True,
@@ -145,6 +145,8 @@ class Options:
     min_elevation_deg: float = CALIBRATED["min_elevation_deg"]
     reference: str = CALIBRATED["reference"]
     threshold_rule: str = CALIBRATED["threshold_rule"]
+    dsta_power: str = CALIBRATED["dsta_power"]
+    gamma_init: float = CALIBRATED["gamma_init"]
 
     @property
     def n_cells(self) -> int:
@@ -169,6 +171,8 @@ class Options:
             min_elevation_deg=self.min_elevation_deg,
             reference=self.reference,
             threshold_rule=self.threshold_rule,
+            dsta_power=self.dsta_power,
+            gamma_init=self.gamma_init,
         )
 
 
@@ -641,7 +645,18 @@ def _register(name: str, help_text: str, action) -> None:
         threshold_rule: str = typer.Option(
             CALIBRATED["threshold_rule"],
             "--threshold-rule",
-            help="DSTA when the 10 dB start is infeasible: 'per_ut' (lower only the UTs that cannot reach it) or 'common' (one common threshold per satellite)",
+            help="DSTA when its start is infeasible: 'per_ut' (lower only the UTs that cannot reach it), 'common' (one common threshold per satellite, bisection) or 'grid' (one common threshold down the grid start - k step)",
+        ),
+        dsta_power: str = typer.Option(
+            CALIBRATED["dsta_power"],
+            "--dsta-power",
+            help="DSTA's power constraint: 'per_beam' (|w|^2 <= P, eq. (19)) or 'total' (sum over a satellite's beams <= |C_i| P, ZF's eq. (33) budget)",
+        ),
+        gamma_init: float = typer.Option(
+            CALIBRATED["gamma_init"],
+            "--gamma-init",
+            min=0.01,
+            help="DSTA's starting threshold gamma' (linear SINR; 10 = 10 dB)",
         ),
     ) -> None:
         if phase_model not in ("link", "element"):
@@ -662,6 +677,10 @@ def _register(name: str, help_text: str, action) -> None:
             raise typer.BadParameter(
                 f"--threshold-rule must be one of {', '.join(THRESHOLD_RULES)}, got {threshold_rule!r}"
             )
+        if dsta_power not in DSTA_POWERS:
+            raise typer.BadParameter(
+                f"--dsta-power must be one of {', '.join(DSTA_POWERS)}, got {dsta_power!r}"
+            )
         opt = Options(
             out,
             min(drops, 2) if quick else drops,
@@ -677,6 +696,8 @@ def _register(name: str, help_text: str, action) -> None:
             min_elevation_deg,
             reference,
             threshold_rule,
+            dsta_power,
+            gamma_init,
         )
         action(opt)
 
@@ -699,7 +720,8 @@ for _n, _h in (
 
 @app.command(
     "calibrate",
-    help="Fit the open readings (cap, reference, cell radius, channel, DSTA threshold rule) "
+    help="Fit the open readings (cap, reference, cell radius, channel, DSTA's threshold rule, "
+    "power constraint and start) "
     "to the paper's Figs. 4, 8 and 9 only; prints the objective of every reading and the choice.",
 )
 def _calibrate_cmd(
@@ -708,11 +730,24 @@ def _calibrate_cmd(
         20, "--geometry-drops", min=1, help="drops per reading in stage 1 (schedules only)"
     ),
     drops: int = typer.Option(
-        3, "--drops", min=1, help="drops per reading in stage 2 (all schemes)"
+        3, "--drops", min=1, help="drops per reading in stages 2 and 3 (all schemes)"
+    ),
+    stages: str = typer.Option(
+        "1,2,3",
+        "--stages",
+        help="stages to search, e.g. '3'; a stage left out keeps its CALIBRATED values",
     ),
 ) -> None:
     t0 = time.perf_counter()
-    chosen, rows = calibrate(geometry_drops=geometry_drops, drops=drops, report=console.print)
+    try:
+        chosen_stages = tuple(sorted({int(x) for x in stages.split(",")}))
+    except ValueError:
+        raise typer.BadParameter(f"--stages must list stage numbers 1-3, got {stages!r}") from None
+    if not chosen_stages or not set(chosen_stages) <= {1, 2, 3}:
+        raise typer.BadParameter(f"--stages must list stage numbers 1-3, got {stages!r}")
+    chosen, rows = calibrate(
+        geometry_drops=geometry_drops, drops=drops, stages=chosen_stages, report=console.print
+    )
     out.mkdir(parents=True, exist_ok=True)
     rows.to_csv(out / "calibration.csv", index=False)
     t = Table(

@@ -208,6 +208,7 @@ def _beamformer_options(name: str, params: PntParams, rng: np.random.Generator) 
             "gamma_step": params.gamma_step,
             "gamma_max": params.gamma_max,
             "threshold_rule": params.threshold_rule,
+            "power_constraint": params.dsta_power,
             "rng": rng,
         }
     return {}
