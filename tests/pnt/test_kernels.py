@@ -130,14 +130,17 @@ def test_compiled_eq17_gradient_equals_crlb():
     assert not dc.crlb_sinr_gradient(A, np.r_[s[:-1], 0.0], 1.0, 1e-18, out)  # SINR 0: raises
 
 
-@pytest.mark.parametrize("rule", ["common", "per_ut"])
+@pytest.mark.parametrize("rule", ["common", "per_ut", "grid"])
 @pytest.mark.parametrize("warm_start", [True, False])
 def test_compiled_dsta_equals_numpy_dsta(rule, warm_start):
-    """Whole DSTA drops: same statuses, test counts, SINRs (1e-6), beams meeting the cap."""
-    for seed in range(3):
+    """Whole DSTA drops: same statuses, test counts, SINRs (1e-6), beams meeting the cap;
+    the drops include satellites whose γ' is infeasible (status "lowered"), and at 30x and
+    100x the power satellites where a "grid" step below γ' is feasible (fewer tests)."""
+    statuses = []
+    for seed, gain in [(0, 1.0), (1, 1.0), (2, 1.0), (0, 30.0), (1, 100.0)]:
         H, delta, ut, sats, ref = drop(seed, I=4, C=9, nx=4)
         kw = dict(
-            power_w=P_W,
+            power_w=P_W * gain,
             noise_w=NOISE_W,
             bandwidth_hz=1e8,
             ref_var=1e-18,
@@ -147,13 +150,15 @@ def test_compiled_dsta_equals_numpy_dsta(rule, warm_start):
         a = bf.dsta(H, delta, ut, sats, ref, engine="numpy", **kw)
         b = bf.dsta(H, delta, ut, sats, ref, engine="compiled", **kw)
         assert list(a.status) == list(b.status)
+        statuses += list(a.status)
         np.testing.assert_array_equal(a.n_tests, b.n_tests)
         np.testing.assert_array_equal(np.isnan(a.sinr), np.isnan(b.sinr))
         m = ~np.isnan(a.sinr)
         np.testing.assert_allclose(b.sinr[m], a.sinr[m], rtol=SINR_RTOL)
         # the returned SINRs are eq. (2) of the returned beams
         np.testing.assert_allclose(b.sinr[m], bf.link_sinr(H, b.W, delta, NOISE_W)[m], rtol=1e-9)
-        assert np.all(np.sum(np.abs(b.W) ** 2, axis=-1) <= P_W * (1 + 1e-9))
+        assert np.all(np.sum(np.abs(b.W) ** 2, axis=-1) <= P_W * gain * (1 + 1e-9))
+    assert "lowered" in statuses
 
 
 def test_compiled_dsta_counts_its_tests_in_stats():

@@ -269,8 +269,8 @@ def dsta(
     then only picks the basis: full space for "sdr", reduced otherwise).
     engine: the fast feasibility test's implementation, "compiled" (numba kernels, default)
     or "numpy" (the reference); equal up to rounding (tests/pnt/test_kernels.py). The
-    compiled search covers per-beam power with the "common" and "per_ut" rules; the other
-    readings run the numpy search (with the compiled fast test).
+    compiled search covers per-beam power with every threshold rule; total power runs the
+    numpy search.
 
     Per satellite i: all thresholds start at γ' (lowered by bisection if infeasible);
     then, while some raisable threshold is < γ_max, the UT with the most negative eq. (17)
@@ -305,7 +305,7 @@ def dsta(
         feasibility == "fast"
         and engine == "compiled"
         and power_constraint == "per_beam"
-        and threshold_rule in ("common", "per_ut")
+        and threshold_rule in ("common", "per_ut", "grid")
     ):
         from twin.pnt.dsta_compiled import (  # deferred: numba (0.5 s to import) only for DSTA
             CompiledSearch,
@@ -344,7 +344,7 @@ def dsta(
             power_constraint == "total",
         )
         if compiled is not None:  # the same search in compiled code (twin.pnt.dsta_compiled)
-            ceiling = None if threshold_rule == "common" else scbwi_sinr(H[i, cs], power_w, noise_w)
+            ceiling = None if threshold_rule != "per_ut" else scbwi_sinr(H[i, cs], power_w, noise_w)
             status[i], n_tests[i], X = compiled.search(i, cs, sat.Hn, ceiling, sinr_est)
             if status[i] != "infeasible":
                 Wi = sat.beams(X)

@@ -273,6 +273,7 @@ def satellite_search(
     i,
     cs,
     common,
+    grid_steps,
     ceiling,
     hi_db,
     lo_db,
@@ -292,8 +293,10 @@ def satellite_search(
 ):
     """DSTA on satellite ``i`` (the fast-test branch of ``beamforming.dsta``'s loop body).
 
-    Hn (K, r) normalised reduced channels of its UTs ``cs`` (K,); common: the "common"
-    threshold rule (else "per_ut" with ``ceiling`` (K,) = SNR0_c); hi_db, lo_db: the
+    Hn (K, r) normalised reduced channels of its UTs ``cs`` (K,); common: one common
+    threshold in the bisection ("common" and "grid" rules; else "per_ut" with ``ceiling``
+    (K,) = SNR0_c); grid_steps: the "grid" rule's steps down γ' − kγ0, k = 1 .. grid_steps,
+    tried before the bisection (0 for the other rules); hi_db, lo_db: the
     bisection's bracket; gamma_* linear; tol_db; warm_start; sinr_est (I, C) the SINR
     estimates (updated in place: row i); jac_len (C,), jac_idx (C, Lmax), jac_A (C, Lmax, 3)
     each UT's scheduled satellites and TDOA Jacobian; var_den = 4π²B²; ref_var σ²_0;
@@ -312,12 +315,24 @@ def satellite_search(
     n_tests = 0
     mid = 0.0
     best = -1
-    # phase of the test just run: 0 γ', 1 the bisection floor, 2 a bisection midpoint, 3 a raise
-    # (one call site of _test: each inlined copy costs compile time)
+    k_down = 0
+    # phase of the test just run: 0 γ', 1 the bisection floor, 2 a bisection midpoint, 3 a raise,
+    # 4 a grid step (one call site of _test: each inlined copy costs compile time)
     phase = 0
     while True:
         ok, Xt, st = _test(Hn, trial, st, warm_start, counters, lim)
         n_tests += 1
+        if phase == 0 and not ok and grid_steps > 0:  # "grid": γ' − γ0, γ' − 2γ0, ...
+            phase = 4
+            k_down = 1
+            trial = np.full(K, gamma_init - gamma_step)
+            continue
+        if phase == 4 and not ok:
+            k_down += 1
+            if k_down <= grid_steps:
+                trial = np.full(K, gamma_init - k_down * gamma_step)
+                continue
+            phase = 0  # no grid step is feasible: the bisection from the floor, as "common"
         if phase == 0 and not ok:  # γ' infeasible: lower by bisection, from the floor
             phase = 1
             trial = _thresholds(lo_db, common, gamma_init, ceiling)
@@ -342,6 +357,9 @@ def satellite_search(
                 )
             else:
                 raisable[best] = False
+        elif phase == 4:  # a feasible grid step: the raises start from it
+            gam, X = trial, Xt
+            status = 1
         else:  # a feasible γ' (phase 0) or floor (phase 1)
             X = Xt
             phase = 0 if phase == 0 else 2
@@ -407,7 +425,10 @@ class CompiledSearch:
         self.gamma = (float(gamma_init), float(gamma_step), float(gamma_max))
         self.tol_db, self.floor_db = float(bisection_tol_db), float(bisection_floor_db)
         self.warm_start = bool(warm_start)
-        self.common = threshold_rule == "common"
+        self.common = threshold_rule in ("common", "grid")
+        self.grid_steps = (
+            int(np.ceil(gamma_init / gamma_step)) - 1 if threshold_rule == "grid" else 0
+        )
         self.lim = limits()
 
     def search(self, i, cs, Hn, ceiling, sinr_est):
@@ -429,6 +450,7 @@ class CompiledSearch:
             int(i),
             np.asarray(cs, dtype=np.int64),
             self.common,
+            self.grid_steps,
             ceiling,
             float(hi_db),
             float(lo_db),
