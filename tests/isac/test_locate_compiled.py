@@ -10,7 +10,7 @@ import dataclasses
 import numpy as np
 import pytest
 
-from tests.isac.test_locate import toy_problem
+from isac.test_locate import toy_problem
 from twin.isac.estimation.compiled import residuals
 from twin.isac.estimation.locate import concentrated_residual, estimate
 

@@ -6,7 +6,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
-from tests.pnt.test_calibrate import _one_satellite
+from pnt.test_calibrate import _one_satellite
 from twin.pnt import beamforming as bf
 from twin.pnt.sum_power import TOL, sum_power_feasible
 
