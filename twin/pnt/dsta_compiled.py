@@ -31,6 +31,7 @@ from twin.pnt.kernels import (
     fast_iterations,
     lu_factor,
     lu_solve,
+    normalised_sinr_of,
 )
 
 #: Satellite outcomes of :func:`satellite_search` (``BeamResult.status`` names).
@@ -228,19 +229,8 @@ def _fast_test(Hn, gamma, has_state, V_s, mu_s, counters, lim):
 @njit(cache=True)
 def _normalised_sinr(Hn, X, out):
     """Eq. (2) with unit noise (``feasibility.normalised_sinr``): Hn (K, r), X (r, K)."""
-    K, r = Hn.shape
-    for c in range(K):
-        tot = 0.0
-        sig = 0.0
-        for d in range(K):
-            y = 0j
-            for j in range(r):
-                y += Hn[c, j] * X[j, d]
-            g = y.real**2 + y.imag**2
-            tot += g
-            if d == c:
-                sig = g
-        out[c] = sig / (tot - sig + 1.0)
+    for c in range(Hn.shape[0]):
+        out[c] = normalised_sinr_of(Hn, X, c)
 
 
 @njit(cache=True)

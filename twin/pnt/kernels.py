@@ -42,19 +42,26 @@ def verified(Hn, X, gamma, tol):
         if not (pw <= 1 + tol):  # also False for nan
             return False
     for c in range(K):
-        tot = 0.0
-        sig = 0.0
-        for d in range(K):
-            y = 0j
-            for j in range(r):
-                y += Hn[c, j] * X[j, d]
-            g = y.real**2 + y.imag**2
-            tot += g
-            if d == c:
-                sig = g
-        if not (sig / (tot - sig + 1.0) >= gamma[c] * (1 - tol)):
+        if not (normalised_sinr_of(Hn, X, c) >= gamma[c] * (1 - tol)):
             return False
     return True
+
+
+@njit(cache=True)
+def normalised_sinr_of(Hn, X, c):
+    """Eq. (2) of UT c with unit noise (``feasibility.normalised_sinr``): Hn (K, r), X (r, K)."""
+    K, r = Hn.shape
+    tot = 0.0
+    sig = 0.0
+    for d in range(K):
+        y = 0j
+        for j in range(r):
+            y += Hn[c, j] * X[j, d]
+        g = y.real**2 + y.imag**2
+        tot += g
+        if d == c:
+            sig = g
+    return sig / (tot - sig + 1.0)
 
 
 @njit(cache=True)

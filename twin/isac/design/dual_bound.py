@@ -32,6 +32,7 @@ from twin.isac.design.operators import crb_sigma
 
 __all__ = [
     "DualCertificate",
+    "certificate",
     "crb_gradient_matrix",
     "dual_lower_bound",
     "optimise_multipliers",
@@ -149,6 +150,15 @@ def dual_lower_bound(
     )  # -lambda_m H_m - lambda_m gamma_m H_m
     eigs = np.linalg.eigvalsh(np.concatenate([Cm, CR[None]], axis=0))
     min_eig = float(np.min(eigs[:, 0]))
+    return certificate(f0, G, Z, lam, mu, gamma, sig2, p_max, min_eig)
+
+
+def certificate(f0, G, Z, lam, mu, gamma, sig2, p_max, min_eig) -> DualCertificate:
+    """The weak-duality bound's terms (module docstring) assembled into a certificate.
+
+    f0 CRB at Z (m^2); G (NK, NK) its gradient matrix; Z (NK, M + r) the factors; lam (M,),
+    mu (K,) the multipliers (>= 0); gamma (M,) SINR targets; sig2 (M,) noise; p_max (K,) W;
+    min_eig the smallest eigenvalue of the Lagrangian's matrices."""
     lin = float(np.real(np.vdot(Z, G @ Z)))  # <G, X0>
     parts = dict(
         f0=f0,

@@ -22,7 +22,7 @@ import numba
 import numpy as np
 from scipy.optimize import nnls
 
-from twin.isac.design.dual_bound import DualCertificate, crb_gradient_matrix
+from twin.isac.design.dual_bound import DualCertificate, certificate, crb_gradient_matrix
 
 __all__ = ["fast_lower_bound", "stationarity_multipliers_qr", "downdated_min_eigenvalues"]
 
@@ -111,13 +111,4 @@ def fast_lower_bound(ops, H, comm_noise, eta, p_max_w, V, L) -> DualCertificate:
     d, U = np.linalg.eigh(base)
     eig_m = downdated_min_eigenvalues(d, U, H, (1.0 + gamma) * lam)
     min_eig = float(min(d[0], np.min(eig_m)))
-    lin = float(np.real(np.vdot(Z, G @ Z)))
-    parts = dict(
-        f0=f0,
-        linear=-lin,
-        power=-float(mu @ p_max),
-        rate=float(np.sum(lam * gamma * sig2)),
-        eig=float(np.sum(p_max)) * min(0.0, min_eig),
-    )
-    bound = float(sum(parts.values()))
-    return DualCertificate(bound_m2=bound, crb_m2=f0, lam=lam, mu=mu, min_eig=min_eig, parts=parts)
+    return certificate(f0, G, Z, lam, mu, gamma, sig2, p_max, min_eig)

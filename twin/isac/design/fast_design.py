@@ -52,7 +52,7 @@ from twin.isac.design.factor_form import (
 from twin.isac.design.operators import FastOperators, crb_and_gradient
 from twin.isac.design.problem import DesignProblem, DesignResult, evaluate_design, fallback_design
 
-__all__ = ["fast_design", "SENSING_RANKS", "check_options"]
+__all__ = ["fast_design", "SENSING_RANKS", "check_options", "fallback_if_unmet"]
 
 SENSING_RANKS = ("full", "one")
 
@@ -287,18 +287,27 @@ def fast_design(
         certificate_checks=state["checks"],
         rho=rho,
     )
-    if not result.meets(pb):
-        fb = fallback_design(
-            pb,
-            scheme="fast_design",
-            cause="infeasible",
-            solver="alm-lbfgs",
-            solve_time_s=secs,
-            iterations=len(history),
-            message=f"rate targets not met after {len(history)} outer iterations "
-            f"(worst rate {float(np.min(result.rates - pb.eta)):+.3g} bit/s/Hz from target)",
-        )
-        fb.extra.update(result.extra)
-        fb.extra["unmet_design"] = result
-        return fb
-    return result
+    return fallback_if_unmet(pb, result, solver="alm-lbfgs", outer_iterations=len(history))
+
+
+def fallback_if_unmet(
+    pb: DesignProblem, result: DesignResult, *, solver: str, outer_iterations: int
+) -> DesignResult:
+    """``result`` when it meets every rate target and power limit of ``pb``; else the fallback
+    of :mod:`twin.isac.design.problem` (cause "infeasible"), carrying the unmet design's
+    ``extra`` and the design itself as ``extra["unmet_design"]``."""
+    if result.meets(pb):
+        return result
+    fb = fallback_design(
+        pb,
+        scheme="fast_design",
+        cause="infeasible",
+        solver=solver,
+        solve_time_s=result.solve_time_s,
+        iterations=outer_iterations,
+        message=f"rate targets not met after {outer_iterations} outer iterations "
+        f"(worst rate {float(np.min(result.rates - pb.eta)):+.3g} bit/s/Hz from target)",
+    )
+    fb.extra.update(result.extra)
+    fb.extra["unmet_design"] = result
+    return fb

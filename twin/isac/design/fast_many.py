@@ -30,9 +30,9 @@ from twin.isac.design import compiled
 from twin.isac.design.dual_bound import optimise_multipliers
 from twin.isac.design.dual_fast import fast_lower_bound
 from twin.isac.design.factor_form import factors, initial_point
-from twin.isac.design.fast_design import check_options
+from twin.isac.design.fast_design import check_options, fallback_if_unmet
 from twin.isac.design.operators import FastOperators, crb_and_gradient
-from twin.isac.design.problem import DesignProblem, DesignResult, evaluate_design, fallback_design
+from twin.isac.design.problem import DesignProblem, DesignResult, evaluate_design
 
 __all__ = [
     "Run",
@@ -265,21 +265,7 @@ def _result(run: Run, sensing_rank: str) -> DesignResult:
         certificate_checks=run.checks,
         rho=run.rho,
     )
-    if not result.meets(pb):
-        fb = fallback_design(
-            pb,
-            scheme="fast_design",
-            cause="infeasible",
-            solver="alm-lbfgs-compiled",
-            solve_time_s=secs,
-            iterations=len(history),
-            message=f"rate targets not met after {len(history)} outer iterations "
-            f"(worst rate {float(np.min(result.rates - pb.eta)):+.3g} bit/s/Hz from target)",
-        )
-        fb.extra.update(result.extra)
-        fb.extra["unmet_design"] = result
-        return fb
-    return result
+    return fallback_if_unmet(pb, result, solver="alm-lbfgs-compiled", outer_iterations=len(history))
 
 
 def fast_design_many(
