@@ -1,6 +1,7 @@
 """Shared test helpers."""
 
 import importlib.util
+import logging
 import pathlib
 
 import pytest
@@ -22,3 +23,22 @@ def readme_commands() -> list[str]:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.setup_commands(ROOT / "README.md")
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A local dask cluster of 2 single-thread worker processes (one per test module), which
+    tolerates the worker deaths the fault tests cause."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 5}):
+        local = LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    yield local
+    local.close()

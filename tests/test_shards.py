@@ -2,7 +2,6 @@
 serial run's row for row, resume per (window, shard)."""
 
 import json
-import logging
 import os
 import signal
 import subprocess
@@ -71,23 +70,6 @@ def _scenario(tmp_path: Path, *, isac_targets=ISAC_ORDER) -> Path:
     path = tmp_path / "scenario.toml"
     path.write_text(text + AREAS)
     return path
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    import dask
-    from distributed import LocalCluster
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 5}):
-        local = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    yield local
-    local.close()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,6 @@
 """Windowed runs on dask.distributed (twin/windows.py): equal to the serial run, row for row."""
 
 import json
-import logging
 from pathlib import Path
 
 import numpy as np
@@ -72,23 +71,6 @@ def assert_tables_equal(a_dir, b_dir) -> dict:
         right = b[name].drop(columns=WALL_CLOCK_COLUMNS, errors="ignore")
         pd.testing.assert_frame_equal(left, right, check_exact=True, obj=f"table {name}")
     return a
-
-
-@pytest.fixture(scope="module")
-def cluster():
-    import dask
-    from distributed import LocalCluster
-
-    with dask.config.set({"distributed.scheduler.allowed-failures": 5}):
-        local = LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
-    yield local
-    local.close()
 
 
 @pytest.fixture(scope="module")
