@@ -41,10 +41,9 @@ from twin.paper.pnt.experiment import (
     make_drop,
     params_with,
     run_drop,
+    schedule_drop,
 )
 from twin.pnt.channel import PntParams
-from twin.pnt.crlb import gdop
-from twin.pnt.scheduling import schedule
 
 #: The digitised curves (copied from the session's shared seed002-figures folder).
 FIGDATA = Path(__file__).with_name("figdata")
@@ -182,7 +181,6 @@ def geometry_samples(params: PntParams, drops: int, seed: int = CALIBRATION_SEED
         geo_rng, chan_rng = drop_rngs(seed, d)
         drop = make_drop(params, geo_rng)
         H = drop_channels(drop, params, chan_rng)
-        n_ut = drop.ut_pos.shape[0]
         for label, (method, m) in {
             "hbs1": ("hbs", 1),
             "hbs4": ("hbs", 4),
@@ -190,19 +188,7 @@ def geometry_samples(params: PntParams, drops: int, seed: int = CALIBRATION_SEED
             "gdop": ("gdop", 1),
             "parallax": ("parallax", 1),
         }.items():
-            delta = schedule(
-                method,
-                H,
-                drop.ut_pos,
-                drop.sat_pos,
-                drop.ref_pos,
-                i_tdoa=params.i_tdoa,
-                max_beams=params.n_beams,
-                m=m,
-                sweep=params.sweep,
-            )
-            idx = np.nonzero(delta.T)[1].reshape(n_ut, params.i_tdoa)
-            out[label].append(gdop(drop.ut_pos, drop.sat_pos[idx], drop.ref_pos))
+            out[label].append(schedule_drop(drop, H, params, method, m)[2])
     return {"fig9": {k: np.concatenate(v) for k, v in out.items()}}
 
 

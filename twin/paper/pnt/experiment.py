@@ -105,6 +105,24 @@ def drop_channels(drop, params: PntParams, rng: np.random.Generator) -> np.ndarr
     )
 
 
+def schedule_drop(drop, H, params, method: str, m: int):
+    """One scheduler on one drop: (delta (I, C) 0/1 schedule, per-UT scheduled satellites
+    sorted by index (C, I_TDOA), per-UT GDOP (C,)); H (I, C, N) the drop's channels."""
+    delta = schedule(
+        method,
+        H,
+        drop.ut_pos,
+        drop.sat_pos,
+        drop.ref_pos,
+        i_tdoa=params.i_tdoa,
+        max_beams=params.n_beams,
+        m=m,
+        sweep=params.sweep,
+    )
+    sat_idx = np.nonzero(delta.T)[1].reshape(drop.ut_pos.shape[0], params.i_tdoa)
+    return delta, sat_idx, gdop(drop.ut_pos, drop.sat_pos[sat_idx], drop.ref_pos)
+
+
 def run_drop(
     drop: Drop,
     *,
@@ -133,20 +151,7 @@ def run_drop(
     n_ut = drop.ut_pos.shape[0]
     frames = []
     for label, (method, m) in zip(schedulers, parsed):
-        delta = schedule(
-            method,
-            H,
-            drop.ut_pos,
-            drop.sat_pos,
-            drop.ref_pos,
-            i_tdoa=params.i_tdoa,
-            max_beams=params.n_beams,
-            m=m,
-            sweep=params.sweep,
-        )
-        # per-UT scheduled satellites (sorted by index): (C, L)
-        sat_idx = np.nonzero(delta.T)[1].reshape(n_ut, params.i_tdoa)
-        ut_gdop = gdop(drop.ut_pos, drop.sat_pos[sat_idx], drop.ref_pos)
+        delta, sat_idx, ut_gdop = schedule_drop(drop, H, params, method, m)
         for bf in beamformers:
             res = beamform(
                 bf,
